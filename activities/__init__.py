@@ -1,0 +1,7 @@
+"""Activities: the only code that does I/O. One module per outside system."""
+
+from activities.directory import DirectoryActivities
+from activities.notifications import NotificationActivities
+from activities.tracker import TrackerActivities
+
+__all__ = ["DirectoryActivities", "NotificationActivities", "TrackerActivities"]

@@ -1,0 +1,64 @@
+"""The notification outbox: customers, engineers and Escalation Managers (S3).
+
+Every message goes in under an idempotency key, so a retried activity never notifies twice.
+A mail or paging relay reads the outbox; that relay is outside this engine.
+"""
+
+from __future__ import annotations
+
+from temporalio import activity
+
+from casework.contracts import (
+    ALERT_ESCALATION_MANAGER,
+    NOTIFY,
+    ManagerAlert,
+    ManagerAlertResult,
+    Notification,
+    NotificationResult,
+)
+from casework.domain.routing import manager_on_duty
+from casework.store import Store
+
+
+class NotificationActivities:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def _address(self, kind: str, person_id: str) -> str | None:
+        if kind == "engineer":
+            engineer = self.store.engineer(person_id)
+            return engineer.email if engineer else None
+        if kind == "contact":
+            return self.store.contact_address(person_id)
+        return None
+
+    @activity.defn(name=NOTIFY)
+    def notify(self, message: Notification) -> NotificationResult:
+        address = self._address(message.recipient_kind, message.recipient_id)
+        queued = self.store.add_notification(
+            message.key,
+            case_id=message.case_id,
+            recipient_kind=message.recipient_kind,
+            recipient_id=message.recipient_id,
+            address=address,
+            subject=message.subject,
+            body=message.body,
+            created_at=message.at,
+        )
+        return NotificationResult(queued=queued, address=address)
+
+    @activity.defn(name=ALERT_ESCALATION_MANAGER)
+    def alert_escalation_manager(self, alert: ManagerAlert) -> ManagerAlertResult:
+        """S3: the Escalation Manager on duty at `alert.at` is alerted, once per key."""
+        manager = manager_on_duty(self.store.rota(), alert.at)
+        queued = self.store.add_notification(
+            alert.key,
+            case_id=alert.case_id,
+            recipient_kind="escalation_manager",
+            recipient_id=manager.id,
+            address=manager.email or manager.phone,
+            subject=alert.subject,
+            body=alert.body,
+            created_at=alert.at,
+        )
+        return ManagerAlertResult(manager_id=manager.id, manager_name=manager.name, queued=queued)

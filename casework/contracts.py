@@ -1,0 +1,84 @@
+"""What workflows ask of activities: the activity names and their one-model-in, one-model-out
+contracts. Workflows call activities by these names, so tests can register stand-ins under the
+same names and workflows never import an activity's I/O code.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from casework.domain.models import Assignment, Category, Identifier, Lenient, Level, Strict
+
+INTAKE = "intake"
+ROUTE_CASE = "route_case"
+RELEASE_CASE = "release_case"
+NOTIFY = "notify"
+ALERT_ESCALATION_MANAGER = "alert_escalation_manager"
+FILE_PROBLEM_REPORT = "file_problem_report"
+
+
+class RouteRequest(Strict):
+    case_id: str
+    level: Level
+    product: str
+    category: Category
+    at: datetime
+    attempt: int
+
+
+class RouteResult(Lenient):
+    """E1: the assignment, or None with the reason when nobody matching is on shift."""
+
+    assignment: Assignment | None
+    queue: str
+    reason: str = ""
+
+
+class ReleaseRequest(Strict):
+    case_id: str
+    at: datetime
+
+
+class Notification(Strict):
+    """One message to a person, queued in the outbox under an idempotency key."""
+
+    key: str
+    case_id: str
+    recipient_kind: str
+    recipient_id: Identifier
+    subject: str
+    body: str
+    at: datetime
+
+
+class NotificationResult(Lenient):
+    queued: bool
+    address: str | None = None
+
+
+class ManagerAlert(Strict):
+    """S3: alert the Escalation Manager on duty."""
+
+    key: str
+    case_id: str
+    subject: str
+    body: str
+    at: datetime
+
+
+class ManagerAlertResult(Lenient):
+    manager_id: str
+    manager_name: str
+    queued: bool
+
+
+class ProblemReportRequest(Strict):
+    key: str
+    case_id: str
+    summary: str
+    filed_by: str
+    at: datetime
+
+
+class ProblemReportResult(Lenient):
+    pr_id: str

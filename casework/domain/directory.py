@@ -1,0 +1,132 @@
+"""The directory: accounts and their contacts, products, engineers, the Escalation Manager rota.
+
+Pure models and checks; `casework.files` reads the YAML and `casework.store` keeps it in the
+database. A directory that breaks a rule is refused whole, with the place and the reason.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import EmailStr, Field, field_validator, model_validator
+
+from casework.domain.models import Identifier, Level, ShortText, Strict, Tier
+
+PLATINUM_MIN_USERS = 250
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class Contact(Strict):
+    id: Identifier
+    name: ShortText
+    email: EmailStr | None = None
+    phone: ShortText | None = None
+
+
+class Account(Strict):
+    id: Identifier
+    name: ShortText
+    tier: Tier
+    users: int = Field(ge=1)
+    contacts: list[Contact] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _platinum_needs_250_users(self) -> Account:
+        """A1: Platinum is sold to accounts of 250 or more users."""
+        if self.tier is Tier.PLATINUM and self.users < PLATINUM_MIN_USERS:
+            raise ValueError(
+                f"account {self.id} has {self.users} users; Platinum is sold to accounts of "
+                f"{PLATINUM_MIN_USERS} or more users (A1): make it GOLD or correct the count"
+            )
+        return self
+
+
+class Shift(Strict):
+    """When someone works: weekdays and hours in a zone. `end` <= `start` spans midnight;
+    `start` == `end` means the whole day."""
+
+    zone: str = "UTC"
+    days: list[str] = Field(default_factory=lambda: list(WEEKDAYS))
+    start: time = time(0, 0)
+    end: time = time(0, 0)
+
+    @field_validator("zone")
+    @classmethod
+    def _known_zone(cls, zone: str) -> str:
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {zone!r}; use an IANA name like America/New_York"
+            ) from None
+        return zone
+
+    @field_validator("days")
+    @classmethod
+    def _known_days(cls, days: list[str]) -> list[str]:
+        days = [d.strip().lower()[:3] for d in days]
+        bad = [d for d in days if d not in WEEKDAYS]
+        if bad or not days:
+            raise ValueError(f"days must be among {', '.join(WEEKDAYS)}; got {bad or 'none'}")
+        return days
+
+    def covers(self, at: datetime) -> bool:
+        local = at.astimezone(ZoneInfo(self.zone))
+        clock = local.time().replace(tzinfo=None)
+        if self.start == self.end:
+            return WEEKDAYS[local.weekday()] in self.days
+        if self.start < self.end:
+            return WEEKDAYS[local.weekday()] in self.days and self.start <= clock < self.end
+        # spans midnight: the shift belongs to the day it started on
+        if clock >= self.start:
+            return WEEKDAYS[local.weekday()] in self.days
+        return clock < self.end and WEEKDAYS[(local.weekday() - 1) % 7] in self.days
+
+
+class Engineer(Strict):
+    id: Identifier
+    name: ShortText
+    level: Level
+    skills: list[ShortText] = Field(min_length=1)
+    shift: Shift = Field(default_factory=Shift)
+    email: EmailStr | None = None
+
+    def has_skill(self, skill: str) -> bool:
+        return skill.casefold() in {s.casefold() for s in self.skills}
+
+
+class EscalationManager(Strict):
+    id: Identifier
+    name: ShortText
+    email: EmailStr | None = None
+    phone: ShortText | None = None
+    shift: Shift = Field(default_factory=Shift)
+
+
+class Directory(Strict):
+    products: list[ShortText] = Field(min_length=1)
+    accounts: list[Account] = Field(default_factory=list)
+    engineers: list[Engineer] = Field(default_factory=list)
+    escalation_managers: list[EscalationManager] = Field(
+        min_length=1, description="the rota, in order; S3 alerts go to the one on duty"
+    )
+
+    @model_validator(mode="after")
+    def _ids_unique_and_skills_known(self) -> Directory:
+        seen: dict[str, str] = {}
+        people = [("account", a.id) for a in self.accounts]
+        people += [("contact", c.id) for a in self.accounts for c in a.contacts]
+        people += [("engineer", e.id) for e in self.engineers]
+        people += [("escalation manager", m.id) for m in self.escalation_managers]
+        for kind, ident in people:
+            if ident in seen:
+                raise ValueError(f"id {ident!r} is used twice ({seen[ident]} and {kind}); ids are unique")
+            seen[ident] = kind
+        return self
+
+    def product_named(self, name: str) -> str | None:
+        for product in self.products:
+            if product.casefold() == name.casefold():
+                return product
+        return None

@@ -1,0 +1,160 @@
+"""The life of a support case as a state machine: states are nouns, events are verbs.
+
+Pure: no Temporal, no I/O. The case workflow builds one `CaseLifecycle` bound to its
+`CaseState` (the machine writes `state` on it) and asks it, before acting, whether an action
+is allowed now and for this actor (`refusal`). Every guard is a named predicate with a
+sentence that tells the caller what was wrong (`GUARD_REFUSALS`).
+
+    queued --assign--> in_progress --request_info--> waiting_on_customer
+      ^                  |   ^  \\                        |
+      +----escalate------+   |   +--resolve--> resolved <-+ resolve
+                             +-----provide_info----------+
+    any open state --close (by the customer, E4)--> closed
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from statemachine import State, StateMachine
+
+from casework.domain.models import ActorRole, CaseState, Level, Priority
+
+OPEN_STATES = ("queued", "in_progress", "waiting_on_customer", "resolved")
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting, as the case sees them."""
+
+    id: str
+    role: ActorRole
+    is_owner: bool = False
+
+
+class CaseLifecycle(StateMachine):
+    queued = State(initial=True, value="queued")
+    in_progress = State(value="in_progress")
+    waiting_on_customer = State(value="waiting_on_customer")
+    resolved = State(value="resolved")
+    closed = State(final=True, value="closed")
+
+    # E1: routing hands the case to an engineer.
+    assign = queued.to(in_progress, cond="actor_is_system")
+    # E2: the owner cannot resolve the case at this level; back to the queue one level up.
+    escalate = in_progress.to(queued, cond=["actor_is_owner", "below_top_level"])
+    # E2: at L3 the owner files a Problem Report; the case stays open and linked to it.
+    file_problem_report = in_progress.to.itself(
+        cond=["actor_is_owner", "at_top_level", "no_problem_report_yet"]
+    )
+    # S2: the assigned engineer answers the customer; the first answer stops the clock.
+    respond = in_progress.to.itself(cond="actor_is_owner") | waiting_on_customer.to.itself(
+        cond="actor_is_owner"
+    )
+    # E5: waiting on the customer, and back.
+    request_info = in_progress.to(waiting_on_customer, cond="actor_is_owner")
+    provide_info = waiting_on_customer.to(in_progress, cond="actor_is_contact")
+    # E4: Case Comments, from the customer or the owner, in any open state.
+    comment = (
+        queued.to.itself(cond="actor_is_party")
+        | in_progress.to.itself(cond="actor_is_party")
+        | waiting_on_customer.to.itself(cond="actor_is_party")
+        | resolved.to.itself(cond="actor_is_party")
+    )
+    # E4/S4: Change Priority.
+    change_priority = (
+        queued.to.itself(cond=["actor_is_party", "priority_differs"])
+        | in_progress.to.itself(cond=["actor_is_party", "priority_differs"])
+        | waiting_on_customer.to.itself(cond=["actor_is_party", "priority_differs"])
+    )
+    resolve = in_progress.to(resolved, cond="actor_is_owner") | waiting_on_customer.to(
+        resolved, cond="actor_is_owner"
+    )
+    reopen = resolved.to(in_progress, cond="actor_is_contact")
+    # E4: the customer can close their own case at any time.
+    close = (
+        queued.to(closed, cond="actor_is_contact")
+        | in_progress.to(closed, cond="actor_is_contact")
+        | waiting_on_customer.to(closed, cond="actor_is_contact")
+        | resolved.to(closed, cond="actor_is_contact")
+    )
+
+    def __init__(self, case: CaseState) -> None:
+        super().__init__(model=case, state_field="state")
+
+    # --- named guards ---------------------------------------------------------------------
+
+    def actor_is_system(self, actor: Actor, **_: Any) -> bool:
+        return actor.role is ActorRole.SYSTEM
+
+    def actor_is_owner(self, actor: Actor, **_: Any) -> bool:
+        return actor.role is ActorRole.ENGINEER and actor.is_owner
+
+    def actor_is_contact(self, actor: Actor, **_: Any) -> bool:
+        return actor.role is ActorRole.CONTACT
+
+    def actor_is_party(self, actor: Actor, **_: Any) -> bool:
+        return self.actor_is_contact(actor) or self.actor_is_owner(actor)
+
+    def below_top_level(self, **_: Any) -> bool:
+        return self.model.level is not Level.L3
+
+    def at_top_level(self, **_: Any) -> bool:
+        return self.model.level is Level.L3
+
+    def no_problem_report_yet(self, **_: Any) -> bool:
+        return self.model.problem_report is None
+
+    def priority_differs(self, priority: Priority | None = None, **_: Any) -> bool:
+        return priority is not None and priority != self.model.priority
+
+    # --- asking before acting -------------------------------------------------------------
+
+    def refusal(self, event: str, **kwargs: Any) -> str | None:
+        """Why `event` may not happen now, in a sentence; None when it may."""
+        state = self.current_state_value
+        transitions = [t for t in self.states_map[state].transitions if t.event == event]
+        if not transitions:
+            allowed = ", ".join(self.allowed_now()) or "nothing"
+            return (
+                f"{event.replace('_', ' ')} is not possible while the case is "
+                f"{state.replace('_', ' ')}; allowed now: {allowed}"
+            )
+        for transition in transitions:
+            failed = [
+                str(c) for c in transition.cond if not getattr(self, str(c))(**kwargs)
+            ]
+            if not failed:
+                return None
+        return GUARD_REFUSALS[failed[0]].format(case=self.model, **kwargs)
+
+    def allowed_now(self) -> list[str]:
+        """Events with a transition from the current state (guards not evaluated)."""
+        state = self.states_map[self.current_state_value]
+        return sorted({t.event for t in state.transitions if t.event != "assign"})
+
+    def act(self, event: str, **kwargs: Any) -> None:
+        """Take the transition; call `refusal` first, this raises if the guards say no."""
+        self.send(event, **kwargs)
+
+
+GUARD_REFUSALS: dict[str, str] = {
+    "actor_is_system": "only the routing engine assigns cases",
+    "actor_is_owner": (
+        "only the engineer who owns the case can do this; {actor.id} is not the owner"
+    ),
+    "actor_is_contact": "only a contact of the account can do this; {actor.id} is not one",
+    "actor_is_party": (
+        "only a contact of the account or the engineer who owns the case can do this; "
+        "{actor.id} is neither"
+    ),
+    "below_top_level": (
+        "the case is already at L3: file a Problem Report to product engineering instead (E2)"
+    ),
+    "at_top_level": (
+        "a Problem Report is filed at L3 only; the case is at {case.level}: escalate it first (E2)"
+    ),
+    "no_problem_report_yet": "the case is already linked to {case.problem_report}",
+    "priority_differs": "the case is already {case.priority}",
+}

@@ -1,0 +1,339 @@
+"""The vocabulary of a support case: pydantic models shared by the CLI, workflows and activities.
+
+Every workflow, activity, signal, update and query takes one of these models in and gives one
+out (STYLE.md). New fields always get defaults so that old histories still decode.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+
+class Tier(StrEnum):
+    """A1: every account has a support tier."""
+
+    GOLD = "GOLD"
+    PLATINUM = "PLATINUM"
+
+
+class Priority(StrEnum):
+    P1 = "P1"
+    P2 = "P2"
+    P3 = "P3"
+
+
+class Channel(StrEnum):
+    """A2: cases come by phone or by web (Case Center)."""
+
+    PHONE = "phone"
+    WEB = "web"
+
+
+class Category(StrEnum):
+    """A5: a case is a support issue or a security vulnerability issue."""
+
+    SUPPORT = "support"
+    SECURITY_VULNERABILITY = "security_vulnerability"
+
+
+class Level(StrEnum):
+    """E1: L0 Customer Care, L1-L2 Global Support Center, L3 Global Escalation Center."""
+
+    L0 = "L0"
+    L1 = "L1"
+    L2 = "L2"
+    L3 = "L3"
+
+    def next(self) -> Level | None:
+        order = list(Level)
+        i = order.index(self)
+        return order[i + 1] if i + 1 < len(order) else None
+
+
+class ActorRole(StrEnum):
+    CONTACT = "contact"
+    ENGINEER = "engineer"
+    SYSTEM = "system"
+    UNKNOWN = "unknown"
+
+
+class Strict(BaseModel):
+    """Inputs refuse unknown fields: a typo in a hand-typed payload is an error, not a no-op."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Lenient(BaseModel):
+    """Outputs and carried state ignore unknown fields so that newer writers do not break readers."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
+Identifier = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[\w.@:-]+$")
+]
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)]
+
+CASE_ID_PATTERN = re.compile(r"^case-\d{6,}$")
+
+
+def case_id_for(number: int) -> str:
+    return f"case-{number:06d}"
+
+
+# --- intake -------------------------------------------------------------------------------
+
+
+class OpenCaseRequest(Strict):
+    """What an integration (web portal, phone system) or `casework open` sends to open a case.
+
+    `request_id` makes opening idempotent: a retry with the same id gets the same case.
+    """
+
+    request_id: Identifier
+    channel: Channel
+    account_id: Identifier
+    contact_id: Identifier
+    product: ShortText
+    version: ShortText
+    priority: Priority
+    category: Category = Category.SUPPORT
+    description: LongText
+    received_by: Identifier | None = Field(
+        default=None, description="the Customer Care agent who took a phone call"
+    )
+
+    @field_validator("priority", mode="before")
+    @classmethod
+    def _priority_hint(cls, v: object) -> object:
+        if isinstance(v, str) and v.strip().upper() in {"P1", "P2", "P3"}:
+            return v.strip().upper()
+        if isinstance(v, str):
+            raise ValueError(f"priority must be P1, P2 or P3, not {v!r}")
+        return v
+
+
+class Entitlement(Lenient):
+    """What the account is entitled to, resolved at intake (A1-A3, S1)."""
+
+    tier: Tier
+    targets: dict[Priority, timedelta]
+    clock: str = "24x7"
+    routing_retry: timedelta = timedelta(minutes=5)
+
+
+class IntakeResult(Lenient):
+    """The validated facts a case starts from; produced by the intake activity."""
+
+    case_id: str
+    request: OpenCaseRequest
+    account_name: str
+    contact_name: str
+    account_contacts: list[str]
+    entitlement: Entitlement
+
+
+class OpenCaseResult(Lenient):
+    case_id: str
+    created: bool = True
+
+
+# --- the case as it lives in the workflow --------------------------------------------------
+
+
+class FeedEntry(Lenient):
+    """E4 Show Feed: every event with its time and actor."""
+
+    at: datetime
+    actor: str
+    kind: str
+    text: str = ""
+    refused: bool = False
+
+
+class SlaState(Lenient):
+    """S1-S4: the first-response clock of a case."""
+
+    target: timedelta
+    due_at: datetime
+    responded_at: datetime | None = None
+    breached_at: datetime | None = None
+    breach_alerted: bool = False
+    clock: str = "24x7"
+    paused_reason: str | None = None
+
+
+class Assignment(Lenient):
+    engineer_id: str
+    engineer_name: str
+    level: Level
+    queue: str
+
+
+class CaseState(Lenient):
+    """Everything a case knows; carried whole across continue-as-new."""
+
+    case_id: str
+    intake: IntakeResult
+    state: str = "queued"
+    priority: Priority
+    level: Level = Level.L0
+    opened_at: datetime
+    owner: Assignment | None = None
+    queue: str = "gsc"
+    sla: SlaState
+    problem_report: str | None = None
+    waiting_for: list[str] = Field(default_factory=list)
+    feed: list[FeedEntry] = Field(default_factory=list)
+    closed_at: datetime | None = None
+    resolution: str | None = None
+    routing_attempts: int = 0
+
+
+class CaseWorkflowInput(Lenient):
+    """Input of the case workflow: the intake facts on a first run, the whole state after
+    continue-as-new."""
+
+    intake: IntakeResult
+    carried: CaseState | None = None
+    index_search_attributes: bool = True
+    continue_as_new_after_events: int | None = None
+
+
+# --- actions on a case ---------------------------------------------------------------------
+
+InfoKind = Literal[
+    "hardware",
+    "software_version",
+    "logs",
+    "events_before_problem",
+    "configuration",
+    "deployment_type",
+    "device_locations",
+]
+
+
+class ActionBase(Strict):
+    actor: Identifier
+
+
+class Respond(ActionBase):
+    """S2: the assigned engineer's response; the first one stops the clock."""
+
+    text: LongText
+
+
+class Comment(ActionBase):
+    text: LongText
+
+
+class RequestInfo(ActionBase):
+    """E5: the engineer asks the customer for information."""
+
+    items: list[InfoKind] = Field(min_length=1)
+    text: str = ""
+
+
+class ProvideInfo(ActionBase):
+    """E5: the customer answers; the case returns to the engineer."""
+
+    text: LongText
+
+
+class Escalate(ActionBase):
+    """E2: the owner cannot resolve at this level."""
+
+    reason: LongText
+
+
+class FileProblemReport(ActionBase):
+    """E2: at L3, a Problem Report to product engineering."""
+
+    summary: LongText
+
+
+class ChangePriority(ActionBase):
+    """E4/S4."""
+
+    priority: Priority
+    reason: str = ""
+
+    @field_validator("priority", mode="before")
+    @classmethod
+    def _normalise(cls, v: object) -> object:
+        return v.strip().upper() if isinstance(v, str) else v
+
+
+class Resolve(ActionBase):
+    resolution: LongText
+
+
+class Close(ActionBase):
+    """E4: the customer closes their case at any time."""
+
+    reason: str = ""
+
+
+class Reopen(ActionBase):
+    reason: LongText
+
+
+ACTION_MODELS: dict[str, type[ActionBase]] = {
+    "respond": Respond,
+    "comment": Comment,
+    "request_info": RequestInfo,
+    "provide_info": ProvideInfo,
+    "escalate": Escalate,
+    "file_problem_report": FileProblemReport,
+    "change_priority": ChangePriority,
+    "resolve": Resolve,
+    "close": Close,
+    "reopen": Reopen,
+}
+
+
+class ActionResult(Lenient):
+    case_id: str
+    action: str
+    state: str
+    level: Level
+    message: str
+
+
+class ViewRequest(Strict):
+    viewer: Identifier = "operator"
+
+
+class CaseView(Lenient):
+    """E4 Case Detail, as shown to one viewer."""
+
+    case_id: str
+    state: str
+    channel: Channel
+    account_id: str
+    account_name: str
+    contact_id: str
+    tier: Tier
+    priority: Priority
+    category: Category
+    product: str
+    version: str
+    description: str
+    level: Level
+    owner: Assignment | None
+    queue: str
+    opened_at: datetime
+    sla: SlaState
+    sla_remaining_seconds: float | None
+    problem_report: str | None
+    waiting_for: list[str]
+    resolution: str | None
+    closed_at: datetime | None
+    allowed_actions: list[str]
+    feed: list[FeedEntry]

@@ -1,0 +1,58 @@
+"""E1 skill-based routing and the Escalation Manager on duty (S3). Pure.
+
+A case at level L goes to an engineer of level L who has the case's product among their
+skills and is on shift now; among those, the one with the fewest open cases, then by id so
+that the choice is repeatable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+from casework.domain.directory import Engineer, EscalationManager
+from casework.domain.models import Category, Level
+
+QUEUE_BY_LEVEL = {Level.L0: "customer-care", Level.L1: "gsc", Level.L2: "gsc", Level.L3: "gec"}
+
+
+def queue_for(level: Level) -> str:
+    """Our reading of E1: L0 Customer Care, L1-L2 Global Support Center, L3 Global
+    Escalation Center."""
+    return QUEUE_BY_LEVEL[level]
+
+
+def required_skills(product: str, category: Category) -> list[str]:
+    """E1: the case's product, and for a security vulnerability (A5) the security skill."""
+    skills = [product]
+    if category is Category.SECURITY_VULNERABILITY:
+        skills.append("security")
+    return skills
+
+
+def choose_engineer(
+    engineers: Sequence[Engineer],
+    *,
+    level: Level,
+    skills: Sequence[str],
+    at: datetime,
+    open_cases: Mapping[str, int],
+) -> Engineer | None:
+    """E1: the best match, or None when nobody matching is on shift."""
+    matching = [
+        e
+        for e in engineers
+        if e.level is level and all(e.has_skill(s) for s in skills) and e.shift.covers(at)
+    ]
+    if not matching:
+        return None
+    return min(matching, key=lambda e: (open_cases.get(e.id, 0), e.id))
+
+
+def manager_on_duty(rota: Sequence[EscalationManager], at: datetime) -> EscalationManager:
+    """S3/E3: the first manager of the rota whose shift covers `at`; the rota's first if the
+    rota has a gap (it is 24x7: somebody always answers)."""
+    for manager in rota:
+        if manager.shift.covers(at):
+            return manager
+    return rota[0]

@@ -1,0 +1,131 @@
+"""Service levels: the first-response targets (S1, S5) and the clock they run on (S2-S4).
+
+Pure. The workflow asks this module when a case is due and whether it is in breach; it never
+does the arithmetic itself, so a business-hours clock (U4) slots in as another `ServiceClock`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from pydantic import Field, field_validator, model_validator
+
+from casework.domain.durations import Duration
+from casework.domain.models import Priority, SlaState, Strict, Tier
+
+
+class ServiceClock(Protocol):
+    """How service time passes for a queue. `name` is stored on the case's SLA."""
+
+    name: str
+
+    def due(self, start: datetime, target: timedelta) -> datetime:
+        """The instant at which `target` of service time has passed since `start`."""
+        ...
+
+    def paused_reason(self, at: datetime) -> str | None:
+        """Why the clock is not running at `at`, or None when it runs."""
+        ...
+
+
+class AroundTheClock:
+    """S2: a 24x7 queue's clock runs around the clock (A2)."""
+
+    name = "24x7"
+
+    def due(self, start: datetime, target: timedelta) -> datetime:
+        return start + target
+
+    def paused_reason(self, at: datetime) -> str | None:
+        return None
+
+
+CLOCKS: dict[str, ServiceClock] = {AroundTheClock.name: AroundTheClock()}
+
+
+def clock_named(name: str) -> ServiceClock:
+    try:
+        return CLOCKS[name]
+    except KeyError:
+        raise ValueError(f"unknown service clock {name!r}; known: {', '.join(CLOCKS)}") from None
+
+
+class SlaPolicy(Strict):
+    """S5: the targets are data. `first_response_targets[tier][priority]`."""
+
+    first_response_targets: dict[Tier, dict[Priority, Duration]]
+    routing_retry: Duration = Field(
+        default=timedelta(minutes=5),
+        description="how long a case waits in its queue before routing is tried again",
+    )
+
+    @field_validator("first_response_targets")
+    @classmethod
+    def _complete_and_positive(
+        cls, table: dict[Tier, dict[Priority, timedelta]]
+    ) -> dict[Tier, dict[Priority, timedelta]]:
+        for tier in Tier:
+            row = table.get(tier)
+            if row is None:
+                raise ValueError(f"no targets for tier {tier.value}; every tier needs P1, P2, P3")
+            for priority in Priority:
+                if priority not in row:
+                    raise ValueError(f"{tier.value} has no target for {priority.value}")
+                if row[priority] <= timedelta(0):
+                    raise ValueError(f"{tier.value} {priority.value}: a target must be positive")
+        return table
+
+    @model_validator(mode="after")
+    def _retry_positive(self) -> SlaPolicy:
+        if self.routing_retry <= timedelta(0):
+            raise ValueError("routing_retry must be positive")
+        return self
+
+    def targets_for(self, tier: Tier) -> dict[Priority, timedelta]:
+        return dict(self.first_response_targets[tier])
+
+
+DEFAULT_POLICY = SlaPolicy(
+    first_response_targets={
+        Tier.GOLD: {
+            Priority.P1: timedelta(minutes=30),
+            Priority.P2: timedelta(hours=1),
+            Priority.P3: timedelta(hours=8),
+        },
+        Tier.PLATINUM: {
+            Priority.P1: timedelta(minutes=15),
+            Priority.P2: timedelta(hours=1),
+            Priority.P3: timedelta(hours=4),
+        },
+    }
+)
+"""S1, as the service description states it."""
+
+
+def start_clock(opened_at: datetime, target: timedelta, clock: ServiceClock) -> SlaState:
+    """S2: the clock starts when the case is opened."""
+    return SlaState(target=target, due_at=clock.due(opened_at, target), clock=clock.name)
+
+
+def retarget(sla: SlaState, opened_at: datetime, target: timedelta) -> SlaState:
+    """S4: the target is recomputed from the opening time under the new priority."""
+    clock = clock_named(sla.clock)
+    return sla.model_copy(update={"target": target, "due_at": clock.due(opened_at, target)})
+
+
+def is_running(sla: SlaState) -> bool:
+    """The clock runs until the first response; a breach is recorded once (S3)."""
+    return sla.responded_at is None and sla.breached_at is None
+
+
+def is_breached_at(sla: SlaState, now: datetime) -> bool:
+    """S3: at the target, not a moment before, an unanswered case is in breach."""
+    return sla.responded_at is None and now >= sla.due_at
+
+
+def remaining(sla: SlaState, now: datetime) -> timedelta | None:
+    """Time left on a running clock; None once it has stopped."""
+    if not is_running(sla):
+        return None
+    return max(sla.due_at - now, timedelta(0))

@@ -1,0 +1,38 @@
+"""Starting the engine's parts from settings: the database with its directory, the policy."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from casework.domain.directory import Directory
+from casework.domain.sla import DEFAULT_POLICY, SlaPolicy
+from casework.files import load_model
+from casework.settings import DEMO_DIRECTORY, Settings
+from casework.store import Store
+
+
+def load_policy(settings: Settings) -> SlaPolicy:
+    """S5: the policy file if one is named, else the S1 table. Raises FileRefused."""
+    if settings.policy_file is None:
+        return DEFAULT_POLICY
+    return load_model(settings.policy_file, SlaPolicy)
+
+
+def load_directory(path: Path) -> Directory:
+    """Raises FileRefused with the line and the reason."""
+    return load_model(path, Directory)
+
+
+def open_store(settings: Settings) -> Store:
+    """The database, with a directory in it: the named file (validated first, replacing the
+    loaded one), or the demo directory on first run."""
+    settings.ensure_state_dir()
+    directory = None
+    if settings.directory_file is not None:
+        directory = load_directory(settings.directory_file)
+    store = Store(settings.db_url)
+    if directory is not None:
+        store.replace_directory(directory)
+    elif not store.has_directory():
+        store.replace_directory(load_directory(DEMO_DIRECTORY))
+    return store

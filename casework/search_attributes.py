@@ -1,0 +1,41 @@
+"""Typed search attributes of a case, so the Web UI and `temporal workflow list --query`
+filter cases: `CaseState = "in_progress" AND CaseTier = "PLATINUM" AND CaseSlaBreached = true`.
+"""
+
+from __future__ import annotations
+
+from temporalio.common import SearchAttributeKey
+
+CASE_STATE = SearchAttributeKey.for_keyword("CaseState")
+CASE_PRIORITY = SearchAttributeKey.for_keyword("CasePriority")
+CASE_TIER = SearchAttributeKey.for_keyword("CaseTier")
+CASE_LEVEL = SearchAttributeKey.for_keyword("CaseLevel")
+CASE_ACCOUNT = SearchAttributeKey.for_keyword("CaseAccount")
+CASE_CATEGORY = SearchAttributeKey.for_keyword("CaseCategory")
+CASE_OWNER = SearchAttributeKey.for_keyword("CaseOwner")
+CASE_QUEUE = SearchAttributeKey.for_keyword("CaseQueue")
+CASE_SLA_BREACHED = SearchAttributeKey.for_bool("CaseSlaBreached")
+CASE_SLA_DUE = SearchAttributeKey.for_datetime("CaseSlaDue")
+
+ALL = [
+    CASE_STATE,
+    CASE_PRIORITY,
+    CASE_TIER,
+    CASE_LEVEL,
+    CASE_ACCOUNT,
+    CASE_CATEGORY,
+    CASE_OWNER,
+    CASE_QUEUE,
+    CASE_SLA_BREACHED,
+    CASE_SLA_DUE,
+]
+
+
+def dev_server_flags() -> list[str]:
+    """`--search-attribute Name=Type` flags for `temporal server start-dev`."""
+    kinds = {"KEYWORD": "Keyword", "BOOL": "Bool", "DATETIME": "Datetime"}
+    return [
+        flag
+        for key in ALL
+        for flag in ("--search-attribute", f"{key.name}={kinds[key.indexed_value_type.name]}")
+    ]

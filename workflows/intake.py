@@ -1,0 +1,53 @@
+"""The intake workflow: validates an open request and starts the case workflow.
+
+Input: `OpenCaseRequest`. Result: `OpenCaseResult` (the case number).
+Workflow id: `intake-<request_id>`, so an integration that retries an open reaches the same
+intake and gets the same case; the case number itself is allocated idempotently per request.
+A refused request (unknown account, a contact not on the account, unknown product) fails this
+workflow with the reason, and no case is started.
+Memo `case_options` (optional): extra `CaseWorkflowInput` fields for the case, e.g.
+`{"index_search_attributes": false}` on a server without the case search attributes.
+No handlers, no timers; it ends as soon as the case workflow has started.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+
+with workflow.unsafe.imports_passed_through():
+    from casework import contracts
+    from casework.domain.models import CaseWorkflowInput, IntakeResult, OpenCaseRequest, OpenCaseResult
+    from casework.domain.presentation import summary_line_for_intake
+    from workflows.case import CaseWorkflow
+
+INTAKE_TIMEOUT = timedelta(seconds=30)
+INTAKE_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=30))
+
+
+@workflow.defn(name="Intake")
+class IntakeWorkflow:
+    @workflow.run
+    async def run(self, request: OpenCaseRequest) -> OpenCaseResult:
+        intake = await workflow.execute_activity(
+            contracts.INTAKE,
+            request,
+            result_type=IntakeResult,
+            start_to_close_timeout=INTAKE_TIMEOUT,
+            retry_policy=INTAKE_RETRY,
+        )
+        memo = workflow.memo_value("case_options", default={}, type_hint=dict)
+        try:
+            await workflow.start_child_workflow(
+                CaseWorkflow.run,
+                CaseWorkflowInput(intake=intake, **memo),
+                id=intake.case_id,
+                parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+                static_summary=summary_line_for_intake(intake),
+            )
+        except WorkflowAlreadyStartedError:
+            return OpenCaseResult(case_id=intake.case_id, created=False)
+        return OpenCaseResult(case_id=intake.case_id, created=True)
