@@ -240,6 +240,21 @@ class Store:
                 return self.allocate_case_number(request_id, at)[0], False
             return int(result.inserted_primary_key[0]), True
 
+    def start_case_numbers_at(self, first: int) -> None:
+        """Number new cases from `first` on (a deployment that takes over from another
+        system, or a test that shares a Temporal server with others). No-op if cases exist
+        at or above it."""
+        with self.engine.begin() as conn:
+            highest = conn.execute(select(func.max(case_numbers.c.number))).scalar() or 0
+            if highest < first - 1:
+                conn.execute(
+                    insert(case_numbers).values(
+                        number=first - 1,
+                        request_id=f"(numbering starts at {first})",
+                        created_at=datetime.now(UTC),
+                    )
+                )
+
     # --- assignments ----------------------------------------------------------------------
 
     def open_case_counts(self) -> dict[str, int]:

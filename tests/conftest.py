@@ -3,6 +3,7 @@ SQLite database per test, and a `Desk` that opens and works cases like the CLI d
 
 from __future__ import annotations
 
+import random
 import shutil
 import sys
 import uuid
@@ -56,6 +57,8 @@ def directory() -> Directory:
 def store(tmp_path: Path, directory: Directory) -> Iterator[Store]:
     store = Store(f"sqlite:///{tmp_path / 'casework.db'}")
     store.replace_directory(directory)
+    # Tests share one Temporal server: each database numbers its cases in a range of its own.
+    store.start_case_numbers_at(random.randrange(1, 9_000) * 1_000 + 1)
     yield store
     store.dispose()
 
