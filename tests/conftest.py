@@ -3,7 +3,7 @@ SQLite database per test, and a `Desk` that opens and works cases like the CLI d
 
 from __future__ import annotations
 
-import random
+import itertools
 import shutil
 import sys
 import uuid
@@ -48,6 +48,9 @@ async def env() -> AsyncIterator[WorkflowEnvironment]:
         yield environment
 
 
+_case_ranges = itertools.count(1)
+
+
 @pytest.fixture
 def directory() -> Directory:
     return load_directory(DEMO_DIRECTORY)
@@ -58,7 +61,7 @@ def store(tmp_path: Path, directory: Directory) -> Iterator[Store]:
     store = Store(f"sqlite:///{tmp_path / 'casework.db'}")
     store.replace_directory(directory)
     # Tests share one Temporal server: each database numbers its cases in a range of its own.
-    store.start_case_numbers_at(random.randrange(1, 9_000) * 1_000 + 1)
+    store.start_case_numbers_at(next(_case_ranges) * 10_000 + 1)
     yield store
     store.dispose()
 
