@@ -75,7 +75,9 @@ async def main(settings: Settings | None = None) -> None:
     store = open_store(settings)
     policy = load_policy(settings)
     client = await connect()
-    worker = build_worker(client, task_queue=settings.task_queue, activities=activities_for(store, policy))
+    worker = build_worker(
+        client, task_queue=settings.task_queue, activities=activities_for(store, policy)
+    )
     logging.info("casework worker on task queue %s", settings.task_queue)
     await worker.run()
 

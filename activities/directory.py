@@ -7,7 +7,14 @@ from datetime import UTC, datetime
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from casework.contracts import INTAKE, RELEASE_CASE, ROUTE_CASE, ReleaseRequest, RouteRequest, RouteResult
+from casework.contracts import (
+    INTAKE,
+    RELEASE_CASE,
+    ROUTE_CASE,
+    ReleaseRequest,
+    RouteRequest,
+    RouteResult,
+)
 from casework.domain.models import (
     Assignment,
     Entitlement,
@@ -45,8 +52,8 @@ class DirectoryActivities:
         if contact is None:
             raise refuse(
                 "UnknownContact",
-                f"{request.contact_id!r} is not a contact of account {account.id} ({account.name}); "
-                f"its contacts are: {', '.join(c.id for c in account.contacts)}",
+                f"{request.contact_id!r} is not a contact of account {account.id} "
+                f"({account.name}); its contacts are: {', '.join(c.id for c in account.contacts)}",
             )
         products = self.store.product_names()
         product = next((p for p in products if p.casefold() == request.product.casefold()), None)
@@ -86,7 +93,9 @@ class DirectoryActivities:
             return RouteResult(
                 assignment=None,
                 queue=queue,
-                reason=f"no {request.level.value} engineer with skills {', '.join(skills)} is on shift",
+                reason=(
+                    f"no {request.level.value} engineer with skills {', '.join(skills)} is on shift"
+                ),
             )
         key = f"{request.case_id}:{request.level.value}:{request.attempt}"
         chosen_id = self.store.record_assignment(

@@ -95,7 +95,9 @@ async def view_case(client: Client, case_id: str, viewer: str) -> CaseView:
         raise
 
 
-async def act_on_case(client: Client, case_id: str, action: str, payload: dict[str, Any]) -> ActionResult:
+async def act_on_case(
+    client: Client, case_id: str, action: str, payload: dict[str, Any]
+) -> ActionResult:
     case_id = check_case_id(case_id)
     handle = client.get_workflow_handle(case_id)
     try:

@@ -4,6 +4,8 @@ filter cases: `CaseState = "in_progress" AND CaseTier = "PLATINUM" AND CaseSlaBr
 
 from __future__ import annotations
 
+from typing import Any
+
 from temporalio.common import SearchAttributeKey
 
 CASE_STATE = SearchAttributeKey.for_keyword("CaseState")
@@ -17,7 +19,7 @@ CASE_QUEUE = SearchAttributeKey.for_keyword("CaseQueue")
 CASE_SLA_BREACHED = SearchAttributeKey.for_bool("CaseSlaBreached")
 CASE_SLA_DUE = SearchAttributeKey.for_datetime("CaseSlaDue")
 
-ALL = [
+ALL: list[SearchAttributeKey[Any]] = [
     CASE_STATE,
     CASE_PRIORITY,
     CASE_TIER,

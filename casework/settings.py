@@ -45,7 +45,9 @@ class Settings:
         policy = policy_file or os.environ.get("CASEWORK_POLICY")
         return cls(
             state_dir=state,
-            db_url=db_url or os.environ.get("CASEWORK_DB_URL") or f"sqlite:///{state / 'casework.db'}",
+            db_url=db_url
+            or os.environ.get("CASEWORK_DB_URL")
+            or f"sqlite:///{state / 'casework.db'}",
             directory_file=Path(directory) if directory else None,
             policy_file=Path(policy) if policy else None,
             task_queue=task_queue or os.environ.get("CASEWORK_TASK_QUEUE") or DEFAULT_TASK_QUEUE,

@@ -26,7 +26,7 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import CursorResult, Engine
 from sqlalchemy.exc import IntegrityError
 
 from casework.domain.directory import (
@@ -125,6 +125,12 @@ def pr_id_for(number: int) -> str:
     return f"PR-{number:06d}"
 
 
+def _new_id(result: CursorResult[Any]) -> int:
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
+
+
 class Store:
     """One database. Methods are small transactions; each is safe to retry."""
 
@@ -181,7 +187,9 @@ class Store:
 
     def account(self, account_id: str) -> Account | None:
         with self.engine.connect() as conn:
-            row = conn.execute(select(accounts).where(accounts.c.id == account_id)).mappings().first()
+            row = (
+                conn.execute(select(accounts).where(accounts.c.id == account_id)).mappings().first()
+            )
             if row is None:
                 return None
             people = conn.execute(
@@ -189,7 +197,9 @@ class Store:
             ).mappings()
             return Account(
                 **dict(row),
-                contacts=[Contact(**{k: v for k, v in p.items() if k != "account_id"}) for p in people],
+                contacts=[
+                    Contact(**{k: v for k, v in p.items() if k != "account_id"}) for p in people
+                ],
             )
 
     def contact_address(self, contact_id: str) -> str | None:
@@ -225,20 +235,19 @@ class Store:
     def allocate_case_number(self, request_id: str, at: datetime) -> tuple[int, bool]:
         """The case number for an open request: a retry of the same request gets the same
         number (created=False)."""
-        with self.engine.begin() as conn:
-            existing = conn.execute(
-                select(case_numbers.c.number).where(case_numbers.c.request_id == request_id)
-            ).scalar()
-            if existing is not None:
-                return existing, False
-            try:
+        query = select(case_numbers.c.number).where(case_numbers.c.request_id == request_id)
+        try:
+            with self.engine.begin() as conn:
+                existing = conn.execute(query).scalar()
+                if existing is not None:
+                    return int(existing), False
                 result = conn.execute(
                     insert(case_numbers).values(request_id=request_id, created_at=at)
                 )
-            except IntegrityError:
-                conn.rollback()
-                return self.allocate_case_number(request_id, at)[0], False
-            return int(result.inserted_primary_key[0]), True
+                return _new_id(result), True
+        except IntegrityError:  # the same request, allocated by a concurrent retry
+            with self.engine.connect() as conn:
+                return int(conn.execute(query).scalar_one()), False
 
     def start_case_numbers_at(self, first: int) -> None:
         """Number new cases from `first` on (a deployment that takes over from another
@@ -315,28 +324,28 @@ class Store:
                 return pr_id_for(existing)
             result = conn.execute(
                 insert(problem_reports).values(
-                    idempotency_key=key, case_id=case_id, summary=summary, filed_by=filed_by, filed_at=at
+                    idempotency_key=key,
+                    case_id=case_id,
+                    summary=summary,
+                    filed_by=filed_by,
+                    filed_at=at,
                 )
             )
-            return pr_id_for(int(result.inserted_primary_key[0]))
+            return pr_id_for(_new_id(result))
 
     def problem_reports(self, case_id: str | None = None) -> list[dict[str, Any]]:
         query = select(problem_reports).order_by(problem_reports.c.number)
         if case_id:
             query = query.where(problem_reports.c.case_id == case_id)
         with self.engine.connect() as conn:
-            return [
-                {**r, "id": pr_id_for(r["number"])} for r in conn.execute(query).mappings()
-            ]
+            return [{**r, "id": pr_id_for(r["number"])} for r in conn.execute(query).mappings()]
 
     # --- notification outbox --------------------------------------------------------------
 
     def add_notification(self, key: str, **fields: Any) -> bool:
         """Queue one notification; False if this key was queued before (a retried activity)."""
         with self.engine.begin() as conn:
-            if conn.execute(
-                select(outbox.c.id).where(outbox.c.idempotency_key == key)
-            ).first():
+            if conn.execute(select(outbox.c.id).where(outbox.c.idempotency_key == key)).first():
                 return False
             try:
                 conn.execute(

@@ -21,7 +21,8 @@ all handlers have finished, with the whole state and feed.
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
@@ -41,6 +42,7 @@ with workflow.unsafe.imports_passed_through():
         ActionBase,
         ActionResult,
         ActorRole,
+        Assignment,
         CaseState,
         CaseView,
         CaseWorkflowInput,
@@ -61,7 +63,9 @@ with workflow.unsafe.imports_passed_through():
 SIDE_EFFECT_TIMEOUT = timedelta(seconds=30)
 """start-to-close of one notification, routing or release attempt."""
 SIDE_EFFECT_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1), backoff_coefficient=2.0, maximum_interval=timedelta(minutes=1)
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=1),
 )
 """Background side effects retry until the database answers: a case never forgets them."""
 CALLER_DEADLINE = timedelta(minutes=1)
@@ -129,57 +133,60 @@ class CaseWorkflow:
         )
 
     async def _route(self) -> None:
-        """E1: hand the case to a matching engineer; wait in the queue while there is none."""
-        async with self.lock:
-            self.case.routing_attempts += 1
-            result = await workflow.execute_activity(
-                contracts.ROUTE_CASE,
-                contracts.RouteRequest(
-                    case_id=self.case.case_id,
-                    level=self.case.level,
-                    product=self.case.intake.request.product,
-                    category=self.case.intake.request.category,
-                    at=workflow.now(),
-                    attempt=self.case.routing_attempts,
-                ),
-                result_type=contracts.RouteResult,
-                start_to_close_timeout=SIDE_EFFECT_TIMEOUT,
-                retry_policy=SIDE_EFFECT_RETRY,
+        """E1: hand the case to a matching engineer; wait in the queue while there is none.
+
+        No lock is held while the routing activity runs, so the customer can still comment
+        on or close a queued case whatever the directory does."""
+        self.case.routing_attempts += 1
+        result = await workflow.execute_activity(
+            contracts.ROUTE_CASE,
+            contracts.RouteRequest(
+                case_id=self.case.case_id,
+                level=self.case.level,
+                product=self.case.intake.request.product,
+                category=self.case.intake.request.category,
+                at=workflow.now(),
+                attempt=self.case.routing_attempts,
+            ),
+            result_type=contracts.RouteResult,
+            start_to_close_timeout=SIDE_EFFECT_TIMEOUT,
+            retry_policy=SIDE_EFFECT_RETRY,
+        )
+        if self.case.state != "queued":
+            return  # closed meanwhile; the assignment is released when the case finishes
+        self.case.queue = result.queue
+        if result.assignment is not None:
+            self._assign(result.assignment)
+            return
+        retry = self.case.intake.entitlement.routing_retry
+        if self._last_feed_kind() != "waiting_in_queue":
+            self._record(
+                "routing",
+                "waiting_in_queue",
+                f"{result.reason}; trying again every {format_duration(retry)}",
             )
-            self.case.queue = result.queue
-            if result.assignment is not None and self.case.state == "queued":
-                self.lifecycle.act("assign", actor=Actor("routing", ActorRole.SYSTEM))
-                self.case.owner = result.assignment
-                owner = result.assignment
-                self._record(
-                    "routing",
-                    "assigned",
-                    f"{owner.engineer_name} ({owner.engineer_id}), {owner.level.value}, "
-                    f"queue {owner.queue}",
-                )
-                self._notify(
-                    "engineer",
-                    owner.engineer_id,
-                    f"{self.case.case_id} assigned to you",
-                    summary_line(self.case),
-                )
-                self._publish()
-                return
-            if result.assignment is None and self._last_feed_kind() != "waiting_in_queue":
-                retry = self.case.intake.entitlement.routing_retry
-                self._record(
-                    "routing",
-                    "waiting_in_queue",
-                    f"{result.reason}; trying again every {format_duration(retry)}",
-                )
-                self._publish()
+            self._publish()
         try:
-            await workflow.wait_condition(
-                lambda: self.case.state != "queued",
-                timeout=self.case.intake.entitlement.routing_retry,
-            )
+            await workflow.wait_condition(lambda: self.case.state != "queued", timeout=retry)
         except TimeoutError:
             pass
+
+    def _assign(self, owner: Assignment) -> None:
+        self.lifecycle.act("assign", actor=Actor("routing", ActorRole.SYSTEM))
+        self.case.owner = owner
+        self._record(
+            "routing",
+            "assigned",
+            f"{owner.engineer_name} ({owner.engineer_id}), {owner.level.value}, "
+            f"queue {owner.queue}",
+        )
+        self._notify(
+            "engineer",
+            owner.engineer_id,
+            f"{self.case.case_id} assigned to you",
+            summary_line(self.case),
+        )
+        self._publish()
 
     async def _watch_first_response(self) -> None:
         """S2/S3/S4: breach at the target, not a moment before; a moved target moves the timer
@@ -190,19 +197,22 @@ class CaseWorkflow:
             timed_out = False
             if left > timedelta(0):
                 try:
-                    await workflow.wait_condition(
-                        lambda: not sla_rules.is_running(self.case.sla)
-                        or self.case.state == "closed"
-                        or self.case.sla.due_at != due,
-                        timeout=left,
-                    )
+                    await workflow.wait_condition(self._clock_changed_since(due), timeout=left)
                     continue
                 except TimeoutError:
                     timed_out = True
             if sla_rules.is_breached_at(self.case.sla, workflow.now()):
                 self._breach(at=due if timed_out else workflow.now())
 
-    def _breach(self, at: Any) -> None:
+    def _clock_changed_since(self, due: datetime) -> Callable[[], bool]:
+        """Wakes the watcher when the clock stops, the case closes, or the target moves (S4)."""
+        return lambda: (
+            not sla_rules.is_running(self.case.sla)
+            or self.case.state == "closed"
+            or self.case.sla.due_at != due
+        )
+
+    def _breach(self, at: datetime) -> None:
         """S3: recorded on the case for good; the Escalation Manager on duty alerted once."""
         self.case.sla.breached_at = at
         self._record(
@@ -341,7 +351,9 @@ class CaseWorkflow:
 
     def _parse(self, name: str, payload: Any) -> ActionBase:
         model = ACTION_MODELS[name]
-        example = ", ".join(f'"{f}": ...' for f, info in model.model_fields.items() if info.is_required())
+        example = ", ".join(
+            f'"{f}": ...' for f, info in model.model_fields.items() if info.is_required()
+        )
         if not isinstance(payload, dict):
             raise self._refuse(
                 name,
@@ -353,13 +365,20 @@ class CaseWorkflow:
             return model.model_validate(payload)
         except ValidationError as e:
             raise self._refuse(
-                name, _actor_id_of(payload), f"{_first_error(e)} (expected {{{example}}})", kind="InvalidPayload"
+                name,
+                _actor_id_of(payload),
+                f"{_first_error(e)} (expected {{{example}}})",
+                kind="InvalidPayload",
             ) from None
 
-    def _refuse(self, name: str, actor: str, reason: str, kind: str = "ActionRefused") -> ApplicationError:
+    def _refuse(
+        self, name: str, actor: str, reason: str, kind: str = "ActionRefused"
+    ) -> ApplicationError:
         """Record the refusal on the feed and build the error the caller sees."""
         self._record(actor, name, f"refused: {reason}", refused=True)
-        return ApplicationError(f"{name} refused on {self.case.case_id}: {reason}", type=kind, non_retryable=True)
+        return ApplicationError(
+            f"{name} refused on {self.case.case_id}: {reason}", type=kind, non_retryable=True
+        )
 
     def _actor(self, actor_id: str) -> Actor:
         if actor_id in self.case.intake.account_contacts:
@@ -379,8 +398,12 @@ class CaseWorkflow:
             self.lifecycle.act(name, actor=actor)
             case.problem_report = pr_id
             self._record(actor.id, name, f"{pr_id}: {action.summary}")
-            self._notify("contact", contact, f"{case.case_id} linked to {pr_id}",
-                         "Product engineering is working on your issue; the case stays open.")
+            self._notify(
+                "contact",
+                contact,
+                f"{case.case_id} linked to {pr_id}",
+                "Product engineering is working on your issue; the case stays open.",
+            )
             return f"filed {pr_id}; the case stays open and linked to it"
 
         self.lifecycle.act(name, actor=actor, priority=getattr(action, "priority", None))
@@ -406,17 +429,27 @@ class CaseWorkflow:
             assert isinstance(action, RequestInfo)
             case.waiting_for = list(action.items)
             asked = ", ".join(i.replace("_", " ") for i in action.items)
-            self._record(actor.id, name, f"waiting on the customer for: {asked}. {action.text}".strip())
-            self._notify("contact", contact, f"{case.case_id} needs information from you",
-                         f"Please send: {asked}. {action.text}".strip())
+            self._record(
+                actor.id, name, f"waiting on the customer for: {asked}. {action.text}".strip()
+            )
+            self._notify(
+                "contact",
+                contact,
+                f"{case.case_id} needs information from you",
+                f"Please send: {asked}. {action.text}".strip(),
+            )
             return f"waiting on the customer for: {asked}"
         if name == "provide_info":
             assert isinstance(action, ProvideInfo)
             case.waiting_for = []
             self._record(actor.id, name, action.text)
             if case.owner:
-                self._notify("engineer", case.owner.engineer_id, f"{case.case_id}: the customer answered",
-                             action.text)
+                self._notify(
+                    "engineer",
+                    case.owner.engineer_id,
+                    f"{case.case_id}: the customer answered",
+                    action.text,
+                )
             return "information received; the case is back with the engineer"
         if name == "escalate":
             assert isinstance(action, Escalate)
@@ -440,8 +473,12 @@ class CaseWorkflow:
             case.resolution = None
             self._record(actor.id, name, getattr(action, "reason", ""))
             if case.owner:
-                self._notify("engineer", case.owner.engineer_id, f"{case.case_id} reopened",
-                             getattr(action, "reason", ""))
+                self._notify(
+                    "engineer",
+                    case.owner.engineer_id,
+                    f"{case.case_id} reopened",
+                    getattr(action, "reason", ""),
+                )
             return "reopened; back with the engineer"
         if name == "close":
             case.closed_at = workflow.now()
@@ -465,8 +502,12 @@ class CaseWorkflow:
             f"{case.sla.due_at.isoformat()}",
         )
         if case.owner:
-            self._notify("engineer", case.owner.engineer_id,
-                         f"{case.case_id} is now {action.priority.value}", summary_line(case))
+            self._notify(
+                "engineer",
+                case.owner.engineer_id,
+                f"{case.case_id} is now {action.priority.value}",
+                summary_line(case),
+            )
         if sla_rules.is_running(case.sla) and case.sla.due_at <= workflow.now():
             return f"priority {action.priority.value}; its target has passed: the case is in breach"
         return f"priority {action.priority.value}; first response due {case.sla.due_at.isoformat()}"
@@ -539,7 +580,10 @@ class CaseWorkflow:
         self.pending = [p for p in self.pending if not p.done()]
         self.pending.append(
             workflow.start_activity(
-                activity, arg, start_to_close_timeout=SIDE_EFFECT_TIMEOUT, retry_policy=SIDE_EFFECT_RETRY
+                activity,
+                arg,
+                start_to_close_timeout=SIDE_EFFECT_TIMEOUT,
+                retry_policy=SIDE_EFFECT_RETRY,
             )
         )
 

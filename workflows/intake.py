@@ -20,7 +20,12 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
     from casework import contracts
-    from casework.domain.models import CaseWorkflowInput, IntakeResult, OpenCaseRequest, OpenCaseResult
+    from casework.domain.models import (
+        CaseWorkflowInput,
+        IntakeResult,
+        OpenCaseRequest,
+        OpenCaseResult,
+    )
     from casework.domain.presentation import summary_line_for_intake
     from workflows.case import CaseWorkflow
 

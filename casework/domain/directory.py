@@ -121,7 +121,9 @@ class Directory(Strict):
         people += [("escalation manager", m.id) for m in self.escalation_managers]
         for kind, ident in people:
             if ident in seen:
-                raise ValueError(f"id {ident!r} is used twice ({seen[ident]} and {kind}); ids are unique")
+                raise ValueError(
+                    f"id {ident!r} is used twice ({seen[ident]} and {kind}); ids are unique"
+                )
             seen[ident] = kind
         return self
 

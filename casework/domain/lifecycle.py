@@ -122,9 +122,7 @@ class CaseLifecycle(StateMachine):
                 f"{state.replace('_', ' ')}; allowed now: {allowed}"
             )
         for transition in transitions:
-            failed = [
-                str(c) for c in transition.cond if not getattr(self, str(c))(**kwargs)
-            ]
+            failed = [str(c) for c in transition.cond if not getattr(self, str(c))(**kwargs)]
             if not failed:
                 return None
         return GUARD_REFUSALS[failed[0]].format(case=self.model, **kwargs)

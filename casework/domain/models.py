@@ -69,13 +69,14 @@ class Strict(BaseModel):
 
 
 class Lenient(BaseModel):
-    """Outputs and carried state ignore unknown fields so that newer writers do not break readers."""
+    """Outputs and carried state ignore unknown fields: a newer writer never breaks a reader."""
 
     model_config = ConfigDict(extra="ignore")
 
 
 Identifier = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[\w.@:-]+$")
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[\w.@:-]+$"),
 ]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)]
