@@ -493,7 +493,7 @@ class CaseWorkflow:
         previous = case.priority
         case.priority = action.priority
         target = case.intake.entitlement.targets[action.priority]
-        case.sla = sla_rules.retarget(case.sla, case.opened_at, target)
+        case.sla = sla_rules.retarget(case.sla, case.opened_at, target, self._clock(case.intake))
         reason = f": {action.reason}" if action.reason else ""
         self._record(
             actor_id,
@@ -550,8 +550,12 @@ class CaseWorkflow:
             level=Level.L0,
             queue=queue_for(Level.L0),
             opened_at=now,
-            sla=sla_rules.start_clock(now, target, sla_rules.clock_named(intake.entitlement.clock)),
+            sla=sla_rules.start_clock(now, target, self._clock(intake)),
         )
+
+    @staticmethod
+    def _clock(intake: IntakeResult) -> sla_rules.ServiceClock:
+        return sla_rules.clock_for(intake.entitlement.clock)
 
     def _record(self, actor: str, kind: str, text: str = "", refused: bool = False) -> None:
         self.case.feed.append(

@@ -120,12 +120,19 @@ class OpenCaseRequest(Strict):
         return v
 
 
+class ClockSpec(Lenient):
+    """Which service clock a case's SLA runs on (S2): `24x7` for the Global Support Center.
+    Business-hours services (U4) add their zone and calendar here."""
+
+    kind: Literal["24x7"] = "24x7"
+
+
 class Entitlement(Lenient):
     """What the account is entitled to, resolved at intake (A1-A3, S1)."""
 
     tier: Tier
     targets: dict[Priority, timedelta]
-    clock: str = "24x7"
+    clock: ClockSpec = Field(default_factory=ClockSpec)
     routing_retry: timedelta = timedelta(minutes=5)
 
 

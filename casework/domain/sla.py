@@ -12,7 +12,7 @@ from typing import Protocol
 from pydantic import Field, field_validator, model_validator
 
 from casework.domain.durations import Duration
-from casework.domain.models import Priority, SlaState, Strict, Tier
+from casework.domain.models import ClockSpec, Priority, SlaState, Strict, Tier
 
 
 class ServiceClock(Protocol):
@@ -41,14 +41,11 @@ class AroundTheClock:
         return None
 
 
-CLOCKS: dict[str, ServiceClock] = {AroundTheClock.name: AroundTheClock()}
-
-
-def clock_named(name: str) -> ServiceClock:
-    try:
-        return CLOCKS[name]
-    except KeyError:
-        raise ValueError(f"unknown service clock {name!r}; known: {', '.join(CLOCKS)}") from None
+def clock_for(spec: ClockSpec) -> ServiceClock:
+    """The service clock an entitlement names (S2)."""
+    if spec.kind == AroundTheClock.name:
+        return AroundTheClock()
+    raise ValueError(f"unknown service clock {spec.kind!r}")  # pragma: no cover
 
 
 class SlaPolicy(Strict):
@@ -108,9 +105,11 @@ def start_clock(opened_at: datetime, target: timedelta, clock: ServiceClock) -> 
     return SlaState(target=target, due_at=clock.due(opened_at, target), clock=clock.name)
 
 
-def retarget(sla: SlaState, opened_at: datetime, target: timedelta) -> SlaState:
+def retarget(
+    sla: SlaState, opened_at: datetime, target: timedelta, clock: ServiceClock | None = None
+) -> SlaState:
     """S4: the target is recomputed from the opening time under the new priority."""
-    clock = clock_named(sla.clock)
+    clock = clock or AroundTheClock()
     return sla.model_copy(update={"target": target, "due_at": clock.due(opened_at, target)})
 
 
