@@ -121,7 +121,9 @@ class Desk:
         return self.client.get_workflow_handle(case_id)
 
     async def view(self, case_id: str, viewer: str = "operator") -> CaseView:
-        return await self.case(case_id).query("view", ViewRequest(viewer=viewer), result_type=CaseView)
+        return await self.case(case_id).query(
+            "view", ViewRequest(viewer=viewer), result_type=CaseView
+        )
 
     async def act(self, case_id: str, action: str, **payload: Any) -> Any:
         from casework.domain.models import ActionResult
