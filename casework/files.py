@@ -26,15 +26,16 @@ def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
         if isinstance(node, yaml.MappingNode):
             for k, v in node.value:
                 if str(k.value) == str(key):
-                    node = v
+                    # the key's line: a nested block starts on the line after its key
+                    line, node = k.start_mark.line + 1, v
                     break
             else:
                 return line
         elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
             node = node.value[key]
+            line = node.start_mark.line + 1
         else:
             return line
-        line = node.start_mark.line + 1
     return line
 
 

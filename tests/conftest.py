@@ -3,6 +3,7 @@ SQLite database per test, and a `Desk` that opens and works cases like the CLI d
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import shutil
 import sys
@@ -14,8 +15,10 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -91,6 +94,7 @@ class Desk:
         self.client = client
         self.task_queue = task_queue
         self.case_options = case_options
+        self.opened: list[str] = []
 
     def request(self, **overrides: Any) -> OpenCaseRequest:
         fields: dict[str, Any] = {
@@ -113,9 +117,30 @@ class Desk:
     async def open_request(self, request: OpenCaseRequest) -> OpenCaseResult:
         from casework.client import open_case
 
-        return await open_case(
+        result = await open_case(
             self.client, request, task_queue=self.task_queue, case_options=self.case_options
         )
+        self.opened.append(result.case_id)
+        return result
+
+    async def tidy_up(self) -> None:
+        """Stop the cases this desk opened, while their worker still runs.
+
+        The shared time-skipping server stops skipping time while any workflow or activity
+        task is outstanding. A case left running once its worker is gone (its SLA timer or a
+        routing retry fires later) or terminated with a task in flight leaves such a task
+        behind for good, and every later test's `env.sleep` hangs. So each case first
+        finishes what it started (no task outstanding), then is terminated."""
+        for case_id in dict.fromkeys(self.opened):
+            handle = self.case(case_id)
+            for _ in range(200):  # a wedged case never settles: stop it all the same
+                if await _settled(handle) is not False:
+                    break
+                await asyncio.sleep(0.02)
+            try:
+                await handle.terminate(reason="test finished")
+            except RPCError:
+                pass  # closed already
 
     def case(self, case_id: str) -> WorkflowHandle[Any, Any]:
         return self.client.get_workflow_handle(case_id)
@@ -142,6 +167,52 @@ class Desk:
             if asyncio.get_running_loop().time() > deadline:
                 raise AssertionError(f"{case_id} never got there; last view: state={view.state}")
             await asyncio.sleep(0.05)
+
+
+async def _settled(handle: WorkflowHandle[Any, Any]) -> bool | None:
+    """True when the workflow is running with no workflow or activity task outstanding;
+    None when it is not running (nothing to stop)."""
+    try:
+        history = await handle.fetch_history()
+    except RPCError:
+        return None
+    wft_open = False
+    activities: set[int] = set()
+    for event in history.events:
+        kind = event.event_type
+        if kind in _CLOSED:
+            return None
+        if kind == EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED:
+            wft_open = True
+        elif kind in _WFT_DONE:
+            wft_open = False
+        elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            activities.add(event.event_id)
+        elif kind in _ACTIVITY_DONE:
+            attributes = getattr(event, _ACTIVITY_DONE[kind])
+            activities.discard(attributes.scheduled_event_id)
+    return not wft_open and not activities
+
+
+_CLOSED = {
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED,
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED,
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT,
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED,
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED,
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW,
+}
+_WFT_DONE = {
+    EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED,
+    EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED,
+    EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT,
+}
+_ACTIVITY_DONE = {
+    EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED: "activity_task_completed_event_attributes",
+    EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED: "activity_task_failed_event_attributes",
+    EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT: "activity_task_timed_out_event_attributes",
+    EventType.EVENT_TYPE_ACTIVITY_TASK_CANCELED: "activity_task_canceled_event_attributes",
+}
 
 
 def policy_in_seconds() -> SlaPolicy:
@@ -171,7 +242,9 @@ async def dev_desk(
     async with build_worker(
         dev_env.client, task_queue=task_queue, activities=activities_for(store, policy)
     ):
-        yield Desk(dev_env.client, task_queue, {})
+        desk = Desk(dev_env.client, task_queue, {})
+        yield desk
+        await desk.tidy_up()
 
 
 @pytest_asyncio.fixture
@@ -182,7 +255,9 @@ async def desk(env: WorkflowEnvironment, store: Store, policy: SlaPolicy) -> Asy
         env.client, task_queue=task_queue, activities=activities_for(store, policy)
     )
     async with worker:
-        yield Desk(env.client, task_queue, {"index_search_attributes": False})
+        desk = Desk(env.client, task_queue, {"index_search_attributes": False})
+        yield desk
+        await desk.tidy_up()
 
 
 __all__ = ["Desk", "IntakeWorkflow", "policy_in_seconds", "timedelta"]

@@ -9,7 +9,8 @@ from __future__ import annotations
 from datetime import datetime, time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import EmailStr, Field, field_validator, model_validator
+from pydantic import EmailStr, Field, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from casework.domain.models import Identifier, Level, ShortText, Strict, Tier
 
@@ -115,14 +116,35 @@ class Directory(Strict):
     @model_validator(mode="after")
     def _ids_unique_and_skills_known(self) -> Directory:
         seen: dict[str, str] = {}
-        people = [("account", a.id) for a in self.accounts]
-        people += [("contact", c.id) for a in self.accounts for c in a.contacts]
-        people += [("engineer", e.id) for e in self.engineers]
-        people += [("escalation manager", m.id) for m in self.escalation_managers]
-        for kind, ident in people:
+        people: list[tuple[str, str, tuple[str | int, ...]]] = []
+        for i, a in enumerate(self.accounts):
+            people.append(("account", a.id, ("accounts", i, "id")))
+            people += [
+                ("contact", c.id, ("accounts", i, "contacts", j, "id"))
+                for j, c in enumerate(a.contacts)
+            ]
+        people += [("engineer", e.id, ("engineers", i, "id")) for i, e in enumerate(self.engineers)]
+        people += [
+            ("escalation manager", m.id, ("escalation_managers", i, "id"))
+            for i, m in enumerate(self.escalation_managers)
+        ]
+        for kind, ident, where in people:
             if ident in seen:
-                raise ValueError(
-                    f"id {ident!r} is used twice ({seen[ident]} and {kind}); ids are unique"
+                # Raised with the second occurrence's location, so that a refused directory
+                # file names the line of the duplicate (casework.files), not the file's top.
+                raise ValidationError.from_exception_data(
+                    "Directory",
+                    [
+                        {
+                            "type": PydanticCustomError(
+                                "duplicate_id",
+                                "id '{ident}' is used twice ({first} and {kind}); ids are unique",
+                                {"ident": ident, "first": seen[ident], "kind": kind},
+                            ),
+                            "loc": where,
+                            "input": ident,
+                        }
+                    ],
                 )
             seen[ident] = kind
         return self

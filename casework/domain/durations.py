@@ -20,7 +20,9 @@ def parse_duration(value: object) -> object:
     if not isinstance(value, str):
         return value
     text = value.strip().lower().replace(" ", "")
-    if not text or text.startswith("p") or text.lstrip("-").isdigit():
+    if text.lstrip("-").isdigit():
+        return timedelta(seconds=int(text))
+    if not text or text.startswith("p"):
         return value
     parts = _PART.findall(text)
     if not parts or "".join(n + u for n, u in parts) != text:

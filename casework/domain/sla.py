@@ -7,11 +7,11 @@ does the arithmetic itself, so a business-hours clock (U4) slots in as another `
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Annotated, Protocol
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator
 
-from casework.domain.durations import Duration
+from casework.domain.durations import Duration, format_duration
 from casework.domain.models import ClockSpec, Priority, SlaState, Strict, Tier
 
 
@@ -48,36 +48,43 @@ def clock_for(spec: ClockSpec) -> ServiceClock:
     raise ValueError(f"unknown service clock {spec.kind!r}")  # pragma: no cover
 
 
+def _positive(delta: timedelta) -> timedelta:
+    if delta <= timedelta(0):
+        raise ValueError(f"must be a positive duration, not {format_duration(delta)}")
+    return delta
+
+
+def _every_priority(row: dict[Priority, timedelta]) -> dict[Priority, timedelta]:
+    missing = [p.value for p in Priority if p not in row]
+    if missing:
+        raise ValueError(f"no target for {', '.join(missing)}; every tier needs P1, P2, P3")
+    return row
+
+
+PositiveDuration = Annotated[Duration, AfterValidator(_positive)]
+TargetRow = Annotated[dict[Priority, PositiveDuration], AfterValidator(_every_priority)]
+"""One tier's targets. Checked value by value, so that a refused policy file points at the
+line of the bad target or the incomplete tier (`casework.files`)."""
+
+
 class SlaPolicy(Strict):
     """S5: the targets are data. `first_response_targets[tier][priority]`."""
 
-    first_response_targets: dict[Tier, dict[Priority, Duration]]
-    routing_retry: Duration = Field(
+    first_response_targets: dict[Tier, TargetRow]
+    routing_retry: PositiveDuration = Field(
         default=timedelta(minutes=5),
         description="how long a case waits in its queue before routing is tried again",
     )
 
     @field_validator("first_response_targets")
     @classmethod
-    def _complete_and_positive(
+    def _every_tier(
         cls, table: dict[Tier, dict[Priority, timedelta]]
     ) -> dict[Tier, dict[Priority, timedelta]]:
         for tier in Tier:
-            row = table.get(tier)
-            if row is None:
+            if tier not in table:
                 raise ValueError(f"no targets for tier {tier.value}; every tier needs P1, P2, P3")
-            for priority in Priority:
-                if priority not in row:
-                    raise ValueError(f"{tier.value} has no target for {priority.value}")
-                if row[priority] <= timedelta(0):
-                    raise ValueError(f"{tier.value} {priority.value}: a target must be positive")
         return table
-
-    @model_validator(mode="after")
-    def _retry_positive(self) -> SlaPolicy:
-        if self.routing_retry <= timedelta(0):
-            raise ValueError("routing_retry must be positive")
-        return self
 
     def targets_for(self, tier: Tier) -> dict[Priority, timedelta]:
         return dict(self.first_response_targets[tier])

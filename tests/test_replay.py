@@ -1,0 +1,130 @@
+"""Replay: a change to workflow code must not break the cases already running.
+
+Every history in tests/histories (recorded by scripts/record_histories.py from real cases:
+the escalation ladder to a PR, a breach with a priority change, refusals, waiting on the
+customer and continue-as-new) is replayed against today's workflows. A nondeterminism error
+here means running cases would wedge after a deploy: version the change (`workflow.patched`)
+instead of editing the path they are on.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from temporalio import workflow
+from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Replayer
+from temporalio.workflow import NondeterminismError
+
+from casework.domain.models import CaseView
+from casework.domain.sla import SlaPolicy
+from casework.store import Store
+from tests.conftest import Desk, policy_in_seconds
+from worker import WORKFLOWS, activities_for, build_worker
+
+HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
+
+
+def load(path: Path) -> WorkflowHistory:
+    return WorkflowHistory.from_json(path.stem, path.read_text(encoding="utf-8"))
+
+
+def last_event_type(path: Path) -> str:
+    return str(json.loads(path.read_text(encoding="utf-8"))["events"][-1]["eventType"])
+
+
+def test_the_recorded_histories_cover_both_workflows_and_a_roll_over() -> None:
+    """The replay below is only as good as what was recorded: intake and case histories,
+    closed cases, and a case run that continued as new."""
+    names = {p.stem for p in HISTORIES}
+    assert {"ladder-intake", "ladder-case", "breach-case", "refusals-case-run1"} <= names
+    assert last_event_type(HISTORIES[0].with_name("refusals-case-run1.json")) == (
+        "EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW"
+    )
+    for name in ("ladder-case", "breach-case", "refusals-case", "ladder-intake"):
+        path = HISTORIES[0].with_name(f"{name}.json")
+        assert last_event_type(path) == "EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED", name
+    assert sum(p.stat().st_size for p in HISTORIES) < 300_000
+
+
+@pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
+async def test_recorded_case_replays_without_nondeterminism(path: Path) -> None:
+    """Cases running in production keep running after a deploy of today's workflow code."""
+    replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter)
+    result = await replayer.replay_workflow(load(path), raise_on_replay_failure=False)
+    assert result.replay_failure is None, f"{path.name}: {result.replay_failure}"
+
+
+@workflow.defn(name="Intake", sandboxed=False)
+class ChangedIntake:
+    """Today's intake with a step added before the intake activity: what a careless edit
+    looks like to a running workflow."""
+
+    @workflow.run
+    async def run(self, request: dict) -> dict:  # type: ignore[type-arg]
+        await workflow.sleep(timedelta(seconds=1))
+        return {}
+
+
+async def test_replay_catches_a_changed_workflow() -> None:
+    """The replay test can fail: a workflow whose steps changed does not replay an old history."""
+    replayer = Replayer(workflows=[ChangedIntake], data_converter=pydantic_data_converter)
+    history = load(HISTORIES[0].with_name("ladder-intake.json"))
+    result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
+    assert isinstance(result.replay_failure, NondeterminismError)
+
+
+@pytest.fixture
+def policy() -> SlaPolicy:
+    return policy_in_seconds()
+
+
+async def test_a_case_lives_its_whole_life_with_every_task_replayed(
+    env: WorkflowEnvironment, store: Store, policy: SlaPolicy
+) -> None:
+    """E1/E2/E5/E4 with no workflow cache: every workflow task rebuilds the case from its
+    history, so any nondeterminism in today's code fails this case."""
+    task_queue = f"tq-nocache-{uuid.uuid4().hex[:8]}"
+    worker = build_worker(
+        env.client,
+        task_queue=task_queue,
+        activities=activities_for(store, policy),
+        max_cached_workflows=0,
+    )
+    async with worker:
+        desk = Desk(env.client, task_queue, {"index_search_attributes": False})
+        case_id = await desk.open(priority="P2")
+        view = await desk.until(case_id, lambda v: v.state == "in_progress")
+        assert view.owner is not None and view.owner.engineer_id == "cc-dana"
+        await desk.act(case_id, "respond", actor="cc-dana", text="Looking at it")
+        await desk.act(case_id, "request_info", actor="cc-dana", items=["logs"])
+        await desk.act(case_id, "provide_info", actor="acme-bob", text="ref-1")
+        await desk.act(case_id, "escalate", actor="cc-dana", reason="needs L1")
+        view = await desk.until(case_id, lambda v: v.state == "in_progress" and v.level == "L1")
+        assert view.owner is not None and view.owner.engineer_id == "gsc-erin"
+        await desk.act(case_id, "change_priority", actor="acme-alice", priority="P3")
+        await desk.act(case_id, "resolve", actor="gsc-erin", resolution="config fix")
+        await desk.act(case_id, "close", actor="acme-alice")
+        final = await env.client.get_workflow_handle(case_id, result_type=CaseView).result()
+    assert final.state == "closed"
+    assert final.priority == "P3"
+    assert final.sla.breached_at is None
+    kinds = [e.kind for e in final.feed if not e.refused]
+    assert kinds == [
+        "opened",
+        "assigned",
+        "first_response",
+        "request_info",
+        "provide_info",
+        "escalate",
+        "assigned",
+        "change_priority",
+        "resolve",
+        "close",
+    ]
