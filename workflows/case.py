@@ -258,9 +258,14 @@ class CaseWorkflow:
         return info.is_continue_as_new_suggested()
 
     async def _roll_over(self, clock: asyncio.Task[None]) -> None:
-        """Continue-as-new with the whole state once no handler is mid-way."""
-        await workflow.wait_condition(workflow.all_handlers_finished)
-        await self._drain()
+        """Continue-as-new with the whole state once no handler is mid-way and no side effect
+        is outstanding. An action can arrive while the side effects drain (filing a PR waits on
+        the tracker): wait for it too, or its caller gets an error and the new run loses it."""
+        while True:
+            await workflow.wait_condition(workflow.all_handlers_finished)
+            await self._drain()
+            if workflow.all_handlers_finished() and not self.pending:
+                break
         clock.cancel()
         workflow.continue_as_new(self.options.model_copy(update={"carried": self.case}))
 

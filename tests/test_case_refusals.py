@@ -1,0 +1,150 @@
+"""Refusals (E4): a wrong actor, an action the case's state does not allow, and malformed
+payloads sent raw, as an integration or the `temporal` CLI could send them. Each is refused
+with a sentence that says what was wrong, recorded on the feed, and leaves the case as it was
+and still working.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+
+from casework.domain.models import ActionResult, CaseView
+from tests.conftest import Desk
+
+VOLATILE = {"feed", "sla_remaining_seconds"}
+
+
+async def open_assigned(desk: Desk, **overrides: Any) -> CaseView:
+    case_id = await desk.open(**overrides)
+    return await desk.until(case_id, lambda v: v.state == "in_progress")
+
+
+def facts(view: CaseView) -> dict[str, Any]:
+    """What a case is, apart from its feed and the time left."""
+    return view.model_dump(exclude=VOLATILE)
+
+
+async def raw_update(desk: Desk, case_id: str, action: str, *args: Any) -> ActionResult:
+    return await desk.case(case_id).execute_update(action, *args, result_type=ActionResult)
+
+
+async def assert_refused_and_unchanged(
+    desk: Desk, before: CaseView, action: str, *args: Any, kind: str = "ActionRefused"
+) -> tuple[str, CaseView]:
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await raw_update(desk, before.case_id, action, *args)
+    cause = refused.value.cause
+    assert isinstance(cause, ApplicationError), cause
+    assert cause.type == kind
+    assert cause.message.startswith(f"{action} refused on {before.case_id}: ")
+    after = await desk.view(before.case_id)
+    assert facts(after) == facts(before), "a refusal changes nothing"
+    assert after.feed[: len(before.feed)] == before.feed
+    [entry] = after.feed[len(before.feed) :]
+    assert entry.refused and entry.kind == action and entry.text.startswith("refused: ")
+    return cause.message, after
+
+
+async def test_a_response_by_the_customer_is_refused(desk: Desk) -> None:
+    """S2/E4: only the owner responds; the customer's attempt is refused, on the feed."""
+    case = await open_assigned(desk)
+    message, after = await assert_refused_and_unchanged(
+        desk, case, "respond", {"actor": "acme-alice", "text": "I fixed it myself"}
+    )
+    assert "only the engineer who owns the case can do this; acme-alice is not the owner" in message
+    assert after.feed[-1].actor == "acme-alice"
+
+
+async def test_an_action_the_state_does_not_allow_is_refused(desk: Desk) -> None:
+    """E5/E4: nobody has asked the customer anything, so providing info is not possible while
+    the case is in progress; the refusal says what is allowed now."""
+    case = await open_assigned(desk)
+    message, _ = await assert_refused_and_unchanged(
+        desk, case, "provide_info", {"actor": "acme-alice", "text": "here you go"}
+    )
+    assert "provide info is not possible while the case is in progress" in message
+    assert "allowed now:" in message and "comment" in message and "respond" in message
+
+
+MALFORMED: list[tuple[str, Any, str]] = [
+    ("a string", "please respond", "the payload must be a JSON object"),
+    ("a list", ["cc-dana", "text"], "the payload must be a JSON object"),
+    ("nothing", None, "the payload must be a JSON object"),
+    ("an empty object", {}, "actor: Field required"),
+    ("no text", {"actor": "cc-dana"}, "text: Field required"),
+    (
+        "an unknown field",
+        {"actor": "cc-dana", "text": "on it", "urgency": "high"},
+        "urgency: Extra inputs are not permitted",
+    ),
+    ("a blank text", {"actor": "cc-dana", "text": "   "}, "text: String should have at least 1"),
+    (
+        "a text over the limit",
+        {"actor": "cc-dana", "text": "x" * 20_001},
+        "text: String should have at most 20000 characters",
+    ),
+    (
+        "a 1 MB text",
+        {"actor": "cc-dana", "text": "x" * 1_000_000},
+        "text: String should have at most 20000 characters",
+    ),
+    ("an actor that is not an id", {"actor": "cc dana!", "text": "x"}, "actor: String should"),
+]
+
+
+@pytest.mark.parametrize(
+    ("payload", "says"), [m[1:] for m in MALFORMED], ids=[m[0] for m in MALFORMED]
+)
+async def test_a_malformed_payload_is_refused_and_the_case_still_works(
+    desk: Desk, payload: Any, says: str
+) -> None:
+    """E4: a payload that is not a well-formed `respond` (sent raw, as an integration could) is
+    refused with what was wrong and what was expected; the case is unchanged, the refusal is
+    on its feed, and a proper response afterwards succeeds (S2: it stops the clock)."""
+    case = await open_assigned(desk)
+    args = () if payload is None else (payload,)
+    message, after = await assert_refused_and_unchanged(
+        desk, case, "respond", *args, kind="InvalidPayload"
+    )
+    assert says in message
+    assert '(expected {"actor": ..., "text": ...})' in message or "JSON object like" in message
+    assert len(message) < 500, "the refusal quotes the rule, not the payload"
+    assert len(after.feed[-1].text) < 500
+
+    result = await desk.act(case.case_id, "respond", actor="cc-dana", text="Looking at it")
+    assert "clock stopped" in result.message
+    assert (await desk.view(case.case_id)).sla.responded_at is not None
+
+
+async def test_garbage_on_the_act_signal_is_recorded_and_never_wedges_the_case(
+    desk: Desk,
+) -> None:
+    """E4: the `act` signal (the Web UI's form) takes any action as {"action": ...}; an unknown
+    action, a payload that is not an object and an incomplete action are refused on the feed,
+    a proper one is taken, and the case keeps answering updates."""
+    case = await open_assigned(desk)
+    handle = desk.case(case.case_id)
+    await handle.signal("act", {"action": "explode", "actor": "acme-alice"})
+    await handle.signal("act", "hello")
+    await handle.signal("act", {"action": "respond", "actor": "x"})
+    await handle.signal("act", {"action": "comment", "actor": "acme-alice", "text": "via the UI"})
+
+    view = await desk.until(case.case_id, lambda v: len(v.feed) >= len(case.feed) + 4)
+    new = view.feed[len(case.feed) :]
+    assert [(e.kind, e.actor, e.refused) for e in new] == [
+        ("unknown_action", "acme-alice", True),
+        ("unknown_action", "unknown", True),
+        ("respond", "x", True),
+        ("comment", "acme-alice", False),
+    ]
+    assert "'action' must be one of respond, comment" in new[0].text
+    assert "text: Field required" in new[2].text
+    assert facts(view) == facts(case)
+
+    result = await desk.act(case.case_id, "respond", actor="cc-dana", text="On it")
+    assert result.state == "in_progress"
+    assert (await desk.view(case.case_id)).sla.responded_at is not None

@@ -1,0 +1,168 @@
+"""A long-lived, busy case continues-as-new and loses nothing (E4 Show Feed, S2/S3).
+
+`continue_as_new_after_events=40` (a Desk case option) makes a case roll over after 40 history
+events instead of waiting for the server's suggestion, so a test can drive it there quickly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from temporalio import activity
+from temporalio.testing import WorkflowEnvironment
+
+from casework import contracts
+from casework.domain.models import CaseView
+from casework.domain.sla import SlaPolicy
+from casework.store import Store
+from tests.conftest import Desk
+from worker import activities_for, build_worker
+
+COMMENTS = 24
+
+
+async def eventually(check: Callable[[], Any], timeout: float = 10.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"never happened: {check}")
+        await asyncio.sleep(0.02)
+
+
+async def test_a_busy_case_rolls_over_and_keeps_its_feed_state_and_clock(
+    env: WorkflowEnvironment, desk: Desk, store: Store
+) -> None:
+    """E4/S2/S3: two dozen comments roll the case over at least twice; afterwards it is a new
+    run with the same case: every comment on the feed exactly once and in order, a `continued`
+    entry per roll-over, the same state, owner and first-response clock; the clock that was
+    running still breaches at its target (one alert), and the customer can close the case."""
+    desk.case_options = {"index_search_attributes": False, "continue_as_new_after_events": 40}
+    case_id = await desk.open(priority="P2")
+    opened = await desk.until(case_id, lambda v: v.state == "in_progress")
+    first_run = (await desk.case(case_id).describe()).run_id
+
+    said = []
+    for i in range(COMMENTS):
+        actor = "acme-alice" if i % 2 == 0 else "cc-dana"
+        said.append((actor, f"comment {i:02d}"))
+        text = f"comment {i:02d}"
+        await desk.act(case_id, "comment", actor=actor, text=text)
+        # people pause between comments: the other side's message goes out meanwhile (a case
+        # rolls over only once its side effects are done)
+        await eventually(_sent(store, case_id, text))
+
+    view = await desk.view(case_id)
+    assert (await desk.case(case_id).describe()).run_id != first_run
+    continued = [e for e in view.feed if e.kind == "continued"]
+    assert len(continued) >= 2, [e.kind for e in view.feed]
+    comments = [(e.actor, e.text) for e in view.feed if e.kind == "comment"]
+    assert comments == said
+    assert view.feed[: len(opened.feed)] == opened.feed
+    assert (view.state, view.owner, view.priority, view.level) == (
+        "in_progress",
+        opened.owner,
+        "P2",
+        "L0",
+    )
+    assert view.sla == opened.sla
+    assert view.opened_at == opened.opened_at
+
+    now = await env.get_current_time()
+    await env.sleep(opened.sla.due_at - now + timedelta(seconds=1))
+    breached = await desk.until(case_id, lambda v: v.sla.breached_at is not None)
+    assert breached.sla.breached_at == opened.sla.due_at == opened.opened_at + timedelta(hours=1)
+
+    await desk.act(case_id, "respond", actor="cc-dana", text="Found it: a known HA bug")
+    await desk.act(case_id, "close", actor="acme-alice")
+    final = await desk.client.get_workflow_handle(case_id, result_type=CaseView).result()
+    assert final.state == "closed"
+    assert [(e.actor, e.text) for e in final.feed if e.kind == "comment"] == said
+    assert [e.kind for e in final.feed].count("sla_breached") == 1
+    alerts = [
+        n for n in store.notifications(case_id) if n["recipient_kind"] == "escalation_manager"
+    ]
+    assert len(alerts) == 1
+
+
+# --- a roll-over never cuts off an action in flight ------------------------------------------
+
+
+def _sent(store: Store, case_id: str, body: str) -> Callable[[], bool]:
+    return lambda: any(n["body"] == body for n in store.notifications(case_id))
+
+
+def slow_side_effects(store: Store, policy: SlaPolicy) -> list[Any]:
+    """The real activities, with a slow outbox and a slower engineering tracker."""
+    real = {a.__temporal_activity_definition.name: a for a in activities_for(store, policy)}
+
+    @activity.defn(name=contracts.NOTIFY)
+    def slow_notify(message: contracts.Notification) -> contracts.NotificationResult:
+        time.sleep(0.3)
+        return real[contracts.NOTIFY](message)
+
+    @activity.defn(name=contracts.FILE_PROBLEM_REPORT)
+    def slow_tracker(request: contracts.ProblemReportRequest) -> contracts.ProblemReportResult:
+        time.sleep(1.5)
+        return real[contracts.FILE_PROBLEM_REPORT](request)
+
+    slow = {contracts.NOTIFY: slow_notify, contracts.FILE_PROBLEM_REPORT: slow_tracker}
+    return [slow.get(name, a) for name, a in real.items()]
+
+
+async def test_a_problem_report_filed_as_the_case_rolls_over_is_kept(
+    env: WorkflowEnvironment, store: Store, policy: SlaPolicy
+) -> None:
+    """E2: the L3 owner files a Problem Report just as the case starts rolling over (it is
+    waiting for the customer's messages to go out); the roll-over waits for the filing: the
+    engineer gets the PR id, and the new run is linked to it."""
+    task_queue = f"tq-{uuid.uuid4().hex[:8]}"
+    desk = Desk(
+        env.client,
+        task_queue,
+        {"index_search_attributes": False, "continue_as_new_after_events": 8},
+    )
+    async with build_worker(
+        env.client, task_queue=task_queue, activities=slow_side_effects(store, policy)
+    ):
+        try:
+            case_id = await desk.open(priority="P2")
+            await desk.until(case_id, owned_by("cc-dana"))
+            for owner, next_owner in [
+                ("cc-dana", "gsc-erin"),
+                ("gsc-erin", "gsc-grace"),
+                ("gsc-grace", "gec-hugo"),
+            ]:
+                await desk.act(case_id, "escalate", actor=owner, reason="next level")
+                await desk.until(case_id, owned_by(next_owner))
+            await desk.act(case_id, "comment", actor="acme-alice", text="logs attached")
+            await desk.act(case_id, "comment", actor="acme-alice", text="and the config")
+            run_before = (await desk.case(case_id).describe()).run_id
+
+            filed = await desk.act(
+                case_id, "file_problem_report", actor="gec-hugo", summary="HA sync bug"
+            )
+            reports = store.problem_reports(case_id)
+            assert [r["id"] for r in reports] == [filed.message.split()[1].rstrip(";")]
+            view = await desk.until(case_id, _rolled_over_after("file_problem_report"))
+            assert view.problem_report == reports[0]["id"]
+            assert (await desk.case(case_id).describe()).run_id != run_before
+            assert [e.kind for e in view.feed].count("file_problem_report") == 1
+        finally:
+            await desk.tidy_up()
+
+
+def owned_by(engineer_id: str):  # type: ignore[no-untyped-def]
+    return lambda v: v.state == "in_progress" and v.owner and v.owner.engineer_id == engineer_id
+
+
+def _rolled_over_after(kind: str):  # type: ignore[no-untyped-def]
+    def check(view: CaseView) -> bool:
+        kinds = [e.kind for e in view.feed]
+        return kind in kinds and "continued" in kinds[kinds.index(kind) :]
+
+    return check
