@@ -7,7 +7,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from casework.domain.models import Assignment, Category, Identifier, Lenient, Level, Strict
+from pydantic import Field
+
+from casework.domain.models import (
+    Assignment,
+    Attachment,
+    Category,
+    Identifier,
+    Lenient,
+    Level,
+    Strict,
+)
 
 INTAKE = "intake"
 ROUTE_CASE = "route_case"
@@ -15,6 +25,9 @@ RELEASE_CASE = "release_case"
 NOTIFY = "notify"
 ALERT_ESCALATION_MANAGER = "alert_escalation_manager"
 FILE_PROBLEM_REPORT = "file_problem_report"
+CHECK_VIEWER = "check_viewer"
+RECORD_LOG_APPROVAL = "record_log_approval"
+SHARE_LOGS = "share_logs_with_problem_report"
 
 
 class RouteRequest(Strict):
@@ -24,6 +37,7 @@ class RouteRequest(Strict):
     category: Category
     at: datetime
     attempt: int
+    restricted: bool = False
 
 
 class RouteResult(Lenient):
@@ -32,6 +46,44 @@ class RouteResult(Lenient):
     assignment: Assignment | None
     queue: str
     reason: str = ""
+    restricted_members: list[str] = Field(default_factory=list)
+
+
+class ViewerCheck(Strict):
+    """U5: is this viewer a member of the restricted queue right now?"""
+
+    viewer: str
+
+
+class ViewerStatus(Lenient):
+    member: bool
+    reason: str = ""
+    restricted_members: list[str] = Field(default_factory=list)
+
+
+class ApprovalRecord(Strict):
+    """U6: the customer's answer, recorded where the sharing code checks it."""
+
+    request_id: str
+    case_id: str
+    logs: list[str]
+    status: str
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+
+
+class ShareLogsRequest(Strict):
+    """U6: attach approved logs to a PR."""
+
+    request_id: str
+    case_id: str
+    pr_id: str
+    logs: list[Attachment]
+    at: datetime
+
+
+class ShareLogsResult(Lenient):
+    shared: list[str]
 
 
 class ReleaseRequest(Strict):

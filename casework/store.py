@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Column,
     DateTime,
     Integer,
@@ -23,7 +24,9 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    inspect,
     select,
+    text,
     update,
 )
 from sqlalchemy.engine import CursorResult, Engine
@@ -35,8 +38,8 @@ from casework.domain.directory import (
     Directory,
     Engineer,
     EscalationManager,
-    Shift,
 )
+from casework.domain.us_citizen import is_restricted_member
 
 metadata = MetaData()
 
@@ -48,6 +51,8 @@ accounts = Table(
     Column("name", String(200), nullable=False),
     Column("tier", String(16), nullable=False),
     Column("users", Integer, nullable=False),
+    Column("us_citizen_support", Boolean, nullable=False, default=False),
+    Column("zone", String(64)),
 )
 contacts = Table(
     "contacts",
@@ -57,6 +62,7 @@ contacts = Table(
     Column("name", String(200), nullable=False),
     Column("email", String(320)),
     Column("phone", String(200)),
+    Column("approver", Boolean, nullable=False, default=False),
 )
 engineers = Table(
     "engineers",
@@ -67,6 +73,11 @@ engineers = Table(
     Column("skills", JSON, nullable=False),
     Column("shift", JSON, nullable=False),
     Column("email", String(320)),
+    Column("citizenship", JSON),
+    Column("work_location", String(64)),
+)
+authorised_locations = Table(
+    "authorised_locations", metadata, Column("id", String(64), primary_key=True)
 )
 escalation_managers = Table(
     "escalation_managers",
@@ -106,6 +117,28 @@ problem_reports = Table(
     Column("filed_by", String(64), nullable=False),
     Column("filed_at", DateTime(timezone=True), nullable=False),
 )
+log_approvals = Table(
+    "log_approvals",
+    metadata,
+    Column("request_id", String(64), primary_key=True),
+    Column("case_id", String(32), nullable=False, index=True),
+    Column("logs", JSON, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("decided_by", String(64)),
+    Column("decided_at", DateTime(timezone=True)),
+    Column("pr_id", String(32)),
+)
+shared_logs = Table(
+    "shared_logs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("pr_id", String(32), nullable=False, index=True),
+    Column("attachment_id", String(64), nullable=False),
+    Column("name", String(300), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("approval_request_id", String(64), nullable=False),
+    Column("shared_at", DateTime(timezone=True), nullable=False),
+)
 outbox = Table(
     "outbox",
     metadata,
@@ -119,6 +152,10 @@ outbox = Table(
     Column("body", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
+
+
+class LogSharingRefused(Exception):
+    """U6: no recorded approval covers these logs for this PR."""
 
 
 def pr_id_for(number: int) -> str:
@@ -139,6 +176,23 @@ class Store:
         connect_args = {"timeout": 30} if url.startswith("sqlite") else {}
         self.engine: Engine = create_engine(url, connect_args=connect_args)
         metadata.create_all(self.engine)
+        self._add_new_columns()
+
+    def _add_new_columns(self) -> None:
+        """A database made by an older casework gets the columns added since (all nullable or
+        defaulted), so an existing state folder keeps working."""
+        existing = inspect(self.engine)
+        with self.engine.begin() as conn:
+            for table in metadata.sorted_tables:
+                have = {c["name"] for c in existing.get_columns(table.name)}
+                for column in table.columns:
+                    if column.name in have:
+                        continue
+                    kind = column.type.compile(dialect=self.engine.dialect)
+                    default = " DEFAULT 0 NOT NULL" if isinstance(column.type, Boolean) else ""
+                    conn.execute(
+                        text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}{default}')
+                    )
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -152,13 +206,25 @@ class Store:
     def replace_directory(self, directory: Directory) -> None:
         """Load a validated directory, replacing the previous one in one transaction."""
         with self.engine.begin() as conn:
-            for table in (products, contacts, accounts, engineers, escalation_managers):
+            for table in (
+                products,
+                contacts,
+                accounts,
+                engineers,
+                escalation_managers,
+                authorised_locations,
+            ):
                 conn.execute(delete(table))
+            if directory.authorised_locations:
+                conn.execute(
+                    insert(authorised_locations),
+                    [{"id": location} for location in directory.authorised_locations],
+                )
             conn.execute(insert(products), [{"name": p} for p in directory.products])
             if directory.accounts:
                 conn.execute(
                     insert(accounts),
-                    [a.model_dump(exclude={"contacts"}) for a in directory.accounts],
+                    [a.model_dump(mode="json", exclude={"contacts"}) for a in directory.accounts],
                 )
                 conn.execute(
                     insert(contacts),
@@ -212,10 +278,138 @@ class Store:
     def engineers(self) -> list[Engineer]:
         with self.engine.connect() as conn:
             rows = conn.execute(select(engineers).order_by(engineers.c.id)).mappings()
-            return [Engineer(**{**r, "shift": Shift(**r["shift"])}) for r in rows]
+            return [Engineer.model_validate(dict(r)) for r in rows]
 
     def engineer(self, engineer_id: str) -> Engineer | None:
         return next((e for e in self.engineers() if e.id == engineer_id), None)
+
+    def authorised_locations(self) -> list[str]:
+        with self.engine.connect() as conn:
+            return list(conn.execute(select(authorised_locations.c.id)).scalars())
+
+    def restricted_members(self) -> list[str]:
+        """U2/U7: engineers with verified US citizenship at an authorised location."""
+        locations = set(self.authorised_locations())
+        return [e.id for e in self.engineers() if is_restricted_member(e, locations)]
+
+    def set_us_citizen_support(self, account_id: str, on: bool, zone: str | None = None) -> Account:
+        """U1: flag or unflag an account; refused (ValueError, nothing changed) for a Gold
+        account or one without a zone."""
+        account = self.account(account_id)
+        if account is None:
+            raise ValueError(f"unknown account {account_id!r}")
+        changes: dict[str, Any] = {"us_citizen_support": on}
+        if zone is not None:
+            changes["zone"] = zone
+        updated = Account.model_validate({**account.model_dump(), **changes})
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(accounts)
+                .where(accounts.c.id == account_id)
+                .values(us_citizen_support=updated.us_citizen_support, zone=updated.zone)
+            )
+        return updated
+
+    # --- log approvals and sharing (U6) ---------------------------------------------------
+
+    def record_log_approval(
+        self,
+        request_id: str,
+        case_id: str,
+        logs: list[str],
+        status: str,
+        decided_by: str | None,
+        decided_at: datetime | None,
+    ) -> None:
+        """The customer's answer, as the sharing code checks it (idempotent)."""
+        values = {
+            "case_id": case_id,
+            "logs": logs,
+            "status": status,
+            "decided_by": decided_by,
+            "decided_at": decided_at,
+        }
+        with self.engine.begin() as conn:
+            found = conn.execute(
+                select(log_approvals.c.status).where(log_approvals.c.request_id == request_id)
+            ).first()
+            if found is None:
+                conn.execute(insert(log_approvals).values(request_id=request_id, **values))
+            else:
+                conn.execute(
+                    update(log_approvals)
+                    .where(log_approvals.c.request_id == request_id)
+                    .values(**values)
+                )
+
+    def share_logs(
+        self,
+        request_id: str,
+        case_id: str,
+        pr_id: str,
+        logs: list[dict[str, str]],
+        at: datetime,
+    ) -> list[str]:
+        """U6: attach logs to a PR only under a recorded approval that names each of them,
+        for this case and this PR only. Raises LogSharingRefused and shares nothing otherwise.
+        Idempotent: a retry shares nothing twice."""
+        with self.engine.begin() as conn:
+            approval = (
+                conn.execute(select(log_approvals).where(log_approvals.c.request_id == request_id))
+                .mappings()
+                .first()
+            )
+            if approval is None or approval["status"] != "approved":
+                raise LogSharingRefused(
+                    f"no approval {request_id} from the customer is on record: nothing shared"
+                )
+            if approval["case_id"] != case_id:
+                raise LogSharingRefused(
+                    f"approval {request_id} is for another case: nothing shared"
+                )
+            if approval["pr_id"] not in (None, pr_id):
+                raise LogSharingRefused(
+                    f"approval {request_id} covers {approval['pr_id']} only: nothing shared"
+                )
+            unapproved = [log["id"] for log in logs if log["id"] not in approval["logs"]]
+            if unapproved:
+                raise LogSharingRefused(
+                    f"{', '.join(unapproved)} not named in approval {request_id}: nothing shared"
+                )
+            conn.execute(
+                update(log_approvals)
+                .where(log_approvals.c.request_id == request_id)
+                .values(pr_id=pr_id)
+            )
+            already = set(
+                conn.execute(
+                    select(shared_logs.c.attachment_id).where(shared_logs.c.pr_id == pr_id)
+                ).scalars()
+            )
+            fresh = [log for log in logs if log["id"] not in already]
+            if fresh:
+                conn.execute(
+                    insert(shared_logs),
+                    [
+                        {
+                            "pr_id": pr_id,
+                            "attachment_id": log["id"],
+                            "name": log["name"],
+                            "sha256": log["sha256"],
+                            "approval_request_id": request_id,
+                            "shared_at": at,
+                        }
+                        for log in fresh
+                    ],
+                )
+            return [log["id"] for log in logs]
+
+    def logs_shared_with(self, pr_id: str) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            query = (
+                select(shared_logs).where(shared_logs.c.pr_id == pr_id).order_by(shared_logs.c.id)
+            )
+            return [dict(r) for r in conn.execute(query).mappings()]
 
     def rota(self) -> list[EscalationManager]:
         with self.engine.connect() as conn:
@@ -223,9 +417,8 @@ class Store:
                 select(escalation_managers).order_by(escalation_managers.c.rota_position)
             ).mappings()
             return [
-                EscalationManager(
-                    **{k: v for k, v in r.items() if k not in {"rota_position", "shift"}},
-                    shift=Shift(**r["shift"]),
+                EscalationManager.model_validate(
+                    {k: v for k, v in r.items() if k != "rota_position"}
                 )
                 for r in rows
             ]

@@ -16,9 +16,8 @@ from zoneinfo import ZoneInfo
 
 import holidays
 
-from casework.domain.directory import WEEKDAYS
+from casework.domain.directory import SERVICE_ZONES, WEEKDAYS
 
-SERVICE_ZONES = {"eastern": "America/New_York", "pacific": "America/Los_Angeles"}
 MAX_DAYS_SCANNED = 3 * 366
 """A target never needs more than this many calendar days; guards against an empty calendar."""
 
@@ -65,6 +64,11 @@ class BusinessCalendar:
 
     def is_business_day(self, day: date) -> bool:
         return WEEKDAYS[day.weekday()] in self.days and self.holiday_name(day) is None
+
+    @property
+    def business_day(self) -> timedelta:
+        """The length of one business day's window (U6 counts reminders in business days)."""
+        return datetime.combine(date.min, self.closes) - datetime.combine(date.min, self.opens)
 
     def window(self, day: date) -> tuple[datetime, datetime]:
         """The day's service window as aware datetimes in the zone (DST-correct)."""

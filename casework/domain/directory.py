@@ -6,7 +6,8 @@ database. A directory that breaks a rule is refused whole, with the place and th
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import date, datetime, time
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import EmailStr, Field, ValidationError, field_validator, model_validator
@@ -23,6 +24,10 @@ class Contact(Strict):
     name: ShortText
     email: EmailStr | None = None
     phone: ShortText | None = None
+    approver: bool = Field(
+        default=False,
+        description="U6: authorised to approve or decline sharing logs with engineering",
+    )
 
 
 class Account(Strict):
@@ -31,6 +36,22 @@ class Account(Strict):
     tier: Tier
     users: int = Field(ge=1)
     contacts: list[Contact] = Field(min_length=1)
+    us_citizen_support: bool = Field(
+        default=False, description="U1: the account bought the US Citizen Support add-on"
+    )
+    zone: str | None = Field(
+        default=None,
+        description="U4: the customer's zone for business hours: eastern, pacific or an IANA name",
+    )
+
+    @field_validator("zone")
+    @classmethod
+    def _service_zone(cls, zone: str | None) -> str | None:
+        if zone is None:
+            return None
+        zone = SERVICE_ZONES.get(zone.strip().lower(), zone.strip())
+        _check_zone(zone)
+        return zone
 
     @model_validator(mode="after")
     def _platinum_needs_250_users(self) -> Account:
@@ -39,6 +60,63 @@ class Account(Strict):
             raise ValueError(
                 f"account {self.id} has {self.users} users; Platinum is sold to accounts of "
                 f"{PLATINUM_MIN_USERS} or more users (A1): make it GOLD or correct the count"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _us_citizen_support_is_platinum_only(self) -> Account:
+        """A3/U1: US Citizen Support is sold to Platinum accounts only; it needs a zone (U4)."""
+        if self.us_citizen_support:
+            refusal = us_citizen_support_refusal(self)
+            if refusal:
+                raise ValueError(refusal)
+        return self
+
+
+def us_citizen_support_refusal(account: Account) -> str | None:
+    """Why `account` may not have US Citizen Support (A3, U1, U4), or None."""
+    if account.tier is not Tier.PLATINUM:
+        return (
+            f"account {account.id} is {account.tier.value}: US Citizen Support is a Platinum "
+            "offering, upgrade to Platinum first (A3)"
+        )
+    if account.zone is None:
+        return (
+            f"account {account.id}: US Citizen Support runs in the customer's business hours; "
+            "give the account a zone: eastern or pacific (U4)"
+        )
+    return None
+
+
+SERVICE_ZONES = {"eastern": "America/New_York", "pacific": "America/Los_Angeles"}
+
+
+def _check_zone(zone: str) -> None:
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"unknown time zone {zone!r}; use an IANA name like America/New_York"
+        ) from None
+
+
+class CitizenshipProof(Strict):
+    """U2: verified proof of US citizenship: a US passport, or a US birth certificate together
+    with a government-issued photo ID."""
+
+    proof: Literal["us_passport", "us_birth_certificate"]
+    photo_id: ShortText | None = Field(
+        default=None, description="the government-issued photo ID shown with a birth certificate"
+    )
+    verified_by: Identifier
+    verified_on: date
+
+    @model_validator(mode="after")
+    def _birth_certificate_needs_photo_id(self) -> CitizenshipProof:
+        if self.proof == "us_birth_certificate" and not self.photo_id:
+            raise ValueError(
+                "a US birth certificate proves citizenship only together with a "
+                "government-issued photo ID: add photo_id (e.g. state driver license) (U2)"
             )
         return self
 
@@ -55,12 +133,7 @@ class Shift(Strict):
     @field_validator("zone")
     @classmethod
     def _known_zone(cls, zone: str) -> str:
-        try:
-            ZoneInfo(zone)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(
-                f"unknown time zone {zone!r}; use an IANA name like America/New_York"
-            ) from None
+        _check_zone(zone)
         return zone
 
     @field_validator("days")
@@ -92,6 +165,10 @@ class Engineer(Strict):
     skills: list[ShortText] = Field(min_length=1)
     shift: Shift = Field(default_factory=Shift)
     email: EmailStr | None = None
+    citizenship: CitizenshipProof | None = None
+    work_location: Identifier | None = Field(
+        default=None, description="U7: the vendor location the engineer works from"
+    )
 
     def has_skill(self, skill: str) -> bool:
         return skill.casefold() in {s.casefold() for s in self.skills}
@@ -111,6 +188,10 @@ class Directory(Strict):
     engineers: list[Engineer] = Field(default_factory=list)
     escalation_managers: list[EscalationManager] = Field(
         min_length=1, description="the rota, in order; S3 alerts go to the one on duty"
+    )
+    authorised_locations: list[Identifier] = Field(
+        default_factory=list,
+        description="U7: the vendor locations from which restricted cases may be worked",
     )
 
     @model_validator(mode="after")

@@ -7,7 +7,7 @@ out (STYLE.md). New fields always get defaults so that old histories still decod
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Literal
 
@@ -121,10 +121,20 @@ class OpenCaseRequest(Strict):
 
 
 class ClockSpec(Lenient):
-    """Which service clock a case's SLA runs on (S2): `24x7` for the Global Support Center.
-    Business-hours services (U4) add their zone and calendar here."""
+    """Which service clock a case's SLA runs on (S2): `24x7` for the Global Support Center;
+    `business_hours` (U4) in the customer's zone, without federal and vendor holidays."""
 
-    kind: Literal["24x7"] = "24x7"
+    kind: Literal["24x7", "business_hours"] = "24x7"
+    zone: str | None = None
+    federal_holidays: bool = True
+    vendor_holidays: list[date] = Field(default_factory=list)
+
+
+class UsCitizenTerms(Lenient):
+    """U6: how long a request to share logs with engineering waits, in business days."""
+
+    approval_reminder_business_days: int = 1
+    approval_expiry_business_days: int = 5
 
 
 class Entitlement(Lenient):
@@ -133,6 +143,15 @@ class Entitlement(Lenient):
     tier: Tier
     targets: dict[Priority, timedelta]
     clock: ClockSpec = Field(default_factory=ClockSpec)
+    us_citizen: UsCitizenTerms | None = Field(
+        default=None, description="U1: set when the account has US Citizen Support"
+    )
+
+    @property
+    def restricted(self) -> bool:
+        """U2: the account's cases go to the restricted queue."""
+        return self.us_citizen is not None
+
     routing_retry: timedelta = timedelta(minutes=5)
 
 
@@ -145,6 +164,12 @@ class IntakeResult(Lenient):
     contact_name: str
     account_contacts: list[str]
     entitlement: Entitlement
+    approvers: list[str] = Field(
+        default_factory=list, description="U6: contacts authorised to approve sharing logs"
+    )
+    restricted_members: list[str] = Field(
+        default_factory=list, description="U2: the restricted queue's members at intake"
+    )
 
 
 class OpenCaseResult(Lenient):
@@ -177,6 +202,35 @@ class SlaState(Lenient):
     paused_reason: str | None = None
 
 
+class Attachment(Lenient):
+    """A file on the case, kept outside workflow history (U5): the engine holds a reference."""
+
+    id: str
+    name: str
+    kind: Literal["log", "configuration", "other"] = "log"
+    sha256: str
+    size: int
+    uploaded_by: str
+    uploaded_at: datetime
+
+
+class LogApproval(Lenient):
+    """U6: a request to share named logs with product engineering, and the customer's answer."""
+
+    request_id: str
+    logs: list[str]
+    note: str = ""
+    requested_by: str
+    requested_at: datetime
+    reminder_at: datetime
+    expires_at: datetime
+    reminded: bool = False
+    status: Literal["pending", "approved", "declined", "expired"] = "pending"
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    pr_id: str | None = None
+
+
 class Assignment(Lenient):
     engineer_id: str
     engineer_name: str
@@ -202,6 +256,9 @@ class CaseState(Lenient):
     closed_at: datetime | None = None
     resolution: str | None = None
     routing_attempts: int = 0
+    restricted_members: list[str] = Field(default_factory=list)
+    attachments: list[Attachment] = Field(default_factory=list)
+    log_approvals: list[LogApproval] = Field(default_factory=list)
 
 
 class CaseWorkflowInput(Lenient):
@@ -292,6 +349,38 @@ class Reopen(ActionBase):
     reason: LongText
 
 
+Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+
+
+class Attach(ActionBase):
+    """A file the client has put in the attachment store (U5: never in workflow history)."""
+
+    name: ShortText
+    kind: Literal["log", "configuration", "other"] = "log"
+    sha256: Sha256
+    size: int = Field(ge=0)
+
+
+class RequestLogApproval(ActionBase):
+    """U6: the owner asks the customer before any log goes to product engineering."""
+
+    logs: list[Identifier] = Field(min_length=1)
+    note: str = ""
+
+
+class ApproveLogs(ActionBase):
+    """U6: an authorised contact approves the pending request (exactly its logs, one PR)."""
+
+    request_id: Identifier | None = None
+
+
+class DeclineLogs(ActionBase):
+    """U6: declining is allowed; the case goes on without sharing logs."""
+
+    request_id: Identifier | None = None
+    reason: str = ""
+
+
 ACTION_MODELS: dict[str, type[ActionBase]] = {
     "respond": Respond,
     "comment": Comment,
@@ -303,6 +392,10 @@ ACTION_MODELS: dict[str, type[ActionBase]] = {
     "resolve": Resolve,
     "close": Close,
     "reopen": Reopen,
+    "attach": Attach,
+    "request_log_approval": RequestLogApproval,
+    "approve_logs": ApproveLogs,
+    "decline_logs": DeclineLogs,
 }
 
 
@@ -345,3 +438,8 @@ class CaseView(Lenient):
     closed_at: datetime | None
     allowed_actions: list[str]
     feed: list[FeedEntry]
+    restricted: bool = False
+    content_withheld: bool = False
+    sla_paused_reason: str | None = None
+    attachments: list[Attachment] = Field(default_factory=list)
+    log_approvals: list[LogApproval] = Field(default_factory=list)

@@ -6,11 +6,12 @@ does the arithmetic itself, so a business-hours clock (U4) slots in as another `
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Annotated, Protocol
 
-from pydantic import AfterValidator, Field, field_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
+from casework.domain.business_calendar import BusinessCalendar, calendar_for
 from casework.domain.durations import Duration, format_duration
 from casework.domain.models import ClockSpec, Priority, SlaState, Strict, Tier
 
@@ -41,11 +42,32 @@ class AroundTheClock:
         return None
 
 
+class BusinessHoursClock:
+    """S2/U4: a business-hours service's clock runs only inside its windows."""
+
+    name = "business_hours"
+
+    def __init__(self, calendar: BusinessCalendar) -> None:
+        self.calendar = calendar
+
+    def due(self, start: datetime, target: timedelta) -> datetime:
+        return self.calendar.add(start, target)
+
+    def paused_reason(self, at: datetime) -> str | None:
+        return self.calendar.closed_reason(at)
+
+
+def calendar_of(spec: ClockSpec) -> BusinessCalendar:
+    if spec.zone is None:
+        raise ValueError("a business-hours clock needs the customer's zone")
+    return calendar_for(spec.zone, spec.vendor_holidays, spec.federal_holidays)
+
+
 def clock_for(spec: ClockSpec) -> ServiceClock:
     """The service clock an entitlement names (S2)."""
-    if spec.kind == AroundTheClock.name:
-        return AroundTheClock()
-    raise ValueError(f"unknown service clock {spec.kind!r}")  # pragma: no cover
+    if spec.kind == BusinessHoursClock.name:
+        return BusinessHoursClock(calendar_of(spec))
+    return AroundTheClock()
 
 
 def _positive(delta: timedelta) -> timedelta:
@@ -67,6 +89,28 @@ TargetRow = Annotated[dict[Priority, PositiveDuration], AfterValidator(_every_pr
 line of the bad target or the incomplete tier (`casework.files`)."""
 
 
+class UsCitizenSupportPolicy(Strict):
+    """U4/U6: the add-on's calendar and its log-sharing approval gate."""
+
+    federal_holidays: bool = Field(
+        default=True, description="observe US federal holidays (the `holidays` library)"
+    )
+    vendor_holidays: list[date] = Field(
+        default_factory=list, description="the vendor's own closed days, as YYYY-MM-DD"
+    )
+    approval_reminder_business_days: int = Field(default=1, ge=1, le=30)
+    approval_expiry_business_days: int = Field(default=5, ge=1, le=60)
+
+    @model_validator(mode="after")
+    def _reminder_before_expiry(self) -> UsCitizenSupportPolicy:
+        if self.approval_reminder_business_days >= self.approval_expiry_business_days:
+            raise ValueError(
+                "approval_reminder_business_days must be fewer than "
+                "approval_expiry_business_days: the customer is reminded before the request expires"
+            )
+        return self
+
+
 class SlaPolicy(Strict):
     """S5: the targets are data. `first_response_targets[tier][priority]`."""
 
@@ -75,6 +119,7 @@ class SlaPolicy(Strict):
         default=timedelta(minutes=5),
         description="how long a case waits in its queue before routing is tried again",
     )
+    us_citizen_support: UsCitizenSupportPolicy = Field(default_factory=UsCitizenSupportPolicy)
 
     @field_validator("first_response_targets")
     @classmethod

@@ -1,0 +1,92 @@
+"""US Citizen Support (U1-U7): who may work and see a restricted case, and the customer's
+approval before any log reaches product engineering. Pure.
+
+Our readings, where the seed is vague:
+- U5: "escalated to engineering" means a Problem Report was filed. Even then, a viewer outside
+  the restricted queue sees only what the customer approved for that PR (the PR id and the
+  names of the approved logs); notes, attachments and contacts stay need-to-know. The account's
+  own contacts always see their own case.
+- U6: a business day is one service window (9:00-17:00, so 8 hours of business time); the
+  reminder and the expiry are counted in business days from the request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from casework.domain.directory import Engineer
+from casework.domain.models import CaseState, CaseView, FeedEntry, LogApproval
+
+RESTRICTED_QUEUE = "us-citizen"
+WITHHELD = "[withheld: US Citizen Support, visible to the restricted queue only]"
+
+
+def restricted_member_refusal(
+    engineer: Engineer, authorised_locations: Collection[str]
+) -> str | None:
+    """U2/U7: why `engineer` is not a member of the restricted queue, or None if they are."""
+    if engineer.citizenship is None:
+        return f"{engineer.id} has no verified proof of US citizenship (U2)"
+    if engineer.work_location is None or engineer.work_location not in authorised_locations:
+        where = engineer.work_location or "no recorded location"
+        return f"{engineer.id} works from {where}, not an authorised location (U7)"
+    return None
+
+
+def is_restricted_member(engineer: Engineer, authorised_locations: Collection[str]) -> bool:
+    return restricted_member_refusal(engineer, authorised_locations) is None
+
+
+def may_see_content(case: CaseState, viewer: str) -> bool:
+    """U5: the restricted queue's members and the account's own contacts see everything of a
+    restricted case; everyone sees everything of any other case."""
+    if not case.intake.entitlement.restricted:
+        return True
+    return viewer in case.restricted_members or viewer in case.intake.account_contacts
+
+
+def pending_approval(case: CaseState) -> LogApproval | None:
+    return next((a for a in case.log_approvals if a.status == "pending"), None)
+
+
+def usable_approval(case: CaseState) -> LogApproval | None:
+    """U6: an approval not yet bound to a PR (an approval covers one escalation only)."""
+    return next((a for a in case.log_approvals if a.status == "approved" and a.pr_id is None), None)
+
+
+def redact(view: CaseView, case: CaseState) -> CaseView:
+    """U5: what a viewer outside the restricted queue is shown: that the items exist, not what
+    they say; after a PR, the logs the customer approved for it."""
+    contacts = set(case.intake.account_contacts)
+
+    def hide_actor(actor: str) -> str:
+        return "[contact]" if actor in contacts else actor
+
+    shared = {
+        log_id
+        for a in case.log_approvals
+        if a.status == "approved" and a.pr_id
+        for log_id in a.logs
+    }
+    return view.model_copy(
+        update={
+            "description": WITHHELD,
+            "contact_id": WITHHELD,
+            "content_withheld": True,
+            "feed": [
+                FeedEntry(
+                    at=e.at,
+                    actor=hide_actor(e.actor),
+                    kind=e.kind,
+                    text=WITHHELD if e.text else "",
+                    refused=e.refused,
+                )
+                for e in view.feed
+            ],
+            "attachments": [
+                a if a.id in shared else a.model_copy(update={"name": WITHHELD, "sha256": ""})
+                for a in view.attachments
+            ],
+            "resolution": WITHHELD if view.resolution else None,
+        }
+    )
