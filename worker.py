@@ -19,7 +19,12 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.envconfig import ClientConfig
 from temporalio.worker import Worker
 
-from activities import DirectoryActivities, NotificationActivities, TrackerActivities
+from activities import (
+    DirectoryActivities,
+    LogSharingActivities,
+    NotificationActivities,
+    TrackerActivities,
+)
 from casework.domain.sla import SlaPolicy
 from casework.engine import load_policy, open_store
 from casework.settings import Settings
@@ -34,6 +39,7 @@ def activities_for(store, policy: SlaPolicy) -> list:  # type: ignore[no-untyped
     directory = DirectoryActivities(store, policy)
     notifications = NotificationActivities(store)
     tracker = TrackerActivities(store)
+    sharing = LogSharingActivities(store)
     return [
         directory.intake,
         directory.route_case,
@@ -41,6 +47,9 @@ def activities_for(store, policy: SlaPolicy) -> list:  # type: ignore[no-untyped
         notifications.notify,
         notifications.alert_escalation_manager,
         tracker.file_problem_report,
+        directory.check_viewer,
+        sharing.record_log_approval,
+        sharing.share_logs_with_problem_report,
     ]
 
 

@@ -2,6 +2,11 @@
 
 from activities.directory import DirectoryActivities
 from activities.notifications import NotificationActivities
-from activities.tracker import TrackerActivities
+from activities.tracker import LogSharingActivities, TrackerActivities
 
-__all__ = ["DirectoryActivities", "NotificationActivities", "TrackerActivities"]
+__all__ = [
+    "DirectoryActivities",
+    "LogSharingActivities",
+    "NotificationActivities",
+    "TrackerActivities",
+]

@@ -8,22 +8,29 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from casework.contracts import (
+    CHECK_VIEWER,
     INTAKE,
     RELEASE_CASE,
     ROUTE_CASE,
     ReleaseRequest,
     RouteRequest,
     RouteResult,
+    ViewerCheck,
+    ViewerStatus,
 )
+from casework.domain.directory import Account
 from casework.domain.models import (
     Assignment,
+    ClockSpec,
     Entitlement,
     IntakeResult,
     OpenCaseRequest,
+    UsCitizenTerms,
     case_id_for,
 )
 from casework.domain.routing import choose_engineer, queue_for, required_skills
 from casework.domain.sla import SlaPolicy
+from casework.domain.us_citizen import RESTRICTED_QUEUE, restricted_member_refusal
 from casework.store import Store
 
 
@@ -69,33 +76,68 @@ class DirectoryActivities:
             account_name=account.name,
             contact_name=contact.name,
             account_contacts=[c.id for c in account.contacts],
-            entitlement=Entitlement(
-                tier=account.tier,
-                targets=self.policy.targets_for(account.tier),
-                routing_retry=self.policy.routing_retry,
-            ),
+            entitlement=self._entitlement(account),
+            approvers=[c.id for c in account.contacts if c.approver],
+            restricted_members=self.store.restricted_members()
+            if account.us_citizen_support
+            else [],
+        )
+
+    def _entitlement(self, account: Account) -> Entitlement:
+        """A1-A3, S1; U1/U4: a US Citizen Support account runs on its business hours."""
+        entitlement = Entitlement(
+            tier=account.tier,
+            targets=self.policy.targets_for(account.tier),
+            routing_retry=self.policy.routing_retry,
+        )
+        if not account.us_citizen_support:
+            return entitlement
+        terms = self.policy.us_citizen_support
+        return entitlement.model_copy(
+            update={
+                "clock": ClockSpec(
+                    kind="business_hours",
+                    zone=account.zone,
+                    federal_holidays=terms.federal_holidays,
+                    vendor_holidays=terms.vendor_holidays,
+                ),
+                "us_citizen": UsCitizenTerms(
+                    approval_reminder_business_days=terms.approval_reminder_business_days,
+                    approval_expiry_business_days=terms.approval_expiry_business_days,
+                ),
+            }
         )
 
     @activity.defn(name=ROUTE_CASE)
     def route_case(self, request: RouteRequest) -> RouteResult:
         """E1: pick an engineer of the case's level with its skills, on shift at `request.at`,
         and record the assignment (idempotent per case, level and attempt)."""
-        queue = queue_for(request.level)
         skills = required_skills(request.product, request.category)
+        engineers = self.store.engineers()
+        members: list[str] = []
+        queue = queue_for(request.level)
+        if request.restricted:
+            # U2: only the restricted queue's members, at every level; nobody else, ever.
+            queue = RESTRICTED_QUEUE
+            members = self.store.restricted_members()
+            engineers = [e for e in engineers if e.id in members]
         engineer = choose_engineer(
-            self.store.engineers(),
+            engineers,
             level=request.level,
             skills=skills,
             at=request.at,
             open_cases=self.store.open_case_counts(),
         )
         if engineer is None:
+            who = "verified US citizen " if request.restricted else ""
             return RouteResult(
                 assignment=None,
                 queue=queue,
                 reason=(
-                    f"no {request.level.value} engineer with skills {', '.join(skills)} is on shift"
+                    f"no {who}{request.level.value} engineer with skills {', '.join(skills)} "
+                    "is on shift"
                 ),
+                restricted_members=members,
             )
         key = f"{request.case_id}:{request.level.value}:{request.attempt}"
         chosen_id = self.store.record_assignment(
@@ -107,7 +149,23 @@ class DirectoryActivities:
                 engineer_id=chosen.id, engineer_name=chosen.name, level=chosen.level, queue=queue
             ),
             queue=queue,
+            restricted_members=members,
         )
+
+    @activity.defn(name=CHECK_VIEWER)
+    def check_viewer(self, check: ViewerCheck) -> ViewerStatus:
+        """U5: whether `viewer` is a member of the restricted queue now (verified citizenship,
+        authorised location), with the reason when not."""
+        members = self.store.restricted_members()
+        if check.viewer in members:
+            return ViewerStatus(member=True, restricted_members=members)
+        engineer = self.store.engineer(check.viewer)
+        reason = (
+            restricted_member_refusal(engineer, self.store.authorised_locations())
+            if engineer
+            else f"{check.viewer} is not an engineer of the restricted queue"
+        )
+        return ViewerStatus(member=False, reason=reason or "", restricted_members=members)
 
     @activity.defn(name=RELEASE_CASE)
     def release_case(self, request: ReleaseRequest) -> int:
