@@ -275,7 +275,7 @@ def test_an_event_not_possible_now_names_the_state_and_what_is_allowed() -> None
     lifecycle, _ = machine("queued")
     assert lifecycle.refusal("escalate", actor=OWNER) == (
         "escalate is not possible while the case is queued; "
-        "allowed now: change_priority, close, comment"
+        "allowed now: attach, change_priority, close, comment"
     )
 
 
@@ -284,7 +284,7 @@ def test_waiting_on_customer_lists_its_actions() -> None:
     lifecycle, _ = machine("waiting_on_customer")
     assert lifecycle.refusal("escalate", actor=OWNER) == (
         "escalate is not possible while the case is waiting on customer; allowed now: "
-        "change_priority, close, comment, provide_info, resolve, respond"
+        "attach, change_priority, close, comment, provide_info, resolve, respond"
     )
 
 
@@ -294,7 +294,7 @@ def test_a_resolved_case_cannot_change_priority() -> None:
     reason = lifecycle.refusal("change_priority", actor=CONTACT, priority=Priority.P1)
     assert reason == (
         "change priority is not possible while the case is resolved; "
-        "allowed now: close, comment, reopen"
+        "allowed now: attach, close, comment, reopen"
     )
 
 

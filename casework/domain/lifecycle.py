@@ -22,6 +22,16 @@ from statemachine import State, StateMachine
 from casework.domain.models import ActorRole, CaseState, Level, Priority
 
 OPEN_STATES = ("queued", "in_progress", "waiting_on_customer", "resolved")
+CALLER_GUARDS = frozenset(
+    {
+        "actor_is_system",
+        "actor_is_owner",
+        "actor_is_contact",
+        "actor_is_party",
+        "actor_is_approver",
+        "priority_differs",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -31,6 +41,7 @@ class Actor:
     id: str
     role: ActorRole
     is_owner: bool = False
+    is_approver: bool = False
 
 
 class CaseLifecycle(StateMachine):
@@ -46,7 +57,35 @@ class CaseLifecycle(StateMachine):
     escalate = in_progress.to(queued, cond=["actor_is_owner", "below_top_level"])
     # E2: at L3 the owner files a Problem Report; the case stays open and linked to it.
     file_problem_report = in_progress.to.itself(
-        cond=["actor_is_owner", "at_top_level", "no_problem_report_yet"]
+        cond=["actor_is_owner", "at_top_level", "no_problem_report_yet", "no_pending_approval"]
+    )
+    # U6: before any log goes to product engineering, the owner asks the customer ...
+    request_log_approval = in_progress.to.itself(
+        cond=[
+            "actor_is_owner",
+            "case_is_restricted",
+            "at_top_level",
+            "no_problem_report_yet",
+            "no_pending_approval",
+        ]
+    )
+    # ... and an authorised contact answers, whatever the case is doing meanwhile.
+    approve_logs = (
+        queued.to.itself(cond=["actor_is_approver", "approval_is_pending"])
+        | in_progress.to.itself(cond=["actor_is_approver", "approval_is_pending"])
+        | waiting_on_customer.to.itself(cond=["actor_is_approver", "approval_is_pending"])
+    )
+    decline_logs = (
+        queued.to.itself(cond=["actor_is_approver", "approval_is_pending"])
+        | in_progress.to.itself(cond=["actor_is_approver", "approval_is_pending"])
+        | waiting_on_customer.to.itself(cond=["actor_is_approver", "approval_is_pending"])
+    )
+    # E5/U5: customers and the owner attach files (logs, configuration) by reference.
+    attach = (
+        queued.to.itself(cond="actor_is_party")
+        | in_progress.to.itself(cond="actor_is_party")
+        | waiting_on_customer.to.itself(cond="actor_is_party")
+        | resolved.to.itself(cond="actor_is_party")
     )
     # S2: the assigned engineer answers the customer; the first answer stops the clock.
     respond = in_progress.to.itself(cond="actor_is_owner") | waiting_on_customer.to.itself(
@@ -97,6 +136,18 @@ class CaseLifecycle(StateMachine):
     def actor_is_party(self, actor: Actor, **_: Any) -> bool:
         return self.actor_is_contact(actor) or self.actor_is_owner(actor)
 
+    def actor_is_approver(self, actor: Actor, **_: Any) -> bool:
+        return actor.role is ActorRole.CONTACT and actor.is_approver
+
+    def case_is_restricted(self, **_: Any) -> bool:
+        return bool(self.model.intake.entitlement.restricted)
+
+    def no_pending_approval(self, **_: Any) -> bool:
+        return not any(a.status == "pending" for a in self.model.log_approvals)
+
+    def approval_is_pending(self, **_: Any) -> bool:
+        return not self.no_pending_approval()
+
     def below_top_level(self, **_: Any) -> bool:
         return self.model.level is not Level.L3
 
@@ -128,9 +179,17 @@ class CaseLifecycle(StateMachine):
         return GUARD_REFUSALS[failed[0]].format(case=self.model, **kwargs)
 
     def allowed_now(self) -> list[str]:
-        """Events with a transition from the current state (guards not evaluated)."""
+        """Events with a transition from the current state whose guards about the case hold
+        (guards about the caller and its payload, CALLER_GUARDS, are not evaluated)."""
         state = self.states_map[self.current_state_value]
-        return sorted({t.event for t in state.transitions if t.event != "assign"})
+        return sorted(
+            {
+                t.event
+                for t in state.transitions
+                if t.event != "assign"
+                and all(getattr(self, str(c))() for c in t.cond if str(c) not in CALLER_GUARDS)
+            }
+        )
 
     def act(self, event: str, **kwargs: Any) -> None:
         """Take the transition; call `refusal` first, this raises if the guards say no."""
@@ -155,4 +214,16 @@ GUARD_REFUSALS: dict[str, str] = {
     ),
     "no_problem_report_yet": "the case is already linked to {case.problem_report}",
     "priority_differs": "the case is already {case.priority}",
+    "actor_is_approver": (
+        "only a contact the account authorised to approve sharing logs can answer (U6); "
+        "{actor.id} is not one"
+    ),
+    "case_is_restricted": (
+        "log-sharing approval is part of US Citizen Support; this account does not have it"
+    ),
+    "no_pending_approval": (
+        "the customer has not yet answered the request to share logs with engineering (U6): "
+        "wait for the answer or its expiry"
+    ),
+    "approval_is_pending": "there is no request to share logs waiting for an answer",
 }
