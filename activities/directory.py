@@ -18,6 +18,7 @@ from casework.contracts import (
     ViewerCheck,
     ViewerStatus,
 )
+from casework.domain.business_calendar import closed_days
 from casework.domain.directory import Account
 from casework.domain.models import (
     Assignment,
@@ -32,6 +33,9 @@ from casework.domain.routing import choose_engineer, queue_for, required_skills
 from casework.domain.sla import SlaPolicy
 from casework.domain.us_citizen import RESTRICTED_QUEUE, restricted_member_refusal
 from casework.store import Store
+
+HOLIDAY_YEARS_AHEAD = 2
+"""A restricted case carries the holidays of the year it opens and the next two (U4)."""
 
 
 def refuse(kind: str, message: str) -> ApplicationError:
@@ -93,13 +97,17 @@ class DirectoryActivities:
         if not account.us_citizen_support:
             return entitlement
         terms = self.policy.us_citizen_support
+        today = _now().date()
         return entitlement.model_copy(
             update={
                 "clock": ClockSpec(
                     kind="business_hours",
                     zone=account.zone,
-                    federal_holidays=terms.federal_holidays,
-                    vendor_holidays=terms.vendor_holidays,
+                    holidays=closed_days(
+                        range(today.year - 1, today.year + HOLIDAY_YEARS_AHEAD + 1),
+                        terms.vendor_holidays,
+                        terms.federal_holidays,
+                    ),
                 ),
                 "us_citizen": UsCitizenTerms(
                     approval_reminder_business_days=terms.approval_reminder_business_days,
@@ -121,6 +129,8 @@ class DirectoryActivities:
             queue = RESTRICTED_QUEUE
             members = self.store.restricted_members()
             engineers = [e for e in engineers if e.id in members]
+        else:
+            engineers = [e for e in engineers if not e.restricted_queue_only]
         engineer = choose_engineer(
             engineers,
             level=request.level,

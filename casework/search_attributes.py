@@ -18,6 +18,7 @@ CASE_OWNER = SearchAttributeKey.for_keyword("CaseOwner")
 CASE_QUEUE = SearchAttributeKey.for_keyword("CaseQueue")
 CASE_SLA_BREACHED = SearchAttributeKey.for_bool("CaseSlaBreached")
 CASE_SLA_DUE = SearchAttributeKey.for_datetime("CaseSlaDue")
+CASE_RESTRICTED = SearchAttributeKey.for_bool("CaseRestricted")
 
 ALL: list[SearchAttributeKey[Any]] = [
     CASE_STATE,
@@ -30,6 +31,7 @@ ALL: list[SearchAttributeKey[Any]] = [
     CASE_QUEUE,
     CASE_SLA_BREACHED,
     CASE_SLA_DUE,
+    CASE_RESTRICTED,
 ]
 
 

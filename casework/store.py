@@ -75,6 +75,7 @@ engineers = Table(
     Column("email", String(320)),
     Column("citizenship", JSON),
     Column("work_location", String(64)),
+    Column("restricted_queue_only", Boolean, nullable=False, default=False),
 )
 authorised_locations = Table(
     "authorised_locations", metadata, Column("id", String(64), primary_key=True)

@@ -42,23 +42,37 @@ with workflow.unsafe.imports_passed_through():
         ActionBase,
         ActionResult,
         ActorRole,
+        ApproveLogs,
         Assignment,
+        Attach,
+        Attachment,
         CaseState,
         CaseView,
         CaseWorkflowInput,
         ChangePriority,
+        Channel,
+        DeclineLogs,
         Escalate,
         FeedEntry,
         FileProblemReport,
         IntakeResult,
         Level,
+        LogApproval,
         ProvideInfo,
         RequestInfo,
+        RequestLogApproval,
         Resolve,
+        UsCitizenTerms,
         ViewRequest,
     )
     from casework.domain.presentation import present, summary_line
     from casework.domain.routing import queue_for
+    from casework.domain.us_citizen import (
+        may_see_content,
+        pending_approval,
+        redact,
+        usable_approval,
+    )
 
 SIDE_EFFECT_TIMEOUT = timedelta(seconds=30)
 """start-to-close of one notification, routing or release attempt."""
@@ -68,6 +82,9 @@ SIDE_EFFECT_RETRY = RetryPolicy(
     maximum_interval=timedelta(minutes=1),
 )
 """Background side effects retry until the database answers: a case never forgets them."""
+FILE_AND_APPROVAL_ACTIONS = frozenset(
+    {"attach", "request_log_approval", "approve_logs", "decline_logs"}
+)
 CALLER_DEADLINE = timedelta(minutes=1)
 """How long a caller waiting on an update (filing a PR) waits for the tracker before a refusal."""
 
@@ -87,6 +104,8 @@ class CaseWorkflow:
         self.options = input
         self.case: CaseState = input.carried or self._new_case(input.intake)
         self.lifecycle = CaseLifecycle(self.case)
+        if input.carried is None:
+            self.case.restricted_members = list(input.intake.restricted_members)
         self.lock = asyncio.Lock()
         self.pending: list[asyncio.Future[Any]] = []
 
@@ -100,6 +119,9 @@ class CaseWorkflow:
             self._record("system", "continued", "history rolled over; state and feed carried whole")
         self._publish()
         clock = asyncio.create_task(self._watch_first_response())
+        for approval in self.case.log_approvals:
+            if approval.status == "pending":
+                self._start_gate(approval.request_id)
 
         while self.case.state != "closed":
             if self.case.state == "queued":
@@ -131,12 +153,35 @@ class CaseWorkflow:
             f"We have your case {self.case.case_id} ({self.case.priority.value}). "
             f"An engineer will respond by {self.case.sla.due_at.isoformat()}.",
         )
+        if self._restricted:
+            self._announce_restricted_routing()
+
+    def _announce_restricted_routing(self) -> None:
+        """U2/U3: by phone the receiving agent routes the call to a US citizen and tells the
+        customer; on the web the routing is automatic. Same outcome for both."""
+        request = self.case.intake.request
+        if request.channel is Channel.PHONE:
+            actor = request.received_by or "customer-care"
+            text = f"{actor} routed the call to the US citizen queue and told the customer so"
+        else:
+            actor = "routing"
+            text = "routed automatically to the US citizen queue (web case)"
+        self._record(actor, "routed_to_us_citizen", text)
+        self._notify(
+            "contact",
+            request.contact_id,
+            f"{self.case.case_id} is with US Citizen Support",
+            "Your case is handled only by verified US citizen engineers, Monday to Friday "
+            "9:00-17:00 in your time zone, excluding holidays.",
+        )
 
     async def _route(self) -> None:
         """E1: hand the case to a matching engineer; wait in the queue while there is none.
 
         No lock is held while the routing activity runs, so the customer can still comment
         on or close a queued case whatever the directory does."""
+        if await self._wait_for_business_hours():
+            return
         self.case.routing_attempts += 1
         result = await workflow.execute_activity(
             contracts.ROUTE_CASE,
@@ -147,11 +192,14 @@ class CaseWorkflow:
                 category=self.case.intake.request.category,
                 at=workflow.now(),
                 attempt=self.case.routing_attempts,
+                restricted=self._restricted,
             ),
             result_type=contracts.RouteResult,
             start_to_close_timeout=SIDE_EFFECT_TIMEOUT,
             retry_policy=SIDE_EFFECT_RETRY,
         )
+        if self._restricted:
+            self.case.restricted_members = result.restricted_members
         if self.case.state != "queued":
             return  # closed meanwhile; the assignment is released when the case finishes
         self.case.queue = result.queue
@@ -170,6 +218,24 @@ class CaseWorkflow:
             await workflow.wait_condition(lambda: self.case.state != "queued", timeout=retry)
         except TimeoutError:
             pass
+
+    async def _wait_for_business_hours(self) -> bool:
+        """U4: outside the service's hours a case waits in the queue and is assigned when the
+        window opens: one durable timer, no polling. True if it waited."""
+        clock = self._clock(self.case.intake)
+        closed = clock.paused_reason(workflow.now())
+        if closed is None:
+            return False
+        opens = clock.next_open(workflow.now())
+        self._record("routing", "waiting_for_business_hours", closed)
+        self._publish()
+        try:
+            await workflow.wait_condition(
+                lambda: self.case.state != "queued", timeout=opens - workflow.now()
+            )
+        except TimeoutError:
+            pass
+        return True
 
     def _assign(self, owner: Assignment) -> None:
         self.lifecycle.act("assign", actor=Actor("routing", ActorRole.SYSTEM))
@@ -311,6 +377,22 @@ class CaseWorkflow:
     async def reopen(self, payload: Any = None) -> ActionResult:
         return await self._act("reopen", payload)
 
+    @workflow.update
+    async def attach(self, payload: Any = None) -> ActionResult:
+        return await self._act("attach", payload)
+
+    @workflow.update
+    async def request_log_approval(self, payload: Any = None) -> ActionResult:
+        return await self._act("request_log_approval", payload)
+
+    @workflow.update
+    async def approve_logs(self, payload: Any = None) -> ActionResult:
+        return await self._act("approve_logs", payload)
+
+    @workflow.update
+    async def decline_logs(self, payload: Any = None) -> ActionResult:
+        return await self._act("decline_logs", payload)
+
     @workflow.signal
     async def act(self, payload: Any = None) -> None:
         """Any action as `{"action": name, ...}`; a refusal is recorded on the feed only."""
@@ -331,6 +413,8 @@ class CaseWorkflow:
 
     @workflow.query
     def view(self, request: ViewRequest | None = None) -> CaseView:
+        """Read-only, so a refused read cannot be recorded here; U5 still holds: a viewer
+        outside the restricted queue (as the case last learned it) sees no content."""
         return self._view((request or ViewRequest()).viewer)
 
     # --- how an action is taken -----------------------------------------------------------
@@ -387,7 +471,9 @@ class CaseWorkflow:
 
     def _actor(self, actor_id: str) -> Actor:
         if actor_id in self.case.intake.account_contacts:
-            return Actor(actor_id, ActorRole.CONTACT)
+            return Actor(
+                actor_id, ActorRole.CONTACT, is_approver=actor_id in self.case.intake.approvers
+            )
         owner = self.case.owner
         if owner is not None and owner.engineer_id == actor_id:
             return Actor(actor_id, ActorRole.ENGINEER, is_owner=True)
@@ -397,6 +483,8 @@ class CaseWorkflow:
         """The action is allowed: take the transition and its side effects."""
         case = self.case
         contact = case.intake.request.contact_id
+        if name in FILE_AND_APPROVAL_ACTIONS:
+            return await self._apply_files_and_approvals(name, action, actor)
         if name == "file_problem_report":
             assert isinstance(action, FileProblemReport)
             pr_id = await self._file_problem_report(action)
@@ -409,7 +497,8 @@ class CaseWorkflow:
                 f"{case.case_id} linked to {pr_id}",
                 "Product engineering is working on your issue; the case stays open.",
             )
-            return f"filed {pr_id}; the case stays open and linked to it"
+            shared = await self._share_approved_logs(pr_id) if self._restricted else ""
+            return f"filed {pr_id}{shared}; the case stays open and linked to it"
 
         self.lifecycle.act(name, actor=actor, priority=getattr(action, "priority", None))
         text = getattr(action, "text", "")
@@ -490,6 +579,301 @@ class CaseWorkflow:
             self._record(actor.id, name, getattr(action, "reason", "") or "closed by the customer")
             return "closed"
         raise ApplicationError(f"no handler for {name}", non_retryable=True)  # pragma: no cover
+
+    # --- files and the customer's approval before logs reach engineering (U5, U6) ----------
+
+    async def _apply_files_and_approvals(self, name: str, action: ActionBase, actor: Actor) -> str:
+        if isinstance(action, Attach):
+            return self._attach(action, actor)
+        if isinstance(action, RequestLogApproval):
+            return self._request_log_approval(action, actor)
+        assert isinstance(action, ApproveLogs | DeclineLogs)
+        return await self._answer_log_approval(name, action, actor)
+
+    def _attach(self, action: Attach, actor: Actor) -> str:
+        """U5: the file stays in the attachment store; the case keeps a reference."""
+        self.lifecycle.act("attach", actor=actor)
+        attachment = Attachment(
+            id=f"att-{len(self.case.attachments) + 1}",
+            name=action.name,
+            kind=action.kind,
+            sha256=action.sha256,
+            size=action.size,
+            uploaded_by=actor.id,
+            uploaded_at=workflow.now(),
+        )
+        self.case.attachments.append(attachment)
+        self._record(
+            actor.id,
+            "attached",
+            f"{attachment.id}: {attachment.name} ({attachment.kind}, {attachment.size} bytes)",
+        )
+        return f"attached as {attachment.id}"
+
+    def _request_log_approval(self, action: RequestLogApproval, actor: Actor) -> str:
+        """U6: the US citizen engineer asks before any log goes to product engineering; the
+        request is a durable gate with a reminder and an expiry in business days."""
+        case = self.case
+        logs = {a.id: a for a in case.attachments if a.kind == "log"}
+        unknown = [log for log in action.logs if log not in logs]
+        if unknown:
+            raise self._refuse(
+                "request_log_approval",
+                actor.id,
+                f"{', '.join(unknown)}: not a log on this case; its logs are "
+                f"{', '.join(logs) or 'none (attach them first)'}",
+            )
+        if not case.intake.approvers:
+            raise self._refuse(
+                "request_log_approval",
+                actor.id,
+                f"account {case.intake.request.account_id} has no contact authorised to approve "
+                "sharing logs; ask the customer to name one in the directory",
+            )
+        terms = case.intake.entitlement.us_citizen or UsCitizenTerms()
+        calendar = sla_rules.calendar_of(case.intake.entitlement.clock)
+        now = workflow.now()
+        self.lifecycle.act("request_log_approval", actor=actor)
+        approval = LogApproval(
+            request_id=f"{case.case_id}-logs-{len(case.log_approvals) + 1}",
+            logs=list(dict.fromkeys(action.logs)),
+            note=action.note,
+            requested_by=actor.id,
+            requested_at=now,
+            reminder_at=calendar.add(
+                now, calendar.business_day * terms.approval_reminder_business_days
+            ),
+            expires_at=calendar.add(
+                now, calendar.business_day * terms.approval_expiry_business_days
+            ),
+        )
+        case.log_approvals.append(approval)
+        names = self._log_names(approval.logs)
+        self._record(
+            actor.id,
+            "request_log_approval",
+            f"{approval.request_id}: may we share {names} with product engineering, whose "
+            f"engineers may not be US citizens? Answer by {approval.expires_at.isoformat()}. "
+            f"{action.note}".strip(),
+        )
+        self._record_approval(approval)
+        self._notify_approvers(
+            f"{case.case_id}: may we share logs with engineering? ({approval.request_id})",
+            f"Your US citizen engineer asks to share {names} with product engineering for this "
+            f"case only. Approve or decline {approval.request_id} by "
+            f"{approval.expires_at.isoformat()}. {action.note}".strip(),
+        )
+        self._start_gate(approval.request_id)
+        expires = approval.expires_at.isoformat()
+        return f"asked the customer ({approval.request_id}); it expires {expires}"
+
+    async def _answer_log_approval(
+        self, name: str, action: ApproveLogs | DeclineLogs, actor: Actor
+    ) -> str:
+        """U6: an authorised contact approves exactly the named logs for one PR, or declines."""
+        approval = pending_approval(self.case)
+        assert approval is not None  # the lifecycle's approval_is_pending guard
+        if action.request_id not in (None, approval.request_id):
+            raise self._refuse(
+                name, actor.id, f"the request waiting for an answer is {approval.request_id}"
+            )
+        status = "approved" if isinstance(action, ApproveLogs) else "declined"
+        answered = approval.model_copy(
+            update={"status": status, "decided_by": actor.id, "decided_at": workflow.now()}
+        )
+        try:  # on record before the case moves on: the sharing code checks this record
+            await workflow.execute_activity(
+                contracts.RECORD_LOG_APPROVAL,
+                self._approval_record(answered),
+                start_to_close_timeout=SIDE_EFFECT_TIMEOUT,
+                schedule_to_close_timeout=CALLER_DEADLINE,
+                retry_policy=SIDE_EFFECT_RETRY,
+            )
+        except ActivityError:
+            raise self._refuse(
+                name, actor.id, "the answer could not be recorded; nothing changed, try again"
+            ) from None
+        self.lifecycle.act(name, actor=actor)
+        approval.status, approval.decided_by, approval.decided_at = (
+            answered.status,
+            answered.decided_by,
+            answered.decided_at,
+        )
+        names = self._log_names(approval.logs)
+        if status == "approved":
+            self._record(
+                actor.id, name, f"{approval.request_id}: approved sharing {names}, for one PR only"
+            )
+            self._notify_owner(
+                f"{self.case.case_id}: logs approved", f"{approval.request_id}: {names}"
+            )
+            return f"approved: {names} may go to product engineering with this case's PR"
+        reason = getattr(action, "reason", "")
+        self._record(actor.id, name, f"{approval.request_id}: declined. {reason}".strip())
+        self._tell_customer_of_delay(approval, "you declined to share logs")
+        self._notify_owner(f"{self.case.case_id}: logs declined", approval.request_id)
+        return "declined: the case goes on without sharing logs; resolution may take longer"
+
+    def _start_gate(self, request_id: str) -> None:
+        asyncio.create_task(self._approval_gate(request_id))
+
+    async def _approval_gate(self, request_id: str) -> None:
+        """U6: remind the customer after one business day; expire after five (policy)."""
+        approval = next(a for a in self.case.log_approvals if a.request_id == request_id)
+        while approval.status == "pending" and self.case.state != "closed":
+            deadline = approval.expires_at if approval.reminded else approval.reminder_at
+            left = deadline - workflow.now()
+            if left > timedelta(0):
+                try:
+                    await workflow.wait_condition(
+                        lambda: approval.status != "pending" or self.case.state == "closed",
+                        timeout=left,
+                    )
+                    continue
+                except TimeoutError:
+                    pass
+            if not approval.reminded:
+                approval.reminded = True
+                self._record(
+                    "system",
+                    "approval_reminder",
+                    f"{approval.request_id}: reminded the customer; it expires "
+                    f"{approval.expires_at.isoformat()}",
+                )
+                self._notify_approvers(
+                    f"Reminder: {self.case.case_id} waits for your answer ({approval.request_id})",
+                    f"Please approve or decline sharing {self._log_names(approval.logs)} by "
+                    f"{approval.expires_at.isoformat()}.",
+                )
+                continue
+            approval.status, approval.decided_at = "expired", workflow.now()
+            self._record(
+                "system",
+                "approval_expired",
+                f"{approval.request_id}: no answer in time; the case goes on without sharing logs",
+            )
+            self._record_approval(approval)
+            self._tell_customer_of_delay(approval, "the request to share logs expired unanswered")
+            self._notify_owner(f"{self.case.case_id}: log request expired", approval.request_id)
+            self._publish()
+
+    async def _share_approved_logs(self, pr_id: str) -> str:
+        """U6: the PR gets exactly the approved logs, checked against the recorded approval by
+        the sharing activity; without an approval, nothing is shared."""
+        approval = usable_approval(self.case)
+        if approval is None:
+            last = self.case.log_approvals[-1] if self.case.log_approvals else None
+            why = {
+                "declined": "the customer declined",
+                "expired": "the request to share logs expired",
+            }.get(last.status if last else "", "no approval to share logs was given")
+            self._record(
+                "engineering-tracker", "pr_without_logs", f"{pr_id} carries no logs: {why}"
+            )
+            return " without logs"
+        logs = [a for a in self.case.attachments if a.id in approval.logs]
+        try:
+            await workflow.execute_activity(
+                contracts.SHARE_LOGS,
+                contracts.ShareLogsRequest(
+                    request_id=approval.request_id,
+                    case_id=self.case.case_id,
+                    pr_id=pr_id,
+                    logs=logs,
+                    at=workflow.now(),
+                ),
+                result_type=contracts.ShareLogsResult,
+                start_to_close_timeout=SIDE_EFFECT_TIMEOUT,
+                schedule_to_close_timeout=CALLER_DEADLINE,
+                retry_policy=SIDE_EFFECT_RETRY,
+            )
+        except ActivityError as e:
+            reason = str(e.cause) if e.cause else "the tracker did not answer"
+            self._record(
+                "engineering-tracker", "logs_not_shared", f"{pr_id}: {reason}", refused=True
+            )
+            return f" without logs ({reason})"
+        approval.pr_id = pr_id
+        names = self._log_names(approval.logs)
+        self._record(
+            "engineering-tracker",
+            "logs_shared",
+            f"{names} attached to {pr_id} under {approval.request_id}",
+        )
+        return f"; {names} shared under {approval.request_id}"
+
+    def _approval_record(self, approval: LogApproval) -> contracts.ApprovalRecord:
+        return contracts.ApprovalRecord(
+            request_id=approval.request_id,
+            case_id=self.case.case_id,
+            logs=approval.logs,
+            status=approval.status,
+            decided_by=approval.decided_by,
+            decided_at=approval.decided_at,
+        )
+
+    def _record_approval(self, approval: LogApproval) -> None:
+        self._side_effect(contracts.RECORD_LOG_APPROVAL, self._approval_record(approval))
+
+    def _log_names(self, log_ids: list[str]) -> str:
+        names = {a.id: a.name for a in self.case.attachments}
+        return ", ".join(f"{i} ({names.get(i, '?')})" for i in log_ids)
+
+    def _notify_approvers(self, subject: str, body: str) -> None:
+        for approver in self.case.intake.approvers:
+            self._notify("contact", approver, subject, body)
+
+    def _notify_owner(self, subject: str, body: str) -> None:
+        if self.case.owner:
+            self._notify("engineer", self.case.owner.engineer_id, subject, body)
+
+    def _tell_customer_of_delay(self, approval: LogApproval, why: str) -> None:
+        """U6: declining is allowed, and the customer is told what it may cost."""
+        self._notify(
+            "contact",
+            self.case.intake.request.contact_id,
+            f"{self.case.case_id}: continuing without logs",
+            f"{why.capitalize()} ({approval.request_id}). We go on without them; without logs, "
+            "product engineering may need significantly longer to resolve your case.",
+        )
+
+    # --- reads (U5) --------------------------------------------------------------------------
+
+    @workflow.update
+    async def read(self, payload: Any = None) -> CaseView:
+        """The audited read: checks the viewer against the directory now and records a refused
+        read of a restricted case on the feed (U5). Queries cannot record; this can."""
+        if not isinstance(payload, dict):
+            raise ApplicationError(
+                'read needs {"viewer": "<id>"}', type="InvalidPayload", non_retryable=True
+            )
+        try:
+            viewer = ViewRequest.model_validate(payload).viewer
+        except ValidationError as e:
+            raise ApplicationError(
+                f"read refused: {_first_error(e)}", type="InvalidPayload", non_retryable=True
+            ) from None
+        if not self._restricted or viewer in self.case.intake.account_contacts:
+            return self._view(viewer)
+        try:
+            status = await workflow.execute_activity(
+                contracts.CHECK_VIEWER,
+                contracts.ViewerCheck(viewer=viewer),
+                result_type=contracts.ViewerStatus,
+                start_to_close_timeout=SIDE_EFFECT_TIMEOUT,
+                schedule_to_close_timeout=CALLER_DEADLINE,
+                retry_policy=SIDE_EFFECT_RETRY,
+            )
+        except ActivityError:
+            raise ApplicationError(
+                "the directory did not answer; nothing was shown, try again",
+                type="DirectoryUnavailable",
+                non_retryable=True,
+            ) from None
+        self.case.restricted_members = status.restricted_members
+        if not status.member:
+            self._record(viewer, "read_refused", f"content withheld: {status.reason}", refused=True)
+        return self._view(viewer)
 
     def _change_priority(self, actor_id: str, action: ChangePriority) -> str:
         """S4: the target is recomputed from the opening time under the new priority; if it has
@@ -602,7 +986,15 @@ class CaseWorkflow:
             await asyncio.gather(*batch)
 
     def _view(self, viewer: str) -> CaseView:
-        return present(self.case, viewer, workflow.now(), self.lifecycle.allowed_now())
+        now = workflow.now()
+        view = present(
+            self.case, viewer, now, self.lifecycle.allowed_now(), self._clock(self.case.intake)
+        )
+        return view if may_see_content(self.case, viewer) else redact(view, self.case)
+
+    @property
+    def _restricted(self) -> bool:
+        return self.case.intake.entitlement.restricted
 
     def _publish(self) -> None:
         """Search attributes and the Web UI's details say where the case stands."""
@@ -625,6 +1017,7 @@ class CaseWorkflow:
                 sa.CASE_QUEUE.value_set(case.queue),
                 sa.CASE_SLA_BREACHED.value_set(case.sla.breached_at is not None),
                 sa.CASE_SLA_DUE.value_set(case.sla.due_at),
+                sa.CASE_RESTRICTED.value_set(self._restricted),
             ]
         )
 

@@ -8,7 +8,7 @@ exactly eight hours of service on either side of a change.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import cache
@@ -27,10 +27,18 @@ def _zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
 
 
-@cache
-def _federal_holidays(years: tuple[int, ...]) -> holidays.HolidayBase:
-    """US federal holidays, with their observed days, from the `holidays` library."""
-    return holidays.country_holidays("US", years=years, observed=True)
+def closed_days(
+    years: Iterable[int], vendor_holidays: Iterable[date] = (), federal_holidays: bool = True
+) -> dict[date, str]:
+    """The observed holidays of `years`: US federal ones (with their observed days) from the
+    `holidays` library, and the vendor's own. Resolved once, outside workflow code, and carried
+    as data, so a running case never changes its calendar (nor its history) when the library
+    or the policy file does."""
+    days: dict[date, str] = {}
+    if federal_holidays:
+        days.update(holidays.country_holidays("US", years=sorted(set(years)), observed=True))
+    days.update({day: "vendor holiday" for day in vendor_holidays})
+    return dict(sorted(days.items()))
 
 
 @dataclass(frozen=True)
@@ -39,8 +47,7 @@ class BusinessCalendar:
     opens: time = time(9, 0)
     closes: time = time(17, 0)
     days: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri")
-    vendor_holidays: frozenset[date] = field(default_factory=frozenset)
-    federal_holidays: bool = True
+    holidays: Mapping[date, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.opens >= self.closes:
@@ -55,12 +62,7 @@ class BusinessCalendar:
     # --- days -----------------------------------------------------------------------------
 
     def holiday_name(self, day: date) -> str | None:
-        if day in self.vendor_holidays:
-            return "vendor holiday"
-        if self.federal_holidays:
-            names = _federal_holidays((day.year - 1, day.year, day.year + 1))
-            return names.get(day)
-        return None
+        return self.holidays.get(day)
 
     def is_business_day(self, day: date) -> bool:
         return WEEKDAYS[day.weekday()] in self.days and self.holiday_name(day) is None
@@ -140,11 +142,6 @@ class BusinessCalendar:
         )
 
 
-def calendar_for(
-    zone: str, vendor_holidays: Iterable[date] = (), federal_holidays: bool = True
-) -> BusinessCalendar:
-    return BusinessCalendar(
-        zone=SERVICE_ZONES.get(zone.lower(), zone),
-        vendor_holidays=frozenset(vendor_holidays),
-        federal_holidays=federal_holidays,
-    )
+def calendar_for(zone: str, holidays: Mapping[date, str] | None = None) -> BusinessCalendar:
+    """Business hours in `zone` (eastern, pacific or an IANA name), closed on `holidays`."""
+    return BusinessCalendar(zone=SERVICE_ZONES.get(zone.lower(), zone), holidays=holidays or {})

@@ -169,6 +169,9 @@ class Engineer(Strict):
     work_location: Identifier | None = Field(
         default=None, description="U7: the vendor location the engineer works from"
     )
+    restricted_queue_only: bool = Field(
+        default=False, description="works only the US citizen restricted queue (U2)"
+    )
 
     def has_skill(self, skill: str) -> bool:
         return skill.casefold() in {s.casefold() for s in self.skills}

@@ -126,8 +126,9 @@ class ClockSpec(Lenient):
 
     kind: Literal["24x7", "business_hours"] = "24x7"
     zone: str | None = None
-    federal_holidays: bool = True
-    vendor_holidays: list[date] = Field(default_factory=list)
+    holidays: dict[date, str] = Field(
+        default_factory=dict, description="the closed days, resolved at intake (U4)"
+    )
 
 
 class UsCitizenTerms(Lenient):
@@ -439,6 +440,7 @@ class CaseView(Lenient):
     allowed_actions: list[str]
     feed: list[FeedEntry]
     restricted: bool = False
+    clock: ClockSpec = Field(default_factory=ClockSpec)
     content_withheld: bool = False
     sla_paused_reason: str | None = None
     attachments: list[Attachment] = Field(default_factory=list)

@@ -9,12 +9,23 @@ from __future__ import annotations
 from datetime import datetime
 
 from casework.domain.models import CaseState, CaseView, IntakeResult, Priority
-from casework.domain.sla import remaining
+from casework.domain.sla import ServiceClock, is_running
+
+RESTRICTED_SUMMARY = "details restricted (US Citizen Support)"
 
 
-def present(case: CaseState, viewer: str, now: datetime, allowed_actions: list[str]) -> CaseView:
+def present(
+    case: CaseState,
+    viewer: str,
+    now: datetime,
+    allowed_actions: list[str],
+    clock: ServiceClock,
+) -> CaseView:
+    """The whole case; `casework.domain.us_citizen.redact` narrows it for a viewer outside
+    a restricted case's queue (U5). Remaining time is service time (U4: business hours)."""
     request = case.intake.request
-    left = remaining(case.sla, now)
+    running = is_running(case.sla)
+    left = clock.service_time(now, case.sla.due_at) if running else None
     return CaseView(
         case_id=case.case_id,
         state=case.state,
@@ -40,6 +51,11 @@ def present(case: CaseState, viewer: str, now: datetime, allowed_actions: list[s
         closed_at=case.closed_at,
         allowed_actions=allowed_actions,
         feed=case.feed,
+        restricted=case.intake.entitlement.restricted,
+        sla_paused_reason=clock.paused_reason(now) if running else None,
+        attachments=case.attachments,
+        log_approvals=case.log_approvals,
+        clock=case.intake.entitlement.clock,
     )
 
 
@@ -49,9 +65,11 @@ def summary_line(case: CaseState) -> str:
 
 
 def summary_line_for_intake(intake: IntakeResult, priority: Priority | None = None) -> str:
+    """U5: a restricted case's summary (seen by anyone with access to the Web UI, and sent
+    to Escalation Managers) never carries its description."""
     request = intake.request
+    about = RESTRICTED_SUMMARY if intake.entitlement.restricted else request.description[:80]
     return (
         f"{(priority or request.priority).value} {intake.entitlement.tier.value} · "
-        f"{intake.account_name} · "
-        f"{request.product} {request.version} · {request.description[:80]}"
+        f"{intake.account_name} · {request.product} {request.version} · {about}"
     )

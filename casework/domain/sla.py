@@ -29,6 +29,14 @@ class ServiceClock(Protocol):
         """Why the clock is not running at `at`, or None when it runs."""
         ...
 
+    def next_open(self, at: datetime) -> datetime:
+        """`at` when the clock runs, else when it next starts running."""
+        ...
+
+    def service_time(self, start: datetime, end: datetime) -> timedelta:
+        """Service time between two instants (zero when `end` is not after `start`)."""
+        ...
+
 
 class AroundTheClock:
     """S2: a 24x7 queue's clock runs around the clock (A2)."""
@@ -40,6 +48,12 @@ class AroundTheClock:
 
     def paused_reason(self, at: datetime) -> str | None:
         return None
+
+    def next_open(self, at: datetime) -> datetime:
+        return at
+
+    def service_time(self, start: datetime, end: datetime) -> timedelta:
+        return max(end - start, timedelta(0))
 
 
 class BusinessHoursClock:
@@ -56,11 +70,17 @@ class BusinessHoursClock:
     def paused_reason(self, at: datetime) -> str | None:
         return self.calendar.closed_reason(at)
 
+    def next_open(self, at: datetime) -> datetime:
+        return self.calendar.next_open(at)
+
+    def service_time(self, start: datetime, end: datetime) -> timedelta:
+        return self.calendar.elapsed(start, end)
+
 
 def calendar_of(spec: ClockSpec) -> BusinessCalendar:
     if spec.zone is None:
         raise ValueError("a business-hours clock needs the customer's zone")
-    return calendar_for(spec.zone, spec.vendor_holidays, spec.federal_holidays)
+    return calendar_for(spec.zone, spec.holidays)
 
 
 def clock_for(spec: ClockSpec) -> ServiceClock:
