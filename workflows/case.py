@@ -68,6 +68,7 @@ with workflow.unsafe.imports_passed_through():
     from casework.domain.presentation import present, summary_line
     from casework.domain.routing import queue_for
     from casework.domain.us_citizen import (
+        RESTRICTED_QUEUE,
         may_see_content,
         pending_approval,
         redact,
@@ -549,7 +550,7 @@ class CaseWorkflow:
             assert isinstance(action, Escalate)
             previous = case.level
             case.level = previous.next() or Level.L3
-            case.queue = queue_for(case.level)
+            case.queue = self._queue_for(case.intake, case.level)
             case.owner = None
             self._record(actor.id, name, f"{previous.value} -> {case.level.value}: {action.reason}")
             return f"escalated to {case.level.value}; routing to the {case.queue} queue"
@@ -937,10 +938,15 @@ class CaseWorkflow:
             intake=intake,
             priority=priority,
             level=Level.L0,
-            queue=queue_for(Level.L0),
+            queue=self._queue_for(intake, Level.L0),
             opened_at=now,
             sla=sla_rules.start_clock(now, target, self._clock(intake)),
         )
+
+    @staticmethod
+    def _queue_for(intake: IntakeResult, level: Level) -> str:
+        """E1; U2: a restricted case stays in the US citizen queue at every level."""
+        return RESTRICTED_QUEUE if intake.entitlement.restricted else queue_for(level)
 
     @staticmethod
     def _clock(intake: IntakeResult) -> sla_rules.ServiceClock:
