@@ -25,6 +25,7 @@ from activities import (
     NotificationActivities,
     TrackerActivities,
 )
+from activities.cases import CaseStarter
 from casework.domain.sla import SlaPolicy
 from casework.engine import load_policy, open_store
 from casework.settings import Settings
@@ -61,12 +62,13 @@ def build_worker(
     executor: ThreadPoolExecutor | None = None,
     **options,  # type: ignore[no-untyped-def]
 ) -> Worker:
-    """The one place a casework worker is assembled."""
+    """The one place a casework worker is assembled. The activity that starts case workflows
+    uses this worker's own client."""
     return Worker(
         client,
         task_queue=task_queue,
         workflows=WORKFLOWS,
-        activities=activities,
+        activities=[*activities, CaseStarter(client).start_case],
         activity_executor=executor or ThreadPoolExecutor(ACTIVITY_THREADS),
         **options,
     )

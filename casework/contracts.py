@@ -6,6 +6,7 @@ same names and workflows never import an activity's I/O code.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import Field
 
@@ -14,6 +15,7 @@ from casework.domain.models import (
     Attachment,
     Category,
     Identifier,
+    IntakeResult,
     Lenient,
     Level,
     Strict,
@@ -26,8 +28,16 @@ NOTIFY = "notify"
 ALERT_ESCALATION_MANAGER = "alert_escalation_manager"
 FILE_PROBLEM_REPORT = "file_problem_report"
 CHECK_VIEWER = "check_viewer"
+START_CASE = "start_case"
 RECORD_LOG_APPROVAL = "record_log_approval"
 SHARE_LOGS = "share_logs_with_problem_report"
+
+
+class StartCaseRequest(Strict):
+    """Start the case workflow for a validated intake."""
+
+    intake: IntakeResult
+    case_options: dict[str, Any] = Field(default_factory=dict)
 
 
 class RouteRequest(Strict):

@@ -160,9 +160,8 @@ async def ladder(r: Recorder) -> None:
 
 
 async def breach(r: Recorder) -> None:
-    """E1/S3/S4: nobody at L0 has the security skill, so the case waits in its queue; it
-    is raised to P1 after the P1 target has passed, so it is in breach at once, and the
-    customer closes it."""
+    """A5/S3/S4: a security case nobody has answered is raised to P1 after the P1 target has
+    passed, so it is in breach at once, and the customer closes it."""
     case_id = await r.open(
         "breach",
         account_id="globex",
@@ -170,7 +169,7 @@ async def breach(r: Recorder) -> None:
         priority="P3",
         category="security_vulnerability",
     )
-    await r.until(case_id, lambda v: any(e.kind == "waiting_in_queue" for e in v.feed))
+    await r.until(case_id, lambda v: v.state == "in_progress")
     await asyncio.sleep(2.5)  # past the P1 target (2 s), well inside P3 (8 min)
     await r.act(case_id, "change_priority", actor="globex-carol", priority="P1", reason="outage")
     await r.until(case_id, lambda v: v.sla.breached_at is not None)

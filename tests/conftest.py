@@ -15,9 +15,7 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-from temporalio.api.enums.v1 import EventType, WorkflowExecutionStatus
-from temporalio.api.testservice.v1 import UnlockTimeSkippingRequest
-from temporalio.api.workflowservice.v1 import ListClosedWorkflowExecutionsRequest
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
@@ -67,35 +65,6 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
         search_attributes=search_attributes.ALL,
     ) as environment:
         yield environment
-
-
-_released: set[tuple[str, str]] = set()
-
-
-@pytest_asyncio.fixture(autouse=True)
-async def _time_skipping_not_left_locked(request: pytest.FixtureRequest) -> AsyncIterator[None]:
-    """Work around a time-skipping test server bug that would hang every later `env.sleep`.
-
-    When a child workflow completes, the test server locks time skipping until the parent
-    takes note; a case's parent (its intake) has long completed, so the lock is never
-    released. After each test that used `env`, release one lock per case that completed
-    (found by listing closed executions with a closed parent), once."""
-    yield
-    if "env" not in request.fixturenames:
-        return
-    environment: WorkflowEnvironment = request.getfixturevalue("env")
-    client = environment.client
-    response = await client.workflow_service.list_closed_workflow_executions(
-        ListClosedWorkflowExecutionsRequest(namespace=client.namespace, maximum_page_size=10_000)
-    )
-    for info in response.executions:
-        key = (info.execution.workflow_id, info.execution.run_id)
-        if key in _released or info.status != _COMPLETED:
-            continue
-        _released.add(key)
-        described = await client.get_workflow_handle(key[0], run_id=key[1]).describe()
-        if described.parent_id:  # the list leaves the parent out
-            await client.test_service.unlock_time_skipping(UnlockTimeSkippingRequest())
 
 
 def target_of(environment: WorkflowEnvironment) -> str:
@@ -225,7 +194,6 @@ async def _settled(handle: WorkflowHandle[Any, Any]) -> bool | None:
     return not wft_open and not activities
 
 
-_COMPLETED = WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_COMPLETED
 _CLOSED = {
     EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED,
     EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED,

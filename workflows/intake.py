@@ -1,4 +1,5 @@
-"""The intake workflow: validates an open request and starts the case workflow.
+"""The intake workflow: validates an open request and starts the case workflow (through an
+activity, so the case has no parent: it outlives its intake by weeks).
 
 Input: `OpenCaseRequest`. Result: `OpenCaseResult` (the case number).
 Workflow id: `intake-<request_id>`, so an integration that retries an open reaches the same
@@ -16,18 +17,14 @@ from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
     from casework import contracts
     from casework.domain.models import (
-        CaseWorkflowInput,
         IntakeResult,
         OpenCaseRequest,
         OpenCaseResult,
     )
-    from casework.domain.presentation import summary_line_for_intake
-    from workflows.case import CaseWorkflow
 
 INTAKE_TIMEOUT = timedelta(seconds=30)
 INTAKE_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=30))
@@ -45,14 +42,10 @@ class IntakeWorkflow:
             retry_policy=INTAKE_RETRY,
         )
         memo = workflow.memo_value("case_options", default={}, type_hint=dict)
-        try:
-            await workflow.start_child_workflow(
-                CaseWorkflow.run,
-                CaseWorkflowInput(intake=intake, **memo),
-                id=intake.case_id,
-                parent_close_policy=workflow.ParentClosePolicy.ABANDON,
-                static_summary=summary_line_for_intake(intake),
-            )
-        except WorkflowAlreadyStartedError:
-            return OpenCaseResult(case_id=intake.case_id, created=False)
-        return OpenCaseResult(case_id=intake.case_id, created=True)
+        return await workflow.execute_activity(
+            contracts.START_CASE,
+            contracts.StartCaseRequest(intake=intake, case_options=memo),
+            result_type=OpenCaseResult,
+            start_to_close_timeout=INTAKE_TIMEOUT,
+            retry_policy=INTAKE_RETRY,
+        )
