@@ -19,13 +19,15 @@ from casework.contracts import (
     ViewerStatus,
 )
 from casework.domain.business_calendar import closed_days
-from casework.domain.directory import Account
+from casework.domain.directory import Account, Contact
 from casework.domain.models import (
     Assignment,
+    Channel,
     ClockSpec,
     Entitlement,
     IntakeResult,
     OpenCaseRequest,
+    Referral,
     UsCitizenTerms,
     case_id_for,
 )
@@ -33,6 +35,9 @@ from casework.domain.routing import choose_engineer, queue_for, required_skills
 from casework.domain.sla import SlaPolicy
 from casework.domain.us_citizen import RESTRICTED_QUEUE, restricted_member_refusal
 from casework.store import Store
+
+DIRECT_CHANNELS = (Channel.PHONE, Channel.WEB)
+"""P2: the ways a customer reaches us directly; a PAR customer doing so is referred."""
 
 HOLIDAY_YEARS_AHEAD = 2
 """A restricted case carries the holidays of the year it opens and the next two (U4)."""
@@ -49,9 +54,10 @@ class DirectoryActivities:
         self.policy = policy
 
     @activity.defn(name=INTAKE)
-    def intake(self, request: OpenCaseRequest) -> IntakeResult:
+    def intake(self, request: OpenCaseRequest) -> IntakeResult | Referral:
         """Check the account, contact and product; allocate the case number (idempotent by
-        request id); resolve the entitlement (tier and S1 targets from the loaded policy)."""
+        request id); resolve the entitlement (tier and S1 targets from the loaded policy).
+        P2: a PAR customer who comes to us directly is referred to their partner instead."""
         account = self.store.account(request.account_id)
         if account is None:
             raise refuse(
@@ -66,6 +72,8 @@ class DirectoryActivities:
                 f"{request.contact_id!r} is not a contact of account {account.id} "
                 f"({account.name}); its contacts are: {', '.join(c.id for c in account.contacts)}",
             )
+        if account.partner is not None and request.channel in DIRECT_CHANNELS:
+            return self._refer(request, account, contact, account.partner)
         products = self.store.product_names()
         product = next((p for p in products if p.casefold() == request.product.casefold()), None)
         if product is None:
@@ -86,6 +94,50 @@ class DirectoryActivities:
             if account.us_citizen_support
             else [],
         )
+
+    def _refer(
+        self, request: OpenCaseRequest, account: Account, contact: Contact, partner_id: str
+    ) -> Referral:
+        """P2: record the referral (one per request id) and tell the customer how to reach
+        their partner; no case number, no case, no engineer of ours."""
+        partner = self.store.partner(partner_id)
+        if partner is None:  # the directory refuses this on load; an older database may not
+            raise refuse(
+                "UnknownPartner",
+                f"account {account.id} is Partner Branded Support through {partner_id!r}, which "
+                "is not in the directory: load a directory that names the partner",
+            )
+        row, created = self.store.record_referral(
+            request.request_id, account.id, contact.id, partner.id, request.channel.value, _now()
+        )
+        referral = Referral(
+            referral_id=row["referral_id"],
+            request_id=request.request_id,
+            account_id=account.id,
+            contact_id=contact.id,
+            partner_id=partner.id,
+            partner_name=partner.name,
+            partner_contact=partner.channels(),
+            channel=request.channel,
+            at=row["at"],
+            created=created,
+        )
+        self.store.add_notification(
+            f"referral:{referral.referral_id}",
+            case_id=None,
+            recipient_kind="contact",
+            recipient_id=contact.id,
+            address=self.store.contact_address(contact.id),
+            subject=f"Your support is delivered by {partner.name}",
+            body=(
+                f"Hello {contact.name}, {account.name} has Partner Branded Support through "
+                f"{partner.name}, who opens and works your support cases (and escalates to us "
+                f"when needed). Please contact {partner.name}: {referral.partner_contact}. "
+                f"We have not opened a case for this request ({referral.referral_id})."
+            ),
+            created_at=referral.at,
+        )
+        return referral
 
     def _entitlement(self, account: Account) -> Entitlement:
         """A1-A3, S1; U1/U4: a US Citizen Support account runs on its business hours."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import sys
 import uuid
 from collections.abc import Awaitable, Coroutine
@@ -28,6 +29,7 @@ from rich.text import Text
 from temporalio.client import Client
 from temporalio.service import RPCError
 
+from casework.attachments import AttachmentRefused, AttachmentStore
 from casework.client import (
     CaseSummary,
     CaseworkError,
@@ -36,9 +38,9 @@ from casework.client import (
     check_case_id,
     list_cases,
     open_case,
-    view_case,
+    read_case,
 )
-from casework.domain.directory import Directory
+from casework.domain.directory import Account, Directory
 from casework.domain.durations import format_duration
 from casework.domain.models import (
     ACTION_MODELS,
@@ -46,8 +48,10 @@ from casework.domain.models import (
     CaseView,
     OpenCaseRequest,
     OpenCaseResult,
+    ViewRequest,
 )
-from casework.domain.sla import SlaPolicy
+from casework.domain.sla import SlaPolicy, clock_for
+from casework.domain.us_citizen import restricted_member_refusal
 from casework.engine import load_directory
 from casework.files import FileRefused, load_model
 from casework.settings import Settings
@@ -98,8 +102,12 @@ directory_app = typer.Typer(
     no_args_is_help=True,
 )
 policy_app = typer.Typer(help="Check an SLA policy file (S5).", no_args_is_help=True)
+account_app = typer.Typer(
+    help="Look at an account, or change its US Citizen Support flag (U1).", no_args_is_help=True
+)
 app.add_typer(directory_app, name="directory")
 app.add_typer(policy_app, name="policy")
+app.add_typer(account_app, name="account")
 
 
 class Output(StrEnum):
@@ -229,6 +237,17 @@ def print_json(data: Any) -> None:
         typer.echo(data.model_dump_json(indent=2))
     else:
         typer.echo(json.dumps(data, indent=2, default=str))
+
+
+def _size(size: int) -> str:
+    if size < 1024:
+        return f"{size} bytes"
+    value = float(size)
+    for unit in ("KiB", "MiB", "GiB"):
+        value /= 1024
+        if value < 1024:
+            return f"{value:.1f} {unit}"
+    return f"{value / 1024:.1f} TiB"
 
 
 def when(at: datetime | None) -> str:
@@ -421,10 +440,17 @@ def open_command(
         )
 
     result = run(work())
-    if output is Output.json:
-        print_json(result)
+    if output is Output.json:  # a case: case_id and created; a referral (P2): no case_id
+        typer.echo(result.model_dump_json(indent=2, exclude_none=True))
         return
-    if result.created:
+    if result.referred_to:  # P2: a PAR customer is referred to their partner
+        again = "" if result.created else ", already referred"
+        out().print(
+            f"referred to {result.referred_to}: {result.partner_contact}; no case opened "
+            f"({result.referral_id}, request id {request.request_id}{again})",
+            markup=False,
+        )
+    elif result.created:
         out().print(f"{result.case_id} opened (request id {request.request_id})", markup=False)
     else:
         out().print(
@@ -436,40 +462,69 @@ def open_command(
 def show(
     case: CaseArgument,
     viewer: Annotated[
-        str, typer.Option("--as", help="Who is looking (need-to-know, U5).")
+        str,
+        typer.Option(
+            "--as",
+            help="Who is looking (U5): on a US Citizen Support case only the restricted "
+            "queue's members and the account's contacts see content; operator sees none.",
+        ),
     ] = "operator",
     output: OutputOption = Output.text,
 ) -> None:
-    """Show a case: where it stands, its SLA clock, what can be done, and its feed (E4)."""
+    """Show a case: where it stands, its SLA clock, what can be done, and its feed (E4).
+
+    A running US Citizen Support case is read with its audited `read` update, so a refused
+    read is on the case's feed (U5); any other case, and a closed one, with the `view` query."""
     case_id = case_number(case)
+    try:
+        ViewRequest(viewer=viewer)
+    except ValidationError as e:
+        fail(f"case not shown: {explain(e, {'viewer': '--as'})}", BAD_INPUT)
 
     async def work() -> CaseView:
         client = await connect()
-        return await answered(view_case(client, case_id, viewer), f"the view of {case_id}")
+        return await answered(read_case(client, case_id, viewer), f"the view of {case_id}")
 
     view = run(work())
     if output is Output.json:
         print_json(view)
     else:
-        render_case(view)
+        render_case(view, viewer)
 
 
 def _sla_lines(view: CaseView) -> list[tuple[str, Text]]:
     sla = view.sla
-    lines = [("SLA target", Text(f"first response within {format_duration(sla.target)}"))]
+    clock = view.clock
+    on = "around the clock"
+    if clock.kind == "business_hours":
+        on = f"business hours, Mon-Fri 09:00-17:00 {clock.zone} without holidays (U4)"
+    lines = [
+        (
+            "SLA target",
+            Text(f"first response within {format_duration(sla.target)} of service time, {on}"),
+        )
+    ]
     if sla.responded_at is not None:
         lines.append(("SLA clock", Text(f"stopped: first response at {when(sla.responded_at)}")))
     elif view.state == "closed":
         lines.append(("SLA clock", Text("stopped: the case is closed")))
-    else:
+    elif sla.breached_at is None:
+        # The view is as of the case's last event; pause and time left are counted from now.
+        now = datetime.now(UTC)
+        try:
+            service = clock_for(clock)
+            paused = service.paused_reason(now)
+            left = service.service_time(now, sla.due_at)
+        except ValueError:  # a clock the case cannot describe: say what the case said
+            paused, left = view.sla_paused_reason, sla.due_at - now
         due = Text(f"due {when(sla.due_at)}")
-        # The query answers as of the case's last event; the time left is counted from now.
-        left = sla.due_at - datetime.now(UTC)
-        if sla.paused_reason is None and left > timedelta(0):
-            due.append(f" ({format_duration(left)} left)")
-        if sla.paused_reason:
-            due.append(f"; paused: {sla.paused_reason}")
+        if left > timedelta(0):
+            due.append(f" ({format_duration(left)} of service time left)")
         lines.append(("SLA clock", due))
+        if paused:
+            lines.append(("clock paused", Text(paused, style="yellow")))
+    else:
+        lines.append(("SLA clock", Text(f"was due {when(sla.due_at)}")))
     if sla.breached_at is not None:
         lines.append(
             ("breach", Text(f"BREACHED at {when(sla.breached_at)} (S3)", style="bold red"))
@@ -477,11 +532,31 @@ def _sla_lines(view: CaseView) -> list[tuple[str, Text]]:
     return lines
 
 
-def render_case(view: CaseView) -> None:
+def _withheld_notice(viewer: str) -> str:
+    notice = (
+        f"content withheld: {viewer} is neither a member of the restricted queue nor a contact "
+        "of the account, so notes, attachments and contacts are shown as existing, not what "
+        "they say (U5)"
+    )
+    if viewer == "operator":
+        notice += (
+            "; the default viewer, operator, sees no content of a restricted case: look with "
+            "--as and a restricted-queue engineer (`casework directory engineers`) or a contact"
+        )
+    return notice
+
+
+def render_case(view: CaseView, viewer: str = "operator") -> None:
     console = out()
     title = Text(f"{view.case_id}  ", style="bold")
     title.append(view.state, style="bold green" if view.state != "closed" else "bold")
     console.print(title)
+    if view.restricted:
+        console.print(
+            Text("US Citizen Support — need-to-know (restricted queue only)", style="bold yellow")
+        )
+    if view.content_withheld:
+        console.print(Text(_withheld_notice(viewer), style="yellow"))
     owner = f"{view.owner.engineer_name} ({view.owner.engineer_id})" if view.owner else "unassigned"
     rows: list[tuple[str, Text]] = [
         ("account", Text(f"{view.account_name} ({view.account_id}), contact {view.contact_id}")),
@@ -518,6 +593,35 @@ def render_case(view: CaseView) -> None:
     for label, value in rows:
         grid.add_row(label, value)
     console.print(grid)
+    if view.attachments:
+        files = Table(title="attachments", title_justify="left")
+        for column in ("id", "name", "kind", "size", "by", "at"):
+            files.add_column(column, no_wrap=column != "name")
+        for a in view.attachments:
+            files.add_row(
+                a.id, Text(a.name), a.kind, _size(a.size), Text(a.uploaded_by), when(a.uploaded_at)
+            )
+        console.print(files)
+    if view.log_approvals:
+        approvals = Table(title="log sharing approvals (U6)", title_justify="left")
+        for column in ("request", "logs", "status", "asked by", "reminder", "expires", "PR"):
+            approvals.add_column(column, no_wrap=column not in ("logs", "status"))
+        for r in view.log_approvals:
+            status: str = r.status
+            if r.decided_by:
+                status += f" by {r.decided_by} at {when(r.decided_at)}"
+            elif r.decided_at:
+                status += f" at {when(r.decided_at)}"
+            approvals.add_row(
+                r.request_id,
+                ", ".join(r.logs),
+                Text(status, style={"approved": "green", "pending": "yellow"}.get(r.status, "red")),
+                Text(r.requested_by),
+                when(r.reminder_at) + (" (sent)" if r.reminded else ""),
+                when(r.expires_at),
+                r.pr_id or "-",
+            )
+        console.print(approvals)
     feed = Table(title="feed", title_justify="left", show_lines=False)
     for column in ("time", "actor", "event", "text"):
         feed.add_column(column, no_wrap=column != "text")
@@ -545,15 +649,30 @@ def list_command(
         ),
     ] = None,
     account: Annotated[str | None, typer.Option(help="Account id.")] = None,
+    restricted: Annotated[
+        bool | None,
+        typer.Option(
+            "--restricted/--not-restricted",
+            help="Only US Citizen Support cases (or only the others).",
+        ),
+    ] = None,
     limit: Annotated[
         int, typer.Option(min=1, max=1000, help="At most this many cases, newest first.")
     ] = 50,
     output: OutputOption = Output.text,
 ) -> None:
-    """List cases by their search attributes (the same query works in the Web UI)."""
+    """List cases by their search attributes (the same query works in the Web UI).
+
+    A row carries no content of a case (no description, notes or contacts), so the list is
+    the same for every viewer (U5); a restricted case is marked as such."""
     try:
         query = case_list_query(
-            state=state, priority=priority, tier=tier, breached=breached, account=account
+            state=state,
+            priority=priority,
+            tier=tier,
+            breached=breached,
+            account=account,
+            restricted=restricted,
         )
     except CaseworkError as e:
         fail(str(e), BAD_INPUT)
@@ -573,6 +692,7 @@ def list_command(
     for column in ("case", "state", "priority", "tier", "level", "owner", "account", "breached"):
         table.add_column(column, no_wrap=True)
     table.add_column("SLA due", no_wrap=True)
+    table.add_column("restricted", no_wrap=True)
     for c in cases:
         table.add_row(
             c.case_id,
@@ -584,6 +704,7 @@ def list_command(
             c.account or "-",
             Text("yes", style="bold red") if c.breached else Text("no"),
             when(c.sla_due),
+            Text("US citizen", style="yellow") if c.restricted else Text("-"),
         )
     out().print(table)
 
@@ -598,17 +719,28 @@ ACTION_OPTIONS = {
     "summary": "--summary",
     "priority": "--priority",
     "resolution": "--resolution",
+    "name": "--name",
+    "kind": "--kind",
+    "sha256": "FILE",
+    "size": "FILE",
+    "logs": "--log",
+    "note": "--note",
+    "request_id": "--request",
 }
 
 
-def act(case: str, action: str, **fields: Any) -> None:
-    """Validate, send the action as an update, print its result; a refusal exits 1."""
-    case_id = case_number(case)
+def checked(action: str, **fields: Any) -> dict[str, Any]:
+    """The action's payload, validated as the engine will (bad input: exit 2, nothing sent)."""
     payload = {k: v for k, v in fields.items() if v is not None}
     try:
         ACTION_MODELS[action].model_validate(payload)
     except ValidationError as e:
         fail(f"{action.replace('_', ' ')} not sent: {explain(e, ACTION_OPTIONS)}", BAD_INPUT)
+    return payload
+
+
+def send(case_id: str, action: str, payload: dict[str, Any]) -> ActionResult:
+    """Send the action as an update and print its result; a refusal exits 1."""
 
     async def work() -> ActionResult:
         client = await connect()
@@ -619,6 +751,13 @@ def act(case: str, action: str, **fields: Any) -> None:
         f"{result.case_id}: {result.message} (state {result.state}, level {result.level.value})",
         markup=False,
     )
+    return result
+
+
+def act(case: str, action: str, **fields: Any) -> None:
+    """Validate, send the action as an update, print its result; a refusal exits 1."""
+    case_id = case_number(case)
+    send(case_id, action, checked(action, **fields))
 
 
 @app.command()
@@ -719,6 +858,98 @@ def reopen(
     act(case, "reopen", actor=actor, reason=reason)
 
 
+# --- files on a case and the customer's approval before logs go to engineering (U5, U6) ---
+
+
+class AttachmentKind(StrEnum):
+    log = "log"
+    configuration = "configuration"
+    other = "other"
+
+
+@app.command()
+def attach(
+    ctx: typer.Context,
+    case: CaseArgument,
+    actor: ActorOption,
+    file: Annotated[Path, typer.Argument(help="The file to attach (a log, a configuration).")],
+    kind: Annotated[
+        AttachmentKind, typer.Option(help="log, configuration or other.")
+    ] = AttachmentKind.log,
+    name: Annotated[
+        str | None, typer.Option(help="Its name on the case. Default: the file's name.")
+    ] = None,
+) -> None:
+    """Attach a file: a contact of the account or the owning engineer (E5).
+
+    The file is copied into the attachment store (<state>/attachments/, by content); the case
+    records only a reference (name, kind, SHA-256, size), never the bytes (U5). Prints its id
+    on the case, att-N, for `request-log-approval --log`."""
+    case_id = case_number(case)
+    try:
+        AttachmentStore.check(file)
+    except AttachmentRefused as e:
+        fail(f"attach not sent: {e}", BAD_INPUT)
+    fields = {"actor": actor, "name": name or file.name, "kind": kind.value}
+    checked("attach", **fields, sha256="0" * 64, size=0)
+    store = AttachmentStore.for_settings(_globals(ctx).settings())
+    try:
+        stored = store.put(file)
+    except AttachmentRefused as e:
+        fail(f"attach not sent: {e}", BAD_INPUT)
+    result = send(
+        case_id, "attach", checked("attach", **fields, sha256=stored.sha256, size=stored.size)
+    )
+    found = re.search(r"att-\d+", result.message)
+    out().print(
+        f"{found.group() if found else 'attached'}: {fields['name']} ({kind.value}, "
+        f"{_size(stored.size)}, sha256 {stored.sha256}) in {stored.path}",
+        markup=False,
+    )
+
+
+@app.command("request-log-approval")
+def request_log_approval(
+    case: CaseArgument,
+    actor: ActorOption,
+    log: Annotated[
+        list[str], typer.Option(help="A log attachment to share, e.g. att-1 (repeat for more).")
+    ],
+    note: Annotated[str | None, typer.Option(help="Why engineering needs them.")] = None,
+) -> None:
+    """U6: the owning engineer at L3 asks the customer before any log goes to product
+    engineering with a Problem Report. An authorised contact approves or declines; the
+    customer is reminded and the request expires, in business days (policy)."""
+    act(case, "request_log_approval", actor=actor, logs=[i.strip() for i in log], note=note)
+
+
+RequestOption = Annotated[
+    str | None,
+    typer.Option(
+        "--request", help="The request id, e.g. case-000001-logs-1. Default: the pending one."
+    ),
+]
+
+
+@app.command("approve-logs")
+def approve_logs(case: CaseArgument, actor: ActorOption, request: RequestOption = None) -> None:
+    """U6: an authorised contact (approver) lets exactly the named logs go to engineering,
+    with this case's next PR only."""
+    act(case, "approve_logs", actor=actor, request_id=request)
+
+
+@app.command("decline-logs")
+def decline_logs(
+    case: CaseArgument,
+    actor: ActorOption,
+    request: RequestOption = None,
+    reason: Annotated[str | None, typer.Option(help="Why.")] = None,
+) -> None:
+    """U6: an authorised contact declines; the case goes on without sharing logs (resolution
+    may take significantly longer)."""
+    act(case, "decline_logs", actor=actor, request_id=request, reason=reason)
+
+
 # --- the outbox ----------------------------------------------------------------------------
 
 
@@ -739,19 +970,94 @@ def _existing_store(ctx: typer.Context) -> Any:
     return Store(url)
 
 
+OUTBOX_WITHHELD = "[withheld]"
+
+
+def _all_accounts(store: Any) -> list[Account]:
+    from sqlalchemy import select
+
+    from casework.store import accounts
+
+    with store.engine.connect() as conn:
+        ids = list(conn.execute(select(accounts.c.id).order_by(accounts.c.id)).scalars())
+    return [a for a in (store.account(i) for i in ids) if a is not None]
+
+
+def withheld_notifications(
+    rows: list[dict[str, Any]], flagged: list[Account], members: set[str], viewer: str
+) -> set[int]:
+    """U5: the outbox rows whose body `viewer` may not read.
+
+    The outbox does not say which case is restricted; the directory does, through the people
+    a case writes to. A case is restricted when any of its notifications goes to a contact of
+    a US Citizen Support account; a case with contact notifications to other accounts only is
+    not; for any other row (no case, or a case without contact notifications yet), one to a
+    flagged account's contact or to a restricted-queue member is. A restricted row's body is
+    shown only to the restricted queue's members and the contacts of that account."""
+    account_of_contact = {c.id: a.id for a in flagged for c in a.contacts}
+    contacts_of = {a.id: {c.id for c in a.contacts} for a in flagged}
+    case_account: dict[str, str | None] = {}
+    for r in rows:
+        if r["recipient_kind"] != "contact" or not r["case_id"]:
+            continue
+        account = account_of_contact.get(r["recipient_id"])
+        if account is not None or r["case_id"] not in case_account:
+            case_account[r["case_id"]] = account or case_account.get(r["case_id"])
+    hidden = set()
+    for r in rows:
+        if r["case_id"] in case_account:
+            account = case_account[r["case_id"]]
+            restricted = account is not None
+        else:
+            account = account_of_contact.get(r["recipient_id"])
+            restricted = account is not None or (
+                r["recipient_kind"] == "engineer" and r["recipient_id"] in members
+            )
+        if not restricted or viewer in members:
+            continue
+        if account is not None and viewer in contacts_of[account]:
+            continue
+        hidden.add(r["id"])
+    return hidden
+
+
 @app.command()
 def outbox(
     ctx: typer.Context,
     case: Annotated[str | None, typer.Option(help="Only this case's notifications.")] = None,
+    viewer: Annotated[
+        str,
+        typer.Option(
+            "--as",
+            help="Who is reading (U5): bodies about US Citizen Support cases are shown only to "
+            "the restricted queue's members and the account's contacts.",
+        ),
+    ] = "operator",
     output: OutputOption = Output.text,
 ) -> None:
-    """Notifications queued for customers, engineers and Escalation Managers."""
+    """Notifications queued for customers, engineers and Escalation Managers.
+
+    A notification about a US Citizen Support case shows [withheld] for its body and, when it
+    goes to the customer, for the contact and address, unless --as names a restricted-queue
+    member or a contact of that account (U5)."""
     case_id = case_number(case) if case else None
     store = _existing_store(ctx)
     try:
         rows = store.notifications(case_id)
+        hidden = withheld_notifications(
+            store.notifications() if case_id else rows,
+            [a for a in _all_accounts(store) if a.us_citizen_support],
+            set(store.restricted_members()),
+            viewer,
+        )
     finally:
         store.dispose()
+    for r in rows:
+        r["withheld"] = r["id"] in hidden
+        if r["withheld"]:  # U5: what it says, and who the customer's contacts are
+            r["body"] = OUTBOX_WITHHELD
+            if r["recipient_kind"] == "contact":
+                r["recipient_id"], r["address"] = "[contact]", OUTBOX_WITHHELD
     if output is Output.json:
         print_json(rows)
         return
@@ -768,7 +1074,48 @@ def outbox(
             Text(f"{r['recipient_kind']} {r['recipient_id']}"),
             Text(r["address"] or "-"),
             Text(r["subject"]),
-            Text(r["body"]),
+            Text(r["body"], style="yellow" if r["withheld"] else ""),
+        )
+    out().print(table)
+    withheld = sum(1 for r in rows if r["withheld"])
+    if withheld:
+        out().print(
+            f"{withheld} notifications withheld: US Citizen Support (U5); read them --as a "
+            "restricted-queue member or a contact of the account",
+            markup=False,
+        )
+
+
+@app.command()
+def referrals(
+    ctx: typer.Context,
+    account: Annotated[str | None, typer.Option(help="Only this account's referrals.")] = None,
+    output: OutputOption = Output.text,
+) -> None:
+    """P2: PAR customers who came to us directly and were referred to their partner."""
+    store = _existing_store(ctx)
+    try:
+        rows = store.referrals(account.strip() if account else None)
+    finally:
+        store.dispose()
+    if output is Output.json:
+        print_json(rows)
+        return
+    if not rows:
+        out().print("no referrals" + (f" for {account}" if account else ""), markup=False)
+        return
+    table = Table()
+    for column in ("time", "referral", "account", "contact", "partner", "via", "request"):
+        table.add_column(column, no_wrap=True)
+    for r in rows:
+        table.add_row(
+            when(r["at"]),
+            r["referral_id"],
+            Text(r["account"]),
+            Text(r["contact"]),
+            Text(r["partner"]),
+            r["channel"],
+            Text(r["request_id"]),
         )
     out().print(table)
 
@@ -851,6 +1198,178 @@ def directory_accounts(ctx: typer.Context) -> None:
         people.add_row(e.id, e.name, e.level.value, ", ".join(e.skills))
     out().print(people)
     out().print(f"products: {', '.join(products)}", markup=False)
+
+
+@directory_app.command("engineers")
+def directory_engineers(ctx: typer.Context, output: OutputOption = Output.text) -> None:
+    """The engineers in the loaded directory: level, skills, location, and whether they are
+    members of the US citizen restricted queue, or why not (U2, U7)."""
+    store = _existing_store(ctx)
+    try:
+        engineers = store.engineers()
+        locations = store.authorised_locations()
+    finally:
+        store.dispose()
+    rows = [
+        {
+            "id": e.id,
+            "name": e.name,
+            "level": e.level.value,
+            "skills": e.skills,
+            "work_location": e.work_location,
+            "citizenship": e.citizenship.model_dump(mode="json") if e.citizenship else None,
+            "restricted_queue_only": e.restricted_queue_only,
+            "restricted_member": restricted_member_refusal(e, locations) is None,
+            "not_a_member_because": restricted_member_refusal(e, locations),
+        }
+        for e in engineers
+    ]
+    if output is Output.json:
+        print_json({"authorised_locations": locations, "engineers": rows})
+        return
+    table = Table(title="engineers", title_justify="left")
+    for column in ("engineer", "name", "level", "skills", "location", "US citizen queue"):
+        table.add_column(column, no_wrap=column in ("engineer", "level"))
+    for e, row in zip(engineers, rows, strict=True):
+        if row["restricted_member"]:
+            assert e.citizenship is not None
+            proof = e.citizenship.proof.replace("_", " ")
+            only = ", restricted queue only" if e.restricted_queue_only else ""
+            member = Text(
+                f"member: {proof}, verified by {e.citizenship.verified_by} on "
+                f"{e.citizenship.verified_on}{only}",
+                style="green",
+            )
+        else:
+            member = Text(f"no: {row['not_a_member_because']}", style="dim")
+        table.add_row(
+            e.id, e.name, e.level.value, ", ".join(e.skills), e.work_location or "-", member
+        )
+    out().print(table)
+    out().print(
+        f"authorised locations (U7): {', '.join(locations) or 'none'}",
+        markup=False,
+    )
+
+
+# --- accounts (U1) -------------------------------------------------------------------------
+
+AccountArgument = Annotated[str, typer.Argument(help="Account id, e.g. cyberdyne.")]
+
+
+def _account_lines(account: Account) -> list[tuple[str, str]]:
+    usc = "no"
+    if account.us_citizen_support:
+        usc = f"yes: business hours in {account.zone} (U4), restricted queue (U2)"
+    approvers = [c.id for c in account.contacts if c.approver]
+    return [
+        ("account", f"{account.name} ({account.id})"),
+        ("tier", f"{account.tier.value}, {account.users} users"),
+        ("US Citizen Support", usc),
+        ("zone", account.zone or "-"),
+        (
+            "contacts",
+            ", ".join(f"{c.id}{' (approver)' if c.approver else ''}" for c in account.contacts),
+        ),
+        ("log approvers (U6)", ", ".join(approvers) or "none"),
+    ]
+
+
+def _print_account(account: Account, output: Output) -> None:
+    if output is Output.json:
+        print_json(account)
+        return
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="dim", no_wrap=True)
+    grid.add_column()
+    for label, value in _account_lines(account):
+        grid.add_row(label, Text(value))
+    out().print(grid)
+
+
+@account_app.command("show")
+def account_show(
+    ctx: typer.Context, account: AccountArgument, output: OutputOption = Output.text
+) -> None:
+    """An account: tier, users, US Citizen Support and its zone, contacts and approvers."""
+    store = _existing_store(ctx)
+    try:
+        found = store.account(account.strip())
+    finally:
+        store.dispose()
+    if found is None:
+        fail(f"unknown account {account!r}: `casework directory accounts` lists them", BAD_INPUT)
+    _print_account(found, output)
+
+
+@account_app.command("us-citizen")
+def account_us_citizen(
+    ctx: typer.Context,
+    account: AccountArgument,
+    on: Annotated[
+        bool,
+        typer.Option(
+            "--on/--off", help="Flag the account as having US Citizen Support, or unflag it."
+        ),
+    ],
+    zone: Annotated[
+        str | None,
+        typer.Option(
+            help="The customer's zone for business hours (U4): eastern, pacific or an IANA name."
+        ),
+    ] = None,
+    output: OutputOption = Output.text,
+) -> None:
+    """U1: flag an account as having bought US Citizen Support (Platinum only, A3), or unflag it.
+
+    New cases of a flagged account go to the restricted queue in the account's business hours;
+    open cases keep the entitlement they were opened with. A refusal changes nothing (exit 2).
+    The change is in the database: `casework directory load` (or `casework up --directory`)
+    replaces it with what the file says."""
+    from pydantic import ValidationError as Invalid
+
+    store = _existing_store(ctx)
+    try:
+        try:
+            updated = store.set_us_citizen_support(account.strip(), on, zone)
+        except Invalid as e:
+            reasons = "; ".join(err["msg"].removeprefix("Value error, ") for err in e.errors())
+            fail(f"account {account} not changed: {reasons}", BAD_INPUT)
+        except ValueError as e:
+            fail(f"account not changed: {e}: `casework directory accounts` lists them", BAD_INPUT)
+        members = store.restricted_members() if on else []
+    finally:
+        store.dispose()
+    if output is Output.json:
+        print_json(updated)
+        return
+    if on:
+        out().print(
+            f"{updated.id}: US Citizen Support on, business hours in {updated.zone}; new cases "
+            "go to the restricted queue (U2); open cases keep the entitlement they were "
+            "opened with",
+            markup=False,
+        )
+        if not any(c.approver for c in updated.contacts):
+            out().print(
+                f"note: no contact of {updated.id} is a log approver, so no request to share "
+                "logs with engineering can be answered (U6): set `approver: true` on a contact "
+                "in the directory file and load it",
+                markup=False,
+            )
+        if not members:
+            out().print(
+                "note: the restricted queue has no members (U2, U7): its cases wait in the "
+                "queue; see `casework directory engineers`",
+                markup=False,
+            )
+    else:
+        out().print(
+            f"{updated.id}: US Citizen Support off; new cases go to the Global Support Center "
+            "queues, 24x7; open cases keep the entitlement they were opened with",
+            markup=False,
+        )
+    _print_account(updated, Output.text)
 
 
 @policy_app.command("check")

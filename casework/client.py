@@ -66,7 +66,9 @@ async def open_case(
     task_queue: str,
     case_options: dict[str, Any] | None = None,
 ) -> OpenCaseResult:
-    """Open a case, idempotently by `request.request_id`; CaseworkError if refused."""
+    """Open a case, idempotently by `request.request_id`; CaseworkError if refused. A PAR
+    customer coming to us directly gets a referral to their partner instead (P2): the result
+    names the partner and has no case number."""
     try:
         handle = await client.start_workflow(
             INTAKE_WORKFLOW,
@@ -110,6 +112,27 @@ async def view_case(client: Client, case_id: str, viewer: str) -> CaseView:
         raise
 
 
+async def read_case(client: Client, case_id: str, viewer: str) -> CaseView:
+    """U5: every read of a restricted case that is still running goes through its `read`
+    update, which checks the viewer against the directory now and records a refused read on
+    the case's feed. A closed case takes no updates: the `view` query answers, read-only, as
+    it does for any other case (so reading an ordinary case adds nothing to its history)."""
+    case_id = check_case_id(case_id)
+    view = await view_case(client, case_id, viewer)
+    if not view.restricted or view.state == "closed":
+        return view
+    try:
+        return await client.get_workflow_handle(case_id).execute_update(
+            "read", ViewRequest(viewer=viewer), result_type=CaseView
+        )
+    except WorkflowUpdateFailedError as e:
+        raise CaseworkError(_root_message(e)) from None
+    except RPCError as e:
+        if e.status is not RPCStatusCode.NOT_FOUND:
+            raise
+    return await view_case(client, case_id, viewer)  # closed in between
+
+
 async def act_on_case(
     client: Client, case_id: str, action: str, payload: dict[str, Any]
 ) -> ActionResult:
@@ -148,6 +171,7 @@ class CaseSummary(Lenient):
     queue: str | None = None
     breached: bool | None = None
     sla_due: datetime | None = None
+    restricted: bool | None = None
     started_at: datetime | None = None
 
 
@@ -167,6 +191,7 @@ def case_list_query(
     tier: str | None = None,
     breached: bool | None = None,
     account: str | None = None,
+    restricted: bool | None = None,
 ) -> str:
     """The visibility query for Case workflows matching the filters (the same text works in
     `temporal workflow list --query` and the Web UI). Unknown values: CaseworkError."""
@@ -185,6 +210,8 @@ def case_list_query(
     clauses += [f"{name} = '{value}'" for name, value in filters if value is not None]
     if breached is not None:
         clauses.append(f"{sa.CASE_SLA_BREACHED.name} = {'true' if breached else 'false'}")
+    if restricted is not None:
+        clauses.append(f"{sa.CASE_RESTRICTED.name} = {'true' if restricted else 'false'}")
     return " AND ".join(clauses)
 
 
@@ -206,6 +233,7 @@ async def list_cases(client: Client, query: str, *, limit: int = 50) -> list[Cas
                     queue=found.get(sa.CASE_QUEUE),
                     breached=found.get(sa.CASE_SLA_BREACHED),
                     sla_due=found.get(sa.CASE_SLA_DUE),
+                    restricted=found.get(sa.CASE_RESTRICTED),
                     started_at=execution.start_time,
                 )
             )

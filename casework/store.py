@@ -38,6 +38,7 @@ from casework.domain.directory import (
     Directory,
     Engineer,
     EscalationManager,
+    Partner,
 )
 from casework.domain.us_citizen import is_restricted_member
 
@@ -53,6 +54,17 @@ accounts = Table(
     Column("users", Integer, nullable=False),
     Column("us_citizen_support", Boolean, nullable=False, default=False),
     Column("zone", String(64)),
+    Column("partner", String(64)),
+)
+partners = Table(
+    "partners",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("email", String(320)),
+    Column("phone", String(200)),
+    Column("url", String(300)),
+    Column("support_now_validated", Boolean, nullable=False, default=False),
 )
 contacts = Table(
     "contacts",
@@ -140,6 +152,17 @@ shared_logs = Table(
     Column("approval_request_id", String(64), nullable=False),
     Column("shared_at", DateTime(timezone=True), nullable=False),
 )
+referrals = Table(
+    "referrals",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("request_id", String(64), nullable=False, unique=True),
+    Column("account", String(64), nullable=False, index=True),
+    Column("contact", String(64), nullable=False),
+    Column("partner", String(64), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
 outbox = Table(
     "outbox",
     metadata,
@@ -163,10 +186,23 @@ def pr_id_for(number: int) -> str:
     return f"PR-{number:06d}"
 
 
+def referral_id_for(number: int) -> str:
+    return f"REF-{number:06d}"
+
+
 def _new_id(result: CursorResult[Any]) -> int:
     key = result.inserted_primary_key
     assert key is not None
     return int(key[0])
+
+
+def _referral_row(row: Any) -> dict[str, Any]:
+    at = row["at"]
+    return {
+        "referral_id": referral_id_for(row["id"]),
+        **{k: v for k, v in row.items() if k not in ("id", "at")},
+        "at": at.replace(tzinfo=at.tzinfo or UTC),
+    }
 
 
 class Store:
@@ -214,8 +250,13 @@ class Store:
                 engineers,
                 escalation_managers,
                 authorised_locations,
+                partners,
             ):
                 conn.execute(delete(table))
+            if directory.partners:
+                conn.execute(
+                    insert(partners), [p.model_dump(mode="json") for p in directory.partners]
+                )
             if directory.authorised_locations:
                 conn.execute(
                     insert(authorised_locations),
@@ -268,6 +309,13 @@ class Store:
                     Contact(**{k: v for k, v in p.items() if k != "account_id"}) for p in people
                 ],
             )
+
+    def partner(self, partner_id: str) -> Partner | None:
+        with self.engine.connect() as conn:
+            row = (
+                conn.execute(select(partners).where(partners.c.id == partner_id)).mappings().first()
+            )
+            return Partner.model_validate(dict(row)) if row else None
 
     def contact_address(self, contact_id: str) -> str | None:
         with self.engine.connect() as conn:
@@ -423,6 +471,42 @@ class Store:
                 )
                 for r in rows
             ]
+
+    # --- referrals to partners (P2) -------------------------------------------------------
+
+    def record_referral(
+        self, request_id: str, account: str, contact: str, partner: str, channel: str, at: datetime
+    ) -> tuple[dict[str, Any], bool]:
+        """P2: one referral per open request: a retry of the same request gets the same one
+        (created=False)."""
+        query = select(referrals).where(referrals.c.request_id == request_id)
+        try:
+            with self.engine.begin() as conn:
+                existing = conn.execute(query).mappings().first()
+                if existing is not None:
+                    return _referral_row(existing), False
+                conn.execute(
+                    insert(referrals).values(
+                        request_id=request_id,
+                        account=account,
+                        contact=contact,
+                        partner=partner,
+                        channel=channel,
+                        at=at,
+                    )
+                )
+                return _referral_row(conn.execute(query).mappings().one()), True
+        except IntegrityError:  # the same request, recorded by a concurrent retry
+            with self.engine.connect() as conn:
+                return _referral_row(conn.execute(query).mappings().one()), False
+
+    def referrals(self, account: str | None = None) -> list[dict[str, Any]]:
+        """P2: the referrals on record, oldest first (an integration lists them here)."""
+        query = select(referrals).order_by(referrals.c.id)
+        if account:
+            query = query.where(referrals.c.account == account)
+        with self.engine.connect() as conn:
+            return [_referral_row(r) for r in conn.execute(query).mappings()]
 
     # --- case numbers ---------------------------------------------------------------------
 

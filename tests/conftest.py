@@ -112,7 +112,9 @@ class Desk:
 
     async def open(self, **overrides: Any) -> str:
         request = self.request(**overrides)
-        return (await self.open_request(request)).case_id
+        result = await self.open_request(request)
+        assert result.case_id, f"no case opened: referred to {result.referred_to} (P2)"
+        return result.case_id
 
     async def open_request(self, request: OpenCaseRequest) -> OpenCaseResult:
         from casework.client import open_case
@@ -120,7 +122,8 @@ class Desk:
         result = await open_case(
             self.client, request, task_queue=self.task_queue, case_options=self.case_options
         )
-        self.opened.append(result.case_id)
+        if result.case_id:  # P2: a referral opens no case
+            self.opened.append(result.case_id)
         return result
 
     async def tidy_up(self) -> None:

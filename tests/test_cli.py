@@ -271,7 +271,7 @@ async def test_a_bad_directory_file_is_shown_by_line_and_not_loaded(
     assert store.account("acme") is not None and store.account("acme").users == 1200  # type: ignore[union-attr]
 
     good = await cli("directory", "check", str(DEMO_DIRECTORY))
-    assert good.exit_code == 0 and "3 accounts, 5 contacts" in good.stdout
+    assert good.exit_code == 0 and "4 accounts, 6 contacts" in good.stdout
 
 
 async def test_a_bad_policy_file_is_shown_by_line(tmp_path: Path) -> None:

@@ -50,7 +50,12 @@ def test_the_demo_directory_loads() -> None:
     directory = load_directory(DEMO_DIRECTORY)
     assert directory.products == ["FortiGate", "FortiAnalyzer", "FortiManager"]
     tiers = {a.id: a.tier for a in directory.accounts}
-    assert tiers == {"acme": Tier.PLATINUM, "globex": Tier.GOLD, "cyberdyne": Tier.PLATINUM}
+    assert tiers == {
+        "acme": Tier.PLATINUM,
+        "globex": Tier.GOLD,
+        "cyberdyne": Tier.PLATINUM,
+        "soylent": Tier.GOLD,
+    }
     assert {e.level for e in directory.engineers} == set(Level)
     assert [m.id for m in directory.escalation_managers] == ["em-ines", "em-jon"]
     acme = next(a for a in directory.accounts if a.id == "acme")

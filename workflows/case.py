@@ -86,6 +86,8 @@ SIDE_EFFECT_RETRY = RetryPolicy(
 FILE_AND_APPROVAL_ACTIONS = frozenset(
     {"attach", "request_log_approval", "approve_logs", "decline_logs"}
 )
+WAKE_AT_WINDOW_CHANGES = "wake-at-business-window-changes"
+"""Patch id: business-hours cases started before it did not wake at window changes."""
 CALLER_DEADLINE = timedelta(minutes=1)
 """How long a caller waiting on an update (filing a PR) waits for the tracker before a refusal."""
 
@@ -257,16 +259,27 @@ class CaseWorkflow:
 
     async def _watch_first_response(self) -> None:
         """S2/S3/S4: breach at the target, not a moment before; a moved target moves the timer
-        in the same workflow task, so a stale timer never fires a breach that no longer applies."""
+        in the same workflow task, so a stale timer never fires a breach that no longer applies.
+
+        U4: a business-hours clock also wakes the case when its window opens or closes, since a
+        query sees the time of the case's last workflow task: without the wake-up, a case
+        viewed on Saturday would show its clock running as it was at Friday 16:55."""
+        clock = self._clock(self.case.intake)
         while sla_rules.is_running(self.case.sla) and self.case.state != "closed":
             due = self.case.sla.due_at
             left = due - workflow.now()
             timed_out = False
             if left > timedelta(0):
+                change = clock.next_change(workflow.now())
+                wake = left
+                if change is not None and workflow.patched(WAKE_AT_WINDOW_CHANGES):
+                    wake = min(left, change - workflow.now())
                 try:
-                    await workflow.wait_condition(self._clock_changed_since(due), timeout=left)
+                    await workflow.wait_condition(self._clock_changed_since(due), timeout=wake)
                     continue
                 except TimeoutError:
+                    if wake < left:
+                        continue
                     timed_out = True
             if sla_rules.is_breached_at(self.case.sla, workflow.now()):
                 self._breach(at=due if timed_out else workflow.now())

@@ -2,13 +2,17 @@
 activity, so the case has no parent: it outlives its intake by weeks).
 
 Input: `OpenCaseRequest`. Result: `OpenCaseResult` (the case number).
+P2: a PAR customer who comes to us by phone or web is referred to their partner by the intake
+activity; the result then names the partner and how to reach them, with no case number, and
+no case workflow is started.
 Workflow id: `intake-<request_id>`, so an integration that retries an open reaches the same
 intake and gets the same case; the case number itself is allocated idempotently per request.
 A refused request (unknown account, a contact not on the account, unknown product) fails this
 workflow with the reason, and no case is started.
 Memo `case_options` (optional): extra `CaseWorkflowInput` fields for the case, e.g.
 `{"index_search_attributes": false}` on a server without the case search attributes.
-No handlers, no timers; it ends as soon as the case workflow has started.
+No handlers, no timers; it ends as soon as the case workflow has started (or the referral is
+recorded).
 """
 
 from __future__ import annotations
@@ -21,9 +25,10 @@ from temporalio.common import RetryPolicy
 with workflow.unsafe.imports_passed_through():
     from casework import contracts
     from casework.domain.models import (
-        IntakeResult,
+        IntakeAnswer,
         OpenCaseRequest,
         OpenCaseResult,
+        Referral,
     )
 
 INTAKE_TIMEOUT = timedelta(seconds=30)
@@ -34,13 +39,21 @@ INTAKE_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=30))
 class IntakeWorkflow:
     @workflow.run
     async def run(self, request: OpenCaseRequest) -> OpenCaseResult:
-        intake = await workflow.execute_activity(
+        answer = await workflow.execute_activity(
             contracts.INTAKE,
             request,
-            result_type=IntakeResult,
+            result_type=IntakeAnswer,
             start_to_close_timeout=INTAKE_TIMEOUT,
             retry_policy=INTAKE_RETRY,
         )
+        intake = answer.root
+        if isinstance(intake, Referral):
+            return OpenCaseResult(
+                created=intake.created,
+                referred_to=intake.partner_name,
+                referral_id=intake.referral_id,
+                partner_contact=intake.partner_contact,
+            )
         memo = workflow.memo_value("case_options", default={}, type_hint=dict)
         return await workflow.execute_activity(
             contracts.START_CASE,

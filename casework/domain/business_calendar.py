@@ -103,6 +103,11 @@ class BusinessCalendar:
         opens, _ = next(self._windows_from(at))
         return max(opens, at)
 
+    def next_change(self, at: datetime) -> datetime:
+        """When the service next opens (closed at `at`) or closes (open at `at`)."""
+        opens, closes = next(self._windows_from(at))
+        return closes if opens <= at else opens
+
     def add(self, start: datetime, duration: timedelta) -> datetime:
         """The instant at which `duration` of business time has passed since `start` (S2)."""
         if duration < timedelta(0):

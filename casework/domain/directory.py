@@ -7,10 +7,17 @@ database. A directory that breaks a rule is refused whole, with the place and th
 from __future__ import annotations
 
 from datetime import date, datetime, time
-from typing import Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import EmailStr, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    EmailStr,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from casework.domain.models import Identifier, Level, ShortText, Strict, Tier
@@ -42,6 +49,10 @@ class Account(Strict):
     zone: str | None = Field(
         default=None,
         description="U4: the customer's zone for business hours: eastern, pacific or an IANA name",
+    )
+    partner: Identifier | None = Field(
+        default=None,
+        description="A4/P1: bought as Partner Branded Support through this Support Now partner",
     )
 
     @field_validator("zone")
@@ -89,6 +100,38 @@ def us_citizen_support_refusal(account: Account) -> str | None:
 
 
 SERVICE_ZONES = {"eastern": "America/New_York", "pacific": "America/Los_Angeles"}
+
+
+WebAddress = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^https?://\S+$")]
+
+
+class Partner(Strict):
+    """A4/P1: a partner that may sell Partner Branded Support (PAR) if it is a validated
+    member of the Support Now program; its channels are how its customers reach it (P2)."""
+
+    id: Identifier
+    name: ShortText
+    email: EmailStr | None = None
+    phone: ShortText | None = None
+    url: WebAddress | None = None
+    support_now_validated: bool = Field(
+        default=False, description="P1: validated to deliver L0-L2 support and to sell PAR"
+    )
+
+    @model_validator(mode="after")
+    def _reachable(self) -> Partner:
+        """P2: a referred customer is told how to reach the partner."""
+        if not (self.email or self.phone or self.url):
+            raise ValueError(
+                f"partner {self.id} has no contact channel: give it an email, a phone or a url "
+                "(P2: referred customers are told how to reach their partner)"
+            )
+        return self
+
+    def channels(self) -> str:
+        """How a customer reaches the partner, as one line."""
+        found = [("email", self.email), ("phone", self.phone), ("web", self.url)]
+        return ", ".join(f"{kind} {value}" for kind, value in found if value)
 
 
 def _check_zone(zone: str) -> None:
@@ -196,6 +239,9 @@ class Directory(Strict):
         default_factory=list,
         description="U7: the vendor locations from which restricted cases may be worked",
     )
+    partners: list[Partner] = Field(
+        default_factory=list, description="A4/P1: Support Now partners that may own PAR accounts"
+    )
 
     @model_validator(mode="after")
     def _ids_unique_and_skills_known(self) -> Directory:
@@ -212,6 +258,7 @@ class Directory(Strict):
             ("escalation manager", m.id, ("escalation_managers", i, "id"))
             for i, m in enumerate(self.escalation_managers)
         ]
+        people += [("partner", p.id, ("partners", i, "id")) for i, p in enumerate(self.partners)]
         for kind, ident, where in people:
             if ident in seen:
                 # Raised with the second occurrence's location, so that a refused directory
@@ -231,6 +278,40 @@ class Directory(Strict):
                     ],
                 )
             seen[ident] = kind
+        return self
+
+    @model_validator(mode="after")
+    def _par_accounts_have_validated_partners(self) -> Directory:
+        """P1: a PAR account names a partner of the directory that is a validated member of
+        the Support Now program. Refused at the account's `partner` line."""
+        partners = {p.id: p for p in self.partners}
+        for i, account in enumerate(self.accounts):
+            if account.partner is None:
+                continue
+            partner = partners.get(account.partner)
+            if partner is None:
+                known = ", ".join(partners) or "none"
+                reason = (
+                    f"account {account.id} names partner {account.partner}, which is not among "
+                    f"the directory's partners (known: {known}) (A4)"
+                )
+            elif not partner.support_now_validated:
+                reason = (
+                    f"partner {partner.id} is not a validated member of the Support Now program "
+                    "and cannot own PAR accounts (P1)"
+                )
+            else:
+                continue
+            raise ValidationError.from_exception_data(
+                "Directory",
+                [
+                    {
+                        "type": PydanticCustomError("par_partner", "{reason}", {"reason": reason}),
+                        "loc": ("accounts", i, "partner"),
+                        "input": account.partner,
+                    }
+                ],
+            )
         return self
 
     def product_named(self, name: str) -> str | None:

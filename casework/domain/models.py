@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, RootModel, StringConstraints, field_validator
 
 
 class Tier(StrEnum):
@@ -173,9 +173,36 @@ class IntakeResult(Lenient):
     )
 
 
-class OpenCaseResult(Lenient):
-    case_id: str
+class Referral(Lenient):
+    """P2: a PAR customer who opened a case with us directly, referred to their partner.
+    Produced by the intake activity instead of an `IntakeResult`: no case number, no case."""
+
+    referral_id: str
+    request_id: str
+    account_id: str
+    contact_id: str
+    partner_id: str
+    partner_name: str
+    partner_contact: str = Field(description="how to reach the partner: its channels, one line")
+    channel: Channel
+    at: datetime
     created: bool = True
+
+
+class IntakeAnswer(RootModel[IntakeResult | Referral]):
+    """What the intake activity answers: the facts a case starts from, or a referral (P2).
+    A history recorded before referrals holds a plain `IntakeResult`, which decodes as one."""
+
+
+class OpenCaseResult(Lenient):
+    """The case opened for a request, or (P2) the partner a PAR customer was referred to, with
+    no case number."""
+
+    case_id: str | None = None
+    created: bool = True
+    referred_to: str | None = Field(default=None, description="P2: the partner's name")
+    referral_id: str | None = None
+    partner_contact: str | None = Field(default=None, description="P2: how to reach the partner")
 
 
 # --- the case as it lives in the workflow --------------------------------------------------

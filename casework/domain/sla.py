@@ -37,6 +37,10 @@ class ServiceClock(Protocol):
         """Service time between two instants (zero when `end` is not after `start`)."""
         ...
 
+    def next_change(self, at: datetime) -> datetime | None:
+        """When the clock next starts or stops running after `at`; None if it never stops."""
+        ...
+
 
 class AroundTheClock:
     """S2: a 24x7 queue's clock runs around the clock (A2)."""
@@ -54,6 +58,9 @@ class AroundTheClock:
 
     def service_time(self, start: datetime, end: datetime) -> timedelta:
         return max(end - start, timedelta(0))
+
+    def next_change(self, at: datetime) -> datetime | None:
+        return None
 
 
 class BusinessHoursClock:
@@ -75,6 +82,9 @@ class BusinessHoursClock:
 
     def service_time(self, start: datetime, end: datetime) -> timedelta:
         return self.calendar.elapsed(start, end)
+
+    def next_change(self, at: datetime) -> datetime | None:
+        return self.calendar.next_change(at)
 
 
 def calendar_of(spec: ClockSpec) -> BusinessCalendar:

@@ -84,8 +84,25 @@ def redact(view: CaseView, case: CaseState) -> CaseView:
                 for e in view.feed
             ],
             "attachments": [
-                a if a.id in shared else a.model_copy(update={"name": WITHHELD, "sha256": ""})
+                a.model_copy(update={"uploaded_by": hide_actor(a.uploaded_by)})
+                if a.id in shared
+                else a.model_copy(
+                    update={
+                        "name": WITHHELD,
+                        "sha256": "",
+                        "uploaded_by": hide_actor(a.uploaded_by),
+                    }
+                )
                 for a in view.attachments
+            ],
+            "log_approvals": [
+                a.model_copy(
+                    update={
+                        "note": WITHHELD if a.note else "",
+                        "decided_by": hide_actor(a.decided_by) if a.decided_by else None,
+                    }
+                )
+                for a in view.log_approvals
             ],
             "resolution": WITHHELD if view.resolution else None,
         }
