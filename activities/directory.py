@@ -149,7 +149,7 @@ class DirectoryActivities:
         if not account.us_citizen_support:
             return entitlement
         terms = self.policy.us_citizen_support
-        today = _now().date()
+        today = _opening_time().date()
         return entitlement.model_copy(
             update={
                 "clock": ClockSpec(
@@ -237,3 +237,10 @@ class DirectoryActivities:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _opening_time() -> datetime:
+    """U4: when the server scheduled this intake, which is the case's opening time as its
+    workflows see it. In production that is the wall clock; on a time-skipping test server it
+    may be years ahead, and the holidays a case carries must be those of its own years."""
+    return activity.info().scheduled_time.astimezone(UTC)

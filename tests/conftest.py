@@ -4,12 +4,13 @@ SQLite database per test, and a `Desk` that opens and works cases like the CLI d
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 import shutil
 import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
-from temporalio.testing import WorkflowEnvironment
+from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 from temporalio.worker import Worker
 
 from casework import search_attributes
@@ -70,6 +71,16 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
 def target_of(environment: WorkflowEnvironment) -> str:
     """host:port of a test server, for TEMPORAL_ADDRESS."""
     return environment.client.service_client.config.target_host
+
+
+def activity_env_at(scheduled: datetime) -> ActivityEnvironment:
+    """An activity environment whose activity the server scheduled at `scheduled` (the
+    default info says 1970)."""
+    environment = ActivityEnvironment()
+    environment.info = dataclasses.replace(
+        environment.info, scheduled_time=scheduled, current_attempt_scheduled_time=scheduled
+    )
+    return environment
 
 
 @pytest.fixture

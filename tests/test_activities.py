@@ -22,14 +22,14 @@ from casework.domain.directory import Directory
 from casework.domain.models import Category, Level, OpenCaseRequest, Priority, Tier
 from casework.domain.sla import DEFAULT_POLICY
 from casework.store import Store
-from tests.conftest import policy_in_seconds
+from tests.conftest import activity_env_at, policy_in_seconds
 
 AT = datetime(2025, 3, 4, 15, 0, tzinfo=UTC)  # a Tuesday
 
 
 @pytest.fixture
 def activity_env() -> ActivityEnvironment:
-    return ActivityEnvironment()
+    return activity_env_at(datetime.now(UTC))
 
 
 @pytest.fixture

@@ -12,13 +12,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from freezegun import freeze_time
-from temporalio.testing import ActivityEnvironment
 
 from activities.directory import DirectoryActivities
 from casework.domain.business_calendar import BusinessCalendar, calendar_for, closed_days
 from casework.domain.models import OpenCaseRequest
 from casework.domain.sla import DEFAULT_POLICY, SlaPolicy, calendar_of
 from casework.store import Store
+from tests.conftest import activity_env_at
 
 NEW_YORK = ZoneInfo("America/New_York")
 LOS_ANGELES = ZoneInfo("America/Los_Angeles")
@@ -133,7 +133,9 @@ def test_intake_carries_the_federal_and_vendor_holidays_into_the_case(store: Sto
         priority="P1",
         description="VPN tunnel drops",
     )
-    intake = ActivityEnvironment().run(DirectoryActivities(store, policy).intake, request)
+    # scheduled on a day of 2026 by the server: the case carries 2025-2028's closed days
+    scheduled = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
+    intake = activity_env_at(scheduled).run(DirectoryActivities(store, policy).intake, request)
     clock = intake.entitlement.clock
     assert clock.kind == "business_hours"
     assert clock.zone == "America/New_York"
@@ -261,3 +263,26 @@ def test_an_impossible_calendar_is_refused() -> None:
         BusinessCalendar(zone="America/New_York", opens=time(17, 0), closes=time(9, 0))
     with pytest.raises(ValueError, match="business days must be among"):
         BusinessCalendar(zone="America/New_York", days=("funday",))
+
+
+def test_a_case_carries_the_holidays_of_the_year_the_server_opens_it(store: Store) -> None:
+    """U4: the closed days follow the server's time of the intake, not this machine's clock:
+    a case opened (by the server's clock) in 2036 knows Thanksgiving 2036."""
+    request = OpenCaseRequest(
+        request_id="req-holidays-2036",
+        channel="web",
+        account_id="cyberdyne",
+        contact_id="cyberdyne-judy",
+        product="FortiGate",
+        version="7.4.3",
+        priority="P1",
+        description="VPN tunnel drops",
+    )
+    scheduled = datetime(2036, 11, 24, 15, 0, tzinfo=UTC)
+    intake = activity_env_at(scheduled).run(
+        DirectoryActivities(store, DEFAULT_POLICY).intake, request
+    )
+    holidays = intake.entitlement.clock.holidays
+    assert holidays[date(2036, 11, 27)] == "Thanksgiving Day"
+    assert holidays[date(2038, 12, 24)] == "Christmas Day (observed)"
+    assert min(holidays).year == 2035 and max(holidays).year == 2038
