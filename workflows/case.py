@@ -1173,14 +1173,18 @@ class CaseWorkflow:
         self._publish()
 
     def _take_vendor_progress(self, escalation: VendorEscalation, progress: VendorProgress) -> None:
+        """Signals from one sender may overtake each other: the state is the latest by the
+        escalation's own sequence, and its close carries the resolution too."""
         case = self.case
-        escalation.state = progress.state
+        if progress.seq >= escalation.seq:
+            escalation.state, escalation.seq = progress.state, progress.seq
         text = f"{escalation.escalation_id}: {progress.text}" if progress.text else ""
         self._record(progress.actor, f"vendor_{progress.kind}", text or escalation.escalation_id)
         back_with_partner = escalation.status == "open" and progress.kind in ("resolve", "close")
-        if progress.kind == "resolve" and escalation.status == "open":
-            escalation.status, escalation.resolution = "resolved", progress.text
-            self._notify_owner(f"{case.case_id}: the vendor solved the escalation", progress.text)
+        resolution = progress.text if progress.kind == "resolve" else progress.resolution
+        if back_with_partner and resolution:
+            escalation.status, escalation.resolution = "resolved", resolution
+            self._notify_owner(f"{case.case_id}: the vendor solved the escalation", resolution)
         elif progress.kind == "close" and escalation.status == "open":
             escalation.status = "withdrawn"
         elif progress.kind == "request_info":
@@ -1226,6 +1230,8 @@ class CaseWorkflow:
                 actor=entry.actor,
                 text=entry.text,
                 state=self.case.state,
+                seq=len(self.case.feed),
+                resolution=self.case.resolution,
             )
         except ValidationError:  # pragma: no cover - feed entries carry valid ids
             return

@@ -91,7 +91,8 @@ Identifier = Annotated[
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)]
 
-CASE_ID_PATTERN = re.compile(r"^case-\d{6,}$")
+CASE_ID_PATTERN = re.compile(r"^case-\d{6,}(-esc-\d+)?$")
+"""A case number; `-esc-<n>` is a partner case's vendor escalation (P4)."""
 
 
 def case_id_for(number: int) -> str:
@@ -306,6 +307,7 @@ class VendorEscalation(Lenient):
     status: Literal["open", "resolved", "withdrawn"] = "open"
     state: str = "queued"
     resolution: str | None = None
+    seq: int = 0
 
 
 class VendorProgress(Strict):
@@ -316,6 +318,8 @@ class VendorProgress(Strict):
     actor: Identifier
     text: str = ""
     state: ShortText
+    seq: int = Field(default=0, description="the escalation's feed position: signals may overtake")
+    resolution: str | None = Field(default=None, description="the escalation's resolution, if any")
 
 
 class PartnerInfo(Strict):
