@@ -33,6 +33,9 @@ CALLER_GUARDS = frozenset(
     }
 )
 
+SYSTEM_EVENTS = frozenset({"assign", "vendor_resolved"})
+"""Transitions only the engine takes (routing; P4 the vendor's answer): never offered."""
+
 
 @dataclass(frozen=True)
 class Actor:
@@ -199,7 +202,7 @@ class CaseLifecycle(StateMachine):
             {
                 t.event
                 for t in state.transitions
-                if t.event != "assign"
+                if t.event not in SYSTEM_EVENTS
                 and all(getattr(self, str(c))() for c in t.cond if str(c) not in CALLER_GUARDS)
             }
         )
