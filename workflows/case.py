@@ -16,6 +16,15 @@ Timers: the first-response clock (S2/S3, moved at once by a priority change, S4)
 retry while no matching engineer is on shift (E1).
 Continue-as-new: when the server suggests it (or after `continue_as_new_after_events`), once
 all handlers have finished, with the whole state and feed.
+
+Partner cases (P3, P4): a partner case (`entitlement.partner_id`) is routed to its partner's
+engineers in `partner:<id>`. At L2 its `escalate` starts a vendor escalation: a child case
+workflow `<case>-esc-<n>` (parent close policy ABANDON) at our L3 whose contact is the partner.
+The escalation reports to the partner case with the signal `vendor_progress`
+(`VendorProgress`); the partner case forwards its owner's comments with the signal
+`partner_info` (`PartnerInfo`). The escalation closes itself once resolved, returning the
+resolution; closing the partner case first withdraws (closes) an open escalation and waits for
+it to end.
 """
 
 from __future__ import annotations
