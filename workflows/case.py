@@ -157,7 +157,9 @@ class CaseWorkflow:
                 )
             )
             if self._escalation_answered():
-                self._return_to_partner_case()
+                await self._drain()  # the resolution reaches the partner case before the close
+                if self._escalation_answered():
+                    self._return_to_partner_case()
                 continue
             if self.case.state != "closed" and self._time_to_roll_over():
                 await self._roll_over(clock)
