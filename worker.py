@@ -49,6 +49,7 @@ def activities_for(store, policy: SlaPolicy) -> list:  # type: ignore[no-untyped
         notifications.alert_escalation_manager,
         tracker.file_problem_report,
         directory.check_viewer,
+        directory.check_partner,
         sharing.record_log_approval,
         sharing.share_logs_with_problem_report,
     ]

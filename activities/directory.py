@@ -8,10 +8,13 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from casework.contracts import (
+    CHECK_PARTNER,
     CHECK_VIEWER,
     INTAKE,
     RELEASE_CASE,
     ROUTE_CASE,
+    PartnerCheck,
+    PartnerStatus,
     ReleaseRequest,
     RouteRequest,
     RouteResult,
@@ -31,6 +34,7 @@ from casework.domain.models import (
     UsCitizenTerms,
     case_id_for,
 )
+from casework.domain.partner import engineers_for, partner_queue, partner_refusal
 from casework.domain.routing import choose_engineer, queue_for, required_skills
 from casework.domain.sla import SlaPolicy
 from casework.domain.us_citizen import RESTRICTED_QUEUE, restricted_member_refusal
@@ -74,6 +78,9 @@ class DirectoryActivities:
             )
         if account.partner is not None and request.channel in DIRECT_CHANNELS:
             return self._refer(request, account, contact, account.partner)
+        partner_name = None
+        if request.channel is Channel.PARTNER:
+            partner_name = self._partner_opening(request, account)
         products = self.store.product_names()
         product = next((p for p in products if p.casefold() == request.product.casefold()), None)
         if product is None:
@@ -88,7 +95,8 @@ class DirectoryActivities:
             account_name=account.name,
             contact_name=contact.name,
             account_contacts=[c.id for c in account.contacts],
-            entitlement=self._entitlement(account),
+            entitlement=self._entitlement(account, request),
+            partner_name=partner_name,
             approvers=[c.id for c in account.contacts if c.approver],
             restricted_members=self.store.restricted_members()
             if account.us_citizen_support
@@ -139,8 +147,27 @@ class DirectoryActivities:
         )
         return referral
 
-    def _entitlement(self, account: Account) -> Entitlement:
-        """A1-A3, S1; U1/U4: a US Citizen Support account runs on its business hours."""
+    def _partner_opening(self, request: OpenCaseRequest, account: Account) -> str:
+        """P1/P4: only a validated partner that owns the account opens its cases."""
+        assert request.partner_id is not None  # OpenCaseRequest: channel partner names it
+        partner = self.store.partner(request.partner_id)
+        reason = partner_refusal(request.partner_id, partner, account)
+        if reason or partner is None:
+            raise refuse("PartnerRefused", reason or "unknown partner")
+        return partner.name
+
+    def _entitlement(self, account: Account, request: OpenCaseRequest | None = None) -> Entitlement:
+        """A1-A3, S1; U1/U4: a US Citizen Support account runs on its business hours.
+        P3: a partner case runs on the policy's partner targets, and carries our S1 targets for
+        its vendor escalation (P4)."""
+        if request is not None and request.channel is Channel.PARTNER:
+            return Entitlement(
+                tier=account.tier,
+                targets=self.policy.partner_targets_for(account.tier),
+                routing_retry=self.policy.routing_retry,
+                partner_id=request.partner_id,
+                vendor_targets=self.policy.targets_for(account.tier),
+            )
         entitlement = Entitlement(
             tier=account.tier,
             targets=self.policy.targets_for(account.tier),
@@ -183,6 +210,11 @@ class DirectoryActivities:
             engineers = [e for e in engineers if e.id in members]
         else:
             engineers = [e for e in engineers if not e.restricted_queue_only]
+        # P3: a partner case is worked by its partner's engineers only, in its queue; our
+        # cases (and vendor escalations) never go to a partner's engineer.
+        engineers = engineers_for(engineers, request.partner_id)
+        if request.partner_id is not None:
+            queue = partner_queue(request.partner_id)
         engineer = choose_engineer(
             engineers,
             level=request.level,
@@ -192,6 +224,8 @@ class DirectoryActivities:
         )
         if engineer is None:
             who = "verified US citizen " if request.restricted else ""
+            if request.partner_id is not None:
+                who = f"{request.partner_id} "
             return RouteResult(
                 assignment=None,
                 queue=queue,
@@ -228,6 +262,21 @@ class DirectoryActivities:
             else f"{check.viewer} is not an engineer of the restricted queue"
         )
         return ViewerStatus(member=False, reason=reason or "", restricted_members=members)
+
+    @activity.defn(name=CHECK_PARTNER)
+    def check_partner(self, check: PartnerCheck) -> PartnerStatus:
+        """P1/P4: the partner escalating a case must still be a validated Support Now partner
+        that owns the account (the directory may have changed since the case opened)."""
+        account = self.store.account(check.account_id)
+        partner = self.store.partner(check.partner_id)
+        if account is None:
+            return PartnerStatus(allowed=False, reason=f"unknown account {check.account_id!r}")
+        reason = partner_refusal(check.partner_id, partner, account)
+        return PartnerStatus(
+            allowed=reason is None,
+            reason=reason or "",
+            partner_name=partner.name if partner else "",
+        )
 
     @activity.defn(name=RELEASE_CASE)
     def release_case(self, request: ReleaseRequest) -> int:

@@ -30,6 +30,9 @@ class NotificationActivities:
             return engineer.email if engineer else None
         if kind == "contact":
             return self.store.contact_address(person_id)
+        if kind == "partner":  # P4: our side of a vendor escalation talks to the partner
+            partner = self.store.partner(person_id)
+            return (partner.email or partner.phone or partner.url) if partner else None
         return None
 
     @activity.defn(name=NOTIFY)

@@ -386,12 +386,15 @@ OPEN_OPTIONS = {
     "category": "--category",
     "description": "--description",
     "received_by": "--received-by",
+    "partner_id": "--partner",
 }
 
 
 @app.command("open")
 def open_command(
-    channel: Annotated[str, typer.Option(help="phone or web (A2).")],
+    channel: Annotated[
+        str, typer.Option(help="phone or web (A2); partner for a partner's case (P3).")
+    ],
     account: Annotated[str, typer.Option(help="Account id, e.g. acme.")],
     contact: Annotated[str, typer.Option(help="Contact id on that account, e.g. acme-alice.")],
     product: Annotated[str, typer.Option(help="Product, e.g. FortiGate.")],
@@ -410,6 +413,10 @@ def open_command(
     received_by: Annotated[
         str | None, typer.Option(help="The Customer Care agent who took a phone call.")
     ] = None,
+    partner: Annotated[
+        str | None,
+        typer.Option(help="With --channel partner: the partner opening the case (P3)."),
+    ] = None,
     output: OutputOption = Output.text,
 ) -> None:
     """Open a case; prints its number. Retrying with the same --request-id is safe."""
@@ -424,6 +431,7 @@ def open_command(
         "category": category.strip().lower(),
         "description": description,
         "received_by": received_by,
+        "partner_id": partner,
     }
     try:
         request = OpenCaseRequest.model_validate(fields)
@@ -546,6 +554,24 @@ def _withheld_notice(viewer: str) -> str:
     return notice
 
 
+def _partner_lines(view: CaseView) -> list[tuple[str, Text]]:
+    """P3/P4: whose partner case this is, and its escalations to our L3; or, on a vendor
+    escalation, the partner case it came from."""
+    rows: list[tuple[str, Text]] = []
+    if view.partner_id:
+        rows.append(("partner", Text(f"{view.partner_id} (Partner Branded Support)")))
+    if view.escalated_from:
+        rows.append(
+            ("escalated from", Text(f"partner case {view.escalated_from}; we talk to the partner"))
+        )
+    for e in view.vendor_escalations:
+        text = f"{e.escalation_id}: {e.status}, {e.state.replace('_', ' ')}"
+        if e.resolution:
+            text += f"; resolution: {e.resolution}"
+        rows.append(("vendor escalation", Text(text, style="yellow" if e.status == "open" else "")))
+    return rows
+
+
 def render_case(view: CaseView, viewer: str = "operator") -> None:
     console = out()
     title = Text(f"{view.case_id}  ", style="bold")
@@ -574,6 +600,7 @@ def render_case(view: CaseView, viewer: str = "operator") -> None:
     ]
     if view.problem_report:
         rows.append(("problem report", Text(view.problem_report)))
+    rows += _partner_lines(view)
     if view.waiting_for:
         rows.append(
             (

@@ -96,7 +96,10 @@ def check_case_id(case_id: str) -> str:
     if case_id.isdigit():
         case_id = f"case-{int(case_id):06d}"
     if not CASE_ID_PATTERN.match(case_id):
-        raise CaseworkError(f"{case_id!r} is not a case number; write it like case-000123 or 123")
+        raise CaseworkError(
+            f"{case_id!r} is not a case number; write it like case-000123 or 123 "
+            "(a vendor escalation: case-000123-esc-1)"
+        )
     return case_id
 
 

@@ -31,6 +31,7 @@ CHECK_VIEWER = "check_viewer"
 START_CASE = "start_case"
 RECORD_LOG_APPROVAL = "record_log_approval"
 SHARE_LOGS = "share_logs_with_problem_report"
+CHECK_PARTNER = "check_partner"
 
 
 class StartCaseRequest(Strict):
@@ -48,6 +49,7 @@ class RouteRequest(Strict):
     at: datetime
     attempt: int
     restricted: bool = False
+    partner_id: str | None = None
 
 
 class RouteResult(Lenient):
@@ -144,3 +146,16 @@ class ProblemReportRequest(Strict):
 
 class ProblemReportResult(Lenient):
     pr_id: str
+
+
+class PartnerCheck(Strict):
+    """P1/P4: may this partner (still) escalate this account's case to us?"""
+
+    account_id: str
+    partner_id: str
+
+
+class PartnerStatus(Lenient):
+    allowed: bool
+    reason: str = ""
+    partner_name: str = ""

@@ -88,6 +88,7 @@ engineers = Table(
     Column("citizenship", JSON),
     Column("work_location", String(64)),
     Column("restricted_queue_only", Boolean, nullable=False, default=False),
+    Column("partner", String(64)),
 )
 authorised_locations = Table(
     "authorised_locations", metadata, Column("id", String(64), primary_key=True)

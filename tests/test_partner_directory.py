@@ -149,3 +149,51 @@ def test_a_database_from_before_partners_gets_the_column(tmp_path: Path) -> None
         assert store.account("soylent").partner == "northwind-it"  # type: ignore[union-attr]
     finally:
         store.dispose()
+
+
+# --- the partner's own engineers (P3) ----------------------------------------------------------
+
+
+def test_the_demo_partner_has_engineers_at_l0_to_l2() -> None:
+    """P3: Northwind's engineers deliver L0, L1 and L2 for Northwind's cases."""
+    directory = load_directory(DEMO_DIRECTORY)
+    theirs = [(e.id, e.level.value) for e in directory.engineers if e.partner == "northwind-it"]
+    assert theirs == [("nw-nora", "L0"), ("nw-omar", "L1"), ("nw-pia", "L2")]
+
+
+def test_a_partner_engineer_at_l3_is_refused_at_its_line(tmp_path: Path) -> None:
+    """P3/P4: partners deliver L0-L2; L3 is the vendor's escalation team."""
+    text = mutate(
+        "{id: nw-pia, name: Pia Lund, level: L2", "{id: nw-pia, name: Pia Lund, level: L3"
+    )
+    message = refusal_of(tmp_path, text)
+    assert message.startswith(f"{line_of(text, 'id: nw-pia')}: engineers.")
+    assert message.endswith(
+        ".level: engineer nw-pia of partner northwind-it is L3: partners deliver L0-L2 and "
+        "escalate to our L3 (P3, P4); make it L0, L1 or L2"
+    )
+
+
+def test_an_engineer_of_an_unknown_partner_is_refused_at_its_line(tmp_path: Path) -> None:
+    """P3: a partner engineer works for one of the directory's partners."""
+    text = mutate("email: nora@northwind.example, partner: northwind-it", "partner: contoso")
+    message = refusal_of(tmp_path, text)
+    assert message.startswith(f"{line_of(text, 'id: nw-nora')}: engineers.")
+    assert message.endswith(
+        ".partner: engineer nw-nora works for partner contoso, which is not among the "
+        "directory's partners (known: northwind-it)"
+    )
+
+
+def test_partner_engineers_are_kept_in_an_older_database(tmp_path: Path) -> None:
+    """An existing state folder gains the engineers' partner column on open."""
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE engineers (id VARCHAR(64) PRIMARY KEY, name VARCHAR(200))")
+    store = Store(f"sqlite:///{path}")
+    try:
+        store.replace_directory(load_directory(DEMO_DIRECTORY))
+        nora = store.engineer("nw-nora")
+        assert nora is not None and nora.partner == "northwind-it"
+    finally:
+        store.dispose()

@@ -16,6 +16,15 @@ Timers: the first-response clock (S2/S3, moved at once by a priority change, S4)
 retry while no matching engineer is on shift (E1).
 Continue-as-new: when the server suggests it (or after `continue_as_new_after_events`), once
 all handlers have finished, with the whole state and feed.
+
+Partner cases (P3, P4): a partner case (`entitlement.partner_id`) is routed to its partner's
+engineers in `partner:<id>`. At L2 its `escalate` starts a vendor escalation: a child case
+workflow `<case>-esc-<n>` (parent close policy ABANDON) at our L3 whose contact is the partner.
+The escalation reports to the partner case with the signal `vendor_progress`
+(`VendorProgress`); the partner case forwards its owner's comments with the signal
+`partner_info` (`PartnerInfo`). The escalation closes itself once resolved, returning the
+resolution; closing the partner case first withdraws (closes) an open escalation and waits for
+it to end.
 """
 
 from __future__ import annotations
@@ -58,14 +67,23 @@ with workflow.unsafe.imports_passed_through():
         IntakeResult,
         Level,
         LogApproval,
+        PartnerInfo,
         ProvideInfo,
         RequestInfo,
         RequestLogApproval,
         Resolve,
         UsCitizenTerms,
+        VendorEscalation,
+        VendorProgress,
         ViewRequest,
     )
-    from casework.domain.presentation import present, summary_line
+    from casework.domain.partner import (
+        PROGRESS_KINDS,
+        escalation_id_for,
+        escalation_intake,
+        partner_queue,
+    )
+    from casework.domain.presentation import present, summary_line, summary_line_for_intake
     from casework.domain.routing import queue_for
     from casework.domain.us_citizen import (
         RESTRICTED_QUEUE,
@@ -111,6 +129,7 @@ class CaseWorkflow:
             self.case.restricted_members = list(input.intake.restricted_members)
         self.lock = asyncio.Lock()
         self.pending: list[asyncio.Future[Any]] = []
+        self.escalations: dict[str, workflow.ChildWorkflowHandle[Any, Any]] = {}
 
     # --- the story of a case -------------------------------------------------------------
 
@@ -131,8 +150,17 @@ class CaseWorkflow:
                 await self._route()
                 continue
             await workflow.wait_condition(
-                lambda: self.case.state in ("queued", "closed") or self._time_to_roll_over()
+                lambda: (
+                    self.case.state in ("queued", "closed")
+                    or self._time_to_roll_over()
+                    or self._escalation_answered()
+                )
             )
+            if self._escalation_answered():
+                await self._drain()  # the resolution reaches the partner case before the close
+                if self._escalation_answered():
+                    self._return_to_partner_case()
+                continue
             if self.case.state != "closed" and self._time_to_roll_over():
                 await self._roll_over(clock)
 
@@ -196,6 +224,7 @@ class CaseWorkflow:
                 at=workflow.now(),
                 attempt=self.case.routing_attempts,
                 restricted=self._restricted,
+                partner_id=self.case.intake.entitlement.partner_id,
             ),
             result_type=contracts.RouteResult,
             start_to_close_timeout=SIDE_EFFECT_TIMEOUT,
@@ -315,6 +344,7 @@ class CaseWorkflow:
         self.case.sla.breach_alerted = True
 
     async def _finish(self) -> None:
+        await self._withdraw_open_escalations()
         self._side_effect(
             contracts.RELEASE_CASE,
             contracts.ReleaseRequest(case_id=self.case.case_id, at=workflow.now()),
@@ -499,6 +529,9 @@ class CaseWorkflow:
         contact = case.intake.request.contact_id
         if name in FILE_AND_APPROVAL_ACTIONS:
             return await self._apply_files_and_approvals(name, action, actor)
+        if name == "escalate" and self.lifecycle.partner_case_at_partner_top():
+            assert isinstance(action, Escalate)
+            return await self._escalate_to_vendor(action, actor)
         if name == "file_problem_report":
             assert isinstance(action, FileProblemReport)
             pr_id = await self._file_problem_report(action)
@@ -532,6 +565,8 @@ class CaseWorkflow:
                 self._notify("engineer", case.owner.engineer_id, f"Comment on {case.case_id}", text)
             elif actor.role is not ActorRole.CONTACT:
                 self._notify("contact", contact, f"Comment on {case.case_id}", text)
+            if case.state == "waiting_on_vendor" and actor.is_owner:
+                return self._forward_to_vendor(actor.id, text)
             return "comment added"
         if name == "request_info":
             assert isinstance(action, RequestInfo)
@@ -946,19 +981,23 @@ class CaseWorkflow:
         now = workflow.now()
         priority = intake.request.priority
         target = intake.entitlement.targets[priority]
+        level = Level.L3 if intake.escalated_from else Level.L0  # P4: straight to our L3
         return CaseState(
             case_id=intake.case_id,
             intake=intake,
             priority=priority,
-            level=Level.L0,
-            queue=self._queue_for(intake, Level.L0),
+            level=level,
+            queue=self._queue_for(intake, level),
             opened_at=now,
             sla=sla_rules.start_clock(now, target, self._clock(intake)),
         )
 
     @staticmethod
     def _queue_for(intake: IntakeResult, level: Level) -> str:
-        """E1; U2: a restricted case stays in the US citizen queue at every level."""
+        """E1; U2: a restricted case stays in the US citizen queue at every level.
+        P3: a partner case stays in its partner's queue."""
+        if intake.entitlement.partner_id:
+            return partner_queue(intake.entitlement.partner_id)
         return RESTRICTED_QUEUE if intake.entitlement.restricted else queue_for(level)
 
     @staticmethod
@@ -966,14 +1005,18 @@ class CaseWorkflow:
         return sla_rules.clock_for(intake.entitlement.clock)
 
     def _record(self, actor: str, kind: str, text: str = "", refused: bool = False) -> None:
-        self.case.feed.append(
-            FeedEntry(at=workflow.now(), actor=actor, kind=kind, text=text, refused=refused)
-        )
+        entry = FeedEntry(at=workflow.now(), actor=actor, kind=kind, text=text, refused=refused)
+        self.case.feed.append(entry)
+        if self.case.intake.escalated_from:
+            self._tell_partner_case(entry)
 
     def _last_feed_kind(self) -> str | None:
         return self.case.feed[-1].kind if self.case.feed else None
 
     def _notify(self, kind: str, person: str, subject: str, body: str) -> None:
+        if kind == "contact" and self.case.intake.escalated_from:
+            # P4: on a vendor escalation we talk to the partner, never to its customer.
+            kind, person = "partner", self.case.intake.request.partner_id or person
         self._side_effect(
             contracts.NOTIFY,
             contracts.Notification(
@@ -1039,6 +1082,231 @@ class CaseWorkflow:
                 sa.CASE_RESTRICTED.value_set(self._restricted),
             ]
         )
+
+    # --- Partner Branded Support: the vendor escalation (P3, P4) --------------------------
+
+    async def _escalate_to_vendor(self, action: Escalate, actor: Actor) -> str:
+        """P4: the partner's L2 cannot resolve it: our escalation team takes it as a vendor
+        escalation, its own case workflow (a child of this one, id `<case>-esc-<n>`) at our L3,
+        on our S1 clock, talking to the partner only. Only a validated partner that (still)
+        owns the account escalates. ABANDON: closing or rolling over the partner case never
+        kills our work; closing it withdraws the escalation explicitly (`_finish`)."""
+        case = self.case
+        partner_id = case.intake.entitlement.partner_id
+        assert partner_id is not None
+        try:
+            status = await workflow.execute_activity(
+                contracts.CHECK_PARTNER,
+                contracts.PartnerCheck(
+                    account_id=case.intake.request.account_id, partner_id=partner_id
+                ),
+                result_type=contracts.PartnerStatus,
+                start_to_close_timeout=SIDE_EFFECT_TIMEOUT,
+                schedule_to_close_timeout=CALLER_DEADLINE,
+                retry_policy=SIDE_EFFECT_RETRY,
+            )
+        except ActivityError:
+            raise self._refuse(
+                "escalate",
+                actor.id,
+                "the directory did not answer; nothing was escalated, try again",
+                kind="DirectoryUnavailable",
+            ) from None
+        if not status.allowed:
+            raise self._refuse("escalate", actor.id, status.reason, kind="PartnerRefused")
+        escalation_id = escalation_id_for(case.case_id, len(case.vendor_escalations) + 1)
+        intake = escalation_intake(case, escalation_id, action.reason, actor.id)
+        self.escalations[escalation_id] = await workflow.start_child_workflow(
+            CaseWorkflow.run,
+            CaseWorkflowInput(
+                intake=intake, index_search_attributes=self.options.index_search_attributes
+            ),
+            id=escalation_id,
+            parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+            static_summary=summary_line_for_intake(intake),
+        )
+        self.lifecycle.act("escalate", actor=actor)
+        case.vendor_escalations.append(
+            VendorEscalation(
+                escalation_id=escalation_id, reason=action.reason, opened_at=workflow.now()
+            )
+        )
+        self._record(actor.id, "escalate", f"L2 -> vendor L3 as {escalation_id}: {action.reason}")
+        return (
+            f"escalated to the vendor's escalation team (L3) as {escalation_id}; "
+            "the case waits on the vendor"
+        )
+
+    def _forward_to_vendor(self, actor_id: str, text: str) -> str:
+        """P4: what the partner adds while it waits goes to our escalation team."""
+        escalation = self._open_escalation()
+        if escalation is None:  # pragma: no cover - waiting_on_vendor has an open escalation
+            return "comment added"
+        self.pending.append(
+            asyncio.create_task(
+                self._signal(
+                    escalation.escalation_id,
+                    "partner_info",
+                    PartnerInfo(actor=actor_id, text=text),
+                )
+            )
+        )
+        return f"comment added and forwarded to {escalation.escalation_id}"
+
+    def _open_escalation(self) -> VendorEscalation | None:
+        return next((e for e in self.case.vendor_escalations if e.status == "open"), None)
+
+    @workflow.signal
+    async def vendor_progress(self, payload: Any = None) -> None:
+        """P4: our escalation reports to its partner case: the partner sees our progress on
+        its feed; a resolution returns the case to the partner's engineer."""
+        try:
+            progress = VendorProgress.model_validate(payload)
+        except ValidationError as e:
+            self._record(
+                _actor_id_of(payload), "vendor_progress", f"refused: {_first_error(e)}", True
+            )
+            return
+        escalation = next(
+            (e for e in self.case.vendor_escalations if e.escalation_id == progress.escalation_id),
+            None,
+        )
+        if escalation is None:
+            self._record(
+                progress.actor,
+                "vendor_progress",
+                f"refused: {progress.escalation_id} is not an escalation of this case",
+                refused=True,
+            )
+            return
+        async with self.lock:
+            self._take_vendor_progress(escalation, progress)
+        self._publish()
+
+    def _take_vendor_progress(self, escalation: VendorEscalation, progress: VendorProgress) -> None:
+        """Signals from one sender may overtake each other: the state is the latest by the
+        escalation's own sequence, and its close carries the resolution too."""
+        case = self.case
+        if progress.seq >= escalation.seq:
+            escalation.state, escalation.seq = progress.state, progress.seq
+        text = f"{escalation.escalation_id}: {progress.text}" if progress.text else ""
+        self._record(progress.actor, f"vendor_{progress.kind}", text or escalation.escalation_id)
+        back_with_partner = escalation.status == "open" and progress.kind in ("resolve", "close")
+        resolution = progress.text if progress.kind == "resolve" else progress.resolution
+        if back_with_partner and resolution:
+            escalation.status, escalation.resolution = "resolved", resolution
+            self._notify_owner(f"{case.case_id}: the vendor solved the escalation", resolution)
+        elif progress.kind == "close" and escalation.status == "open":
+            escalation.status = "withdrawn"
+        elif progress.kind == "request_info":
+            self._notify_owner(f"{case.case_id}: the vendor needs information", progress.text)
+        if back_with_partner and case.state == "waiting_on_vendor":
+            self.lifecycle.act("vendor_resolved", actor=Actor("vendor", ActorRole.SYSTEM))
+
+    @workflow.signal
+    async def partner_info(self, payload: Any = None) -> None:
+        """P4: on a vendor escalation, information the partner added to its case: it answers
+        our request for information when we wait on the partner, else it is a comment."""
+        partner_id = self.case.intake.request.contact_id
+        if not self.case.intake.escalated_from:
+            self._record(
+                _actor_id_of(payload),
+                "partner_info",
+                "refused: this case is not a vendor escalation",
+                refused=True,
+            )
+            return
+        try:
+            info = PartnerInfo.model_validate(payload)
+        except ValidationError as e:
+            self._record(partner_id, "partner_info", f"refused: {_first_error(e)}", refused=True)
+            return
+        name = "provide_info" if self.case.state == "waiting_on_customer" else "comment"
+        try:
+            await self._act(name, {"actor": partner_id, "text": f"({info.actor}) {info.text}"})
+        except ApplicationError:
+            pass  # the refusal is on this case's feed
+
+    def _tell_partner_case(self, entry: FeedEntry) -> None:
+        """P4: the partner case sees our progress (what the partner itself said, it knows)."""
+        partner_id = self.case.intake.request.contact_id
+        if entry.refused or entry.kind not in PROGRESS_KINDS:
+            return
+        if entry.actor == partner_id and entry.kind != "close":
+            return
+        try:
+            progress = VendorProgress(
+                escalation_id=self.case.case_id,
+                kind=entry.kind,
+                actor=entry.actor,
+                text=entry.text,
+                state=self.case.state,
+                seq=len(self.case.feed),
+                resolution=self.case.resolution,
+            )
+        except ValidationError:  # pragma: no cover - feed entries carry valid ids
+            return
+        parent = self.case.intake.escalated_from
+        assert parent is not None
+        self.pending.append(asyncio.create_task(self._signal(parent, "vendor_progress", progress)))
+
+    async def _signal(self, workflow_id: str, signal: str, arg: Any) -> bool:
+        """Signal another case; False (logged) if it is gone: nothing left to tell."""
+        try:
+            await workflow.get_external_workflow_handle(workflow_id).signal(signal, arg)
+        except Exception as e:  # the other case has closed or never existed
+            workflow.logger.warning("signal %s to %s failed: %s", signal, workflow_id, e)
+            return False
+        return True
+
+    def _escalation_answered(self) -> bool:
+        """P4: a vendor escalation ends when we resolve it: the resolution returns to the
+        partner case, which the partner then resolves with its customer."""
+        return self.case.intake.escalated_from is not None and self.case.state == "resolved"
+
+    def _return_to_partner_case(self) -> None:
+        partner = Actor(self.case.intake.request.contact_id, ActorRole.CONTACT)
+        self.lifecycle.act("close", actor=partner)
+        self.case.closed_at = workflow.now()
+        self._record(
+            "system",
+            "close",
+            f"resolution returned to partner case {self.case.intake.escalated_from}",
+        )
+        self._publish()
+
+    async def _withdraw_open_escalations(self) -> None:
+        """P4: the partner case closed while we work on its escalation: the partner withdraws
+        it, and the partner case waits for it to end (a child outliving its parent would be
+        abandoned work, and the test server locks time skipping on it)."""
+        for escalation in self.case.vendor_escalations:
+            if escalation.status != "open":
+                continue
+            closed = await self._signal(
+                escalation.escalation_id,
+                "act",
+                {
+                    "action": "close",
+                    "actor": self.case.intake.entitlement.partner_id,
+                    "reason": f"the partner case {self.case.case_id} was closed",
+                },
+            )
+            if not closed:
+                escalation.status = "withdrawn"
+                continue
+            handle = self.escalations.get(escalation.escalation_id)
+            if handle is not None:
+                try:
+                    await handle
+                except Exception as e:  # terminated or failed: it has ended all the same
+                    workflow.logger.warning("escalation %s ended: %s", escalation.escalation_id, e)
+            try:
+                await workflow.wait_condition(
+                    lambda e=escalation: e.status != "open",  # type: ignore[misc]
+                    timeout=CALLER_DEADLINE,
+                )
+            except TimeoutError:
+                escalation.status = "withdrawn"
 
 
 def _actor_id_of(payload: Any) -> str:

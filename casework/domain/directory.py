@@ -215,6 +215,10 @@ class Engineer(Strict):
     restricted_queue_only: bool = Field(
         default=False, description="works only the US citizen restricted queue (U2)"
     )
+    partner: Identifier | None = Field(
+        default=None,
+        description="P3: a partner's engineer (L0-L2), who works only that partner's cases",
+    )
 
     def has_skill(self, skill: str) -> bool:
         return skill.casefold() in {s.casefold() for s in self.skills}
@@ -309,6 +313,42 @@ class Directory(Strict):
                         "type": PydanticCustomError("par_partner", "{reason}", {"reason": reason}),
                         "loc": ("accounts", i, "partner"),
                         "input": account.partner,
+                    }
+                ],
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _partner_engineers_work_l0_to_l2_for_a_known_partner(self) -> Directory:
+        """P3: a partner's engineers deliver L0-L2 for a partner of the directory; L3 is ours
+        (P4). Refused at the engineer's `partner` or `level` line."""
+        partners = {p.id for p in self.partners}
+        for i, engineer in enumerate(self.engineers):
+            if engineer.partner is None:
+                continue
+            if engineer.partner not in partners:
+                field, reason = (
+                    "partner",
+                    f"engineer {engineer.id} works for partner {engineer.partner}, which is not "
+                    f"among the directory's partners (known: {', '.join(partners) or 'none'})",
+                )
+            elif engineer.level is Level.L3:
+                field, reason = (
+                    "level",
+                    f"engineer {engineer.id} of partner {engineer.partner} is L3: partners "
+                    "deliver L0-L2 and escalate to our L3 (P3, P4); make it L0, L1 or L2",
+                )
+            else:
+                continue
+            raise ValidationError.from_exception_data(
+                "Directory",
+                [
+                    {
+                        "type": PydanticCustomError(
+                            "partner_engineer", "{reason}", {"reason": reason}
+                        ),
+                        "loc": ("engineers", i, field),
+                        "input": getattr(engineer, field),
                     }
                 ],
             )

@@ -21,7 +21,7 @@ from statemachine import State, StateMachine
 
 from casework.domain.models import ActorRole, CaseState, Level, Priority
 
-OPEN_STATES = ("queued", "in_progress", "waiting_on_customer", "resolved")
+OPEN_STATES = ("queued", "in_progress", "waiting_on_customer", "resolved", "waiting_on_vendor")
 CALLER_GUARDS = frozenset(
     {
         "actor_is_system",
@@ -32,6 +32,9 @@ CALLER_GUARDS = frozenset(
         "priority_differs",
     }
 )
+
+SYSTEM_EVENTS = frozenset({"assign", "vendor_resolved"})
+"""Transitions only the engine takes (routing; P4 the vendor's answer): never offered."""
 
 
 @dataclass(frozen=True)
@@ -50,11 +53,18 @@ class CaseLifecycle(StateMachine):
     waiting_on_customer = State(value="waiting_on_customer")
     resolved = State(value="resolved")
     closed = State(final=True, value="closed")
+    # P4: a partner case escalated to our L3 waits on us, as a case waits on its customer.
+    waiting_on_vendor = State(value="waiting_on_vendor")
 
     # E1: routing hands the case to an engineer.
     assign = queued.to(in_progress, cond="actor_is_system")
     # E2: the owner cannot resolve the case at this level; back to the queue one level up.
-    escalate = in_progress.to(queued, cond=["actor_is_owner", "below_top_level"])
+    # P4: at L2, a partner case goes to our L3 instead, as a vendor escalation.
+    escalate = in_progress.to(
+        waiting_on_vendor, cond=["actor_is_owner", "partner_case_at_partner_top"]
+    ) | in_progress.to(queued, cond=["actor_is_owner", "below_top_level"])
+    # P4: our escalation team solved it; the partner case is back with the partner's engineer.
+    vendor_resolved = waiting_on_vendor.to(in_progress, cond="actor_is_system")
     # E2: at L3 the owner files a Problem Report; the case stays open and linked to it.
     file_problem_report = in_progress.to.itself(
         cond=["actor_is_owner", "at_top_level", "no_problem_report_yet", "no_pending_approval"]
@@ -100,6 +110,7 @@ class CaseLifecycle(StateMachine):
         | in_progress.to.itself(cond="actor_is_party")
         | waiting_on_customer.to.itself(cond="actor_is_party")
         | resolved.to.itself(cond="actor_is_party")
+        | waiting_on_vendor.to.itself(cond="actor_is_party")
     )
     # E4/S4: Change Priority.
     change_priority = (
@@ -117,6 +128,7 @@ class CaseLifecycle(StateMachine):
         | in_progress.to(closed, cond="actor_is_contact")
         | waiting_on_customer.to(closed, cond="actor_is_contact")
         | resolved.to(closed, cond="actor_is_contact")
+        | waiting_on_vendor.to(closed, cond="actor_is_contact")
     )
 
     def __init__(self, case: CaseState) -> None:
@@ -147,6 +159,10 @@ class CaseLifecycle(StateMachine):
 
     def approval_is_pending(self, **_: Any) -> bool:
         return not self.no_pending_approval()
+
+    def partner_case_at_partner_top(self, **_: Any) -> bool:
+        """P3/P4: a partner delivers L0-L2; past L2 its case goes to our escalation team."""
+        return bool(self.model.intake.entitlement.partner_id) and self.model.level is Level.L2
 
     def below_top_level(self, **_: Any) -> bool:
         return self.model.level is not Level.L3
@@ -186,7 +202,7 @@ class CaseLifecycle(StateMachine):
             {
                 t.event
                 for t in state.transitions
-                if t.event != "assign"
+                if t.event not in SYSTEM_EVENTS
                 and all(getattr(self, str(c))() for c in t.cond if str(c) not in CALLER_GUARDS)
             }
         )
@@ -226,4 +242,7 @@ GUARD_REFUSALS: dict[str, str] = {
         "wait for the answer or its expiry"
     ),
     "approval_is_pending": "there is no request to share logs waiting for an answer",
+    "partner_case_at_partner_top": (
+        "only a partner case at L2 goes to the vendor's escalation team (P4)"
+    ),
 }

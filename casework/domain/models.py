@@ -11,7 +11,15 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    RootModel,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 
 class Tier(StrEnum):
@@ -32,6 +40,8 @@ class Channel(StrEnum):
 
     PHONE = "phone"
     WEB = "web"
+    PARTNER = "partner"
+    """P3: a Support Now partner opens a case for its PAR customer (needs `partner_id`)."""
 
 
 class Category(StrEnum):
@@ -81,7 +91,8 @@ Identifier = Annotated[
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)]
 
-CASE_ID_PATTERN = re.compile(r"^case-\d{6,}$")
+CASE_ID_PATTERN = re.compile(r"^case-\d{6,}(-esc-\d+)?$")
+"""A case number; `-esc-<n>` is a partner case's vendor escalation (P4)."""
 
 
 def case_id_for(number: int) -> str:
@@ -109,6 +120,23 @@ class OpenCaseRequest(Strict):
     received_by: Identifier | None = Field(
         default=None, description="the Customer Care agent who took a phone call"
     )
+    partner_id: Identifier | None = Field(
+        default=None, description="P3: the partner opening the case (channel partner only)"
+    )
+
+    @model_validator(mode="after")
+    def _partner_channel_names_the_partner(self) -> OpenCaseRequest:
+        """P3/P4: a partner case says which partner opens it; only a partner case does."""
+        if self.channel is Channel.PARTNER and self.partner_id is None:
+            raise ValueError(
+                "channel partner needs partner_id: the Support Now partner opening the case"
+            )
+        if self.channel is not Channel.PARTNER and self.partner_id is not None:
+            raise ValueError(
+                f"partner_id is for channel partner only; this request's channel is "
+                f"{self.channel.value}"
+            )
+        return self
 
     @field_validator("priority", mode="before")
     @classmethod
@@ -154,6 +182,12 @@ class Entitlement(Lenient):
         return self.us_citizen is not None
 
     routing_retry: timedelta = timedelta(minutes=5)
+    partner_id: str | None = Field(
+        default=None, description="P3: a partner case, worked in this partner's queue at L0-L2"
+    )
+    vendor_targets: dict[Priority, timedelta] | None = Field(
+        default=None, description="P4: our S1 targets, for a vendor escalation of a partner case"
+    )
 
 
 class IntakeResult(Lenient):
@@ -171,6 +205,11 @@ class IntakeResult(Lenient):
     restricted_members: list[str] = Field(
         default_factory=list, description="U2: the restricted queue's members at intake"
     )
+    escalated_from: str | None = Field(
+        default=None,
+        description="P4: set on a vendor escalation: the partner case it was escalated from",
+    )
+    partner_name: str | None = Field(default=None, description="P3/P4: the partner's name")
 
 
 class Referral(Lenient):
@@ -259,6 +298,37 @@ class LogApproval(Lenient):
     pr_id: str | None = None
 
 
+class VendorEscalation(Lenient):
+    """P4: a partner case's escalation to our L3, run as its own (child) case workflow."""
+
+    escalation_id: str
+    reason: str
+    opened_at: datetime
+    status: Literal["open", "resolved", "withdrawn"] = "open"
+    state: str = "queued"
+    resolution: str | None = None
+    seq: int = 0
+
+
+class VendorProgress(Strict):
+    """P4: what a vendor escalation tells its partner case (signal `vendor_progress`)."""
+
+    escalation_id: Identifier
+    kind: ShortText
+    actor: Identifier
+    text: str = ""
+    state: ShortText
+    seq: int = Field(default=0, description="the escalation's feed position: signals may overtake")
+    resolution: str | None = Field(default=None, description="the escalation's resolution, if any")
+
+
+class PartnerInfo(Strict):
+    """P4: information the partner adds to its case, forwarded to the vendor escalation."""
+
+    actor: Identifier
+    text: LongText
+
+
 class Assignment(Lenient):
     engineer_id: str
     engineer_name: str
@@ -287,6 +357,7 @@ class CaseState(Lenient):
     restricted_members: list[str] = Field(default_factory=list)
     attachments: list[Attachment] = Field(default_factory=list)
     log_approvals: list[LogApproval] = Field(default_factory=list)
+    vendor_escalations: list[VendorEscalation] = Field(default_factory=list)
 
 
 class CaseWorkflowInput(Lenient):
@@ -472,3 +543,6 @@ class CaseView(Lenient):
     sla_paused_reason: str | None = None
     attachments: list[Attachment] = Field(default_factory=list)
     log_approvals: list[LogApproval] = Field(default_factory=list)
+    vendor_escalations: list[VendorEscalation] = Field(default_factory=list)
+    partner_id: str | None = None
+    escalated_from: str | None = None

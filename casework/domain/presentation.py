@@ -55,6 +55,9 @@ def present(
         sla_paused_reason=clock.paused_reason(now) if running else None,
         attachments=case.attachments,
         log_approvals=case.log_approvals,
+        vendor_escalations=case.vendor_escalations,
+        partner_id=case.intake.entitlement.partner_id or None,
+        escalated_from=case.intake.escalated_from,
         clock=case.intake.entitlement.clock,
     )
 

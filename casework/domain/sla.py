@@ -150,6 +150,10 @@ class SlaPolicy(Strict):
         description="how long a case waits in its queue before routing is tried again",
     )
     us_citizen_support: UsCitizenSupportPolicy = Field(default_factory=UsCitizenSupportPolicy)
+    partner_targets: dict[Tier, TargetRow] | None = Field(
+        default=None,
+        description="P3: first-response targets of partner cases; the S1 table when absent",
+    )
 
     @field_validator("first_response_targets")
     @classmethod
@@ -163,6 +167,11 @@ class SlaPolicy(Strict):
 
     def targets_for(self, tier: Tier) -> dict[Priority, timedelta]:
         return dict(self.first_response_targets[tier])
+
+    def partner_targets_for(self, tier: Tier) -> dict[Priority, timedelta]:
+        """P3: a partner case's targets: `partner_targets` for its tier, else the S1 table."""
+        table = self.partner_targets or {}
+        return dict(table.get(tier) or self.first_response_targets[tier])
 
 
 DEFAULT_POLICY = SlaPolicy(
