@@ -147,14 +147,21 @@ class Desk:
         finishes what it started (no task outstanding), then is terminated."""
         for case_id in dict.fromkeys(self.opened):
             handle = self.case(case_id)
-            for _ in range(200):  # a wedged case never settles: stop it all the same
-                if await _settled(handle) is not False:
-                    break
-                await asyncio.sleep(0.02)
+            await self.settle(case_id)
             try:
                 await handle.terminate(reason="test finished")
             except RPCError:
                 pass  # closed already
+
+    async def settle(self, case_id: str, attempts: int = 200) -> bool:
+        """Wait until the case has no workflow or activity task outstanding (or has ended);
+        False if it did not settle in `attempts` looks (a wedged case never does)."""
+        handle = self.case(case_id)
+        for _ in range(attempts):
+            if await _settled(handle) is not False:
+                return True
+            await asyncio.sleep(0.02)
+        return False
 
     def case(self, case_id: str) -> WorkflowHandle[Any, Any]:
         return self.client.get_workflow_handle(case_id)
