@@ -30,6 +30,8 @@ class NotificationActivities:
             return engineer.email if engineer else None
         if kind == "contact":
             return self.store.contact_address(person_id)
+        if kind == "escalation_manager":  # E3: a rota manager or the support director
+            return self.store.escalation_manager_address(person_id)
         return None
 
     @activity.defn(name=NOTIFY)

@@ -55,6 +55,7 @@ def present(
         sla_paused_reason=clock.paused_reason(now) if running else None,
         attachments=case.attachments,
         log_approvals=case.log_approvals,
+        escalations=case.escalations,
         clock=case.intake.entitlement.clock,
     )
 

@@ -150,6 +150,10 @@ class SlaPolicy(Strict):
         description="how long a case waits in its queue before routing is tried again",
     )
     us_citizen_support: UsCitizenSupportPolicy = Field(default_factory=UsCitizenSupportPolicy)
+    escalation_acknowledge_within: PositiveDuration = Field(
+        default=timedelta(minutes=15),
+        description="E3: how long an Escalation Manager has to acknowledge before the next one",
+    )
 
     @field_validator("first_response_targets")
     @classmethod
