@@ -314,7 +314,7 @@ class CaseWorkflow:
         )
         self._publish()
         if workflow.patched(ESCALATE_SLA_BREACH):
-            asyncio.create_task(self._escalate_breach())
+            asyncio.create_task(self._escalate_breach(at))
             self.case.sla.breach_alerted = True
             return
         self._side_effect(
@@ -988,6 +988,7 @@ class CaseWorkflow:
         note: str,
         raised_by: str,
         recorded_by: str | None,
+        raised_at: datetime | None = None,
     ) -> Escalation:
         """E3/S3: the escalation goes to the first manager of its ladder, durably."""
         case = self.case
@@ -999,7 +1000,7 @@ class CaseWorkflow:
             note=note,
             raised_by=raised_by,
             recorded_by=recorded_by,
-            raised_at=now,
+            raised_at=raised_at or now,
             ladder=plan.ladder,
             step_due_at=now + plan.acknowledge_within,
             acknowledge_within=plan.acknowledge_within,
@@ -1139,7 +1140,7 @@ class CaseWorkflow:
             ),
         )
 
-    async def _escalate_breach(self) -> None:
+    async def _escalate_breach(self, at: datetime) -> None:
         """S3: a breach alerts the Escalation Managers through the same ladder as E3; if the
         case is escalated already, its manager is told of the breach."""
         async with self.lock:
@@ -1162,7 +1163,7 @@ class CaseWorkflow:
             try:
                 plan = await workflow.execute_activity(
                     contracts.PLAN_ESCALATION,
-                    contracts.EscalationPlanRequest(case_id=self.case.case_id, at=workflow.now()),
+                    contracts.EscalationPlanRequest(case_id=self.case.case_id, at=at),
                     result_type=contracts.EscalationPlan,
                     start_to_close_timeout=SIDE_EFFECT_TIMEOUT,
                     retry_policy=SIDE_EFFECT_RETRY,
@@ -1177,6 +1178,7 @@ class CaseWorkflow:
                 note=f"no first response within {format_duration(self.case.sla.target)}",
                 raised_by="sla",
                 recorded_by=None,
+                raised_at=at,
             )
         self._publish()
 
