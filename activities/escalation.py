@@ -31,7 +31,7 @@ class EscalationActivities:
         if request.recorded_by is not None:
             engineer = self.store.engineer(request.recorded_by)
             if engineer is None or engineer.level is not Level.L0:
-                what = f"a {engineer.level.value} engineer" if engineer else "not in the directory"
+                what = f"an {engineer.level.value} engineer" if engineer else "not in the directory"
                 raise refuse(
                     "NotCustomerCare",
                     f"{request.recorded_by} is {what}: a phone escalation is recorded by a "

@@ -858,6 +858,83 @@ def reopen(
     act(case, "reopen", actor=actor, reason=reason)
 
 
+# --- customer escalation and the Escalation Manager ladder (E3, E4) ------------------------
+
+ACTION_OPTIONS.update({"recorded_by": "--recorded-by", "channel": "--by-phone"})
+
+
+class EscalationReasonOption(StrEnum):
+    lack_of_progress = "lack_of_progress"
+    expertise = "expertise"
+    business_impact = "business_impact"
+    other = "other"
+
+
+def _escalation_sent(result: ActionResult) -> None:
+    if result.escalation_id and result.escalation_manager:
+        out().print(
+            f"escalation {result.escalation_id}: with {result.escalation_manager}", markup=False
+        )
+
+
+@app.command("escalate-now")
+def escalate_now(
+    case: CaseArgument,
+    actor: Annotated[str, typer.Option("--as", help="The contact of the account escalating.")],
+    reason: Annotated[EscalationReasonOption, typer.Option(help="Why the customer escalates.")],
+    note: Annotated[str | None, typer.Option(help="In the customer's words.")] = None,
+    priority: Annotated[
+        str | None, typer.Option(help="Raise the priority with it: P1 or P2 (E4, S4).")
+    ] = None,
+    by_phone: Annotated[
+        bool, typer.Option("--by-phone", help="Customer Care records a phone escalation.")
+    ] = False,
+    recorded_by: Annotated[
+        str | None,
+        typer.Option(help="With --by-phone: the Customer Care (L0) engineer who took the call."),
+    ] = None,
+) -> None:
+    """Escalate Now (E3): a contact escalates the case, online or by phone through Customer
+    Care; the answer names the escalation and the Escalation Manager who has it."""
+    if by_phone and recorded_by is None:
+        fail(
+            "escalate now not sent: --by-phone needs --recorded-by <Customer Care engineer>",
+            BAD_INPUT,
+        )
+    if recorded_by is not None and not by_phone:
+        fail("escalate now not sent: --recorded-by goes with --by-phone", BAD_INPUT)
+    payload = checked(
+        "escalate_now",
+        actor=actor,
+        reason=reason.value,
+        note=note,
+        priority=priority,
+        channel="phone" if by_phone else "online",
+        recorded_by=recorded_by,
+    )
+    _escalation_sent(send(case_number(case), "escalate_now", payload))
+
+
+@app.command()
+def acknowledge(
+    case: CaseArgument,
+    actor: Annotated[str, typer.Option("--as", help="The Escalation Manager who has it.")],
+    note: Annotated[str | None, typer.Option(help="A note for the feed.")] = None,
+) -> None:
+    """The Escalation Manager who has the escalation acknowledges it; it stays with them (E3)."""
+    act(case, "acknowledge_escalation", actor=actor, note=note)
+
+
+@app.command("de-escalate")
+def de_escalate(
+    case: CaseArgument,
+    actor: Annotated[str, typer.Option("--as", help="The Escalation Manager who has it.")],
+    note: Annotated[str | None, typer.Option(help="Why it ends.")] = None,
+) -> None:
+    """The Escalation Manager who has the escalation ends it (E3)."""
+    act(case, "de_escalate", actor=actor, note=note)
+
+
 # --- files on a case and the customer's approval before logs go to engineering (U5, U6) ---
 
 

@@ -16,8 +16,8 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
-from casework.domain.models import CaseView
 from casework.domain.escalation import ladder
+from casework.domain.models import CaseView
 from casework.domain.routing import manager_on_duty
 from casework.store import Store
 from tests.conftest import Desk

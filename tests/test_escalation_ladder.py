@@ -17,8 +17,9 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
+from casework.client import CaseworkError, act_on_case
 from casework.domain.escalation import ladder
-from casework.domain.models import ActionResult, CaseView
+from casework.domain.models import CaseView
 from casework.store import Store
 from tests.conftest import Desk
 
@@ -156,7 +157,7 @@ async def test_the_ladder_walks_the_rota_on_time_and_stops_when_acknowledged(
     await env.sleep(timedelta(seconds=10))
     view = await desk.until(case.case_id, with_manager(second))
     passed = [e for e in view.feed if e.kind == "escalation_passed_on"]
-    assert len(passed) == 1 and f"now with" in passed[0].text and second in passed[0].text
+    assert len(passed) == 1 and "now with" in passed[0].text and second in passed[0].text
     assert await eventually(lambda: manager_alerts(store, case.case_id) == [first, second])
 
     too_late = await refused(desk, case.case_id, "acknowledge_escalation", actor=first)
@@ -293,7 +294,7 @@ def facts(view: CaseView) -> dict[str, Any]:
                 "channel": "phone",
                 "recorded_by": "gsc-erin",
             },
-            "gsc-erin is a L1 engineer: a phone escalation is recorded by a Customer Care (L0)",
+            "gsc-erin is an L1 engineer: a phone escalation is recorded by a Customer Care (L0)",
         ),
         (
             {"actor": "acme-alice", "reason": "expertise", "channel": "phone"},
@@ -335,13 +336,18 @@ async def test_a_second_escalation_while_one_is_active_is_refused(desk: Desk) ->
 
 
 async def test_a_closed_case_cannot_be_escalated(desk: Desk, store: Store) -> None:
-    """E3: only an open case is escalated."""
+    """E3: only an open case is escalated; the caller is told the case is closed."""
     case = await answered_case(desk)
     await desk.act(case.case_id, "close", actor="acme-alice")
-    await desk.until(case.case_id, lambda v: v.state == "closed")
-    with pytest.raises(Exception) as failure:  # a closed workflow takes no update
-        await desk.act(case.case_id, "escalate_now", actor="acme-alice", reason="other")
-    assert failure.value is not None
+    await desk.case(case.case_id).result()  # the case workflow has finished
+    with pytest.raises(CaseworkError) as failure:
+        await act_on_case(
+            desk.client,
+            case.case_id,
+            "escalate_now",
+            {"actor": "acme-alice", "reason": "other"},
+        )
+    assert str(failure.value) == f"{case.case_id} is closed; nothing more can be done on it"
     assert store.escalations(case.case_id) == []
 
 
