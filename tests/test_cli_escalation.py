@@ -13,6 +13,7 @@ import pytest
 from casework.store import Store
 from tests.conftest import Desk
 from tests.test_cli import OPEN, act_ok, cli, cli_env, opened_case
+from tests.test_search_attributes import until_listed
 
 pytestmark = pytest.mark.timeout(60)
 __all__ = ["cli_env"]
@@ -77,3 +78,18 @@ async def test_bad_escalations_are_refused_with_what_to_do(cli_env: Desk, store:
     assert stranger.exit_code == 1
     assert "the case has no active escalation" in stranger.output
     assert store.escalations(case_id) == []
+
+
+async def test_a_manager_lists_the_escalated_cases(cli_env: Desk) -> None:
+    """E3: the Web UI and `temporal workflow list --query 'CaseEscalated = true'` find the
+    cases with an active escalation, and no longer once it has ended."""
+    await answered(cli_env)  # a case nobody escalates is never listed
+    escalated = await answered(cli_env)
+    out = await act_ok("escalate-now", escalated, "--as", "acme-alice", "--reason", "expertise")
+    manager = re.search(r"with (em-\w+) \(", out)
+    assert manager, out
+    await until_listed(cli_env, "CaseEscalated = true", {escalated})
+    await until_listed(cli_env, "CaseEscalated = false", set())  # never escalated: unset
+    await act_ok("de-escalate", escalated, "--as", manager.group(1))
+    await until_listed(cli_env, "CaseEscalated = true", set())
+    await until_listed(cli_env, "CaseEscalated = false", {escalated})

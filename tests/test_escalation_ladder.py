@@ -20,8 +20,10 @@ from temporalio.testing import WorkflowEnvironment
 from casework.client import CaseworkError, act_on_case
 from casework.domain.escalation import ladder
 from casework.domain.models import CaseView
+from casework.domain.us_citizen import WITHHELD
 from casework.store import Store
 from tests.conftest import Desk
+from tests.us_citizen_desk import CYBERDYNE, SECRET
 
 ACK_WINDOW = timedelta(minutes=15)
 """The default policy's `escalation_acknowledge_within`."""
@@ -365,3 +367,30 @@ async def test_only_the_manager_who_has_it_acknowledges(desk: Desk) -> None:
     await desk.act(case.case_id, "acknowledge_escalation", actor=holder)
     twice = await refused(desk, case.case_id, "acknowledge_escalation", actor=holder)
     assert f"was acknowledged already by {holder}" in twice
+
+
+# --- U5: a restricted case's escalation keeps its note on the case ---------------------------
+
+
+async def test_a_restricted_cases_escalation_note_stays_with_the_restricted_queue(
+    desk: Desk, store: Store
+) -> None:
+    """E3/U5: a US Citizen Support customer escalates (the case may still be queued, E3 "at
+    any time"); the Escalation Managers are alerted without the note, and a viewer outside
+    the restricted queue sees that an escalation exists, not what the customer wrote."""
+    case_id = await desk.open(**CYBERDYNE, priority="P3")
+    result = await desk.act(
+        case_id, "escalate_now", actor="cyberdyne-judy", reason="expertise", note=SECRET
+    )
+    assert result.escalation_id == f"{case_id}-E1"
+    outsider = await desk.view(case_id, viewer="gsc-erin")
+    [escalation] = outsider.escalations
+    assert escalation.note == WITHHELD and escalation.raised_by == "[contact]"
+    member = await desk.view(case_id, viewer="cyberdyne-judy")
+    assert member.escalations[0].note == SECRET
+    alerts = await eventually(
+        lambda: [
+            n for n in store.notifications(case_id) if n["recipient_kind"] == "escalation_manager"
+        ]
+    )
+    assert all(SECRET not in n["body"] for n in alerts)

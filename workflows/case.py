@@ -1028,7 +1028,15 @@ class CaseWorkflow:
             f"{escalation.escalation_id}.",
         )
         self._start_ladder(escalation.escalation_id)
+        self._publish_escalation()
         return escalation
+
+    def _publish_escalation(self) -> None:
+        """E3: `CaseEscalated` says whether an escalation is active. Upserted only when an
+        escalation starts or ends, so that cases without escalations replay unchanged."""
+        if self.options.index_search_attributes:
+            escalated = self.case.active_escalation is not None
+            workflow.upsert_search_attributes([sa.CASE_ESCALATED.value_set(escalated)])
 
     def _start_ladder(self, escalation_id: str) -> None:
         asyncio.create_task(self._escalation_ladder(escalation_id))
@@ -1091,7 +1099,9 @@ class CaseWorkflow:
         self._publish()
 
     def _alert_escalation_step(self, escalation: Escalation) -> None:
-        """Alert the manager the escalation is with, once per step (E3, S3)."""
+        """Alert the manager the escalation is with, once per step (E3, S3). U5: a restricted
+        case's note stays on the case (the summary line carries no content either)."""
+        note = "" if self._restricted else escalation.note
         self._side_effect(
             contracts.NOTIFY,
             contracts.Notification(
@@ -1101,7 +1111,7 @@ class CaseWorkflow:
                 recipient_id=escalation.manager.id,
                 subject=f"Escalation {escalation.escalation_id} on {self.case.case_id}",
                 body=(
-                    f"{escalation.reason.replace('_', ' ')}: {escalation.note} "
+                    f"{escalation.reason.replace('_', ' ')}: {note} "
                     f"{summary_line(self.case)}. Acknowledge within "
                     f"{format_duration(escalation.acknowledge_within)}: casework acknowledge "
                     f"{self.case.case_id} --as {escalation.manager.id}"
@@ -1119,6 +1129,7 @@ class CaseWorkflow:
         self._record(actor, "escalation_ended", f"{escalation.escalation_id}: {why}")
         self._record_escalation(escalation)
         self._publish()
+        self._publish_escalation()
 
     def _record_escalation(self, escalation: Escalation) -> None:
         """The shared `escalations` table that `casework report` counts."""
