@@ -8,6 +8,7 @@ shared `escalations` table of the test's database.
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -20,10 +21,12 @@ from temporalio.testing import WorkflowEnvironment
 from casework.client import CaseworkError, act_on_case
 from casework.domain.escalation import ladder
 from casework.domain.models import CaseView
+from casework.domain.sla import SlaPolicy
 from casework.domain.us_citizen import WITHHELD
 from casework.store import Store
 from tests.conftest import Desk
 from tests.us_citizen_desk import CYBERDYNE, SECRET
+from worker import activities_for, build_worker
 
 ACK_WINDOW = timedelta(minutes=15)
 """The default policy's `escalation_acknowledge_within`."""
@@ -394,3 +397,41 @@ async def test_a_restricted_cases_escalation_note_stays_with_the_restricted_queu
         ]
     )
     assert all(SECRET not in n["body"] for n in alerts)
+
+
+# --- the ladder survives continue-as-new ------------------------------------------------------
+
+
+async def test_an_escalation_keeps_its_place_on_the_ladder_across_a_roll_over(
+    env: WorkflowEnvironment, store: Store, policy: SlaPolicy
+) -> None:
+    """E3: a busy escalated case rolls over (continue-as-new); the escalation carries on with
+    the same manager and window, and is passed on once when the window ends, not twice."""
+    task_queue = f"tq-{uuid.uuid4().hex[:8]}"
+    desk = Desk(
+        env.client,
+        task_queue,
+        {"index_search_attributes": False, "continue_as_new_after_events": 30},
+    )
+    async with build_worker(
+        env.client, task_queue=task_queue, activities=activities_for(store, policy)
+    ):
+        try:
+            case = await answered_case(desk)
+            first_run = (await desk.case(case.case_id).describe()).run_id
+            await desk.act(case.case_id, "escalate_now", actor="acme-alice", reason="expertise")
+            steps = expected_ladder(store, await desk.view(case.case_id))
+            for n in range(12):
+                await desk.act(case.case_id, "comment", actor="acme-alice", text=f"still down {n}")
+            view = await desk.until(
+                case.case_id, lambda v: any(e.kind == "continued" for e in v.feed)
+            )
+            assert (await desk.case(case.case_id).describe()).run_id != first_run
+            assert with_manager(steps[0])(view)
+
+            await env.sleep(ACK_WINDOW + timedelta(seconds=5))
+            view = await desk.until(case.case_id, with_manager(steps[1]))
+            assert [e.kind for e in view.feed].count("escalation_passed_on") == 1
+            assert await eventually(lambda: manager_alerts(store, case.case_id) == steps[:2])
+        finally:
+            await desk.tidy_up()
