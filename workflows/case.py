@@ -8,6 +8,10 @@ Updates, one per Case Center action (E4), each taking the action's JSON and answ
 what was wrong (the refusal is on the feed, the case unchanged):
     respond, comment, request_info, provide_info, escalate, file_problem_report,
     change_priority, resolve, close, reopen
+E3: `escalate_now` (a contact, online or by phone through Customer Care; answers with the
+escalation id and its Escalation Manager), `acknowledge_escalation` and `de_escalate` (the
+manager who has it). Each escalation walks the rota on a durable timer per step (the policy's
+acknowledgement window) until acknowledged; S3 breaches raise one on the same ladder.
 Signal `act`: the same actions as `{"action": "<name>", ...}`, fire-and-forget, for the Web
 UI's signal form; refusals land on the feed.
 Query `view`: `{"viewer": "<id>"}` -> `CaseView`.
@@ -314,7 +318,8 @@ class CaseWorkflow:
         )
         self._publish()
         if workflow.patched(ESCALATE_SLA_BREACH):
-            asyncio.create_task(self._escalate_breach(at))
+            # Kept with the side effects, so a roll-over or the close waits for it.
+            self.pending.append(asyncio.create_task(self._escalate_breach(at)))
             self.case.sla.breach_alerted = True
             return
         self._side_effect(
