@@ -15,8 +15,10 @@ from typing import Any
 
 import pytest
 from temporalio.client import WorkflowUpdateFailedError
+from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Replayer
 
 from casework.client import CaseworkError, act_on_case
 from casework.domain.escalation import ladder
@@ -26,7 +28,7 @@ from casework.domain.us_citizen import WITHHELD
 from casework.store import Store
 from tests.conftest import Desk
 from tests.us_citizen_desk import CYBERDYNE, SECRET
-from worker import activities_for, build_worker
+from worker import WORKFLOWS, activities_for, build_worker
 
 ACK_WINDOW = timedelta(minutes=15)
 """The default policy's `escalation_acknowledge_within`."""
@@ -203,6 +205,10 @@ async def test_after_the_last_manager_the_support_director_has_it(
     await desk.act(case.case_id, "acknowledge_escalation", actor="dir-maya")
     view = await desk.view(case.case_id)
     assert view.escalations[0].acknowledged_by == "dir-maya"
+
+    history = await desk.case(case.case_id).fetch_history()
+    replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter)
+    await replayer.replay_workflow(history)  # the whole ladder replays deterministically
 
 
 async def test_de_escalation_ends_it_and_a_new_escalation_is_possible(
