@@ -622,6 +622,8 @@ def render_case(view: CaseView, viewer: str = "operator") -> None:
                 r.pr_id or "-",
             )
         console.print(approvals)
+    if view.escalations:
+        console.print(escalations_table(view))
     feed = Table(title="feed", title_justify="left", show_lines=False)
     for column in ("time", "actor", "event", "text"):
         feed.add_column(column, no_wrap=column != "text")
@@ -875,6 +877,35 @@ def _escalation_sent(result: ActionResult) -> None:
         out().print(
             f"escalation {result.escalation_id}: with {result.escalation_manager}", markup=False
         )
+
+
+def escalations_table(view: CaseView) -> Table:
+    """E3: each escalation, who has it now and where it stands on the ladder."""
+    table = Table(title="escalations (E3)", title_justify="left")
+    for column in ("id", "channel", "reason", "with", "status", "raised"):
+        table.add_column(column, no_wrap=column not in ("reason", "status"))
+    for e in view.escalations:
+        if e.ended_at:
+            status, style = f"ended {when(e.ended_at)}: {e.ended_because or ''}", "dim"
+        elif e.acknowledged_at:
+            status, style = (
+                f"acknowledged by {e.acknowledged_by} {when(e.acknowledged_at)}",
+                "green",
+            )
+        elif e.step_due_at:
+            status, style = f"to acknowledge by {when(e.step_due_at)}", "yellow"
+        else:
+            status, style = "unacknowledged; end of the ladder", "red"
+        manager = e.ladder[e.step]
+        table.add_row(
+            e.escalation_id,
+            e.channel,
+            Text(e.reason.replace("_", " ")),
+            Text(f"{manager.name} ({manager.id})"),
+            Text(status, style=style),
+            when(e.raised_at),
+        )
+    return table
 
 
 @app.command("escalate-now")

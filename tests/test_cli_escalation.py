@@ -43,6 +43,8 @@ async def test_escalate_by_phone_acknowledge_and_de_escalate(cli_env: Desk, stor
 
     out = await act_ok("acknowledge", case_id, "--as", manager)
     assert f"{case_id}-E1 acknowledged" in out
+    shown = (await cli("show", case_id)).stdout
+    assert "escalations (E3)" in shown and "acknowledged" in shown  # rich may wrap the rest
     out = await act_ok("de-escalate", case_id, "--as", manager, "--note", "on track")
     assert f"{case_id}-E1 de-escalated" in out
     shown = (await cli("show", case_id)).stdout
