@@ -103,28 +103,6 @@ escalation_managers = Table(
     Column("phone", String(200)),
     Column("shift", JSON, nullable=False),
 )
-case_numbers = Table(
-    "case_numbers",
-    metadata,
-    Column("number", Integer, primary_key=True, autoincrement=True),
-    Column("request_id", String(64), nullable=False, unique=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-)
-escalations = Table(
-    "escalations",
-    metadata,
-    Column("escalation_id", String, primary_key=True),  # "<case_id>-E<n>", n from 1
-    Column("case_id", String, nullable=False),
-    Column("account", String, nullable=False),
-    Column("tier", String, nullable=False),
-    Column("priority", String, nullable=False),
-    Column("channel", String, nullable=False),  # "online", "phone" or "sla_breach"
-    Column("reason", String, nullable=False),
-    Column("raised_at", DateTime(timezone=True), nullable=False),
-    Column("acknowledged_at", DateTime(timezone=True), nullable=True),
-    Column("acknowledged_by", String, nullable=True),
-    Column("ended_at", DateTime(timezone=True), nullable=True),
-)
 support_director = Table(
     "support_director",
     metadata,
@@ -132,6 +110,13 @@ support_director = Table(
     Column("name", String(200), nullable=False),
     Column("email", String(320)),
     Column("phone", String(200)),
+)
+case_numbers = Table(
+    "case_numbers",
+    metadata,
+    Column("number", Integer, primary_key=True, autoincrement=True),
+    Column("request_id", String(64), nullable=False, unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
 )
 assignments = Table(
     "assignments",
@@ -199,6 +184,21 @@ outbox = Table(
     Column("subject", String(300), nullable=False),
     Column("body", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+)
+escalations = Table(
+    "escalations",
+    metadata,
+    Column("escalation_id", String, primary_key=True),  # "<case_id>-E<n>", n from 1
+    Column("case_id", String, nullable=False),
+    Column("account", String, nullable=False),
+    Column("tier", String, nullable=False),
+    Column("priority", String, nullable=False),
+    Column("channel", String, nullable=False),  # "online", "phone" or "sla_breach"
+    Column("reason", String, nullable=False),
+    Column("raised_at", DateTime(timezone=True), nullable=False),
+    Column("acknowledged_at", DateTime(timezone=True), nullable=True),
+    Column("acknowledged_by", String, nullable=True),
+    Column("ended_at", DateTime(timezone=True), nullable=True),
 )
 
 
@@ -680,7 +680,7 @@ class Store:
             else:
                 conn.execute(insert(escalations).values(**row))
 
-    def escalations(self, case_id: str | None = None) -> list[dict[str, Any]]:
+    def escalation_rows(self, case_id: str | None = None) -> list[dict[str, Any]]:
         query = select(escalations).order_by(escalations.c.raised_at)
         if case_id:
             query = query.where(escalations.c.case_id == case_id)

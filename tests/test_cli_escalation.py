@@ -49,7 +49,7 @@ async def test_escalate_by_phone_acknowledge_and_de_escalate(cli_env: Desk, stor
     assert f"{case_id}-E1 de-escalated" in out
     shown = (await cli("show", case_id)).stdout
     assert "escalation_ended" in shown and "P1" in shown
-    [row] = store.escalations(case_id)
+    [row] = store.escalation_rows(case_id)
     assert (row["channel"], row["acknowledged_by"]) == ("phone", manager)
     assert row["ended_at"] is not None
 
@@ -79,7 +79,7 @@ async def test_bad_escalations_are_refused_with_what_to_do(cli_env: Desk, store:
     stranger = await cli("acknowledge", case_id, "--as", "em-ines")
     assert stranger.exit_code == 1
     assert "the case has no active escalation" in stranger.output
-    assert store.escalations(case_id) == []
+    assert store.escalation_rows(case_id) == []
 
 
 async def test_a_manager_lists_the_escalated_cases(cli_env: Desk) -> None:

@@ -125,7 +125,7 @@ async def test_escalate_now_and_a_phone_escalation_give_the_same_answer(
     assert phone_view.feed[-1].actor == "cc-dana", "Customer Care recorded it on the phone"
     assert "recorded by cc-dana" in phone_view.feed[-1].text
 
-    rows = await eventually(lambda: len(store.escalations()) == 2 and store.escalations())
+    rows = await eventually(lambda: len(store.escalation_rows()) == 2 and store.escalation_rows())
     assert sorted(r["channel"] for r in rows) == ["online", "phone"]
     assert {r["reason"] for r in rows} == {"lack_of_progress"}
     assert {r["account"] for r in rows} == {"acme"}
@@ -179,7 +179,7 @@ async def test_the_ladder_walks_the_rota_on_time_and_stops_when_acknowledged(
     assert [e.kind for e in view.feed].count("escalation_passed_on") == 1
     assert manager_alerts(store, case.case_id) == [first, second]
     [row] = await eventually(
-        lambda: [r for r in store.escalations(case.case_id) if r["acknowledged_by"]]
+        lambda: [r for r in store.escalation_rows(case.case_id) if r["acknowledged_by"]]
     )
     assert row["acknowledged_by"] == second and row["ended_at"] is None
 
@@ -224,7 +224,9 @@ async def test_de_escalation_ends_it_and_a_new_escalation_is_possible(
     again = await desk.act(case.case_id, "escalate_now", actor="acme-bob", reason="expertise")
     assert again.escalation_id == f"{case.case_id}-E2"
     rows = await eventually(
-        lambda: len(store.escalations(case.case_id)) == 2 and store.escalations(case.case_id)
+        lambda: (
+            len(store.escalation_rows(case.case_id)) == 2 and store.escalation_rows(case.case_id)
+        )
     )
     assert [r["ended_at"] is not None for r in rows] == [True, False]
 
@@ -238,7 +240,7 @@ async def test_resolving_the_case_ends_the_escalation(desk: Desk, store: Store) 
     view = await desk.until(case.case_id, lambda v: v.escalations[0].ended_at is not None)
     assert "resolved" in (view.escalations[0].ended_because or "")
     assert await eventually(
-        lambda: [r["ended_at"] is not None for r in store.escalations(case.case_id)] == [True]
+        lambda: [r["ended_at"] is not None for r in store.escalation_rows(case.case_id)] == [True]
     )
 
 
@@ -279,7 +281,7 @@ async def test_an_sla_breach_raises_an_escalation_on_the_same_ladder(
     manager = escalation.ladder[0].id
     await desk.act(case_id, "acknowledge_escalation", actor=manager)
     [row] = await eventually(
-        lambda: [r for r in store.escalations(case_id) if r["acknowledged_at"]]
+        lambda: [r for r in store.escalation_rows(case_id) if r["acknowledged_at"]]
     )
     assert row["channel"] == "sla_breach" and row["acknowledged_by"] == manager
 
@@ -333,7 +335,7 @@ async def test_a_refused_escalation_says_why_and_changes_nothing(
     after = await desk.view(before.case_id)
     assert facts(after) == facts(before)
     assert after.feed[-1].refused and after.feed[-1].kind == "escalate_now"
-    assert after.escalations == [] and store.escalations(before.case_id) == []
+    assert after.escalations == [] and store.escalation_rows(before.case_id) == []
     assert manager_alerts(store, before.case_id) == []
 
 
@@ -359,7 +361,7 @@ async def test_a_closed_case_cannot_be_escalated(desk: Desk, store: Store) -> No
             {"actor": "acme-alice", "reason": "other"},
         )
     assert str(failure.value) == f"{case.case_id} is closed; nothing more can be done on it"
-    assert store.escalations(case.case_id) == []
+    assert store.escalation_rows(case.case_id) == []
 
 
 async def test_only_the_manager_who_has_it_acknowledges(desk: Desk) -> None:
