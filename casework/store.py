@@ -671,12 +671,16 @@ class Store:
         return None
 
     def record_escalation(self, row: dict[str, Any]) -> None:
-        """Insert or bring up to date one escalation (idempotent: the row is the case's own
-        view of it, written whole)."""
+        """Insert or bring up to date one escalation. Safe to retry and to run out of order
+        (the case's writes are concurrent side effects): an acknowledgement or an end, once
+        recorded, is never cleared by an older write. Two first writes at once: the loser
+        fails on the key and its retry updates."""
+        once_set = ("acknowledged_at", "acknowledged_by", "ended_at")
         with self.engine.begin() as conn:
             key = escalations.c.escalation_id == row["escalation_id"]
             if conn.execute(select(escalations.c.escalation_id).where(key)).first():
-                conn.execute(update(escalations).where(key).values(**row))
+                changes = {k: v for k, v in row.items() if k not in once_set or v is not None}
+                conn.execute(update(escalations).where(key).values(**changes))
             else:
                 conn.execute(insert(escalations).values(**row))
 

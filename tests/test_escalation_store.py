@@ -77,3 +77,18 @@ def test_a_database_from_before_escalations_gets_the_new_tables(tmp_path: Path) 
     store = Store(f"sqlite:///{path}")
     assert store.escalation_rows() == [] and store.support_director() is None
     store.dispose()
+
+
+def test_an_older_write_never_clears_an_acknowledgement_or_an_end(store: Store) -> None:
+    """The case's writes run concurrently: an acknowledgement or an end, once recorded, stays
+    even when the escalation's first write lands after them."""
+    ended = record(
+        acknowledged_at=AT + timedelta(minutes=3),
+        acknowledged_by="em-ines",
+        ended_at=AT + timedelta(hours=1),
+        priority="P1",
+    )
+    store.record_escalation(ended.model_dump())
+    store.record_escalation(record().model_dump())  # the first write, late
+    [row] = store.escalation_rows("case-000001")
+    assert (row["acknowledged_by"], row["ended_at"] is not None) == ("em-ines", True)

@@ -978,6 +978,7 @@ class CaseWorkflow:
                 reason=f"raised with {escalation.escalation_id}",
             )
             raised = f"; {self._change_priority(actor.id, change)}"
+        self._record_escalation(escalation)  # after a raise: the report sees the new priority
         manager = escalation.manager
         return (
             f"{escalation.escalation_id} is with Escalation Manager {manager.name} "
@@ -995,7 +996,8 @@ class CaseWorkflow:
         recorded_by: str | None,
         raised_at: datetime | None = None,
     ) -> Escalation:
-        """E3/S3: the escalation goes to the first manager of its ladder, durably."""
+        """E3/S3: the escalation goes to the first manager of its ladder, durably. The caller
+        records it in the database once its priority is settled."""
         case = self.case
         now = workflow.now()
         escalation = Escalation(
@@ -1024,7 +1026,6 @@ class CaseWorkflow:
             f"within {format_duration(plan.acknowledge_within)}. {note}".strip(),
         )
         self._alert_escalation_step(escalation)
-        self._record_escalation(escalation)
         self._notify(
             "contact",
             case.intake.request.contact_id,
@@ -1187,7 +1188,7 @@ class CaseWorkflow:
             except ActivityError as e:  # the directory refused: say so, never wedge the case
                 self._record("sla", "escalation_failed", str(e.cause or e), refused=True)
                 return
-            self._open_escalation(
+            escalation = self._open_escalation(
                 plan,
                 channel="sla_breach",
                 reason=SLA_BREACH_REASON,
@@ -1196,6 +1197,7 @@ class CaseWorkflow:
                 recorded_by=None,
                 raised_at=at,
             )
+            self._record_escalation(escalation)
         self._publish()
 
     # --- reads (U5) --------------------------------------------------------------------------
