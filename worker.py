@@ -26,6 +26,7 @@ from activities import (
     TrackerActivities,
 )
 from activities.cases import CaseStarter
+from activities.escalation import EscalationActivities
 from casework.domain.sla import SlaPolicy
 from casework.engine import load_policy, open_store
 from casework.settings import Settings
@@ -41,6 +42,7 @@ def activities_for(store, policy: SlaPolicy) -> list:  # type: ignore[no-untyped
     notifications = NotificationActivities(store)
     tracker = TrackerActivities(store)
     sharing = LogSharingActivities(store)
+    escalation = EscalationActivities(store, policy)
     return [
         directory.intake,
         directory.route_case,
@@ -52,6 +54,8 @@ def activities_for(store, policy: SlaPolicy) -> list:  # type: ignore[no-untyped
         directory.check_partner,
         sharing.record_log_approval,
         sharing.share_logs_with_problem_report,
+        escalation.plan_escalation,
+        escalation.record_escalation,
     ]
 
 

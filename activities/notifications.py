@@ -33,6 +33,8 @@ class NotificationActivities:
         if kind == "partner":  # P4: our side of a vendor escalation talks to the partner
             partner = self.store.partner(person_id)
             return (partner.email or partner.phone or partner.url) if partner else None
+        if kind == "escalation_manager":  # E3: a rota manager or the support director
+            return self.store.escalation_manager_address(person_id)
         return None
 
     @activity.defn(name=NOTIFY)

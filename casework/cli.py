@@ -649,6 +649,8 @@ def render_case(view: CaseView, viewer: str = "operator") -> None:
                 r.pr_id or "-",
             )
         console.print(approvals)
+    if view.escalations:
+        console.print(escalations_table(view))
     feed = Table(title="feed", title_justify="left", show_lines=False)
     for column in ("time", "actor", "event", "text"):
         feed.add_column(column, no_wrap=column != "text")
@@ -883,6 +885,112 @@ def reopen(
 ) -> None:
     """A contact reopens a resolved case; it goes back to its engineer."""
     act(case, "reopen", actor=actor, reason=reason)
+
+
+# --- customer escalation and the Escalation Manager ladder (E3, E4) ------------------------
+
+ACTION_OPTIONS.update({"recorded_by": "--recorded-by", "channel": "--by-phone"})
+
+
+class EscalationReasonOption(StrEnum):
+    lack_of_progress = "lack_of_progress"
+    expertise = "expertise"
+    business_impact = "business_impact"
+    other = "other"
+
+
+def _escalation_sent(result: ActionResult) -> None:
+    if result.escalation_id and result.escalation_manager:
+        out().print(
+            f"escalation {result.escalation_id}: with {result.escalation_manager}", markup=False
+        )
+
+
+def escalations_table(view: CaseView) -> Table:
+    """E3: each escalation, who has it now and where it stands on the ladder."""
+    table = Table(title="escalations (E3)", title_justify="left")
+    for column in ("id", "channel", "reason", "with", "status", "raised"):
+        table.add_column(column, no_wrap=column not in ("reason", "status"))
+    for e in view.escalations:
+        if e.ended_at:
+            status, style = f"ended {when(e.ended_at)}: {e.ended_because or ''}", "dim"
+        elif e.acknowledged_at:
+            status, style = (
+                f"acknowledged by {e.acknowledged_by} {when(e.acknowledged_at)}",
+                "green",
+            )
+        elif e.step_due_at:
+            status, style = f"to acknowledge by {when(e.step_due_at)}", "yellow"
+        else:
+            status, style = "unacknowledged; end of the ladder", "red"
+        manager = e.ladder[e.step]
+        table.add_row(
+            e.escalation_id,
+            e.channel,
+            Text(e.reason.replace("_", " ")),
+            Text(f"{manager.name} ({manager.id})"),
+            Text(status, style=style),
+            when(e.raised_at),
+        )
+    return table
+
+
+@app.command("escalate-now")
+def escalate_now(
+    case: CaseArgument,
+    actor: Annotated[str, typer.Option("--as", help="The contact of the account escalating.")],
+    reason: Annotated[EscalationReasonOption, typer.Option(help="Why the customer escalates.")],
+    note: Annotated[str | None, typer.Option(help="In the customer's words.")] = None,
+    priority: Annotated[
+        str | None, typer.Option(help="Raise the priority with it: P1 or P2 (E4, S4).")
+    ] = None,
+    by_phone: Annotated[
+        bool, typer.Option("--by-phone", help="Customer Care records a phone escalation.")
+    ] = False,
+    recorded_by: Annotated[
+        str | None,
+        typer.Option(help="With --by-phone: the Customer Care (L0) engineer who took the call."),
+    ] = None,
+) -> None:
+    """Escalate Now (E3): a contact escalates the case, online or by phone through Customer
+    Care; the answer names the escalation and the Escalation Manager who has it."""
+    if by_phone and recorded_by is None:
+        fail(
+            "escalate now not sent: --by-phone needs --recorded-by <Customer Care engineer>",
+            BAD_INPUT,
+        )
+    if recorded_by is not None and not by_phone:
+        fail("escalate now not sent: --recorded-by goes with --by-phone", BAD_INPUT)
+    payload = checked(
+        "escalate_now",
+        actor=actor,
+        reason=reason.value,
+        note=note,
+        priority=priority,
+        channel="phone" if by_phone else "online",
+        recorded_by=recorded_by,
+    )
+    _escalation_sent(send(case_number(case), "escalate_now", payload))
+
+
+@app.command()
+def acknowledge(
+    case: CaseArgument,
+    actor: Annotated[str, typer.Option("--as", help="The Escalation Manager who has it.")],
+    note: Annotated[str | None, typer.Option(help="A note for the feed.")] = None,
+) -> None:
+    """The Escalation Manager who has the escalation acknowledges it; it stays with them (E3)."""
+    act(case, "acknowledge_escalation", actor=actor, note=note)
+
+
+@app.command("de-escalate")
+def de_escalate(
+    case: CaseArgument,
+    actor: Annotated[str, typer.Option("--as", help="The Escalation Manager who has it.")],
+    note: Annotated[str | None, typer.Option(help="Why it ends.")] = None,
+) -> None:
+    """The Escalation Manager who has the escalation ends it (E3)."""
+    act(case, "de_escalate", actor=actor, note=note)
 
 
 # --- files on a case and the customer's approval before logs go to engineering (U5, U6) ---

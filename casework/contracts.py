@@ -5,7 +5,7 @@ same names and workflows never import an activity's I/O code.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import Field
@@ -14,6 +14,7 @@ from casework.domain.models import (
     Assignment,
     Attachment,
     Category,
+    EscalationStep,
     Identifier,
     IntakeResult,
     Lenient,
@@ -159,3 +160,42 @@ class PartnerStatus(Lenient):
     allowed: bool
     reason: str = ""
     partner_name: str = ""
+
+
+# --- escalations (E3, S3) -------------------------------------------------------------------
+
+PLAN_ESCALATION = "plan_escalation"
+RECORD_ESCALATION = "record_escalation"
+
+
+class EscalationPlanRequest(Strict):
+    """E3/S3: who gets a new escalation; `recorded_by` (phone) must be Customer Care (L0)."""
+
+    case_id: str
+    at: datetime
+    recorded_by: str | None = None
+
+
+class EscalationPlan(Lenient):
+    """The ladder from the manager on duty to the catch-all, and the acknowledgement window
+    from the loaded policy."""
+
+    ladder: list[EscalationStep]
+    acknowledge_within: timedelta
+    has_catch_all: bool = True
+
+
+class EscalationRecord(Strict):
+    """One row of the shared `escalations` table, as the case knows it now."""
+
+    escalation_id: str
+    case_id: str
+    account: str
+    tier: str
+    priority: str
+    channel: str
+    reason: str
+    raised_at: datetime
+    acknowledged_at: datetime | None = None
+    acknowledged_by: str | None = None
+    ended_at: datetime | None = None

@@ -39,6 +39,7 @@ from casework.domain.directory import (
     Engineer,
     EscalationManager,
     Partner,
+    SupportDirector,
 )
 from casework.domain.us_citizen import is_restricted_member
 
@@ -102,6 +103,14 @@ escalation_managers = Table(
     Column("email", String(320)),
     Column("phone", String(200)),
     Column("shift", JSON, nullable=False),
+)
+support_director = Table(
+    "support_director",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("email", String(320)),
+    Column("phone", String(200)),
 )
 case_numbers = Table(
     "case_numbers",
@@ -176,6 +185,21 @@ outbox = Table(
     Column("subject", String(300), nullable=False),
     Column("body", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+)
+escalations = Table(
+    "escalations",
+    metadata,
+    Column("escalation_id", String, primary_key=True),  # "<case_id>-E<n>", n from 1
+    Column("case_id", String, nullable=False),
+    Column("account", String, nullable=False),
+    Column("tier", String, nullable=False),
+    Column("priority", String, nullable=False),
+    Column("channel", String, nullable=False),  # "online", "phone" or "sla_breach"
+    Column("reason", String, nullable=False),
+    Column("raised_at", DateTime(timezone=True), nullable=False),
+    Column("acknowledged_at", DateTime(timezone=True), nullable=True),
+    Column("acknowledged_by", String, nullable=True),
+    Column("ended_at", DateTime(timezone=True), nullable=True),
 )
 
 
@@ -289,6 +313,7 @@ class Store:
                     for i, m in enumerate(directory.escalation_managers)
                 ],
             )
+            self._replace_support_director(conn, directory)
 
     def product_names(self) -> list[str]:
         with self.engine.connect() as conn:
@@ -618,6 +643,54 @@ class Store:
             query = query.where(problem_reports.c.case_id == case_id)
         with self.engine.connect() as conn:
             return [{**r, "id": pr_id_for(r["number"])} for r in conn.execute(query).mappings()]
+
+    # --- escalations (E3, S3) ----------------------------------------------------------------
+
+    @staticmethod
+    def _replace_support_director(conn: Any, directory: Directory) -> None:
+        conn.execute(delete(support_director))
+        if directory.support_director is not None:
+            conn.execute(
+                insert(support_director), [directory.support_director.model_dump(mode="json")]
+            )
+
+    def support_director(self) -> SupportDirector | None:
+        """E3/S3: the ladder's catch-all; None when the directory names none."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(support_director)).mappings().first()
+            return SupportDirector.model_validate(dict(row)) if row else None
+
+    def escalation_manager_address(self, person_id: str) -> str | None:
+        """Where a rota manager or the support director is alerted: email, else phone."""
+        with self.engine.connect() as conn:
+            for table in (escalation_managers, support_director):
+                row = conn.execute(
+                    select(table.c.email, table.c.phone).where(table.c.id == person_id)
+                ).first()
+                if row:
+                    return row.email or row.phone
+        return None
+
+    def record_escalation(self, row: dict[str, Any]) -> None:
+        """Insert or bring up to date one escalation. Safe to retry and to run out of order
+        (the case's writes are concurrent side effects): an acknowledgement or an end, once
+        recorded, is never cleared by an older write. Two first writes at once: the loser
+        fails on the key and its retry updates."""
+        once_set = ("acknowledged_at", "acknowledged_by", "ended_at")
+        with self.engine.begin() as conn:
+            key = escalations.c.escalation_id == row["escalation_id"]
+            if conn.execute(select(escalations.c.escalation_id).where(key)).first():
+                changes = {k: v for k, v in row.items() if k not in once_set or v is not None}
+                conn.execute(update(escalations).where(key).values(**changes))
+            else:
+                conn.execute(insert(escalations).values(**row))
+
+    def escalation_rows(self, case_id: str | None = None) -> list[dict[str, Any]]:
+        query = select(escalations).order_by(escalations.c.raised_at)
+        if case_id:
+            query = query.where(escalations.c.case_id == case_id)
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(query).mappings()]
 
     # --- notification outbox --------------------------------------------------------------
 

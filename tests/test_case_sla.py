@@ -16,6 +16,7 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
+from casework.domain.escalation import ladder
 from casework.domain.models import CaseView
 from casework.domain.routing import manager_on_duty
 from casework.store import Store
@@ -111,7 +112,10 @@ async def test_an_unanswered_case_breaches_exactly_at_its_s1_target(
     later = await desk.view(case.case_id)
     assert later.sla.breached_at == case.opened_at + target, "a breach is recorded for good"
     assert [e.kind for e in later.feed].count("sla_breached") == 1
-    assert len(manager_alerts(store, case.case_id)) == 1
+    steps = ladder(store.rota(), store.support_director(), after.sla.breached_at)
+    assert [a["recipient_id"] for a in manager_alerts(store, case.case_id)] == [
+        step_id for step_id, _ in steps
+    ], "S3/E3: unacknowledged, the breach walks the ladder: each rung alerted once"
 
 
 # --- S2 -----------------------------------------------------------------------------------------

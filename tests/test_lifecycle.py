@@ -275,7 +275,7 @@ def test_an_event_not_possible_now_names_the_state_and_what_is_allowed() -> None
     lifecycle, _ = machine("queued")
     assert lifecycle.refusal("escalate", actor=OWNER) == (
         "escalate is not possible while the case is queued; "
-        "allowed now: attach, change_priority, close, comment"
+        "allowed now: attach, change_priority, close, comment, escalate_now"
     )
 
 
@@ -284,7 +284,7 @@ def test_waiting_on_customer_lists_its_actions() -> None:
     lifecycle, _ = machine("waiting_on_customer")
     assert lifecycle.refusal("escalate", actor=OWNER) == (
         "escalate is not possible while the case is waiting on customer; allowed now: "
-        "attach, change_priority, close, comment, provide_info, resolve, respond"
+        "attach, change_priority, close, comment, escalate_now, provide_info, resolve, respond"
     )
 
 

@@ -90,11 +90,13 @@ async def test_a_new_worker_finishes_a_case_the_old_one_started(
         "escalate",
         "assigned",
         "sla_breached",
+        "escalated",  # S3: the breach goes up the Escalation Manager ladder (E3)
         "first_response",
         "escalate",
         "assigned",
         "respond",
         "close",
+        "escalation_ended",  # E3: closing the case ends its escalation
     ]
     alerts = [
         n for n in store.notifications(case_id) if n["recipient_kind"] == "escalation_manager"

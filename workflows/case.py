@@ -8,6 +8,10 @@ Updates, one per Case Center action (E4), each taking the action's JSON and answ
 what was wrong (the refusal is on the feed, the case unchanged):
     respond, comment, request_info, provide_info, escalate, file_problem_report,
     change_priority, resolve, close, reopen
+E3: `escalate_now` (a contact, online or by phone through Customer Care; answers with the
+escalation id and its Escalation Manager), `acknowledge_escalation` and `de_escalate` (the
+manager who has it). Each escalation walks the rota on a durable timer per step (the policy's
+acknowledgement window) until acknowledged; S3 breaches raise one on the same ladder.
 Signal `act`: the same actions as `{"action": "<name>", ...}`, fire-and-forget, for the Web
 UI's signal form; refusals land on the feed.
 Query `view`: `{"viewer": "<id>"}` -> `CaseView`.
@@ -45,9 +49,12 @@ with workflow.unsafe.imports_passed_through():
     from casework import search_attributes as sa
     from casework.domain import sla as sla_rules
     from casework.domain.durations import format_duration
+    from casework.domain.escalation import SLA_BREACH_REASON, escalation_id_for, is_higher
     from casework.domain.lifecycle import Actor, CaseLifecycle
     from casework.domain.models import (
         ACTION_MODELS,
+        ESCALATION_ACTIONS,
+        AcknowledgeEscalation,
         ActionBase,
         ActionResult,
         ActorRole,
@@ -61,7 +68,10 @@ with workflow.unsafe.imports_passed_through():
         ChangePriority,
         Channel,
         DeclineLogs,
+        DeEscalate,
         Escalate,
+        EscalateNow,
+        Escalation,
         FeedEntry,
         FileProblemReport,
         IntakeResult,
@@ -79,9 +89,9 @@ with workflow.unsafe.imports_passed_through():
     )
     from casework.domain.partner import (
         PROGRESS_KINDS,
-        escalation_id_for,
         escalation_intake,
         partner_queue,
+        vendor_escalation_id_for,
     )
     from casework.domain.presentation import present, summary_line, summary_line_for_intake
     from casework.domain.routing import queue_for
@@ -106,6 +116,8 @@ FILE_AND_APPROVAL_ACTIONS = frozenset(
 )
 WAKE_AT_WINDOW_CHANGES = "wake-at-business-window-changes"
 """Patch id: business-hours cases started before it did not wake at window changes."""
+ESCALATE_SLA_BREACH = "sla-breach-escalation-ladder"
+"""Patch id: cases before it alerted the manager on duty once on a breach, without a ladder."""
 CALLER_DEADLINE = timedelta(minutes=1)
 """How long a caller waiting on an update (filing a PR) waits for the tracker before a refusal."""
 
@@ -144,6 +156,9 @@ class CaseWorkflow:
         for approval in self.case.log_approvals:
             if approval.status == "pending":
                 self._start_gate(approval.request_id)
+        for escalation in self.case.escalations:
+            if escalation.active:
+                self._start_ladder(escalation.escalation_id)
 
         while self.case.state != "closed":
             if self.case.state == "queued":
@@ -331,6 +346,11 @@ class CaseWorkflow:
             f"({self.case.priority.value}, {self.case.intake.entitlement.tier.value})",
         )
         self._publish()
+        if workflow.patched(ESCALATE_SLA_BREACH):
+            # Kept with the side effects, so a roll-over or the close waits for it.
+            self.pending.append(asyncio.create_task(self._escalate_breach(at)))
+            self.case.sla.breach_alerted = True
+            return
         self._side_effect(
             contracts.ALERT_ESCALATION_MANAGER,
             contracts.ManagerAlert(
@@ -480,7 +500,19 @@ class CaseWorkflow:
             state=self.case.state,
             level=self.case.level,
             message=message,
+            **self._escalation_answer(name),
         )
+
+    def _escalation_answer(self, name: str) -> dict[str, str]:
+        """E3: the caller of an escalation action learns its id and who has it."""
+        if name not in ESCALATION_ACTIONS or not self.case.escalations:
+            return {}
+        escalation = self.case.escalations[-1]
+        manager = escalation.manager
+        return {
+            "escalation_id": escalation.escalation_id,
+            "escalation_manager": f"{manager.id} ({manager.name})",
+        }
 
     def _parse(self, name: str, payload: Any) -> ActionBase:
         model = ACTION_MODELS[name]
@@ -514,6 +546,9 @@ class CaseWorkflow:
         )
 
     def _actor(self, actor_id: str) -> Actor:
+        escalation = self.case.active_escalation
+        if escalation is not None and escalation.manager.id == actor_id:  # E3
+            return Actor(actor_id, ActorRole.ESCALATION_MANAGER, has_escalation=True)
         if actor_id in self.case.intake.account_contacts:
             return Actor(
                 actor_id, ActorRole.CONTACT, is_approver=actor_id in self.case.intake.approvers
@@ -532,6 +567,8 @@ class CaseWorkflow:
         if name == "escalate" and self.lifecycle.partner_case_at_partner_top():
             assert isinstance(action, Escalate)
             return await self._escalate_to_vendor(action, actor)
+        if name in ESCALATION_ACTIONS:
+            return await self._apply_escalation(name, action, actor)
         if name == "file_problem_report":
             assert isinstance(action, FileProblemReport)
             pr_id = await self._file_problem_report(action)
@@ -886,6 +923,318 @@ class CaseWorkflow:
             "product engineering may need significantly longer to resolve your case.",
         )
 
+    # --- customer escalation and the Escalation Manager ladder (E3, S3, S4) ----------------
+
+    @workflow.update
+    async def escalate_now(self, payload: Any = None) -> ActionResult:
+        """E3: a contact escalates (online, or by phone through Customer Care); the answer
+        names the escalation and the Escalation Manager who has it."""
+        return await self._act("escalate_now", payload)
+
+    @workflow.update
+    async def acknowledge_escalation(self, payload: Any = None) -> ActionResult:
+        return await self._act("acknowledge_escalation", payload)
+
+    @workflow.update
+    async def de_escalate(self, payload: Any = None) -> ActionResult:
+        return await self._act("de_escalate", payload)
+
+    async def _apply_escalation(self, name: str, action: ActionBase, actor: Actor) -> str:
+        if isinstance(action, EscalateNow):
+            return await self._escalate_now(action, actor)
+        escalation = self.case.active_escalation
+        assert escalation is not None  # the lifecycle's escalation_is_active guard
+        self.lifecycle.act(name, actor=actor)
+        note = f" {action.note}" if isinstance(action, AcknowledgeEscalation | DeEscalate) else ""
+        if name == "acknowledge_escalation":
+            escalation.acknowledged_at, escalation.acknowledged_by = workflow.now(), actor.id
+            escalation.step_due_at = None
+            self._record(
+                actor.id,
+                name,
+                f"{escalation.escalation_id}: acknowledged by {escalation.manager.name}; it "
+                f"stays with them until they de-escalate or the case is resolved.{note}".rstrip(),
+            )
+            self._record_escalation(escalation)
+            self._notify(
+                "contact",
+                self.case.intake.request.contact_id,
+                f"{self.case.case_id}: {escalation.manager.name} has your escalation",
+                f"Escalation Manager {escalation.manager.name} acknowledged "
+                f"{escalation.escalation_id} and is working with the team on your case.",
+            )
+            return f"{escalation.escalation_id} acknowledged; it stays with you"
+        self._end_escalation(escalation, actor.id, f"de-escalated.{note}".rstrip())
+        return f"{escalation.escalation_id} de-escalated"
+
+    async def _escalate_now(self, action: EscalateNow, actor: Actor) -> str:
+        """E3: the same path online and by phone; E4/S4: it may raise the priority."""
+        case = self.case
+        if action.priority is not None and not is_higher(action.priority, case.priority):
+            raise self._refuse(
+                "escalate_now",
+                actor.id,
+                f"an escalation can raise the priority only; the case is {case.priority.value} "
+                f"already: leave the priority out or ask for a higher one",
+            )
+        try:
+            plan = await workflow.execute_activity(
+                contracts.PLAN_ESCALATION,
+                contracts.EscalationPlanRequest(
+                    case_id=case.case_id, at=workflow.now(), recorded_by=action.recorded_by
+                ),
+                result_type=contracts.EscalationPlan,
+                start_to_close_timeout=SIDE_EFFECT_TIMEOUT,
+                schedule_to_close_timeout=CALLER_DEADLINE,
+                retry_policy=SIDE_EFFECT_RETRY,
+            )
+        except ActivityError as e:
+            refused = isinstance(e.cause, ApplicationError) and e.cause.non_retryable
+            reason = (
+                str(e.cause.message)
+                if refused and isinstance(e.cause, ApplicationError)
+                else "the directory did not answer; nothing changed, try again"
+            )
+            raise self._refuse("escalate_now", actor.id, reason) from None
+        self.lifecycle.act("escalate_now", actor=actor)
+        escalation = self._open_escalation(
+            plan,
+            channel=action.channel,
+            reason=action.reason,
+            note=action.note,
+            raised_by=actor.id,
+            recorded_by=action.recorded_by,
+        )
+        raised = ""
+        if action.priority is not None:
+            change = ChangePriority(
+                actor=actor.id,
+                priority=action.priority,
+                reason=f"raised with {escalation.escalation_id}",
+            )
+            raised = f"; {self._change_priority(actor.id, change)}"
+        self._record_escalation(escalation)  # after a raise: the report sees the new priority
+        manager = escalation.manager
+        return (
+            f"{escalation.escalation_id} is with Escalation Manager {manager.name} "
+            f"({manager.id}){raised}"
+        )
+
+    def _open_escalation(
+        self,
+        plan: contracts.EscalationPlan,
+        *,
+        channel: str,
+        reason: str,
+        note: str,
+        raised_by: str,
+        recorded_by: str | None,
+        raised_at: datetime | None = None,
+    ) -> Escalation:
+        """E3/S3: the escalation goes to the first manager of its ladder, durably. The caller
+        records it in the database once its priority is settled."""
+        case = self.case
+        now = workflow.now()
+        escalation = Escalation(
+            escalation_id=escalation_id_for(case.case_id, len(case.escalations) + 1),
+            channel=channel,
+            reason=reason,
+            note=note,
+            raised_by=raised_by,
+            recorded_by=recorded_by,
+            raised_at=raised_at or now,
+            ladder=plan.ladder,
+            step_due_at=now + plan.acknowledge_within,
+            acknowledge_within=plan.acknowledge_within,
+        )
+        case.escalations.append(escalation)
+        how = {
+            "online": "online (Escalate Now)",
+            "phone": f"by phone, recorded by {recorded_by}",
+            "sla_breach": "by the SLA breach (S3)",
+        }[channel]
+        self._record(
+            recorded_by or raised_by,
+            "escalate_now" if channel != "sla_breach" else "escalated",
+            f"{escalation.escalation_id} {how}: {reason.replace('_', ' ')}. "
+            f"{escalation.manager.name} ({escalation.manager.id}) is alerted and acknowledges "
+            f"within {format_duration(plan.acknowledge_within)}. {note}".strip(),
+        )
+        self._alert_escalation_step(escalation)
+        self._notify(
+            "contact",
+            case.intake.request.contact_id,
+            f"{case.case_id} escalated ({escalation.escalation_id})",
+            f"Escalation Manager {escalation.manager.name} has your escalation "
+            f"{escalation.escalation_id}.",
+        )
+        self._start_ladder(escalation.escalation_id)
+        self._publish_escalation()
+        return escalation
+
+    def _publish_escalation(self) -> None:
+        """E3: `CaseEscalated` says whether an escalation is active. Upserted only when an
+        escalation starts or ends, so that cases without escalations replay unchanged."""
+        if self.options.index_search_attributes:
+            escalated = self.case.active_escalation is not None
+            workflow.upsert_search_attributes([sa.CASE_ESCALATED.value_set(escalated)])
+
+    def _start_ladder(self, escalation_id: str) -> None:
+        asyncio.create_task(self._escalation_ladder(escalation_id))
+
+    async def _escalation_ladder(self, escalation_id: str) -> None:
+        """E3: unacknowledged within the window, the escalation goes to the next manager of
+        the rota, after the last one to the support director; each step a durable timer, on
+        the feed and alerted once (idempotency key per step). It ends when its manager
+        de-escalates or the case is resolved or closed."""
+        escalation = next(e for e in self.case.escalations if e.escalation_id == escalation_id)
+
+        def settled() -> bool:
+            return (
+                not escalation.active
+                or escalation.acknowledged_at is not None
+                or self.case.state in ("resolved", "closed")
+            )
+
+        while escalation.active and self.case.state not in ("resolved", "closed"):
+            due = escalation.step_due_at
+            if escalation.acknowledged_at is not None or due is None:
+                await workflow.wait_condition(
+                    lambda: not escalation.active or self.case.state in ("resolved", "closed")
+                )
+                continue
+            left = due - workflow.now()
+            if left > timedelta(0):
+                try:
+                    await workflow.wait_condition(settled, timeout=left)
+                    continue
+                except TimeoutError:
+                    pass
+            self._pass_on(escalation)
+        if escalation.active:
+            self._end_escalation(escalation, "system", f"the case was {self.case.state}")
+
+    def _pass_on(self, escalation: Escalation) -> None:
+        """E3: nobody acknowledged in time: the next rung of the ladder."""
+        missed = escalation.manager
+        window = format_duration(escalation.acknowledge_within)
+        if escalation.step + 1 >= len(escalation.ladder):
+            escalation.step_due_at = None
+            self._record(
+                "escalation-ladder",
+                "escalation_unacknowledged",
+                f"{escalation.escalation_id}: {missed.name} ({missed.id}) did not acknowledge "
+                f"within {window}; the ladder ends with them and it stays theirs",
+            )
+            self._publish()
+            return
+        escalation.step += 1
+        escalation.step_due_at = workflow.now() + escalation.acknowledge_within
+        self._record(
+            "escalation-ladder",
+            "escalation_passed_on",
+            f"{escalation.escalation_id}: {missed.name} ({missed.id}) did not acknowledge within "
+            f"{window}; now with {escalation.manager.name} ({escalation.manager.id})",
+        )
+        self._alert_escalation_step(escalation)
+        self._publish()
+
+    def _alert_escalation_step(self, escalation: Escalation) -> None:
+        """Alert the manager the escalation is with, once per step (E3, S3). U5: a restricted
+        case's note stays on the case (the summary line carries no content either)."""
+        note = "" if self._restricted else escalation.note
+        self._side_effect(
+            contracts.NOTIFY,
+            contracts.Notification(
+                key=f"{escalation.escalation_id}:step-{escalation.step}",
+                case_id=self.case.case_id,
+                recipient_kind="escalation_manager",
+                recipient_id=escalation.manager.id,
+                subject=f"Escalation {escalation.escalation_id} on {self.case.case_id}",
+                body=(
+                    f"{escalation.reason.replace('_', ' ')}: {note} "
+                    f"{summary_line(self.case)}. Acknowledge within "
+                    f"{format_duration(escalation.acknowledge_within)}: casework acknowledge "
+                    f"{self.case.case_id} --as {escalation.manager.id}"
+                ).strip(),
+                at=workflow.now(),
+            ),
+        )
+
+    def _end_escalation(self, escalation: Escalation, actor: str, why: str) -> None:
+        escalation.ended_at, escalation.ended_because, escalation.step_due_at = (
+            workflow.now(),
+            why,
+            None,
+        )
+        self._record(actor, "escalation_ended", f"{escalation.escalation_id}: {why}")
+        self._record_escalation(escalation)
+        self._publish()
+        self._publish_escalation()
+
+    def _record_escalation(self, escalation: Escalation) -> None:
+        """The shared `escalations` table that `casework report` counts."""
+        case = self.case
+        self._side_effect(
+            contracts.RECORD_ESCALATION,
+            contracts.EscalationRecord(
+                escalation_id=escalation.escalation_id,
+                case_id=case.case_id,
+                account=case.intake.request.account_id,
+                tier=case.intake.entitlement.tier.value,
+                priority=case.priority.value,
+                channel=escalation.channel,
+                reason=escalation.reason,
+                raised_at=escalation.raised_at,
+                acknowledged_at=escalation.acknowledged_at,
+                acknowledged_by=escalation.acknowledged_by,
+                ended_at=escalation.ended_at,
+            ),
+        )
+
+    async def _escalate_breach(self, at: datetime) -> None:
+        """S3: a breach alerts the Escalation Managers through the same ladder as E3; if the
+        case is escalated already, its manager is told of the breach."""
+        async with self.lock:
+            if self.case.state in ("resolved", "closed"):
+                return
+            active = self.case.active_escalation
+            if active is not None:
+                self._record(
+                    "sla",
+                    "breach_added_to_escalation",
+                    f"{active.escalation_id} is active with {active.manager.name}; told them",
+                )
+                self._notify(
+                    "escalation_manager",
+                    active.manager.id,
+                    f"SLA breach on {self.case.case_id}",
+                    f"First-response target missed. {summary_line(self.case)}",
+                )
+                return
+            try:
+                plan = await workflow.execute_activity(
+                    contracts.PLAN_ESCALATION,
+                    contracts.EscalationPlanRequest(case_id=self.case.case_id, at=at),
+                    result_type=contracts.EscalationPlan,
+                    start_to_close_timeout=SIDE_EFFECT_TIMEOUT,
+                    retry_policy=SIDE_EFFECT_RETRY,
+                )
+            except ActivityError as e:  # the directory refused: say so, never wedge the case
+                self._record("sla", "escalation_failed", str(e.cause or e), refused=True)
+                return
+            escalation = self._open_escalation(
+                plan,
+                channel="sla_breach",
+                reason=SLA_BREACH_REASON,
+                note=f"no first response within {format_duration(self.case.sla.target)}",
+                raised_by="sla",
+                recorded_by=None,
+                raised_at=at,
+            )
+            self._record_escalation(escalation)
+        self._publish()
+
     # --- reads (U5) --------------------------------------------------------------------------
 
     @workflow.update
@@ -1114,7 +1463,7 @@ class CaseWorkflow:
             ) from None
         if not status.allowed:
             raise self._refuse("escalate", actor.id, status.reason, kind="PartnerRefused")
-        escalation_id = escalation_id_for(case.case_id, len(case.vendor_escalations) + 1)
+        escalation_id = vendor_escalation_id_for(case.case_id, len(case.vendor_escalations) + 1)
         intake = escalation_intake(case, escalation_id, action.reason, actor.id)
         self.escalations[escalation_id] = await workflow.start_child_workflow(
             CaseWorkflow.run,
@@ -1139,7 +1488,7 @@ class CaseWorkflow:
 
     def _forward_to_vendor(self, actor_id: str, text: str) -> str:
         """P4: what the partner adds while it waits goes to our escalation team."""
-        escalation = self._open_escalation()
+        escalation = self._open_vendor_escalation()
         if escalation is None:  # pragma: no cover - waiting_on_vendor has an open escalation
             return "comment added"
         self.pending.append(
@@ -1153,7 +1502,7 @@ class CaseWorkflow:
         )
         return f"comment added and forwarded to {escalation.escalation_id}"
 
-    def _open_escalation(self) -> VendorEscalation | None:
+    def _open_vendor_escalation(self) -> VendorEscalation | None:
         return next((e for e in self.case.vendor_escalations if e.status == "open"), None)
 
     @workflow.signal

@@ -232,6 +232,15 @@ class EscalationManager(Strict):
     shift: Shift = Field(default_factory=Shift)
 
 
+class SupportDirector(Strict):
+    """E3/S3: the catch-all of the escalation ladder, after the rota's last manager."""
+
+    id: Identifier
+    name: ShortText
+    email: EmailStr | None = None
+    phone: ShortText | None = None
+
+
 class Directory(Strict):
     products: list[ShortText] = Field(min_length=1)
     accounts: list[Account] = Field(default_factory=list)
@@ -245,6 +254,10 @@ class Directory(Strict):
     )
     partners: list[Partner] = Field(
         default_factory=list, description="A4/P1: Support Now partners that may own PAR accounts"
+    )
+    support_director: SupportDirector | None = Field(
+        default=None,
+        description="E3/S3: the escalation ladder's catch-all after the rota's last manager",
     )
 
     @model_validator(mode="after")
@@ -263,6 +276,10 @@ class Directory(Strict):
             for i, m in enumerate(self.escalation_managers)
         ]
         people += [("partner", p.id, ("partners", i, "id")) for i, p in enumerate(self.partners)]
+        if self.support_director is not None:
+            people.append(
+                ("support director", self.support_director.id, ("support_director", "id"))
+            )
         for kind, ident, where in people:
             if ident in seen:
                 # Raised with the second occurrence's location, so that a refused directory

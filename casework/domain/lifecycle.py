@@ -30,6 +30,7 @@ CALLER_GUARDS = frozenset(
         "actor_is_party",
         "actor_is_approver",
         "priority_differs",
+        "actor_has_escalation",
     }
 )
 
@@ -45,6 +46,11 @@ class Actor:
     role: ActorRole
     is_owner: bool = False
     is_approver: bool = False
+    has_escalation: bool = False
+
+
+_ACKNOWLEDGE = ["escalation_is_active", "actor_has_escalation", "escalation_unacknowledged"]
+_DE_ESCALATE = ["escalation_is_active", "actor_has_escalation"]
 
 
 class CaseLifecycle(StateMachine):
@@ -131,6 +137,24 @@ class CaseLifecycle(StateMachine):
         | waiting_on_vendor.to(closed, cond="actor_is_contact")
     )
 
+    # E3: a contact escalates an open case (online or by phone through Customer Care); the
+    # Escalation Manager who has it acknowledges it and, when done, de-escalates it.
+    escalate_now = (
+        queued.to.itself(cond=["actor_is_contact", "no_active_escalation"])
+        | in_progress.to.itself(cond=["actor_is_contact", "no_active_escalation"])
+        | waiting_on_customer.to.itself(cond=["actor_is_contact", "no_active_escalation"])
+    )
+    acknowledge_escalation = (
+        queued.to.itself(cond=_ACKNOWLEDGE)
+        | in_progress.to.itself(cond=_ACKNOWLEDGE)
+        | waiting_on_customer.to.itself(cond=_ACKNOWLEDGE)
+    )
+    de_escalate = (
+        queued.to.itself(cond=_DE_ESCALATE)
+        | in_progress.to.itself(cond=_DE_ESCALATE)
+        | waiting_on_customer.to.itself(cond=_DE_ESCALATE)
+    )
+
     def __init__(self, case: CaseState) -> None:
         super().__init__(model=case, state_field="state")
 
@@ -150,6 +174,20 @@ class CaseLifecycle(StateMachine):
 
     def actor_is_approver(self, actor: Actor, **_: Any) -> bool:
         return actor.role is ActorRole.CONTACT and actor.is_approver
+
+    def actor_has_escalation(self, actor: Actor, **_: Any) -> bool:
+        """E3: the Escalation Manager the active escalation is with now."""
+        return actor.role is ActorRole.ESCALATION_MANAGER and actor.has_escalation
+
+    def no_active_escalation(self, **_: Any) -> bool:
+        return self.model.active_escalation is None
+
+    def escalation_is_active(self, **_: Any) -> bool:
+        return not self.no_active_escalation()
+
+    def escalation_unacknowledged(self, **_: Any) -> bool:
+        active = self.model.active_escalation
+        return active is not None and active.acknowledged_at is None
 
     def case_is_restricted(self, **_: Any) -> bool:
         return bool(self.model.intake.entitlement.restricted)
@@ -244,5 +282,19 @@ GUARD_REFUSALS: dict[str, str] = {
     "approval_is_pending": "there is no request to share logs waiting for an answer",
     "partner_case_at_partner_top": (
         "only a partner case at L2 goes to the vendor's escalation team (P4)"
+    ),
+    "no_active_escalation": (
+        "escalation {case.active_escalation.escalation_id} is already active with "
+        "{case.active_escalation.manager.name} ({case.active_escalation.manager.id}); "
+        "they will be in touch (E3)"
+    ),
+    "escalation_is_active": "the case has no active escalation (E3)",
+    "actor_has_escalation": (
+        "only the Escalation Manager who has {case.active_escalation.escalation_id} "
+        "({case.active_escalation.manager.id}) can do this; {actor.id} does not have it (E3)"
+    ),
+    "escalation_unacknowledged": (
+        "{case.active_escalation.escalation_id} was acknowledged already by "
+        "{case.active_escalation.acknowledged_by} (E3)"
     ),
 }

@@ -70,6 +70,7 @@ class ActorRole(StrEnum):
     ENGINEER = "engineer"
     SYSTEM = "system"
     UNKNOWN = "unknown"
+    ESCALATION_MANAGER = "escalation_manager"
 
 
 class Strict(BaseModel):
@@ -336,6 +337,41 @@ class Assignment(Lenient):
     queue: str
 
 
+class EscalationStep(Lenient):
+    """E3: one rung of an escalation's ladder: a manager of the rota or the support director."""
+
+    id: str
+    name: str
+
+
+class Escalation(Lenient):
+    """E3/S3: an escalation of the case and where it stands on the Escalation Manager ladder."""
+
+    escalation_id: str
+    channel: str
+    reason: str
+    note: str = ""
+    raised_by: str
+    recorded_by: str | None = None
+    raised_at: datetime
+    ladder: list[EscalationStep]
+    step: int = 0
+    step_due_at: datetime | None = None
+    acknowledge_within: timedelta
+    acknowledged_at: datetime | None = None
+    acknowledged_by: str | None = None
+    ended_at: datetime | None = None
+    ended_because: str | None = None
+
+    @property
+    def manager(self) -> EscalationStep:
+        return self.ladder[self.step]
+
+    @property
+    def active(self) -> bool:
+        return self.ended_at is None
+
+
 class CaseState(Lenient):
     """Everything a case knows; carried whole across continue-as-new."""
 
@@ -358,6 +394,13 @@ class CaseState(Lenient):
     attachments: list[Attachment] = Field(default_factory=list)
     log_approvals: list[LogApproval] = Field(default_factory=list)
     vendor_escalations: list[VendorEscalation] = Field(default_factory=list)
+    escalations: list[Escalation] = Field(default_factory=list)
+
+    @property
+    def active_escalation(self) -> Escalation | None:
+        """E3: at most one escalation is active at a time."""
+        last = self.escalations[-1] if self.escalations else None
+        return last if last is not None and last.active else None
 
 
 class CaseWorkflowInput(Lenient):
@@ -480,6 +523,53 @@ class DeclineLogs(ActionBase):
     reason: str = ""
 
 
+EscalationReasonName = Literal["lack_of_progress", "expertise", "business_impact", "other"]
+
+
+class EscalateNow(ActionBase):
+    """E3: a contact escalates the case, online (Escalate Now) or by phone, where Customer Care
+    records it on their behalf (`recorded_by`). E4: it may raise the priority."""
+
+    reason: EscalationReasonName
+    note: str = Field(default="", max_length=20_000)
+    priority: Priority | None = None
+    channel: Literal["online", "phone"] = "online"
+    recorded_by: Identifier | None = Field(
+        default=None, description="E3: the Customer Care engineer who took the call"
+    )
+
+    @field_validator("priority", mode="before")
+    @classmethod
+    def _normalise(cls, v: object) -> object:
+        return v.strip().upper() if isinstance(v, str) else v
+
+    @model_validator(mode="after")
+    def _phone_is_recorded_by_customer_care(self) -> EscalateNow:
+        if self.channel == "phone" and self.recorded_by is None:
+            raise ValueError(
+                "a phone escalation names the Customer Care engineer who took the call: "
+                "add recorded_by"
+            )
+        if self.channel == "online" and self.recorded_by is not None:
+            raise ValueError(
+                "recorded_by is for phone escalations only: set channel to phone, or leave "
+                "recorded_by out"
+            )
+        return self
+
+
+class AcknowledgeEscalation(ActionBase):
+    """E3: the Escalation Manager who has the escalation acknowledges it."""
+
+    note: str = ""
+
+
+class DeEscalate(ActionBase):
+    """E3: the Escalation Manager who has the escalation ends it."""
+
+    note: str = ""
+
+
 ACTION_MODELS: dict[str, type[ActionBase]] = {
     "respond": Respond,
     "comment": Comment,
@@ -495,7 +585,11 @@ ACTION_MODELS: dict[str, type[ActionBase]] = {
     "request_log_approval": RequestLogApproval,
     "approve_logs": ApproveLogs,
     "decline_logs": DeclineLogs,
+    "escalate_now": EscalateNow,
+    "acknowledge_escalation": AcknowledgeEscalation,
+    "de_escalate": DeEscalate,
 }
+ESCALATION_ACTIONS = frozenset({"escalate_now", "acknowledge_escalation", "de_escalate"})
 
 
 class ActionResult(Lenient):
@@ -504,6 +598,10 @@ class ActionResult(Lenient):
     state: str
     level: Level
     message: str
+    escalation_id: str | None = Field(default=None, description="E3: the escalation acted on")
+    escalation_manager: str | None = Field(
+        default=None, description="E3: who has the escalation now, as `id (name)`"
+    )
 
 
 class ViewRequest(Strict):
@@ -546,3 +644,4 @@ class CaseView(Lenient):
     vendor_escalations: list[VendorEscalation] = Field(default_factory=list)
     partner_id: str | None = None
     escalated_from: str | None = None
+    escalations: list[Escalation] = Field(default_factory=list)

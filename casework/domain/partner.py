@@ -46,7 +46,7 @@ def engineers_for(engineers: Sequence[Engineer], partner_id: str | None) -> list
     return [e for e in engineers if e.partner == partner_id]
 
 
-def escalation_id_for(case_id: str, number: int) -> str:
+def vendor_escalation_id_for(case_id: str, number: int) -> str:
     """P4: the vendor escalation's workflow id: deterministic, one per escalation."""
     return f"{case_id}-esc-{number}"
 

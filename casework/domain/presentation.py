@@ -58,6 +58,7 @@ def present(
         vendor_escalations=case.vendor_escalations,
         partner_id=case.intake.entitlement.partner_id or None,
         escalated_from=case.intake.escalated_from,
+        escalations=case.escalations,
         clock=case.intake.entitlement.clock,
     )
 

@@ -154,6 +154,10 @@ class SlaPolicy(Strict):
         default=None,
         description="P3: first-response targets of partner cases; the S1 table when absent",
     )
+    escalation_acknowledge_within: PositiveDuration = Field(
+        default=timedelta(minutes=15),
+        description="E3: how long an Escalation Manager has to acknowledge before the next one",
+    )
 
     @field_validator("first_response_targets")
     @classmethod

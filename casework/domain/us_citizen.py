@@ -83,6 +83,15 @@ def redact(view: CaseView, case: CaseState) -> CaseView:
                 )
                 for e in view.feed
             ],
+            "escalations": [  # E3: the customer's note is content too
+                e.model_copy(
+                    update={
+                        "note": WITHHELD if e.note else "",
+                        "raised_by": hide_actor(e.raised_by),
+                    }
+                )
+                for e in view.escalations
+            ],
             "attachments": [
                 a.model_copy(update={"uploaded_by": hide_actor(a.uploaded_by)})
                 if a.id in shared

@@ -1,0 +1,102 @@
+"""`casework escalate-now`, `acknowledge` and `de-escalate` against the dev server (E3, E4).
+
+The ladder's timing is tested on the time-skipping server (tests/test_escalation_ladder.py);
+here: what a Customer Care agent and an Escalation Manager type, and what they are told.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+import pytest
+
+from casework.store import Store
+from tests.conftest import Desk
+from tests.test_cli import OPEN, act_ok, cli, cli_env, opened_case
+from tests.test_search_attributes import until_listed
+
+pytestmark = pytest.mark.timeout(60)
+__all__ = ["cli_env"]
+
+
+async def answered(desk: Desk) -> str:
+    case_id = opened_case(await cli(*OPEN[:-4], "--priority", "P3", *OPEN[-2:]), desk)
+    await desk.until(case_id, lambda v: v.state == "in_progress")
+    await act_ok("respond", case_id, "--as", "cc-dana", "--text", "Looking at it")
+    return case_id
+
+
+async def test_escalate_by_phone_acknowledge_and_de_escalate(cli_env: Desk, store: Store) -> None:
+    """E3: Customer Care records a phone escalation and the customer hears at once who has
+    it; that manager acknowledges and later de-escalates; E4: the priority rises with it."""
+    case_id = await answered(cli_env)
+    out = await act_ok(
+        "escalate-now",
+        case_id,
+        *("--as", "acme-alice", "--reason", "business_impact", "--note", "Plant stopped"),
+        *("--priority", "p1", "--by-phone", "--recorded-by", "cc-dana"),
+    )
+    match = re.search(rf"escalation {case_id}-E1: with (em-\w+) \(", out)
+    assert match, out
+    manager = match.group(1)
+    assert "priority P1" in out
+
+    out = await act_ok("acknowledge", case_id, "--as", manager)
+    assert f"{case_id}-E1 acknowledged" in out
+    shown = (await cli("show", case_id)).stdout
+    assert "escalations (E3)" in shown and "acknowledged" in shown  # rich may wrap the rest
+    out = await act_ok("de-escalate", case_id, "--as", manager, "--note", "on track")
+    assert f"{case_id}-E1 de-escalated" in out
+    shown = (await cli("show", case_id)).stdout
+    assert "escalation_ended" in shown and "P1" in shown
+    for _ in range(100):  # the case writes its row in the background
+        [row] = store.escalation_rows(case_id)
+        if row["ended_at"] is not None:
+            break
+        await asyncio.sleep(0.05)
+    assert (row["channel"], row["priority"], row["acknowledged_by"]) == ("phone", "P1", manager)
+    assert row["ended_at"] is not None
+
+
+async def test_bad_escalations_are_refused_with_what_to_do(cli_env: Desk, store: Store) -> None:
+    """E3: bad input exits 2 before anything is sent; a refusal by the case exits 1; neither
+    leaves an escalation behind."""
+    case_id = await answered(cli_env)
+    no_agent = await cli(
+        "escalate-now", case_id, "--as", "acme-alice", "--reason", "other", "--by-phone"
+    )
+    assert no_agent.exit_code == 2
+    assert "--by-phone needs --recorded-by" in no_agent.output
+
+    bad_reason = await cli("escalate-now", case_id, "--as", "acme-alice", "--reason", "bored")
+    assert bad_reason.exit_code == 2
+    assert "lack_of_progress" in bad_reason.output
+
+    not_l0 = await cli(
+        *("escalate-now", case_id, "--as", "acme-alice", "--reason", "expertise"),
+        *("--by-phone", "--recorded-by", "gec-hugo"),
+    )
+    assert not_l0.exit_code == 1
+    assert "gec-hugo is an L3 engineer" in not_l0.output
+    assert "Customer Care (L0)" in not_l0.output
+
+    stranger = await cli("acknowledge", case_id, "--as", "em-ines")
+    assert stranger.exit_code == 1
+    assert "the case has no active escalation" in stranger.output
+    assert store.escalation_rows(case_id) == []
+
+
+async def test_a_manager_lists_the_escalated_cases(cli_env: Desk) -> None:
+    """E3: the Web UI and `temporal workflow list --query 'CaseEscalated = true'` find the
+    cases with an active escalation, and no longer once it has ended."""
+    await answered(cli_env)  # a case nobody escalates is never listed
+    escalated = await answered(cli_env)
+    out = await act_ok("escalate-now", escalated, "--as", "acme-alice", "--reason", "expertise")
+    manager = re.search(r"with (em-\w+) \(", out)
+    assert manager, out
+    await until_listed(cli_env, "CaseEscalated = true", {escalated})
+    await until_listed(cli_env, "CaseEscalated = false", set())  # never escalated: unset
+    await act_ok("de-escalate", escalated, "--as", manager.group(1))
+    await until_listed(cli_env, "CaseEscalated = true", set())
+    await until_listed(cli_env, "CaseEscalated = false", {escalated})
