@@ -660,6 +660,9 @@ def list_command(
         int, typer.Option(min=1, max=1000, help="At most this many cases, newest first.")
     ] = 50,
     output: OutputOption = Output.text,
+    security: Annotated[
+        bool, typer.Option("--security", help="Only security vulnerability issues (A5).")
+    ] = False,
 ) -> None:
     """List cases by their search attributes (the same query works in the Web UI).
 
@@ -673,6 +676,7 @@ def list_command(
             breached=breached,
             account=account,
             restricted=restricted,
+            security=security,
         )
     except CaseworkError as e:
         fail(str(e), BAD_INPUT)
@@ -704,7 +708,11 @@ def list_command(
             c.account or "-",
             Text("yes", style="bold red") if c.breached else Text("no"),
             when(c.sla_due),
-            Text("US citizen", style="yellow") if c.restricted else Text("-"),
+            Text("US citizen", style="yellow")
+            if c.restricted
+            else Text("security", style="magenta")
+            if c.security
+            else Text("-"),
         )
     out().print(table)
 

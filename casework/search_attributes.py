@@ -19,6 +19,8 @@ CASE_QUEUE = SearchAttributeKey.for_keyword("CaseQueue")
 CASE_SLA_BREACHED = SearchAttributeKey.for_bool("CaseSlaBreached")
 CASE_SLA_DUE = SearchAttributeKey.for_datetime("CaseSlaDue")
 CASE_RESTRICTED = SearchAttributeKey.for_bool("CaseRestricted")
+CASE_SECURITY = SearchAttributeKey.for_bool("CaseSecurity")
+"""A5: set (true) on security vulnerability issues only, so operators can list them."""
 
 ALL: list[SearchAttributeKey[Any]] = [
     CASE_STATE,
@@ -32,6 +34,7 @@ ALL: list[SearchAttributeKey[Any]] = [
     CASE_SLA_BREACHED,
     CASE_SLA_DUE,
     CASE_RESTRICTED,
+    CASE_SECURITY,
 ]
 
 

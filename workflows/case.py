@@ -49,6 +49,7 @@ with workflow.unsafe.imports_passed_through():
         CaseState,
         CaseView,
         CaseWorkflowInput,
+        Category,
         ChangePriority,
         Channel,
         DeclineLogs,
@@ -66,7 +67,7 @@ with workflow.unsafe.imports_passed_through():
         ViewRequest,
     )
     from casework.domain.presentation import present, summary_line
-    from casework.domain.routing import queue_for
+    from casework.domain.routing import first_level, queue_for
     from casework.domain.us_citizen import (
         RESTRICTED_QUEUE,
         may_see_content,
@@ -946,12 +947,13 @@ class CaseWorkflow:
         now = workflow.now()
         priority = intake.request.priority
         target = intake.entitlement.targets[priority]
+        level = first_level(intake.request.category)  # A5: a security issue starts at L2
         return CaseState(
             case_id=intake.case_id,
             intake=intake,
             priority=priority,
-            level=Level.L0,
-            queue=self._queue_for(intake, Level.L0),
+            level=level,
+            queue=self._queue_for(intake, level),
             opened_at=now,
             sla=sla_rules.start_clock(now, target, self._clock(intake)),
         )
@@ -1037,8 +1039,16 @@ class CaseWorkflow:
                 sa.CASE_SLA_BREACHED.value_set(case.sla.breached_at is not None),
                 sa.CASE_SLA_DUE.value_set(case.sla.due_at),
                 sa.CASE_RESTRICTED.value_set(self._restricted),
+                *self._security_attributes(),
             ]
         )
+
+    def _security_attributes(self) -> list[Any]:
+        """A5: a security vulnerability issue is flagged so operators can list it. Set on those
+        cases only: the upserts of other cases (and of recorded histories) stay as they were."""
+        if self.case.intake.request.category is not Category.SECURITY_VULNERABILITY:
+            return []
+        return [sa.CASE_SECURITY.value_set(True)]
 
 
 def _actor_id_of(payload: Any) -> str:

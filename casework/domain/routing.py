@@ -56,3 +56,16 @@ def manager_on_duty(rota: Sequence[EscalationManager], at: datetime) -> Escalati
         if manager.shift.covers(at):
             return manager
     return rota[0]
+
+
+SECURITY_FIRST_LEVEL = Level.L2
+"""A5 (our reading): a security vulnerability issue skips Customer Care and L1."""
+
+
+def first_level(category: Category, normal: Level = Level.L0) -> Level:
+    """A5: the level a case is first routed at: for a security vulnerability issue the later
+    of L2 and the normal first level; otherwise the normal first level."""
+    if category is not Category.SECURITY_VULNERABILITY:
+        return normal
+    order = list(Level)
+    return max(normal, SECURITY_FIRST_LEVEL, key=order.index)
