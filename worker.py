@@ -26,6 +26,7 @@ from activities import (
     TrackerActivities,
 )
 from activities.cases import CaseStarter
+from activities.reporting import ReportingActivities
 from casework.domain.sla import SlaPolicy
 from casework.engine import load_policy, open_store
 from casework.settings import Settings
@@ -51,6 +52,7 @@ def activities_for(store, policy: SlaPolicy) -> list:  # type: ignore[no-untyped
         directory.check_viewer,
         sharing.record_log_approval,
         sharing.share_logs_with_problem_report,
+        ReportingActivities(store).record_case_facts,
     ]
 
 

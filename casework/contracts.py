@@ -31,6 +31,7 @@ CHECK_VIEWER = "check_viewer"
 START_CASE = "start_case"
 RECORD_LOG_APPROVAL = "record_log_approval"
 SHARE_LOGS = "share_logs_with_problem_report"
+RECORD_CASE_FACTS = "record_case_facts"
 
 
 class StartCaseRequest(Strict):
@@ -144,3 +145,19 @@ class ProblemReportRequest(Strict):
 
 class ProblemReportResult(Lenient):
     pr_id: str
+
+
+class CaseFacts(Strict):
+    """What `casework report` needs of one case (S1-S3), upserted by case id; a higher
+    `revision` (the feed's length when written) wins over a retried older write."""
+
+    case_id: str
+    revision: int
+    account: str
+    tier: str
+    priority: str
+    category: str
+    opened_at: datetime
+    due_at: datetime
+    responded_at: datetime | None = None
+    breached_at: datetime | None = None

@@ -89,6 +89,8 @@ FILE_AND_APPROVAL_ACTIONS = frozenset(
 )
 WAKE_AT_WINDOW_CHANGES = "wake-at-business-window-changes"
 """Patch id: business-hours cases started before it did not wake at window changes."""
+CASE_FACTS = "record-case-facts"
+"""Patch id: cases started before it kept no facts for `casework report`."""
 CALLER_DEADLINE = timedelta(minutes=1)
 """How long a caller waiting on an update (filing a PR) waits for the tracker before a refusal."""
 
@@ -119,6 +121,7 @@ class CaseWorkflow:
     async def run(self, input: CaseWorkflowInput) -> CaseView:
         if input.carried is None:
             self._announce_opening()
+            self._record_facts()
         else:
             self._record("system", "continued", "history rolled over; state and feed carried whole")
         self._publish()
@@ -314,6 +317,7 @@ class CaseWorkflow:
             ),
         )
         self.case.sla.breach_alerted = True
+        self._record_facts()
 
     async def _finish(self) -> None:
         self._side_effect(
@@ -521,6 +525,7 @@ class CaseWorkflow:
             if case.sla.responded_at is None:
                 case.sla.responded_at = workflow.now()
                 self._record(actor.id, "first_response", text)
+                self._record_facts()
                 message = "first response recorded; the SLA clock stopped"
             else:
                 self._record(actor.id, name, text)
@@ -905,6 +910,7 @@ class CaseWorkflow:
             f"{previous.value} -> {action.priority.value}{reason}; first response due "
             f"{case.sla.due_at.isoformat()}",
         )
+        self._record_facts()
         if case.owner:
             self._notify(
                 "engineer",
@@ -1049,6 +1055,30 @@ class CaseWorkflow:
         if self.case.intake.request.category is not Category.SECURITY_VULNERABILITY:
             return []
         return [sa.CASE_SECURITY.value_set(True)]
+
+    # --- reporting ------------------------------------------------------------------------
+
+    def _record_facts(self) -> None:
+        """What `casework report` counts (S1-S3): the case's facts, upserted at opening, first
+        response, priority change and breach. Behind a patch: recorded histories did not."""
+        if not workflow.patched(CASE_FACTS):
+            return
+        case = self.case
+        self._side_effect(
+            contracts.RECORD_CASE_FACTS,
+            contracts.CaseFacts(
+                case_id=case.case_id,
+                revision=len(case.feed),
+                account=case.intake.request.account_id,
+                tier=case.intake.entitlement.tier.value,
+                priority=case.priority.value,
+                category=case.intake.request.category.value,
+                opened_at=case.opened_at,
+                due_at=case.sla.due_at,
+                responded_at=case.sla.responded_at,
+                breached_at=case.sla.breached_at,
+            ),
+        )
 
 
 def _actor_id_of(payload: Any) -> str:
