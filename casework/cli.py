@@ -1520,3 +1520,15 @@ def report_command(
     out().print(escalations)
     if chart is not None:
         out().print(f"chart: {chart}", markup=False)
+
+
+# --- premium coverage (A3) -------------------------------------------------------------------
+
+
+@app.command("accept")
+def accept_command(case: CaseArgument, actor: ActorOption) -> None:
+    """The account's premium expert (CSM-Lite, CSM, Resident Engineer) takes a new case offered
+    to them, within the policy's `premium_accept_within` (A3)."""
+    if not actor.strip():
+        fail("--as must name the expert's engineer id", BAD_INPUT)
+    send(case_number(case), "accept", {"actor": actor.strip()})

@@ -49,6 +49,9 @@ class RouteRequest(Strict):
     at: datetime
     attempt: int
     restricted: bool = False
+    engineer_id: str | None = Field(
+        default=None, description="A3: assign this engineer (the premium expert who accepted)"
+    )
 
 
 class RouteResult(Lenient):

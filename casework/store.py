@@ -55,6 +55,7 @@ accounts = Table(
     Column("us_citizen_support", Boolean, nullable=False, default=False),
     Column("zone", String(64)),
     Column("partner", String(64)),
+    Column("premium", JSON),  # A3: {"offering": ..., "expert": ...}
 )
 partners = Table(
     "partners",
@@ -88,6 +89,7 @@ engineers = Table(
     Column("citizenship", JSON),
     Column("work_location", String(64)),
     Column("restricted_queue_only", Boolean, nullable=False, default=False),
+    Column("zone", String(64)),  # A3: a premium expert's business-hours zone
 )
 authorised_locations = Table(
     "authorised_locations", metadata, Column("id", String(64), primary_key=True)

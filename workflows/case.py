@@ -39,6 +39,7 @@ with workflow.unsafe.imports_passed_through():
     from casework.domain.lifecycle import Actor, CaseLifecycle
     from casework.domain.models import (
         ACTION_MODELS,
+        Accept,
         ActionBase,
         ActionResult,
         ActorRole,
@@ -59,6 +60,7 @@ with workflow.unsafe.imports_passed_through():
         IntakeResult,
         Level,
         LogApproval,
+        PremiumOffer,
         ProvideInfo,
         RequestInfo,
         RequestLogApproval,
@@ -67,7 +69,7 @@ with workflow.unsafe.imports_passed_through():
         ViewRequest,
     )
     from casework.domain.presentation import present, summary_line
-    from casework.domain.routing import first_level, queue_for
+    from casework.domain.routing import PREMIUM_QUEUE, first_level, queue_for
     from casework.domain.us_citizen import (
         RESTRICTED_QUEUE,
         may_see_content,
@@ -188,6 +190,8 @@ class CaseWorkflow:
         No lock is held while the routing activity runs, so the customer can still comment
         on or close a queued case whatever the directory does."""
         if await self._wait_for_business_hours():
+            return
+        if await self._offer_to_premium_expert():
             return
         self.case.routing_attempts += 1
         result = await workflow.execute_activity(
@@ -1055,6 +1059,159 @@ class CaseWorkflow:
         if self.case.intake.request.category is not Category.SECURITY_VULNERABILITY:
             return []
         return [sa.CASE_SECURITY.value_set(True)]
+
+    # --- premium coverage (A3) -------------------------------------------------------------
+
+    async def _offer_to_premium_expert(self) -> bool:
+        """A3: on its first routing, a case of an account with a designated or dedicated expert
+        is offered to that expert if it is inside their business hours; it goes to normal
+        routing (and the expert is told) when it is outside them or when the expert does not
+        accept in time. True when this routing round is over (the expert took the case, or the
+        case left the queue meanwhile)."""
+        premium = self.case.intake.entitlement.premium
+        if premium is None or self.case.premium_offer is not None:
+            return False
+        case_id, account = self.case.case_id, self.case.intake.account_name
+        expert = f"{premium.offering} expert {premium.expert_name} ({premium.expert_id})"
+        now = workflow.now()
+        closed = sla_rules.clock_for(premium.hours).paused_reason(now)
+        if closed is not None:
+            self.case.premium_offer = PremiumOffer(
+                status="out_of_hours", expert_id=premium.expert_id, at=now
+            )
+            self._record("routing", "premium_out_of_hours", f"{expert} is {closed}")
+            self._notify(
+                "engineer",
+                premium.expert_id,
+                f"{case_id} of {account} opened outside your hours",
+                f"{summary_line(self.case)}. It was routed to the support queues.",
+            )
+            self._publish()
+            return False
+        offer = PremiumOffer(
+            status="offered",
+            expert_id=premium.expert_id,
+            at=now,
+            expires_at=now + premium.accept_within,
+        )
+        self.case.premium_offer = offer
+        self.case.queue = PREMIUM_QUEUE
+        self._record(
+            "routing",
+            "offered_to_expert",
+            f"{expert}: accept within {format_duration(premium.accept_within)}",
+        )
+        self._notify(
+            "engineer",
+            premium.expert_id,
+            f"{case_id} of {account} offered to you ({premium.offering})",
+            f"{summary_line(self.case)}. Accept within {format_duration(premium.accept_within)}:"
+            f" casework accept {case_id} --as {premium.expert_id}",
+        )
+        self._publish()
+        try:
+            await workflow.wait_condition(
+                lambda: offer.status != "offered" or self.case.state != "queued",
+                timeout=premium.accept_within,
+            )
+        except TimeoutError:
+            pass
+        if self.case.state != "queued":
+            return True
+        if offer.status == "accepted":
+            return await self._assign_premium_expert()
+        offer.status = "expired"
+        self._record(
+            "routing",
+            "expert_did_not_accept",
+            f"{expert} did not accept within {format_duration(premium.accept_within)}; "
+            "routing normally",
+        )
+        self._notify(
+            "engineer",
+            premium.expert_id,
+            f"{case_id} of {account} went to the support queues",
+            f"You did not accept {case_id} within {format_duration(premium.accept_within)}; "
+            "it was routed normally.",
+        )
+        self.case.queue = self._queue_for(self.case.intake, self.case.level)
+        return False
+
+    async def _assign_premium_expert(self) -> bool:
+        """A3: the expert accepted: record their assignment and hand them the case."""
+        self.case.routing_attempts += 1
+        assert self.case.premium_offer is not None
+        result = await workflow.execute_activity(
+            contracts.ROUTE_CASE,
+            contracts.RouteRequest(
+                case_id=self.case.case_id,
+                level=self.case.level,
+                product=self.case.intake.request.product,
+                category=self.case.intake.request.category,
+                at=workflow.now(),
+                attempt=self.case.routing_attempts,
+                restricted=self._restricted,
+                engineer_id=self.case.premium_offer.expert_id,
+            ),
+            result_type=contracts.RouteResult,
+            start_to_close_timeout=SIDE_EFFECT_TIMEOUT,
+            retry_policy=SIDE_EFFECT_RETRY,
+        )
+        if self.case.state != "queued":
+            return True
+        if result.assignment is None:
+            self._record("routing", "expert_unavailable", f"{result.reason}; routing normally")
+            self.case.queue = self._queue_for(self.case.intake, self.case.level)
+            return False
+        self.case.level = max(self.case.level, result.assignment.level, key=list(Level).index)
+        self.case.queue = result.queue
+        self._assign(result.assignment)
+        return True
+
+    @workflow.update
+    async def accept(self, payload: Any = None) -> ActionResult:
+        """A3: the premium expert takes the case offered to them, within the offer's time."""
+        if not isinstance(payload, dict):
+            raise self._refuse(
+                "accept",
+                _actor_id_of(payload),
+                'the payload must be a JSON object like {"actor": ...}',
+                kind="InvalidPayload",
+            )
+        try:
+            action = Accept.model_validate(payload)
+        except ValidationError as e:
+            raise self._refuse(
+                "accept",
+                _actor_id_of(payload),
+                f'{_first_error(e)} (expected {{"actor": ...}})',
+                kind="InvalidPayload",
+            ) from None
+        offer = self.case.premium_offer
+        if offer is None or offer.status != "offered" or self.case.state != "queued":
+            raise self._refuse(
+                "accept", action.actor, "the case is not on offer to a premium expert now (A3)"
+            )
+        if action.actor != offer.expert_id:
+            raise self._refuse(
+                "accept",
+                action.actor,
+                f"the case is offered to {offer.expert_id}, the account's expert, only (A3)",
+            )
+        offer.status = "accepted"
+        self._record(action.actor, "accept", "accepted the case offered to them (A3)")
+        await workflow.wait_condition(
+            lambda: self.case.owner is not None or self.case.state != "queued"
+        )
+        owner = self.case.owner
+        taken = owner is not None and owner.engineer_id == action.actor
+        return ActionResult(
+            case_id=self.case.case_id,
+            action="accept",
+            state=self.case.state,
+            level=self.case.level,
+            message="the case is yours" if taken else "accepted; the case went on meanwhile",
+        )
 
     # --- reporting ------------------------------------------------------------------------
 

@@ -138,6 +138,18 @@ class UsCitizenTerms(Lenient):
     approval_expiry_business_days: int = 5
 
 
+class PremiumCoverage(Lenient):
+    """A3: the account's designated (CSM-Lite, CSM) or dedicated (Resident Engineer) expert,
+    their business hours as a clock (zone, weekdays, holidays resolved at intake) and how long
+    they have to accept a new case."""
+
+    offering: str
+    expert_id: str
+    expert_name: str
+    hours: ClockSpec
+    accept_within: timedelta = timedelta(minutes=15)
+
+
 class Entitlement(Lenient):
     """What the account is entitled to, resolved at intake (A1-A3, S1)."""
 
@@ -154,6 +166,9 @@ class Entitlement(Lenient):
         return self.us_citizen is not None
 
     routing_retry: timedelta = timedelta(minutes=5)
+    premium: PremiumCoverage | None = Field(
+        default=None, description="A3: set when the account has a premium expert"
+    )
 
 
 class IntakeResult(Lenient):
@@ -259,6 +274,17 @@ class LogApproval(Lenient):
     pr_id: str | None = None
 
 
+class PremiumOffer(Lenient):
+    """A3: a new case offered to the account's expert: `offered` until they accept
+    (`accepted`) or the time runs out (`expired`); `out_of_hours` when it was opened outside
+    their business hours. Anything but `accepted` falls back to normal routing."""
+
+    status: Literal["offered", "accepted", "expired", "out_of_hours"]
+    expert_id: str
+    at: datetime
+    expires_at: datetime | None = None
+
+
 class Assignment(Lenient):
     engineer_id: str
     engineer_name: str
@@ -287,6 +313,9 @@ class CaseState(Lenient):
     restricted_members: list[str] = Field(default_factory=list)
     attachments: list[Attachment] = Field(default_factory=list)
     log_approvals: list[LogApproval] = Field(default_factory=list)
+    premium_offer: PremiumOffer | None = Field(
+        default=None, description="A3: the first routing's offer to the account's expert"
+    )
 
 
 class CaseWorkflowInput(Lenient):
@@ -407,6 +436,10 @@ class DeclineLogs(ActionBase):
 
     request_id: Identifier | None = None
     reason: str = ""
+
+
+class Accept(ActionBase):
+    """A3: the premium expert takes the case offered to them."""
 
 
 ACTION_MODELS: dict[str, type[ActionBase]] = {

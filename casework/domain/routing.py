@@ -13,6 +13,8 @@ from datetime import datetime
 from casework.domain.directory import Engineer, EscalationManager
 from casework.domain.models import Category, Level
 
+PREMIUM_QUEUE = "premium"
+"""A3: the queue a case is in while offered to, or worked by, the account's expert."""
 QUEUE_BY_LEVEL = {Level.L0: "customer-care", Level.L1: "gsc", Level.L2: "gsc", Level.L3: "gec"}
 
 

@@ -150,6 +150,11 @@ class SlaPolicy(Strict):
         description="how long a case waits in its queue before routing is tried again",
     )
     us_citizen_support: UsCitizenSupportPolicy = Field(default_factory=UsCitizenSupportPolicy)
+    premium_accept_within: PositiveDuration = Field(
+        default=timedelta(minutes=15),
+        description="A3: how long a premium expert has to accept a new case before it is "
+        "routed normally",
+    )
 
     @field_validator("first_response_targets")
     @classmethod
