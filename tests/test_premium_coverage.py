@@ -76,10 +76,11 @@ EXPERT_HOURS = calendar_for("America/New_York")
 
 
 async def inside_the_experts_hours(env: WorkflowEnvironment) -> None:
-    """Skip to an hour after the expert's next opening (or stay, if that is now)."""
-    now = await env.get_current_time()
-    opens = EXPERT_HOURS.next_open(now + timedelta(hours=8))
-    await skip_to(env, opens + timedelta(hours=1))
+    """Skip to an hour after the expert's next opening (after the current window, if open)."""
+    at = await env.get_current_time()
+    if EXPERT_HOURS.is_open(at):
+        at = EXPERT_HOURS.next_change(at)
+    await skip_to(env, EXPERT_HOURS.next_open(at) + timedelta(hours=1))
 
 
 async def outside_the_experts_hours(env: WorkflowEnvironment) -> None:
