@@ -1276,6 +1276,12 @@ def _account_lines(account: Account) -> list[tuple[str, str]]:
         ("US Citizen Support", usc),
         ("zone", account.zone or "-"),
         (
+            "premium (A3)",
+            f"{account.premium.offering_name}, expert {account.premium.expert}"
+            if account.premium
+            else "no",
+        ),
+        (
             "contacts",
             ", ".join(f"{c.id}{' (approver)' if c.approver else ''}" for c in account.contacts),
         ),

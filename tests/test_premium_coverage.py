@@ -8,6 +8,7 @@ the expert's hours are exactly Monday to Friday 9:00-17:00 America/New_York.
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -204,6 +205,15 @@ def test_a_premium_account_and_its_expert_are_kept_in_the_database(store: Store)
     assert (account.premium.offering, account.premium.expert) == ("csm", EXPERT)
     expert = store.engineer(EXPERT)
     assert expert is not None and expert.zone == "America/New_York"
+
+
+def test_casework_account_show_names_the_offering_and_the_expert(store: Store) -> None:
+    """A3: the operator sees the account's premium coverage."""
+    result = CliRunner().invoke(app, ["--db-url", store.url, "account", "show", "initech"])
+    assert result.exit_code == 0, result.output
+    assert "CSM, expert sme-olivia" in result.output
+    plain = CliRunner().invoke(app, ["--db-url", store.url, "account", "show", "acme"])
+    assert re.search(r"premium \(A3\) +no", plain.output), plain.output
 
 
 def test_a_gold_account_with_premium_coverage_is_refused_at_its_line(tmp_path: Path) -> None:
