@@ -165,6 +165,22 @@ referrals = Table(
     Column("channel", String(16), nullable=False),
     Column("at", DateTime(timezone=True), nullable=False),
 )
+case_facts = Table(
+    "case_facts",
+    metadata,
+    Column("case_id", String(32), primary_key=True),
+    Column("revision", Integer, nullable=False),
+    Column("account", String(64), nullable=False),
+    Column("tier", String(16), nullable=False),
+    Column("priority", String(4), nullable=False),
+    Column("category", String(32), nullable=False),
+    Column("opened_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("due_at", DateTime(timezone=True), nullable=False),
+    Column("responded_at", DateTime(timezone=True)),
+    Column("breached_at", DateTime(timezone=True)),
+)
+"""One row per case for `casework report`: written by the case workflow (through the
+`record_case_facts` activity) at opening, first response, priority change and breach."""
 outbox = Table(
     "outbox",
     metadata,
@@ -193,22 +209,6 @@ escalations = Table(
     Column("acknowledged_by", String, nullable=True),
     Column("ended_at", DateTime(timezone=True), nullable=True),
 )
-case_facts = Table(
-    "case_facts",
-    metadata,
-    Column("case_id", String(32), primary_key=True),
-    Column("revision", Integer, nullable=False),
-    Column("account", String(64), nullable=False),
-    Column("tier", String(16), nullable=False),
-    Column("priority", String(4), nullable=False),
-    Column("category", String(32), nullable=False),
-    Column("opened_at", DateTime(timezone=True), nullable=False, index=True),
-    Column("due_at", DateTime(timezone=True), nullable=False),
-    Column("responded_at", DateTime(timezone=True)),
-    Column("breached_at", DateTime(timezone=True)),
-)
-"""One row per case for `casework report`: written by the case workflow (through the
-`record_case_facts` activity) at opening, first response, priority change and breach."""
 
 
 class LogSharingRefused(Exception):
