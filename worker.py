@@ -27,6 +27,7 @@ from activities import (
 )
 from activities.cases import CaseStarter
 from activities.escalation import EscalationActivities
+from activities.reporting import ReportingActivities
 from casework.domain.sla import SlaPolicy
 from casework.engine import load_policy, open_store
 from casework.settings import Settings
@@ -56,6 +57,7 @@ def activities_for(store, policy: SlaPolicy) -> list:  # type: ignore[no-untyped
         sharing.share_logs_with_problem_report,
         escalation.plan_escalation,
         escalation.record_escalation,
+        ReportingActivities(store).record_case_facts,
     ]
 
 

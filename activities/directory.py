@@ -30,12 +30,14 @@ from casework.domain.models import (
     Entitlement,
     IntakeResult,
     OpenCaseRequest,
+    PremiumCoverage,
     Referral,
+    Tier,
     UsCitizenTerms,
     case_id_for,
 )
 from casework.domain.partner import engineers_for, partner_queue, partner_refusal
-from casework.domain.routing import choose_engineer, queue_for, required_skills
+from casework.domain.routing import PREMIUM_QUEUE, choose_engineer, queue_for, required_skills
 from casework.domain.sla import SlaPolicy
 from casework.domain.us_citizen import RESTRICTED_QUEUE, restricted_member_refusal
 from casework.store import Store
@@ -95,7 +97,7 @@ class DirectoryActivities:
             account_name=account.name,
             contact_name=contact.name,
             account_contacts=[c.id for c in account.contacts],
-            entitlement=self._entitlement(account, request),
+            entitlement=self._with_premium(account, request, self._entitlement(account, request)),
             partner_name=partner_name,
             approvers=[c.id for c in account.contacts if c.approver],
             restricted_members=self.store.restricted_members()
@@ -195,10 +197,75 @@ class DirectoryActivities:
             }
         )
 
+    def _with_premium(
+        self, account: Account, request: OpenCaseRequest, entitlement: Entitlement
+    ) -> Entitlement:
+        """A3: a Platinum account's premium expert, with their business hours (their zone,
+        weekdays 9-17, the vendor's holidays) carried into the case as data. Not offered a
+        case they cannot work: without the case's skills (E1, A5), or, for a US Citizen
+        Support account, when not a member of the restricted queue (U2 wins)."""
+        premium = account.premium
+        if premium is None or account.tier is not Tier.PLATINUM:
+            return entitlement
+        expert = self.store.engineer(premium.expert)
+        if expert is None or expert.zone is None:  # refused on load; an older database may not
+            return entitlement
+        skills = required_skills(request.product, request.category)
+        if not all(expert.has_skill(s) for s in skills):
+            return entitlement
+        if account.us_citizen_support and expert.id not in self.store.restricted_members():
+            return entitlement
+        terms = self.policy.us_citizen_support
+        today = _now().date()
+        return entitlement.model_copy(
+            update={
+                "premium": PremiumCoverage(
+                    offering=premium.offering_name,
+                    expert_id=expert.id,
+                    expert_name=expert.name,
+                    hours=ClockSpec(
+                        kind="business_hours",
+                        zone=expert.zone,
+                        holidays=closed_days(
+                            range(today.year - 1, today.year + HOLIDAY_YEARS_AHEAD + 1),
+                            terms.vendor_holidays,
+                            terms.federal_holidays,
+                        ),
+                    ),
+                    accept_within=self.policy.premium_accept_within,
+                )
+            }
+        )
+
+    def _assign_expert(self, request: RouteRequest, engineer_id: str) -> RouteResult:
+        """A3: the premium expert accepted the case: record their assignment."""
+        expert = self.store.engineer(engineer_id)
+        if expert is None:
+            return RouteResult(
+                assignment=None,
+                queue=PREMIUM_QUEUE,
+                reason=f"the expert {engineer_id} is no longer in the directory",
+            )
+        key = f"{request.case_id}:{request.level.value}:{request.attempt}"
+        self.store.record_assignment(
+            key, request.case_id, expert.id, expert.level.value, request.at
+        )
+        return RouteResult(
+            assignment=Assignment(
+                engineer_id=expert.id,
+                engineer_name=expert.name,
+                level=expert.level,
+                queue=PREMIUM_QUEUE,
+            ),
+            queue=PREMIUM_QUEUE,
+        )
+
     @activity.defn(name=ROUTE_CASE)
     def route_case(self, request: RouteRequest) -> RouteResult:
         """E1: pick an engineer of the case's level with its skills, on shift at `request.at`,
         and record the assignment (idempotent per case, level and attempt)."""
+        if request.engineer_id is not None:
+            return self._assign_expert(request, request.engineer_id)
         skills = required_skills(request.product, request.category)
         engineers = self.store.engineers()
         members: list[str] = []

@@ -689,6 +689,9 @@ def list_command(
         int, typer.Option(min=1, max=1000, help="At most this many cases, newest first.")
     ] = 50,
     output: OutputOption = Output.text,
+    security: Annotated[
+        bool, typer.Option("--security", help="Only security vulnerability issues (A5).")
+    ] = False,
 ) -> None:
     """List cases by their search attributes (the same query works in the Web UI).
 
@@ -702,6 +705,7 @@ def list_command(
             breached=breached,
             account=account,
             restricted=restricted,
+            security=security,
         )
     except CaseworkError as e:
         fail(str(e), BAD_INPUT)
@@ -733,7 +737,11 @@ def list_command(
             c.account or "-",
             Text("yes", style="bold red") if c.breached else Text("no"),
             when(c.sla_due),
-            Text("US citizen", style="yellow") if c.restricted else Text("-"),
+            Text("US citizen", style="yellow")
+            if c.restricted
+            else Text("security", style="magenta")
+            if c.security
+            else Text("-"),
         )
     out().print(table)
 
@@ -1403,6 +1411,12 @@ def _account_lines(account: Account) -> list[tuple[str, str]]:
         ("US Citizen Support", usc),
         ("zone", account.zone or "-"),
         (
+            "premium (A3)",
+            f"{account.premium.offering_name}, expert {account.premium.expert}"
+            if account.premium
+            else "no",
+        ),
+        (
             "contacts",
             ", ".join(f"{c.id}{' (approver)' if c.approver else ''}" for c in account.contacts),
         ),
@@ -1527,3 +1541,135 @@ def policy_check(file: Annotated[Path, typer.Argument(help="SLA policy YAML.")])
         )
     out().print(table)
     out().print(f"routing retry: {format_duration(policy.routing_retry)}", markup=False)
+
+
+# --- casework report (S1-S3, E3) -------------------------------------------------------------
+
+
+def report_instant(value: str, option: str, *, end_of_day: bool = False) -> datetime:
+    """A report bound: an ISO date (`2026-11-01`) or date and time (`2026-11-01T09:00`, UTC
+    unless it names an offset). A date given to --to means the end of that day."""
+    text_value = value.strip()
+    try:
+        parsed = datetime.fromisoformat(text_value)
+    except ValueError:
+        fail(
+            f"{option} {value!r} is not a date or time; write it like 2026-11-01 or "
+            "2026-11-01T09:00 (UTC unless it names an offset, e.g. 2026-11-01T09:00-05:00)",
+            BAD_INPUT,
+        )
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    if end_of_day and len(text_value) == len("2026-11-01"):
+        parsed += timedelta(days=1)
+    return parsed.astimezone(UTC)
+
+
+class ReportOutput(StrEnum):
+    table = "table"
+    json = "json"
+
+
+@app.command("report")
+def report_command(
+    ctx: typer.Context,
+    start: Annotated[
+        str,
+        typer.Option(
+            "--from", help="First day (or time) of the range, e.g. 2026-11-01; UTC by default."
+        ),
+    ],
+    end: Annotated[
+        str | None,
+        typer.Option(
+            "--to", help="Last day of the range, included (or an exact end time); default: now."
+        ),
+    ] = None,
+    output: Annotated[ReportOutput, typer.Option(help="table or json.")] = ReportOutput.table,
+    chart: Annotated[
+        Path | None, typer.Option(help="Also draw the report into this PNG file.")
+    ] = None,
+) -> None:
+    """Cases opened in a time range, by tier and priority: responded within target, breached,
+    still awaiting a first response (S1-S3); and the escalations raised in it with their
+    acknowledgement times (E3)."""
+    from casework.domain.report import CaseFactRow, EscalationRow, build_report, wait_text
+
+    since = report_instant(start, "--from")
+    until = report_instant(end, "--to", end_of_day=True) if end else datetime.now(UTC)
+    if until <= since:
+        fail(f"--to ({when(until)}) must be after --from ({when(since)})", BAD_INPUT)
+    if chart is not None and chart.suffix.lower() != ".png":
+        fail(f"--chart {chart}: the chart is a PNG image; name the file like report.png", BAD_INPUT)
+    store = _existing_store(ctx)
+    try:
+        cases = [CaseFactRow.model_validate(r) for r in store.case_facts_opened(since, until)]
+        raised = [EscalationRow.model_validate(r) for r in store.escalations_raised(since, until)]
+    finally:
+        store.dispose()
+    report = build_report(since, until, cases, raised)
+    if chart is not None:
+        from casework.report_chart import ChartUnavailable, draw_report
+
+        try:
+            draw_report(report, chart)
+        except ChartUnavailable as e:
+            fail(str(e), REFUSED)
+        except OSError as e:
+            fail(f"cannot write the chart to {chart}: {e.strerror or e}", REFUSED)
+    if output is ReportOutput.json:
+        print_json(report)
+        return
+    table = Table(
+        title=f"cases opened {when(since)} to {when(until)} (S1-S3)", title_justify="left"
+    )
+    for column in ("tier", "priority", "opened", "within target", "breached", "awaiting", "%"):
+        table.add_column(column, no_wrap=True)
+    for line in [*report.lines, report.total]:
+        percent = line.within_target_percent
+        table.add_row(
+            line.tier.value if line.tier else "all",
+            line.priority.value if line.priority else "all",
+            str(line.opened),
+            str(line.responded_within_target),
+            Text(str(line.breached), style="bold red" if line.breached else ""),
+            str(line.awaiting_response),
+            "-" if percent is None else f"{percent:g}%",
+        )
+    out().print(table)
+    summary = report.escalation_summary
+    escalations = Table(
+        title=f"escalations raised: {summary.raised}, acknowledged: {summary.acknowledged}, "
+        f"median time to acknowledge: {wait_text(summary.median_seconds_to_acknowledge)} (E3)",
+        title_justify="left",
+    )
+    for column in ("escalation", "case", "tier", "priority", "channel", "raised", "acknowledged"):
+        escalations.add_column(column, no_wrap=True)
+    for row in report.escalations:
+        ack = wait_text(row.seconds_to_acknowledge)
+        if row.acknowledged_by:
+            ack += f" by {row.acknowledged_by}"
+        escalations.add_row(
+            row.escalation_id,
+            row.case_id,
+            row.tier,
+            row.priority,
+            row.channel,
+            when(row.raised_at),
+            Text(ack, style="" if row.acknowledged_at else "bold red"),
+        )
+    out().print(escalations)
+    if chart is not None:
+        out().print(f"chart: {chart}", markup=False)
+
+
+# --- premium coverage (A3) -------------------------------------------------------------------
+
+
+@app.command("accept")
+def accept_command(case: CaseArgument, actor: ActorOption) -> None:
+    """The account's premium expert (CSM-Lite, CSM, Resident Engineer) takes a new case offered
+    to them, within the policy's `premium_accept_within` (A3)."""
+    if not actor.strip():
+        fail("--as must name the expert's engineer id", BAD_INPUT)
+    send(case_number(case), "accept", {"actor": actor.strip()})

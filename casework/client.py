@@ -176,6 +176,7 @@ class CaseSummary(Lenient):
     sla_due: datetime | None = None
     restricted: bool | None = None
     started_at: datetime | None = None
+    security: bool = False
 
 
 def _one_of(name: str, value: str | None, allowed: tuple[str, ...]) -> str | None:
@@ -195,6 +196,7 @@ def case_list_query(
     breached: bool | None = None,
     account: str | None = None,
     restricted: bool | None = None,
+    security: bool = False,
 ) -> str:
     """The visibility query for Case workflows matching the filters (the same text works in
     `temporal workflow list --query` and the Web UI). Unknown values: CaseworkError."""
@@ -215,6 +217,8 @@ def case_list_query(
         clauses.append(f"{sa.CASE_SLA_BREACHED.name} = {'true' if breached else 'false'}")
     if restricted is not None:
         clauses.append(f"{sa.CASE_RESTRICTED.name} = {'true' if restricted else 'false'}")
+    if security:  # A5: only security vulnerability issues carry the attribute
+        clauses.append(f"{sa.CASE_SECURITY.name} = true")
     return " AND ".join(clauses)
 
 
@@ -237,6 +241,7 @@ async def list_cases(client: Client, query: str, *, limit: int = 50) -> list[Cas
                     breached=found.get(sa.CASE_SLA_BREACHED),
                     sla_due=found.get(sa.CASE_SLA_DUE),
                     restricted=found.get(sa.CASE_RESTRICTED),
+                    security=bool(found.get(sa.CASE_SECURITY)),
                     started_at=execution.start_time,
                 )
             )

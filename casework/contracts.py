@@ -33,6 +33,7 @@ START_CASE = "start_case"
 RECORD_LOG_APPROVAL = "record_log_approval"
 SHARE_LOGS = "share_logs_with_problem_report"
 CHECK_PARTNER = "check_partner"
+RECORD_CASE_FACTS = "record_case_facts"
 
 
 class StartCaseRequest(Strict):
@@ -51,6 +52,9 @@ class RouteRequest(Strict):
     attempt: int
     restricted: bool = False
     partner_id: str | None = None
+    engineer_id: str | None = Field(
+        default=None, description="A3: assign this engineer (the premium expert who accepted)"
+    )
 
 
 class RouteResult(Lenient):
@@ -199,3 +203,19 @@ class EscalationRecord(Strict):
     acknowledged_at: datetime | None = None
     acknowledged_by: str | None = None
     ended_at: datetime | None = None
+
+
+class CaseFacts(Strict):
+    """What `casework report` needs of one case (S1-S3), upserted by case id; a higher
+    `revision` (the feed's length when written) wins over a retried older write."""
+
+    case_id: str
+    revision: int
+    account: str
+    tier: str
+    priority: str
+    category: str
+    opened_at: datetime
+    due_at: datetime
+    responded_at: datetime | None = None
+    breached_at: datetime | None = None

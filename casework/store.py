@@ -56,6 +56,7 @@ accounts = Table(
     Column("us_citizen_support", Boolean, nullable=False, default=False),
     Column("zone", String(64)),
     Column("partner", String(64)),
+    Column("premium", JSON),  # A3: {"offering": ..., "expert": ...}
 )
 partners = Table(
     "partners",
@@ -90,6 +91,7 @@ engineers = Table(
     Column("work_location", String(64)),
     Column("restricted_queue_only", Boolean, nullable=False, default=False),
     Column("partner", String(64)),
+    Column("zone", String(64)),  # A3: a premium expert's business-hours zone
 )
 authorised_locations = Table(
     "authorised_locations", metadata, Column("id", String(64), primary_key=True)
@@ -173,6 +175,22 @@ referrals = Table(
     Column("channel", String(16), nullable=False),
     Column("at", DateTime(timezone=True), nullable=False),
 )
+case_facts = Table(
+    "case_facts",
+    metadata,
+    Column("case_id", String(32), primary_key=True),
+    Column("revision", Integer, nullable=False),
+    Column("account", String(64), nullable=False),
+    Column("tier", String(16), nullable=False),
+    Column("priority", String(4), nullable=False),
+    Column("category", String(32), nullable=False),
+    Column("opened_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("due_at", DateTime(timezone=True), nullable=False),
+    Column("responded_at", DateTime(timezone=True)),
+    Column("breached_at", DateTime(timezone=True)),
+)
+"""One row per case for `casework report`: written by the case workflow (through the
+`record_case_facts` activity) at opening, first response, priority change and breach."""
 outbox = Table(
     "outbox",
     metadata,
@@ -717,3 +735,59 @@ class Store:
             query = query.where(outbox.c.case_id == case_id)
         with self.engine.connect() as conn:
             return [dict(r) for r in conn.execute(query).mappings()]
+
+    # --- reporting: case facts and escalations --------------------------------------------
+
+    def record_case_facts(self, facts: dict[str, Any]) -> bool:
+        """Upsert the case's row; a retried or late write of an older revision loses to the
+        newer one. True if the row changed."""
+        with self.engine.begin() as conn:
+            existing = conn.execute(
+                select(case_facts.c.revision).where(case_facts.c.case_id == facts["case_id"])
+            ).scalar()
+            if existing is None:
+                try:
+                    conn.execute(insert(case_facts).values(**facts))
+                except IntegrityError:
+                    return False
+                return True
+            if existing > facts["revision"]:
+                return False
+            conn.execute(
+                update(case_facts).where(case_facts.c.case_id == facts["case_id"]).values(**facts)
+            )
+            return True
+
+    def case_facts_opened(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
+        """The facts of cases opened in [start, end), oldest first."""
+        query = (
+            select(case_facts)
+            .where(case_facts.c.opened_at >= start, case_facts.c.opened_at < end)
+            .order_by(case_facts.c.opened_at, case_facts.c.case_id)
+        )
+        with self.engine.connect() as conn:
+            return [_aware(dict(r)) for r in conn.execute(query).mappings()]
+
+    def add_escalation(self, **row: Any) -> None:
+        """Record one escalation (the `escalation` branch's engine writes these; tests and
+        imports use this)."""
+        with self.engine.begin() as conn:
+            conn.execute(insert(escalations).values(**row))
+
+    def escalations_raised(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
+        """Escalations raised in [start, end), oldest first."""
+        query = (
+            select(escalations)
+            .where(escalations.c.raised_at >= start, escalations.c.raised_at < end)
+            .order_by(escalations.c.raised_at, escalations.c.escalation_id)
+        )
+        with self.engine.connect() as conn:
+            return [_aware(dict(r)) for r in conn.execute(query).mappings()]
+
+
+def _aware(row: dict[str, Any]) -> dict[str, Any]:
+    """SQLite hands back naive datetimes; they were written in UTC."""
+    return {
+        k: v.replace(tzinfo=UTC) if isinstance(v, datetime) and v.tzinfo is None else v
+        for k, v in row.items()
+    }

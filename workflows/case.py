@@ -54,6 +54,7 @@ with workflow.unsafe.imports_passed_through():
     from casework.domain.models import (
         ACTION_MODELS,
         ESCALATION_ACTIONS,
+        Accept,
         AcknowledgeEscalation,
         ActionBase,
         ActionResult,
@@ -65,6 +66,7 @@ with workflow.unsafe.imports_passed_through():
         CaseState,
         CaseView,
         CaseWorkflowInput,
+        Category,
         ChangePriority,
         Channel,
         DeclineLogs,
@@ -78,6 +80,7 @@ with workflow.unsafe.imports_passed_through():
         Level,
         LogApproval,
         PartnerInfo,
+        PremiumOffer,
         ProvideInfo,
         RequestInfo,
         RequestLogApproval,
@@ -94,7 +97,7 @@ with workflow.unsafe.imports_passed_through():
         vendor_escalation_id_for,
     )
     from casework.domain.presentation import present, summary_line, summary_line_for_intake
-    from casework.domain.routing import queue_for
+    from casework.domain.routing import PREMIUM_QUEUE, first_level, queue_for
     from casework.domain.us_citizen import (
         RESTRICTED_QUEUE,
         may_see_content,
@@ -118,6 +121,8 @@ WAKE_AT_WINDOW_CHANGES = "wake-at-business-window-changes"
 """Patch id: business-hours cases started before it did not wake at window changes."""
 ESCALATE_SLA_BREACH = "sla-breach-escalation-ladder"
 """Patch id: cases before it alerted the manager on duty once on a breach, without a ladder."""
+CASE_FACTS = "record-case-facts"
+"""Patch id: cases started before it kept no facts for `casework report`."""
 CALLER_DEADLINE = timedelta(minutes=1)
 """How long a caller waiting on an update (filing a PR) waits for the tracker before a refusal."""
 
@@ -149,6 +154,7 @@ class CaseWorkflow:
     async def run(self, input: CaseWorkflowInput) -> CaseView:
         if input.carried is None:
             self._announce_opening()
+            self._record_facts()
         else:
             self._record("system", "continued", "history rolled over; state and feed carried whole")
         self._publish()
@@ -227,6 +233,8 @@ class CaseWorkflow:
         No lock is held while the routing activity runs, so the customer can still comment
         on or close a queued case whatever the directory does."""
         if await self._wait_for_business_hours():
+            return
+        if await self._offer_to_premium_expert():
             return
         self.case.routing_attempts += 1
         result = await workflow.execute_activity(
@@ -346,6 +354,7 @@ class CaseWorkflow:
             f"({self.case.priority.value}, {self.case.intake.entitlement.tier.value})",
         )
         self._publish()
+        self._record_facts()
         if workflow.patched(ESCALATE_SLA_BREACH):
             # Kept with the side effects, so a roll-over or the close waits for it.
             self.pending.append(asyncio.create_task(self._escalate_breach(at)))
@@ -590,6 +599,7 @@ class CaseWorkflow:
             if case.sla.responded_at is None:
                 case.sla.responded_at = workflow.now()
                 self._record(actor.id, "first_response", text)
+                self._record_facts()
                 message = "first response recorded; the SLA clock stopped"
             else:
                 self._record(actor.id, name, text)
@@ -1288,6 +1298,7 @@ class CaseWorkflow:
             f"{previous.value} -> {action.priority.value}{reason}; first response due "
             f"{case.sla.due_at.isoformat()}",
         )
+        self._record_facts()
         if case.owner:
             self._notify(
                 "engineer",
@@ -1330,7 +1341,8 @@ class CaseWorkflow:
         now = workflow.now()
         priority = intake.request.priority
         target = intake.entitlement.targets[priority]
-        level = Level.L3 if intake.escalated_from else Level.L0  # P4: straight to our L3
+        # P4: a vendor escalation starts at our L3; A5: a security issue at L2 at the earliest
+        level = Level.L3 if intake.escalated_from else first_level(intake.request.category)
         return CaseState(
             case_id=intake.case_id,
             intake=intake,
@@ -1429,6 +1441,7 @@ class CaseWorkflow:
                 sa.CASE_SLA_BREACHED.value_set(case.sla.breached_at is not None),
                 sa.CASE_SLA_DUE.value_set(case.sla.due_at),
                 sa.CASE_RESTRICTED.value_set(self._restricted),
+                *self._security_attributes(),
             ]
         )
 
@@ -1656,6 +1669,190 @@ class CaseWorkflow:
                 )
             except TimeoutError:
                 escalation.status = "withdrawn"
+
+    def _security_attributes(self) -> list[Any]:
+        """A5: a security vulnerability issue is flagged so operators can list it. Set on those
+        cases only: the upserts of other cases (and of recorded histories) stay as they were."""
+        if self.case.intake.request.category is not Category.SECURITY_VULNERABILITY:
+            return []
+        return [sa.CASE_SECURITY.value_set(True)]
+
+    # --- premium coverage (A3) -------------------------------------------------------------
+
+    async def _offer_to_premium_expert(self) -> bool:
+        """A3: on its first routing, a case of an account with a designated or dedicated expert
+        is offered to that expert if it is inside their business hours; it goes to normal
+        routing (and the expert is told) when it is outside them or when the expert does not
+        accept in time. True when this routing round is over (the expert took the case, or the
+        case left the queue meanwhile)."""
+        premium = self.case.intake.entitlement.premium
+        if premium is None or self.case.premium_offer is not None:
+            return False
+        case_id, account = self.case.case_id, self.case.intake.account_name
+        expert = f"{premium.offering} expert {premium.expert_name} ({premium.expert_id})"
+        now = workflow.now()
+        closed = sla_rules.clock_for(premium.hours).paused_reason(now)
+        if closed is not None:
+            self.case.premium_offer = PremiumOffer(
+                status="out_of_hours", expert_id=premium.expert_id, at=now
+            )
+            self._record("routing", "premium_out_of_hours", f"{expert} is {closed}")
+            self._notify(
+                "engineer",
+                premium.expert_id,
+                f"{case_id} of {account} opened outside your hours",
+                f"{summary_line(self.case)}. It was routed to the support queues.",
+            )
+            self._publish()
+            return False
+        offer = PremiumOffer(
+            status="offered",
+            expert_id=premium.expert_id,
+            at=now,
+            expires_at=now + premium.accept_within,
+        )
+        self.case.premium_offer = offer
+        self.case.queue = PREMIUM_QUEUE
+        self._record(
+            "routing",
+            "offered_to_expert",
+            f"{expert}: accept within {format_duration(premium.accept_within)}",
+        )
+        self._notify(
+            "engineer",
+            premium.expert_id,
+            f"{case_id} of {account} offered to you ({premium.offering})",
+            f"{summary_line(self.case)}. Accept within {format_duration(premium.accept_within)}:"
+            f" casework accept {case_id} --as {premium.expert_id}",
+        )
+        self._publish()
+        try:
+            await workflow.wait_condition(
+                lambda: offer.status != "offered" or self.case.state != "queued",
+                timeout=premium.accept_within,
+            )
+        except TimeoutError:
+            pass
+        if self.case.state != "queued":
+            return True
+        if offer.status == "accepted":
+            return await self._assign_premium_expert()
+        offer.status = "expired"
+        self._record(
+            "routing",
+            "expert_did_not_accept",
+            f"{expert} did not accept within {format_duration(premium.accept_within)}; "
+            "routing normally",
+        )
+        self._notify(
+            "engineer",
+            premium.expert_id,
+            f"{case_id} of {account} went to the support queues",
+            f"You did not accept {case_id} within {format_duration(premium.accept_within)}; "
+            "it was routed normally.",
+        )
+        self.case.queue = self._queue_for(self.case.intake, self.case.level)
+        return False
+
+    async def _assign_premium_expert(self) -> bool:
+        """A3: the expert accepted: record their assignment and hand them the case."""
+        self.case.routing_attempts += 1
+        assert self.case.premium_offer is not None
+        result = await workflow.execute_activity(
+            contracts.ROUTE_CASE,
+            contracts.RouteRequest(
+                case_id=self.case.case_id,
+                level=self.case.level,
+                product=self.case.intake.request.product,
+                category=self.case.intake.request.category,
+                at=workflow.now(),
+                attempt=self.case.routing_attempts,
+                restricted=self._restricted,
+                engineer_id=self.case.premium_offer.expert_id,
+            ),
+            result_type=contracts.RouteResult,
+            start_to_close_timeout=SIDE_EFFECT_TIMEOUT,
+            retry_policy=SIDE_EFFECT_RETRY,
+        )
+        if self.case.state != "queued":
+            return True
+        if result.assignment is None:
+            self._record("routing", "expert_unavailable", f"{result.reason}; routing normally")
+            self.case.queue = self._queue_for(self.case.intake, self.case.level)
+            return False
+        self.case.level = max(self.case.level, result.assignment.level, key=list(Level).index)
+        self.case.queue = result.queue
+        self._assign(result.assignment)
+        return True
+
+    @workflow.update
+    async def accept(self, payload: Any = None) -> ActionResult:
+        """A3: the premium expert takes the case offered to them, within the offer's time."""
+        if not isinstance(payload, dict):
+            raise self._refuse(
+                "accept",
+                _actor_id_of(payload),
+                'the payload must be a JSON object like {"actor": ...}',
+                kind="InvalidPayload",
+            )
+        try:
+            action = Accept.model_validate(payload)
+        except ValidationError as e:
+            raise self._refuse(
+                "accept",
+                _actor_id_of(payload),
+                f'{_first_error(e)} (expected {{"actor": ...}})',
+                kind="InvalidPayload",
+            ) from None
+        offer = self.case.premium_offer
+        if offer is None or offer.status != "offered" or self.case.state != "queued":
+            raise self._refuse(
+                "accept", action.actor, "the case is not on offer to a premium expert now (A3)"
+            )
+        if action.actor != offer.expert_id:
+            raise self._refuse(
+                "accept",
+                action.actor,
+                f"the case is offered to {offer.expert_id}, the account's expert, only (A3)",
+            )
+        offer.status = "accepted"
+        self._record(action.actor, "accept", "accepted the case offered to them (A3)")
+        await workflow.wait_condition(
+            lambda: self.case.owner is not None or self.case.state != "queued"
+        )
+        owner = self.case.owner
+        taken = owner is not None and owner.engineer_id == action.actor
+        return ActionResult(
+            case_id=self.case.case_id,
+            action="accept",
+            state=self.case.state,
+            level=self.case.level,
+            message="the case is yours" if taken else "accepted; the case went on meanwhile",
+        )
+
+    # --- reporting ------------------------------------------------------------------------
+
+    def _record_facts(self) -> None:
+        """What `casework report` counts (S1-S3): the case's facts, upserted at opening, first
+        response, priority change and breach. Behind a patch: recorded histories did not."""
+        if not workflow.patched(CASE_FACTS):
+            return
+        case = self.case
+        self._side_effect(
+            contracts.RECORD_CASE_FACTS,
+            contracts.CaseFacts(
+                case_id=case.case_id,
+                revision=len(case.feed),
+                account=case.intake.request.account_id,
+                tier=case.intake.entitlement.tier.value,
+                priority=case.priority.value,
+                category=case.intake.request.category.value,
+                opened_at=case.opened_at,
+                due_at=case.sla.due_at,
+                responded_at=case.sla.responded_at,
+                breached_at=case.sla.breached_at,
+            ),
+        )
 
 
 def _actor_id_of(payload: Any) -> str:

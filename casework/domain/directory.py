@@ -37,6 +37,21 @@ class Contact(Strict):
     )
 
 
+class Premium(Strict):
+    """A3: CSM-Lite and CSM give a Platinum account a designated subject-matter expert,
+    Resident Engineer a dedicated one; the expert works in their business hours."""
+
+    offering: Literal["csm_lite", "csm", "resident_engineer"]
+    expert: Identifier = Field(description="the engineer id of the designated expert")
+
+    @property
+    def offering_name(self) -> str:
+        return PREMIUM_OFFERINGS[self.offering]
+
+
+PREMIUM_OFFERINGS = {"csm_lite": "CSM-Lite", "csm": "CSM", "resident_engineer": "Resident Engineer"}
+
+
 class Account(Strict):
     id: Identifier
     name: ShortText
@@ -53,6 +68,9 @@ class Account(Strict):
     partner: Identifier | None = Field(
         default=None,
         description="A4/P1: bought as Partner Branded Support through this Support Now partner",
+    )
+    premium: Premium | None = Field(
+        default=None, description="A3: CSM-Lite, CSM or Resident Engineer and its expert"
     )
 
     @field_validator("zone")
@@ -82,6 +100,26 @@ class Account(Strict):
             if refusal:
                 raise ValueError(refusal)
         return self
+
+    @model_validator(mode="after")
+    def _premium_is_platinum_only(self) -> Account:
+        """A3: CSM-Lite, CSM and Resident Engineer are sold to Platinum accounts only."""
+        if self.premium is None or self.tier is Tier.PLATINUM:
+            return self
+        reason = (
+            f"account {self.id} is {self.tier.value}: {self.premium.offering_name} is a "
+            "Platinum offering, upgrade to Platinum first (A3)"
+        )
+        raise ValidationError.from_exception_data(
+            "Account",
+            [
+                {
+                    "type": PydanticCustomError("premium", "{reason}", {"reason": reason}),
+                    "loc": ("premium",),
+                    "input": self.premium.offering,
+                }
+            ],
+        )
 
 
 def us_citizen_support_refusal(account: Account) -> str | None:
@@ -219,6 +257,19 @@ class Engineer(Strict):
         default=None,
         description="P3: a partner's engineer (L0-L2), who works only that partner's cases",
     )
+    zone: str | None = Field(
+        default=None,
+        description="A3: a premium expert's zone for business hours: eastern, pacific or IANA",
+    )
+
+    @field_validator("zone")
+    @classmethod
+    def _expert_zone(cls, zone: str | None) -> str | None:
+        if zone is None:
+            return None
+        zone = SERVICE_ZONES.get(zone.strip().lower(), zone.strip())
+        _check_zone(zone)
+        return zone
 
     def has_skill(self, skill: str) -> bool:
         return skill.casefold() in {s.casefold() for s in self.skills}
@@ -366,6 +417,40 @@ class Directory(Strict):
                         ),
                         "loc": ("engineers", i, field),
                         "input": getattr(engineer, field),
+                    }
+                ],
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _premium_experts_are_ours_with_a_zone(self) -> Directory:
+        """A3: a premium account's expert is an engineer of this directory with a zone (their
+        business hours). Refused at the account's `premium.expert` line."""
+        engineers = {e.id: e for e in self.engineers}
+        for i, account in enumerate(self.accounts):
+            if account.premium is None:
+                continue
+            expert = engineers.get(account.premium.expert)
+            if expert is None:
+                reason = (
+                    f"account {account.id}: the {account.premium.offering_name} expert "
+                    f"{account.premium.expert} is not among the directory's engineers (A3)"
+                )
+            elif expert.zone is None:
+                reason = (
+                    f"engineer {expert.id}, the {account.premium.offering_name} expert of "
+                    f"{account.id}, has no zone: give them one (eastern, pacific or an IANA "
+                    "name) for their business hours (A3)"
+                )
+            else:
+                continue
+            raise ValidationError.from_exception_data(
+                "Directory",
+                [
+                    {
+                        "type": PydanticCustomError("premium", "{reason}", {"reason": reason}),
+                        "loc": ("accounts", i, "premium", "expert"),
+                        "input": account.premium.expert,
                     }
                 ],
             )

@@ -167,6 +167,18 @@ class UsCitizenTerms(Lenient):
     approval_expiry_business_days: int = 5
 
 
+class PremiumCoverage(Lenient):
+    """A3: the account's designated (CSM-Lite, CSM) or dedicated (Resident Engineer) expert,
+    their business hours as a clock (zone, weekdays, holidays resolved at intake) and how long
+    they have to accept a new case."""
+
+    offering: str
+    expert_id: str
+    expert_name: str
+    hours: ClockSpec
+    accept_within: timedelta = timedelta(minutes=15)
+
+
 class Entitlement(Lenient):
     """What the account is entitled to, resolved at intake (A1-A3, S1)."""
 
@@ -188,6 +200,9 @@ class Entitlement(Lenient):
     )
     vendor_targets: dict[Priority, timedelta] | None = Field(
         default=None, description="P4: our S1 targets, for a vendor escalation of a partner case"
+    )
+    premium: PremiumCoverage | None = Field(
+        default=None, description="A3: set when the account has a premium expert"
     )
 
 
@@ -330,6 +345,17 @@ class PartnerInfo(Strict):
     text: LongText
 
 
+class PremiumOffer(Lenient):
+    """A3: a new case offered to the account's expert: `offered` until they accept
+    (`accepted`) or the time runs out (`expired`); `out_of_hours` when it was opened outside
+    their business hours. Anything but `accepted` falls back to normal routing."""
+
+    status: Literal["offered", "accepted", "expired", "out_of_hours"]
+    expert_id: str
+    at: datetime
+    expires_at: datetime | None = None
+
+
 class Assignment(Lenient):
     engineer_id: str
     engineer_name: str
@@ -401,6 +427,10 @@ class CaseState(Lenient):
         """E3: at most one escalation is active at a time."""
         last = self.escalations[-1] if self.escalations else None
         return last if last is not None and last.active else None
+
+    premium_offer: PremiumOffer | None = Field(
+        default=None, description="A3: the first routing's offer to the account's expert"
+    )
 
 
 class CaseWorkflowInput(Lenient):
@@ -568,6 +598,10 @@ class DeEscalate(ActionBase):
     """E3: the Escalation Manager who has the escalation ends it."""
 
     note: str = ""
+
+
+class Accept(ActionBase):
+    """A3: the premium expert takes the case offered to them."""
 
 
 ACTION_MODELS: dict[str, type[ActionBase]] = {

@@ -13,6 +13,8 @@ from datetime import datetime
 from casework.domain.directory import Engineer, EscalationManager
 from casework.domain.models import Category, Level
 
+PREMIUM_QUEUE = "premium"
+"""A3: the queue a case is in while offered to, or worked by, the account's expert."""
 QUEUE_BY_LEVEL = {Level.L0: "customer-care", Level.L1: "gsc", Level.L2: "gsc", Level.L3: "gec"}
 
 
@@ -56,3 +58,16 @@ def manager_on_duty(rota: Sequence[EscalationManager], at: datetime) -> Escalati
         if manager.shift.covers(at):
             return manager
     return rota[0]
+
+
+SECURITY_FIRST_LEVEL = Level.L2
+"""A5 (our reading): a security vulnerability issue skips Customer Care and L1."""
+
+
+def first_level(category: Category, normal: Level = Level.L0) -> Level:
+    """A5: the level a case is first routed at: for a security vulnerability issue the later
+    of L2 and the normal first level; otherwise the normal first level."""
+    if category is not Category.SECURITY_VULNERABILITY:
+        return normal
+    order = list(Level)
+    return max(normal, SECURITY_FIRST_LEVEL, key=order.index)

@@ -158,6 +158,11 @@ class SlaPolicy(Strict):
         default=timedelta(minutes=15),
         description="E3: how long an Escalation Manager has to acknowledge before the next one",
     )
+    premium_accept_within: PositiveDuration = Field(
+        default=timedelta(minutes=15),
+        description="A3: how long a premium expert has to accept a new case before it is "
+        "routed normally",
+    )
 
     @field_validator("first_response_targets")
     @classmethod

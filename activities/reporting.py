@@ -1,0 +1,18 @@
+"""Reporting: the facts of each case, kept in the database for `casework report`."""
+
+from __future__ import annotations
+
+from temporalio import activity
+
+from casework.contracts import RECORD_CASE_FACTS, CaseFacts
+from casework.store import Store
+
+
+class ReportingActivities:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    @activity.defn(name=RECORD_CASE_FACTS)
+    def record_case_facts(self, facts: CaseFacts) -> bool:
+        """Upsert the case's row (idempotent: a retry or a late older write changes nothing)."""
+        return self.store.record_case_facts(facts.model_dump())

@@ -1,0 +1,199 @@
+"""`casework report` from the outside: cases run on the time-skipping server with the S1
+table, escalations written to the shared `escalations` table (as the escalation engine does),
+then the CLI's numbers, JSON and chart are checked against what happened (S1-S3, E3)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from temporalio.testing import WorkflowEnvironment
+from typer.testing import CliRunner
+
+from casework.cli import app
+from casework.domain.report import CaseFactRow, build_report
+from casework.store import Store
+from tests.conftest import Desk
+from tests.test_case_sla import eventually
+
+GOLD = {"account_id": "globex", "contact_id": "globex-carol"}
+PLATINUM = {"account_id": "acme", "contact_id": "acme-alice"}
+
+
+def report(store: Store, *args: str) -> Any:
+    return CliRunner().invoke(app, ["--db-url", store.url, "report", *args])
+
+
+def line(data: dict[str, Any], tier: str, priority: str) -> dict[str, Any]:
+    return next(x for x in data["lines"] if x["tier"] == tier and x["priority"] == priority)
+
+
+async def test_the_report_counts_the_cases_that_were_run(
+    env: WorkflowEnvironment, desk: Desk, store: Store, tmp_path: Path
+) -> None:
+    """S1-S3/E3: a Platinum P1 answered in 5 minutes (within target), a Gold P1 left
+    unanswered (breached at 30m), a Gold P2 answered after its hour (breached, answered late), a
+    Platinum P3 still inside its 4 hours (awaiting); a case opened two days earlier is outside
+    the range. Two escalations in the range (one acknowledged after 4 minutes, one not), one
+    before it."""
+    earlier = await desk.open(priority="P3", **GOLD)
+    await desk.until(earlier, lambda v: v.state == "in_progress")
+    await env.sleep(timedelta(days=2))
+
+    platinum_p1 = await desk.open(priority="P1", **PLATINUM)
+    gold_p1 = await desk.open(priority="P1", **GOLD)
+    gold_p2 = await desk.open(priority="P2", **GOLD)
+    platinum_p3 = await desk.open(priority="P3", contact_id="acme-bob", account_id="acme")
+    opened = {}
+    for case_id in (platinum_p1, gold_p1, gold_p2, platinum_p3):
+        opened[case_id] = (await desk.until(case_id, lambda v: v.state == "in_progress")).opened_at
+    start = min(opened.values())
+
+    await env.sleep(timedelta(minutes=5))
+    await desk.act(platinum_p1, "respond", actor="cc-dana", text="on it")
+    await env.sleep(timedelta(minutes=57))
+    await desk.until(gold_p2, lambda v: v.sla.breached_at is not None)
+    await desk.until(gold_p1, lambda v: v.sla.breached_at is not None)
+    await desk.act(gold_p2, "respond", actor="cc-dana", text="sorry for the wait")
+
+    def facts_settled() -> bool:
+        rows = {r["case_id"]: r for r in store.case_facts_opened(start, start + timedelta(1))}
+        return (
+            set(rows) == set(opened)
+            and rows[gold_p2]["responded_at"] is not None
+            and rows[gold_p1]["breached_at"] is not None
+            and rows[platinum_p1]["responded_at"] is not None
+        )
+
+    await eventually(facts_settled)
+
+    store.add_escalation(
+        escalation_id=f"{gold_p1}-E1",
+        case_id=gold_p1,
+        account="globex",
+        tier="GOLD",
+        priority="P1",
+        channel="sla_breach",
+        reason="first response target missed",
+        raised_at=opened[gold_p1] + timedelta(minutes=30),
+        acknowledged_at=opened[gold_p1] + timedelta(minutes=34),
+        acknowledged_by="em-olga",
+    )
+    store.add_escalation(
+        escalation_id=f"{platinum_p3}-E1",
+        case_id=platinum_p3,
+        account="acme",
+        tier="PLATINUM",
+        priority="P3",
+        channel="online",
+        reason="no progress",
+        raised_at=opened[platinum_p3] + timedelta(minutes=10),
+    )
+    store.add_escalation(
+        escalation_id=f"{earlier}-E1",
+        case_id=earlier,
+        account="globex",
+        tier="GOLD",
+        priority="P3",
+        channel="phone",
+        reason="before the range",
+        raised_at=start - timedelta(days=1),
+    )
+
+    window = ["--from", start.isoformat(), "--to", (start + timedelta(hours=2)).isoformat()]
+    result = report(store, *window, "--output", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert {k: line(data, "PLATINUM", "P1")[k] for k in ("opened", "responded_within_target")} == {
+        "opened": 1,
+        "responded_within_target": 1,
+    }
+    assert line(data, "GOLD", "P1")["breached"] == 1
+    assert line(data, "GOLD", "P1")["responded_within_target"] == 0
+    assert line(data, "GOLD", "P2")["breached"] == 1, "answered late is still a breach (S3)"
+    assert line(data, "PLATINUM", "P3")["awaiting_response"] == 1
+    assert line(data, "GOLD", "P3")["opened"] == 0, "the earlier case is outside the range"
+    total = data["total"]
+    assert (total["opened"], total["responded_within_target"], total["breached"]) == (4, 1, 2)
+    assert total["awaiting_response"] == 1
+    assert total["within_target_percent"] == round(100 / 3, 1)
+
+    escalations = {e["escalation_id"]: e for e in data["escalations"]}
+    assert set(escalations) == {f"{gold_p1}-E1", f"{platinum_p3}-E1"}
+    assert escalations[f"{gold_p1}-E1"]["seconds_to_acknowledge"] == 240
+    assert escalations[f"{platinum_p3}-E1"]["acknowledged_at"] is None
+    assert data["escalation_summary"] == {
+        "raised": 2,
+        "acknowledged": 1,
+        "unacknowledged": 1,
+        "median_seconds_to_acknowledge": 240,
+        "longest_seconds_to_acknowledge": 240,
+    }
+
+    chart = tmp_path / "report.png"
+    table = report(store, *window, "--chart", str(chart))
+    assert table.exit_code == 0, table.output
+    assert "4m by em-olga" in table.output and "not acknowledged" in table.output
+    total_row = next(r for r in table.output.splitlines() if "│ all" in r)
+    assert [c.strip() for c in total_row.split("│")[1:-1]] == [
+        "all", "all", "4", "1", "2", "1", "33.3%",
+    ]  # fmt: skip
+    assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    for case_id in (earlier, gold_p1, gold_p2):
+        await desk.act(case_id, "close", actor="globex-carol")
+    for case_id in (platinum_p1, platinum_p3):
+        await desk.act(case_id, "close", actor="acme-alice")
+
+
+def test_a_bad_range_is_refused_and_says_how_to_write_it(store: Store, tmp_path: Path) -> None:
+    """Bad input: a clear error, nothing written."""
+    bad = report(store, "--from", "last tuesday")
+    assert bad.exit_code == 2 and "2026-11-01" in bad.output
+    backwards = report(store, "--from", "2026-11-02", "--to", "2026-11-01")
+    assert backwards.exit_code == 2 and "must be after" in backwards.output
+    chart = tmp_path / "report.jpg"
+    wrong_kind = report(store, "--from", "2026-11-01", "--chart", str(chart))
+    assert wrong_kind.exit_code == 2 and "PNG" in wrong_kind.output and not chart.exists()
+
+
+def test_a_date_given_to_to_includes_that_whole_day(store: Store) -> None:
+    """`--to 2026-11-01` includes cases opened on the 1st until midnight."""
+    opened = datetime.fromisoformat("2026-11-01T23:30:00+00:00")
+    store.record_case_facts(
+        {
+            "case_id": "case-900001",
+            "revision": 1,
+            "account": "acme",
+            "tier": "PLATINUM",
+            "priority": "P1",
+            "category": "support",
+            "opened_at": opened,
+            "due_at": opened + timedelta(minutes=15),
+        }
+    )
+    result = report(store, "--from", "2026-11-01", "--to", "2026-11-01", "--output", "json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["total"]["opened"] == 1
+
+
+def test_an_older_write_never_overwrites_a_newer_one(store: Store) -> None:
+    """The facts are upserted by revision: a retried opening write arriving after the first
+    response's does not undo it, and the case counts as responded within target."""
+    opened = datetime.fromisoformat("2026-11-01T10:00:00+00:00")
+    facts = {
+        "case_id": "case-900002", "revision": 1, "account": "globex", "tier": "GOLD",
+        "priority": "P1", "category": "support", "opened_at": opened,
+        "due_at": opened + timedelta(minutes=30),
+    }  # fmt: skip
+    responded = {**facts, "revision": 3, "responded_at": opened + timedelta(minutes=1)}
+    assert store.record_case_facts(responded)
+    assert not store.record_case_facts(facts)
+    rows = store.case_facts_opened(opened, opened + timedelta(days=1))
+    assert rows[0]["responded_at"] == opened + timedelta(minutes=1)
+    built = build_report(
+        opened, opened + timedelta(days=1), [CaseFactRow.model_validate(r) for r in rows], []
+    )
+    assert built.total.responded_within_target == 1
