@@ -26,6 +26,7 @@ from casework.domain.models import (
     CASE_ID_PATTERN,
     ActionResult,
     CaseView,
+    Category,
     Lenient,
     OpenCaseRequest,
     OpenCaseResult,
@@ -217,8 +218,8 @@ def case_list_query(
         clauses.append(f"{sa.CASE_SLA_BREACHED.name} = {'true' if breached else 'false'}")
     if restricted is not None:
         clauses.append(f"{sa.CASE_RESTRICTED.name} = {'true' if restricted else 'false'}")
-    if security:  # A5: only security vulnerability issues carry the attribute
-        clauses.append(f"{sa.CASE_SECURITY.name} = true")
+    if security:  # A5: the case's category flags a security vulnerability issue
+        clauses.append(f"{sa.CASE_CATEGORY.name} = '{Category.SECURITY_VULNERABILITY.value}'")
     return " AND ".join(clauses)
 
 
@@ -241,7 +242,7 @@ async def list_cases(client: Client, query: str, *, limit: int = 50) -> list[Cas
                     breached=found.get(sa.CASE_SLA_BREACHED),
                     sla_due=found.get(sa.CASE_SLA_DUE),
                     restricted=found.get(sa.CASE_RESTRICTED),
-                    security=bool(found.get(sa.CASE_SECURITY)),
+                    security=found.get(sa.CASE_CATEGORY) == Category.SECURITY_VULNERABILITY.value,
                     started_at=execution.start_time,
                 )
             )

@@ -21,8 +21,6 @@ CASE_SLA_DUE = SearchAttributeKey.for_datetime("CaseSlaDue")
 CASE_RESTRICTED = SearchAttributeKey.for_bool("CaseRestricted")
 CASE_ESCALATED = SearchAttributeKey.for_bool("CaseEscalated")
 """E3: the case has an active customer or SLA-breach escalation."""
-CASE_SECURITY = SearchAttributeKey.for_bool("CaseSecurity")
-"""A5: set (true) on security vulnerability issues only, so operators can list them."""
 
 ALL: list[SearchAttributeKey[Any]] = [
     CASE_STATE,
@@ -37,7 +35,6 @@ ALL: list[SearchAttributeKey[Any]] = [
     CASE_SLA_DUE,
     CASE_RESTRICTED,
     CASE_ESCALATED,
-    CASE_SECURITY,
 ]
 
 

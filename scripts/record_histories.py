@@ -15,10 +15,19 @@ throw-away database, then writes each workflow's history as JSON into tests/hist
                     approved, and the PR filed with the approved log shared
     declined-*      a US Citizen Support phone case: approval requested and declined, the PR
                     filed without logs
+    partner-*       a partner case worked L0-L2 by the partner, escalated to our L3 as a vendor
+                    escalation (partner-esc: the child), which asks the partner for information
+                    and returns its resolution (P3, P4)
+    escalated-*     Escalate Now: the manager on duty does not acknowledge in time, the next one
+                    does and de-escalates; a security vulnerability issue starting at L2 (E3, A5)
 
 Re-record after a deliberate, compatible change to the workflows:
 
     python scripts/record_histories.py            # writes tests/histories/*.json
+    python scripts/record_histories.py --only partner escalated   # adds or replaces just these
+
+Re-record only what changed: a history recorded by older code that still replays is the best
+proof that running cases survive a deploy.
 """
 
 from __future__ import annotations
@@ -57,6 +66,7 @@ POLICY = SlaPolicy.model_validate(
             "PLATINUM": {"P1": "15s", "P2": "60s", "P3": "240s"},
         },
         "routing_retry": "1s",
+        "escalation_acknowledge_within": "2s",
     }
 )
 """Seconds, so that the breach case breaches in real time: the recorder acts through updates and
@@ -138,11 +148,11 @@ class Recorder:
         path.write_text('{"events": [\n' + lines + "\n]}\n", encoding="utf-8")
         print(f"{path.relative_to(self.out.parent.parent)}: {len(history.events)} events")
 
-    async def finished(self, name: str, case_id: str) -> None:
+    async def finished(self, name: str, case_id: str, kind: str = "-case") -> None:
         handle = self.client.get_workflow_handle(case_id, result_type=CaseView)
         view = await handle.result()
         assert view.state == "closed", view.state
-        await self.save(f"{name}-case", self.case(case_id))
+        await self.save(f"{name}{kind}", self.case(case_id))
 
 
 def at_level(level: str) -> Callable[[CaseView], bool]:
@@ -299,10 +309,75 @@ async def declined(r: Recorder) -> None:
     await r.finished("declined", case_id)
 
 
-async def main(out: Path) -> None:
+async def partner(r: Recorder) -> None:
+    """P3/P4: the partner works L0-L2, escalates to our L3, we ask it for information, and our
+    resolution returns to the partner case, which the partner resolves and its customer closes."""
+    case_id = await r.open(
+        "partner",
+        channel="partner",
+        partner_id="northwind-it",
+        account_id="soylent",
+        contact_id="soylent-sam",
+        priority="P2",
+    )
+    view = await r.until(case_id, lambda v: v.state == "in_progress")
+    await r.act(case_id, "respond", actor=owner_of(view), text="Looking at it")
+    for level in ("L1", "L2"):
+        await r.act(case_id, "escalate", actor=owner_of(view), reason=f"needs {level}")
+        view = await r.until(case_id, at_level(level))
+    await r.act(case_id, "escalate", actor=owner_of(view), reason="a heartbeat bug")
+    escalation = f"{case_id}-esc-1"
+    ours = await r.until(escalation, lambda v: v.state == "in_progress")
+    await r.act(
+        escalation, "request_info", actor=owner_of(ours), items=["configuration"], text="HA"
+    )
+    await r.act(case_id, "comment", actor=owner_of(view), text="HA config uploaded")
+    await r.until(escalation, lambda v: v.state == "in_progress")
+    await r.act(escalation, "resolve", actor=owner_of(ours), resolution="fixed in 7.4.4")
+    await r.finished("partner-esc", escalation, kind="")
+    await r.until(case_id, lambda v: v.state == "in_progress")
+    await r.act(case_id, "resolve", actor=owner_of(view), resolution="upgrade to 7.4.4")
+    await r.act(case_id, "close", actor="soylent-sam", reason="thanks")
+    await r.finished("partner", case_id)
+
+
+async def escalated(r: Recorder) -> None:
+    """E3/A5: a security issue starts at L2; Escalate Now; the manager on duty does not
+    acknowledge within the window (2 s here), the next one does and de-escalates."""
+    case_id = await r.open("escalated", category="security_vulnerability", priority="P3")
+    view = await r.until(case_id, at_level("L2"))
+    await r.act(case_id, "respond", actor=owner_of(view), text="Looking at it")
+    result = await r.act(
+        case_id, "escalate_now", actor="acme-alice", reason="lack_of_progress", note="down"
+    )
+    assert result.escalation_manager, result
+    view = await r.until(case_id, lambda v: bool(v.escalations) and v.escalations[-1].step > 0)
+    manager = view.escalations[-1].ladder[view.escalations[-1].step].id
+    await r.act(case_id, "acknowledge_escalation", actor=manager)
+    await r.act(case_id, "de_escalate", actor=manager, note="new engineer on it")
+    await r.act(case_id, "resolve", actor=owner_of(view), resolution="signature update")
+    await r.act(case_id, "close", actor="acme-alice", reason="thanks")
+    await r.finished("escalated", case_id)
+
+
+SCENARIOS = {
+    "restricted": restricted,
+    "declined": declined,
+    "partner": partner,
+    "escalated": escalated,
+    "ladder": ladder,
+    "breach": breach,
+    "refusals": refusals,
+}
+"""In recording order: time skipping (env.sleep) hangs once a case has completed (a test server
+bug, see tests/conftest.py), so the scenarios that sleep come first."""
+
+
+async def main(out: Path, only: list[str]) -> None:
     out.mkdir(parents=True, exist_ok=True)
     for old in out.glob("*.json"):
-        old.unlink()
+        if not only or old.stem.split("-")[0] in only:
+            old.unlink()
     with tempfile.TemporaryDirectory() as tmp:
         store = Store(f"sqlite:///{tmp}/casework.db")
         store.replace_directory(load_directory(DEMO_DIRECTORY))
@@ -317,13 +392,9 @@ async def main(out: Path) -> None:
             )
             async with worker:
                 recorder = Recorder(env, task_queue, out)
-                # first: time skipping (env.sleep) hangs once a case has completed (a test
-                # server bug, see tests/conftest.py)
-                await restricted(recorder)
-                await declined(recorder)
-                await ladder(recorder)
-                await breach(recorder)
-                await refusals(recorder)
+                for name, scenario in SCENARIOS.items():
+                    if not only or name in only:
+                        await scenario(recorder)
         store.dispose()
     total = sum(p.stat().st_size for p in out.glob("*.json"))
     print(f"{len(list(out.glob('*.json')))} histories, {total // 1024} KB in {out}")
@@ -332,4 +403,6 @@ async def main(out: Path) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=HISTORIES)
-    asyncio.run(main(parser.parse_args().out))
+    parser.add_argument("--only", nargs="+", choices=list(SCENARIOS), default=[])
+    arguments = parser.parse_args()
+    asyncio.run(main(arguments.out, arguments.only))

@@ -1,6 +1,6 @@
 """`casework report` from the outside: cases run on the time-skipping server with the S1
-table, escalations written to the shared `escalations` table (as the escalation engine does),
-then the CLI's numbers, JSON and chart are checked against what happened (S1-S3, E3)."""
+table, escalations raised by breaches and by Escalate Now on the ladder, then the CLI's
+numbers, JSON and chart are checked against what happened (S1-S3, E3)."""
 
 from __future__ import annotations
 
@@ -36,8 +36,7 @@ async def test_the_report_counts_the_cases_that_were_run(
     """S1-S3/E3: a Platinum P1 answered in 5 minutes (within target), a Gold P1 left
     unanswered (breached at 30m), a Gold P2 answered after its hour (breached, answered late), a
     Platinum P3 still inside its 4 hours (awaiting); a case opened two days earlier is outside
-    the range. Two escalations in the range (one acknowledged after 4 minutes, one not), one
-    before it."""
+    the range. Three escalations in the range (one acknowledged, two not), one before it."""
     earlier = await desk.open(priority="P3", **GOLD)
     await desk.until(earlier, lambda v: v.state == "in_progress")
     await env.sleep(timedelta(days=2))
@@ -69,38 +68,29 @@ async def test_the_report_counts_the_cases_that_were_run(
 
     await eventually(facts_settled)
 
-    store.add_escalation(
-        escalation_id=f"{gold_p1}-E1",
-        case_id=gold_p1,
-        account="globex",
-        tier="GOLD",
-        priority="P1",
-        channel="sla_breach",
-        reason="first response target missed",
-        raised_at=opened[gold_p1] + timedelta(minutes=30),
-        acknowledged_at=opened[gold_p1] + timedelta(minutes=34),
-        acknowledged_by="em-olga",
-    )
-    store.add_escalation(
-        escalation_id=f"{platinum_p3}-E1",
-        case_id=platinum_p3,
-        account="acme",
-        tier="PLATINUM",
-        priority="P3",
-        channel="online",
-        reason="no progress",
-        raised_at=opened[platinum_p3] + timedelta(minutes=10),
-    )
-    store.add_escalation(
-        escalation_id=f"{earlier}-E1",
-        case_id=earlier,
-        account="globex",
-        tier="GOLD",
-        priority="P3",
-        channel="phone",
-        reason="before the range",
-        raised_at=start - timedelta(days=1),
-    )
+    # E3/S3: the Gold P1's breach raised an escalation at 30m and the Gold P2's at 60m, on the
+    # ladder; the customer escalates the Platinum P3 online. The manager who has the Gold P1's
+    # by now acknowledges it; the other two stay unacknowledged. The earlier case's breach
+    # escalation was raised two days before the range.
+    await desk.act(platinum_p3, "escalate_now", actor="acme-bob", reason="lack_of_progress")
+    held = await desk.until(gold_p1, lambda v: bool(v.escalations))
+    manager = held.escalations[-1].manager.id
+    await desk.act(gold_p1, "acknowledge_escalation", actor=manager)
+    in_range = (start, start + timedelta(hours=2))
+
+    def escalations_settled() -> bool:
+        by_case = {r["case_id"]: r for r in store.escalations_raised(*in_range)}
+        return (
+            set(by_case) == {gold_p1, gold_p2, platinum_p3}
+            and by_case[gold_p1]["acknowledged_at"] is not None
+        )
+
+    await eventually(escalations_settled)
+    assert store.escalation_rows(earlier), "the earlier case's breach was escalated too"
+    recorded = {r["escalation_id"]: r for r in store.escalations_raised(*in_range)}
+    acknowledged = recorded[f"{gold_p1}-E1"]
+    waited = (acknowledged["acknowledged_at"] - acknowledged["raised_at"]).total_seconds()
+    assert acknowledged["raised_at"] == opened[gold_p1] + timedelta(minutes=30)
 
     window = ["--from", start.isoformat(), "--to", (start + timedelta(hours=2)).isoformat()]
     result = report(store, *window, "--output", "json")
@@ -121,21 +111,22 @@ async def test_the_report_counts_the_cases_that_were_run(
     assert total["within_target_percent"] == round(100 / 3, 1)
 
     escalations = {e["escalation_id"]: e for e in data["escalations"]}
-    assert set(escalations) == {f"{gold_p1}-E1", f"{platinum_p3}-E1"}
-    assert escalations[f"{gold_p1}-E1"]["seconds_to_acknowledge"] == 240
+    assert set(escalations) == set(recorded)
+    assert escalations[f"{gold_p1}-E1"]["seconds_to_acknowledge"] == waited
+    assert escalations[f"{gold_p2}-E1"]["acknowledged_at"] is None
     assert escalations[f"{platinum_p3}-E1"]["acknowledged_at"] is None
     assert data["escalation_summary"] == {
-        "raised": 2,
+        "raised": 3,
         "acknowledged": 1,
-        "unacknowledged": 1,
-        "median_seconds_to_acknowledge": 240,
-        "longest_seconds_to_acknowledge": 240,
+        "unacknowledged": 2,
+        "median_seconds_to_acknowledge": waited,
+        "longest_seconds_to_acknowledge": waited,
     }
 
     chart = tmp_path / "report.png"
     table = report(store, *window, "--chart", str(chart))
     assert table.exit_code == 0, table.output
-    assert "4m by em-olga" in table.output and "not acknowledged" in table.output
+    assert f"by {manager}" in table.output and "not acknowledged" in table.output
     total_row = next(r for r in table.output.splitlines() if "│ all" in r)
     assert [c.strip() for c in total_row.split("│")[1:-1]] == [
         "all", "all", "4", "1", "2", "1", "33.3%",

@@ -50,9 +50,10 @@ async def test_a_security_issue_without_a_security_engineer_waits_in_the_queue(
 
 
 def test_casework_list_security_asks_for_the_flag() -> None:
-    """A5: `casework list --security` is a query on the CaseSecurity attribute."""
-    assert "CaseSecurity = true" in case_list_query(security=True)
-    assert "CaseSecurity" not in case_list_query()
+    """A5: `casework list --security` asks for the security vulnerability category (the dev
+    server's visibility store takes at most three Bool attributes: the category is the flag)."""
+    assert "CaseCategory = 'security_vulnerability'" in case_list_query(security=True)
+    assert "CaseCategory" not in case_list_query()
 
 
 async def test_an_operator_lists_the_security_issues(dev_desk: Desk) -> None:

@@ -66,7 +66,6 @@ with workflow.unsafe.imports_passed_through():
         CaseState,
         CaseView,
         CaseWorkflowInput,
-        Category,
         ChangePriority,
         Channel,
         DeclineLogs,
@@ -1441,7 +1440,6 @@ class CaseWorkflow:
                 sa.CASE_SLA_BREACHED.value_set(case.sla.breached_at is not None),
                 sa.CASE_SLA_DUE.value_set(case.sla.due_at),
                 sa.CASE_RESTRICTED.value_set(self._restricted),
-                *self._security_attributes(),
             ]
         )
 
@@ -1669,13 +1667,6 @@ class CaseWorkflow:
                 )
             except TimeoutError:
                 escalation.status = "withdrawn"
-
-    def _security_attributes(self) -> list[Any]:
-        """A5: a security vulnerability issue is flagged so operators can list it. Set on those
-        cases only: the upserts of other cases (and of recorded histories) stay as they were."""
-        if self.case.intake.request.category is not Category.SECURITY_VULNERABILITY:
-            return []
-        return [sa.CASE_SECURITY.value_set(True)]
 
     # --- premium coverage (A3) -------------------------------------------------------------
 
