@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from typing import Any
 
 import pytest
+import pytest_asyncio
 from temporalio.client import WorkflowExecutionStatus, WorkflowUpdateFailedError
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError
@@ -26,9 +27,21 @@ from casework.domain.models import CaseView
 from casework.domain.sla import SlaPolicy
 from casework.domain.us_citizen import WITHHELD
 from casework.store import Store
-from tests.conftest import Desk
+from tests.conftest import Desk, binary
 from tests.us_citizen_desk import CYBERDYNE, SECRET
 from worker import WORKFLOWS, activities_for, build_worker
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def env() -> AsyncIterator[WorkflowEnvironment]:
+    """A time-skipping server of this module's own: the ladder skips hours of workflow time,
+    and the shared server's clock stays where the other modules expect it."""
+    async with await WorkflowEnvironment.start_time_skipping(
+        data_converter=pydantic_data_converter,
+        test_server_existing_path=binary("temporal-test-server"),
+    ) as environment:
+        yield environment
+
 
 ACK_WINDOW = timedelta(minutes=15)
 """The default policy's `escalation_acknowledge_within`."""
