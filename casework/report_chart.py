@@ -48,13 +48,23 @@ def draw_report(report: Report, path: Path) -> Path:
     cases.yaxis.get_major_locator().set_params(integer=True)
 
     rows = report.escalations
-    minutes = [(r.seconds_to_acknowledge or 0) / 60 for r in rows]
+    # an unacknowledged escalation's bar is how long it had waited by the end of the range
+    minutes = [
+        (
+            r.seconds_to_acknowledge
+            if r.seconds_to_acknowledge is not None
+            else max((report.end - r.raised_at).total_seconds(), 0)
+        )
+        / 60
+        for r in rows
+    ]
     colours = ["#8172b2" if r.acknowledged_at else "#c44e52" for r in rows]
     escalations.bar([r.escalation_id for r in rows], minutes, color=colours)
     escalations.set_ylabel("minutes to acknowledge")
     summary = report.escalation_summary
     escalations.set_title(
-        f"Escalations: {summary.raised} raised, {summary.unacknowledged} not acknowledged (red)"
+        f"Escalations: {summary.raised} raised, {summary.unacknowledged} not acknowledged "
+        "(red: waiting until the end of the range)"
     )
     escalations.tick_params(axis="x", labelrotation=30)
     if not rows:

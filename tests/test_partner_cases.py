@@ -25,6 +25,7 @@ from casework.domain.models import CaseView
 from casework.domain.sla import SlaPolicy
 from casework.store import Store
 from tests.conftest import Desk
+from tests.test_case_sla import eventually
 
 PARTNER = "northwind-it"
 PARTNER_ADDRESS = "support@northwind.example"
@@ -210,6 +211,10 @@ async def test_an_escalation_reaches_our_l3_talks_only_to_the_partner_and_return
         n["address"] == PARTNER_ADDRESS for n in to_escalation if n["recipient_kind"] == "partner"
     )
     assert not [n for n in ours_told if n["recipient_kind"] == "contact" and "-esc-" in n["body"]]
+    closing = await eventually(
+        lambda: [n for n in store.notifications(escalation_id) if "closed" in n["subject"]]
+    )
+    assert "partner case" in closing[0]["body"] and "customer" not in closing[0]["body"]
 
     await desk.act(case_id, "resolve", actor="nw-pia", resolution="Upgrade to 7.4.4")
     await desk.act(case_id, "close", actor="soylent-sam")

@@ -382,11 +382,22 @@ class CaseWorkflow:
                 "engineer",
                 self.case.owner.engineer_id,
                 f"{self.case.case_id} closed",
-                f"The customer closed the case. {self.case.resolution or ''}".strip(),
+                self._closing_notice(),
             )
         self._publish()
         await self._drain()
         await workflow.wait_condition(workflow.all_handlers_finished)
+
+    def _closing_notice(self) -> str:
+        """What the owning engineer is told at the close: the customer closed it, or (P4) a
+        vendor escalation closed with its outcome gone back to the partner case."""
+        resolution = self.case.resolution or ""
+        if self.case.intake.escalated_from:
+            return (
+                f"The vendor escalation is closed; partner case {self.case.intake.escalated_from}"
+                f" has the outcome. {resolution}"
+            ).strip()
+        return f"The customer closed the case. {resolution}".strip()
 
     def _time_to_roll_over(self) -> bool:
         limit = self.options.continue_as_new_after_events
