@@ -350,3 +350,32 @@ async def test_a_partner_engineer_who_does_not_own_the_case_cannot_escalate(desk
         message = await refusal(desk, case_id, "escalate", actor=actor, reason="mine")
         assert f"{actor} is not the owner" in message
     assert (await desk.view(case_id)).state == "in_progress"
+
+
+# --- P2/P4 with E3/S3: escalations of a partner case go through the partner -------------------
+
+
+async def test_a_par_customer_escalates_with_the_partner_and_a_breach_goes_to_the_partner(
+    env: WorkflowEnvironment, desk: Desk, store: Store
+) -> None:
+    """P2/P4/E3: the PAR customer's Escalate Now on a partner case is refused with where to go
+    instead (nothing changes); S3/P3: an unanswered partner case breaches on the partner's
+    target and the partner is told, not our Escalation Managers."""
+    case_id = await open_partner_case(desk)
+    opened = await desk.until(case_id, owned_by("nw-nora"))
+    message = await refusal(desk, case_id, "escalate_now", actor="soylent-sam", reason="expertise")
+    assert "escalate with your partner" in message
+    assert not (await desk.view(case_id)).escalations
+
+    await env.sleep(opened.sla.due_at - await env.get_current_time() + timedelta(seconds=1))
+    breached = await desk.until(case_id, lambda v: v.sla.breached_at is not None)
+    assert breached.sla.breached_at == opened.sla.due_at
+    told = await eventually(
+        lambda: [n for n in store.notifications(case_id) if "SLA breach" in n["subject"]]
+    )
+    assert [(n["recipient_kind"], n["recipient_id"]) for n in told] == [("partner", PARTNER)]
+    assert not [
+        n for n in store.notifications(case_id) if n["recipient_kind"] == "escalation_manager"
+    ]
+    assert not (await desk.view(case_id)).escalations
+    await desk.act(case_id, "close", actor="soylent-sam")

@@ -1218,6 +1218,18 @@ class CaseWorkflow:
         async with self.lock:
             if self.case.state in ("resolved", "closed"):
                 return
+            partner_id = self.case.intake.entitlement.partner_id
+            if partner_id is not None:
+                # P3: a partner case runs on the partner's targets, worked by its engineers:
+                # the breach is the partner's to handle, not our Escalation Managers'.
+                self._record("sla", "breach_told_to_partner", f"{partner_id} was told")
+                self._notify(
+                    "partner",
+                    partner_id,
+                    f"SLA breach on {self.case.case_id}",
+                    f"Your first-response target was missed. {summary_line(self.case)}",
+                )
+                return
             active = self.case.active_escalation
             if active is not None:
                 self._record(

@@ -49,6 +49,7 @@ class Actor:
     has_escalation: bool = False
 
 
+_ESCALATE_NOW = ["actor_is_contact", "not_a_partner_case", "no_active_escalation"]
 _ACKNOWLEDGE = ["escalation_is_active", "actor_has_escalation", "escalation_unacknowledged"]
 _DE_ESCALATE = ["escalation_is_active", "actor_has_escalation"]
 
@@ -140,9 +141,9 @@ class CaseLifecycle(StateMachine):
     # E3: a contact escalates an open case (online or by phone through Customer Care); the
     # Escalation Manager who has it acknowledges it and, when done, de-escalates it.
     escalate_now = (
-        queued.to.itself(cond=["actor_is_contact", "no_active_escalation"])
-        | in_progress.to.itself(cond=["actor_is_contact", "no_active_escalation"])
-        | waiting_on_customer.to.itself(cond=["actor_is_contact", "no_active_escalation"])
+        queued.to.itself(cond=_ESCALATE_NOW)
+        | in_progress.to.itself(cond=_ESCALATE_NOW)
+        | waiting_on_customer.to.itself(cond=_ESCALATE_NOW)
     )
     acknowledge_escalation = (
         queued.to.itself(cond=_ACKNOWLEDGE)
@@ -178,6 +179,10 @@ class CaseLifecycle(StateMachine):
     def actor_has_escalation(self, actor: Actor, **_: Any) -> bool:
         """E3: the Escalation Manager the active escalation is with now."""
         return actor.role is ActorRole.ESCALATION_MANAGER and actor.has_escalation
+
+    def not_a_partner_case(self, **_: Any) -> bool:
+        """P2/P4: a PAR customer escalates with their partner, who escalates to us."""
+        return self.model.intake.entitlement.partner_id is None
 
     def no_active_escalation(self, **_: Any) -> bool:
         return self.model.active_escalation is None
@@ -282,6 +287,10 @@ GUARD_REFUSALS: dict[str, str] = {
     "approval_is_pending": "there is no request to share logs waiting for an answer",
     "partner_case_at_partner_top": (
         "only a partner case at L2 goes to the vendor's escalation team (P4)"
+    ),
+    "not_a_partner_case": (
+        "this is a Partner Branded Support case: the partner works it and escalates to our "
+        "escalation team on the customer's behalf; escalate with your partner (P2, P4)"
     ),
     "no_active_escalation": (
         "escalation {case.active_escalation.escalation_id} is already active with "
