@@ -379,3 +379,19 @@ async def test_a_par_customer_escalates_with_the_partner_and_a_breach_goes_to_th
     ]
     assert not (await desk.view(case_id)).escalations
     await desk.act(case_id, "close", actor="soylent-sam")
+
+
+async def test_on_a_vendor_escalation_the_partner_may_escalate_now(desk: Desk) -> None:
+    """P4/E3: on our side of the escalation the partner is our customer: its Escalate Now goes
+    to our Escalation Manager on duty."""
+    case_id = await open_partner_case(desk)
+    await to_partner_l2(desk, case_id)
+    await desk.act(case_id, "escalate", actor="nw-pia", reason="looks like a bug")
+    escalation_id = f"{case_id}-esc-1"
+    desk.opened.insert(0, escalation_id)  # tidied up before its parent
+    await desk.until(escalation_id, lambda v: v.state == "in_progress")
+    answer = await desk.act(
+        escalation_id, "escalate_now", actor=PARTNER, reason="business_impact", note="plant down"
+    )
+    assert answer.escalation_id == f"{escalation_id}-E1" and answer.escalation_manager
+    await desk.act(case_id, "close", actor="soylent-sam")
