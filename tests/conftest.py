@@ -9,7 +9,7 @@ import itertools
 import shutil
 import sys
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -96,6 +96,18 @@ def store(tmp_path: Path, directory: Directory) -> Iterator[Store]:
     store.start_case_numbers_at(next(_case_ranges) * 10_000 + 1)
     yield store
     store.dispose()
+
+
+async def eventually(check: Callable[[], Any], timeout: float = 10.0) -> Any:
+    """Poll (real time) until `check()` is truthy; return its value."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"never happened: {check}")
+        await asyncio.sleep(0.05)
 
 
 class Desk:

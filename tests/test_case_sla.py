@@ -6,8 +6,6 @@ Escalation Manager's alert is read from the outbox (the real database of the tes
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,7 +18,7 @@ from casework.domain.escalation import ladder
 from casework.domain.models import CaseView
 from casework.domain.routing import manager_on_duty
 from casework.store import Store
-from tests.conftest import Desk
+from tests.conftest import Desk, eventually
 
 GOLD = {"account_id": "globex", "contact_id": "globex-carol"}
 PLATINUM = {"account_id": "acme", "contact_id": "acme-alice"}
@@ -43,18 +41,6 @@ async def skip_to(env: WorkflowEnvironment, instant: datetime) -> None:
     now = await env.get_current_time()
     if instant > now:
         await env.sleep(instant - now)
-
-
-async def eventually(check: Callable[[], Any], timeout: float = 10.0) -> Any:
-    """Poll (real time) until `check()` is truthy; return its value."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"never happened: {check}")
-        await asyncio.sleep(0.05)
 
 
 def manager_alerts(store: Store, case_id: str) -> list[dict[str, Any]]:

@@ -4,7 +4,6 @@ reopen and close, as the Case Center offers them. The outbox is the test's real 
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -14,17 +13,7 @@ from temporalio.exceptions import ApplicationError
 
 from casework.domain.models import CaseView
 from casework.store import Store
-from tests.conftest import Desk
-
-
-async def eventually(check: Callable[[], Any], timeout: float = 10.0) -> Any:
-    """Poll (real time) until `check()` is truthy; return its value."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not (value := check()):
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"never happened: {check}")
-        await asyncio.sleep(0.05)
-    return value
+from tests.conftest import Desk, eventually
 
 
 def messages_to(store: Store, case_id: str, kind: str, person: str) -> list[dict[str, Any]]:

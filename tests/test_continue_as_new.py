@@ -6,7 +6,6 @@ events instead of waiting for the server's suggestion, so a test can drive it th
 
 from __future__ import annotations
 
-import asyncio
 import time
 import uuid
 from collections.abc import Callable
@@ -20,18 +19,10 @@ from casework import contracts
 from casework.domain.models import CaseView
 from casework.domain.sla import SlaPolicy
 from casework.store import Store
-from tests.conftest import Desk
+from tests.conftest import Desk, eventually
 from worker import activities_for, build_worker
 
 COMMENTS = 24
-
-
-async def eventually(check: Callable[[], Any], timeout: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"never happened: {check}")
-        await asyncio.sleep(0.02)
 
 
 async def test_a_busy_case_rolls_over_and_keeps_its_feed_state_and_clock(

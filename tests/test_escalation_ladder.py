@@ -27,7 +27,7 @@ from casework.domain.models import CaseView
 from casework.domain.sla import SlaPolicy
 from casework.domain.us_citizen import WITHHELD
 from casework.store import Store
-from tests.conftest import Desk, binary
+from tests.conftest import Desk, binary, eventually
 from tests.us_citizen_desk import CYBERDYNE, SECRET
 from worker import WORKFLOWS, activities_for, build_worker
 
@@ -45,17 +45,6 @@ async def env() -> AsyncIterator[WorkflowEnvironment]:
 
 ACK_WINDOW = timedelta(minutes=15)
 """The default policy's `escalation_acknowledge_within`."""
-
-
-async def eventually(check: Callable[[], Any], timeout: float = 10.0) -> Any:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"never happened: {check}")
-        await asyncio.sleep(0.05)
 
 
 def manager_alerts(store: Store, case_id: str) -> list[str]:

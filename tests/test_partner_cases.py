@@ -24,8 +24,7 @@ from casework.domain.directory import Directory, Partner
 from casework.domain.models import CaseView
 from casework.domain.sla import SlaPolicy
 from casework.store import Store
-from tests.conftest import Desk
-from tests.test_case_sla import eventually
+from tests.conftest import Desk, eventually
 
 PARTNER = "northwind-it"
 PARTNER_ADDRESS = "support@northwind.example"

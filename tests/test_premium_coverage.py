@@ -26,8 +26,8 @@ from casework.domain.sla import DEFAULT_POLICY, SlaPolicy
 from casework.engine import load_directory
 from casework.settings import DEMO_DIRECTORY
 from casework.store import Store
-from tests.conftest import Desk
-from tests.test_case_sla import eventually, skip_to
+from tests.conftest import Desk, eventually
+from tests.test_case_sla import skip_to
 from tests.test_directory_file import DEMO, line_of, refusal_of
 
 EXPERT = "sme-olivia"

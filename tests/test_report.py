@@ -15,8 +15,7 @@ from typer.testing import CliRunner
 from casework.cli import app
 from casework.domain.report import CaseFactRow, build_report
 from casework.store import Store
-from tests.conftest import Desk
-from tests.test_case_sla import eventually
+from tests.conftest import Desk, eventually
 
 GOLD = {"account_id": "globex", "contact_id": "globex-carol"}
 PLATINUM = {"account_id": "acme", "contact_id": "acme-alice"}

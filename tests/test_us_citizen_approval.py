@@ -14,13 +14,12 @@ from temporalio.testing import WorkflowEnvironment
 
 from casework.domain.models import CaseView
 from casework.store import LogSharingRefused, Store
-from tests.conftest import Desk
+from tests.conftest import Desk, eventually
 from tests.us_citizen_desk import (
     APPROVER,
     FAKE_SHA,
     eastern_calendar,
     escalate_to,
-    eventually,
     kinds,
     notifications_to,
     open_restricted,

@@ -16,12 +16,11 @@ from temporalio.testing import WorkflowEnvironment
 
 from casework.domain.models import CaseView
 from casework.store import Store
-from tests.conftest import Desk
+from tests.conftest import Desk, eventually
 from tests.us_citizen_desk import (
     NEW_YORK,
     SECRET,
     eastern_calendar,
-    eventually,
     kinds,
     local,
     member_view,

@@ -11,13 +11,12 @@ from temporalio.testing import WorkflowEnvironment
 from casework.domain.directory import Directory
 from casework.domain.us_citizen import RESTRICTED_QUEUE
 from casework.store import Store
-from tests.conftest import Desk
+from tests.conftest import Desk, eventually
 from tests.us_citizen_desk import (
     MEMBER_AT,
     RESTRICTED_MEMBERS,
     assigned_engineers,
     escalate_to,
-    eventually,
     kinds,
     notifications_to,
     open_restricted,

@@ -13,13 +13,12 @@ from casework.domain.directory import WEEKDAYS, Directory
 from casework.domain.models import CaseView
 from casework.domain.us_citizen import WITHHELD
 from casework.store import Store
-from tests.conftest import Desk
+from tests.conftest import Desk, eventually
 from tests.us_citizen_desk import (
     APPROVER,
     FAKE_SHA,
     SECRET,
     assigned_engineers,
-    eventually,
     open_restricted,
     skip_to_business_hours,
     until,

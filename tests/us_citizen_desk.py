@@ -72,18 +72,6 @@ async def skip_to_business_hours(env: WorkflowEnvironment, hh: int = 10) -> date
     return target
 
 
-async def eventually(check: Callable[[], Any], timeout: float = 10.0) -> Any:
-    """Poll (real time) until `check()` is truthy; return its value."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"never happened: {check}")
-        await asyncio.sleep(0.05)
-
-
 def assigned_engineers(store: Store, case_id: str) -> list[str]:
     """Every engineer the routing activity ever recorded for the case, in order."""
     with store.engine.connect() as conn:

@@ -235,23 +235,7 @@ class CaseWorkflow:
             return
         if await self._offer_to_premium_expert():
             return
-        self.case.routing_attempts += 1
-        result = await workflow.execute_activity(
-            contracts.ROUTE_CASE,
-            contracts.RouteRequest(
-                case_id=self.case.case_id,
-                level=self.case.level,
-                product=self.case.intake.request.product,
-                category=self.case.intake.request.category,
-                at=workflow.now(),
-                attempt=self.case.routing_attempts,
-                restricted=self._restricted,
-                partner_id=self.case.intake.entitlement.partner_id,
-            ),
-            result_type=contracts.RouteResult,
-            start_to_close_timeout=SIDE_EFFECT_TIMEOUT,
-            retry_policy=SIDE_EFFECT_RETRY,
-        )
+        result = await self._route_to(engineer_id=None)
         if self._restricted:
             self.case.restricted_members = result.restricted_members
         if self.case.state != "queued":
@@ -272,6 +256,28 @@ class CaseWorkflow:
             await workflow.wait_condition(lambda: self.case.state != "queued", timeout=retry)
         except TimeoutError:
             pass
+
+    async def _route_to(self, engineer_id: str | None) -> contracts.RouteResult:
+        """E1: one routing attempt at the case's level; A3: to the premium expert when named;
+        U2: within the restricted queue; P3: within the partner's queue."""
+        self.case.routing_attempts += 1
+        return await workflow.execute_activity(
+            contracts.ROUTE_CASE,
+            contracts.RouteRequest(
+                case_id=self.case.case_id,
+                level=self.case.level,
+                product=self.case.intake.request.product,
+                category=self.case.intake.request.category,
+                at=workflow.now(),
+                attempt=self.case.routing_attempts,
+                restricted=self._restricted,
+                partner_id=self.case.intake.entitlement.partner_id,
+                engineer_id=engineer_id,
+            ),
+            result_type=contracts.RouteResult,
+            start_to_close_timeout=SIDE_EFFECT_TIMEOUT,
+            retry_policy=SIDE_EFFECT_RETRY,
+        )
 
     async def _wait_for_business_hours(self) -> bool:
         """U4: outside the service's hours a case waits in the queue and is assigned when the
@@ -1770,24 +1776,8 @@ class CaseWorkflow:
 
     async def _assign_premium_expert(self) -> bool:
         """A3: the expert accepted: record their assignment and hand them the case."""
-        self.case.routing_attempts += 1
         assert self.case.premium_offer is not None
-        result = await workflow.execute_activity(
-            contracts.ROUTE_CASE,
-            contracts.RouteRequest(
-                case_id=self.case.case_id,
-                level=self.case.level,
-                product=self.case.intake.request.product,
-                category=self.case.intake.request.category,
-                at=workflow.now(),
-                attempt=self.case.routing_attempts,
-                restricted=self._restricted,
-                engineer_id=self.case.premium_offer.expert_id,
-            ),
-            result_type=contracts.RouteResult,
-            start_to_close_timeout=SIDE_EFFECT_TIMEOUT,
-            retry_policy=SIDE_EFFECT_RETRY,
-        )
+        result = await self._route_to(engineer_id=self.case.premium_offer.expert_id)
         if self.case.state != "queued":
             return True
         if result.assignment is None:
