@@ -21,6 +21,7 @@ from casework.domain.models import (
     Level,
     Strict,
 )
+from casework.domain.report import EscalationRow
 
 INTAKE = "intake"
 ROUTE_CASE = "route_case"
@@ -189,20 +190,11 @@ class EscalationPlan(Lenient):
     has_catch_all: bool = True
 
 
-class EscalationRecord(Strict):
-    """One row of the shared `escalations` table, as the case knows it now."""
+class EscalationRecord(EscalationRow):
+    """One row of the shared `escalations` table, as the case knows it now: the row the report
+    reads (`EscalationRow`), checked strictly as an activity input."""
 
-    escalation_id: str
-    case_id: str
-    account: str
-    tier: str
-    priority: str
-    channel: str
-    reason: str
-    raised_at: datetime
-    acknowledged_at: datetime | None = None
-    acknowledged_by: str | None = None
-    ended_at: datetime | None = None
+    model_config = Strict.model_config
 
 
 class CaseFacts(Strict):

@@ -704,11 +704,20 @@ class Store:
                 conn.execute(insert(escalations).values(**row))
 
     def escalation_rows(self, case_id: str | None = None) -> list[dict[str, Any]]:
-        query = select(escalations).order_by(escalations.c.raised_at)
+        """Escalations (of one case), oldest first."""
+        query = select(escalations).order_by(escalations.c.raised_at, escalations.c.escalation_id)
         if case_id:
             query = query.where(escalations.c.case_id == case_id)
-        with self.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(query).mappings()]
+        return self._rows(query)
+
+    def escalations_raised(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
+        """Escalations raised in [start, end), oldest first."""
+        query = (
+            select(escalations)
+            .where(escalations.c.raised_at >= start, escalations.c.raised_at < end)
+            .order_by(escalations.c.raised_at, escalations.c.escalation_id)
+        )
+        return self._rows(query)
 
     # --- notification outbox --------------------------------------------------------------
 
@@ -765,22 +774,9 @@ class Store:
             .where(case_facts.c.opened_at >= start, case_facts.c.opened_at < end)
             .order_by(case_facts.c.opened_at, case_facts.c.case_id)
         )
-        with self.engine.connect() as conn:
-            return [_aware(dict(r)) for r in conn.execute(query).mappings()]
+        return self._rows(query)
 
-    def add_escalation(self, **row: Any) -> None:
-        """Record one escalation (the `escalation` branch's engine writes these; tests and
-        imports use this)."""
-        with self.engine.begin() as conn:
-            conn.execute(insert(escalations).values(**row))
-
-    def escalations_raised(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
-        """Escalations raised in [start, end), oldest first."""
-        query = (
-            select(escalations)
-            .where(escalations.c.raised_at >= start, escalations.c.raised_at < end)
-            .order_by(escalations.c.raised_at, escalations.c.escalation_id)
-        )
+    def _rows(self, query: Any) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:
             return [_aware(dict(r)) for r in conn.execute(query).mappings()]
 

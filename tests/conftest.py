@@ -110,6 +110,22 @@ async def eventually(check: Callable[[], Any], timeout: float = 10.0) -> Any:
         await asyncio.sleep(0.05)
 
 
+def case_request(**overrides: Any) -> OpenCaseRequest:
+    """An open request for Acme's P1 HA problem on the web, with a fresh request id."""
+    fields: dict[str, Any] = {
+        "request_id": f"req-{uuid.uuid4().hex[:12]}",
+        "channel": "web",
+        "account_id": "acme",
+        "contact_id": "acme-alice",
+        "product": "FortiGate",
+        "version": "7.4.3",
+        "priority": "P1",
+        "description": "HA cluster fails over every few minutes",
+    }
+    fields.update(overrides)
+    return OpenCaseRequest.model_validate(fields)
+
+
 class Desk:
     """Opens and works cases against one running worker, the way `casework` does."""
 
@@ -120,18 +136,7 @@ class Desk:
         self.opened: list[str] = []
 
     def request(self, **overrides: Any) -> OpenCaseRequest:
-        fields: dict[str, Any] = {
-            "request_id": f"req-{uuid.uuid4().hex[:12]}",
-            "channel": "web",
-            "account_id": "acme",
-            "contact_id": "acme-alice",
-            "product": "FortiGate",
-            "version": "7.4.3",
-            "priority": "P1",
-            "description": "HA cluster fails over every few minutes",
-        }
-        fields.update(overrides)
-        return OpenCaseRequest.model_validate(fields)
+        return case_request(**overrides)
 
     async def open(self, **overrides: Any) -> str:
         request = self.request(**overrides)

@@ -22,7 +22,7 @@ from casework.domain.directory import Directory
 from casework.domain.models import Category, Level, OpenCaseRequest, Priority, Tier
 from casework.domain.sla import DEFAULT_POLICY
 from casework.store import Store
-from tests.conftest import activity_env_at, policy_in_seconds
+from tests.conftest import activity_env_at, case_request, policy_in_seconds
 
 AT = datetime(2025, 3, 4, 15, 0, tzinfo=UTC)  # a Tuesday
 
@@ -38,18 +38,7 @@ def directory_activities(store: Store) -> DirectoryActivities:
 
 
 def open_request(**overrides: Any) -> OpenCaseRequest:
-    fields: dict[str, Any] = {
-        "request_id": "req-1",
-        "channel": "web",
-        "account_id": "acme",
-        "contact_id": "acme-alice",
-        "product": "FortiGate",
-        "version": "7.4.3",
-        "priority": "P1",
-        "description": "HA cluster fails over every few minutes",
-    }
-    fields.update(overrides)
-    return OpenCaseRequest.model_validate(fields)
+    return case_request(**{"request_id": "req-1", **overrides})
 
 
 def route(

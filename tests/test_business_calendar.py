@@ -15,10 +15,9 @@ from freezegun import freeze_time
 
 from activities.directory import DirectoryActivities
 from casework.domain.business_calendar import BusinessCalendar, calendar_for, closed_days
-from casework.domain.models import OpenCaseRequest
 from casework.domain.sla import DEFAULT_POLICY, SlaPolicy, calendar_of
 from casework.store import Store
-from tests.conftest import activity_env_at
+from tests.conftest import activity_env_at, case_request
 
 NEW_YORK = ZoneInfo("America/New_York")
 LOS_ANGELES = ZoneInfo("America/Los_Angeles")
@@ -123,15 +122,8 @@ def test_intake_carries_the_federal_and_vendor_holidays_into_the_case(store: Sto
             "us_citizen_support": {"vendor_holidays": ["2026-12-24"]},
         }
     )
-    request = OpenCaseRequest(
-        request_id="req-holidays",
-        channel="web",
-        account_id="cyberdyne",
-        contact_id="cyberdyne-judy",
-        product="FortiGate",
-        version="7.4.3",
-        priority="P1",
-        description="VPN tunnel drops",
+    request = case_request(
+        request_id="req-holidays", account_id="cyberdyne", contact_id="cyberdyne-judy"
     )
     # scheduled on a day of 2026 by the server: the case carries 2025-2028's closed days
     scheduled = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
@@ -268,15 +260,8 @@ def test_an_impossible_calendar_is_refused() -> None:
 def test_a_case_carries_the_holidays_of_the_year_the_server_opens_it(store: Store) -> None:
     """U4: the closed days follow the server's time of the intake, not this machine's clock:
     a case opened (by the server's clock) in 2036 knows Thanksgiving 2036."""
-    request = OpenCaseRequest(
-        request_id="req-holidays-2036",
-        channel="web",
-        account_id="cyberdyne",
-        contact_id="cyberdyne-judy",
-        product="FortiGate",
-        version="7.4.3",
-        priority="P1",
-        description="VPN tunnel drops",
+    request = case_request(
+        request_id="req-holidays-2036", account_id="cyberdyne", contact_id="cyberdyne-judy"
     )
     scheduled = datetime(2036, 11, 24, 15, 0, tzinfo=UTC)
     intake = activity_env_at(scheduled).run(
