@@ -119,6 +119,8 @@ class Notification(Strict):
     subject: str
     body: str
     at: datetime
+    restricted: bool = False
+    account_id: str | None = None
 
 
 class NotificationResult(Lenient):
@@ -211,3 +213,24 @@ class CaseFacts(Strict):
     due_at: datetime
     responded_at: datetime | None = None
     breached_at: datetime | None = None
+
+
+RECORD_FEED = "record_feed"
+
+
+class FeedRow(Strict):
+    """E4: one entry of a case's feed, as the database keeps it."""
+
+    seq: int
+    at: datetime
+    actor: str
+    kind: str
+    text: str = ""
+    refused: bool = False
+
+
+class FeedBatch(Strict):
+    """The feed entries a case recorded in one workflow task."""
+
+    case_id: str
+    entries: list[FeedRow]

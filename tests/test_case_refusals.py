@@ -1,7 +1,8 @@
 """Refusals (E4): a wrong actor, an action the case's state does not allow, and malformed
 payloads sent raw, as an integration or the `temporal` CLI could send them. Each is refused
-with a sentence that says what was wrong, recorded on the feed, and leaves the case as it was
-and still working.
+with a sentence that says what was wrong and leaves the case as it was and still working. A
+well-formed action the rules refuse is recorded on the feed; a malformed payload is rejected
+at the door (the update's validator) and never enters the case's history.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
@@ -90,7 +92,12 @@ MALFORMED: list[tuple[str, Any, str]] = [
     (
         "a 1 MB text",
         {"actor": "cc-dana", "text": "x" * 1_000_000},
-        "text: String should have at most 20000 characters",
+        "an action takes at most 64,000: shorten the text or attach it as a file",
+    ),
+    (
+        "a thousand unknown fields",
+        {"actor": "cc-dana", "text": "x", **{f"f{i}": i for i in range(1_000)}},
+        "f0: Extra inputs are not permitted",
     ),
     ("an actor that is not an id", {"actor": "cc dana!", "text": "x"}, "actor: String should"),
 ]
@@ -99,25 +106,41 @@ MALFORMED: list[tuple[str, Any, str]] = [
 @pytest.mark.parametrize(
     ("payload", "says"), [m[1:] for m in MALFORMED], ids=[m[0] for m in MALFORMED]
 )
-async def test_a_malformed_payload_is_refused_and_the_case_still_works(
+async def test_a_malformed_payload_is_rejected_at_the_door_and_the_case_still_works(
     desk: Desk, payload: Any, says: str
 ) -> None:
     """E4: a payload that is not a well-formed `respond` (sent raw, as an integration could) is
-    refused with what was wrong and what was expected; the case is unchanged, the refusal is
-    on its feed, and a proper response afterwards succeeds (S2: it stops the clock)."""
+    rejected with what was wrong and what was expected before it enters the case's history:
+    no update is accepted, the case and its feed are unchanged, and a proper response
+    afterwards succeeds (S2: it stops the clock)."""
     case = await open_assigned(desk)
+    accepted = await updates_accepted(desk, case.case_id)
     args = () if payload is None else (payload,)
-    message, after = await assert_refused_and_unchanged(
-        desk, case, "respond", *args, kind="InvalidPayload"
-    )
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await raw_update(desk, case.case_id, "respond", *args)
+    cause = refused.value.cause
+    assert isinstance(cause, ApplicationError) and cause.type == "InvalidPayload", cause
+    message = cause.message
+    assert message.startswith(f"respond refused on {case.case_id}: ")
     assert says in message
-    assert '(expected {"actor": ..., "text": ...})' in message or "JSON object like" in message
+    assert "expected {" in message or "JSON object like" in message or "64,000" in message
     assert len(message) < 500, "the refusal quotes the rule, not the payload"
-    assert len(after.feed[-1].text) < 500
+    assert await updates_accepted(desk, case.case_id) == accepted, "nothing entered history"
+    after = await desk.view(case.case_id)
+    assert after.feed == case.feed and facts(after) == facts(case)
 
     result = await desk.act(case.case_id, "respond", actor="cc-dana", text="Looking at it")
     assert "clock stopped" in result.message
     assert (await desk.view(case.case_id)).sla.responded_at is not None
+
+
+async def updates_accepted(desk: Desk, case_id: str) -> int:
+    history = await desk.case(case_id).fetch_history()
+    return sum(
+        1
+        for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED
+    )
 
 
 async def test_garbage_on_the_act_signal_is_recorded_and_never_wedges_the_case(

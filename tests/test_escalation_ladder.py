@@ -340,14 +340,25 @@ def facts(view: CaseView) -> dict[str, Any]:
 async def test_a_refused_escalation_says_why_and_changes_nothing(
     desk: Desk, store: Store, payload: dict[str, Any], expected: str
 ) -> None:
-    """E3: a clear refusal, on the feed, and no escalation anywhere."""
+    """E3: a clear refusal and no escalation anywhere. A well-formed escalation the rules
+    refuse is on the feed; a malformed one (no agent named for a phone call, an unknown
+    reason) is rejected at the door and never enters the case's history."""
     before = await answered_case(desk)
-    message = await refused(desk, before.case_id, "escalate_now", **payload)
+    malformed = "Input should be" in expected or "names the Customer Care" in expected
+    if malformed:
+        with pytest.raises(WorkflowUpdateFailedError) as failure:
+            await desk.act(before.case_id, "escalate_now", **payload)
+        message = str(failure.value.cause)
+    else:
+        message = await refused(desk, before.case_id, "escalate_now", **payload)
     assert message.startswith(f"escalate_now refused on {before.case_id}: ")
     assert expected in message
     after = await desk.view(before.case_id)
     assert facts(after) == facts(before)
-    assert after.feed[-1].refused and after.feed[-1].kind == "escalate_now"
+    if malformed:
+        assert after.feed == before.feed
+    else:
+        assert after.feed[-1].refused and after.feed[-1].kind == "escalate_now"
     assert after.escalations == [] and store.escalation_rows(before.case_id) == []
     assert manager_alerts(store, before.case_id) == []
 

@@ -172,19 +172,24 @@ async def test_outside_the_experts_hours_the_case_is_routed_normally_and_the_exp
 async def test_only_the_expert_may_accept_and_other_accounts_are_not_offered(
     env: WorkflowEnvironment, desk: Desk, store: Store
 ) -> None:
-    """A3: somebody else accepting is refused (on the feed, the offer stands); a case of a
-    Platinum account without premium coverage is routed normally in the same hours."""
+    """A3: somebody else accepting is refused (on the feed, the offer stands); an accept
+    without an actor is rejected at the door (not on the feed); a case of a Platinum account
+    without premium coverage is routed normally in the same hours."""
     await inside_the_experts_hours(env)
     case_id = await desk.open(**INITECH)
     await desk.until(case_id, lambda v: "offered_to_expert" in kinds(v))
     with pytest.raises(WorkflowUpdateFailedError) as wrong:
         await desk.act(case_id, "accept", actor="gsc-grace")
     assert "offered to sme-olivia" in str(wrong.value.cause)
-    with pytest.raises(WorkflowUpdateFailedError):
+    with pytest.raises(WorkflowUpdateFailedError) as malformed:
         await desk.act(case_id, "accept", nobody="x")
+    assert "nobody: Extra inputs are not permitted" in str(malformed.value.cause)
     view = await desk.view(case_id)
     assert view.state == "queued" and view.owner is None
-    assert [e.refused for e in view.feed[-2:]] == [True, True]
+    assert [(e.kind, e.refused) for e in view.feed[-2:]] == [
+        ("offered_to_expert", False),
+        ("accept", True),
+    ]
     await desk.act(case_id, "accept", actor=EXPERT)
 
     plain = await desk.open(account_id="acme", contact_id="acme-alice")

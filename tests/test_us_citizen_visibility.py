@@ -116,7 +116,7 @@ async def test_a_read_without_a_viewer_is_refused(env: WorkflowEnvironment, desk
     full = await worked_case(env, desk)
     with pytest.raises(WorkflowUpdateFailedError) as refused:
         await desk.case(full.case_id).execute_update("read", "cc-dana", result_type=CaseView)
-    assert 'read needs {"viewer": "<id>"}' in str(refused.value.cause)
+    assert 'the payload must be a JSON object like {"viewer": ...}' in str(refused.value.cause)
 
 
 async def test_the_web_ui_summary_and_the_breach_alert_carry_no_description(

@@ -91,6 +91,8 @@ Identifier = Annotated[
 ]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)]
+OptionalText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=20_000)]
+"""A note or reason that may be left out; as long as a LongText at the most."""
 
 CASE_ID_PATTERN = re.compile(r"^case-\d{6,}(-esc-\d+)?$")
 """A case number; `-esc-<n>` is a partner case's vendor escalation (P4)."""
@@ -264,8 +266,10 @@ class OpenCaseResult(Lenient):
 
 
 class FeedEntry(Lenient):
-    """E4 Show Feed: every event with its time and actor."""
+    """E4 Show Feed: every event with its time and actor. `seq` is its place in the case's
+    whole feed (0-based), kept in the database; the case carries only a tail."""
 
+    seq: int | None = None
     at: datetime
     actor: str
     kind: str
@@ -412,7 +416,11 @@ class CaseState(Lenient):
     sla: SlaState
     problem_report: str | None = None
     waiting_for: list[str] = Field(default_factory=list)
-    feed: list[FeedEntry] = Field(default_factory=list)
+    feed: list[FeedEntry] = Field(
+        default_factory=list, description="the feed's tail; the whole feed is in the database"
+    )
+    feed_total: int = Field(default=0, description="entries ever recorded: the next seq")
+    feed_saved: int = Field(default=0, description="entries before this seq are in the database")
     closed_at: datetime | None = None
     resolution: str | None = None
     routing_attempts: int = 0
@@ -431,6 +439,16 @@ class CaseState(Lenient):
     premium_offer: PremiumOffer | None = Field(
         default=None, description="A3: the first routing's offer to the account's expert"
     )
+
+    @model_validator(mode="after")
+    def _number_the_feed(self) -> CaseState:
+        """A state carried by an older run holds its whole feed, unnumbered: number it."""
+        self.feed_total = max(self.feed_total, len(self.feed))
+        first = self.feed_total - len(self.feed)
+        for i, entry in enumerate(self.feed):
+            if entry.seq is None:
+                entry.seq = first + i
+        return self
 
 
 class CaseWorkflowInput(Lenient):
@@ -473,8 +491,8 @@ class Comment(ActionBase):
 class RequestInfo(ActionBase):
     """E5: the engineer asks the customer for information."""
 
-    items: list[InfoKind] = Field(min_length=1)
-    text: str = ""
+    items: list[InfoKind] = Field(min_length=1, max_length=7)
+    text: OptionalText = ""
 
 
 class ProvideInfo(ActionBase):
@@ -499,7 +517,7 @@ class ChangePriority(ActionBase):
     """E4/S4."""
 
     priority: Priority
-    reason: str = ""
+    reason: OptionalText = ""
 
     @field_validator("priority", mode="before")
     @classmethod
@@ -514,12 +532,15 @@ class Resolve(ActionBase):
 class Close(ActionBase):
     """E4: the customer closes their case at any time."""
 
-    reason: str = ""
+    reason: OptionalText = ""
 
 
 class Reopen(ActionBase):
     reason: LongText
 
+
+MAX_LOGS_PER_REQUEST = 20
+"""U6: the logs one request to share may name."""
 
 Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 
@@ -536,8 +557,8 @@ class Attach(ActionBase):
 class RequestLogApproval(ActionBase):
     """U6: the owner asks the customer before any log goes to product engineering."""
 
-    logs: list[Identifier] = Field(min_length=1)
-    note: str = ""
+    logs: list[Identifier] = Field(min_length=1, max_length=MAX_LOGS_PER_REQUEST)
+    note: OptionalText = ""
 
 
 class ApproveLogs(ActionBase):
@@ -550,7 +571,7 @@ class DeclineLogs(ActionBase):
     """U6: declining is allowed; the case goes on without sharing logs."""
 
     request_id: Identifier | None = None
-    reason: str = ""
+    reason: OptionalText = ""
 
 
 EscalationReasonName = Literal["lack_of_progress", "expertise", "business_impact", "other"]
@@ -561,7 +582,7 @@ class EscalateNow(ActionBase):
     records it on their behalf (`recorded_by`). E4: it may raise the priority."""
 
     reason: EscalationReasonName
-    note: str = Field(default="", max_length=20_000)
+    note: OptionalText = ""
     priority: Priority | None = None
     channel: Literal["online", "phone"] = "online"
     recorded_by: Identifier | None = Field(
@@ -591,13 +612,13 @@ class EscalateNow(ActionBase):
 class AcknowledgeEscalation(ActionBase):
     """E3: the Escalation Manager who has the escalation acknowledges it."""
 
-    note: str = ""
+    note: OptionalText = ""
 
 
 class DeEscalate(ActionBase):
     """E3: the Escalation Manager who has the escalation ends it."""
 
-    note: str = ""
+    note: OptionalText = ""
 
 
 class Accept(ActionBase):
@@ -669,6 +690,7 @@ class CaseView(Lenient):
     closed_at: datetime | None
     allowed_actions: list[str]
     feed: list[FeedEntry]
+    feed_total: int = Field(default=0, description="entries in the whole feed; `feed` is its tail")
     restricted: bool = False
     clock: ClockSpec = Field(default_factory=ClockSpec)
     content_withheld: bool = False

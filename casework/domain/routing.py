@@ -11,7 +11,9 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from casework.domain.directory import Engineer, EscalationManager
-from casework.domain.models import Category, Level
+from casework.domain.models import Category, IntakeResult, Level
+from casework.domain.partner import partner_queue
+from casework.domain.us_citizen import RESTRICTED_QUEUE
 
 PREMIUM_QUEUE = "premium"
 """A3: the queue a case is in while offered to, or worked by, the account's expert."""
@@ -22,6 +24,14 @@ def queue_for(level: Level) -> str:
     """Our reading of E1: L0 Customer Care, L1-L2 Global Support Center, L3 Global
     Escalation Center."""
     return QUEUE_BY_LEVEL[level]
+
+
+def queue_for_case(intake: IntakeResult, level: Level) -> str:
+    """E1 by level; U2: a restricted case stays in the US citizen queue at every level;
+    P3: a partner case stays in its partner's queue."""
+    if intake.entitlement.partner_id:
+        return partner_queue(intake.entitlement.partner_id)
+    return RESTRICTED_QUEUE if intake.entitlement.restricted else queue_for(level)
 
 
 def required_skills(product: str, category: Category) -> list[str]:

@@ -1,0 +1,125 @@
+"""What every part of a case shares: its state, its lifecycle, the lock that orders actions,
+the side effects in flight, and the port to its feed. Not a part itself: each part is given
+one `CaseContext` by the workflow, so parts never import each other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any, Protocol, TypeVar
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from casework.domain import sla as sla_rules
+    from casework.domain.lifecycle import Actor, CaseLifecycle
+    from casework.domain.models import ActorRole, CaseState, CaseWorkflowInput
+
+T = TypeVar("T")
+
+SIDE_EFFECT_TIMEOUT = timedelta(seconds=30)
+"""start-to-close of one notification, routing or release attempt."""
+SIDE_EFFECT_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=1),
+)
+"""Background side effects retry until the database answers: a case never forgets them."""
+CALLER_DEADLINE = timedelta(minutes=1)
+"""How long a caller waiting on an update (filing a PR) waits for an activity before a
+refusal."""
+
+
+class FeedPort(Protocol):
+    """What parts may say about the case: the `Feed` part implements it."""
+
+    def record(self, actor: str, kind: str, text: str = "", refused: bool = False) -> None: ...
+
+    def notify(self, kind: str, person: str, subject: str, body: str) -> None: ...
+
+    def publish(self) -> None: ...
+
+    def publish_escalation(self) -> None: ...
+
+    def record_facts(self) -> None: ...
+
+    def last_kind(self) -> str | None: ...
+
+
+class CaseContext:
+    def __init__(self, options: CaseWorkflowInput, case: CaseState) -> None:
+        self.options = options
+        self.case = case
+        self.lifecycle = CaseLifecycle(case)
+        self.lock = asyncio.Lock()
+        self.pending: list[asyncio.Future[Any]] = []
+        self.feed: FeedPort  # wired by the workflow once the Feed part exists
+
+    @property
+    def restricted(self) -> bool:
+        return self.case.intake.entitlement.restricted
+
+    @property
+    def clock(self) -> sla_rules.ServiceClock:
+        return sla_rules.clock_for(self.case.intake.entitlement.clock)
+
+    def actor(self, actor_id: str) -> Actor:
+        """Who `actor_id` is to this case: its Escalation Manager (E3), a contact (and an
+        approver, U6), the owning engineer, or nobody in particular."""
+        case = self.case
+        escalation = case.active_escalation
+        if escalation is not None and escalation.manager.id == actor_id:
+            return Actor(actor_id, ActorRole.ESCALATION_MANAGER, has_escalation=True)
+        if actor_id in case.intake.account_contacts:
+            return Actor(actor_id, ActorRole.CONTACT, is_approver=actor_id in case.intake.approvers)
+        owner = case.owner
+        if owner is not None and owner.engineer_id == actor_id:
+            return Actor(actor_id, ActorRole.ENGINEER, is_owner=True)
+        return Actor(actor_id, ActorRole.UNKNOWN)
+
+    def refuse(
+        self, name: str, actor: str, reason: str, kind: str = "ActionRefused"
+    ) -> ApplicationError:
+        """Record the refusal on the feed and build the error the caller sees."""
+        self.feed.record(actor, name, f"refused: {reason}", refused=True)
+        return ApplicationError(
+            f"{name} refused on {self.case.case_id}: {reason}", type=kind, non_retryable=True
+        )
+
+    def side_effect(self, activity: str, arg: Any) -> None:
+        """Start an activity the case does not wait for; drained before close or roll-over."""
+        self.pending = [p for p in self.pending if not p.done()]
+        self.pending.append(
+            workflow.start_activity(
+                activity,
+                arg,
+                start_to_close_timeout=SIDE_EFFECT_TIMEOUT,
+                retry_policy=SIDE_EFFECT_RETRY,
+            )
+        )
+
+    def in_background(self, work: asyncio.Future[Any]) -> None:
+        """Work the case does not wait for now but finishes before close or roll-over."""
+        self.pending.append(work)
+
+    async def drain(self) -> None:
+        while self.pending:
+            batch, self.pending = self.pending, []
+            await asyncio.gather(*batch)
+
+    async def ask(
+        self, activity: str, arg: Any, result_type: type[T], *, caller_waits: bool = True
+    ) -> T:
+        """Run an activity the case needs the answer of. With a caller waiting (an update),
+        give up after CALLER_DEADLINE so the caller gets a refusal instead of a hang."""
+        return await workflow.execute_activity(
+            activity,
+            arg,
+            result_type=result_type,
+            start_to_close_timeout=SIDE_EFFECT_TIMEOUT,
+            schedule_to_close_timeout=CALLER_DEADLINE if caller_waits else None,
+            retry_policy=SIDE_EFFECT_RETRY,
+        )

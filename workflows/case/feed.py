@@ -1,0 +1,199 @@
+"""The feed of a case (E4 Show Feed), the notifications it sends, and what the Web UI and the
+search attributes say about it.
+
+Since the FEED_IN_STORE patch the whole feed lives in the database: entries recorded in one
+workflow task go in one `record_feed` activity, and the case carries only a tail of them
+(at most FEED_TAIL_ENTRIES and FEED_TAIL_CHARS of text), so a chatty case never outgrows
+Temporal's payload limit. Histories recorded before the patch keep their whole feed in state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from casework import contracts
+    from casework import search_attributes as sa
+    from casework.domain.models import FeedEntry
+    from casework.domain.presentation import summary_line
+
+from workflows.case.context import SIDE_EFFECT_RETRY, SIDE_EFFECT_TIMEOUT, CaseContext
+from workflows.case.patches import CASE_FACTS, FEED_IN_STORE
+
+FEED_TAIL_ENTRIES = 50
+"""The newest entries a case carries (and its view shows); the rest is in the database."""
+FEED_TAIL_CHARS = 100_000
+"""...and at most this much of their text, so the carried state stays far below 2 MB."""
+FEED_BATCH_CHARS = 200_000
+"""The most text one `record_feed` activity carries (a payload warns at 256 KB)."""
+
+
+class Feed:
+    def __init__(self, ctx: CaseContext, on_record: Callable[[FeedEntry], None]) -> None:
+        self.ctx = ctx
+        self.on_record = on_record
+        self.in_store = workflow.patched(FEED_IN_STORE)
+        self._sent = ctx.case.feed_saved  # entries before it are in a record_feed activity
+        self._flush_due = False
+
+    # --- the feed --------------------------------------------------------------------------
+
+    def record(self, actor: str, kind: str, text: str = "", refused: bool = False) -> None:
+        case = self.ctx.case
+        entry = FeedEntry(
+            seq=case.feed_total,
+            at=workflow.now(),
+            actor=actor,
+            kind=kind,
+            text=text,
+            refused=refused,
+        )
+        case.feed.append(entry)
+        case.feed_total += 1
+        if self.in_store and not self._flush_due:
+            self._flush_due = True  # one batch for everything this workflow task records
+            self.ctx.in_background(asyncio.ensure_future(self._flush()))
+        self.on_record(entry)
+
+    def last_kind(self) -> str | None:
+        feed = self.ctx.case.feed
+        return feed[-1].kind if feed else None
+
+    async def _flush(self) -> None:
+        """Write the entries not yet written (in activities of at most FEED_BATCH_CHARS of
+        text each, retried until the database answers), then let the case forget all but the
+        tail."""
+        self._flush_due = False
+        case = self.ctx.case
+        unsent = [e for e in case.feed if e.seq is not None and e.seq >= self._sent]
+        if not unsent:
+            return
+        self._sent = case.feed_total
+        written = [
+            workflow.start_activity(
+                contracts.RECORD_FEED,
+                contracts.FeedBatch(
+                    case_id=case.case_id,
+                    entries=[contracts.FeedRow.model_validate(e.model_dump()) for e in batch],
+                ),
+                result_type=int,
+                start_to_close_timeout=SIDE_EFFECT_TIMEOUT,
+                retry_policy=SIDE_EFFECT_RETRY,
+            )
+            for batch in _batches(unsent)
+        ]
+        self._trim()
+        await asyncio.gather(*written)
+        case.feed_saved = max(case.feed_saved, (unsent[-1].seq or 0) + 1)
+
+    def _trim(self) -> None:
+        """Keep the newest entries within both tail bounds; never one not yet written."""
+        case = self.ctx.case
+        keep: list[FeedEntry] = []
+        chars = 0
+        for entry in reversed(case.feed):
+            unsent = entry.seq is None or entry.seq >= self._sent
+            chars += len(entry.text)
+            full = len(keep) >= FEED_TAIL_ENTRIES or (keep and chars > FEED_TAIL_CHARS)
+            if full and not unsent:
+                break
+            keep.append(entry)
+        keep.reverse()
+        case.feed = keep
+
+    # --- notifications ---------------------------------------------------------------------
+
+    def notify(self, kind: str, person: str, subject: str, body: str) -> None:
+        """Queue a notification in the outbox. U5: it says whether it is about a restricted
+        case, so that its body is shown only to those who may read it."""
+        case = self.ctx.case
+        if kind == "contact" and case.intake.escalated_from:
+            # P4: on a vendor escalation we talk to the partner, never to its customer.
+            kind, person = "partner", case.intake.request.partner_id or person
+        self.ctx.side_effect(
+            contracts.NOTIFY,
+            contracts.Notification(
+                key=f"{case.case_id}:{case.feed_total}:{kind}:{person}",
+                case_id=case.case_id,
+                recipient_kind=kind,
+                recipient_id=person,
+                subject=subject,
+                body=body,
+                at=workflow.now(),
+                restricted=self.ctx.restricted,
+                account_id=case.intake.request.account_id,
+            ),
+        )
+
+    # --- what the outside sees -------------------------------------------------------------
+
+    def publish(self) -> None:
+        """Search attributes and the Web UI's details say where the case stands."""
+        case = self.ctx.case
+        workflow.set_current_details(
+            f"**{case.state}** · {case.level.value} · "
+            f"{case.owner.engineer_name if case.owner else 'unassigned'} · {summary_line(case)}"
+        )
+        if not self.ctx.options.index_search_attributes:
+            return
+        workflow.upsert_search_attributes(
+            [
+                sa.CASE_STATE.value_set(case.state),
+                sa.CASE_PRIORITY.value_set(case.priority.value),
+                sa.CASE_TIER.value_set(case.intake.entitlement.tier.value),
+                sa.CASE_LEVEL.value_set(case.level.value),
+                sa.CASE_ACCOUNT.value_set(case.intake.request.account_id),
+                sa.CASE_CATEGORY.value_set(case.intake.request.category.value),
+                sa.CASE_OWNER.value_set(case.owner.engineer_id if case.owner else ""),
+                sa.CASE_QUEUE.value_set(case.queue),
+                sa.CASE_SLA_BREACHED.value_set(case.sla.breached_at is not None),
+                sa.CASE_SLA_DUE.value_set(case.sla.due_at),
+                sa.CASE_RESTRICTED.value_set(self.ctx.restricted),
+            ]
+        )
+
+    def publish_escalation(self) -> None:
+        """E3: `CaseEscalated` says whether an escalation is active. Upserted only when an
+        escalation starts or ends, so that cases without escalations replay unchanged."""
+        if self.ctx.options.index_search_attributes:
+            escalated = self.ctx.case.active_escalation is not None
+            workflow.upsert_search_attributes([sa.CASE_ESCALATED.value_set(escalated)])
+
+    def record_facts(self) -> None:
+        """What `casework report` counts (S1-S3): the case's facts, upserted at opening, first
+        response, priority change and breach. Behind a patch: recorded histories did not."""
+        if not workflow.patched(CASE_FACTS):
+            return
+        case = self.ctx.case
+        self.ctx.side_effect(
+            contracts.RECORD_CASE_FACTS,
+            contracts.CaseFacts(
+                case_id=case.case_id,
+                revision=case.feed_total,
+                account=case.intake.request.account_id,
+                tier=case.intake.entitlement.tier.value,
+                priority=case.priority.value,
+                category=case.intake.request.category.value,
+                opened_at=case.opened_at,
+                due_at=case.sla.due_at,
+                responded_at=case.sla.responded_at,
+                breached_at=case.sla.breached_at,
+            ),
+        )
+
+
+def _batches(entries: list[FeedEntry]) -> list[list[FeedEntry]]:
+    """Consecutive runs of entries with at most FEED_BATCH_CHARS of text each (at least one
+    entry each: a single entry is at most 20,000 characters)."""
+    batches: list[list[FeedEntry]] = [[]]
+    chars = 0
+    for entry in entries:
+        if batches[-1] and chars + len(entry.text) > FEED_BATCH_CHARS:
+            batches.append([])
+            chars = 0
+        batches[-1].append(entry)
+        chars += len(entry.text)
+    return batches

@@ -1,0 +1,27 @@
+"""Every patch id of the case workflow, in one place, with the day it may be retired.
+
+A patch keeps histories recorded before a change replaying on the code after it
+(`workflow.patched`). It may be retired (first `workflow.deprecate_patch`, then removed) once
+no case started before the change can still be running or replayed: a case lives at most a
+year (a support contract's term), and the histories under `tests/histories/` recorded before
+it must be re-recorded at the same time (`scripts/record_histories.py`).
+"""
+
+from __future__ import annotations
+
+WAKE_AT_WINDOW_CHANGES = "wake-at-business-window-changes"
+"""U4: business-hours cases started before it did not wake at window changes.
+Retire from 2027-10-01."""
+
+ESCALATE_SLA_BREACH = "sla-breach-escalation-ladder"
+"""S3/E3: cases before it alerted the manager on duty once on a breach, without a ladder.
+Retire from 2027-11-20."""
+
+CASE_FACTS = "record-case-facts"
+"""Cases started before it kept no facts for `casework report`. Retire from 2027-11-20."""
+
+FEED_IN_STORE = "feed-in-store"
+"""E4: cases before it carried their whole feed in the workflow state; since, the feed is
+written to the database in batches and the case carries a tail. Retire from 2027-11-28."""
+
+ALL = (WAKE_AT_WINDOW_CHANGES, ESCALATE_SLA_BREACH, CASE_FACTS, FEED_IN_STORE)

@@ -1,0 +1,409 @@
+"""The case workflow: one per support case, from intake to close. Workflow id = case number.
+
+Input: `CaseWorkflowInput` (the intake facts; the carried `CaseState` after continue-as-new).
+Result: the final `CaseView` once the customer closes the case.
+
+Updates, one per Case Center action (E4), named as in `ACTION_MODELS` (respond, comment,
+request_info, provide_info, escalate, file_problem_report, change_priority, resolve, close,
+reopen, attach, request_log_approval, approve_logs, decline_logs, escalate_now,
+acknowledge_escalation, de_escalate), plus `accept` (A3) and `read` (the audited read, U5).
+Each takes the action's JSON and answers an `ActionResult` (`read`: a `CaseView`). A payload
+of the wrong shape (not an object the action's model accepts, unknown fields, larger than
+MAX_PAYLOAD_CHARS) is rejected by the update's validator and never enters history; a
+well-formed action the rules refuse (wrong actor, wrong state) fails with `ActionRefused` and
+a sentence that says why, recorded on the feed, the case unchanged.
+Signal `act`: the same actions as `{"action": "<name>", ...}`, fire-and-forget, for the Web
+UI's signal form; refusals land on the feed. Signals `vendor_progress` and `partner_info`:
+P4, between a partner case and its vendor escalation.
+Query `view`: `{"viewer": "<id>"}` -> `CaseView`, with the feed's tail (`feed_total` says how
+many entries the whole feed, in the database, has).
+
+Timers live in the parts: the first-response clock (clock.py), routing and the premium offer
+(routing.py), the log-approval gate (approvals.py), the Escalation Manager ladder
+(escalations.py). Continue-as-new: when the server suggests it (or after
+`continue_as_new_after_events`), once all handlers and side effects have finished, carrying
+the state with the feed's tail (feed.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from casework import contracts
+    from casework.domain import sla as sla_rules
+    from casework.domain.lifecycle import Actor
+    from casework.domain.models import (
+        ACTION_MODELS,
+        ESCALATION_ACTIONS,
+        Accept,
+        ActionBase,
+        ActionResult,
+        CaseState,
+        CaseView,
+        CaseWorkflowInput,
+        IntakeResult,
+        Level,
+        ViewRequest,
+    )
+    from casework.domain.presentation import present
+    from casework.domain.routing import first_level, queue_for_case
+    from casework.domain.us_citizen import may_see_content, redact
+    from casework.domain.validation import PayloadError, actor_id_of, parse_payload
+
+from workflows.case.actions import CaseActions
+from workflows.case.approvals import LogApprovals
+from workflows.case.clock import FirstResponseClock
+from workflows.case.context import CaseContext
+from workflows.case.escalations import EscalationLadder
+from workflows.case.feed import Feed
+from workflows.case.routing import Routing
+from workflows.case.vendor import VendorEscalations
+
+Handler = Callable[[Any, Actor], Awaitable[str] | str]
+
+
+def _validator(name: str) -> Callable[..., None]:
+    """Reject a payload the action's model does not accept before it enters history."""
+    model = ACCEPT_MODELS.get(name) or ACTION_MODELS[name]
+
+    def validate(self, payload: Any = None) -> None:  # type: ignore[no-untyped-def]
+        try:
+            parse_payload(model, payload)
+        except PayloadError as e:
+            raise ApplicationError(
+                f"{name} refused on {self.case.case_id}: {e}",
+                type="InvalidPayload",
+                non_retryable=True,
+            ) from None
+
+    return validate
+
+
+def _action_update(name: str) -> Any:
+    """The update for one Case Center action: validated at the door, then `_act`."""
+
+    async def update(self, payload: Any = None) -> ActionResult:  # type: ignore[no-untyped-def]
+        return await self._act(name, payload)
+
+    update.__name__ = name
+    defined = workflow.update(name=name)(update)
+    defined.validator(_validator(name))
+    return defined
+
+
+ACCEPT_MODELS: dict[str, type[ActionBase] | type[ViewRequest]] = {
+    "accept": Accept,
+    "read": ViewRequest,
+}
+
+
+@workflow.defn(name="Case")
+class CaseWorkflow:
+    @workflow.init
+    def __init__(self, input: CaseWorkflowInput) -> None:
+        self.options = input
+        case = input.carried or _new_case(input.intake)
+        if input.carried is None:
+            case.restricted_members = list(input.intake.restricted_members)
+        self.case = case
+        self.ctx = ctx = CaseContext(input, case)
+        self.vendor = VendorEscalations(ctx, act=self._act_quietly)
+        self.feed = ctx.feed = Feed(ctx, on_record=self.vendor.tell_partner_case)
+        self.clock = FirstResponseClock(ctx, escalate_breach=self._escalate_breach)
+        self.ladder = EscalationLadder(ctx, change_priority=self.clock.change_priority)
+        self.routing = Routing(ctx)
+        self.approvals = LogApprovals(ctx)
+        self.actions = CaseActions(
+            ctx,
+            share_logs=self.approvals.share_with,
+            escalate_to_vendor=self.vendor.escalate,
+            forward_to_vendor=self.vendor.forward,
+        )
+        self.handlers: dict[str, Handler] = {
+            "respond": self.clock.respond,
+            "change_priority": self.clock.change_priority_action,
+            "comment": self.actions.comment,
+            "request_info": self.actions.request_info,
+            "provide_info": self.actions.provide_info,
+            "escalate": self.actions.escalate,
+            "file_problem_report": self.actions.file_problem_report,
+            "resolve": self.actions.resolve,
+            "reopen": self.actions.reopen,
+            "close": self.actions.close,
+            "attach": self.approvals.attach,
+            "request_log_approval": self.approvals.request,
+            "approve_logs": self.approvals.answer,
+            "decline_logs": self.approvals.answer,
+            "escalate_now": self.ladder.escalate_now,
+            "acknowledge_escalation": self.ladder.acknowledge,
+            "de_escalate": self.ladder.de_escalate,
+            "accept": self.routing.accept,
+        }
+
+    # --- the story of a case -------------------------------------------------------------
+
+    @workflow.run
+    async def run(self, input: CaseWorkflowInput) -> CaseView:
+        case = self.case
+        if input.carried is None:
+            self._announce_opening()
+            self.feed.record_facts()
+        else:
+            self.feed.record("system", "continued", "history rolled over; state carried")
+        self.feed.publish()
+        clock = asyncio.create_task(self.clock.watch())
+        self.approvals.resume()
+        self.ladder.resume()
+
+        while case.state != "closed":
+            if case.state == "queued":
+                await self.routing.route()
+                continue
+            await workflow.wait_condition(
+                lambda: (
+                    case.state in ("queued", "closed")
+                    or self._time_to_roll_over()
+                    or self.vendor.answered()
+                )
+            )
+            if self.vendor.answered():
+                await self.ctx.drain()  # the resolution reaches the partner case before the close
+                if self.vendor.answered():
+                    self.vendor.return_to_partner_case()
+                continue
+            if case.state != "closed" and self._time_to_roll_over():
+                await self._roll_over(clock)
+
+        clock.cancel()
+        await self._finish()
+        return self._view("system")
+
+    def _announce_opening(self) -> None:
+        case, request = self.case, self.case.intake.request
+        self.feed.record(
+            request.received_by or request.contact_id,
+            "opened",
+            f"{request.channel.value} case for {case.intake.account_name}: "
+            f"{request.product} {request.version}, {case.priority.value}; first response due "
+            f"{case.sla.due_at.isoformat()}",
+        )
+        self.feed.notify(
+            "contact",
+            request.contact_id,
+            f"{case.case_id} opened",
+            f"We have your case {case.case_id} ({case.priority.value}). "
+            f"An engineer will respond by {case.sla.due_at.isoformat()}.",
+        )
+        if self.ctx.restricted:
+            self.routing.announce_restricted_routing()
+
+    async def _escalate_breach(self, at: Any) -> None:
+        await self.ladder.escalate_breach(at)
+
+    async def _finish(self) -> None:
+        await self.vendor.withdraw_open()
+        self.ctx.side_effect(
+            contracts.RELEASE_CASE,
+            contracts.ReleaseRequest(case_id=self.case.case_id, at=workflow.now()),
+        )
+        if self.case.owner:
+            self.feed.notify(
+                "engineer",
+                self.case.owner.engineer_id,
+                f"{self.case.case_id} closed",
+                self._closing_notice(),
+            )
+        self.feed.publish()
+        await self.ctx.drain()
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        await self.ctx.drain()  # what the last handlers recorded
+
+    def _closing_notice(self) -> str:
+        """What the owning engineer is told at the close: the customer closed it, or (P4) a
+        vendor escalation closed with its outcome gone back to the partner case."""
+        resolution = self.case.resolution or ""
+        if self.case.intake.escalated_from:
+            return (
+                f"The vendor escalation is closed; partner case {self.case.intake.escalated_from}"
+                f" has the outcome. {resolution}"
+            ).strip()
+        return f"The customer closed the case. {resolution}".strip()
+
+    def _time_to_roll_over(self) -> bool:
+        limit = self.options.continue_as_new_after_events
+        info = workflow.info()
+        if limit is not None and info.get_current_history_length() >= limit:
+            return True
+        return info.is_continue_as_new_suggested()
+
+    async def _roll_over(self, clock: asyncio.Task[None]) -> None:
+        """Continue-as-new once no handler is mid-way and no side effect is outstanding. An
+        action can arrive while the side effects drain (filing a PR waits on the tracker):
+        wait for it too, or its caller gets an error and the new run loses it."""
+        while True:
+            await workflow.wait_condition(workflow.all_handlers_finished)
+            await self.ctx.drain()
+            if workflow.all_handlers_finished() and not self.ctx.pending:
+                break
+        clock.cancel()
+        workflow.continue_as_new(self.options.model_copy(update={"carried": self.case}))
+
+    # --- how an action is taken: one path for every action --------------------------------
+
+    async def _act(self, name: str, payload: Any) -> ActionResult:
+        """Parse, know the actor, take the lock, ask the rules, apply; a refusal is on the
+        feed and the caller gets its reason."""
+        action = self._parse(name, payload)
+        actor = self.ctx.actor(action.actor)
+        async with self.ctx.lock:
+            reason = self._refusal(name, action, actor)
+            if reason:
+                raise self.ctx.refuse(name, action.actor, reason)
+            message = self.handlers[name](action, actor)
+            if not isinstance(message, str):
+                message = await message
+        self.feed.publish()
+        return ActionResult(
+            case_id=self.case.case_id,
+            action=name,
+            state=self.case.state,
+            level=self.case.level,
+            message=message,
+            **(self.ladder.answer_for() if name in ESCALATION_ACTIONS else {}),
+        )
+
+    def _refusal(self, name: str, action: ActionBase, actor: Actor) -> str | None:
+        if isinstance(action, Accept):
+            return self.routing.accept_refusal(action)
+        priority = getattr(action, "priority", None)
+        return self.ctx.lifecycle.refusal(name, actor=actor, priority=priority)
+
+    def _parse(self, name: str, payload: Any) -> Any:
+        """The handler's own check (validators do not run on replay, nor for signals)."""
+        try:
+            return parse_payload(ACCEPT_MODELS.get(name) or ACTION_MODELS[name], payload)
+        except PayloadError as e:
+            raise self.ctx.refuse(name, actor_id_of(payload), str(e), "InvalidPayload") from None
+
+    async def _act_quietly(self, name: str, payload: dict[str, Any]) -> None:
+        """An action whose refusal the feed says, with no caller to answer (signals)."""
+        try:
+            await self._act(name, payload)
+        except ApplicationError:
+            pass
+
+    respond = _action_update("respond")
+    comment = _action_update("comment")
+    request_info = _action_update("request_info")
+    provide_info = _action_update("provide_info")
+    escalate = _action_update("escalate")
+    file_problem_report = _action_update("file_problem_report")
+    change_priority = _action_update("change_priority")
+    resolve = _action_update("resolve")
+    close = _action_update("close")
+    reopen = _action_update("reopen")
+    attach = _action_update("attach")
+    request_log_approval = _action_update("request_log_approval")
+    approve_logs = _action_update("approve_logs")
+    decline_logs = _action_update("decline_logs")
+    escalate_now = _action_update("escalate_now")
+    acknowledge_escalation = _action_update("acknowledge_escalation")
+    de_escalate = _action_update("de_escalate")
+
+    @workflow.update
+    async def accept(self, payload: Any = None) -> ActionResult:
+        """A3: the premium expert takes the case offered to them; answers once routed."""
+        result = await self._act("accept", payload)
+        taken = await self.routing.assigned_to(self._parse("accept", payload).actor)
+        message = "the case is yours" if taken else "accepted; the case went on meanwhile"
+        return result.model_copy(
+            update={"state": self.case.state, "level": self.case.level, "message": message}
+        )
+
+    accept.validator(_validator("accept"))
+
+    @workflow.signal
+    async def act(self, payload: Any = None) -> None:
+        """Any action as `{"action": name, ...}`; a refusal is recorded on the feed only."""
+        name = payload.get("action") if isinstance(payload, dict) else None
+        if not isinstance(name, str) or name not in ACTION_MODELS:
+            self.feed.record(
+                actor_id_of(payload),
+                "unknown_action",
+                f"refused: 'action' must be one of {', '.join(ACTION_MODELS)}",
+                refused=True,
+            )
+            return
+        assert isinstance(payload, dict)
+        await self._act_quietly(name, {k: v for k, v in payload.items() if k != "action"})
+
+    @workflow.signal
+    async def vendor_progress(self, payload: Any = None) -> None:
+        await self.vendor.on_progress(payload, actor_id_of)
+
+    @workflow.signal
+    async def partner_info(self, payload: Any = None) -> None:
+        await self.vendor.on_partner_info(payload, actor_id_of)
+
+    # --- reads (U5) --------------------------------------------------------------------------
+
+    @workflow.query
+    def view(self, request: ViewRequest | None = None) -> CaseView:
+        """Read-only, so a refused read cannot be recorded here; U5 still holds: a viewer
+        outside the restricted queue (as the case last learned it) sees no content."""
+        return self._view((request or ViewRequest()).viewer)
+
+    @workflow.update
+    async def read(self, payload: Any = None) -> CaseView:
+        """The audited read: checks the viewer against the directory now and records a refused
+        read of a restricted case on the feed (U5). Queries cannot record; this can."""
+        viewer = self._parse("read", payload).viewer
+        if not self.ctx.restricted or viewer in self.case.intake.account_contacts:
+            return self._view(viewer)
+        try:
+            status = await self.ctx.ask(
+                contracts.CHECK_VIEWER, contracts.ViewerCheck(viewer=viewer), contracts.ViewerStatus
+            )
+        except ActivityError:
+            raise ApplicationError(
+                "the directory did not answer; nothing was shown, try again",
+                type="DirectoryUnavailable",
+                non_retryable=True,
+            ) from None
+        self.case.restricted_members = status.restricted_members
+        if not status.member:
+            self.feed.record(
+                viewer, "read_refused", f"content withheld: {status.reason}", refused=True
+            )
+        return self._view(viewer)
+
+    read.validator(_validator("read"))
+
+    def _view(self, viewer: str) -> CaseView:
+        view = present(
+            self.case, viewer, workflow.now(), self.ctx.lifecycle.allowed_now(), self.ctx.clock
+        )
+        return view if may_see_content(self.case, viewer) else redact(view, self.case)
+
+
+def _new_case(intake: IntakeResult) -> CaseState:
+    """P4: a vendor escalation starts at our L3; A5: a security issue at L2 at the earliest."""
+    now = workflow.now()
+    priority = intake.request.priority
+    level = Level.L3 if intake.escalated_from else first_level(intake.request.category)
+    clock = sla_rules.clock_for(intake.entitlement.clock)
+    return CaseState(
+        case_id=intake.case_id,
+        intake=intake,
+        priority=priority,
+        level=level,
+        queue=queue_for_case(intake, level),
+        opened_at=now,
+        sla=sla_rules.start_clock(now, intake.entitlement.targets[priority], clock),
+    )
