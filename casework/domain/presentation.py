@@ -51,6 +51,7 @@ def present(
         closed_at=case.closed_at,
         allowed_actions=allowed_actions,
         feed=case.feed,
+        feed_total=case.feed_total,
         restricted=case.intake.entitlement.restricted,
         sla_paused_reason=clock.paused_reason(now) if running else None,
         attachments=case.attachments,

@@ -54,6 +54,20 @@ def usable_approval(case: CaseState) -> LogApproval | None:
     return next((a for a in case.log_approvals if a.status == "approved" and a.pr_id is None), None)
 
 
+def withhold_feed(entries: list[FeedEntry], contacts: Collection[str]) -> list[FeedEntry]:
+    """U5: feed entries as a viewer outside the restricted queue sees them: that they exist,
+    when and of what kind, not what they say nor which of the customer's people said it."""
+    return [
+        e.model_copy(
+            update={
+                "actor": "[contact]" if e.actor in contacts else e.actor,
+                "text": WITHHELD if e.text else "",
+            }
+        )
+        for e in entries
+    ]
+
+
 def redact(view: CaseView, case: CaseState) -> CaseView:
     """U5: what a viewer outside the restricted queue is shown: that the items exist, not what
     they say; after a PR, the logs the customer approved for it."""
@@ -73,16 +87,7 @@ def redact(view: CaseView, case: CaseState) -> CaseView:
             "description": WITHHELD,
             "contact_id": WITHHELD,
             "content_withheld": True,
-            "feed": [
-                FeedEntry(
-                    at=e.at,
-                    actor=hide_actor(e.actor),
-                    kind=e.kind,
-                    text=WITHHELD if e.text else "",
-                    refused=e.refused,
-                )
-                for e in view.feed
-            ],
+            "feed": withhold_feed(view.feed, contacts),
             "escalations": [  # E3: the customer's note is content too
                 e.model_copy(
                     update={
