@@ -1,0 +1,107 @@
+"""`casework`: run the engine and work cases from a terminal.
+
+Every command is a thin layer over `casework.client` (the same functions integrations use), so
+what it does can also be done with the `temporal` CLI or the Web UI (README). A command
+fetches, hands what it got to a pure function of `render` / `render_case`, and prints.
+
+One module per command group; `common` holds what they share. So that `casework --help`
+answers quickly, a group module imports only typer and `common` at its top: Temporal, the
+store, the domain models and the renderers are imported by the commands that use them.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from casework.cli import (
+    account,
+    actions,
+    cases,
+    engine,
+    escalations,
+    files,
+    outbox,
+    premium,
+    report,
+)
+from casework.cli import directory as directory_group
+from casework.cli import policy as policy_group
+from casework.cli.common import Globals, temporal_used
+
+
+class Casework(typer.Typer):
+    """The console script. temporalio's native threads can abort the interpreter's teardown
+    after a client call (sdk-python#300, "PyGILState_Release ... finalizing"): once the
+    command is done and its output flushed, a process that used Temporal exits at once."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().__call__(*args, **kwargs)
+        except SystemExit as e:
+            if not temporal_used():
+                raise
+            code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+            if isinstance(e.code, str):
+                print(e.code, file=sys.stderr)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
+
+
+app = Casework(
+    name="casework",
+    help="Support cases on Temporal: run the engine, open and work cases, check files.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    state_dir: Annotated[
+        Path | None,
+        typer.Option(
+            envvar="CASEWORK_STATE_DIR",
+            help="Folder of the engine's state (temporal.db, casework.db). Default: .state",
+        ),
+    ] = None,
+    db_url: Annotated[
+        str | None,
+        typer.Option(
+            envvar="CASEWORK_DB_URL",
+            help="Casework database URL. Default: sqlite:///<state-dir>/casework.db",
+        ),
+    ] = None,
+    directory: Annotated[
+        Path | None,
+        typer.Option(
+            envvar="CASEWORK_DIRECTORY",
+            help="Directory YAML loaded at start. Default: the demo directory on first run",
+        ),
+    ] = None,
+    policy: Annotated[
+        Path | None,
+        typer.Option(envvar="CASEWORK_POLICY", help="SLA policy YAML (S5). Default: the S1 table"),
+    ] = None,
+) -> None:
+    """Support cases on Temporal. TEMPORAL_ADDRESS etc. say where Temporal is (default
+    localhost:7233); CASEWORK_TASK_QUEUE names the worker's task queue (default casework)."""
+    ctx.obj = Globals(state_dir=state_dir, db_url=db_url, directory=directory, policy=policy)
+
+
+# The commands, in the order `casework --help` lists them; then the sub-command groups.
+for group in (engine, cases, actions, escalations, files, outbox, report, premium):
+    app.add_typer(group.commands)
+app.add_typer(directory_group.commands, name="directory")
+app.add_typer(policy_group.commands, name="policy")
+app.add_typer(account.commands, name="account")
+
+__all__ = ["app"]

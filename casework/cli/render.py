@@ -1,0 +1,282 @@
+"""What the commands print, as pure functions: rows, models and settings in, strings and rich
+renderables out. No I/O and no console (the caller prints); `render_case` holds `show`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from rich.table import Table
+from rich.text import Text
+
+from casework.domain.durations import format_duration
+from casework.domain.report import wait_text
+
+if TYPE_CHECKING:
+    from casework.client import CaseSummary
+    from casework.domain.directory import Account, Directory, Engineer
+    from casework.domain.models import ActionResult, OpenCaseResult
+    from casework.domain.report import Report
+    from casework.domain.sla import SlaPolicy
+
+
+def when(at: datetime | None) -> str:
+    if at is None:
+        return "-"
+    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def file_size(size: int) -> str:
+    if size < 1024:
+        return f"{size} bytes"
+    value = float(size)
+    for unit in ("KiB", "MiB", "GiB"):
+        value /= 1024
+        if value < 1024:
+            return f"{value:.1f} {unit}"
+    return f"{value / 1024:.1f} TiB"
+
+
+def label_grid(lines: list[tuple[str, str]]) -> Table:
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="dim", no_wrap=True)
+    grid.add_column()
+    for label, value in lines:
+        grid.add_row(label, Text(value))
+    return grid
+
+
+# --- cases ---------------------------------------------------------------------------------
+
+
+def opened(result: OpenCaseResult, request_id: str) -> str:
+    """`casework open`: the case (new or already opened), or the referral (P2)."""
+    if result.referred_to:  # P2: a PAR customer is referred to their partner
+        again = "" if result.created else ", already referred"
+        return (
+            f"referred to {result.referred_to}: {result.partner_contact}; no case opened "
+            f"({result.referral_id}, request id {request_id}{again})"
+        )
+    if result.created:
+        return f"{result.case_id} opened (request id {request_id})"
+    return f"{result.case_id} (already opened for request id {request_id})"
+
+
+def acted(result: ActionResult) -> str:
+    return f"{result.case_id}: {result.message} (state {result.state}, level {result.level.value})"
+
+
+def case_list(cases: list[CaseSummary]) -> Table:
+    """`casework list`: no content of a case, so the same for every viewer (U5)."""
+    table = Table()
+    for column in ("case", "state", "priority", "tier", "level", "owner", "account", "breached"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("SLA due", no_wrap=True)
+    table.add_column("restricted", no_wrap=True)
+    for c in cases:
+        table.add_row(
+            c.case_id,
+            c.state or "-",
+            c.priority or "-",
+            c.tier or "-",
+            c.level or "-",
+            c.owner or "-",
+            c.account or "-",
+            Text("yes", style="bold red") if c.breached else Text("no"),
+            when(c.sla_due),
+            Text("US citizen", style="yellow")
+            if c.restricted
+            else Text("security", style="magenta")
+            if c.security
+            else Text("-"),
+        )
+    return table
+
+
+# --- the outbox ----------------------------------------------------------------------------
+
+
+def outbox_table(rows: list[dict[str, Any]]) -> Table:
+    """Outbox rows, already withheld where the viewer may not read them (U5)."""
+    table = Table()
+    for column in ("time", "case", "to", "address", "subject", "body"):
+        table.add_column(column, no_wrap=column in ("time", "case"))
+    for r in rows:
+        table.add_row(
+            when(r["created_at"].replace(tzinfo=r["created_at"].tzinfo or UTC)),
+            Text(r["case_id"] or "-"),
+            Text(f"{r['recipient_kind']} {r['recipient_id']}"),
+            Text(r["address"] or "-"),
+            Text(r["subject"]),
+            Text(r["body"], style="yellow" if r["withheld"] else ""),
+        )
+    return table
+
+
+def outbox_withheld_note(rows: list[dict[str, Any]]) -> str | None:
+    withheld = sum(1 for r in rows if r["withheld"])
+    if not withheld:
+        return None
+    return (
+        f"{withheld} notifications withheld: US Citizen Support (U5); read them --as a "
+        "restricted-queue member or a contact of the account"
+    )
+
+
+def referrals_table(rows: list[dict[str, Any]]) -> Table:
+    """P2: PAR customers referred to their partner."""
+    table = Table()
+    for column in ("time", "referral", "account", "contact", "partner", "via", "request"):
+        table.add_column(column, no_wrap=True)
+    for r in rows:
+        table.add_row(
+            when(r["at"]),
+            r["referral_id"],
+            Text(r["account"]),
+            Text(r["contact"]),
+            Text(r["partner"]),
+            r["channel"],
+            Text(r["request_id"]),
+        )
+    return table
+
+
+# --- the directory, accounts and the policy --------------------------------------------------
+
+
+def directory_summary(directory: Directory) -> str:
+    contacts = sum(len(a.contacts) for a in directory.accounts)
+    return (
+        f"{len(directory.accounts)} accounts, {contacts} contacts, {len(directory.products)} "
+        f"products, {len(directory.engineers)} engineers, "
+        f"{len(directory.escalation_managers)} Escalation Managers"
+    )
+
+
+def accounts_table(accounts: list[Account]) -> Table:
+    table = Table(title="accounts", title_justify="left")
+    for column in ("account", "name", "tier", "users", "contacts"):
+        table.add_column(column)
+    for a in accounts:
+        table.add_row(a.id, a.name, a.tier.value, str(a.users), ", ".join(c.id for c in a.contacts))
+    return table
+
+
+def engineers_brief(engineers: list[Engineer]) -> Table:
+    people = Table(title="engineers", title_justify="left")
+    for column in ("engineer", "name", "level", "skills"):
+        people.add_column(column)
+    for e in engineers:
+        people.add_row(e.id, e.name, e.level.value, ", ".join(e.skills))
+    return people
+
+
+def engineers_table(engineers: list[Engineer], refusals: list[str | None]) -> Table:
+    """U2, U7: each engineer and whether they are a member of the restricted queue; a
+    refusal is why not, None for a member."""
+    table = Table(title="engineers", title_justify="left")
+    for column in ("engineer", "name", "level", "skills", "location", "US citizen queue"):
+        table.add_column(column, no_wrap=column in ("engineer", "level"))
+    for e, refusal in zip(engineers, refusals, strict=True):
+        if refusal is None:
+            assert e.citizenship is not None
+            proof = e.citizenship.proof.replace("_", " ")
+            only = ", restricted queue only" if e.restricted_queue_only else ""
+            member = Text(
+                f"member: {proof}, verified by {e.citizenship.verified_by} on "
+                f"{e.citizenship.verified_on}{only}",
+                style="green",
+            )
+        else:
+            member = Text(f"no: {refusal}", style="dim")
+        table.add_row(
+            e.id, e.name, e.level.value, ", ".join(e.skills), e.work_location or "-", member
+        )
+    return table
+
+
+def account_lines(account: Account) -> list[tuple[str, str]]:
+    """U1, U6, A3: what an account bought and who may approve sharing its logs."""
+    usc = "no"
+    if account.us_citizen_support:
+        usc = f"yes: business hours in {account.zone} (U4), restricted queue (U2)"
+    approvers = [c.id for c in account.contacts if c.approver]
+    return [
+        ("account", f"{account.name} ({account.id})"),
+        ("tier", f"{account.tier.value}, {account.users} users"),
+        ("US Citizen Support", usc),
+        ("zone", account.zone or "-"),
+        (
+            "premium (A3)",
+            f"{account.premium.offering_name}, expert {account.premium.expert}"
+            if account.premium
+            else "no",
+        ),
+        (
+            "contacts",
+            ", ".join(f"{c.id}{' (approver)' if c.approver else ''}" for c in account.contacts),
+        ),
+        ("log approvers (U6)", ", ".join(approvers) or "none"),
+    ]
+
+
+def policy_targets(policy: SlaPolicy) -> Table:
+    """S1, S5: first-response targets by priority and tier."""
+    table = Table()
+    table.add_column("priority")
+    tiers = list(policy.first_response_targets)
+    for tier in tiers:
+        table.add_column(tier.value)
+    for priority in next(iter(policy.first_response_targets.values())):
+        table.add_row(
+            priority.value,
+            *(format_duration(policy.first_response_targets[t][priority]) for t in tiers),
+        )
+    return table
+
+
+# --- the report ----------------------------------------------------------------------------
+
+
+def report_tables(report: Report) -> list[Table]:
+    """S1-S3 by tier and priority, then the escalations raised in the range (E3)."""
+    table = Table(
+        title=f"cases opened {when(report.start)} to {when(report.end)} (S1-S3)",
+        title_justify="left",
+    )
+    for column in ("tier", "priority", "opened", "within target", "breached", "awaiting", "%"):
+        table.add_column(column, no_wrap=True)
+    for line in [*report.lines, report.total]:
+        percent = line.within_target_percent
+        table.add_row(
+            line.tier.value if line.tier else "all",
+            line.priority.value if line.priority else "all",
+            str(line.opened),
+            str(line.responded_within_target),
+            Text(str(line.breached), style="bold red" if line.breached else ""),
+            str(line.awaiting_response),
+            "-" if percent is None else f"{percent:g}%",
+        )
+    summary = report.escalation_summary
+    escalations = Table(
+        title=f"escalations raised: {summary.raised}, acknowledged: {summary.acknowledged}, "
+        f"median time to acknowledge: {wait_text(summary.median_seconds_to_acknowledge)} (E3)",
+        title_justify="left",
+    )
+    for column in ("escalation", "case", "tier", "priority", "channel", "raised", "acknowledged"):
+        escalations.add_column(column, no_wrap=True)
+    for row in report.escalations:
+        ack = wait_text(row.seconds_to_acknowledge)
+        if row.acknowledged_by:
+            ack += f" by {row.acknowledged_by}"
+        escalations.add_row(
+            row.escalation_id,
+            row.case_id,
+            row.tier,
+            row.priority,
+            row.channel,
+            when(row.raised_at),
+            Text(ack, style="" if row.acknowledged_at else "bold red"),
+        )
+    return [table, escalations]
