@@ -15,6 +15,7 @@ from casework.cli.common import (
     answered,
     case_number,
     connect,
+    existing_store,
     explain,
     fail,
     out,
@@ -24,7 +25,7 @@ from casework.cli.common import (
 
 if TYPE_CHECKING:
     from casework.client import CaseSummary
-    from casework.domain.models import CaseView, OpenCaseResult
+    from casework.domain.models import CaseView, FeedEntry, OpenCaseResult
 
 commands = typer.Typer()
 
@@ -116,6 +117,7 @@ def open_command(
 
 @commands.command()
 def show(
+    ctx: typer.Context,
     case: CaseArgument,
     viewer: Annotated[
         str,
@@ -125,35 +127,72 @@ def show(
             "queue's members and the account's contacts see content; operator sees none.",
         ),
     ] = "operator",
+    page: Annotated[
+        int,
+        typer.Option(help="Feed page, newest first: 1 is the newest entries, 2 the ones before."),
+    ] = 1,
+    page_size: Annotated[int, typer.Option(help="Feed entries per page (1-500).")] = 50,
     output: OutputOption = Output.text,
 ) -> None:
     """Show a case: where it stands, its SLA clock, what can be done, and its feed (E4).
 
     A running US Citizen Support case is read with its audited `read` update, so a refused
-    read is on the case's feed (U5); any other case, and a closed one, with the `view` query."""
+    read is on the case's feed (U5); any other case, and a closed one, with the `view` query.
+    The case carries the newest entries of its feed; older pages come from the database."""
     from datetime import UTC, datetime
 
     from pydantic import ValidationError
 
-    from casework.cli.render_case import case_view
+    from casework.cli.render_case import case_view, feed_footer
     from casework.client import read_case
     from casework.domain.models import ViewRequest
+    from casework.domain.presentation import feed_window
 
     case_id = case_number(case)
     try:
         ViewRequest(viewer=viewer)
+        window = feed_window(0, page, page_size)
     except ValidationError as e:
         fail(f"case not shown: {explain(e, {'viewer': '--as'})}", BAD_INPUT)
+    except ValueError as e:
+        fail(f"case not shown: --page and --page-size: {e}", BAD_INPUT)
 
     async def work() -> CaseView:
         client = await connect()
         return await answered(read_case(client, case_id, viewer), f"the view of {case_id}")
 
     view = run(work())
+    window = feed_window(view.feed_total, page, page_size)
+    view = view.model_copy(update={"feed": _feed_page(ctx, view, *window)})
     if output is Output.json:
         print_json(view)
-    else:
-        out().print(case_view(view, viewer, now=datetime.now(UTC)))
+        return
+    out().print(case_view(view, viewer, now=datetime.now(UTC)))
+    footer = feed_footer(view, page, page_size)
+    if footer:
+        out().print(footer, markup=False)
+
+
+def _feed_page(ctx: typer.Context, view: CaseView, offset: int, limit: int) -> list[FeedEntry]:
+    """The feed entries [offset, offset + limit): from the case's own tail when it holds them,
+    else from the engine's database, withheld as the case withholds them (U5)."""
+    from casework.domain.models import FeedEntry
+    from casework.domain.us_citizen import withhold_feed
+
+    first = view.feed_total - len(view.feed)
+    if offset >= first:
+        return [e for e in view.feed if e.seq is not None and offset <= e.seq < offset + limit]
+    store = existing_store(ctx)
+    try:
+        rows = store.feed.page(view.case_id, offset=offset, limit=limit)
+        account = store.directory.account(view.account_id) if view.content_withheld else None
+    finally:
+        store.dispose()
+    entries = [FeedEntry.model_validate(r) for r in rows]
+    if view.content_withheld:
+        contacts = {c.id for c in account.contacts} if account else set()
+        entries = withhold_feed(entries, contacts)
+    return entries
 
 
 @commands.command("list")

@@ -243,3 +243,17 @@ def feed_table(view: CaseView) -> Table:
             Text(when(entry.at)), Text(entry.actor), Text(kind), Text(entry.text), style=style
         )
     return feed
+
+
+def feed_footer(view: CaseView, page: int, size: int) -> str:
+    """Where this page of the feed sits in the whole, and how to see the page before it."""
+    if view.feed_total <= size and page == 1:
+        return ""
+    if not view.feed:
+        return f"no entries on page {page}: the feed has {view.feed_total} entries"
+    first, last = view.feed[0].seq or 0, view.feed[-1].seq or 0
+    text = f"feed entries {first + 1}-{last + 1} of {view.feed_total}"
+    if first > 0:
+        more = f" --page-size {size}" if size != 50 else ""
+        text += f"; older: casework show {view.case_id} --page {page + 1}{more}"
+    return text
