@@ -29,7 +29,8 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.engine import CursorResult, Engine
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, CursorResult, Engine
 from sqlalchemy.exc import IntegrityError
 
 from casework.domain.directory import (
@@ -233,6 +234,19 @@ def referral_id_for(number: int) -> str:
     return f"REF-{number:06d}"
 
 
+PENDING = "pending"
+"""U6: the only status a log approval record moves on from."""
+
+
+def _insert_for(conn: Connection, table: Table) -> sqlite.Insert | postgresql.Insert:
+    """The dialect's INSERT, which has ON CONFLICT DO UPDATE ... WHERE and DO NOTHING."""
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    if conn.dialect.name == "sqlite":
+        return sqlite.insert(table)
+    raise NotImplementedError(f"casework runs on SQLite or PostgreSQL, not {conn.dialect.name}")
+
+
 def _new_id(result: CursorResult[Any]) -> int:
     key = result.inserted_primary_key
     assert key is not None
@@ -414,7 +428,9 @@ class Store:
         decided_by: str | None,
         decided_at: datetime | None,
     ) -> None:
-        """The customer's answer, as the sharing code checks it (idempotent)."""
+        """The request and the customer's answer, as the sharing code checks it. Idempotent,
+        and ordered: pending < approved, declined, expired; a decided record is final, so a
+        retried (older) pending write or a second answer never replaces the answer on record."""
         values = {
             "case_id": case_id,
             "logs": logs,
@@ -423,17 +439,14 @@ class Store:
             "decided_at": decided_at,
         }
         with self.engine.begin() as conn:
-            found = conn.execute(
-                select(log_approvals.c.status).where(log_approvals.c.request_id == request_id)
-            ).first()
-            if found is None:
-                conn.execute(insert(log_approvals).values(request_id=request_id, **values))
-            else:
-                conn.execute(
-                    update(log_approvals)
-                    .where(log_approvals.c.request_id == request_id)
-                    .values(**values)
+            statement = _insert_for(conn, log_approvals).values(request_id=request_id, **values)
+            conn.execute(
+                statement.on_conflict_do_update(
+                    index_elements=[log_approvals.c.request_id],
+                    set_=values,
+                    where=log_approvals.c.status == PENDING,
                 )
+            )
 
     def share_logs(
         self,

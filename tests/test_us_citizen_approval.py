@@ -350,3 +350,23 @@ def test_an_approval_covers_its_case_its_logs_and_one_pr(store: Store) -> None:
         store.share_logs("case-1-logs-1", "case-1", "PR-000001", [other], NOW)
     assert store.logs_shared_with("PR-000002") == []
     assert [s["attachment_id"] for s in store.logs_shared_with("PR-000001")] == ["att-1"]
+
+
+@pytest.mark.parametrize("decided", ["approved", "declined", "expired"])
+def test_a_retried_pending_write_never_undoes_the_customers_answer(
+    store: Store, decided: str
+) -> None:
+    """U6: the request is recorded "pending", then answered; a retry of the pending write
+    that lands after the answer (activity writes run concurrently) changes nothing, so an
+    approval stays usable and a refusal stays a refusal. A decided record is final."""
+    request = ("case-1-logs-1", "case-1", ["att-1"])
+    store.record_log_approval(*request, "pending", None, None)
+    store.record_log_approval(*request, decided, "ivan", NOW)
+    store.record_log_approval(*request, "pending", None, None)  # the retry, late
+    other = "declined" if decided == "approved" else "approved"
+    store.record_log_approval(*request, other, "judy", NOW)  # a second answer, too late
+    if decided == "approved":
+        assert store.share_logs(*request[:2], "PR-000001", [LOG], NOW) == ["att-1"]
+    else:
+        with pytest.raises(LogSharingRefused, match="nothing shared"):
+            store.share_logs(*request[:2], "PR-000001", [LOG], NOW)
