@@ -1117,13 +1117,7 @@ OUTBOX_WITHHELD = "[withheld]"
 
 
 def _all_accounts(store: Any) -> list[Account]:
-    from sqlalchemy import select
-
-    from casework.store import accounts
-
-    with store.engine.connect() as conn:
-        ids = list(conn.execute(select(accounts.c.id).order_by(accounts.c.id)).scalars())
-    return [a for a in (store.account(i) for i in ids) if a is not None]
+    return list(store.directory.accounts())
 
 
 def withheld_notifications(
@@ -1186,11 +1180,11 @@ def outbox(
     case_id = case_number(case) if case else None
     store = _existing_store(ctx)
     try:
-        rows = store.notifications(case_id)
+        rows = store.outbox.rows(case_id)
         hidden = withheld_notifications(
-            store.notifications() if case_id else rows,
+            store.outbox.rows() if case_id else rows,
             [a for a in _all_accounts(store) if a.us_citizen_support],
-            set(store.restricted_members()),
+            set(store.directory.restricted_members()),
             viewer,
         )
     finally:
@@ -1238,7 +1232,7 @@ def referrals(
     """P2: PAR customers who came to us directly and were referred to their partner."""
     store = _existing_store(ctx)
     try:
-        rows = store.referrals(account.strip() if account else None)
+        rows = store.intake.referrals(account.strip() if account else None)
     finally:
         store.dispose()
     if output is Output.json:
@@ -1301,7 +1295,7 @@ def directory_load(ctx: typer.Context, file: DirectoryFile) -> None:
     settings.ensure_state_dir()
     store = Store(settings.db_url)
     try:
-        store.replace_directory(directory)
+        store.directory.replace(directory)
     finally:
         store.dispose()
     out().print(
@@ -1312,27 +1306,18 @@ def directory_load(ctx: typer.Context, file: DirectoryFile) -> None:
 @directory_app.command("accounts")
 def directory_accounts(ctx: typer.Context) -> None:
     """The accounts in the loaded directory, with their tier and contacts."""
-    from sqlalchemy import select
-
-    from casework.store import accounts
-
     store = _existing_store(ctx)
     try:
-        with store.engine.connect() as conn:
-            ids = list(conn.execute(select(accounts.c.id).order_by(accounts.c.id)).scalars())
-        found = [store.account(i) for i in ids]
-        engineers = store.engineers()
-        products = store.product_names()
+        found = store.directory.accounts()
+        engineers = store.directory.engineers()
+        products = store.directory.product_names()
     finally:
         store.dispose()
     table = Table(title="accounts", title_justify="left")
     for column in ("account", "name", "tier", "users", "contacts"):
         table.add_column(column)
     for a in found:
-        if a is not None:
-            table.add_row(
-                a.id, a.name, a.tier.value, str(a.users), ", ".join(c.id for c in a.contacts)
-            )
+        table.add_row(a.id, a.name, a.tier.value, str(a.users), ", ".join(c.id for c in a.contacts))
     out().print(table)
     people = Table(title="engineers", title_justify="left")
     for column in ("engineer", "name", "level", "skills"):
@@ -1349,8 +1334,8 @@ def directory_engineers(ctx: typer.Context, output: OutputOption = Output.text) 
     members of the US citizen restricted queue, or why not (U2, U7)."""
     store = _existing_store(ctx)
     try:
-        engineers = store.engineers()
-        locations = store.authorised_locations()
+        engineers = store.directory.engineers()
+        locations = store.directory.authorised_locations()
     finally:
         store.dispose()
     rows = [
@@ -1443,7 +1428,7 @@ def account_show(
     """An account: tier, users, US Citizen Support and its zone, contacts and approvers."""
     store = _existing_store(ctx)
     try:
-        found = store.account(account.strip())
+        found = store.directory.account(account.strip())
     finally:
         store.dispose()
     if found is None:
@@ -1480,13 +1465,13 @@ def account_us_citizen(
     store = _existing_store(ctx)
     try:
         try:
-            updated = store.set_us_citizen_support(account.strip(), on, zone)
+            updated = store.directory.set_us_citizen_support(account.strip(), on, zone)
         except Invalid as e:
             reasons = "; ".join(err["msg"].removeprefix("Value error, ") for err in e.errors())
             fail(f"account {account} not changed: {reasons}", BAD_INPUT)
         except ValueError as e:
             fail(f"account not changed: {e}: `casework directory accounts` lists them", BAD_INPUT)
-        members = store.restricted_members() if on else []
+        members = store.directory.restricted_members() if on else []
     finally:
         store.dispose()
     if output is Output.json:
@@ -1603,8 +1588,8 @@ def report_command(
         fail(f"--chart {chart}: the chart is a PNG image; name the file like report.png", BAD_INPUT)
     store = _existing_store(ctx)
     try:
-        cases = [CaseFactRow.model_validate(r) for r in store.case_facts_opened(since, until)]
-        raised = [EscalationRow.model_validate(r) for r in store.escalations_raised(since, until)]
+        cases = [CaseFactRow.model_validate(r) for r in store.reporting.cases_opened(since, until)]
+        raised = [EscalationRow.model_validate(r) for r in store.escalations.raised(since, until)]
     finally:
         store.dispose()
     report = build_report(since, until, cases, raised)

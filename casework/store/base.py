@@ -1,0 +1,52 @@
+"""What every repository shares: the engine, the dialect's upsert and timezone-aware reads."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Table
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, CursorResult, Engine
+from sqlalchemy.sql import Select
+
+
+def insert_for(conn: Connection, table: Table) -> sqlite.Insert | postgresql.Insert:
+    """The dialect's INSERT, which has ON CONFLICT DO UPDATE ... WHERE and DO NOTHING: every
+    idempotent write is one statement, and its guard is decided by the database, so a retried
+    older write never wins over a newer one, however the two interleave."""
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    if conn.dialect.name == "sqlite":
+        return sqlite.insert(table)
+    raise NotImplementedError(f"casework runs on SQLite or PostgreSQL, not {conn.dialect.name}")
+
+
+def new_id(result: CursorResult[Any]) -> int:
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
+
+
+def aware(row: dict[str, Any]) -> dict[str, Any]:
+    """SQLite hands back naive datetimes; they were written in UTC."""
+    return {
+        k: v.replace(tzinfo=UTC) if isinstance(v, datetime) and v.tzinfo is None else v
+        for k, v in row.items()
+    }
+
+
+def utc(at: datetime) -> datetime:
+    """What is written: SQLite keeps a datetime's wall time and drops its offset."""
+    return at.astimezone(UTC) if at.tzinfo is not None else at
+
+
+class Repository:
+    """A group of tables behind one engine (shared with the other repositories)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def _rows(self, query: Select[Any]) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            return [aware(dict(r)) for r in conn.execute(query).mappings()]
