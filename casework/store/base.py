@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection, CursorResult, Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql import Select
 
 
@@ -20,12 +20,6 @@ def insert_for(conn: Connection, table: Table) -> sqlite.Insert | postgresql.Ins
     if conn.dialect.name == "sqlite":
         return sqlite.insert(table)
     raise NotImplementedError(f"casework runs on SQLite or PostgreSQL, not {conn.dialect.name}")
-
-
-def new_id(result: CursorResult[Any]) -> int:
-    key = result.inserted_primary_key
-    assert key is not None
-    return int(key[0])
 
 
 def aware(row: dict[str, Any]) -> dict[str, Any]:

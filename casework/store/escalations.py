@@ -6,26 +6,46 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import ColumnElement, case, func, select
 
-from casework.store.base import Repository
+from casework.store.base import Repository, insert_for
 from casework.store.tables import escalations
+
+ONCE_SET = ("acknowledged_at", "acknowledged_by", "ended_at")
+"""Set once in an escalation's life; a write that does not know them yet never clears them."""
+
+
+def _progress(row: Any) -> ColumnElement[int]:
+    """How far along in its life a version of the row is: raised 0, acknowledged +1, ended +1."""
+    return case((row.acknowledged_at.is_not(None), 1), else_=0) + case(
+        (row.ended_at.is_not(None), 1), else_=0
+    )
 
 
 class EscalationRepository(Repository):
     def record(self, row: dict[str, Any]) -> None:
-        """Insert or bring up to date one escalation. Safe to retry and to run out of order
-        (the case's writes are concurrent side effects): an acknowledgement or an end, once
-        recorded, is never cleared by an older write. Two first writes at once: the loser
-        fails on the key and its retry updates."""
-        once_set = ("acknowledged_at", "acknowledged_by", "ended_at")
+        """Insert or bring up to date one escalation, in one statement. Safe to retry and to
+        run out of order (the case's writes are concurrent side effects): a write that knows
+        less of the escalation's life than the row on record (no acknowledgement or end where
+        the row has one) changes nothing, and an acknowledgement or an end, once recorded, is
+        never cleared."""
         with self.engine.begin() as conn:
-            key = escalations.c.escalation_id == row["escalation_id"]
-            if conn.execute(select(escalations.c.escalation_id).where(key)).first():
-                changes = {k: v for k, v in row.items() if k not in once_set or v is not None}
-                conn.execute(update(escalations).where(key).values(**changes))
-            else:
-                conn.execute(insert(escalations).values(**row))
+            statement = insert_for(conn, escalations).values(**row)
+            new = statement.excluded
+            changes: dict[str, Any] = {
+                name: func.coalesce(new[name], escalations.c[name])
+                if name in ONCE_SET
+                else new[name]
+                for name in row
+                if name != "escalation_id"
+            }
+            conn.execute(
+                statement.on_conflict_do_update(
+                    index_elements=[escalations.c.escalation_id],
+                    set_=changes,
+                    where=_progress(new) >= _progress(escalations.c),
+                )
+            )
 
     def rows(self, case_id: str | None = None) -> list[dict[str, Any]]:
         """Escalations (of one case), oldest first."""

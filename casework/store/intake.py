@@ -7,9 +7,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, insert, select
-from sqlalchemy.exc import IntegrityError
 
-from casework.store.base import Repository, new_id
+from casework.store.base import Repository, insert_for
 from casework.store.tables import case_numbers, referrals
 
 
@@ -30,21 +29,19 @@ class IntakeRepository(Repository):
     # --- case numbers ---------------------------------------------------------------------
 
     def allocate_case_number(self, request_id: str, at: datetime) -> tuple[int, bool]:
-        """The case number for an open request: a retry of the same request gets the same
-        number (created=False)."""
-        query = select(case_numbers.c.number).where(case_numbers.c.request_id == request_id)
-        try:
-            with self.engine.begin() as conn:
-                existing = conn.execute(query).scalar()
-                if existing is not None:
-                    return int(existing), False
-                result = conn.execute(
-                    insert(case_numbers).values(request_id=request_id, created_at=at)
-                )
-                return new_id(result), True
-        except IntegrityError:  # the same request, allocated by a concurrent retry
-            with self.engine.connect() as conn:
-                return int(conn.execute(query).scalar_one()), False
+        """The case number for an open request: a retry of the same request, concurrent or
+        late, gets the same number (created=False)."""
+        with self.engine.begin() as conn:
+            statement = insert_for(conn, case_numbers).values(request_id=request_id, created_at=at)
+            number = conn.execute(
+                statement.on_conflict_do_nothing(
+                    index_elements=[case_numbers.c.request_id]
+                ).returning(case_numbers.c.number)
+            ).scalar()
+            if number is not None:
+                return int(number), True
+            query = select(case_numbers.c.number).where(case_numbers.c.request_id == request_id)
+            return int(conn.execute(query).scalar_one()), False
 
     def start_case_numbers_at(self, first: int) -> None:
         """Number new cases from `first` on (a deployment that takes over from another
@@ -68,26 +65,22 @@ class IntakeRepository(Repository):
     ) -> tuple[dict[str, Any], bool]:
         """P2: one referral per open request: a retry of the same request gets the same one
         (created=False)."""
-        query = select(referrals).where(referrals.c.request_id == request_id)
-        try:
-            with self.engine.begin() as conn:
-                existing = conn.execute(query).mappings().first()
-                if existing is not None:
-                    return _referral_row(existing), False
-                conn.execute(
-                    insert(referrals).values(
-                        request_id=request_id,
-                        account=account,
-                        contact=contact,
-                        partner=partner,
-                        channel=channel,
-                        at=at,
-                    )
+        with self.engine.begin() as conn:
+            statement = insert_for(conn, referrals).values(
+                request_id=request_id,
+                account=account,
+                contact=contact,
+                partner=partner,
+                channel=channel,
+                at=at,
+            )
+            created = conn.execute(
+                statement.on_conflict_do_nothing(index_elements=[referrals.c.request_id]).returning(
+                    referrals.c.id
                 )
-                return _referral_row(conn.execute(query).mappings().one()), True
-        except IntegrityError:  # the same request, recorded by a concurrent retry
-            with self.engine.connect() as conn:
-                return _referral_row(conn.execute(query).mappings().one()), False
+            ).first()
+            query = select(referrals).where(referrals.c.request_id == request_id)
+            return _referral_row(conn.execute(query).mappings().one()), created is not None
 
     def referrals(self, account: str | None = None) -> list[dict[str, Any]]:
         """P2: the referrals on record, oldest first (an integration lists them here)."""

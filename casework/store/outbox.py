@@ -6,30 +6,25 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select
 
-from casework.store.base import Repository
+from casework.store.base import Repository, insert_for
 from casework.store.tables import outbox
 
 
 class OutboxRepository(Repository):
     def add(self, key: str, **fields: Any) -> bool:
-        """Queue one notification; False if this key was queued before (a retried activity)."""
+        """Queue one notification; False if this key was queued before (a retried activity).
+        The first write of a key is the one kept."""
+        fields.setdefault("created_at", datetime.now(UTC))
         with self.engine.begin() as conn:
-            if conn.execute(select(outbox.c.id).where(outbox.c.idempotency_key == key)).first():
-                return False
-            try:
-                conn.execute(
-                    insert(outbox).values(
-                        idempotency_key=key,
-                        created_at=fields.pop("created_at", datetime.now(UTC)),
-                        **fields,
-                    )
-                )
-            except IntegrityError:
-                return False
-            return True
+            statement = insert_for(conn, outbox).values(idempotency_key=key, **fields)
+            result = conn.execute(
+                statement.on_conflict_do_nothing(
+                    index_elements=[outbox.c.idempotency_key]
+                ).returning(outbox.c.id)
+            )
+            return result.first() is not None
 
     def rows(self, case_id: str | None = None) -> list[dict[str, Any]]:
         """The notifications (of one case), in the order they were queued."""

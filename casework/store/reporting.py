@@ -6,33 +6,27 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select
 
-from casework.store.base import Repository
+from casework.store.base import Repository, insert_for
 from casework.store.tables import case_facts
 
 
 class ReportingRepository(Repository):
     def record_case_facts(self, facts: dict[str, Any]) -> bool:
         """Upsert the case's row; a retried or late write of an older revision loses to the
-        newer one. True if the row changed."""
+        newer one (the database decides, in the same statement). True if the row changed."""
+        values = {k: v for k, v in facts.items() if k != "case_id"}
         with self.engine.begin() as conn:
-            existing = conn.execute(
-                select(case_facts.c.revision).where(case_facts.c.case_id == facts["case_id"])
-            ).scalar()
-            if existing is None:
-                try:
-                    conn.execute(insert(case_facts).values(**facts))
-                except IntegrityError:
-                    return False
-                return True
-            if existing > facts["revision"]:
-                return False
-            conn.execute(
-                update(case_facts).where(case_facts.c.case_id == facts["case_id"]).values(**facts)
+            statement = insert_for(conn, case_facts).values(**facts)
+            result = conn.execute(
+                statement.on_conflict_do_update(
+                    index_elements=[case_facts.c.case_id],
+                    set_=values,
+                    where=case_facts.c.revision <= statement.excluded.revision,
+                ).returning(case_facts.c.case_id)
             )
-            return True
+            return result.first() is not None
 
     def cases_opened(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
         """The facts of cases opened in [start, end), oldest first."""

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import func, insert, select, update
 
-from casework.store.base import Repository, insert_for, new_id
+from casework.store.base import Repository, insert_for
 from casework.store.tables import assignments, log_approvals, problem_reports, shared_logs
 
 PENDING = "pending"
@@ -38,28 +38,49 @@ class TrackerRepository(Repository):
     def record_assignment(
         self, key: str, case_id: str, engineer_id: str, level: str, at: datetime
     ) -> str:
-        """Release the case's earlier assignment and record the new one; idempotent by key.
-        Returns the engineer of the recorded assignment (the first one on a retry)."""
+        """Record the case's assignment at `at` and release the case's earlier ones; idempotent
+        by key. Returns the engineer of the recorded assignment (the first one on a retry).
+        Ordered by `at`: an assignment that lands after a newer one of the same case (a late
+        retry) is recorded as already released, and the newer one stays the case's owner."""
         with self.engine.begin() as conn:
-            existing = conn.execute(
-                select(assignments.c.engineer_id).where(assignments.c.idempotency_key == key)
+            statement = insert_for(conn, assignments).values(
+                idempotency_key=key,
+                case_id=case_id,
+                engineer_id=engineer_id,
+                level=level,
+                assigned_at=at,
+            )
+            assignment_id = conn.execute(
+                statement.on_conflict_do_nothing(
+                    index_elements=[assignments.c.idempotency_key]
+                ).returning(assignments.c.id)
             ).scalar()
-            if existing is not None:
-                return str(existing)
+            if assignment_id is None:
+                existing = select(assignments.c.engineer_id).where(
+                    assignments.c.idempotency_key == key
+                )
+                return str(conn.execute(existing).scalar_one())
+            open_of_case = (
+                assignments.c.case_id == case_id,
+                assignments.c.released_at.is_(None),
+                assignments.c.id != assignment_id,
+            )
             conn.execute(
                 update(assignments)
-                .where(assignments.c.case_id == case_id, assignments.c.released_at.is_(None))
+                .where(*open_of_case, assignments.c.assigned_at <= at)
                 .values(released_at=at)
             )
-            conn.execute(
-                insert(assignments).values(
-                    idempotency_key=key,
-                    case_id=case_id,
-                    engineer_id=engineer_id,
-                    level=level,
-                    assigned_at=at,
+            newer = conn.execute(
+                select(func.min(assignments.c.assigned_at)).where(
+                    *open_of_case, assignments.c.assigned_at > at
                 )
-            )
+            ).scalar()
+            if newer is not None:
+                conn.execute(
+                    update(assignments)
+                    .where(assignments.c.id == assignment_id)
+                    .values(released_at=newer)
+                )
             return engineer_id
 
     def release_assignments(self, case_id: str, at: datetime) -> int:
@@ -76,22 +97,22 @@ class TrackerRepository(Repository):
     def file_problem_report(
         self, key: str, case_id: str, summary: str, filed_by: str, at: datetime
     ) -> str:
+        """E2: one PR per key, however often (and however late) the filing is retried."""
         with self.engine.begin() as conn:
-            existing = conn.execute(
-                select(problem_reports.c.number).where(problem_reports.c.idempotency_key == key)
-            ).scalar()
-            if existing is not None:
-                return pr_id_for(existing)
-            result = conn.execute(
-                insert(problem_reports).values(
-                    idempotency_key=key,
-                    case_id=case_id,
-                    summary=summary,
-                    filed_by=filed_by,
-                    filed_at=at,
-                )
+            statement = insert_for(conn, problem_reports).values(
+                idempotency_key=key,
+                case_id=case_id,
+                summary=summary,
+                filed_by=filed_by,
+                filed_at=at,
             )
-            return pr_id_for(new_id(result))
+            conn.execute(
+                statement.on_conflict_do_nothing(index_elements=[problem_reports.c.idempotency_key])
+            )
+            number = conn.execute(
+                select(problem_reports.c.number).where(problem_reports.c.idempotency_key == key)
+            ).scalar_one()
+            return pr_id_for(number)
 
     def problem_reports(self, case_id: str | None = None) -> list[dict[str, Any]]:
         query = select(problem_reports).order_by(problem_reports.c.number)
