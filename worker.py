@@ -27,6 +27,7 @@ from activities import (
 )
 from activities.cases import CaseStarter
 from activities.escalation import EscalationActivities
+from activities.feed import FeedActivities
 from activities.reporting import ReportingActivities
 from casework.domain.sla import SlaPolicy
 from casework.engine import load_policy, open_store
@@ -58,6 +59,7 @@ def activities_for(store, policy: SlaPolicy) -> list:  # type: ignore[no-untyped
         escalation.plan_escalation,
         escalation.record_escalation,
         ReportingActivities(store).record_case_facts,
+        FeedActivities(store).record_feed,
     ]
 
 

@@ -35,6 +35,7 @@ RECORD_LOG_APPROVAL = "record_log_approval"
 SHARE_LOGS = "share_logs_with_problem_report"
 CHECK_PARTNER = "check_partner"
 RECORD_CASE_FACTS = "record_case_facts"
+RECORD_FEED = "record_feed"
 
 
 class StartCaseRequest(Strict):
@@ -211,3 +212,24 @@ class CaseFacts(Strict):
     due_at: datetime
     responded_at: datetime | None = None
     breached_at: datetime | None = None
+
+
+# --- the case feed (E4) -------------------------------------------------------------------
+
+
+class FeedRow(Strict):
+    """One entry of a case's feed, at its position `seq` (0-based) in that feed."""
+
+    seq: int = Field(ge=0)
+    at: datetime
+    actor: str
+    kind: str
+    text: str = ""
+    refused: bool = False
+
+
+class FeedBatch(Strict):
+    """Entries to append to a case's feed; those already recorded at their seq are kept."""
+
+    case_id: str
+    entries: list[FeedRow]

@@ -139,10 +139,47 @@ def test_a_database_made_before_migrations_is_upgraded_in_place(
         assert escalation["acknowledged_by"] == "em-jon"
         assert store.intake.allocate_case_number("req-ordinary", at) == (700_002, False)
         assert store.intake.allocate_case_number("req-new", at) == (700_003, True)
+        assert store.feed.count(RESTRICTED) == 0
     finally:
         store.dispose()
     Store(f"sqlite:///{old_db}").dispose()
     assert len(upgrades) == 1, "a current database is not migrated again"
+
+
+def test_the_upgrade_flags_the_old_outbox_rows_of_us_citizen_cases_once(old_db: Path) -> None:
+    """U5: rows written before the outbox had a flag get it from the guess `casework outbox`
+    used to make: every row of a case that wrote to a contact of a US Citizen Support account
+    is restricted, for that account; a row of no case is, when it goes to such a contact or
+    to a restricted-queue engineer (no account: members only)."""
+    with sqlite3.connect(old_db) as conn:
+        for key, kind, person in (
+            ("k-usc-contact", "contact", "cyberdyne-ivan"),
+            ("k-member", "engineer", "usc-kara"),
+            ("k-acme", "contact", "acme-bob"),
+        ):
+            conn.execute(
+                "INSERT INTO outbox (idempotency_key, case_id, recipient_kind, recipient_id, "
+                "subject, body, created_at) VALUES (?, NULL, ?, ?, 's', 'b', "
+                "'2026-03-04 15:00:00.000000')",
+                (key, kind, person),
+            )
+    store = Store(f"sqlite:///{old_db}")
+    try:
+        flags = {
+            (n["case_id"], n["recipient_id"]): (n["restricted"], n["account_id"])
+            for n in store.outbox.rows()
+        }
+    finally:
+        store.dispose()
+    assert flags == {
+        (RESTRICTED, "cyberdyne-judy"): (True, "cyberdyne"),
+        (RESTRICTED, "usc-kara"): (True, "cyberdyne"),
+        (ORDINARY, "acme-alice"): (False, None),
+        (ORDINARY, "gsc-erin"): (False, None),
+        (None, "cyberdyne-ivan"): (True, "cyberdyne"),
+        (None, "usc-kara"): (True, None),
+        (None, "acme-bob"): (False, None),
+    }
 
 
 def test_a_current_database_costs_one_query_and_no_alembic_import(tmp_path: Path) -> None:

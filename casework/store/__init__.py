@@ -8,6 +8,7 @@
     store.outbox       notifications
     store.escalations  escalations (E3, S3)
     store.reporting    case facts for `casework report`
+    store.feed         every case's feed (E4), appended by the case, read a page at a time
 
 SQLAlchemy Core over SQLite by default (a file in the state folder); a PostgreSQL URL works the
 same. The schema is Alembic's (casework/store/migrations/): `Store(url)` upgrades a database
@@ -23,6 +24,7 @@ from sqlalchemy.engine import Engine
 
 from casework.store.directory import DirectoryRepository
 from casework.store.escalations import EscalationRepository
+from casework.store.feed import FeedRepository
 from casework.store.intake import IntakeRepository, referral_id_for
 from casework.store.outbox import OutboxRepository
 from casework.store.reporting import ReportingRepository
@@ -47,6 +49,7 @@ class Store:
         self.outbox = OutboxRepository(self.engine)
         self.escalations = EscalationRepository(self.engine)
         self.reporting = ReportingRepository(self.engine)
+        self.feed = FeedRepository(self.engine)
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -6,7 +6,18 @@ here needs a revision there (tests/test_store_migrations.py compares the two).
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Boolean, Column, DateTime, Integer, MetaData, String, Table, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    false,
+)
 
 metadata = MetaData()
 
@@ -168,6 +179,9 @@ outbox = Table(
     Column("subject", String(300), nullable=False),
     Column("body", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # U5: about a US Citizen Support case (the case workflow says so), and whose
+    Column("restricted", Boolean, nullable=False, default=False, server_default=false()),
+    Column("account_id", String(64)),
 )
 escalations = Table(
     "escalations",
@@ -184,3 +198,15 @@ escalations = Table(
     Column("acknowledged_by", String, nullable=True),
     Column("ended_at", DateTime(timezone=True), nullable=True),
 )
+feed = Table(
+    "feed",
+    metadata,
+    Column("case_id", String(64), primary_key=True),
+    Column("seq", Integer, primary_key=True, autoincrement=False),  # position in the case's feed
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("kind", String(64), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("refused", Boolean, nullable=False, default=False, server_default=false()),
+)
+"""E4 Show Feed: every entry of every case, in order; the case workflow appends, readers page."""
