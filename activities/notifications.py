@@ -49,6 +49,8 @@ class NotificationActivities:
             subject=message.subject,
             body=message.body,
             created_at=message.at,
+            restricted=message.restricted,  # U5: the case says so; `casework outbox` obeys
+            account_id=message.account_id,
         )
         return NotificationResult(queued=queued, address=address)
 
@@ -65,5 +67,7 @@ class NotificationActivities:
             subject=alert.subject,
             body=alert.body,
             created_at=alert.at,
+            restricted=alert.restricted,
+            account_id=alert.account_id,
         )
         return ManagerAlertResult(manager_id=manager.id, manager_name=manager.name, queued=queued)

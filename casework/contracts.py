@@ -111,7 +111,9 @@ class ReleaseRequest(Strict):
 
 
 class Notification(Strict):
-    """One message to a person, queued in the outbox under an idempotency key."""
+    """One message to a person, queued in the outbox under an idempotency key. U5: about a US
+    Citizen Support case (`restricted`, with the case's account): its body is then shown only
+    to the restricted queue's members and that account's contacts."""
 
     key: str
     case_id: str
@@ -120,6 +122,8 @@ class Notification(Strict):
     subject: str
     body: str
     at: datetime
+    restricted: bool = False
+    account_id: str | None = None
 
 
 class NotificationResult(Lenient):
@@ -128,13 +132,16 @@ class NotificationResult(Lenient):
 
 
 class ManagerAlert(Strict):
-    """S3: alert the Escalation Manager on duty."""
+    """S3: alert the Escalation Manager on duty. U5: `restricted` and `account_id` as for a
+    `Notification`."""
 
     key: str
     case_id: str
     subject: str
     body: str
     at: datetime
+    restricted: bool = False
+    account_id: str | None = None
 
 
 class ManagerAlertResult(Lenient):
