@@ -1,22 +1,51 @@
 """Retried and late writes: every idempotent write is the database's own upsert with a guard, so
 an activity retried after a newer write of the same thing (the case's side effects run
-concurrently) never wins over it."""
+concurrently) never wins over it.
+
+Each test runs on SQLite, and on PostgreSQL too when CASEWORK_TEST_POSTGRES_URL names an
+empty database to use (its tables are dropped before each test), e.g.
+postgresql+psycopg2://postgres@127.0.0.1:5432/casework_test with psycopg2-binary installed.
+"""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from sqlalchemy import create_engine, text
 from sqlalchemy.dialects import postgresql, sqlite
 
+from casework.domain.directory import Directory
 from casework.store import Store
 from casework.store.base import insert_for
-from casework.store.tables import log_approvals
+from casework.store.tables import log_approvals, metadata
 
 AT = datetime(2026, 3, 4, 15, 0, tzinfo=UTC)
 CASE = "case-000001"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path, directory: Directory) -> Iterator[Store]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'casework.db'}"
+    else:
+        url = os.environ.get("CASEWORK_TEST_POSTGRES_URL", "")
+        if not url:
+            pytest.skip("CASEWORK_TEST_POSTGRES_URL is not set")
+        engine = create_engine(url)
+        with engine.begin() as conn:
+            metadata.drop_all(conn)
+            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        engine.dispose()
+    store = Store(url)
+    store.directory.replace(directory)
+    yield store
+    store.dispose()
 
 
 def test_a_late_older_assignment_does_not_take_the_case_back(store: Store) -> None:

@@ -30,8 +30,14 @@ class IntakeRepository(Repository):
 
     def allocate_case_number(self, request_id: str, at: datetime) -> tuple[int, bool]:
         """The case number for an open request: a retry of the same request, concurrent or
-        late, gets the same number (created=False)."""
+        late, gets the same number (created=False). A retry finds its number first, so it
+        never draws one (a PostgreSQL sequence advances even on ON CONFLICT DO NOTHING, and
+        customers see the gaps); only two first attempts at once race, and the upsert decides."""
+        query = select(case_numbers.c.number).where(case_numbers.c.request_id == request_id)
         with self.engine.begin() as conn:
+            existing = conn.execute(query).scalar()
+            if existing is not None:
+                return int(existing), False
             statement = insert_for(conn, case_numbers).values(request_id=request_id, created_at=at)
             number = conn.execute(
                 statement.on_conflict_do_nothing(
@@ -40,7 +46,6 @@ class IntakeRepository(Repository):
             ).scalar()
             if number is not None:
                 return int(number), True
-            query = select(case_numbers.c.number).where(case_numbers.c.request_id == request_id)
             return int(conn.execute(query).scalar_one()), False
 
     def start_case_numbers_at(self, first: int) -> None:
@@ -64,8 +69,12 @@ class IntakeRepository(Repository):
         self, request_id: str, account: str, contact: str, partner: str, channel: str, at: datetime
     ) -> tuple[dict[str, Any], bool]:
         """P2: one referral per open request: a retry of the same request gets the same one
-        (created=False)."""
+        (created=False), found before it would draw a new referral number."""
+        query = select(referrals).where(referrals.c.request_id == request_id)
         with self.engine.begin() as conn:
+            existing = conn.execute(query).mappings().first()
+            if existing is not None:
+                return _referral_row(existing), False
             statement = insert_for(conn, referrals).values(
                 request_id=request_id,
                 account=account,
@@ -79,7 +88,6 @@ class IntakeRepository(Repository):
                     referrals.c.id
                 )
             ).first()
-            query = select(referrals).where(referrals.c.request_id == request_id)
             return _referral_row(conn.execute(query).mappings().one()), created is not None
 
     def referrals(self, account: str | None = None) -> list[dict[str, Any]]:

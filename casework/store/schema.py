@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Boolean, MetaData, create_engine, event, inspect, text
+from sqlalchemy import Boolean, MetaData, create_engine, event, false, inspect, text
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import DBAPIError
 
@@ -113,7 +113,9 @@ def _adopt(conn: Connection, baseline: MetaData) -> None:
             if column.name in have:
                 continue
             kind = column.type.compile(dialect=conn.dialect)
-            default = " DEFAULT 0 NOT NULL" if isinstance(column.type, Boolean) else ""
+            default = ""
+            if isinstance(column.type, Boolean):  # 0 on SQLite, false on PostgreSQL
+                default = f" DEFAULT {false().compile(dialect=conn.dialect)} NOT NULL"
             conn.execute(
                 text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}{default}')
             )

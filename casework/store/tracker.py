@@ -97,21 +97,25 @@ class TrackerRepository(Repository):
     def file_problem_report(
         self, key: str, case_id: str, summary: str, filed_by: str, at: datetime
     ) -> str:
-        """E2: one PR per key, however often (and however late) the filing is retried."""
+        """E2: one PR per key, however often (and however late) the filing is retried; a retry
+        finds its PR before it would draw a new PR number."""
+        query = select(problem_reports.c.number).where(problem_reports.c.idempotency_key == key)
         with self.engine.begin() as conn:
-            statement = insert_for(conn, problem_reports).values(
-                idempotency_key=key,
-                case_id=case_id,
-                summary=summary,
-                filed_by=filed_by,
-                filed_at=at,
-            )
-            conn.execute(
-                statement.on_conflict_do_nothing(index_elements=[problem_reports.c.idempotency_key])
-            )
-            number = conn.execute(
-                select(problem_reports.c.number).where(problem_reports.c.idempotency_key == key)
-            ).scalar_one()
+            number = conn.execute(query).scalar()
+            if number is None:
+                statement = insert_for(conn, problem_reports).values(
+                    idempotency_key=key,
+                    case_id=case_id,
+                    summary=summary,
+                    filed_by=filed_by,
+                    filed_at=at,
+                )
+                conn.execute(
+                    statement.on_conflict_do_nothing(
+                        index_elements=[problem_reports.c.idempotency_key]
+                    )
+                )
+                number = conn.execute(query).scalar_one()
             return pr_id_for(number)
 
     def problem_reports(self, case_id: str | None = None) -> list[dict[str, Any]]:
