@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Table
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql import Select
+
+if TYPE_CHECKING:  # the dialects are imported when used: PostgreSQL's costs CLI start-up time
+    from sqlalchemy.dialects import postgresql, sqlite
 
 
 def insert_for(conn: Connection, table: Table) -> sqlite.Insert | postgresql.Insert:
@@ -16,9 +18,13 @@ def insert_for(conn: Connection, table: Table) -> sqlite.Insert | postgresql.Ins
     idempotent write is one statement, and its guard is decided by the database, so a retried
     older write never wins over a newer one, however the two interleave."""
     if conn.dialect.name == "postgresql":
-        return postgresql.insert(table)
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+        return postgresql_insert(table)
     if conn.dialect.name == "sqlite":
-        return sqlite.insert(table)
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert(table)
     raise NotImplementedError(f"casework runs on SQLite or PostgreSQL, not {conn.dialect.name}")
 
 
