@@ -13,10 +13,10 @@ then it is stamped with the baseline revision 0001 and upgraded in place, rows k
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Boolean, MetaData, create_engine, event, false, inspect, text
-from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import DBAPIError
 
 if TYPE_CHECKING:
@@ -54,10 +54,10 @@ def ensure_current(engine: Engine) -> None:
         migrate(engine.url)
 
 
-def migrate(url: Any) -> None:
+def migrate(url: str | URL) -> None:
     """Bring the database at `url` to HEAD: create it, adopt one made before migrations, or
     apply the revisions it lacks. Safe to run from several processes at once."""
-    engine = _migration_engine(str(url) if not isinstance(url, str) else url)
+    engine = _migration_engine(url if isinstance(url, str) else url.render_as_string(False))
     try:
         _upgrade(engine)
     finally:
