@@ -64,7 +64,7 @@ class DirectoryActivities:
         """Check the account, contact and product; allocate the case number (idempotent by
         request id); resolve the entitlement (tier and S1 targets from the loaded policy).
         P2: a PAR customer who comes to us directly is referred to their partner instead."""
-        account = self.store.account(request.account_id)
+        account = self.store.directory.account(request.account_id)
         if account is None:
             raise refuse(
                 "UnknownAccount",
@@ -83,14 +83,14 @@ class DirectoryActivities:
         partner_name = None
         if request.channel is Channel.PARTNER:
             partner_name = self._partner_opening(request, account)
-        products = self.store.product_names()
+        products = self.store.directory.product_names()
         product = next((p for p in products if p.casefold() == request.product.casefold()), None)
         if product is None:
             raise refuse(
                 "UnknownProduct",
                 f"unknown product {request.product!r}; supported products: {', '.join(products)}",
             )
-        number, _ = self.store.allocate_case_number(request.request_id, _now())
+        number, _ = self.store.intake.allocate_case_number(request.request_id, _now())
         return IntakeResult(
             case_id=case_id_for(number),
             request=request.model_copy(update={"product": product}),
@@ -100,7 +100,7 @@ class DirectoryActivities:
             entitlement=self._with_premium(account, request, self._entitlement(account, request)),
             partner_name=partner_name,
             approvers=[c.id for c in account.contacts if c.approver],
-            restricted_members=self.store.restricted_members()
+            restricted_members=self.store.directory.restricted_members()
             if account.us_citizen_support
             else [],
         )
@@ -110,14 +110,14 @@ class DirectoryActivities:
     ) -> Referral:
         """P2: record the referral (one per request id) and tell the customer how to reach
         their partner; no case number, no case, no engineer of ours."""
-        partner = self.store.partner(partner_id)
+        partner = self.store.directory.partner(partner_id)
         if partner is None:  # the directory refuses this on load; an older database may not
             raise refuse(
                 "UnknownPartner",
                 f"account {account.id} is Partner Branded Support through {partner_id!r}, which "
                 "is not in the directory: load a directory that names the partner",
             )
-        row, created = self.store.record_referral(
+        row, created = self.store.intake.record_referral(
             request.request_id, account.id, contact.id, partner.id, request.channel.value, _now()
         )
         referral = Referral(
@@ -132,12 +132,12 @@ class DirectoryActivities:
             at=row["at"],
             created=created,
         )
-        self.store.add_notification(
+        self.store.outbox.add(
             f"referral:{referral.referral_id}",
             case_id=None,
             recipient_kind="contact",
             recipient_id=contact.id,
-            address=self.store.contact_address(contact.id),
+            address=self.store.directory.contact_address(contact.id),
             subject=f"Your support is delivered by {partner.name}",
             body=(
                 f"Hello {contact.name}, {account.name} has Partner Branded Support through "
@@ -152,7 +152,7 @@ class DirectoryActivities:
     def _partner_opening(self, request: OpenCaseRequest, account: Account) -> str:
         """P1/P4: only a validated partner that owns the account opens its cases."""
         assert request.partner_id is not None  # OpenCaseRequest: channel partner names it
-        partner = self.store.partner(request.partner_id)
+        partner = self.store.directory.partner(request.partner_id)
         reason = partner_refusal(request.partner_id, partner, account)
         if reason or partner is None:
             raise refuse("PartnerRefused", reason or "unknown partner")
@@ -207,13 +207,16 @@ class DirectoryActivities:
         premium = account.premium
         if premium is None or account.tier is not Tier.PLATINUM:
             return entitlement
-        expert = self.store.engineer(premium.expert)
+        expert = self.store.directory.engineer(premium.expert)
         if expert is None or expert.zone is None:  # refused on load; an older database may not
             return entitlement
         skills = required_skills(request.product, request.category)
         if not all(expert.has_skill(s) for s in skills):
             return entitlement
-        if account.us_citizen_support and expert.id not in self.store.restricted_members():
+        if (
+            account.us_citizen_support
+            and expert.id not in self.store.directory.restricted_members()
+        ):
             return entitlement
         terms = self.policy.us_citizen_support
         today = _now().date()
@@ -239,7 +242,7 @@ class DirectoryActivities:
 
     def _assign_expert(self, request: RouteRequest, engineer_id: str) -> RouteResult:
         """A3: the premium expert accepted the case: record their assignment."""
-        expert = self.store.engineer(engineer_id)
+        expert = self.store.directory.engineer(engineer_id)
         if expert is None:
             return RouteResult(
                 assignment=None,
@@ -247,7 +250,7 @@ class DirectoryActivities:
                 reason=f"the expert {engineer_id} is no longer in the directory",
             )
         key = f"{request.case_id}:{request.level.value}:{request.attempt}"
-        self.store.record_assignment(
+        self.store.tracker.record_assignment(
             key, request.case_id, expert.id, expert.level.value, request.at
         )
         return RouteResult(
@@ -267,13 +270,13 @@ class DirectoryActivities:
         if request.engineer_id is not None:
             return self._assign_expert(request, request.engineer_id)
         skills = required_skills(request.product, request.category)
-        engineers = self.store.engineers()
+        engineers = self.store.directory.engineers()
         members: list[str] = []
         queue = queue_for(request.level)
         if request.restricted:
             # U2: only the restricted queue's members, at every level; nobody else, ever.
             queue = RESTRICTED_QUEUE
-            members = self.store.restricted_members()
+            members = self.store.directory.restricted_members()
             engineers = [e for e in engineers if e.id in members]
         else:
             engineers = [e for e in engineers if not e.restricted_queue_only]
@@ -287,7 +290,7 @@ class DirectoryActivities:
             level=request.level,
             skills=skills,
             at=request.at,
-            open_cases=self.store.open_case_counts(),
+            open_cases=self.store.tracker.open_case_counts(),
         )
         if engineer is None:
             who = "verified US citizen " if request.restricted else ""
@@ -303,10 +306,10 @@ class DirectoryActivities:
                 restricted_members=members,
             )
         key = f"{request.case_id}:{request.level.value}:{request.attempt}"
-        chosen_id = self.store.record_assignment(
+        chosen_id = self.store.tracker.record_assignment(
             key, request.case_id, engineer.id, request.level.value, request.at
         )
-        chosen = self.store.engineer(chosen_id) or engineer
+        chosen = self.store.directory.engineer(chosen_id) or engineer
         return RouteResult(
             assignment=Assignment(
                 engineer_id=chosen.id, engineer_name=chosen.name, level=chosen.level, queue=queue
@@ -319,12 +322,12 @@ class DirectoryActivities:
     def check_viewer(self, check: ViewerCheck) -> ViewerStatus:
         """U5: whether `viewer` is a member of the restricted queue now (verified citizenship,
         authorised location), with the reason when not."""
-        members = self.store.restricted_members()
+        members = self.store.directory.restricted_members()
         if check.viewer in members:
             return ViewerStatus(member=True, restricted_members=members)
-        engineer = self.store.engineer(check.viewer)
+        engineer = self.store.directory.engineer(check.viewer)
         reason = (
-            restricted_member_refusal(engineer, self.store.authorised_locations())
+            restricted_member_refusal(engineer, self.store.directory.authorised_locations())
             if engineer
             else f"{check.viewer} is not an engineer of the restricted queue"
         )
@@ -334,8 +337,8 @@ class DirectoryActivities:
     def check_partner(self, check: PartnerCheck) -> PartnerStatus:
         """P1/P4: the partner escalating a case must still be a validated Support Now partner
         that owns the account (the directory may have changed since the case opened)."""
-        account = self.store.account(check.account_id)
-        partner = self.store.partner(check.partner_id)
+        account = self.store.directory.account(check.account_id)
+        partner = self.store.directory.partner(check.partner_id)
         if account is None:
             return PartnerStatus(allowed=False, reason=f"unknown account {check.account_id!r}")
         reason = partner_refusal(check.partner_id, partner, account)
@@ -348,7 +351,7 @@ class DirectoryActivities:
     @activity.defn(name=RELEASE_CASE)
     def release_case(self, request: ReleaseRequest) -> int:
         """The case is closed: its engineer's load goes down."""
-        return self.store.release_assignments(request.case_id, request.at)
+        return self.store.tracker.release_assignments(request.case_id, request.at)
 
 
 def _now() -> datetime:

@@ -29,7 +29,7 @@ class EscalationActivities:
         """E3: by phone, Customer Care records the escalation: `recorded_by` must be an L0
         engineer of the directory. The ladder starts with the manager on duty at `at`."""
         if request.recorded_by is not None:
-            engineer = self.store.engineer(request.recorded_by)
+            engineer = self.store.directory.engineer(request.recorded_by)
             if engineer is None or engineer.level is not Level.L0:
                 what = f"an {engineer.level.value} engineer" if engineer else "not in the directory"
                 raise refuse(
@@ -37,8 +37,8 @@ class EscalationActivities:
                     f"{request.recorded_by} is {what}: a phone escalation is recorded by a "
                     "Customer Care (L0) engineer (E3)",
                 )
-        director = self.store.support_director()
-        steps = ladder(self.store.rota(), director, request.at)
+        director = self.store.directory.support_director()
+        steps = ladder(self.store.directory.rota(), director, request.at)
         return EscalationPlan(
             ladder=[EscalationStep(id=i, name=n) for i, n in steps],
             acknowledge_within=self.policy.escalation_acknowledge_within,
@@ -48,4 +48,4 @@ class EscalationActivities:
     @activity.defn(name=RECORD_ESCALATION)
     def record_escalation(self, record: EscalationRecord) -> None:
         """The escalation as the case knows it now, written whole (safe to retry)."""
-        self.store.record_escalation(record.model_dump())
+        self.store.escalations.record(record.model_dump())

@@ -26,21 +26,21 @@ class NotificationActivities:
 
     def _address(self, kind: str, person_id: str) -> str | None:
         if kind == "engineer":
-            engineer = self.store.engineer(person_id)
+            engineer = self.store.directory.engineer(person_id)
             return engineer.email if engineer else None
         if kind == "contact":
-            return self.store.contact_address(person_id)
+            return self.store.directory.contact_address(person_id)
         if kind == "partner":  # P4: our side of a vendor escalation talks to the partner
-            partner = self.store.partner(person_id)
+            partner = self.store.directory.partner(person_id)
             return (partner.email or partner.phone or partner.url) if partner else None
         if kind == "escalation_manager":  # E3: a rota manager or the support director
-            return self.store.escalation_manager_address(person_id)
+            return self.store.directory.escalation_manager_address(person_id)
         return None
 
     @activity.defn(name=NOTIFY)
     def notify(self, message: Notification) -> NotificationResult:
         address = self._address(message.recipient_kind, message.recipient_id)
-        queued = self.store.add_notification(
+        queued = self.store.outbox.add(
             message.key,
             case_id=message.case_id,
             recipient_kind=message.recipient_kind,
@@ -49,14 +49,16 @@ class NotificationActivities:
             subject=message.subject,
             body=message.body,
             created_at=message.at,
+            restricted=message.restricted,  # U5: the case says so; `casework outbox` obeys
+            account_id=message.account_id,
         )
         return NotificationResult(queued=queued, address=address)
 
     @activity.defn(name=ALERT_ESCALATION_MANAGER)
     def alert_escalation_manager(self, alert: ManagerAlert) -> ManagerAlertResult:
         """S3: the Escalation Manager on duty at `alert.at` is alerted, once per key."""
-        manager = manager_on_duty(self.store.rota(), alert.at)
-        queued = self.store.add_notification(
+        manager = manager_on_duty(self.store.directory.rota(), alert.at)
+        queued = self.store.outbox.add(
             alert.key,
             case_id=alert.case_id,
             recipient_kind="escalation_manager",
@@ -65,5 +67,7 @@ class NotificationActivities:
             subject=alert.subject,
             body=alert.body,
             created_at=alert.at,
+            restricted=alert.restricted,
+            account_id=alert.account_id,
         )
         return ManagerAlertResult(manager_id=manager.id, manager_name=manager.name, queued=queued)

@@ -15,4 +15,4 @@ class ReportingActivities:
     @activity.defn(name=RECORD_CASE_FACTS)
     def record_case_facts(self, facts: CaseFacts) -> bool:
         """Upsert the case's row (idempotent: a retry or a late older write changes nothing)."""
-        return self.store.record_case_facts(facts.model_dump())
+        return self.store.reporting.record_case_facts(facts.model_dump())

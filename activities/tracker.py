@@ -25,7 +25,7 @@ class TrackerActivities:
     @activity.defn(name=FILE_PROBLEM_REPORT)
     def file_problem_report(self, request: ProblemReportRequest) -> ProblemReportResult:
         """E2: one PR per key, however often the activity is retried."""
-        pr_id = self.store.file_problem_report(
+        pr_id = self.store.tracker.file_problem_report(
             request.key, request.case_id, request.summary, request.filed_by, request.at
         )
         return ProblemReportResult(pr_id=pr_id)
@@ -39,7 +39,7 @@ class LogSharingActivities:
 
     @activity.defn(name=RECORD_LOG_APPROVAL)
     def record_log_approval(self, record: ApprovalRecord) -> None:
-        self.store.record_log_approval(
+        self.store.tracker.record_log_approval(
             record.request_id,
             record.case_id,
             record.logs,
@@ -52,7 +52,7 @@ class LogSharingActivities:
     def share_logs_with_problem_report(self, request: ShareLogsRequest) -> ShareLogsResult:
         """U6: no log leaves without the customer's recorded approval naming it, for this PR."""
         try:
-            shared = self.store.share_logs(
+            shared = self.store.tracker.share_logs(
                 request.request_id,
                 request.case_id,
                 request.pr_id,

@@ -76,7 +76,7 @@ def report(name: str, samples: list[float]) -> None:
 async def run(count: int, concurrency: int, server: str) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         store = Store(f"sqlite:///{tmp}/casework.db")
-        store.replace_directory(load_directory(DEMO_DIRECTORY))
+        store.directory.replace(load_directory(DEMO_DIRECTORY))
         env = await start(server)
         async with env:
             client = env.client

@@ -35,6 +35,7 @@ RECORD_LOG_APPROVAL = "record_log_approval"
 SHARE_LOGS = "share_logs_with_problem_report"
 CHECK_PARTNER = "check_partner"
 RECORD_CASE_FACTS = "record_case_facts"
+RECORD_FEED = "record_feed"
 
 
 class StartCaseRequest(Strict):
@@ -110,7 +111,9 @@ class ReleaseRequest(Strict):
 
 
 class Notification(Strict):
-    """One message to a person, queued in the outbox under an idempotency key."""
+    """One message to a person, queued in the outbox under an idempotency key. U5: about a US
+    Citizen Support case (`restricted`, with the case's account): its body is then shown only
+    to the restricted queue's members and that account's contacts."""
 
     key: str
     case_id: str
@@ -129,13 +132,16 @@ class NotificationResult(Lenient):
 
 
 class ManagerAlert(Strict):
-    """S3: alert the Escalation Manager on duty."""
+    """S3: alert the Escalation Manager on duty. U5: `restricted` and `account_id` as for a
+    `Notification`."""
 
     key: str
     case_id: str
     subject: str
     body: str
     at: datetime
+    restricted: bool = False
+    account_id: str | None = None
 
 
 class ManagerAlertResult(Lenient):
@@ -215,13 +221,13 @@ class CaseFacts(Strict):
     breached_at: datetime | None = None
 
 
-RECORD_FEED = "record_feed"
+# --- the case feed (E4) -------------------------------------------------------------------
 
 
 class FeedRow(Strict):
-    """E4: one entry of a case's feed, as the database keeps it."""
+    """One entry of a case's feed, at its position `seq` (0-based) in that feed."""
 
-    seq: int
+    seq: int = Field(ge=0)
     at: datetime
     actor: str
     kind: str
@@ -230,7 +236,7 @@ class FeedRow(Strict):
 
 
 class FeedBatch(Strict):
-    """The feed entries a case recorded in one workflow task."""
+    """Entries to append to a case's feed; those already recorded at their seq are kept."""
 
     case_id: str
     entries: list[FeedRow]

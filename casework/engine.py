@@ -32,7 +32,7 @@ def open_store(settings: Settings) -> Store:
         directory = load_directory(settings.directory_file)
     store = Store(settings.db_url)
     if directory is not None:
-        store.replace_directory(directory)
-    elif not store.has_directory():
-        store.replace_directory(load_directory(DEMO_DIRECTORY))
+        store.directory.replace(directory)
+    elif not store.directory.is_loaded():
+        store.directory.replace(load_directory(DEMO_DIRECTORY))
     return store

@@ -380,8 +380,8 @@ async def main(out: Path, only: list[str]) -> None:
             old.unlink()
     with tempfile.TemporaryDirectory() as tmp:
         store = Store(f"sqlite:///{tmp}/casework.db")
-        store.replace_directory(load_directory(DEMO_DIRECTORY))
-        store.start_case_numbers_at(900_001)
+        store.directory.replace(load_directory(DEMO_DIRECTORY))
+        store.intake.start_case_numbers_at(900_001)
         async with await WorkflowEnvironment.start_time_skipping(
             data_converter=pydantic_data_converter,
             test_server_existing_path=server_binary(),

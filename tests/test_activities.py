@@ -185,7 +185,7 @@ def test_route_case_picks_by_level_and_skill(
 
 
 def two_l1_engineers(store: Store) -> None:
-    store.replace_directory(
+    store.directory.replace(
         Directory.model_validate(
             {
                 "products": ["FortiGate"],
@@ -218,7 +218,7 @@ def test_route_case_spreads_cases_by_load(
         for n in range(4)
     ]
     assert chosen == ["l1-ana", "l1-bo", "l1-ana", "l1-bo"]
-    assert store.open_case_counts() == {"l1-ana": 2, "l1-bo": 2}
+    assert store.tracker.open_case_counts() == {"l1-ana": 2, "l1-bo": 2}
 
 
 def test_a_retried_route_gets_the_same_engineer_and_counts_once(
@@ -232,7 +232,7 @@ def test_a_retried_route_gets_the_same_engineer_and_counts_once(
     # Ana now has the fewest cases no longer; a fresh choice would be Bo.
     retried = route(activity_env, directory_activities, "case-1")
     assert retried.assignment == first.assignment
-    assert store.open_case_counts() == {"l1-ana": 1}
+    assert store.tracker.open_case_counts() == {"l1-ana": 1}
 
 
 def test_an_escalated_case_moves_to_the_next_engineer_and_off_the_first(
@@ -240,10 +240,10 @@ def test_an_escalated_case_moves_to_the_next_engineer_and_off_the_first(
 ) -> None:
     """E2: escalation releases the case from its L1 engineer; the L2 engineer now carries it."""
     route(activity_env, directory_activities, "case-1", level=Level.L1)
-    assert store.open_case_counts() == {"gsc-erin": 1}
+    assert store.tracker.open_case_counts() == {"gsc-erin": 1}
     result = route(activity_env, directory_activities, "case-1", level=Level.L2, attempt=2)
     assert result.assignment.engineer_id == "gsc-grace"
-    assert store.open_case_counts() == {"gsc-grace": 1}
+    assert store.tracker.open_case_counts() == {"gsc-grace": 1}
 
 
 def test_nobody_matching_gives_no_assignment_and_the_reason(
@@ -255,7 +255,7 @@ def test_nobody_matching_gives_no_assignment_and_the_reason(
     assert result.assignment is None
     assert result.queue == "gsc"
     assert result.reason == "no L1 engineer with skills FortiGate, security is on shift"
-    assert store.open_case_counts() == {}
+    assert store.tracker.open_case_counts() == {}
 
 
 def test_release_case_frees_the_engineers_load(
@@ -269,7 +269,7 @@ def test_release_case_frees_the_engineers_load(
         directory_activities.release_case, ReleaseRequest(case_id="case-1", at=AT)
     )
     assert released == 1
-    assert store.open_case_counts() == {"l1-bo": 1}
+    assert store.tracker.open_case_counts() == {"l1-bo": 1}
     again = activity_env.run(
         directory_activities.release_case, ReleaseRequest(case_id="case-1", at=AT)
     )
@@ -304,7 +304,7 @@ def test_notify_queues_once_per_key_with_the_persons_address(
     assert (first.queued, first.address) == (True, "alice@acme.example")
     assert (retried.queued, retried.address) == (False, "alice@acme.example")
     assert (engineer.queued, engineer.address) == (True, "erin@vendor.example")
-    outbox = store.notifications("case-000001")
+    outbox = store.outbox.rows("case-000001")
     assert [(n["recipient_id"], n["address"]) for n in outbox] == [
         ("acme-alice", "alice@acme.example"),
         ("gsc-erin", "erin@vendor.example"),
@@ -314,7 +314,7 @@ def test_notify_queues_once_per_key_with_the_persons_address(
 def test_a_contact_without_email_is_reached_by_phone(
     activity_env: ActivityEnvironment, store: Store
 ) -> None:
-    store.replace_directory(
+    store.directory.replace(
         Directory.model_validate(
             {
                 "products": ["FortiGate"],
@@ -362,7 +362,7 @@ def test_the_escalation_manager_on_duty_is_alerted_once(
     )
     assert (retried.manager_id, retried.queued) == ("em-jon", False)
     assert (night.manager_id, night.queued) == ("em-ines", True)
-    outbox = store.notifications("case-000001")
+    outbox = store.outbox.rows("case-000001")
     assert [(n["recipient_kind"], n["recipient_id"], n["address"]) for n in outbox] == [
         ("escalation_manager", "em-jon", "jon@vendor.example"),
         ("escalation_manager", "em-ines", "ines@vendor.example"),
@@ -391,5 +391,5 @@ def test_a_retried_problem_report_is_filed_once(
     other = file("case-2:pr", "case-2")
     assert other != first
     assert other == f"PR-{int(first.removeprefix('PR-')) + 1:06d}"
-    assert [r["id"] for r in store.problem_reports()] == [first, other]
-    assert store.problem_reports("case-1")[0]["filed_by"] == "gec-hugo"
+    assert [r["id"] for r in store.tracker.problem_reports()] == [first, other]
+    assert store.tracker.problem_reports("case-1")[0]["filed_by"] == "gec-hugo"

@@ -53,7 +53,7 @@ async def test_a_case_climbs_the_ladder_to_a_problem_report(desk: Desk, store: S
 
     message = await refusal(desk, case_id, "file_problem_report", actor="gsc-grace", summary="bug")
     assert "filed at L3 only" in message and "escalate it first" in message
-    assert store.problem_reports(case_id) == []
+    assert store.tracker.problem_reports(case_id) == []
 
     l3 = await escalate_to(desk, case_id, "gsc-grace", "gec-hugo")
     assert (l3.level, l3.queue) == ("L3", "gec")
@@ -68,13 +68,13 @@ async def test_a_case_climbs_the_ladder_to_a_problem_report(desk: Desk, store: S
     assert view.problem_report is not None and view.problem_report in filed.message
     assert view.state == "in_progress" and view.closed_at is None
     assert view.owner is not None and view.owner.engineer_id == "gec-hugo"
-    reports = store.problem_reports(case_id)
+    reports = store.tracker.problem_reports(case_id)
     assert [(r["id"], r["filed_by"]) for r in reports] == [(view.problem_report, "gec-hugo")]
     assert reports[0]["summary"] == "HA heartbeat lost on 7.4.3"
 
     message = await refusal(desk, case_id, "file_problem_report", actor="gec-hugo", summary="again")
     assert f"already linked to {view.problem_report}" in message
-    assert len(store.problem_reports(case_id)) == 1
+    assert len(store.tracker.problem_reports(case_id)) == 1
 
     feed = (await desk.view(case_id)).feed
     assigned = [e.text.split(" (")[1].split(")")[0] for e in feed if e.kind == "assigned"]
@@ -135,7 +135,7 @@ async def test_a_case_waits_in_the_queue_until_an_engineer_is_available(
 
     grace = next(e for e in directory.engineers if e.id == "gsc-grace")
     grace.skills.append("FortiManager")
-    store.replace_directory(directory)
+    store.directory.replace(directory)
     changed_at = await env.get_current_time()
 
     await env.sleep(timedelta(seconds=6))

@@ -44,7 +44,7 @@ async def skip_to(env: WorkflowEnvironment, instant: datetime) -> None:
 
 
 def manager_alerts(store: Store, case_id: str) -> list[dict[str, Any]]:
-    return [n for n in store.notifications(case_id) if n["recipient_kind"] == "escalation_manager"]
+    return [n for n in store.outbox.rows(case_id) if n["recipient_kind"] == "escalation_manager"]
 
 
 async def open_assigned(desk: Desk, **overrides: Any) -> CaseView:
@@ -90,7 +90,7 @@ async def test_an_unanswered_case_breaches_exactly_at_its_s1_target(
     assert [e.kind for e in after.feed].count("sla_breached") == 1
 
     alerts = await eventually(lambda: manager_alerts(store, case.case_id))
-    on_duty = manager_on_duty(store.rota(), after.sla.breached_at)
+    on_duty = manager_on_duty(store.directory.rota(), after.sla.breached_at)
     assert [a["recipient_id"] for a in alerts] == [on_duty.id]
 
     await env.sleep(timedelta(hours=9))
@@ -98,7 +98,9 @@ async def test_an_unanswered_case_breaches_exactly_at_its_s1_target(
     later = await desk.view(case.case_id)
     assert later.sla.breached_at == case.opened_at + target, "a breach is recorded for good"
     assert [e.kind for e in later.feed].count("sla_breached") == 1
-    steps = ladder(store.rota(), store.support_director(), after.sla.breached_at)
+    steps = ladder(
+        store.directory.rota(), store.directory.support_director(), after.sla.breached_at
+    )
     assert [a["recipient_id"] for a in manager_alerts(store, case.case_id)] == [
         step_id for step_id, _ in steps
     ], "S3/E3: unacknowledged, the breach walks the ladder: each rung alerted once"

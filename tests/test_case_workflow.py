@@ -19,7 +19,7 @@ from tests.conftest import Desk, eventually
 def messages_to(store: Store, case_id: str, kind: str, person: str) -> list[dict[str, Any]]:
     return [
         n
-        for n in store.notifications(case_id)
+        for n in store.outbox.rows(case_id)
         if n["recipient_kind"] == kind and n["recipient_id"] == person
     ]
 
@@ -188,8 +188,8 @@ async def test_the_customer_closes_the_case_from_any_open_state(
     close = final.feed[-1]
     assert (close.kind, close.actor, close.at) == ("close", "acme-alice", final.closed_at)
     assert final.allowed_actions == []
-    assert store.open_case_counts().get("cc-dana", 0) == 0
-    assert store.open_case_counts().get("gsc-erin", 0) == 0
+    assert store.tracker.open_case_counts().get("cc-dana", 0) == 0
+    assert store.tracker.open_case_counts().get("gsc-erin", 0) == 0
 
 
 async def test_resolve_reopen_resolve_close(desk: Desk, store: Store) -> None:

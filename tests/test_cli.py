@@ -25,7 +25,8 @@ from casework.cli import app
 from casework.client import intake_id
 from casework.domain.models import CaseView
 from casework.settings import DEMO_DIRECTORY
-from casework.store import Store, case_numbers
+from casework.store import Store
+from casework.store.tables import case_numbers
 from tests.conftest import Desk, target_of
 
 pytestmark = pytest.mark.timeout(60)
@@ -268,7 +269,8 @@ async def test_a_bad_directory_file_is_shown_by_line_and_not_loaded(
         )
         assert f"{bad}:{acme_line}: accounts.0: account acme has 12 users" in result.stderr  # A1
         assert "Traceback" not in result.output
-    assert store.account("acme") is not None and store.account("acme").users == 1200  # type: ignore[union-attr]
+    acme = store.directory.account("acme")
+    assert acme is not None and acme.users == 1200
 
     good = await cli("directory", "check", str(DEMO_DIRECTORY))
     assert good.exit_code == 0 and "4 accounts, 6 contacts" in good.stdout

@@ -51,7 +51,7 @@ async def test_escalate_by_phone_acknowledge_and_de_escalate(cli_env: Desk, stor
     shown = (await cli("show", case_id)).stdout
     assert "escalation_ended" in shown and "P1" in shown
     for _ in range(100):  # the case writes its row in the background
-        [row] = store.escalation_rows(case_id)
+        [row] = store.escalations.rows(case_id)
         if row["ended_at"] is not None:
             break
         await asyncio.sleep(0.05)
@@ -84,7 +84,7 @@ async def test_bad_escalations_are_refused_with_what_to_do(cli_env: Desk, store:
     stranger = await cli("acknowledge", case_id, "--as", "em-ines")
     assert stranger.exit_code == 1
     assert "the case has no active escalation" in stranger.output
-    assert store.escalation_rows(case_id) == []
+    assert store.escalations.rows(case_id) == []
 
 
 async def test_a_manager_lists_the_escalated_cases(cli_env: Desk) -> None:

@@ -75,4 +75,4 @@ async def test_a_refused_partner_open_says_why(
     result = await test_cli.cli(*base, *args)
     assert result.exit_code == code, result.output
     assert message in " ".join(result.output.split())
-    assert store.open_case_counts() == {}
+    assert store.tracker.open_case_counts() == {}

@@ -178,7 +178,7 @@ def restricted_case() -> CaseState:
     )
 
 
-def test_a_restricted_case_seen_by_an_engineer_outside_its_queue_shows_only_that_things_exist() -> None:
+def test_a_restricted_case_seen_from_outside_its_queue_shows_only_that_things_exist() -> None:
     """U5: the description, notes, file names and contacts are withheld markers; the case's
     shape (feed events, the attachment's id and size) is there."""
     text = shown(restricted_case(), viewer="gsc-erin")
@@ -235,7 +235,7 @@ def test_a_running_clock_shows_when_it_is_due_and_the_service_time_left() -> Non
     assert "clock paused" not in text and "BREACHED" not in text
 
 
-def test_a_business_hours_clock_is_paused_outside_business_hours_and_counts_only_service_time() -> None:
+def test_a_business_hours_clock_is_paused_outside_hours_and_counts_only_service_time() -> None:
     """U4: opened Friday 16:50 in New York with a 1h target: due Monday 09:50; on Saturday the
     clock is paused and 50 minutes of service time are left, not 40 hours."""
     text = shown(

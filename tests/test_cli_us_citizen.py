@@ -77,13 +77,13 @@ def db_env(monkeypatch: pytest.MonkeyPatch, store: Store) -> Store:
 
 
 async def test_a_gold_account_is_refused_and_nothing_changes(db_env: Store) -> None:
-    before = db_env.account("globex")
+    before = db_env.directory.account("globex")
     result = await cli("account", "us-citizen", "globex", "--on", "--zone", "eastern")
     assert result.exit_code == 2, result.output
     assert "account globex not changed" in result.stderr
     assert "upgrade to Platinum first" in result.stderr
     assert "Traceback" not in result.output
-    assert db_env.account("globex") == before
+    assert db_env.directory.account("globex") == before
     assert before is not None and not before.us_citizen_support and before.zone is None
 
 
@@ -92,7 +92,7 @@ async def test_a_platinum_account_is_flagged_with_its_zone(db_env: Store) -> Non
     assert result.exit_code == 0, result.output
     assert "acme: US Citizen Support on, business hours in America/Los_Angeles" in result.stdout
     assert "no contact of acme is a log approver" in result.stdout  # U6 would be unanswerable
-    account = db_env.account("acme")
+    account = db_env.directory.account("acme")
     assert account is not None and account.us_citizen_support
     assert account.zone == "America/Los_Angeles"
 
@@ -101,7 +101,7 @@ async def test_a_platinum_account_is_flagged_with_its_zone(db_env: Store) -> Non
 
     off = await cli("account", "us-citizen", "acme", "--off")
     assert off.exit_code == 0 and "US Citizen Support off" in off.stdout
-    assert not db_env.account("acme").us_citizen_support  # type: ignore[union-attr]
+    assert not db_env.directory.account("acme").us_citizen_support  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize(
@@ -115,11 +115,11 @@ async def test_a_platinum_account_is_flagged_with_its_zone(db_env: Store) -> Non
 async def test_a_bad_flag_change_is_refused_and_changes_nothing(
     db_env: Store, args: list[str], says: str
 ) -> None:
-    before = db_env.account("acme")
+    before = db_env.directory.account("acme")
     result = await cli("account", "us-citizen", *args)
     assert result.exit_code == 2, result.output
     assert says in result.stderr
-    assert db_env.account("acme") == before
+    assert db_env.directory.account("acme") == before
 
 
 async def test_the_engineer_list_says_who_is_in_the_restricted_queue_and_why_not(
@@ -325,7 +325,7 @@ async def test_the_customer_approves_exactly_the_named_log_for_the_pr(
     filed = await act_ok("file-pr", case_id, "--as", "usc-noah", "--summary", "IKE rekey bug")
     pr_id = re.search(r"PR-\d+", filed).group()  # type: ignore[union-attr]
     assert f"att-1 (ike.log) shared under {request_id}" in filed
-    assert [s["attachment_id"] for s in store.logs_shared_with(pr_id)] == ["att-1"]
+    assert [s["attachment_id"] for s in store.tracker.logs_shared_with(pr_id)] == ["att-1"]
 
     shown = await cli("show", case_id, "--as", "usc-noah")
     assert re.search(rf"{request_id}\s.*att-1\s.*approved by cyberdyne-ivan", shown.stdout)

@@ -74,9 +74,7 @@ async def test_a_busy_case_rolls_over_and_keeps_its_feed_state_and_clock(
     assert final.state == "closed"
     assert [(e.actor, e.text) for e in final.feed if e.kind == "comment"] == said
     assert [e.kind for e in final.feed].count("sla_breached") == 1
-    alerts = [
-        n for n in store.notifications(case_id) if n["recipient_kind"] == "escalation_manager"
-    ]
+    alerts = [n for n in store.outbox.rows(case_id) if n["recipient_kind"] == "escalation_manager"]
     assert len(alerts) == 1
 
 
@@ -84,7 +82,7 @@ async def test_a_busy_case_rolls_over_and_keeps_its_feed_state_and_clock(
 
 
 def _sent(store: Store, case_id: str, body: str) -> Callable[[], bool]:
-    return lambda: any(n["body"] == body for n in store.notifications(case_id))
+    return lambda: any(n["body"] == body for n in store.outbox.rows(case_id))
 
 
 def slow_side_effects(store: Store, policy: SlaPolicy) -> list[Any]:
@@ -137,7 +135,7 @@ async def test_a_problem_report_filed_as_the_case_rolls_over_is_kept(
             filed = await desk.act(
                 case_id, "file_problem_report", actor="gec-hugo", summary="HA sync bug"
             )
-            reports = store.problem_reports(case_id)
+            reports = store.tracker.problem_reports(case_id)
             assert [r["id"] for r in reports] == [filed.message.split()[1].rstrip(";")]
             view = await desk.until(case_id, _rolled_over_after("file_problem_report"))
             assert view.problem_report == reports[0]["id"]

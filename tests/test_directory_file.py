@@ -173,7 +173,7 @@ def test_a_refused_directory_file_changes_nothing(tmp_path: Path) -> None:
     good.write_text(mutate("name: Globex Retail", "name: Globex Stores"), encoding="utf-8")
     settings = Settings.from_env(state_dir=state, directory_file=good)
     store = open_store(settings)
-    assert store.account("globex").name == "Globex Stores"  # type: ignore[union-attr]
+    assert store.directory.account("globex").name == "Globex Stores"  # type: ignore[union-attr]
     store.dispose()
     before = dump(state / "casework.db")
 
@@ -190,9 +190,9 @@ def test_a_refused_directory_file_changes_nothing(tmp_path: Path) -> None:
     assert dump(state / "casework.db") == before
     again = open_store(Settings.from_env(state_dir=state))
     try:
-        assert again.account("globex").name == "Globex Stores"  # type: ignore[union-attr]
-        assert again.account("acme").users == 1200  # type: ignore[union-attr]
-        assert "FortiSwitch" not in again.product_names()
+        assert again.directory.account("globex").name == "Globex Stores"  # type: ignore[union-attr]
+        assert again.directory.account("acme").users == 1200  # type: ignore[union-attr]
+        assert "FortiSwitch" not in again.directory.product_names()
     finally:
         again.dispose()
 
@@ -201,8 +201,8 @@ def test_the_demo_directory_is_loaded_on_first_run_only(tmp_path: Path) -> None:
     """A later start without a directory file keeps what the operator loaded."""
     state = tmp_path / "state"
     store = open_store(Settings.from_env(state_dir=state))
-    assert store.product_names() == ["FortiGate", "FortiAnalyzer", "FortiManager"]
-    store.replace_directory(
+    assert store.directory.product_names() == ["FortiGate", "FortiAnalyzer", "FortiManager"]
+    store.directory.replace(
         Directory.model_validate(
             {"products": ["FortiWeb"], "escalation_managers": [{"id": "em-z", "name": "Z"}]}
         )
@@ -210,6 +210,6 @@ def test_the_demo_directory_is_loaded_on_first_run_only(tmp_path: Path) -> None:
     store.dispose()
     store = open_store(Settings.from_env(state_dir=state))
     try:
-        assert store.product_names() == ["FortiWeb"]
+        assert store.directory.product_names() == ["FortiWeb"]
     finally:
         store.dispose()

@@ -50,7 +50,7 @@ ACK_WINDOW = timedelta(minutes=15)
 def manager_alerts(store: Store, case_id: str) -> list[str]:
     return [
         n["recipient_id"]
-        for n in store.notifications(case_id)
+        for n in store.outbox.rows(case_id)
         if n["recipient_kind"] == "escalation_manager"
     ]
 
@@ -66,7 +66,12 @@ async def answered_case(desk: Desk, **overrides: Any) -> CaseView:
 
 def expected_ladder(store: Store, view: CaseView) -> list[str]:
     [escalation] = view.escalations
-    return [i for i, _ in ladder(store.rota(), store.support_director(), escalation.raised_at)]
+    return [
+        i
+        for i, _ in ladder(
+            store.directory.rota(), store.directory.support_director(), escalation.raised_at
+        )
+    ]
 
 
 def with_manager(manager: str) -> Callable[[CaseView], bool]:
@@ -127,7 +132,7 @@ async def test_escalate_now_and_a_phone_escalation_give_the_same_answer(
     assert phone_view.feed[-1].actor == "cc-dana", "Customer Care recorded it on the phone"
     assert "recorded by cc-dana" in phone_view.feed[-1].text
 
-    rows = await eventually(lambda: len(store.escalation_rows()) == 2 and store.escalation_rows())
+    rows = await eventually(lambda: len(store.escalations.rows()) == 2 and store.escalations.rows())
     assert sorted(r["channel"] for r in rows) == ["online", "phone"]
     assert {r["reason"] for r in rows} == {"lack_of_progress"}
     assert {r["account"] for r in rows} == {"acme"}
@@ -181,7 +186,7 @@ async def test_the_ladder_walks_the_rota_on_time_and_stops_when_acknowledged(
     assert [e.kind for e in view.feed].count("escalation_passed_on") == 1
     assert manager_alerts(store, case.case_id) == [first, second]
     [row] = await eventually(
-        lambda: [r for r in store.escalation_rows(case.case_id) if r["acknowledged_by"]]
+        lambda: [r for r in store.escalations.rows(case.case_id) if r["acknowledged_by"]]
     )
     assert row["acknowledged_by"] == second and row["ended_at"] is None
 
@@ -227,7 +232,7 @@ async def test_de_escalation_ends_it_and_a_new_escalation_is_possible(
     assert again.escalation_id == f"{case.case_id}-E2"
     await eventually(
         lambda: (
-            [r["ended_at"] is not None for r in store.escalation_rows(case.case_id)]
+            [r["ended_at"] is not None for r in store.escalations.rows(case.case_id)]
             == [True, False]
         )
     )
@@ -242,7 +247,7 @@ async def test_resolving_the_case_ends_the_escalation(desk: Desk, store: Store) 
     view = await desk.until(case.case_id, lambda v: v.escalations[0].ended_at is not None)
     assert "resolved" in (view.escalations[0].ended_because or "")
     assert await eventually(
-        lambda: [r["ended_at"] is not None for r in store.escalation_rows(case.case_id)] == [True]
+        lambda: [r["ended_at"] is not None for r in store.escalations.rows(case.case_id)] == [True]
     )
 
 
@@ -283,7 +288,7 @@ async def test_an_sla_breach_raises_an_escalation_on_the_same_ladder(
     manager = escalation.ladder[0].id
     await desk.act(case_id, "acknowledge_escalation", actor=manager)
     [row] = await eventually(
-        lambda: [r for r in store.escalation_rows(case_id) if r["acknowledged_at"]]
+        lambda: [r for r in store.escalations.rows(case_id) if r["acknowledged_at"]]
     )
     assert row["channel"] == "sla_breach" and row["acknowledged_by"] == manager
 
@@ -359,7 +364,7 @@ async def test_a_refused_escalation_says_why_and_changes_nothing(
         assert after.feed == before.feed
     else:
         assert after.feed[-1].refused and after.feed[-1].kind == "escalate_now"
-    assert after.escalations == [] and store.escalation_rows(before.case_id) == []
+    assert after.escalations == [] and store.escalations.rows(before.case_id) == []
     assert manager_alerts(store, before.case_id) == []
 
 
@@ -385,7 +390,7 @@ async def test_a_closed_case_cannot_be_escalated(desk: Desk, store: Store) -> No
             {"actor": "acme-alice", "reason": "other"},
         )
     assert str(failure.value) == f"{case.case_id} is closed; nothing more can be done on it"
-    assert store.escalation_rows(case.case_id) == []
+    assert store.escalations.rows(case.case_id) == []
 
 
 async def test_only_the_manager_who_has_it_acknowledges(desk: Desk) -> None:
@@ -425,7 +430,7 @@ async def test_a_restricted_cases_escalation_note_stays_with_the_restricted_queu
     assert member.escalations[0].note == SECRET
     alerts = await eventually(
         lambda: [
-            n for n in store.notifications(case_id) if n["recipient_kind"] == "escalation_manager"
+            n for n in store.outbox.rows(case_id) if n["recipient_kind"] == "escalation_manager"
         ]
     )
     assert all(SECRET not in n["body"] for n in alerts)

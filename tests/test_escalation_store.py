@@ -41,7 +41,7 @@ def test_an_escalation_row_is_written_whole_and_retries_change_nothing(store: St
     env.run(activities.record_escalation, record())  # a retried activity
     acknowledged = record(acknowledged_at=AT + timedelta(minutes=7), acknowledged_by="em-jon")
     env.run(activities.record_escalation, acknowledged)
-    [row] = store.escalation_rows("case-000001")
+    [row] = store.escalations.rows("case-000001")
     assert (row["channel"], row["acknowledged_by"], row["ended_at"]) == ("phone", "em-jon", None)
     assert row["acknowledged_at"].replace(tzinfo=UTC) - row["raised_at"].replace(
         tzinfo=UTC
@@ -51,7 +51,7 @@ def test_an_escalation_row_is_written_whole_and_retries_change_nothing(store: St
 def test_the_support_director_goes_with_the_directory(store: Store, directory: Directory) -> None:
     """E3: loading a directory without a support director leaves none behind; the ladder then
     ends with the rota."""
-    assert store.support_director() is not None
+    assert store.directory.support_director() is not None
     activities = EscalationActivities(store, DEFAULT_POLICY)
     plan = ActivityEnvironment().run(
         activities.plan_escalation, EscalationPlanRequest(case_id="case-000001", at=AT)
@@ -61,8 +61,8 @@ def test_the_support_director_goes_with_the_directory(store: Store, directory: D
     assert plan.has_catch_all
     assert plan.acknowledge_within == timedelta(minutes=15)
 
-    store.replace_directory(directory.model_copy(update={"support_director": None}))
-    assert store.support_director() is None
+    store.directory.replace(directory.model_copy(update={"support_director": None}))
+    assert store.directory.support_director() is None
     plan = ActivityEnvironment().run(
         activities.plan_escalation, EscalationPlanRequest(case_id="case-000001", at=AT)
     )
@@ -75,7 +75,7 @@ def test_a_database_from_before_escalations_gets_the_new_tables(tmp_path: Path) 
     path = tmp_path / "old.db"
     sqlite3.connect(path).execute("CREATE TABLE products (name VARCHAR(200) PRIMARY KEY)").close()
     store = Store(f"sqlite:///{path}")
-    assert store.escalation_rows() == [] and store.support_director() is None
+    assert store.escalations.rows() == [] and store.directory.support_director() is None
     store.dispose()
 
 
@@ -88,7 +88,7 @@ def test_an_older_write_never_clears_an_acknowledgement_or_an_end(store: Store) 
         ended_at=AT + timedelta(hours=1),
         priority="P1",
     )
-    store.record_escalation(ended.model_dump())
-    store.record_escalation(record().model_dump())  # the first write, late
-    [row] = store.escalation_rows("case-000001")
+    store.escalations.record(ended.model_dump())
+    store.escalations.record(record().model_dump())  # the first write, late
+    [row] = store.escalations.rows("case-000001")
     assert (row["acknowledged_by"], row["ended_at"] is not None) == ("em-ines", True)

@@ -13,7 +13,8 @@ from temporalio.service import RPCError
 
 from casework.client import CaseworkError
 from casework.domain.models import OpenCaseRequest, case_id_for
-from casework.store import Store, case_numbers
+from casework.store import Store
+from casework.store.tables import case_numbers
 from tests.conftest import Desk
 
 
@@ -104,7 +105,7 @@ async def test_opening_twice_with_one_request_id_gives_one_case(desk: Desk, stor
     assert [e.kind for e in view.feed].count("opened") == 1
     for _ in range(200):
         opened_mail = [
-            n for n in store.notifications(first.case_id) if n["subject"].endswith(" opened")
+            n for n in store.outbox.rows(first.case_id) if n["subject"].endswith(" opened")
         ]
         if opened_mail:
             break

@@ -116,7 +116,7 @@ async def test_a_partner_case_is_worked_at_l0_to_l2_by_the_partner(
     assert assigned == ["nw-nora", "nw-omar", "nw-pia"]
     assert not any(
         e["recipient_id"] in ("cc-dana", "gsc-erin", "gsc-grace")
-        for e in (store.notifications(case_id))
+        for e in (store.outbox.rows(case_id))
     ), "none of our engineers is told about a partner case"
 
     await desk.act(case_id, "resolve", actor="nw-pia", resolution="Re-seated the HA link")
@@ -138,7 +138,7 @@ async def test_a_partner_case_waits_in_its_queue_without_a_partner_engineer(
     """P3: with no partner engineer on the directory, the case waits in the partner's queue;
     it is never handed to one of our engineers."""
     directory.engineers = [e for e in directory.engineers if e.partner is None]
-    store.replace_directory(directory)
+    store.directory.replace(directory)
     case_id = await open_partner_case(desk)
     view = await desk.until(case_id, lambda v: any(e.kind == "waiting_in_queue" for e in v.feed))
     assert (view.state, view.owner, view.queue) == ("queued", None, f"partner:{PARTNER}")
@@ -160,7 +160,7 @@ async def test_an_escalation_reaches_our_l3_talks_only_to_the_partner_and_return
     nw-pia, who resolves it with the customer."""
     case_id = await open_partner_case(desk)
     await to_partner_l2(desk, case_id)
-    before = {n["id"] for n in store.notifications()}
+    before = {n["id"] for n in store.outbox.rows()}
 
     escalated = await desk.act(case_id, "escalate", actor="nw-pia", reason="looks like a bug")
     escalation_id = f"{case_id}-esc-1"
@@ -199,7 +199,7 @@ async def test_an_escalation_reaches_our_l3_talks_only_to_the_partner_and_return
     done = await desk.until(escalation_id, lambda v: v.state == "closed")
     assert done.closed_at is not None
 
-    ours_told = [n for n in store.notifications() if n["id"] not in before]
+    ours_told = [n for n in store.outbox.rows() if n["id"] not in before]
     to_escalation = [n for n in ours_told if n["case_id"] == escalation_id]
     assert {(n["recipient_kind"], n["recipient_id"]) for n in to_escalation} >= {
         ("partner", PARTNER),
@@ -211,7 +211,7 @@ async def test_an_escalation_reaches_our_l3_talks_only_to_the_partner_and_return
     )
     assert not [n for n in ours_told if n["recipient_kind"] == "contact" and "-esc-" in n["body"]]
     closing = await eventually(
-        lambda: [n for n in store.notifications(escalation_id) if "closed" in n["subject"]]
+        lambda: [n for n in store.outbox.rows(escalation_id) if "closed" in n["subject"]]
     )
     assert "partner case" in closing[0]["body"] and "customer" not in closing[0]["body"]
 
@@ -267,7 +267,7 @@ def with_partners(store: Store, directory: Directory) -> None:
         ),
         Partner(id="shady-it", name="Shady IT", email="x@shady.example"),
     ]
-    store.replace_directory(directory)
+    store.directory.replace(directory)
 
 
 @pytest.mark.parametrize(
@@ -299,7 +299,7 @@ async def test_only_the_validated_owning_partner_opens_a_case(
     with pytest.raises(CaseworkError, match=reason.replace("(", r"\(").replace(")", r"\)")):
         await open_partner_case(desk, **fields)
     assert desk.opened == []
-    assert store.open_case_counts() == {}
+    assert store.tracker.open_case_counts() == {}
 
 
 def test_a_partner_case_names_its_partner_and_only_it_does() -> None:
@@ -332,7 +332,7 @@ async def test_a_partner_that_lost_its_validation_cannot_escalate(
     await to_partner_l2(desk, case_id)
     northwind = next(p for p in directory.partners if p.id == PARTNER)
     northwind.support_now_validated = False  # as an older database may hold it
-    store.replace_directory(directory)
+    store.directory.replace(directory)
 
     message = await refusal(desk, case_id, "escalate", actor="nw-pia", reason="bug")
     assert "not a validated member of the Support Now program" in message
@@ -370,11 +370,11 @@ async def test_a_par_customer_escalates_with_the_partner_and_a_breach_goes_to_th
     breached = await desk.until(case_id, lambda v: v.sla.breached_at is not None)
     assert breached.sla.breached_at == opened.sla.due_at
     told = await eventually(
-        lambda: [n for n in store.notifications(case_id) if "SLA breach" in n["subject"]]
+        lambda: [n for n in store.outbox.rows(case_id) if "SLA breach" in n["subject"]]
     )
     assert [(n["recipient_kind"], n["recipient_id"]) for n in told] == [("partner", PARTNER)]
     assert not [
-        n for n in store.notifications(case_id) if n["recipient_kind"] == "escalation_manager"
+        n for n in store.outbox.rows(case_id) if n["recipient_kind"] == "escalation_manager"
     ]
     assert not (await desk.view(case_id)).escalations
     await desk.act(case_id, "close", actor="soylent-sam")

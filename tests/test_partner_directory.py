@@ -115,13 +115,13 @@ def test_the_store_keeps_partners_and_par_accounts(tmp_path: Path) -> None:
     channels for a referral (P2)."""
     store = Store(f"sqlite:///{tmp_path / 'casework.db'}")
     try:
-        store.replace_directory(load_directory(DEMO_DIRECTORY))
-        soylent = store.account("soylent")
+        store.directory.replace(load_directory(DEMO_DIRECTORY))
+        soylent = store.directory.account("soylent")
         assert soylent is not None and soylent.partner == "northwind-it"
-        assert store.account("acme").partner is None  # type: ignore[union-attr]
-        partner = store.partner("northwind-it")
+        assert store.directory.account("acme").partner is None  # type: ignore[union-attr]
+        partner = store.directory.partner("northwind-it")
         assert partner == load_directory(DEMO_DIRECTORY).partners[0]
-        assert store.partner("contoso") is None
+        assert store.directory.partner("contoso") is None
     finally:
         store.dispose()
 
@@ -143,10 +143,10 @@ def test_a_database_from_before_partners_gets_the_column(tmp_path: Path) -> None
         conn.execute("INSERT INTO contacts VALUES ('initech-peter', 'initech', 'Peter Gibbons')")
     store = Store(f"sqlite:///{db}")
     try:
-        assert store.account("initech").partner is None  # type: ignore[union-attr]
-        assert store.referrals() == []
-        store.replace_directory(load_directory(DEMO_DIRECTORY))
-        assert store.account("soylent").partner == "northwind-it"  # type: ignore[union-attr]
+        assert store.directory.account("initech").partner is None  # type: ignore[union-attr]
+        assert store.intake.referrals() == []
+        store.directory.replace(load_directory(DEMO_DIRECTORY))
+        assert store.directory.account("soylent").partner == "northwind-it"  # type: ignore[union-attr]
     finally:
         store.dispose()
 
@@ -192,8 +192,8 @@ def test_partner_engineers_are_kept_in_an_older_database(tmp_path: Path) -> None
         conn.execute("CREATE TABLE engineers (id VARCHAR(64) PRIMARY KEY, name VARCHAR(200))")
     store = Store(f"sqlite:///{path}")
     try:
-        store.replace_directory(load_directory(DEMO_DIRECTORY))
-        nora = store.engineer("nw-nora")
+        store.directory.replace(load_directory(DEMO_DIRECTORY))
+        nora = store.directory.engineer("nw-nora")
         assert nora is not None and nora.partner == "northwind-it"
     finally:
         store.dispose()

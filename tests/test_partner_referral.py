@@ -14,7 +14,8 @@ from temporalio.api.enums.v1 import EventType
 
 from casework.client import intake_id
 from casework.domain.models import OpenCaseRequest, OpenCaseResult
-from casework.store import Store, case_numbers
+from casework.store import Store
+from casework.store.tables import case_numbers
 from tests import test_cli
 from tests.conftest import Desk
 
@@ -50,7 +51,7 @@ def assert_nothing_opened(desk: Desk, store: Store, result: OpenCaseResult) -> N
     assert result.case_id is None
     assert desk.opened == []
     assert case_numbers_used(store) == 0, "no case number is allocated"
-    assert store.open_case_counts() == {}, "no engineer of ours is assigned"
+    assert store.tracker.open_case_counts() == {}, "no engineer of ours is assigned"
 
 
 @pytest.mark.parametrize("channel", ["phone", "web"])
@@ -70,7 +71,7 @@ async def test_a_par_customer_is_referred_to_their_partner(
         "no case workflow is started"
     )
 
-    [referral] = store.referrals(account="soylent")
+    [referral] = store.intake.referrals(account="soylent")
     assert referral["referral_id"] == result.referral_id
     assert (referral["request_id"], referral["contact"], referral["partner"]) == (
         request.request_id,
@@ -79,7 +80,7 @@ async def test_a_par_customer_is_referred_to_their_partner(
     )
     assert referral["channel"] == channel
 
-    [told] = store.notifications()
+    [told] = store.outbox.rows()
     assert (told["recipient_kind"], told["recipient_id"]) == ("contact", "soylent-sam")
     assert told["address"] == "sam@soylent.example"
     assert told["case_id"] is None
@@ -94,11 +95,11 @@ async def test_opening_twice_refers_twice_and_opens_nothing(desk: Desk, store: S
     second = await desk.open_request(par_request(desk, "web"))
 
     assert first.referral_id != second.referral_id
-    assert [r["referral_id"] for r in store.referrals()] == [
+    assert [r["referral_id"] for r in store.intake.referrals()] == [
         first.referral_id,
         second.referral_id,
     ]
-    assert [n["recipient_id"] for n in store.notifications()] == ["soylent-sam", "soylent-sam"]
+    assert [n["recipient_id"] for n in store.outbox.rows()] == ["soylent-sam", "soylent-sam"]
     assert_nothing_opened(desk, store, second)
 
 
@@ -110,8 +111,8 @@ async def test_the_same_request_id_is_the_same_referral(desk: Desk, store: Store
 
     assert (again.referral_id, again.referred_to) == (first.referral_id, NORTHWIND)
     assert (first.created, again.created) == (True, False)
-    assert len(store.referrals()) == 1
-    assert len(store.notifications()) == 1
+    assert len(store.intake.referrals()) == 1
+    assert len(store.outbox.rows()) == 1
     assert_nothing_opened(desk, store, again)
 
 
@@ -122,7 +123,7 @@ async def test_a_direct_account_still_opens_a_case(desk: Desk, store: Store) -> 
     assert case_id.startswith("case-")
     view = await desk.until(case_id, lambda v: v.owner is not None)
     assert view.account_id == "globex"
-    assert store.referrals() == []
+    assert store.intake.referrals() == []
 
 
 async def test_a_refused_par_request_is_not_referred(desk: Desk, store: Store) -> None:
@@ -131,8 +132,8 @@ async def test_a_refused_par_request_is_not_referred(desk: Desk, store: Store) -
 
     with pytest.raises(CaseworkError, match="'acme-alice' is not a contact of account soylent"):
         await desk.open(account_id="soylent", contact_id="acme-alice")
-    assert store.referrals() == []
-    assert store.notifications() == []
+    assert store.intake.referrals() == []
+    assert store.outbox.rows() == []
 
 
 # --- the CLI -----------------------------------------------------------------------------------

@@ -96,7 +96,7 @@ def kinds(view: CaseView) -> list[str]:
 
 
 def to_expert(store: Store, case_id: str) -> list[dict[str, Any]]:
-    return [n for n in store.notifications(case_id) if n["recipient_id"] == EXPERT]
+    return [n for n in store.outbox.rows(case_id) if n["recipient_id"] == EXPERT]
 
 
 async def test_inside_the_experts_hours_the_case_is_offered_and_the_expert_takes_it(
@@ -205,10 +205,10 @@ async def test_only_the_expert_may_accept_and_other_accounts_are_not_offered(
 
 def test_a_premium_account_and_its_expert_are_kept_in_the_database(store: Store) -> None:
     """A3: the loaded directory keeps the offering, the expert and the expert's zone."""
-    account = store.account("initech")
+    account = store.directory.account("initech")
     assert account is not None and account.premium is not None
     assert (account.premium.offering, account.premium.expert) == ("csm", EXPERT)
-    expert = store.engineer(EXPERT)
+    expert = store.directory.engineer(EXPERT)
     assert expert is not None and expert.zone == "America/New_York"
 
 

@@ -57,7 +57,7 @@ async def test_the_report_counts_the_cases_that_were_run(
     await desk.act(gold_p2, "respond", actor="cc-dana", text="sorry for the wait")
 
     def facts_settled() -> bool:
-        rows = {r["case_id"]: r for r in store.case_facts_opened(start, start + timedelta(1))}
+        rows = {r["case_id"]: r for r in store.reporting.cases_opened(start, start + timedelta(1))}
         return (
             set(rows) == set(opened)
             and rows[gold_p2]["responded_at"] is not None
@@ -78,15 +78,15 @@ async def test_the_report_counts_the_cases_that_were_run(
     in_range = (start, start + timedelta(hours=2))
 
     def escalations_settled() -> bool:
-        by_case = {r["case_id"]: r for r in store.escalations_raised(*in_range)}
+        by_case = {r["case_id"]: r for r in store.escalations.raised(*in_range)}
         return (
             set(by_case) == {gold_p1, gold_p2, platinum_p3}
             and by_case[gold_p1]["acknowledged_at"] is not None
         )
 
     await eventually(escalations_settled)
-    assert store.escalation_rows(earlier), "the earlier case's breach was escalated too"
-    recorded = {r["escalation_id"]: r for r in store.escalations_raised(*in_range)}
+    assert store.escalations.rows(earlier), "the earlier case's breach was escalated too"
+    recorded = {r["escalation_id"]: r for r in store.escalations.raised(*in_range)}
     acknowledged = recorded[f"{gold_p1}-E1"]
     waited = (acknowledged["acknowledged_at"] - acknowledged["raised_at"]).total_seconds()
     assert acknowledged["raised_at"] == opened[gold_p1] + timedelta(minutes=30)
@@ -152,7 +152,7 @@ def test_a_bad_range_is_refused_and_says_how_to_write_it(store: Store, tmp_path:
 def test_a_date_given_to_to_includes_that_whole_day(store: Store) -> None:
     """`--to 2026-11-01` includes cases opened on the 1st until midnight."""
     opened = datetime.fromisoformat("2026-11-01T23:30:00+00:00")
-    store.record_case_facts(
+    store.reporting.record_case_facts(
         {
             "case_id": "case-900001",
             "revision": 1,
@@ -179,9 +179,9 @@ def test_an_older_write_never_overwrites_a_newer_one(store: Store) -> None:
         "due_at": opened + timedelta(minutes=30),
     }  # fmt: skip
     responded = {**facts, "revision": 3, "responded_at": opened + timedelta(minutes=1)}
-    assert store.record_case_facts(responded)
-    assert not store.record_case_facts(facts)
-    rows = store.case_facts_opened(opened, opened + timedelta(days=1))
+    assert store.reporting.record_case_facts(responded)
+    assert not store.reporting.record_case_facts(facts)
+    rows = store.reporting.cases_opened(opened, opened + timedelta(days=1))
     assert rows[0]["responded_at"] == opened + timedelta(minutes=1)
     built = build_report(
         opened, opened + timedelta(days=1), [CaseFactRow.model_validate(r) for r in rows], []

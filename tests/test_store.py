@@ -21,17 +21,17 @@ AT = datetime(2025, 3, 4, 15, 0, tzinfo=UTC)
 @pytest.fixture
 def fresh(tmp_path: Path, directory: Directory) -> Store:
     store = Store(f"sqlite:///{tmp_path / 'fresh.db'}")
-    store.replace_directory(directory)
+    store.directory.replace(directory)
     return store
 
 
 def snapshot(store: Store) -> tuple[object, ...]:
     return (
-        store.product_names(),
-        store.account("acme"),
-        store.account("globex"),
-        store.engineers(),
-        store.rota(),
+        store.directory.product_names(),
+        store.directory.account("acme"),
+        store.directory.account("globex"),
+        store.directory.engineers(),
+        store.directory.rota(),
     )
 
 
@@ -45,18 +45,18 @@ def test_a_directory_load_that_fails_midway_leaves_the_old_one(fresh: Store) -> 
         products=["FortiWeb"],
         accounts=[],
         engineers=[erin, erin],
-        escalation_managers=fresh.rota()[:1],
+        escalation_managers=fresh.directory.rota()[:1],
     )
     with pytest.raises(IntegrityError):
-        fresh.replace_directory(broken)
+        fresh.directory.replace(broken)
     assert snapshot(fresh) == before
-    assert fresh.has_directory()
+    assert fresh.directory.is_loaded()
 
 
 def test_a_new_directory_replaces_the_old_one_whole(fresh: Store) -> None:
     """Nothing of the old directory lingers: accounts, engineers and managers not in the new
     file are gone."""
-    fresh.replace_directory(
+    fresh.directory.replace(
         Directory.model_validate(
             {
                 "products": ["FortiWeb"],
@@ -74,20 +74,20 @@ def test_a_new_directory_replaces_the_old_one_whole(fresh: Store) -> None:
             }
         )
     )
-    assert fresh.product_names() == ["FortiWeb"]
-    assert fresh.account("acme") is None
-    assert fresh.account("initech").contacts[0].id == "initech-peter"  # type: ignore[union-attr]
-    assert fresh.contact_address("acme-alice") is None
-    assert [e.id for e in fresh.engineers()] == ["l1-ana"]
-    assert [m.id for m in fresh.rota()] == ["em-z", "em-y"], "the rota keeps its order"
+    assert fresh.directory.product_names() == ["FortiWeb"]
+    assert fresh.directory.account("acme") is None
+    assert fresh.directory.account("initech").contacts[0].id == "initech-peter"  # type: ignore[union-attr]
+    assert fresh.directory.contact_address("acme-alice") is None
+    assert [e.id for e in fresh.directory.engineers()] == ["l1-ana"]
+    assert [m.id for m in fresh.directory.rota()] == ["em-z", "em-y"], "the rota keeps its order"
 
 
 def test_the_directory_reads_back_as_loaded(fresh: Store, directory: Directory) -> None:
     """What the operator loaded is what routing and alerts see, shifts included."""
-    assert fresh.engineers() == sorted(directory.engineers, key=lambda e: e.id)
-    assert fresh.rota() == directory.escalation_managers
+    assert fresh.directory.engineers() == sorted(directory.engineers, key=lambda e: e.id)
+    assert fresh.directory.rota() == directory.escalation_managers
     acme = next(a for a in directory.accounts if a.id == "acme")
-    assert fresh.account("acme") == acme
+    assert fresh.directory.account("acme") == acme
 
 
 def test_case_numbers_are_distinct_under_concurrent_requests(fresh: Store) -> None:
@@ -102,7 +102,7 @@ def test_case_numbers_are_distinct_under_concurrent_requests(fresh: Store) -> No
             barrier.wait(timeout=0.5)
         except threading.BrokenBarrierError:
             pass
-        number, created = fresh.allocate_case_number(request_id, AT)
+        number, created = fresh.intake.allocate_case_number(request_id, AT)
         return request_id, number, created
 
     with ThreadPoolExecutor(12) as pool:
@@ -119,30 +119,30 @@ def test_case_numbers_are_distinct_under_concurrent_requests(fresh: Store) -> No
 
 
 def test_a_retried_request_gets_its_number_back(fresh: Store) -> None:
-    first, created = fresh.allocate_case_number("req-a", AT)
-    again, created_again = fresh.allocate_case_number("req-a", AT)
-    following, _ = fresh.allocate_case_number("req-b", AT)
+    first, created = fresh.intake.allocate_case_number("req-a", AT)
+    again, created_again = fresh.intake.allocate_case_number("req-a", AT)
+    following, _ = fresh.intake.allocate_case_number("req-b", AT)
     assert (again, created, created_again) == (first, True, False)
     assert following == first + 1
 
 
 def test_numbering_can_start_at_a_chosen_number(fresh: Store) -> None:
     """A deployment taking over from another system numbers its cases on from there."""
-    fresh.start_case_numbers_at(500)
-    assert fresh.allocate_case_number("req-a", AT) == (500, True)
-    assert fresh.allocate_case_number("req-b", AT) == (501, True)
+    fresh.intake.start_case_numbers_at(500)
+    assert fresh.intake.allocate_case_number("req-a", AT) == (500, True)
+    assert fresh.intake.allocate_case_number("req-b", AT) == (501, True)
 
 
 def test_starting_below_existing_numbers_changes_nothing(fresh: Store) -> None:
     """Numbers are never reused: a start below the highest case is ignored."""
-    fresh.start_case_numbers_at(500)
-    fresh.allocate_case_number("req-a", AT)
-    fresh.start_case_numbers_at(100)
-    fresh.start_case_numbers_at(501)
-    assert fresh.allocate_case_number("req-b", AT) == (501, True)
+    fresh.intake.start_case_numbers_at(500)
+    fresh.intake.allocate_case_number("req-a", AT)
+    fresh.intake.start_case_numbers_at(100)
+    fresh.intake.start_case_numbers_at(501)
+    assert fresh.intake.allocate_case_number("req-b", AT) == (501, True)
 
 
 def test_each_test_database_numbers_its_cases_apart(store: Store) -> None:
     """Tests share one Temporal server, so each database starts in a range of its own."""
-    number, _ = store.allocate_case_number("req-a", AT)
+    number, _ = store.intake.allocate_case_number("req-a", AT)
     assert number % 10_000 == 1 and number > 10_000

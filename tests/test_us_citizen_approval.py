@@ -114,7 +114,7 @@ async def test_only_an_authorised_contact_approves_and_exactly_the_approved_logs
     pr = after.problem_report
     assert pr is not None and filed.message.startswith(f"filed {pr}; att-1 (ike-debug.log) shared")
 
-    shared = store.logs_shared_with(pr)
+    shared = store.tracker.logs_shared_with(pr)
     assert [(s["attachment_id"], s["name"], s["sha256"]) for s in shared] == [
         ("att-1", "ike-debug.log", FAKE_SHA)
     ]
@@ -133,12 +133,14 @@ async def test_only_an_authorised_contact_approves_and_exactly_the_approved_logs
     # U6: the approval covers this PR only, and only the named logs
     log = {"id": "att-1", "name": "ike-debug.log", "sha256": FAKE_SHA}
     with pytest.raises(LogSharingRefused, match=f"covers {pr} only"):
-        store.share_logs(f"{case_id}-logs-1", case_id, "PR-999999", [log], datetime.now(UTC))
+        store.tracker.share_logs(
+            f"{case_id}-logs-1", case_id, "PR-999999", [log], datetime.now(UTC)
+        )
     unnamed = {"id": "att-2", "name": "crashlog.log", "sha256": OTHER_SHA}
     with pytest.raises(LogSharingRefused, match="att-2 not named in approval"):
-        store.share_logs(f"{case_id}-logs-1", case_id, pr, [unnamed], datetime.now(UTC))
-    assert store.logs_shared_with("PR-999999") == []
-    assert len(store.logs_shared_with(pr)) == 1
+        store.tracker.share_logs(f"{case_id}-logs-1", case_id, pr, [unnamed], datetime.now(UTC))
+    assert store.tracker.logs_shared_with("PR-999999") == []
+    assert len(store.tracker.logs_shared_with(pr)) == 1
 
     # ... and no second request: the case's one escalation to engineering has happened
     again = await refused(desk, case_id, "request_log_approval", actor=OWNER, logs=["att-2"])
@@ -164,7 +166,7 @@ async def test_a_declined_request_lets_the_case_go_on_with_a_pr_without_logs(
     view = await until(desk, case_id, lambda v: v.problem_report is not None)
     pr = view.problem_report
     assert pr is not None and filed.message.startswith(f"filed {pr} without logs")
-    assert store.logs_shared_with(pr) == []
+    assert store.tracker.logs_shared_with(pr) == []
     assert view.log_approvals[0].status == "declined"
     assert view.log_approvals[0].pr_id is None
     decline = next(e for e in view.feed if e.kind == "decline_logs")
@@ -187,8 +189,8 @@ async def test_a_declined_request_lets_the_case_go_on_with_a_pr_without_logs(
     # the sharing code itself refuses a declined request, whatever asks it
     log = {"id": "att-1", "name": "ike-debug.log", "sha256": FAKE_SHA}
     with pytest.raises(LogSharingRefused, match="nothing shared"):
-        store.share_logs(f"{case_id}-logs-1", case_id, pr, [log], datetime.now(UTC))
-    assert store.logs_shared_with(pr) == []
+        store.tracker.share_logs(f"{case_id}-logs-1", case_id, pr, [log], datetime.now(UTC))
+    assert store.tracker.logs_shared_with(pr) == []
 
 
 # --- no answer --------------------------------------------------------------------------------
@@ -246,7 +248,7 @@ async def test_an_unanswered_request_is_reminded_after_one_business_day_and_expi
     await desk.act(case_id, "file_problem_report", actor=OWNER, summary="IKE rekey bug")
     view = await until(desk, case_id, lambda v: v.problem_report is not None)
     pr = view.problem_report
-    assert pr is not None and store.logs_shared_with(pr) == []
+    assert pr is not None and store.tracker.logs_shared_with(pr) == []
     assert view.feed[-1].text == f"{pr} carries no logs: the request to share logs expired"
     assert [e.kind for e in view.feed if e.kind.startswith("approval_")] == [
         "approval_reminder",
@@ -265,7 +267,7 @@ async def test_no_pr_is_filed_while_the_customer_has_not_answered(
     await request_approval(desk, case_id, ["att-1"])
     message = await refused(desk, case_id, "file_problem_report", actor=OWNER, summary="bug")
     assert "the customer has not yet answered the request to share logs" in message
-    assert store.problem_reports(case_id) == []
+    assert store.tracker.problem_reports(case_id) == []
     second = await refused(desk, case_id, "request_log_approval", actor=OWNER, logs=["att-2"])
     assert "has not yet answered" in second
 
@@ -322,31 +324,51 @@ NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
 def test_without_an_approval_record_nothing_is_shared(store: Store) -> None:
     """U6: the code that attaches logs to a PR checks the recorded approval first."""
     with pytest.raises(LogSharingRefused, match="no approval case-1-logs-1 .* is on record"):
-        store.share_logs("case-1-logs-1", "case-1", "PR-000001", [LOG], NOW)
-    assert store.logs_shared_with("PR-000001") == []
+        store.tracker.share_logs("case-1-logs-1", "case-1", "PR-000001", [LOG], NOW)
+    assert store.tracker.logs_shared_with("PR-000001") == []
 
 
 @pytest.mark.parametrize("status", ["pending", "declined", "expired"])
 def test_an_unapproved_record_shares_nothing(store: Store, status: str) -> None:
-    store.record_log_approval("case-1-logs-1", "case-1", ["att-1"], status, None, None)
+    store.tracker.record_log_approval("case-1-logs-1", "case-1", ["att-1"], status, None, None)
     with pytest.raises(LogSharingRefused, match="nothing shared"):
-        store.share_logs("case-1-logs-1", "case-1", "PR-000001", [LOG], NOW)
-    assert store.logs_shared_with("PR-000001") == []
+        store.tracker.share_logs("case-1-logs-1", "case-1", "PR-000001", [LOG], NOW)
+    assert store.tracker.logs_shared_with("PR-000001") == []
 
 
 def test_an_approval_covers_its_case_its_logs_and_one_pr(store: Store) -> None:
     """U6: shared once for its PR (a retry shares nothing twice); refused for another case,
     another PR or a log it does not name."""
-    store.record_log_approval("case-1-logs-1", "case-1", ["att-1"], "approved", "ivan", NOW)
+    store.tracker.record_log_approval("case-1-logs-1", "case-1", ["att-1"], "approved", "ivan", NOW)
     with pytest.raises(LogSharingRefused, match="for another case"):
-        store.share_logs("case-1-logs-1", "case-2", "PR-000001", [LOG], NOW)
-    assert store.share_logs("case-1-logs-1", "case-1", "PR-000001", [LOG], NOW) == ["att-1"]
-    assert store.share_logs("case-1-logs-1", "case-1", "PR-000001", [LOG], NOW) == ["att-1"]
-    assert len(store.logs_shared_with("PR-000001")) == 1
+        store.tracker.share_logs("case-1-logs-1", "case-2", "PR-000001", [LOG], NOW)
+    assert store.tracker.share_logs("case-1-logs-1", "case-1", "PR-000001", [LOG], NOW) == ["att-1"]
+    assert store.tracker.share_logs("case-1-logs-1", "case-1", "PR-000001", [LOG], NOW) == ["att-1"]
+    assert len(store.tracker.logs_shared_with("PR-000001")) == 1
     with pytest.raises(LogSharingRefused, match="covers PR-000001 only"):
-        store.share_logs("case-1-logs-1", "case-1", "PR-000002", [LOG], NOW)
+        store.tracker.share_logs("case-1-logs-1", "case-1", "PR-000002", [LOG], NOW)
     other = {"id": "att-2", "name": "other.log", "sha256": OTHER_SHA}
     with pytest.raises(LogSharingRefused, match="att-2 not named"):
-        store.share_logs("case-1-logs-1", "case-1", "PR-000001", [other], NOW)
-    assert store.logs_shared_with("PR-000002") == []
-    assert [s["attachment_id"] for s in store.logs_shared_with("PR-000001")] == ["att-1"]
+        store.tracker.share_logs("case-1-logs-1", "case-1", "PR-000001", [other], NOW)
+    assert store.tracker.logs_shared_with("PR-000002") == []
+    assert [s["attachment_id"] for s in store.tracker.logs_shared_with("PR-000001")] == ["att-1"]
+
+
+@pytest.mark.parametrize("decided", ["approved", "declined", "expired"])
+def test_a_retried_pending_write_never_undoes_the_customers_answer(
+    store: Store, decided: str
+) -> None:
+    """U6: the request is recorded "pending", then answered; a retry of the pending write
+    that lands after the answer (activity writes run concurrently) changes nothing, so an
+    approval stays usable and a refusal stays a refusal. A decided record is final."""
+    request = ("case-1-logs-1", "case-1", ["att-1"])
+    store.tracker.record_log_approval(*request, "pending", None, None)
+    store.tracker.record_log_approval(*request, decided, "ivan", NOW)
+    store.tracker.record_log_approval(*request, "pending", None, None)  # the retry, late
+    other = "declined" if decided == "approved" else "approved"
+    store.tracker.record_log_approval(*request, other, "judy", NOW)  # a second answer, too late
+    if decided == "approved":
+        assert store.tracker.share_logs(*request[:2], "PR-000001", [LOG], NOW) == ["att-1"]
+    else:
+        with pytest.raises(LogSharingRefused, match="nothing shared"):
+            store.tracker.share_logs(*request[:2], "PR-000001", [LOG], NOW)

@@ -89,31 +89,31 @@ def test_flagging_a_gold_account_in_the_store_is_refused_and_changes_nothing(
 ) -> None:
     """A3/U1: the command that changes an account refuses a Gold account; the account keeps
     its tier, flag and zone."""
-    before = store.account("globex")
+    before = store.directory.account("globex")
     assert before is not None and before.tier is Tier.GOLD
     with pytest.raises(ValueError, match="upgrade to Platinum first"):
-        store.set_us_citizen_support("globex", True, zone="eastern")
-    assert store.account("globex") == before
-    assert not store.account("globex").us_citizen_support  # type: ignore[union-attr]
+        store.directory.set_us_citizen_support("globex", True, zone="eastern")
+    assert store.directory.account("globex") == before
+    assert not store.directory.account("globex").us_citizen_support  # type: ignore[union-attr]
 
 
 def test_flagging_a_platinum_account_without_a_zone_is_refused(store: Store) -> None:
-    before = store.account("acme")
+    before = store.directory.account("acme")
     with pytest.raises(ValueError, match="give the account a zone"):
-        store.set_us_citizen_support("acme", True)
-    assert store.account("acme") == before
+        store.directory.set_us_citizen_support("acme", True)
+    assert store.directory.account("acme") == before
 
 
 def test_flagging_and_unflagging_a_platinum_account(store: Store) -> None:
     """U1: a Platinum account with a zone takes the flag; unflagging keeps the zone."""
-    flagged = store.set_us_citizen_support("acme", True, zone="pacific")
+    flagged = store.directory.set_us_citizen_support("acme", True, zone="pacific")
     assert flagged.us_citizen_support and flagged.zone == "America/Los_Angeles"
-    assert store.account("acme") == flagged
-    store.set_us_citizen_support("acme", False)
-    after = store.account("acme")
+    assert store.directory.account("acme") == flagged
+    store.directory.set_us_citizen_support("acme", False)
+    after = store.directory.account("acme")
     assert after is not None and not after.us_citizen_support
     with pytest.raises(ValueError, match="unknown account"):
-        store.set_us_citizen_support("initech", True, zone="eastern")
+        store.directory.set_us_citizen_support("initech", True, zone="eastern")
 
 
 # --- engineers: citizenship proof (U2) and location (U7) ---------------------------------------
@@ -200,7 +200,12 @@ def test_the_store_counts_only_verified_engineers_at_authorised_locations(
     store: Store, directory: Directory
 ) -> None:
     """U2/U7: the restricted queue's members, as routing and reads check them."""
-    assert set(store.restricted_members()) == {"usc-kara", "usc-liam", "usc-maya", "usc-noah"}
+    assert set(store.directory.restricted_members()) == {
+        "usc-kara",
+        "usc-liam",
+        "usc-maya",
+        "usc-noah",
+    }
     engineers = [
         e.model_copy(update={"work_location": "dublin-ie"})
         if e.id == "usc-maya"
@@ -209,8 +214,8 @@ def test_the_store_counts_only_verified_engineers_at_authorised_locations(
         else e
         for e in directory.engineers
     ]
-    store.replace_directory(directory.model_copy(update={"engineers": engineers}))
-    assert set(store.restricted_members()) == {"usc-kara", "usc-noah"}
+    store.directory.replace(directory.model_copy(update={"engineers": engineers}))
+    assert set(store.directory.restricted_members()) == {"usc-kara", "usc-noah"}
 
     check = DirectoryActivities(store, DEFAULT_POLICY).check_viewer
     run = ActivityEnvironment().run

@@ -35,7 +35,7 @@ SECOND = timedelta(seconds=1)
 
 
 def manager_alerts(store: Store, case_id: str) -> list[dict[str, object]]:
-    return [n for n in store.notifications(case_id) if n["recipient_kind"] == "escalation_manager"]
+    return [n for n in store.outbox.rows(case_id) if n["recipient_kind"] == "escalation_manager"]
 
 
 def next_business_day(day: date, around: datetime) -> date:

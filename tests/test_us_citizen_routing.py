@@ -80,7 +80,7 @@ async def test_every_case_of_a_flagged_account_goes_to_the_restricted_queue_at_e
     assigned_in_feed = [e.text for e in view.feed if e.kind == "assigned"]
     assert all("queue us-citizen" in text for text in assigned_in_feed)
     engineers_told = {
-        n["recipient_id"] for n in store.notifications(case_id) if n["recipient_kind"] == "engineer"
+        n["recipient_id"] for n in store.outbox.rows(case_id) if n["recipient_kind"] == "engineer"
     }
     assert engineers_told <= RESTRICTED_MEMBERS
 
@@ -110,8 +110,8 @@ async def test_without_an_eligible_member_the_case_waits_and_nobody_else_gets_it
         e.model_copy(update={"citizenship": None}) if e.id in RESTRICTED_MEMBERS else e
         for e in directory.engineers
     ]
-    store.replace_directory(directory.model_copy(update={"engineers": unverified}))
-    assert store.restricted_members() == []
+    store.directory.replace(directory.model_copy(update={"engineers": unverified}))
+    assert store.directory.restricted_members() == []
 
     await skip_to_business_hours(env)
     case_id = await open_restricted(desk, channel="phone", received_by="cc-dana")
@@ -126,7 +126,7 @@ async def test_without_an_eligible_member_the_case_waits_and_nobody_else_gets_it
     assert "assigned" not in kinds(still)
     assert assigned_engineers(store, case_id) == []
 
-    store.replace_directory(directory)
+    store.directory.replace(directory)
     await env.sleep(timedelta(minutes=5))
     view = await until(desk, case_id, lambda v: v.state == "in_progress")
     assert view.owner is not None and view.owner.engineer_id == "usc-kara"

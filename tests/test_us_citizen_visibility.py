@@ -141,13 +141,13 @@ async def test_the_web_ui_summary_and_the_breach_alert_carry_no_description(
     await until(desk, case_id, lambda v: v.sla.breached_at is not None)
     alerts = await eventually(
         lambda: [
-            n for n in store.notifications(case_id) if n["recipient_kind"] == "escalation_manager"
+            n for n in store.outbox.rows(case_id) if n["recipient_kind"] == "escalation_manager"
         ]
     )
     assert len(alerts) == 1
     assert SECRET not in alerts[0]["body"] and SECRET not in alerts[0]["subject"]
     assert "details restricted (US Citizen Support)" in alerts[0]["body"]
-    to_engineers = [n for n in store.notifications(case_id) if n["recipient_kind"] == "engineer"]
+    to_engineers = [n for n in store.outbox.rows(case_id) if n["recipient_kind"] == "engineer"]
     assert to_engineers and all(SECRET not in n["body"] for n in to_engineers)
 
 
@@ -164,7 +164,7 @@ async def test_an_unverified_engineer_is_never_assigned_even_when_the_only_one_o
         else e
         for e in directory.engineers
     ]
-    store.replace_directory(directory.model_copy(update={"engineers": engineers}))
+    store.directory.replace(directory.model_copy(update={"engineers": engineers}))
     case_id = await open_restricted(desk)
     await until(desk, case_id, lambda v: any(e.kind == "waiting_in_queue" for e in v.feed))
     await env.sleep(timedelta(minutes=30))

@@ -98,11 +98,9 @@ async def test_a_new_worker_finishes_a_case_the_old_one_started(
         "close",
         "escalation_ended",  # E3: closing the case ends its escalation
     ]
-    alerts = [
-        n for n in store.notifications(case_id) if n["recipient_kind"] == "escalation_manager"
-    ]
+    alerts = [n for n in store.outbox.rows(case_id) if n["recipient_kind"] == "escalation_manager"]
     assert len(alerts) == 1
-    assert store.open_case_counts() == {}
+    assert store.tracker.open_case_counts() == {}
 
 
 async def _identity_that_handled_the_timer(desk: Desk, case_id: str) -> str:

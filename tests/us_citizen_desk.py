@@ -19,7 +19,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from casework.domain.business_calendar import BusinessCalendar, calendar_for, closed_days
 from casework.domain.models import CaseView
-from casework.store import Store, assignments
+from casework.store import Store
+from casework.store.tables import assignments
 from tests.conftest import Desk
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -84,7 +85,7 @@ def assigned_engineers(store: Store, case_id: str) -> list[str]:
 
 
 def notifications_to(store: Store, case_id: str, recipient: str) -> list[dict[str, Any]]:
-    return [n for n in store.notifications(case_id) if n["recipient_id"] == recipient]
+    return [n for n in store.outbox.rows(case_id) if n["recipient_id"] == recipient]
 
 
 def at_level(level: str) -> Callable[[CaseView], bool]:

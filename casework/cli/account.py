@@ -42,7 +42,7 @@ def account_show(
     """An account: tier, users, US Citizen Support and its zone, contacts and approvers."""
     store = existing_store(ctx)
     try:
-        found = store.account(account.strip())
+        found = store.directory.account(account.strip())
     finally:
         store.dispose()
     if found is None:
@@ -79,13 +79,13 @@ def account_us_citizen(
     store = existing_store(ctx)
     try:
         try:
-            updated = store.set_us_citizen_support(account.strip(), on, zone)
+            updated = store.directory.set_us_citizen_support(account.strip(), on, zone)
         except Invalid as e:
             reasons = "; ".join(err["msg"].removeprefix("Value error, ") for err in e.errors())
             fail(f"account {account} not changed: {reasons}", BAD_INPUT)
         except ValueError as e:
             fail(f"account not changed: {e}: `casework directory accounts` lists them", BAD_INPUT)
-        members = store.restricted_members() if on else []
+        members = store.directory.restricted_members() if on else []
     finally:
         store.dispose()
     if output is Output.json:

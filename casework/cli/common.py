@@ -26,7 +26,6 @@ if TYPE_CHECKING:
     from rich.console import Console
     from temporalio.client import Client
 
-    from casework.domain.directory import Account
     from casework.store import Store
 
 T = TypeVar("T")
@@ -229,14 +228,3 @@ def existing_store(ctx: typer.Context) -> Store:
                 REFUSED,
             )
     return Store(url)
-
-
-def all_accounts(store: Store) -> list[Account]:
-    """Every account in the loaded directory, by id."""
-    from sqlalchemy import select
-
-    from casework.store import accounts
-
-    with store.engine.connect() as conn:
-        ids = list(conn.execute(select(accounts.c.id).order_by(accounts.c.id)).scalars())
-    return [a for a in (store.account(i) for i in ids) if a is not None]

@@ -11,7 +11,6 @@ from casework.cli.common import (
     BAD_INPUT,
     Output,
     OutputOption,
-    all_accounts,
     existing_store,
     fail,
     globals_of,
@@ -62,7 +61,7 @@ def directory_load(ctx: typer.Context, file: DirectoryFile) -> None:
     settings.ensure_state_dir()
     store = Store(settings.db_url)
     try:
-        store.replace_directory(directory)
+        store.directory.replace(directory)
     finally:
         store.dispose()
     out().print(
@@ -77,9 +76,9 @@ def directory_accounts(ctx: typer.Context) -> None:
 
     store = existing_store(ctx)
     try:
-        found = all_accounts(store)
-        engineers = store.engineers()
-        products = store.product_names()
+        found = store.directory.accounts()
+        engineers = store.directory.engineers()
+        products = store.directory.product_names()
     finally:
         store.dispose()
     out().print(render.accounts_table(found))
@@ -96,8 +95,8 @@ def directory_engineers(ctx: typer.Context, output: OutputOption = Output.text) 
 
     store = existing_store(ctx)
     try:
-        engineers = store.engineers()
-        locations = store.authorised_locations()
+        engineers = store.directory.engineers()
+        locations = store.directory.authorised_locations()
     finally:
         store.dispose()
     refusals = [restricted_member_refusal(e, locations) for e in engineers]

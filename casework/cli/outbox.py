@@ -3,70 +3,35 @@ and `casework referrals` (P2)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
 from casework.cli.common import (
     Output,
     OutputOption,
-    all_accounts,
     case_number,
     existing_store,
     out,
     print_json,
 )
-
-if TYPE_CHECKING:
-    from casework.domain.directory import Account
+from casework.domain.us_citizen import notification_withheld
 
 commands = typer.Typer()
 
 OUTBOX_WITHHELD = "[withheld]"
 
 
-def withheld_notifications(
-    rows: list[dict[str, Any]], flagged: list[Account], members: set[str], viewer: str
-) -> set[int]:
-    """U5: the outbox rows whose body `viewer` may not read.
-
-    The outbox does not say which case is restricted; the directory does, through the people
-    a case writes to. A case is restricted when any of its notifications goes to a contact of
-    a US Citizen Support account; a case with contact notifications to other accounts only is
-    not; for any other row (no case, or a case without contact notifications yet), one to a
-    flagged account's contact or to a restricted-queue member is. A restricted row's body is
-    shown only to the restricted queue's members and the contacts of that account."""
-    account_of_contact = {c.id: a.id for a in flagged for c in a.contacts}
-    contacts_of = {a.id: {c.id for c in a.contacts} for a in flagged}
-    case_account: dict[str, str | None] = {}
+def withhold(
+    rows: list[dict[str, Any]], viewer: str, members: set[str], contacts_of: dict[str, set[str]]
+) -> None:
+    """U5: mark every row by the case's own word (`restricted`, recorded when it was sent), and
+    blank what a withheld one says and, to a customer, who it is for."""
     for r in rows:
-        if r["recipient_kind"] != "contact" or not r["case_id"]:
-            continue
-        account = account_of_contact.get(r["recipient_id"])
-        if account is not None or r["case_id"] not in case_account:
-            case_account[r["case_id"]] = account or case_account.get(r["case_id"])
-    hidden = set()
-    for r in rows:
-        if r["case_id"] in case_account:
-            account = case_account[r["case_id"]]
-            restricted = account is not None
-        else:
-            account = account_of_contact.get(r["recipient_id"])
-            restricted = account is not None or (
-                r["recipient_kind"] == "engineer" and r["recipient_id"] in members
-            )
-        if not restricted or viewer in members:
-            continue
-        if account is not None and viewer in contacts_of[account]:
-            continue
-        hidden.add(r["id"])
-    return hidden
-
-
-def withhold(rows: list[dict[str, Any]], hidden: set[int]) -> None:
-    """U5: mark every row, and blank what a hidden one says and, to a customer, who it is for."""
-    for r in rows:
-        r["withheld"] = r["id"] in hidden
+        restricted, account_id = r.pop("restricted"), r.pop("account_id")
+        r["withheld"] = notification_withheld(
+            restricted, account_id, viewer, members, contacts_of.get(account_id or "", set())
+        )
         if r["withheld"]:  # U5: what it says, and who the customer's contacts are
             r["body"] = OUTBOX_WITHHELD
             if r["recipient_kind"] == "contact":
@@ -97,16 +62,15 @@ def outbox(
     case_id = case_number(case) if case else None
     store = existing_store(ctx)
     try:
-        rows = store.notifications(case_id)
-        hidden = withheld_notifications(
-            store.notifications() if case_id else rows,
-            [a for a in all_accounts(store) if a.us_citizen_support],
-            set(store.restricted_members()),
-            viewer,
-        )
+        rows = store.outbox.rows(case_id)
+        members = set(store.directory.restricted_members())
+        contacts_of: dict[str, set[str]] = {}
+        for account_id in {r["account_id"] for r in rows if r["restricted"] and r["account_id"]}:
+            found = store.directory.account(account_id)
+            contacts_of[account_id] = {c.id for c in found.contacts} if found else set()
     finally:
         store.dispose()
-    withhold(rows, hidden)
+    withhold(rows, viewer, members, contacts_of)
     if output is Output.json:
         print_json(rows)
         return
@@ -130,7 +94,7 @@ def referrals(
 
     store = existing_store(ctx)
     try:
-        rows = store.referrals(account.strip() if account else None)
+        rows = store.intake.referrals(account.strip() if account else None)
     finally:
         store.dispose()
     if output is Output.json:

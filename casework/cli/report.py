@@ -73,8 +73,8 @@ def report_command(
         fail(f"--chart {chart}: the chart is a PNG image; name the file like report.png", BAD_INPUT)
     store = existing_store(ctx)
     try:
-        cases = [CaseFactRow.model_validate(r) for r in store.case_facts_opened(since, until)]
-        raised = [EscalationRow.model_validate(r) for r in store.escalations_raised(since, until)]
+        cases = [CaseFactRow.model_validate(r) for r in store.reporting.cases_opened(since, until)]
+        raised = [EscalationRow.model_validate(r) for r in store.escalations.raised(since, until)]
     finally:
         store.dispose()
     report = build_report(since, until, cases, raised)

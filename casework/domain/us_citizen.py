@@ -45,6 +45,21 @@ def may_see_content(case: CaseState, viewer: str) -> bool:
     return viewer in case.restricted_members or viewer in case.intake.account_contacts
 
 
+def notification_withheld(
+    row_restricted: bool,
+    row_account_id: str | None,
+    viewer: str,
+    members: Collection[str],
+    contacts_of_account: Collection[str],
+) -> bool:
+    """U5: whether `viewer` may not read a queued notification's body. A notification about a
+    US Citizen Support case (its row says so, and whose account) is shown only to the
+    restricted queue's members and the contacts of that account; any other, to everyone."""
+    if not row_restricted or viewer in members:
+        return False
+    return row_account_id is None or viewer not in contacts_of_account
+
+
 def pending_approval(case: CaseState) -> LogApproval | None:
     return next((a for a in case.log_approvals if a.status == "pending"), None)
 

@@ -89,6 +89,8 @@ class FirstResponseClock:
                 subject=f"SLA breach on {case.case_id}",
                 body=f"First-response target missed. {summary_line(case)}",
                 at=workflow.now(),
+                restricted=self.ctx.restricted,
+                account_id=case.intake.request.account_id,
             ),
         )
         case.sla.breach_alerted = True

@@ -1,0 +1,55 @@
+"""The engine's database: one engine, one repository per group of tables.
+
+    store = Store(url)
+    store.directory    products, accounts, contacts, partners, engineers, authorised
+                       locations, the Escalation Managers' rota, the support director
+    store.intake       case numbers, referrals (P2)
+    store.tracker      assignments (E1), Problem Reports (E2), log approvals and shared logs (U6)
+    store.outbox       notifications
+    store.escalations  escalations (E3, S3)
+    store.reporting    case facts for `casework report`
+    store.feed         every case's feed (E4), appended by the case, read a page at a time
+
+SQLAlchemy Core over SQLite by default (a file in the state folder); a PostgreSQL URL works the
+same. The schema is Alembic's (casework/store/migrations/): `Store(url)` upgrades a database
+that is behind, once; `migrate(url)` does it on its own. Only activities (and the operator's
+commands) use the store: workflows never touch the database. Every method is a small
+transaction, safe to retry.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import create_engine
+from sqlalchemy.engine import Engine
+
+from casework.store.directory import DirectoryRepository
+from casework.store.escalations import EscalationRepository
+from casework.store.feed import FeedRepository
+from casework.store.intake import IntakeRepository, referral_id_for
+from casework.store.outbox import OutboxRepository
+from casework.store.reporting import ReportingRepository
+from casework.store.schema import HEAD, ensure_current, migrate
+from casework.store.tracker import LogSharingRefused, TrackerRepository, pr_id_for
+
+__all__ = ["HEAD", "LogSharingRefused", "Store", "migrate", "pr_id_for", "referral_id_for"]
+
+
+class Store:
+    """One database: one engine, shared by its repositories. Constructing it costs one query
+    when the schema is current (see casework.store.schema)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        connect_args = {"timeout": 30} if url.startswith("sqlite") else {}
+        self.engine: Engine = create_engine(url, connect_args=connect_args)
+        ensure_current(self.engine)
+        self.directory = DirectoryRepository(self.engine)
+        self.intake = IntakeRepository(self.engine)
+        self.tracker = TrackerRepository(self.engine)
+        self.outbox = OutboxRepository(self.engine)
+        self.escalations = EscalationRepository(self.engine)
+        self.reporting = ReportingRepository(self.engine)
+        self.feed = FeedRepository(self.engine)
+
+    def dispose(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,52 @@
+"""What every repository shares: the engine, the dialect's upsert and timezone-aware reads."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Table
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.sql import Select
+
+if TYPE_CHECKING:  # the dialects are imported when used: PostgreSQL's costs CLI start-up time
+    from sqlalchemy.dialects import postgresql, sqlite
+
+
+def insert_for(conn: Connection, table: Table) -> sqlite.Insert | postgresql.Insert:
+    """The dialect's INSERT, which has ON CONFLICT DO UPDATE ... WHERE and DO NOTHING: every
+    idempotent write is one statement, and its guard is decided by the database, so a retried
+    older write never wins over a newer one, however the two interleave."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+        return postgresql_insert(table)
+    if conn.dialect.name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert(table)
+    raise NotImplementedError(f"casework runs on SQLite or PostgreSQL, not {conn.dialect.name}")
+
+
+def aware(row: dict[str, Any]) -> dict[str, Any]:
+    """SQLite hands back naive datetimes; they were written in UTC."""
+    return {
+        k: v.replace(tzinfo=UTC) if isinstance(v, datetime) and v.tzinfo is None else v
+        for k, v in row.items()
+    }
+
+
+def utc(at: datetime) -> datetime:
+    """What is written: SQLite keeps a datetime's wall time and drops its offset."""
+    return at.astimezone(UTC) if at.tzinfo is not None else at
+
+
+class Repository:
+    """A group of tables behind one engine (shared with the other repositories)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def _rows(self, query: Select[Any]) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            return [aware(dict(r)) for r in conn.execute(query).mappings()]

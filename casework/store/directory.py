@@ -1,0 +1,208 @@
+"""The directory as the operator loaded it: products, accounts and their contacts, partners,
+engineers, authorised locations, the Escalation Managers' rota and the support director."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select, update
+
+from casework.domain.directory import (
+    Account,
+    Contact,
+    Directory,
+    Engineer,
+    EscalationManager,
+    Partner,
+    SupportDirector,
+)
+from casework.domain.us_citizen import is_restricted_member
+from casework.store.base import Repository
+from casework.store.tables import (
+    accounts,
+    authorised_locations,
+    contacts,
+    engineers,
+    escalation_managers,
+    partners,
+    products,
+    support_director,
+)
+
+
+class DirectoryRepository(Repository):
+    def is_loaded(self) -> bool:
+        with self.engine.connect() as conn:
+            return bool(conn.execute(select(func.count()).select_from(products)).scalar())
+
+    def replace(self, directory: Directory) -> None:
+        """Load a validated directory, replacing the previous one in one transaction."""
+        with self.engine.begin() as conn:
+            for table in (
+                products,
+                contacts,
+                accounts,
+                engineers,
+                escalation_managers,
+                authorised_locations,
+                partners,
+                support_director,
+            ):
+                conn.execute(delete(table))
+            if directory.partners:
+                conn.execute(
+                    insert(partners), [p.model_dump(mode="json") for p in directory.partners]
+                )
+            if directory.authorised_locations:
+                conn.execute(
+                    insert(authorised_locations),
+                    [{"id": location} for location in directory.authorised_locations],
+                )
+            conn.execute(insert(products), [{"name": p} for p in directory.products])
+            if directory.accounts:
+                conn.execute(
+                    insert(accounts),
+                    [a.model_dump(mode="json", exclude={"contacts"}) for a in directory.accounts],
+                )
+                conn.execute(
+                    insert(contacts),
+                    [
+                        {**c.model_dump(), "account_id": a.id}
+                        for a in directory.accounts
+                        for c in a.contacts
+                    ],
+                )
+            if directory.engineers:
+                conn.execute(
+                    insert(engineers),
+                    [e.model_dump(mode="json") for e in directory.engineers],
+                )
+            conn.execute(
+                insert(escalation_managers),
+                [
+                    {**m.model_dump(mode="json"), "rota_position": i}
+                    for i, m in enumerate(directory.escalation_managers)
+                ],
+            )
+            if directory.support_director is not None:
+                conn.execute(
+                    insert(support_director), [directory.support_director.model_dump(mode="json")]
+                )
+
+    def product_names(self) -> list[str]:
+        with self.engine.connect() as conn:
+            return list(conn.execute(select(products.c.name)).scalars())
+
+    def account(self, account_id: str) -> Account | None:
+        with self.engine.connect() as conn:
+            row = (
+                conn.execute(select(accounts).where(accounts.c.id == account_id)).mappings().first()
+            )
+            if row is None:
+                return None
+            people = conn.execute(
+                select(contacts).where(contacts.c.account_id == account_id).order_by(contacts.c.id)
+            ).mappings()
+            return Account(
+                **dict(row),
+                contacts=[
+                    Contact(**{k: v for k, v in p.items() if k != "account_id"}) for p in people
+                ],
+            )
+
+    def accounts(self) -> list[Account]:
+        """Every account with its contacts, by id."""
+        with self.engine.connect() as conn:
+            people: dict[str, list[Contact]] = {}
+            for p in conn.execute(select(contacts).order_by(contacts.c.id)).mappings():
+                people.setdefault(p["account_id"], []).append(
+                    Contact(**{k: v for k, v in p.items() if k != "account_id"})
+                )
+            rows = conn.execute(select(accounts).order_by(accounts.c.id)).mappings()
+            return [Account(**dict(r), contacts=people.get(r["id"], [])) for r in rows]
+
+    def partner(self, partner_id: str) -> Partner | None:
+        with self.engine.connect() as conn:
+            row = (
+                conn.execute(select(partners).where(partners.c.id == partner_id)).mappings().first()
+            )
+            return Partner.model_validate(dict(row)) if row else None
+
+    def contact_address(self, contact_id: str) -> str | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(contacts.c.email, contacts.c.phone).where(contacts.c.id == contact_id)
+            ).first()
+            return (row.email or row.phone) if row else None
+
+    def engineers(self) -> list[Engineer]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(engineers).order_by(engineers.c.id)).mappings()
+            return [Engineer.model_validate(dict(r)) for r in rows]
+
+    def engineer(self, engineer_id: str) -> Engineer | None:
+        with self.engine.connect() as conn:
+            row = (
+                conn.execute(select(engineers).where(engineers.c.id == engineer_id))
+                .mappings()
+                .first()
+            )
+            return Engineer.model_validate(dict(row)) if row else None
+
+    def authorised_locations(self) -> list[str]:
+        with self.engine.connect() as conn:
+            return list(conn.execute(select(authorised_locations.c.id)).scalars())
+
+    def restricted_members(self) -> list[str]:
+        """U2/U7: engineers with verified US citizenship at an authorised location."""
+        locations = set(self.authorised_locations())
+        return [e.id for e in self.engineers() if is_restricted_member(e, locations)]
+
+    def set_us_citizen_support(self, account_id: str, on: bool, zone: str | None = None) -> Account:
+        """U1: flag or unflag an account; refused (ValueError, nothing changed) for a Gold
+        account or one without a zone."""
+        account = self.account(account_id)
+        if account is None:
+            raise ValueError(f"unknown account {account_id!r}")
+        changes: dict[str, Any] = {"us_citizen_support": on}
+        if zone is not None:
+            changes["zone"] = zone
+        updated = Account.model_validate({**account.model_dump(), **changes})
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(accounts)
+                .where(accounts.c.id == account_id)
+                .values(us_citizen_support=updated.us_citizen_support, zone=updated.zone)
+            )
+        return updated
+
+    # --- the escalation ladder (E3, S3) ----------------------------------------------------
+
+    def rota(self) -> list[EscalationManager]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(escalation_managers).order_by(escalation_managers.c.rota_position)
+            ).mappings()
+            return [
+                EscalationManager.model_validate(
+                    {k: v for k, v in r.items() if k != "rota_position"}
+                )
+                for r in rows
+            ]
+
+    def support_director(self) -> SupportDirector | None:
+        """E3/S3: the ladder's catch-all; None when the directory names none."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(support_director)).mappings().first()
+            return SupportDirector.model_validate(dict(row)) if row else None
+
+    def escalation_manager_address(self, person_id: str) -> str | None:
+        """Where a rota manager or the support director is alerted: email, else phone."""
+        with self.engine.connect() as conn:
+            for table in (escalation_managers, support_director):
+                row = conn.execute(
+                    select(table.c.email, table.c.phone).where(table.c.id == person_id)
+                ).first()
+                if row:
+                    return row.email or row.phone
+        return None

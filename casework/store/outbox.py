@@ -1,0 +1,35 @@
+"""The notification outbox: every message under an idempotency key; a relay outside this
+engine reads it and sends."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from casework.store.base import Repository, insert_for
+from casework.store.tables import outbox
+
+
+class OutboxRepository(Repository):
+    def add(self, key: str, **fields: Any) -> bool:
+        """Queue one notification; False if this key was queued before (a retried activity).
+        The first write of a key is the one kept."""
+        fields.setdefault("created_at", datetime.now(UTC))
+        with self.engine.begin() as conn:
+            statement = insert_for(conn, outbox).values(idempotency_key=key, **fields)
+            result = conn.execute(
+                statement.on_conflict_do_nothing(
+                    index_elements=[outbox.c.idempotency_key]
+                ).returning(outbox.c.id)
+            )
+            return result.first() is not None
+
+    def rows(self, case_id: str | None = None) -> list[dict[str, Any]]:
+        """The notifications (of one case), in the order they were queued."""
+        query = select(outbox).order_by(outbox.c.id)
+        if case_id:
+            query = query.where(outbox.c.case_id == case_id)
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(query).mappings()]

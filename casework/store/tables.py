@@ -1,0 +1,212 @@
+"""The engine's tables: one SQLAlchemy `MetaData`, the schema as the newest migration leaves it.
+
+The migrations in `casework/store/migrations/versions/` make and change these tables; a change
+here needs a revision there (tests/test_store_migrations.py compares the two).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    false,
+)
+
+metadata = MetaData()
+
+products = Table("products", metadata, Column("name", String(200), primary_key=True))
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("tier", String(16), nullable=False),
+    Column("users", Integer, nullable=False),
+    Column("us_citizen_support", Boolean, nullable=False, default=False),
+    Column("zone", String(64)),
+    Column("partner", String(64)),
+    Column("premium", JSON),  # A3: {"offering": ..., "expert": ...}
+)
+partners = Table(
+    "partners",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("email", String(320)),
+    Column("phone", String(200)),
+    Column("url", String(300)),
+    Column("support_now_validated", Boolean, nullable=False, default=False),
+)
+contacts = Table(
+    "contacts",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("account_id", String(64), nullable=False, index=True),
+    Column("name", String(200), nullable=False),
+    Column("email", String(320)),
+    Column("phone", String(200)),
+    Column("approver", Boolean, nullable=False, default=False),
+)
+engineers = Table(
+    "engineers",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("level", String(4), nullable=False),
+    Column("skills", JSON, nullable=False),
+    Column("shift", JSON, nullable=False),
+    Column("email", String(320)),
+    Column("citizenship", JSON),
+    Column("work_location", String(64)),
+    Column("restricted_queue_only", Boolean, nullable=False, default=False),
+    Column("partner", String(64)),
+    Column("zone", String(64)),  # A3: a premium expert's business-hours zone
+)
+authorised_locations = Table(
+    "authorised_locations", metadata, Column("id", String(64), primary_key=True)
+)
+escalation_managers = Table(
+    "escalation_managers",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("rota_position", Integer, nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("email", String(320)),
+    Column("phone", String(200)),
+    Column("shift", JSON, nullable=False),
+)
+support_director = Table(
+    "support_director",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("email", String(320)),
+    Column("phone", String(200)),
+)
+case_numbers = Table(
+    "case_numbers",
+    metadata,
+    Column("number", Integer, primary_key=True, autoincrement=True),
+    Column("request_id", String(64), nullable=False, unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+assignments = Table(
+    "assignments",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("idempotency_key", String(200), nullable=False, unique=True),
+    Column("case_id", String(32), nullable=False, index=True),
+    Column("engineer_id", String(64), nullable=False, index=True),
+    Column("level", String(4), nullable=False),
+    Column("assigned_at", DateTime(timezone=True), nullable=False),
+    Column("released_at", DateTime(timezone=True)),
+)
+problem_reports = Table(
+    "problem_reports",
+    metadata,
+    Column("number", Integer, primary_key=True, autoincrement=True),
+    Column("idempotency_key", String(200), nullable=False, unique=True),
+    Column("case_id", String(32), nullable=False, index=True),
+    Column("summary", Text, nullable=False),
+    Column("filed_by", String(64), nullable=False),
+    Column("filed_at", DateTime(timezone=True), nullable=False),
+)
+log_approvals = Table(
+    "log_approvals",
+    metadata,
+    Column("request_id", String(64), primary_key=True),
+    Column("case_id", String(32), nullable=False, index=True),
+    Column("logs", JSON, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("decided_by", String(64)),
+    Column("decided_at", DateTime(timezone=True)),
+    Column("pr_id", String(32)),
+)
+shared_logs = Table(
+    "shared_logs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("pr_id", String(32), nullable=False, index=True),
+    Column("attachment_id", String(64), nullable=False),
+    Column("name", String(300), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("approval_request_id", String(64), nullable=False),
+    Column("shared_at", DateTime(timezone=True), nullable=False),
+)
+referrals = Table(
+    "referrals",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("request_id", String(64), nullable=False, unique=True),
+    Column("account", String(64), nullable=False, index=True),
+    Column("contact", String(64), nullable=False),
+    Column("partner", String(64), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+case_facts = Table(
+    "case_facts",
+    metadata,
+    Column("case_id", String(32), primary_key=True),
+    Column("revision", Integer, nullable=False),
+    Column("account", String(64), nullable=False),
+    Column("tier", String(16), nullable=False),
+    Column("priority", String(4), nullable=False),
+    Column("category", String(32), nullable=False),
+    Column("opened_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("due_at", DateTime(timezone=True), nullable=False),
+    Column("responded_at", DateTime(timezone=True)),
+    Column("breached_at", DateTime(timezone=True)),
+)
+"""One row per case for `casework report`: written by the case workflow (through the
+`record_case_facts` activity) at opening, first response, priority change and breach."""
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("idempotency_key", String(200), nullable=False, unique=True),
+    Column("case_id", String(32), index=True),
+    Column("recipient_kind", String(32), nullable=False),
+    Column("recipient_id", String(64), nullable=False),
+    Column("address", String(320)),
+    Column("subject", String(300), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    # U5: about a US Citizen Support case (the case workflow says so), and whose
+    Column("restricted", Boolean, nullable=False, default=False, server_default=false()),
+    Column("account_id", String(64)),
+)
+escalations = Table(
+    "escalations",
+    metadata,
+    Column("escalation_id", String, primary_key=True),  # "<case_id>-E<n>", n from 1
+    Column("case_id", String, nullable=False),
+    Column("account", String, nullable=False),
+    Column("tier", String, nullable=False),
+    Column("priority", String, nullable=False),
+    Column("channel", String, nullable=False),  # "online", "phone" or "sla_breach"
+    Column("reason", String, nullable=False),
+    Column("raised_at", DateTime(timezone=True), nullable=False),
+    Column("acknowledged_at", DateTime(timezone=True), nullable=True),
+    Column("acknowledged_by", String, nullable=True),
+    Column("ended_at", DateTime(timezone=True), nullable=True),
+)
+feed = Table(
+    "feed",
+    metadata,
+    Column("case_id", String(64), primary_key=True),
+    Column("seq", Integer, primary_key=True, autoincrement=False),  # position in the case's feed
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("kind", String(64), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("refused", Boolean, nullable=False, default=False, server_default=false()),
+)
+"""E4 Show Feed: every entry of every case, in order; the case workflow appends, readers page."""

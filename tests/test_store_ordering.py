@@ -1,0 +1,168 @@
+"""Retried and late writes: every idempotent write is the database's own upsert with a guard, so
+an activity retried after a newer write of the same thing (the case's side effects run
+concurrently) never wins over it.
+
+Each test runs on SQLite, and on PostgreSQL too when CASEWORK_TEST_POSTGRES_URL names an
+empty database to use (its tables are dropped before each test), e.g.
+postgresql+psycopg2://postgres@127.0.0.1:5432/casework_test with psycopg2-binary installed.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.dialects import postgresql, sqlite
+
+from casework.domain.directory import Directory
+from casework.store import Store
+from casework.store.base import insert_for
+from casework.store.tables import log_approvals, metadata
+
+AT = datetime(2026, 3, 4, 15, 0, tzinfo=UTC)
+CASE = "case-000001"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path, directory: Directory) -> Iterator[Store]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'casework.db'}"
+    else:
+        url = os.environ.get("CASEWORK_TEST_POSTGRES_URL", "")
+        if not url:
+            pytest.skip("CASEWORK_TEST_POSTGRES_URL is not set")
+        engine = create_engine(url)
+        with engine.begin() as conn:
+            metadata.drop_all(conn)
+            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        engine.dispose()
+    store = Store(url)
+    store.directory.replace(directory)
+    yield store
+    store.dispose()
+
+
+def test_a_late_older_assignment_does_not_take_the_case_back(store: Store) -> None:
+    """E1: the L2 engineer owns the case once assigned; the L1 routing's retry, landing later,
+    is recorded as released when the L2 assignment was made and returns the first answer."""
+    tracker = store.tracker
+    assert tracker.record_assignment(f"{CASE}:L1:1", CASE, "gsc-erin", "L1", AT) == "gsc-erin"
+    later = AT + timedelta(hours=2)
+    assert tracker.record_assignment(f"{CASE}:L2:1", CASE, "gsc-grace", "L2", later) == "gsc-grace"
+    assert tracker.open_case_counts() == {"gsc-grace": 1}
+
+    retried = tracker.record_assignment(f"{CASE}:L1:1", CASE, "cc-dana", "L1", AT)
+    assert retried == "gsc-erin", "a retry gets the first answer, whoever it names"
+    late_first_write = tracker.record_assignment(
+        f"{CASE}:L1:2", CASE, "cc-dana", "L1", AT + timedelta(hours=1)
+    )
+    assert late_first_write == "cc-dana"
+    assert tracker.open_case_counts() == {"gsc-grace": 1}, "the newer owner keeps the case"
+
+
+def escalation(**changes: Any) -> dict[str, Any]:
+    return {
+        "escalation_id": f"{CASE}-E1",
+        "case_id": CASE,
+        "account": "acme",
+        "tier": "PLATINUM",
+        "priority": "P2",
+        "channel": "online",
+        "reason": "lack_of_progress",
+        "raised_at": AT,
+        "acknowledged_at": None,
+        "acknowledged_by": None,
+        "ended_at": None,
+        **changes,
+    }
+
+
+def test_a_late_raise_of_an_escalation_changes_nothing_of_its_later_life(store: Store) -> None:
+    """E3: the write that acknowledged the escalation (after a priority change to P1) stays
+    whole when the first write, still saying P2, lands after it."""
+    acknowledged = escalation(
+        priority="P1", acknowledged_at=AT + timedelta(minutes=4), acknowledged_by="em-jon"
+    )
+    store.escalations.record(acknowledged)
+    store.escalations.record(escalation())
+    [row] = store.escalations.rows(CASE)
+    assert (row["priority"], row["acknowledged_by"]) == ("P1", "em-jon")
+
+    ended = {**acknowledged, "ended_at": AT + timedelta(hours=1)}
+    store.escalations.record(ended)
+    store.escalations.record(acknowledged)  # the acknowledgement's retry, late
+    [row] = store.escalations.rows(CASE)
+    assert row["ended_at"] == AT + timedelta(hours=1)
+
+
+def test_a_retried_notification_keeps_the_first_write(store: Store) -> None:
+    fields = {"case_id": CASE, "recipient_kind": "contact", "recipient_id": "acme-alice"}
+    assert store.outbox.add("k", subject="s", body="first", created_at=AT, **fields)
+    assert not store.outbox.add("k", subject="s", body="second", created_at=AT, **fields)
+    assert [n["body"] for n in store.outbox.rows(CASE)] == ["first"]
+
+
+def test_the_same_revision_written_again_is_a_no_op_that_still_reports_a_write(
+    store: Store,
+) -> None:
+    """A retried case-facts write of the revision on record rewrites it (nothing changes); an
+    older revision is refused by the database."""
+    facts = {
+        "case_id": CASE,
+        "revision": 4,
+        "account": "acme",
+        "tier": "PLATINUM",
+        "priority": "P1",
+        "category": "support",
+        "opened_at": AT,
+        "due_at": AT + timedelta(minutes=15),
+    }
+    assert store.reporting.record_case_facts(facts)
+    assert store.reporting.record_case_facts(facts)
+    assert not store.reporting.record_case_facts({**facts, "revision": 3, "priority": "P3"})
+    [row] = store.reporting.cases_opened(AT, AT + timedelta(days=1))
+    assert (row["revision"], row["priority"]) == (4, "P1")
+
+
+def test_a_referral_and_a_problem_report_are_one_per_request(store: Store) -> None:
+    first, created = store.intake.record_referral(
+        "req-1", "soylent", "soylent-sam", "northwind-it", "web", AT
+    )
+    again, created_again = store.intake.record_referral(
+        "req-1", "soylent", "soylent-sam", "northwind-it", "phone", AT + timedelta(hours=1)
+    )
+    assert (created, created_again, again) == (True, False, first)
+    pr = store.tracker.file_problem_report("k", CASE, "crash", "gec-hugo", AT)
+    assert store.tracker.file_problem_report("k", CASE, "crash", "gec-hugo", AT) == pr
+    assert [p["id"] for p in store.tracker.problem_reports(CASE)] == [pr]
+
+
+@pytest.mark.parametrize(
+    ("dialect", "kind"), [("sqlite", sqlite.Insert), ("postgresql", postgresql.Insert)]
+)
+def test_the_upsert_is_the_databases_own(dialect: str, kind: type) -> None:
+    """One helper picks the dialect's INSERT; on PostgreSQL the guard is the same SQL."""
+    conn: Any = SimpleNamespace(dialect=SimpleNamespace(name=dialect))
+    statement = insert_for(conn, log_approvals)
+    assert isinstance(statement, kind)
+    upsert = statement.values(request_id="r", case_id="c", logs=[], status="pending")
+    guarded = upsert.on_conflict_do_update(
+        index_elements=[log_approvals.c.request_id],
+        set_={"status": upsert.excluded.status},
+        where=log_approvals.c.status == "pending",
+    )
+    sql = str(guarded.compile(dialect=postgresql.dialect() if dialect == "postgresql" else None))
+    assert "ON CONFLICT (request_id) DO UPDATE SET status = excluded.status" in sql
+    assert "WHERE log_approvals.status = " in sql
+
+
+def test_another_database_is_refused_by_name() -> None:
+    conn: Any = SimpleNamespace(dialect=SimpleNamespace(name="mysql"))
+    with pytest.raises(NotImplementedError, match="SQLite or PostgreSQL, not mysql"):
+        insert_for(conn, log_approvals)
