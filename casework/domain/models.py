@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, timedelta
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -402,6 +402,13 @@ class Escalation(Lenient):
         return self.ended_at is None
 
 
+class DeferredEffect(Lenient):
+    """A side effect decided while the case was rolling over, started by its next run."""
+
+    activity: str
+    arg: dict[str, Any]
+
+
 class CaseState(Lenient):
     """Everything a case knows; carried whole across continue-as-new."""
 
@@ -421,6 +428,9 @@ class CaseState(Lenient):
     )
     feed_total: int = Field(default=0, description="entries ever recorded: the next seq")
     feed_saved: int = Field(default=0, description="entries before this seq are in the database")
+    deferred: list[DeferredEffect] = Field(
+        default_factory=list, description="side effects the next run starts (see roll-over)"
+    )
     closed_at: datetime | None = None
     resolution: str | None = None
     routing_attempts: int = 0

@@ -16,7 +16,7 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from casework.domain import sla as sla_rules
     from casework.domain.lifecycle import Actor, CaseLifecycle
-    from casework.domain.models import ActorRole, CaseState, CaseWorkflowInput
+    from casework.domain.models import ActorRole, CaseState, CaseWorkflowInput, DeferredEffect
 
 T = TypeVar("T")
 
@@ -28,6 +28,9 @@ SIDE_EFFECT_RETRY = RetryPolicy(
     maximum_interval=timedelta(minutes=1),
 )
 """Background side effects retry until the database answers: a case never forgets them."""
+ROLL_OVER_BUDGET = 300_000
+"""Characters of feed text and side effects a rolling-over case may hold for its next run;
+past it, actions are refused until the new run takes them (send them again)."""
 CALLER_DEADLINE = timedelta(minutes=1)
 """How long a caller waiting on an update (filing a PR) waits for an activity before a
 refusal."""
@@ -56,6 +59,9 @@ class CaseContext:
         self.lifecycle = CaseLifecycle(case)
         self.lock = asyncio.Lock()
         self.pending: list[asyncio.Future[Any]] = []
+        self.rolling_over = False
+        """While the case rolls over, new side effects wait in its state for the next run,
+        so a case that never stops receiving signals still finds a moment to roll over."""
         self.feed: FeedPort  # wired by the workflow once the Feed part exists
 
     @property
@@ -91,6 +97,14 @@ class CaseContext:
 
     def side_effect(self, activity: str, arg: Any) -> None:
         """Start an activity the case does not wait for; drained before close or roll-over."""
+        if self.rolling_over:
+            self.case.deferred.append(
+                DeferredEffect(
+                    activity=activity,
+                    arg=arg if isinstance(arg, dict) else arg.model_dump(mode="json"),
+                )
+            )
+            return
         self.pending = [p for p in self.pending if not p.done()]
         self.pending.append(
             workflow.start_activity(
@@ -100,6 +114,20 @@ class CaseContext:
                 retry_policy=SIDE_EFFECT_RETRY,
             )
         )
+
+    def over_roll_over_budget(self) -> bool:
+        """While rolling over: has the case already set aside all it may carry?"""
+        if not self.rolling_over:
+            return False
+        held = sum(len(e.text) for e in self.case.feed if (e.seq or 0) >= self.case.feed_saved)
+        held += sum(len(str(d.arg)) for d in self.case.deferred)
+        return held > ROLL_OVER_BUDGET
+
+    def start_deferred(self) -> None:
+        """The side effects the previous run decided on while it rolled over."""
+        deferred, self.case.deferred = self.case.deferred, []
+        for effect in deferred:
+            self.side_effect(effect.activity, effect.arg)
 
     def in_background(self, work: asyncio.Future[Any]) -> None:
         """Work the case does not wait for now but finishes before close or roll-over."""

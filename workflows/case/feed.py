@@ -25,7 +25,7 @@ from workflows.case.patches import CASE_FACTS, FEED_IN_STORE
 
 FEED_TAIL_ENTRIES = 50
 """The newest entries a case carries (and its view shows); the rest is in the database."""
-FEED_TAIL_CHARS = 100_000
+FEED_TAIL_CHARS = 60_000
 """...and at most this much of their text, so the carried state stays far below 2 MB."""
 FEED_BATCH_CHARS = 200_000
 """The most text one `record_feed` activity carries (a payload warns at 256 KB)."""
@@ -53,7 +53,7 @@ class Feed:
         )
         case.feed.append(entry)
         case.feed_total += 1
-        if self.in_store and not self._flush_due:
+        if self.in_store and not self._flush_due and not self.ctx.rolling_over:
             self._flush_due = True  # one batch for everything this workflow task records
             self.ctx.in_background(asyncio.ensure_future(self._flush()))
         self.on_record(entry)

@@ -24,4 +24,14 @@ FEED_IN_STORE = "feed-in-store"
 """E4: cases before it carried their whole feed in the workflow state; since, the feed is
 written to the database in batches and the case carries a tail. Retire from 2027-11-28."""
 
-ALL = (WAKE_AT_WINDOW_CHANGES, ESCALATE_SLA_BREACH, CASE_FACTS, FEED_IN_STORE)
+DEFER_DURING_ROLL_OVER = "defer-side-effects-during-roll-over"
+"""Cases before it started side effects while rolling over, so a case that never stopped
+receiving signals never found the quiet moment to roll over. Retire from 2027-11-28."""
+
+ALL = (
+    WAKE_AT_WINDOW_CHANGES,
+    ESCALATE_SLA_BREACH,
+    CASE_FACTS,
+    FEED_IN_STORE,
+    DEFER_DURING_ROLL_OVER,
+)

@@ -62,6 +62,7 @@ from workflows.case.clock import FirstResponseClock
 from workflows.case.context import CaseContext
 from workflows.case.escalations import EscalationLadder
 from workflows.case.feed import Feed
+from workflows.case.patches import DEFER_DURING_ROLL_OVER
 from workflows.case.routing import Routing
 from workflows.case.vendor import VendorEscalations
 
@@ -156,6 +157,7 @@ class CaseWorkflow:
             self.feed.record_facts()
         else:
             self.feed.record("system", "continued", "history rolled over; state carried")
+            self.ctx.start_deferred()
         self.feed.publish()
         clock = asyncio.create_task(self.clock.watch())
         self.approvals.resume()
@@ -245,7 +247,10 @@ class CaseWorkflow:
     async def _roll_over(self, clock: asyncio.Task[None]) -> None:
         """Continue-as-new once no handler is mid-way and no side effect is outstanding. An
         action can arrive while the side effects drain (filing a PR waits on the tracker):
-        wait for it too, or its caller gets an error and the new run loses it."""
+        wait for it too, or its caller gets an error and the new run loses it. What actions
+        decide meanwhile waits in the state for the next run (feed entries, notifications),
+        so a stream of signals cannot keep the case from rolling over."""
+        self.ctx.rolling_over = workflow.patched(DEFER_DURING_ROLL_OVER)
         while True:
             await workflow.wait_condition(workflow.all_handlers_finished)
             await self.ctx.drain()
@@ -263,6 +268,8 @@ class CaseWorkflow:
         actor = self.ctx.actor(action.actor)
         async with self.ctx.lock:
             reason = self._refusal(name, action, actor)
+            if self.ctx.over_roll_over_budget():
+                reason = "the case is rolling its history over this moment; send it again"
             if reason:
                 raise self.ctx.refuse(name, action.actor, reason)
             message = self.handlers[name](action, actor)
