@@ -30,7 +30,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from casework import search_attributes
 from casework.client import open_case
-from casework.domain.models import ActionResult, Channel, OpenCaseRequest, Priority
+from casework.domain.actions import ActionResult
+from casework.domain.models import Channel, OpenCaseRequest, Priority
 from casework.domain.sla import DEFAULT_POLICY
 from casework.engine import load_directory
 from casework.settings import DEMO_DIRECTORY

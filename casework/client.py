@@ -21,10 +21,10 @@ from temporalio.exceptions import ApplicationError, FailureError, WorkflowAlread
 from temporalio.service import RPCError, RPCStatusCode
 
 from casework import search_attributes as sa
+from casework.domain.actions import ActionResult, ViewRequest
 from casework.domain.lifecycle import OPEN_STATES
 from casework.domain.models import (
     CASE_ID_PATTERN,
-    ActionResult,
     CaseView,
     Category,
     Lenient,
@@ -32,7 +32,6 @@ from casework.domain.models import (
     OpenCaseResult,
     Priority,
     Tier,
-    ViewRequest,
 )
 
 INTAKE_WORKFLOW = "Intake"

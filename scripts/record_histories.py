@@ -50,8 +50,9 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from casework.client import intake_id, open_case
+from casework.domain.actions import ActionResult, ViewRequest
 from casework.domain.business_calendar import calendar_for, closed_days
-from casework.domain.models import ActionResult, CaseView, OpenCaseRequest, ViewRequest
+from casework.domain.models import CaseView, OpenCaseRequest
 from casework.domain.sla import SlaPolicy
 from casework.engine import load_directory
 from casework.settings import DEMO_DIRECTORY

@@ -24,8 +24,9 @@ from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 from temporalio.worker import Worker
 
 from casework import search_attributes
+from casework.domain.actions import ViewRequest
 from casework.domain.directory import Directory
-from casework.domain.models import CaseView, OpenCaseRequest, OpenCaseResult, ViewRequest
+from casework.domain.models import CaseView, OpenCaseRequest, OpenCaseResult
 from casework.domain.sla import DEFAULT_POLICY, SlaPolicy
 from casework.engine import load_directory
 from casework.settings import DEMO_DIRECTORY
@@ -189,7 +190,7 @@ class Desk:
         )
 
     async def act(self, case_id: str, action: str, **payload: Any) -> Any:
-        from casework.domain.models import ActionResult
+        from casework.domain.actions import ActionResult
 
         return await self.case(case_id).execute_update(action, payload, result_type=ActionResult)
 

@@ -14,10 +14,11 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
-from casework.domain.models import ActionResult, CaseView
+from casework.domain.actions import ActionResult
+from casework.domain.models import CaseView
 from tests.conftest import Desk
 
-VOLATILE = {"feed", "sla_remaining_seconds"}
+VOLATILE = {"feed", "feed_total", "sla_remaining_seconds"}
 
 
 async def open_assigned(desk: Desk, **overrides: Any) -> CaseView:

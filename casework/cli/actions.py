@@ -23,7 +23,7 @@ from casework.cli.common import (
 )
 
 if TYPE_CHECKING:
-    from casework.domain.models import ActionResult
+    from casework.domain.actions import ActionResult
 
 commands = typer.Typer()
 
@@ -52,7 +52,7 @@ def checked(action: str, **fields: Any) -> dict[str, Any]:
     """The action's payload, validated as the engine will (bad input: exit 2, nothing sent)."""
     from pydantic import ValidationError
 
-    from casework.domain.models import ACTION_MODELS
+    from casework.domain.actions import ACTION_MODELS
 
     payload = {k: v for k, v in fields.items() if v is not None}
     try:

@@ -145,7 +145,7 @@ def show(
 
     from casework.cli.render_case import case_view, feed_footer
     from casework.client import read_case
-    from casework.domain.models import ViewRequest
+    from casework.domain.actions import ViewRequest
     from casework.domain.presentation import feed_window
 
     case_id = case_number(case)

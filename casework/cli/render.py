@@ -15,8 +15,9 @@ from casework.domain.report import wait_text
 
 if TYPE_CHECKING:
     from casework.client import CaseSummary
+    from casework.domain.actions import ActionResult
     from casework.domain.directory import Account, Directory, Engineer
-    from casework.domain.models import ActionResult, OpenCaseResult
+    from casework.domain.models import OpenCaseResult
     from casework.domain.report import Report
     from casework.domain.sla import SlaPolicy
 

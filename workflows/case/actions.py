@@ -16,19 +16,18 @@ from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from casework import contracts
-    from casework.domain.lifecycle import Actor
-    from casework.domain.models import (
-        ActorRole,
+    from casework.domain.actions import (
         Close,
         Comment,
         Escalate,
         FileProblemReport,
-        Level,
         ProvideInfo,
         Reopen,
         RequestInfo,
         Resolve,
     )
+    from casework.domain.lifecycle import Actor
+    from casework.domain.models import ActorRole, Level
     from casework.domain.routing import queue_for_case
 
 from workflows.case.context import CaseContext

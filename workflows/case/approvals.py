@@ -17,16 +17,9 @@ from temporalio.exceptions import ActivityError
 with workflow.unsafe.imports_passed_through():
     from casework import contracts
     from casework.domain import sla as sla_rules
+    from casework.domain.actions import ApproveLogs, Attach, DeclineLogs, RequestLogApproval
     from casework.domain.lifecycle import Actor
-    from casework.domain.models import (
-        ApproveLogs,
-        Attach,
-        Attachment,
-        DeclineLogs,
-        LogApproval,
-        RequestLogApproval,
-        UsCitizenTerms,
-    )
+    from casework.domain.models import Attachment, LogApproval, UsCitizenTerms
     from casework.domain.us_citizen import pending_approval, usable_approval
 
 from workflows.case.context import CaseContext

@@ -14,9 +14,9 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from casework import contracts
     from casework.domain import sla as sla_rules
+    from casework.domain.actions import ChangePriority, Respond
     from casework.domain.durations import format_duration
     from casework.domain.lifecycle import Actor
-    from casework.domain.models import ChangePriority, Respond
     from casework.domain.presentation import summary_line
 
 from workflows.case.context import CaseContext

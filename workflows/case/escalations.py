@@ -19,16 +19,16 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from casework import contracts
-    from casework.domain.durations import format_duration
-    from casework.domain.escalation import SLA_BREACH_REASON, escalation_id_for, is_higher
-    from casework.domain.lifecycle import Actor
-    from casework.domain.models import (
+    from casework.domain.actions import (
         AcknowledgeEscalation,
         ChangePriority,
         DeEscalate,
         EscalateNow,
-        Escalation,
     )
+    from casework.domain.durations import format_duration
+    from casework.domain.escalation import SLA_BREACH_REASON, escalation_id_for, is_higher
+    from casework.domain.lifecycle import Actor
+    from casework.domain.models import Escalation
     from casework.domain.presentation import summary_line
 
 from workflows.case.context import CaseContext

@@ -9,9 +9,10 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from casework import contracts
     from casework.domain import sla as sla_rules
+    from casework.domain.actions import Accept
     from casework.domain.durations import format_duration
     from casework.domain.lifecycle import Actor
-    from casework.domain.models import Accept, ActorRole, Assignment, Channel, Level, PremiumOffer
+    from casework.domain.models import ActorRole, Assignment, Channel, Level, PremiumOffer
     from casework.domain.presentation import summary_line
     from casework.domain.routing import PREMIUM_QUEUE, queue_for_case
 

@@ -21,11 +21,11 @@ with workflow.unsafe.imports_passed_through():
     from pydantic import ValidationError
 
     from casework import contracts
+    from casework.domain.actions import Escalate
     from casework.domain.lifecycle import Actor
     from casework.domain.models import (
         ActorRole,
         CaseWorkflowInput,
-        Escalate,
         FeedEntry,
         PartnerInfo,
         VendorEscalation,

@@ -37,20 +37,16 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from casework import contracts
     from casework.domain import sla as sla_rules
-    from casework.domain.lifecycle import Actor
-    from casework.domain.models import (
+    from casework.domain.actions import (
         ACTION_MODELS,
         ESCALATION_ACTIONS,
         Accept,
         ActionBase,
         ActionResult,
-        CaseState,
-        CaseView,
-        CaseWorkflowInput,
-        IntakeResult,
-        Level,
         ViewRequest,
     )
+    from casework.domain.lifecycle import Actor
+    from casework.domain.models import CaseState, CaseView, CaseWorkflowInput, IntakeResult, Level
     from casework.domain.presentation import present
     from casework.domain.routing import first_level, queue_for_case
     from casework.domain.us_citizen import may_see_content, redact
