@@ -25,6 +25,8 @@ Re-record after a deliberate, compatible change to the workflows:
 
     python scripts/record_histories.py            # writes tests/histories/*.json
     python scripts/record_histories.py --only partner escalated   # adds or replaces just these
+    python scripts/record_histories.py --prefix parts- --only refusals restricted partner escalated
+                                            # a new generation beside the old (the parts split)
 
 Re-record only what changed: a history recorded by older code that still replays is the best
 proof that running cases survive a deploy.
@@ -84,11 +86,14 @@ def server_binary() -> str:
 
 
 class Recorder:
-    def __init__(self, env: WorkflowEnvironment, task_queue: str, out: Path) -> None:
+    def __init__(
+        self, env: WorkflowEnvironment, task_queue: str, out: Path, prefix: str = ""
+    ) -> None:
         self.env = env
         self.client = env.client
         self.task_queue = task_queue
         self.out = out
+        self.prefix = prefix
 
     async def open(self, name: str, options: dict[str, Any] | None = None, **fields: Any) -> str:
         request = OpenCaseRequest.model_validate(
@@ -142,7 +147,7 @@ class Recorder:
 
     async def save(self, name: str, handle: WorkflowHandle[Any, Any]) -> None:
         history = await handle.fetch_history()
-        path = self.out / f"{name}.json"
+        path = self.out / f"{self.prefix}{name}.json"
         # one event per line: small files, and a re-recording diffs event by event
         events = history.to_json_dict()["events"]
         lines = ",\n".join(json.dumps(e, separators=(",", ":")) for e in events)
@@ -206,7 +211,7 @@ async def refusals(r: Recorder) -> None:
     view = await r.until(case_id, lambda v: v.state == "in_progress")
     owner = owner_of(view)
     await r.refused(case_id, "escalate", {"actor": "mallory", "reason": "let me in"})
-    await r.refused(case_id, "respond", {"actor": owner})  # no text: InvalidPayload
+    await r.refused(case_id, "respond", {"actor": owner})  # no text: rejected at the door
     await r.refused(case_id, "close", {"actor": owner})  # only the customer closes (E4)
     await r.refused(case_id, "change_priority", {"actor": "acme-alice", "priority": "P2"})
     handle = r.case(case_id)
@@ -374,10 +379,13 @@ SCENARIOS = {
 bug, see tests/conftest.py), so the scenarios that sleep come first."""
 
 
-async def main(out: Path, only: list[str]) -> None:
+async def main(out: Path, only: list[str], prefix: str = "") -> None:
     out.mkdir(parents=True, exist_ok=True)
-    for old in out.glob("*.json"):
-        if not only or old.stem.split("-")[0] in only:
+    for old in out.glob(f"{prefix}*.json"):
+        scenario = old.stem.removeprefix(prefix).split("-")[0]
+        if prefix and old.stem.removeprefix(prefix) == old.stem:
+            continue
+        if not only or scenario in only:
             old.unlink()
     with tempfile.TemporaryDirectory() as tmp:
         store = Store(f"sqlite:///{tmp}/casework.db")
@@ -392,7 +400,7 @@ async def main(out: Path, only: list[str]) -> None:
                 env.client, task_queue=task_queue, activities=activities_for(store, POLICY)
             )
             async with worker:
-                recorder = Recorder(env, task_queue, out)
+                recorder = Recorder(env, task_queue, out, prefix)
                 for name, scenario in SCENARIOS.items():
                     if not only or name in only:
                         await scenario(recorder)
@@ -405,5 +413,11 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=HISTORIES)
     parser.add_argument("--only", nargs="+", choices=list(SCENARIOS), default=[])
+    parser.add_argument(
+        "--prefix",
+        default="",
+        help="name the histories <prefix><scenario>-...: record a new generation beside the "
+        "older ones, which must still replay",
+    )
     arguments = parser.parse_args()
-    asyncio.run(main(arguments.out, arguments.only))
+    asyncio.run(main(arguments.out, arguments.only, arguments.prefix))
