@@ -7,7 +7,6 @@ shared `escalations` table of the test's database.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
@@ -292,14 +291,9 @@ async def test_an_sla_breach_raises_an_escalation_on_the_same_ladder(
 
 
 async def eventually_finished(desk: Desk, case_id: str) -> None:
-    """Poll (real time) until the case workflow has completed. Not `result()`: waiting on a
-    result lets the shared time-skipping server skip time."""
-    for _ in range(200):
-        status = (await desk.case(case_id).describe()).status
-        if status == WorkflowExecutionStatus.COMPLETED:
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"{case_id} never finished")
+    """Until the case workflow has completed. Not `result()`: waiting on a result lets the
+    time-skipping server skip time."""
+    assert await desk.until_closed(case_id) == WorkflowExecutionStatus.COMPLETED
 
 
 def facts(view: CaseView) -> dict[str, Any]:
