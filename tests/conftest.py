@@ -82,6 +82,7 @@ async def env() -> AsyncIterator[WorkflowEnvironment]:
     async with await WorkflowEnvironment.start_time_skipping(
         data_converter=pydantic_data_converter,
         test_server_existing_path=binary("temporal-test-server"),
+        test_server_startup_timeout=timedelta(seconds=SETTLE_TIMEOUT),  # not the default 5 s
     ) as environment:
         yield environment
 
@@ -97,6 +98,7 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
         data_converter=pydantic_data_converter,
         dev_server_existing_path=binary("temporal"),
         search_attributes=search_attributes.ALL,
+        dev_server_startup_timeout=timedelta(seconds=SETTLE_TIMEOUT),  # not the default 5 s
     ) as environment:
         yield environment
 
