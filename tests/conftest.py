@@ -16,10 +16,10 @@ import itertools
 import shutil
 import sys
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 import pytest_asyncio
@@ -59,6 +59,8 @@ _UNANSWERED = (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED)
 """How an RPC that ran out of time fails: the server's deadline, or the client's "Timeout
 expired"."""
 
+T = TypeVar("T")
+
 
 def _deadline(timeout: float | None) -> float:
     """The loop time `timeout` real seconds (default SETTLE_TIMEOUT) from now."""
@@ -67,6 +69,16 @@ def _deadline(timeout: float | None) -> float:
 
 def _left(deadline: float) -> float:
     return deadline - asyncio.get_running_loop().time()
+
+
+async def within(awaitable: Awaitable[T], what: str, timeout: float | None = None) -> T:
+    """`awaitable`'s result, or an AssertionError naming `what` after `timeout` real seconds
+    (default SETTLE_TIMEOUT) instead of pytest-timeout's stack dump."""
+    limit = SETTLE_TIMEOUT if timeout is None else timeout
+    try:
+        return await asyncio.wait_for(awaitable, limit)
+    except TimeoutError:
+        raise AssertionError(f"{what}: not done after {limit:.0f} s") from None
 
 
 def binary(name: str) -> str:
@@ -267,8 +279,11 @@ class Desk:
     async def open_request(self, request: OpenCaseRequest) -> OpenCaseResult:
         from casework.client import open_case
 
-        result = await open_case(
-            self.client, request, task_queue=self.task_queue, case_options=self.case_options
+        result = await within(
+            open_case(
+                self.client, request, task_queue=self.task_queue, case_options=self.case_options
+            ),
+            f"opening a case for request {request.request_id}",
         )
         if result.case_id:  # P2: a referral opens no case
             self.opened.append(result.case_id)
@@ -313,7 +328,15 @@ class Desk:
     async def act(self, case_id: str, action: str, **payload: Any) -> Any:
         from casework.domain.models import ActionResult
 
-        return await self.case(case_id).execute_update(action, payload, result_type=ActionResult)
+        return await within(
+            self.case(case_id).execute_update(action, payload, result_type=ActionResult),
+            f"{action} on {case_id}",
+        )
+
+    async def result(self, case_id: str) -> CaseView:
+        """The case's final view, once its workflow has completed."""
+        handle = self.client.get_workflow_handle(case_id, result_type=CaseView)
+        return await within(handle.result(), f"{case_id} to complete")
 
     async def until_closed(self, case_id: str) -> WorkflowExecutionStatus | None:
         """Wait, from its history, until the case workflow has closed; its status. (Unlike
