@@ -4,7 +4,8 @@ SQLite database per test, and a `Desk` that opens and works cases like the CLI d
 Waiting: a test waits on the engine's state (the case's view, its history, a row of the test's
 database), never on a fixed pause. Each wait still has a real-time bound, so a wedged workflow
 fails the test with what it was waiting for instead of hanging: SETTLE_TIMEOUT, sized for a
-loaded 2-core CI machine (pytest-timeout's per-test limit stays above it).
+loaded 2-core CI machine and scaled by CASEWORK_TEST_TIME_SCALE on slower ones (pytest-timeout's
+per-test limits scale with it, and stay above it).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import asyncio
 import dataclasses
 import inspect
 import itertools
+import os
 import shutil
 import sys
 import uuid
@@ -23,6 +25,7 @@ from typing import Any, TypeVar
 
 import pytest
 import pytest_asyncio
+import pytest_timeout
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.testservice.v1 import SleepRequest
 from temporalio.api.workflowservice.v1 import ListOpenWorkflowExecutionsRequest
@@ -42,13 +45,19 @@ from casework.store import Store
 from worker import activities_for, build_worker
 from workflows.intake import IntakeWorkflow
 
-SETTLE_TIMEOUT = 45.0
+TIME_SCALE = float(os.environ.get("CASEWORK_TEST_TIME_SCALE", "1"))
+"""Multiplies every real-time bound below and pytest-timeout's per-test limits: 2 or more on a
+machine slower than a loaded 2-core one."""
+if TIME_SCALE <= 0:
+    raise ValueError(f"CASEWORK_TEST_TIME_SCALE must be positive, not {TIME_SCALE}")
+
+SETTLE_TIMEOUT = 45.0 * TIME_SCALE
 """Real seconds one wait may take (a view to get somewhere, a row to be written, the test
 server's clock to move) before the test fails saying what it waited for. On a 2-core machine at
 load 8 a wait takes a few seconds; a wedged workflow never gets there. Below the CLI tests'
 60-second limit (and the default 120), so the test fails with this message, not pytest-timeout's."""
 
-QUERY_TIMEOUT = 10.0
+QUERY_TIMEOUT = 10.0 * TIME_SCALE
 """Real seconds for one `view` query before it is asked again (see `Desk.until`), rather than
 the client's default 30 s: an unanswered query then costs part of a wait, not all of it."""
 
@@ -60,6 +69,19 @@ _UNANSWERED = (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED)
 expired"."""
 
 T = TypeVar("T")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """pytest-timeout's per-test limits (pyproject's, or a module's mark) scale with the waits,
+    so that a wait still fails before its test's limit."""
+    if TIME_SCALE == 1:
+        return
+    default = pytest_timeout.get_env_settings(config).timeout
+    for item in items:
+        marker = item.get_closest_marker("timeout")
+        limit = (marker.kwargs.get("timeout") or marker.args[0]) if marker else default
+        if limit:
+            item.add_marker(pytest.mark.timeout(float(limit) * TIME_SCALE), append=False)
 
 
 def _deadline(timeout: float | None) -> float:
