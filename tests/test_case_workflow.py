@@ -37,7 +37,7 @@ async def refusal(desk: Desk, case_id: str, action: str, **payload: Any) -> str:
 
 
 async def closed_result(desk: Desk, case_id: str) -> CaseView:
-    return await desk.client.get_workflow_handle(case_id, result_type=CaseView).result()
+    return await desk.result(case_id)
 
 
 # --- E5 -------------------------------------------------------------------------------------

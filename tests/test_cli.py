@@ -27,7 +27,7 @@ from casework.domain.models import CaseView
 from casework.settings import DEMO_DIRECTORY
 from casework.store import Store
 from casework.store.tables import case_numbers
-from tests.conftest import Desk, target_of
+from tests.conftest import SETTLE_TIMEOUT, Desk, target_of
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -85,14 +85,15 @@ async def act_ok(*args: str) -> str:
 
 async def listed(desk: Desk, case_id: str, *filters: str) -> list[dict[str, Any]]:
     """`casework list` with filters, polled until the case shows (visibility lags)."""
-    for _ in range(100):
+    deadline = asyncio.get_running_loop().time() + SETTLE_TIMEOUT
+    while asyncio.get_running_loop().time() < deadline:
         result = await cli("list", *filters, "--limit", "1000", "--output", "json")
         assert result.exit_code == 0, result.output
         rows = json.loads(result.stdout)
         if any(r["case_id"] == case_id for r in rows):
             return rows
         await asyncio.sleep(0.1)
-    raise AssertionError(f"{case_id} never listed with {filters}")
+    raise AssertionError(f"{case_id} never listed with {filters} in {SETTLE_TIMEOUT:.0f} s")
 
 
 async def test_a_case_from_open_to_close_through_every_command(cli_env: Desk) -> None:

@@ -6,13 +6,13 @@ here: what a Customer Care agent and an Escalation Manager type, and what they a
 
 from __future__ import annotations
 
-import asyncio
 import re
+from typing import Any
 
 import pytest
 
 from casework.store import Store
-from tests.conftest import Desk
+from tests.conftest import Desk, eventually
 from tests.test_cli import OPEN, act_ok, cli, cli_env, opened_case
 from tests.test_search_attributes import until_listed
 
@@ -50,11 +50,12 @@ async def test_escalate_by_phone_acknowledge_and_de_escalate(cli_env: Desk, stor
     assert f"{case_id}-E1 de-escalated" in out
     shown = (await cli("show", case_id)).stdout
     assert "escalation_ended" in shown and "P1" in shown
-    for _ in range(100):  # the case writes its row in the background
-        [row] = store.escalations.rows(case_id)
-        if row["ended_at"] is not None:
-            break
-        await asyncio.sleep(0.05)
+
+    def ended() -> list[dict[str, Any]]:  # the case writes its row in the background
+        rows = store.escalations.rows(case_id)
+        return rows if all(r["ended_at"] is not None for r in rows) else []
+
+    [row] = await eventually(ended)
     assert (row["channel"], row["priority"], row["acknowledged_by"]) == ("phone", "P1", manager)
     assert row["ended_at"] is not None
 

@@ -52,9 +52,7 @@ async def test_a_partner_case_and_its_escalation_from_the_cli(cli_env: Desk, sto
     await desk.until(case_id, owned_by("nw-pia"))
     back = await test_cli.act_ok("show", case_id)
     assert f"{escalation}: resolved" in " ".join(back.split()) and "Use 7.4.4" in back
-    feed = await desk.until(
-        case_id, lambda v: any(e.kind == "vendor_close" for e in v.feed), timeout=10
-    )
+    feed = await desk.until(case_id, lambda v: any(e.kind == "vendor_close" for e in v.feed))
     vendor = [e.kind for e in feed.feed if e.kind.startswith("vendor_")]
     assert vendor[-2:] == ["vendor_resolve", "vendor_close"], "the resolution comes first"
 

@@ -70,7 +70,7 @@ async def test_a_busy_case_rolls_over_and_keeps_its_feed_state_and_clock(
 
     await desk.act(case_id, "respond", actor="cc-dana", text="Found it: a known HA bug")
     await desk.act(case_id, "close", actor="acme-alice")
-    final = await desk.client.get_workflow_handle(case_id, result_type=CaseView).result()
+    final = await desk.result(case_id)
     assert final.state == "closed"
     assert [(e.actor, e.text) for e in final.feed if e.kind == "comment"] == said
     assert [e.kind for e in final.feed].count("sla_breached") == 1

@@ -7,7 +7,6 @@ shared `escalations` table of the test's database.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
@@ -27,7 +26,7 @@ from casework.domain.models import CaseView
 from casework.domain.sla import SlaPolicy
 from casework.domain.us_citizen import WITHHELD
 from casework.store import Store
-from tests.conftest import Desk, binary, eventually
+from tests.conftest import Desk, eventually, start_test_server
 from tests.us_citizen_desk import CYBERDYNE, SECRET
 from worker import WORKFLOWS, activities_for, build_worker
 
@@ -36,10 +35,7 @@ from worker import WORKFLOWS, activities_for, build_worker
 async def env() -> AsyncIterator[WorkflowEnvironment]:
     """A time-skipping server of this module's own: the ladder skips hours of workflow time,
     and the shared server's clock stays where the other modules expect it."""
-    async with await WorkflowEnvironment.start_time_skipping(
-        data_converter=pydantic_data_converter,
-        test_server_existing_path=binary("temporal-test-server"),
-    ) as environment:
+    async with await start_test_server() as environment:
         yield environment
 
 
@@ -297,14 +293,9 @@ async def test_an_sla_breach_raises_an_escalation_on_the_same_ladder(
 
 
 async def eventually_finished(desk: Desk, case_id: str) -> None:
-    """Poll (real time) until the case workflow has completed. Not `result()`: waiting on a
-    result lets the shared time-skipping server skip time."""
-    for _ in range(200):
-        status = (await desk.case(case_id).describe()).status
-        if status == WorkflowExecutionStatus.COMPLETED:
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"{case_id} never finished")
+    """Until the case workflow has completed. Not `result()`: waiting on a result lets the
+    time-skipping server skip time."""
+    assert await desk.until_closed(case_id) == WorkflowExecutionStatus.COMPLETED
 
 
 def facts(view: CaseView) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from casework.client import CaseworkError
 from casework.domain.models import OpenCaseRequest, case_id_for
 from casework.store import Store
 from casework.store.tables import case_numbers
-from tests.conftest import Desk
+from tests.conftest import Desk, eventually
 
 
 def numbers_for(store: Store, request_id: str) -> list[int]:
@@ -103,13 +103,9 @@ async def test_opening_twice_with_one_request_id_gives_one_case(desk: Desk, stor
     assert len(numbers_for(store, request.request_id)) == 1
     view = await desk.until(first.case_id, lambda v: v.state == "in_progress")
     assert [e.kind for e in view.feed].count("opened") == 1
-    for _ in range(200):
-        opened_mail = [
-            n for n in store.outbox.rows(first.case_id) if n["subject"].endswith(" opened")
-        ]
-        if opened_mail:
-            break
-        await asyncio.sleep(0.05)
+    opened_mail = await eventually(
+        lambda: [n for n in store.outbox.rows(first.case_id) if n["subject"].endswith(" opened")]
+    )
     assert [n["recipient_id"] for n in opened_mail] == ["acme-alice"], "the customer hears once"
 
 

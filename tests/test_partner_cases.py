@@ -233,8 +233,7 @@ async def test_closing_the_partner_case_withdraws_its_escalation(desk: Desk) -> 
     await desk.act(case_id, "close", actor="soylent-sam", reason="replaced the unit")
     closed = await desk.until(escalation_id, lambda v: v.state == "closed")
     assert any(e.kind == "close" and e.actor == PARTNER for e in closed.feed)
-    handle = desk.client.get_workflow_handle(case_id, result_type=CaseView)
-    final = await handle.result()
+    final = await desk.result(case_id)
     assert final.vendor_escalations[0].status == "withdrawn"
 
 

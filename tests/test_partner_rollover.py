@@ -11,22 +11,18 @@ import uuid
 from collections.abc import AsyncIterator
 
 import pytest_asyncio
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from casework.domain.sla import SlaPolicy
 from casework.store import Store
-from tests.conftest import Desk, binary
+from tests.conftest import Desk, start_test_server
 from tests.test_partner_cases import open_partner_case, owned_by, to_partner_l2
 from worker import activities_for, build_worker
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def env() -> AsyncIterator[WorkflowEnvironment]:
-    async with await WorkflowEnvironment.start_time_skipping(
-        data_converter=pydantic_data_converter,
-        test_server_existing_path=binary("temporal-test-server"),
-    ) as environment:
+    async with await start_test_server() as environment:
         yield environment
 
 

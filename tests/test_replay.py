@@ -22,7 +22,6 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
 
-from casework.domain.models import CaseView
 from casework.domain.sla import SlaPolicy
 from casework.store import Store
 from tests.conftest import Desk, policy_in_seconds
@@ -127,7 +126,7 @@ async def test_a_case_lives_its_whole_life_with_every_task_replayed(
         await desk.act(case_id, "change_priority", actor="acme-alice", priority="P3")
         await desk.act(case_id, "resolve", actor="gsc-erin", resolution="config fix")
         await desk.act(case_id, "close", actor="acme-alice")
-        final = await env.client.get_workflow_handle(case_id, result_type=CaseView).result()
+        final = await desk.result(case_id)
     assert final.state == "closed"
     assert final.priority == "P3"
     assert final.sla.breached_at is None

@@ -14,9 +14,7 @@ import pytest
 from temporalio.client import Client
 
 from casework.domain.sla import SlaPolicy
-from tests.conftest import Desk
-
-SETTLE_SECONDS = 15.0
+from tests.conftest import SETTLE_TIMEOUT, Desk
 
 
 @pytest.fixture
@@ -40,7 +38,7 @@ async def case_ids(client: Client, query: str) -> set[str]:
 async def until_listed(desk: Desk, condition: str, expected: set[str]) -> None:
     """The cases of this test's queue matching `condition` are exactly `expected`."""
     query = f"WorkflowType = 'Case' AND TaskQueue = '{desk.task_queue}' AND {condition}"
-    deadline = asyncio.get_running_loop().time() + SETTLE_SECONDS
+    deadline = asyncio.get_running_loop().time() + SETTLE_TIMEOUT
     while True:
         found = await case_ids(desk.client, query)
         if found == expected:

@@ -9,7 +9,7 @@ import asyncio
 from casework.client import case_list_query
 from casework.domain.models import Category, Level
 from casework.domain.routing import first_level
-from tests.conftest import Desk
+from tests.conftest import SETTLE_TIMEOUT, Desk
 
 SECURITY = {"category": "security_vulnerability"}
 
@@ -63,7 +63,7 @@ async def test_an_operator_lists_the_security_issues(dev_desk: Desk) -> None:
     for case_id in (security, support):
         await dev_desk.until(case_id, lambda v: v.state == "in_progress")
     query = case_list_query(security=True) + f" AND TaskQueue = '{dev_desk.task_queue}'"
-    deadline = asyncio.get_running_loop().time() + 15
+    deadline = asyncio.get_running_loop().time() + SETTLE_TIMEOUT
     while True:
         found = {wf.id async for wf in dev_desk.client.list_workflows(query)}
         if found == {security} or asyncio.get_running_loop().time() > deadline:

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from casework.domain.directory import Directory, Engineer
 from casework.domain.models import Level
 from casework.store import Store
+from tests.conftest import SETTLE_TIMEOUT
 
 AT = datetime(2025, 3, 4, 15, 0, tzinfo=UTC)
 
@@ -95,11 +96,13 @@ def test_case_numbers_are_distinct_under_concurrent_requests(fresh: Store) -> No
     is retried concurrently: the same request always gets the same number."""
     requests = [f"req-{n}" for n in range(40)]
     calls = requests * 3  # every request three times: the original and two concurrent retries
-    barrier = threading.Barrier(12)
+    barrier = threading.Barrier(12)  # 120 calls: ten rounds of twelve at once
 
     def allocate(request_id: str) -> tuple[str, int, bool]:
         try:
-            barrier.wait(timeout=0.5)
+            # Not a short timeout: missed once on a loaded machine, it breaks the barrier for
+            # good, and every later call runs unsynchronised, testing nothing concurrent.
+            barrier.wait(timeout=SETTLE_TIMEOUT)
         except threading.BrokenBarrierError:
             pass
         number, created = fresh.intake.allocate_case_number(request_id, AT)

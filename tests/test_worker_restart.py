@@ -10,7 +10,6 @@ from datetime import timedelta
 from temporalio.api.enums.v1 import EventType
 from temporalio.testing import WorkflowEnvironment
 
-from casework.domain.models import CaseView
 from casework.domain.sla import SlaPolicy
 from casework.store import Store
 from tests.conftest import Desk
@@ -48,7 +47,7 @@ async def test_a_new_worker_finishes_a_case_the_old_one_started(
             await desk.until(case_id, owned_by("gsc-erin"))
             # A task still in flight when worker 1 stops (the notification of the assignment,
             # on a busy machine) would hold the time-skipping server's clock: let it finish.
-            assert await desk.settle(case_id, attempts=1000), "the case did not settle"
+            assert await desk.settle(case_id), "the case did not settle"
         except BaseException:
             await desk.tidy_up()
             raise
@@ -75,7 +74,7 @@ async def test_a_new_worker_finishes_a_case_the_old_one_started(
                 case_id, "respond", actor="gsc-grace", text="Known issue, fixed in 7.4.4"
             )
             await desk.act(case_id, "close", actor="acme-alice", reason="upgraded")
-            final = await env.client.get_workflow_handle(case_id, result_type=CaseView).result()
+            final = await desk.result(case_id)
         finally:
             await desk.tidy_up()
 
