@@ -344,7 +344,9 @@ async def test_a_refused_escalation_says_why_and_changes_nothing(
     if malformed:
         with pytest.raises(WorkflowUpdateFailedError) as failure:
             await desk.act(before.case_id, "escalate_now", **payload)
-        message = str(failure.value.cause)
+        cause = failure.value.cause
+        assert isinstance(cause, ApplicationError) and cause.type == "InvalidPayload", cause
+        message = cause.message
     else:
         message = await refused(desk, before.case_id, "escalate_now", **payload)
     assert message.startswith(f"escalate_now refused on {before.case_id}: ")

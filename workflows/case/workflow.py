@@ -148,6 +148,8 @@ class CaseWorkflow:
     @workflow.run
     async def run(self, input: CaseWorkflowInput) -> CaseView:
         case = self.case
+        self.deferring = workflow.patched(DEFER_DURING_ROLL_OVER)
+        self.floor: int | None = None
         if input.carried is None:
             self._announce_opening()
             self.feed.record_facts()
@@ -155,6 +157,7 @@ class CaseWorkflow:
             self.feed.record("system", "continued", "history rolled over; state carried")
             self.ctx.start_deferred()
         self.feed.publish()
+        self.startup = list(self.ctx.pending)
         clock = asyncio.create_task(self.clock.watch())
         self.approvals.resume()
         self.ladder.resume()
@@ -234,9 +237,17 @@ class CaseWorkflow:
         return f"The customer closed the case. {resolution}".strip()
 
     def _time_to_roll_over(self) -> bool:
+        """When the server suggests it, or after `continue_as_new_after_events`. A run counts
+        the events after its own start-up (its side effects done), so a run that begins with
+        more events than the limit still works before it rolls over (no roll-over loop)."""
         limit = self.options.continue_as_new_after_events
         info = workflow.info()
-        if limit is not None and info.get_current_history_length() >= limit:
+        length = info.get_current_history_length()
+        if self.deferring and self.floor is None:
+            if any(not p.done() for p in self.startup):
+                return info.is_continue_as_new_suggested()
+            self.floor = length
+        if limit is not None and length - (self.floor or 0) >= limit:
             return True
         return info.is_continue_as_new_suggested()
 
@@ -246,7 +257,7 @@ class CaseWorkflow:
         wait for it too, or its caller gets an error and the new run loses it. What actions
         decide meanwhile waits in the state for the next run (feed entries, notifications),
         so a stream of signals cannot keep the case from rolling over."""
-        self.ctx.rolling_over = workflow.patched(DEFER_DURING_ROLL_OVER)
+        self.ctx.rolling_over = self.deferring
         while True:
             await workflow.wait_condition(workflow.all_handlers_finished)
             await self.ctx.drain()
