@@ -274,7 +274,8 @@ async def test_no_pr_is_filed_while_the_customer_has_not_answered(
 
 async def test_a_request_must_name_logs_of_this_case(env: WorkflowEnvironment, desk: Desk) -> None:
     """U6: a request naming a configuration file or an unknown attachment is refused with the
-    case's logs listed; one by someone other than the owner, or below L3, too."""
+    case's logs listed; one by someone other than the owner, or below L3, too. A file reference
+    that is not a SHA-256 is rejected before it reaches the case."""
     case_id = await at_l3_with_files(env, desk)
     config = await refused(desk, case_id, "request_log_approval", actor=OWNER, logs=["att-3"])
     assert "att-3: not a log on this case; its logs are att-1, att-2" in config
@@ -289,8 +290,10 @@ async def test_a_request_must_name_logs_of_this_case(env: WorkflowEnvironment, d
     view = await until(desk, case_id, lambda v: True)
     assert view.log_approvals == []
 
-    bad_sha = await refused(desk, case_id, "attach", actor=CONTACT, name="x.log", sha256="abc")
-    assert "sha256" in bad_sha
+    with pytest.raises(WorkflowUpdateFailedError) as bad_sha:  # malformed: rejected at the door
+        await desk.act(case_id, "attach", actor=CONTACT, name="x.log", sha256="abc")
+    assert "sha256" in str(bad_sha.value.cause)
+    assert (await until(desk, case_id, lambda v: True)).feed == view.feed
 
 
 async def test_a_request_below_l3_is_refused(env: WorkflowEnvironment, desk: Desk) -> None:
