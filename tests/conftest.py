@@ -168,10 +168,29 @@ async def running_workflows(environment: WorkflowEnvironment) -> list[str]:
     return found
 
 
+async def clock_moves(environment: WorkflowEnvironment) -> bool:
+    """Whether a test server's clock still skips: a free clock passes a minute at once, a held
+    one takes a real minute."""
+    request = SleepRequest()
+    request.duration.FromTimedelta(timedelta(minutes=1))
+    try:
+        await environment.client.test_service.unlock_time_skipping_with_sleep(
+            request, timeout=timedelta(seconds=5 * TIME_SCALE)
+        )
+    except RPCError as e:
+        if e.status not in _UNANSWERED:
+            raise
+        return False
+    return True
+
+
 class _SharedTestServer:
-    """The time-skipping server the test modules share, replaced after a test that leaves a
-    workflow running on it: such a workflow's next task (its timer fires, nobody polls its task
-    queue) stops the server's clock for good, and every later test's `env.sleep` would fail."""
+    """The time-skipping server the test modules share, replaced after a test that leaves it
+    unusable: a workflow still running (its next task, once its timer fires with nobody polling
+    its task queue, holds the server's clock for good), or the clock held already (a workflow
+    terminated with an activity or workflow task in flight, or a query that reached a run as it
+    continued as new: the test server never releases their task's lock). Every later test's
+    `env.sleep` would fail."""
 
     def __init__(self) -> None:
         self.environment: WorkflowEnvironment | None = None
@@ -197,14 +216,19 @@ async def _shared_test_server() -> AsyncIterator[_SharedTestServer]:
 @pytest_asyncio.fixture
 async def env(_shared_test_server: _SharedTestServer) -> AsyncIterator[WorkflowEnvironment]:
     """The shared time-skipping test server (see `time_skipping_server`). A test leaves nothing
-    running on it (`Desk.tidy_up`); if it does, it fails here and the next test gets a new
-    server instead of a clock that no longer moves."""
+    running on it (`Desk.tidy_up`) and its clock free; if not, the test fails here, and the next
+    test gets a new server instead of a clock that no longer moves."""
     environment = await _shared_test_server.get()
     yield environment
     left = await running_workflows(environment)
-    if left:
+    if left or not await clock_moves(environment):
         await _shared_test_server.replace()
-        pytest.fail(f"left running on the shared test server: {left}", pytrace=False)
+        pytest.fail(
+            f"left the shared test server unusable: running {left}"
+            if left
+            else "left the shared test server's clock held by a task of a closed workflow",
+            pytrace=False,
+        )
 
 
 _case_ranges = itertools.count(1)
