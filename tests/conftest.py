@@ -55,9 +55,10 @@ if TIME_SCALE <= 0:
 
 SETTLE_TIMEOUT = 45.0 * TIME_SCALE
 """Real seconds one wait may take (a view to get somewhere, a row to be written, the test
-server's clock to move) before the test fails saying what it waited for. On a 2-core machine at
-load 8 a wait takes a few seconds; a wedged workflow never gets there. Below the CLI tests'
-60-second limit (and the default 120), so the test fails with this message, not pytest-timeout's."""
+server's clock to move) before the test fails saying what it waited for. On 2 cores at load 4 to
+8 (five full runs, each beside another) the longest of some 7,800 waits took 2.3 s; a wedged
+workflow never gets there. Below the CLI tests' 60-second limit (and the default 120), so the
+test fails with this message, not pytest-timeout's."""
 
 QUERY_TIMEOUT = 10.0 * TIME_SCALE
 """Real seconds for one `view` query before it is asked again (see `Desk.until`), rather than
