@@ -330,24 +330,17 @@ class EscalationLadder:
         case's note stays on the case (the summary line carries no content either)."""
         case = self.ctx.case
         note = "" if self.ctx.restricted else escalation.note
-        self.ctx.side_effect(
-            contracts.NOTIFY,
-            contracts.Notification(
-                key=f"{escalation.escalation_id}:step-{escalation.step}",
-                case_id=case.case_id,
-                recipient_kind="escalation_manager",
-                recipient_id=escalation.manager.id,
-                subject=f"Escalation {escalation.escalation_id} on {case.case_id}",
-                body=(
-                    f"{escalation.reason.replace('_', ' ')}: {note} "
-                    f"{summary_line(case)}. Acknowledge within "
-                    f"{format_duration(escalation.acknowledge_within)}: casework acknowledge "
-                    f"{case.case_id} --as {escalation.manager.id}"
-                ).strip(),
-                at=workflow.now(),
-                restricted=self.ctx.restricted,
-                account_id=case.intake.request.account_id,
-            ),
+        self.ctx.feed.notify(
+            "escalation_manager",
+            escalation.manager.id,
+            f"Escalation {escalation.escalation_id} on {case.case_id}",
+            (
+                f"{escalation.reason.replace('_', ' ')}: {note} "
+                f"{summary_line(case)}. Acknowledge within "
+                f"{format_duration(escalation.acknowledge_within)}: casework acknowledge "
+                f"{case.case_id} --as {escalation.manager.id}"
+            ).strip(),
+            key=f"{escalation.escalation_id}:step-{escalation.step}",
         )
 
     def _end(self, escalation: Escalation, actor: str, why: str) -> None:

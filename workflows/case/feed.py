@@ -106,9 +106,12 @@ class Feed:
 
     # --- notifications ---------------------------------------------------------------------
 
-    def notify(self, kind: str, person: str, subject: str, body: str) -> None:
-        """Queue a notification in the outbox. U5: it says whether it is about a restricted
-        case, so that its body is shown only to those who may read it."""
+    def notify(
+        self, kind: str, person: str, subject: str, body: str, key: str | None = None
+    ) -> None:
+        """Queue a notification in the outbox, once per `key` (by default one per recipient
+        and feed position). U5: it says whether it is about a restricted case, so that its
+        body is shown only to those who may read it."""
         case = self.ctx.case
         if kind == "contact" and case.intake.escalated_from:
             # P4: on a vendor escalation we talk to the partner, never to its customer.
@@ -116,7 +119,7 @@ class Feed:
         self.ctx.side_effect(
             contracts.NOTIFY,
             contracts.Notification(
-                key=f"{case.case_id}:{case.feed_total}:{kind}:{person}",
+                key=key or f"{case.case_id}:{case.feed_total}:{kind}:{person}",
                 case_id=case.case_id,
                 recipient_kind=kind,
                 recipient_id=person,
