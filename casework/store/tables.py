@@ -210,3 +210,42 @@ feed = Table(
     Column("refused", Boolean, nullable=False, default=False, server_default=false()),
 )
 """E4 Show Feed: every entry of every case, in order; the case workflow appends, readers page."""
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", String(32), primary_key=True),  # the key's public id, in the key itself
+    Column("directory_id", String(64), nullable=False, index=True),
+    Column("secret_sha256", String(64), nullable=False),  # the secret is shown once, never kept
+    Column("label", String(200), nullable=False, default="", server_default=""),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_by", String(64), nullable=False),
+    Column("expires_at", DateTime(timezone=True)),
+    Column("revoked_at", DateTime(timezone=True)),
+    Column("last_used_at", DateTime(timezone=True)),
+)
+"""Credentials of the door (issue 10): one row per API key, bound to one directory id."""
+audit = Table(
+    "audit",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False, index=True),
+    Column("principal", String(64), nullable=False),
+    Column("on_behalf_of", String(64)),
+    Column("path", String(32), nullable=False),  # api, codec, cli
+    Column("action", String(64), nullable=False),  # read, feed, decode, attachment, outbox
+    Column("case_id", String(200), index=True),
+    Column("account_id", String(64)),
+    Column("granted", Boolean, nullable=False),
+    Column("reason", Text, nullable=False, default="", server_default=""),
+)
+"""U5: every read of restricted content, granted or refused, from any path."""
+case_realms = Table(
+    "case_realms",
+    metadata,
+    Column("workflow_id", String(200), primary_key=True),
+    Column("account_id", String(64), nullable=False),
+    Column("restricted", Boolean, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+"""Which key a workflow's payloads are encrypted with: a US Citizen Support case's (and its
+intake's) with the restricted keys, every other with the payload keys (casework.codec)."""

@@ -1,0 +1,188 @@
+"""Carrying the verified principal from the door to the case workflow.
+
+Client side (`PrincipalHeaders`, on the door's Temporal client): inside `acting(principal)`,
+every update, signal and query the client sends gets a token signed for that principal, that
+case and that operation, in the `casework-principal` header. Outside it, nothing is added.
+
+Worker side (`PrincipalCheck`, on the worker): before any update validator, update handler,
+signal or query of a case workflow runs, the header's token is checked (`tokens.verify`) and the
+principal set for the handler (`principal.current()`):
+- no header: the namespace operator (someone using the Web UI or the `temporal` CLI directly);
+- a token that does not verify: an update is rejected by its validator with the reason (it
+  never enters history); a signal or query runs as a principal carrying the refusal, which the
+  case turns down (a signal's refusal is on the feed; a query sees what an operator sees).
+Updates and signals are checked against workflow time, so a replay decides as the first run
+did; queries are not in history and are checked against the wall clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import UTC, datetime
+from typing import Any
+
+from temporalio import workflow
+from temporalio.api.common.v1 import Payload
+from temporalio.client import (
+    Interceptor as ClientInterceptor,
+)
+from temporalio.client import (
+    OutboundInterceptor,
+    QueryWorkflowInput,
+    SignalWorkflowInput,
+    StartWorkflowUpdateInput,
+    WorkflowUpdateHandle,
+)
+from temporalio.converter import PayloadConverter
+from temporalio.exceptions import ApplicationError
+from temporalio.worker import (
+    HandleQueryInput,
+    HandleSignalInput,
+    HandleUpdateInput,
+    Interceptor,
+    WorkflowInboundInterceptor,
+    WorkflowInterceptorClassInput,
+)
+
+from casework.identity import principal as who
+from casework.identity.keyring import KeyRing
+from casework.identity.principal import NAMESPACE_OPERATOR, Principal
+from casework.identity.tokens import HEADER, TokenRefused, issue, verify
+
+CHECKED_WORKFLOWS = frozenset({"Case"})
+
+_outgoing: ContextVar[Principal | None] = ContextVar("casework_outgoing", default=None)
+
+
+@contextmanager
+def acting(principal: Principal) -> Iterator[None]:
+    """Within this block, what the client sends carries a token for `principal`."""
+    token = _outgoing.set(principal)
+    try:
+        yield
+    finally:
+        _outgoing.reset(token)
+
+
+def _header(payloads: Any, ring: KeyRing, workflow_id: str, operation: str) -> Any:
+    principal = _outgoing.get()
+    if principal is None:
+        return payloads
+    token = issue(
+        ring, principal, workflow_id=workflow_id, operation=operation, now=datetime.now(UTC)
+    )
+    return {**payloads, HEADER: PayloadConverter.default.to_payloads([token])[0]}
+
+
+class PrincipalHeaders(ClientInterceptor):
+    """Client interceptor of the door: see the module docstring."""
+
+    def __init__(self, ring: KeyRing) -> None:
+        self.ring = ring
+
+    def intercept_client(self, next: OutboundInterceptor) -> OutboundInterceptor:
+        return _Outbound(next, self.ring)
+
+
+class _Outbound(OutboundInterceptor):
+    def __init__(self, next: OutboundInterceptor, ring: KeyRing) -> None:
+        super().__init__(next)
+        self.ring = ring
+
+    async def start_workflow_update(
+        self, input: StartWorkflowUpdateInput
+    ) -> WorkflowUpdateHandle[Any]:
+        input.headers = _header(input.headers, self.ring, input.id, input.update)
+        return await super().start_workflow_update(input)
+
+    async def signal_workflow(self, input: SignalWorkflowInput) -> None:
+        input.headers = _header(input.headers, self.ring, input.id, input.signal)
+        await super().signal_workflow(input)
+
+    async def query_workflow(self, input: QueryWorkflowInput) -> Any:
+        input.headers = _header(input.headers, self.ring, input.id, input.query)
+        return await super().query_workflow(input)
+
+
+def principal_of(
+    ring: KeyRing, headers: Any, workflow_id: str, operation: str, now: datetime
+) -> Principal:
+    """Who sent a message: the verified principal, the operator (no token), or a principal
+    carrying why its token was refused."""
+    payload: Payload | None = headers.get(HEADER) if headers else None
+    if payload is None:
+        return NAMESPACE_OPERATOR
+    try:
+        token = PayloadConverter.default.from_payloads([payload], [str])[0]
+        return verify(ring, token, workflow_id=workflow_id, operation=operation, now=now)
+    except TokenRefused as e:
+        return Principal(id=who.OPERATOR, via="namespace", refused=str(e))
+    except Exception:  # a header that is not even a string
+        return Principal(
+            id=who.OPERATOR, via="namespace", refused="the casework token is not a token"
+        )
+
+
+class PrincipalCheck(Interceptor):
+    """Worker interceptor: see the module docstring."""
+
+    def __init__(self, ring: KeyRing) -> None:
+        self.ring = ring
+
+    def workflow_interceptor_class(
+        self, input: WorkflowInterceptorClassInput
+    ) -> type[WorkflowInboundInterceptor]:
+        ring = self.ring
+
+        class _Inbound(_CheckedInbound):
+            pass
+
+        _Inbound.ring = ring
+        return _Inbound
+
+
+class _CheckedInbound(WorkflowInboundInterceptor):
+    ring: KeyRing
+
+    def _principal(self, headers: Any, operation: str, now: datetime) -> Principal | None:
+        info = workflow.info()
+        if info.workflow_type not in CHECKED_WORKFLOWS:
+            return None
+        return principal_of(self.ring, headers, info.workflow_id, operation, now)
+
+    def handle_update_validator(self, input: HandleUpdateInput) -> None:
+        principal = self._principal(input.headers, input.update, workflow.now())
+        if principal is not None and principal.refused:
+            raise ApplicationError(
+                f"{input.update} refused on {workflow.info().workflow_id}: {principal.refused}",
+                type="CredentialRefused",
+                non_retryable=True,
+            )
+        token = who.set_current(principal)
+        try:
+            super().handle_update_validator(input)
+        finally:
+            who.reset_current(token)
+
+    async def handle_update_handler(self, input: HandleUpdateInput) -> Any:
+        token = who.set_current(self._principal(input.headers, input.update, workflow.now()))
+        try:
+            return await super().handle_update_handler(input)
+        finally:
+            who.reset_current(token)
+
+    async def handle_signal(self, input: HandleSignalInput) -> None:
+        token = who.set_current(self._principal(input.headers, input.signal, workflow.now()))
+        try:
+            await super().handle_signal(input)
+        finally:
+            who.reset_current(token)
+
+    def handle_query(self, input: HandleQueryInput) -> Any:
+        token = who.set_current(self._principal(input.headers, input.query, datetime.now(UTC)))
+        try:
+            return super().handle_query(input)
+        finally:
+            who.reset_current(token)
