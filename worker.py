@@ -31,6 +31,8 @@ from activities.feed import FeedActivities
 from activities.reporting import ReportingActivities
 from casework.domain.sla import SlaPolicy
 from casework.engine import load_policy, open_store
+from casework.identity.interceptors import PrincipalCheck
+from casework.identity.keyring import KeyRing, load_keyring
 from casework.settings import Settings
 from workflows.case import CaseWorkflow
 from workflows.intake import IntakeWorkflow
@@ -68,17 +70,20 @@ def build_worker(
     *,
     task_queue: str,
     activities: list,  # type: ignore[type-arg]
+    ring: KeyRing,
     executor: ThreadPoolExecutor | None = None,
     **options,  # type: ignore[no-untyped-def]
 ) -> Worker:
     """The one place a casework worker is assembled. The activity that starts case workflows
-    uses this worker's own client."""
+    uses this worker's own client. `ring` verifies the door's tokens (casework.identity):
+    every worker of a deployment loads the same ring."""
     return Worker(
         client,
         task_queue=task_queue,
         workflows=WORKFLOWS,
         activities=[*activities, CaseStarter(client).start_case],
         activity_executor=executor or ThreadPoolExecutor(ACTIVITY_THREADS),
+        interceptors=[PrincipalCheck(ring), *options.pop("interceptors", [])],
         **options,
     )
 
@@ -96,7 +101,10 @@ async def main(settings: Settings | None = None) -> None:
     policy = load_policy(settings)
     client = await connect()
     worker = build_worker(
-        client, task_queue=settings.task_queue, activities=activities_for(store, policy)
+        client,
+        task_queue=settings.task_queue,
+        activities=activities_for(store, policy),
+        ring=load_keyring(settings.state_dir, create=True),
     )
     logging.info("casework worker on task queue %s", settings.task_queue)
     await worker.run()

@@ -34,6 +34,7 @@ from casework.domain.actions import ActionResult
 from casework.domain.models import Channel, OpenCaseRequest, Priority
 from casework.domain.sla import DEFAULT_POLICY
 from casework.engine import load_directory
+from casework.identity.keyring import fresh_ring
 from casework.settings import DEMO_DIRECTORY
 from casework.store import Store
 from worker import activities_for, build_worker
@@ -117,7 +118,10 @@ async def run(count: int, concurrency: int, server: str) -> None:
                     into.append(time.perf_counter() - t0)
 
             worker = build_worker(
-                client, task_queue=task_queue, activities=activities_for(store, DEFAULT_POLICY)
+                client,
+                task_queue=task_queue,
+                activities=activities_for(store, DEFAULT_POLICY),
+                ring=fresh_ring(),
             )
             async with worker:
                 started = time.perf_counter()

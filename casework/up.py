@@ -37,6 +37,7 @@ from casework import search_attributes
 from casework.attachments import FOLDER as ATTACHMENTS
 from casework.engine import load_directory, load_policy, open_store
 from casework.files import FileRefused
+from casework.identity.keyring import load_keyring
 from casework.settings import Settings
 
 NAMESPACE = "default"
@@ -304,7 +305,10 @@ async def run(options: UpOptions) -> int:
         store = open_store(settings)
         policy = load_policy(settings)
         worker = build_worker(
-            client, task_queue=settings.task_queue, activities=activities_for(store, policy)
+            client,
+            task_queue=settings.task_queue,
+            activities=activities_for(store, policy),
+            ring=load_keyring(settings.state_dir, create=True),
         )
         worker_run = asyncio.ensure_future(worker.run())
         server_exit = asyncio.ensure_future(process.wait())

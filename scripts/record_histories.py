@@ -47,7 +47,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
@@ -57,11 +57,22 @@ from casework.domain.business_calendar import calendar_for, closed_days
 from casework.domain.models import CaseView, OpenCaseRequest
 from casework.domain.sla import SlaPolicy
 from casework.engine import load_directory
+from casework.identity.interceptors import PrincipalHeaders, acting
+from casework.identity.keyring import KeyRing
+from casework.identity.principal import Principal
 from casework.settings import DEMO_DIRECTORY
 from casework.store import Store
 from worker import activities_for, build_worker
 
 HISTORIES = Path(__file__).resolve().parent.parent / "tests" / "histories"
+SKIPPED_TIME_TTL = timedelta(days=3650)
+"""Tokens of test clients: the time-skipping server's clock runs days ahead of the wall clock
+(tests/test_identity.py checks expiry with tokens of its own)."""
+TEST_RING = KeyRing.from_json(
+    (HISTORIES.parent / "data" / "test-keyring.json").read_text(), "tests"
+)
+"""The test-only ring the histories' tokens are signed with (tests/conftest.py replays them
+with the same one)."""
 POLICY = SlaPolicy.model_validate(
     {
         "first_response_targets": {
@@ -90,7 +101,9 @@ class Recorder:
         self, env: WorkflowEnvironment, task_queue: str, out: Path, prefix: str = ""
     ) -> None:
         self.env = env
-        self.client = env.client
+        config = env.client.config()
+        config["interceptors"] = [PrincipalHeaders(TEST_RING, ttl=SKIPPED_TIME_TTL)]
+        self.client = Client(**config)  # sends as the door does, signed for who acts
         self.task_queue = task_queue
         self.out = out
         self.prefix = prefix
@@ -136,11 +149,16 @@ class Recorder:
         raise RuntimeError(f"{case_id} never got there: {view.state}")
 
     async def act(self, case_id: str, action: str, **payload: Any) -> ActionResult:
-        return await self.case(case_id).execute_update(action, payload, result_type=ActionResult)
+        with acting(Principal(id=payload["actor"], via="api-key")):
+            return await self.case(case_id).execute_update(
+                action, payload, result_type=ActionResult
+            )
 
     async def refused(self, case_id: str, action: str, payload: Any) -> None:
         try:
-            await self.case(case_id).execute_update(action, payload, result_type=ActionResult)
+            actor = payload.get("actor") if isinstance(payload, dict) else None
+            with acting(Principal(id=actor if isinstance(actor, str) else "nobody")):
+                await self.case(case_id).execute_update(action, payload, result_type=ActionResult)
         except WorkflowUpdateFailedError:
             return
         raise RuntimeError(f"{action} {payload} was not refused")
@@ -271,7 +289,8 @@ async def restricted(r: Recorder) -> None:
     await r.env.sleep(nine + timedelta(seconds=1) - await r.env.get_current_time())
     view = await r.until(case_id, lambda v: v.state == "in_progress")
     await r.act(case_id, "respond", actor=owner_of(view), text="Looking at it")
-    await r.case(case_id).execute_update("read", {"viewer": "cc-dana"}, result_type=CaseView)
+    with acting(Principal(id="cc-dana", via="api-key")):
+        await r.case(case_id).execute_update("read", {"viewer": "cc-dana"}, result_type=CaseView)
     for level in ("L1", "L2", "L3"):
         await r.act(case_id, "escalate", actor=owner_of(view), reason=f"needs {level}")
         view = await r.until(case_id, at_level(level))
@@ -397,7 +416,10 @@ async def main(out: Path, only: list[str], prefix: str = "") -> None:
         ) as env:
             task_queue = f"record-{uuid.uuid4().hex[:8]}"
             worker = build_worker(
-                env.client, task_queue=task_queue, activities=activities_for(store, POLICY)
+                env.client,
+                task_queue=task_queue,
+                activities=activities_for(store, POLICY),
+                ring=TEST_RING,
             )
             async with worker:
                 recorder = Recorder(env, task_queue, out, prefix)

@@ -42,6 +42,9 @@ from casework.domain.directory import Directory
 from casework.domain.models import CaseView, OpenCaseRequest, OpenCaseResult
 from casework.domain.sla import DEFAULT_POLICY, SlaPolicy
 from casework.engine import load_directory
+from casework.identity.interceptors import PrincipalHeaders, acting
+from casework.identity.keyring import KeyRing
+from casework.identity.principal import OPERATOR, Principal
 from casework.settings import DEMO_DIRECTORY
 from casework.store import Store
 from worker import activities_for, build_worker
@@ -72,6 +75,38 @@ _UNANSWERED = (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED)
 expired"."""
 
 T = TypeVar("T")
+
+SKIPPED_TIME_TTL = timedelta(days=3650)
+"""Tokens of test clients: the time-skipping server's clock runs days ahead of the wall clock
+(tests/test_identity.py checks expiry with tokens of its own)."""
+TEST_RING = KeyRing.from_json(
+    (Path(__file__).parent / "data" / "test-keyring.json").read_text(),
+    "tests/data/test-keyring.json",
+)
+"""The key ring of every test worker and client, and of the checked-in histories (their
+tokens were signed with it, so a replay verifies them as the recording did). Test-only keys."""
+
+
+def signed(client: Client) -> Client:
+    """`client` as the door has it: inside `as_person(id)`, what it sends carries a token
+    for that person (casework.identity)."""
+    config = client.config()
+    config["interceptors"] = [
+        *config.get("interceptors", []),
+        PrincipalHeaders(TEST_RING, ttl=SKIPPED_TIME_TTL),
+    ]
+    return Client(**config)
+
+
+@contextlib.contextmanager
+def as_person(person_id: Any) -> Iterator[None]:
+    """Send as `person_id` (a token signed for them), as the door does after authenticating
+    them; as the namespace operator (no token) for "operator" or a payload naming nobody."""
+    if not isinstance(person_id, str) or person_id == OPERATOR:
+        yield
+        return
+    with acting(Principal(id=person_id, via="api-key")):
+        yield
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -384,12 +419,14 @@ class Desk:
         return await self.until(case_id, lambda _: True, viewer=viewer)
 
     async def act(self, case_id: str, action: str, **payload: Any) -> Any:
+        """The action as the payload's `actor` sends it through the door (signed for them)."""
         from casework.domain.actions import ActionResult
 
-        return await within(
-            self.case(case_id).execute_update(action, payload, result_type=ActionResult),
-            f"{action} on {case_id}",
-        )
+        with as_person(payload.get("actor")):
+            return await within(
+                self.case(case_id).execute_update(action, payload, result_type=ActionResult),
+                f"{action} on {case_id}",
+            )
 
     async def result(self, case_id: str) -> CaseView:
         """The case's final view, once its workflow has completed."""
@@ -452,9 +489,10 @@ class Desk:
         """The `view` query's answer, or None if none came in QUERY_TIMEOUT."""
         wait = timedelta(seconds=max(min(QUERY_TIMEOUT, _left(deadline)), 1.0))
         try:
-            return await self.case(case_id).query(
-                "view", ViewRequest(viewer=viewer), result_type=CaseView, rpc_timeout=wait
-            )
+            with as_person(viewer):
+                return await self.case(case_id).query(
+                    "view", ViewRequest(viewer=viewer), result_type=CaseView, rpc_timeout=wait
+                )
         except RPCError as e:
             if e.status in _UNANSWERED:
                 return None
@@ -595,9 +633,12 @@ async def dev_desk(
     """A Desk on the dev server, where cases index their search attributes."""
     task_queue = f"tq-{uuid.uuid4().hex[:8]}"
     async with build_worker(
-        dev_env.client, task_queue=task_queue, activities=activities_for(store, policy)
+        dev_env.client,
+        task_queue=task_queue,
+        activities=activities_for(store, policy),
+        ring=TEST_RING,
     ):
-        desk = Desk(dev_env.client, task_queue, {})
+        desk = Desk(signed(dev_env.client), task_queue, {})
         yield desk
         await desk.tidy_up()
 
@@ -607,10 +648,10 @@ async def desk(env: WorkflowEnvironment, store: Store, policy: SlaPolicy) -> Asy
     """A worker on a task queue of its own, over this test's database."""
     task_queue = f"tq-{uuid.uuid4().hex[:8]}"
     worker: Worker = build_worker(
-        env.client, task_queue=task_queue, activities=activities_for(store, policy)
+        env.client, task_queue=task_queue, activities=activities_for(store, policy), ring=TEST_RING
     )
     async with worker:
-        desk = Desk(env.client, task_queue, {"index_search_attributes": False})
+        desk = Desk(signed(env.client), task_queue, {"index_search_attributes": False})
         yield desk
         await desk.tidy_up()
 

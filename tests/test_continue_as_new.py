@@ -19,7 +19,7 @@ from casework import contracts
 from casework.domain.models import CaseView
 from casework.domain.sla import SlaPolicy
 from casework.store import Store
-from tests.conftest import Desk, eventually
+from tests.conftest import TEST_RING, Desk, eventually, signed
 from worker import activities_for, build_worker
 
 COMMENTS = 24
@@ -111,12 +111,15 @@ async def test_a_problem_report_filed_as_the_case_rolls_over_is_kept(
     engineer gets the PR id, and the new run is linked to it."""
     task_queue = f"tq-{uuid.uuid4().hex[:8]}"
     desk = Desk(
-        env.client,
+        signed(env.client),
         task_queue,
         {"index_search_attributes": False, "continue_as_new_after_events": 8},
     )
     async with build_worker(
-        env.client, task_queue=task_queue, activities=slow_side_effects(store, policy)
+        env.client,
+        task_queue=task_queue,
+        activities=slow_side_effects(store, policy),
+        ring=TEST_RING,
     ):
         try:
             case_id = await desk.open(priority="P2")

@@ -25,8 +25,9 @@ from casework.domain.escalation import ladder
 from casework.domain.models import CaseView
 from casework.domain.sla import SlaPolicy
 from casework.domain.us_citizen import WITHHELD
+from casework.identity.interceptors import PrincipalCheck
 from casework.store import Store
-from tests.conftest import Desk, eventually, time_skipping_server
+from tests.conftest import TEST_RING, Desk, as_person, eventually, signed, time_skipping_server
 from tests.us_citizen_desk import CYBERDYNE, SECRET
 from worker import WORKFLOWS, activities_for, build_worker
 
@@ -139,9 +140,10 @@ async def test_escalate_now_and_a_phone_escalation_give_the_same_answer(
 async def test_the_web_ui_signal_escalates_like_the_update(desk: Desk) -> None:
     """E3/E4: the `act` signal (the Web UI's form) takes the same path."""
     case = await answered_case(desk)
-    await desk.case(case.case_id).signal(
-        "act", {"action": "escalate_now", "actor": "acme-bob", "reason": "expertise"}
-    )
+    with as_person("acme-bob"):
+        await desk.case(case.case_id).signal(
+            "act", {"action": "escalate_now", "actor": "acme-bob", "reason": "expertise"}
+        )
     view = await desk.until(case.case_id, lambda v: bool(v.escalations))
     assert view.escalations[0].escalation_id == f"{case.case_id}-E1"
     assert view.escalations[0].raised_by == "acme-bob"
@@ -210,7 +212,11 @@ async def test_after_the_last_manager_the_support_director_has_it(
     assert view.escalations[0].acknowledged_by == "dir-maya"
 
     history = await desk.case(case.case_id).fetch_history()
-    replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter)
+    replayer = Replayer(
+        workflows=WORKFLOWS,
+        data_converter=pydantic_data_converter,
+        interceptors=[PrincipalCheck(TEST_RING)],
+    )
     await replayer.replay_workflow(history)  # the whole ladder replays deterministically
 
 
@@ -439,12 +445,12 @@ async def test_an_escalation_keeps_its_place_on_the_ladder_across_a_roll_over(
     the same manager and window, and is passed on once when the window ends, not twice."""
     task_queue = f"tq-{uuid.uuid4().hex[:8]}"
     desk = Desk(
-        env.client,
+        signed(env.client),
         task_queue,
         {"index_search_attributes": False, "continue_as_new_after_events": 30},
     )
     async with build_worker(
-        env.client, task_queue=task_queue, activities=activities_for(store, policy)
+        env.client, task_queue=task_queue, activities=activities_for(store, policy), ring=TEST_RING
     ):
         try:
             case = await answered_case(desk)

@@ -16,7 +16,7 @@ import pytest
 
 from casework.domain.models import CaseView
 from casework.store import Store
-from tests.conftest import Desk, eventually
+from tests.conftest import Desk, as_person, eventually
 from workflows.case.feed import FEED_TAIL_CHARS, FEED_TAIL_ENTRIES
 
 LONGEST = 20_000
@@ -68,7 +68,8 @@ async def test_a_chatty_case_rolls_over_and_keeps_every_entry(desk: Desk, store:
     while unsent:
         for i, text in enumerate(unsent):
             actor = "acme-alice" if i % 2 == 0 else "cc-dana"
-            await handle.signal("act", {"action": "comment", "actor": actor, "text": text})
+            with as_person(actor):
+                await handle.signal("act", {"action": "comment", "actor": actor, "text": text})
         sent += len(unsent)
         taken = await reader.taken(desk, sent)
         unsent = sorted(set(unsent) - set(taken))
@@ -119,7 +120,10 @@ async def test_a_flood_of_signals_never_wedges_the_case(desk: Desk, store: Store
     first_run = (await handle.describe()).run_id
     flood = 300
     for i in range(flood):
-        await handle.signal("act", {"action": "comment", "actor": "acme-alice", "text": text_of(i)})
+        with as_person("acme-alice"):
+            await handle.signal(
+                "act", {"action": "comment", "actor": "acme-alice", "text": text_of(i)}
+            )
 
     def settled() -> list[dict[str, Any]] | None:
         entries = all_entries(store, case_id)

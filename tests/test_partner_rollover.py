@@ -15,7 +15,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from casework.domain.sla import SlaPolicy
 from casework.store import Store
-from tests.conftest import Desk, time_skipping_server
+from tests.conftest import TEST_RING, Desk, signed, time_skipping_server
 from tests.test_partner_cases import open_partner_case, owned_by, to_partner_l2
 from worker import activities_for, build_worker
 
@@ -34,12 +34,12 @@ async def test_a_partner_case_that_rolls_over_still_gets_the_vendors_resolution(
     abandoned by the old run rather than killed, carries on."""
     task_queue = f"tq-{uuid.uuid4().hex[:8]}"
     desk = Desk(
-        env.client,
+        signed(env.client),
         task_queue,
         {"index_search_attributes": False, "continue_as_new_after_events": 60},
     )
     async with build_worker(
-        env.client, task_queue=task_queue, activities=activities_for(store, policy)
+        env.client, task_queue=task_queue, activities=activities_for(store, policy), ring=TEST_RING
     ):
         try:
             case_id = await open_partner_case(desk)

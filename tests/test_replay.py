@@ -23,8 +23,9 @@ from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
 
 from casework.domain.sla import SlaPolicy
+from casework.identity.interceptors import PrincipalCheck
 from casework.store import Store
-from tests.conftest import Desk, policy_in_seconds
+from tests.conftest import TEST_RING, Desk, policy_in_seconds, signed
 from worker import WORKFLOWS, activities_for, build_worker
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
@@ -71,7 +72,11 @@ def test_the_recorded_histories_cover_both_workflows_and_a_roll_over() -> None:
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
 async def test_recorded_case_replays_without_nondeterminism(path: Path) -> None:
     """Cases running in production keep running after a deploy of today's workflow code."""
-    replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter)
+    replayer = Replayer(
+        workflows=WORKFLOWS,
+        data_converter=pydantic_data_converter,
+        interceptors=[PrincipalCheck(TEST_RING)],  # as build_worker has it
+    )
     result = await replayer.replay_workflow(load(path), raise_on_replay_failure=False)
     assert result.replay_failure is None, f"{path.name}: {result.replay_failure}"
 
@@ -110,10 +115,11 @@ async def test_a_case_lives_its_whole_life_with_every_task_replayed(
         env.client,
         task_queue=task_queue,
         activities=activities_for(store, policy),
+        ring=TEST_RING,
         max_cached_workflows=0,
     )
     async with worker:
-        desk = Desk(env.client, task_queue, {"index_search_attributes": False})
+        desk = Desk(signed(env.client), task_queue, {"index_search_attributes": False})
         case_id = await desk.open(priority="P2")
         view = await desk.until(case_id, lambda v: v.state == "in_progress")
         assert view.owner is not None and view.owner.engineer_id == "cc-dana"

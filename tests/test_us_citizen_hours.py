@@ -16,7 +16,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from casework.domain.models import CaseView
 from casework.store import Store
-from tests.conftest import Desk, eventually
+from tests.conftest import Desk, as_person, eventually
 from tests.us_citizen_desk import (
     NEW_YORK,
     SECRET,
@@ -217,9 +217,10 @@ async def test_a_case_opened_the_day_before_thanksgiving_is_due_friday_0910(
         assert queried.sla_paused_reason is not None
         assert f"opens Fri {friday:%Y-%m-%d} 09:00" in queried.sla_paused_reason
         # the audited read is a step of the case, now: it names the holiday
-        read = await desk.case(case.case_id).execute_update(
-            "read", {"viewer": "usc-kara"}, result_type=CaseView
-        )
+        with as_person("usc-kara"):
+            read = await desk.case(case.case_id).execute_update(
+                "read", {"viewer": "usc-kara"}, result_type=CaseView
+            )
         assert read.sla_paused_reason is not None
         assert read.sla_paused_reason.startswith("holiday (Thanksgiving Day)")
         assert f"opens Fri {friday:%Y-%m-%d} 09:00" in read.sla_paused_reason

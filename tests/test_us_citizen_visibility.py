@@ -13,7 +13,7 @@ from casework.domain.directory import WEEKDAYS, Directory
 from casework.domain.models import CaseView
 from casework.domain.us_citizen import WITHHELD
 from casework.store import Store
-from tests.conftest import Desk, eventually
+from tests.conftest import Desk, as_person, eventually
 from tests.us_citizen_desk import (
     APPROVER,
     FAKE_SHA,
@@ -77,9 +77,10 @@ async def test_members_and_the_accounts_contacts_see_everything(
     full = await worked_case(env, desk)
     for viewer in ("usc-kara", "usc-noah", "cyberdyne-judy", APPROVER):
         seen = await desk.view(full.case_id, viewer=viewer)
-        read = await desk.case(full.case_id).execute_update(
-            "read", {"viewer": viewer}, result_type=CaseView
-        )
+        with as_person(viewer):
+            read = await desk.case(full.case_id).execute_update(
+                "read", {"viewer": viewer}, result_type=CaseView
+            )
         for view in (seen, read):
             assert not view.content_withheld
             assert view.description == SECRET
@@ -96,9 +97,10 @@ async def test_the_audited_read_by_an_outsider_is_withheld_and_recorded(
     """U5: cc-dana calling the `read` update gets the same withheld view as the query, and
     the refused read is on the case's feed with the reason, for everyone to see."""
     full = await worked_case(env, desk)
-    read = await desk.case(full.case_id).execute_update(
-        "read", {"viewer": "cc-dana"}, result_type=CaseView
-    )
+    with as_person("cc-dana"):
+        read = await desk.case(full.case_id).execute_update(
+            "read", {"viewer": "cc-dana"}, result_type=CaseView
+        )
     assert read.content_withheld and read.description == WITHHELD
     assert all(a.name == WITHHELD for a in read.attachments)
     assert SECRET not in read.model_dump_json() and NOTE not in read.model_dump_json()
@@ -115,7 +117,8 @@ async def test_the_audited_read_by_an_outsider_is_withheld_and_recorded(
 async def test_a_read_without_a_viewer_is_refused(env: WorkflowEnvironment, desk: Desk) -> None:
     full = await worked_case(env, desk)
     with pytest.raises(WorkflowUpdateFailedError) as refused:
-        await desk.case(full.case_id).execute_update("read", "cc-dana", result_type=CaseView)
+        with as_person("cc-dana"):
+            await desk.case(full.case_id).execute_update("read", "cc-dana", result_type=CaseView)
     assert 'the payload must be a JSON object like {"viewer": ...}' in str(refused.value.cause)
 
 

@@ -12,7 +12,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from casework.domain.sla import SlaPolicy
 from casework.store import Store
-from tests.conftest import Desk
+from tests.conftest import TEST_RING, Desk, signed
 from worker import activities_for, build_worker
 
 
@@ -27,12 +27,13 @@ async def test_a_new_worker_finishes_a_case_the_old_one_started(
     a replay), then worker 1 stops; under worker 2 the unanswered case breaches at its target
     (the timer is handled by worker 2), and the case is answered, escalated and closed."""
     task_queue = f"tq-{uuid.uuid4().hex[:8]}"
-    desk = Desk(env.client, task_queue, {"index_search_attributes": False})
+    desk = Desk(signed(env.client), task_queue, {"index_search_attributes": False})
 
     async with build_worker(
         env.client,
         task_queue=task_queue,
         activities=activities_for(store, policy),
+        ring=TEST_RING,
         identity="worker-1",
         # No cache: every workflow task of worker 1 is a full replay. (A caching worker that
         # stops mid-case leaves the case's next task on its sticky queue, which the
@@ -56,6 +57,7 @@ async def test_a_new_worker_finishes_a_case_the_old_one_started(
         env.client,
         task_queue=task_queue,
         activities=activities_for(store, policy),
+        ring=TEST_RING,
         identity="worker-2",
     ):
         try:

@@ -11,6 +11,8 @@ principal set for the handler (`principal.current()`):
 - a token that does not verify: an update is rejected by its validator with the reason (it
   never enters history); a signal or query runs as a principal carrying the refusal, which the
   case turns down (a signal's refusal is on the feed; a query sees what an operator sees).
+A case signalling another case (P4: a partner case and its vendor escalation) signs its signal
+for itself (`via="workflow"`), so the receiving case knows it came from the engine.
 Updates and signals are checked against workflow time, so a replay decides as the first run
 did; queries are not in history and are checked against the wall clock.
 """
@@ -20,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
@@ -42,14 +44,17 @@ from temporalio.worker import (
     HandleSignalInput,
     HandleUpdateInput,
     Interceptor,
+    SignalChildWorkflowInput,
+    SignalExternalWorkflowInput,
     WorkflowInboundInterceptor,
     WorkflowInterceptorClassInput,
+    WorkflowOutboundInterceptor,
 )
 
 from casework.identity import principal as who
 from casework.identity.keyring import KeyRing
 from casework.identity.principal import NAMESPACE_OPERATOR, Principal
-from casework.identity.tokens import HEADER, TokenRefused, issue, verify
+from casework.identity.tokens import HEADER, TOKEN_TTL, TokenRefused, issue, verify
 
 CHECKED_WORKFLOWS = frozenset({"Case"})
 
@@ -66,43 +71,54 @@ def acting(principal: Principal) -> Iterator[None]:
         _outgoing.reset(token)
 
 
-def _header(payloads: Any, ring: KeyRing, workflow_id: str, operation: str) -> Any:
+def _header(
+    payloads: Any, ring: KeyRing, workflow_id: str, operation: str, ttl: timedelta
+) -> Any:
     principal = _outgoing.get()
     if principal is None:
         return payloads
     token = issue(
-        ring, principal, workflow_id=workflow_id, operation=operation, now=datetime.now(UTC)
+        ring,
+        principal,
+        workflow_id=workflow_id,
+        operation=operation,
+        now=datetime.now(UTC),
+        ttl=ttl,
     )
     return {**payloads, HEADER: PayloadConverter.default.to_payloads([token])[0]}
 
 
 class PrincipalHeaders(ClientInterceptor):
-    """Client interceptor of the door: see the module docstring."""
+    """Client interceptor of the door: see the module docstring. `ttl`: how long its tokens
+    are good for (tests on the time-skipping server, whose clock runs days ahead of the wall
+    clock, sign for longer)."""
 
-    def __init__(self, ring: KeyRing) -> None:
+    def __init__(self, ring: KeyRing, ttl: timedelta = TOKEN_TTL) -> None:
         self.ring = ring
+        self.ttl = ttl
 
     def intercept_client(self, next: OutboundInterceptor) -> OutboundInterceptor:
-        return _Outbound(next, self.ring)
+        return _Outbound(next, self.ring, self.ttl)
 
 
 class _Outbound(OutboundInterceptor):
-    def __init__(self, next: OutboundInterceptor, ring: KeyRing) -> None:
+    def __init__(self, next: OutboundInterceptor, ring: KeyRing, ttl: timedelta) -> None:
         super().__init__(next)
         self.ring = ring
+        self.ttl = ttl
 
     async def start_workflow_update(
         self, input: StartWorkflowUpdateInput
     ) -> WorkflowUpdateHandle[Any]:
-        input.headers = _header(input.headers, self.ring, input.id, input.update)
+        input.headers = _header(input.headers, self.ring, input.id, input.update, self.ttl)
         return await super().start_workflow_update(input)
 
     async def signal_workflow(self, input: SignalWorkflowInput) -> None:
-        input.headers = _header(input.headers, self.ring, input.id, input.signal)
+        input.headers = _header(input.headers, self.ring, input.id, input.signal, self.ttl)
         await super().signal_workflow(input)
 
     async def query_workflow(self, input: QueryWorkflowInput) -> Any:
-        input.headers = _header(input.headers, self.ring, input.id, input.query)
+        input.headers = _header(input.headers, self.ring, input.id, input.query, self.ttl)
         return await super().query_workflow(input)
 
 
@@ -146,6 +162,9 @@ class PrincipalCheck(Interceptor):
 class _CheckedInbound(WorkflowInboundInterceptor):
     ring: KeyRing
 
+    def init(self, outbound: WorkflowOutboundInterceptor) -> None:
+        super().init(_SigningOutbound(outbound, self.ring))
+
     def _principal(self, headers: Any, operation: str, now: datetime) -> Principal | None:
         info = workflow.info()
         if info.workflow_type not in CHECKED_WORKFLOWS:
@@ -186,3 +205,25 @@ class _CheckedInbound(WorkflowInboundInterceptor):
             return super().handle_query(input)
         finally:
             who.reset_current(token)
+
+
+class _SigningOutbound(WorkflowOutboundInterceptor):
+    """A case's signals to other cases carry a token for the case itself (`via="workflow"`).
+    Headers of commands are not compared on replay, so the token may differ then."""
+
+    def __init__(self, next: WorkflowOutboundInterceptor, ring: KeyRing) -> None:
+        super().__init__(next)
+        self.ring = ring
+
+    def _signed(self, headers: Any, target: str, signal: str) -> Any:
+        me = Principal(id=workflow.info().workflow_id, via="workflow")
+        token = issue(self.ring, me, workflow_id=target, operation=signal, now=workflow.now())
+        return {**headers, HEADER: PayloadConverter.default.to_payloads([token])[0]}
+
+    async def signal_external_workflow(self, input: SignalExternalWorkflowInput) -> None:
+        input.headers = self._signed(input.headers, input.workflow_id, input.signal)
+        await super().signal_external_workflow(input)
+
+    async def signal_child_workflow(self, input: SignalChildWorkflowInput) -> None:
+        input.headers = self._signed(input.headers, input.child_workflow_id, input.signal)
+        await super().signal_child_workflow(input)

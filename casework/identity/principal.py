@@ -17,7 +17,9 @@ OPERATOR = "operator"
 """Who acts when an update, signal or query reaches a case without a casework token: someone
 with access to the Temporal namespace (the Web UI's forms, `temporal workflow update`)."""
 
-Via = Literal["api-key", "oidc", "token", "namespace"]
+Via = Literal["api-key", "oidc", "token", "namespace", "workflow"]
+"""How the principal was authenticated; `workflow`: another case of this engine (P4: a partner
+case and its vendor escalation signal each other), trusted to name who acted there."""
 
 
 class Principal(BaseModel):
@@ -37,6 +39,10 @@ class Principal(BaseModel):
     @property
     def acting_as(self) -> str:
         return self.on_behalf_of or self.id
+
+    @property
+    def is_workflow(self) -> bool:
+        return self.via == "workflow"
 
     @property
     def is_operator(self) -> bool:

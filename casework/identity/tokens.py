@@ -35,7 +35,13 @@ class TokenRefused(Exception):
 
 
 def issue(
-    ring: KeyRing, principal: Principal, *, workflow_id: str, operation: str, now: datetime
+    ring: KeyRing,
+    principal: Principal,
+    *,
+    workflow_id: str,
+    operation: str,
+    now: datetime,
+    ttl: timedelta = TOKEN_TTL,
 ) -> str:
     key = ring.active("signing")
     claims = {
@@ -44,7 +50,7 @@ def issue(
         "wf": workflow_id,
         "op": operation,
         "iat": int(now.timestamp()),
-        "exp": int((now + TOKEN_TTL).timestamp()),
+        "exp": int((now + ttl).timestamp()),
         "jti": secrets.token_hex(8),
         "via": principal.via,
     }
@@ -91,5 +97,6 @@ def verify(
             f"the casework token was made for {claims['op']} on {claims['wf']}, "
             f"not {operation} on {workflow_id}"
         )
-    via: Via = "oidc" if claims.get("via") == "oidc" else "api-key"
+    claimed = claims.get("via")
+    via: Via = "oidc" if claimed == "oidc" else "workflow" if claimed == "workflow" else "api-key"
     return Principal(id=str(claims["sub"]), on_behalf_of=claims.get("for"), via=via)

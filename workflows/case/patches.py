@@ -28,10 +28,17 @@ DEFER_DURING_ROLL_OVER = "defer-side-effects-during-roll-over"
 """Cases before it started side effects while rolling over, so a case that never stopped
 receiving signals never found the quiet moment to roll over. Retire from 2027-11-28."""
 
+
+VERIFIED_PRINCIPAL = "verified-principal"
+"""U5/U6/E3: cases before it believed the `actor` an action's payload named; since, who acts
+is the principal the door's token names (casework.identity), and a message with no token is
+the namespace operator's. Retire from 2027-11-28."""
+
 ALL = (
     WAKE_AT_WINDOW_CHANGES,
     ESCALATE_SLA_BREACH,
     CASE_FACTS,
     FEED_IN_STORE,
     DEFER_DURING_ROLL_OVER,
+    VERIFIED_PRINCIPAL,
 )

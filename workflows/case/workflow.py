@@ -51,9 +51,18 @@ with workflow.unsafe.imports_passed_through():
     from casework.domain.routing import first_level, queue_for_case
     from casework.domain.us_citizen import may_see_content, redact
     from casework.domain.validation import PayloadError, actor_id_of, parse_payload
+    from casework.identity.principal import Principal
 
 from workflows.case.actions import CaseActions
 from workflows.case.approvals import LogApprovals
+from workflows.case.callers import (
+    Claimed,
+    as_principal,
+    checked_principal,
+    operator_refusal,
+    patched_at_start,
+    principal_now,
+)
 from workflows.case.clock import FirstResponseClock
 from workflows.case.context import CaseContext
 from workflows.case.escalations import EscalationLadder
@@ -69,10 +78,12 @@ def _validator(name: str) -> Callable[..., None]:
     """Reject a payload the action's model does not accept before it enters history."""
     model = ACCEPT_MODELS.get(name) or ACTION_MODELS[name]
 
+    field = "viewer" if name == "read" else "actor"
+
     def validate(self, payload: Any = None) -> None:  # type: ignore[no-untyped-def]
         try:
-            parse_payload(model, payload)
-        except PayloadError as e:
+            parse_payload(model, as_principal(payload, checked_principal(), field))
+        except (PayloadError, Claimed) as e:
             raise ApplicationError(
                 f"{name} refused on {self.case.case_id}: {e}",
                 type="InvalidPayload",
@@ -105,6 +116,7 @@ class CaseWorkflow:
     @workflow.init
     def __init__(self, input: CaseWorkflowInput) -> None:
         self.options = input
+        self.verified = patched_at_start()
         case = input.carried or _new_case(input.intake)
         if input.carried is None:
             case.restricted_members = list(input.intake.restricted_members)
@@ -269,12 +281,15 @@ class CaseWorkflow:
     # --- how an action is taken: one path for every action --------------------------------
 
     async def _act(self, name: str, payload: Any) -> ActionResult:
-        """Parse, know the actor, take the lock, ask the rules, apply; a refusal is on the
-        feed and the caller gets its reason."""
-        action = self._parse(name, payload)
+        """Know who acts (callers.py), parse, take the lock, ask the rules, apply; a refusal
+        is on the feed and the caller gets its reason."""
+        principal = principal_now(self.verified)
+        action = self._parse(name, payload, principal)
         actor = self.ctx.actor(action.actor)
         async with self.ctx.lock:
             reason = self._refusal(name, action, actor)
+            if principal is not None and (principal.refused or reason):
+                reason = operator_refusal(principal, reason or "")
             if self.ctx.over_roll_over_budget():
                 reason = "the case is rolling its history over this moment; send it again"
             if reason:
@@ -282,6 +297,10 @@ class CaseWorkflow:
             message = self.handlers[name](action, actor)
             if not isinstance(message, str):
                 message = await message
+            if principal is not None and principal.on_behalf_of:
+                self.feed.record(
+                    principal.id, "recorded_for", f"{name} recorded for {principal.on_behalf_of}"
+                )
         self.feed.publish()
         return ActionResult(
             case_id=self.case.case_id,
@@ -298,10 +317,16 @@ class CaseWorkflow:
         priority = getattr(action, "priority", None)
         return self.ctx.lifecycle.refusal(name, actor=actor, priority=priority)
 
-    def _parse(self, name: str, payload: Any) -> Any:
-        """The handler's own check (validators do not run on replay, nor for signals)."""
+    def _parse(self, name: str, payload: Any, principal: Principal | None) -> Any:
+        """The handler's own check (validators do not run on replay, nor for signals), on
+        the payload as the principal makes it (callers.py)."""
+        field = "viewer" if name == "read" else "actor"
         try:
+            payload = as_principal(payload, principal, field)
             return parse_payload(ACCEPT_MODELS.get(name) or ACTION_MODELS[name], payload)
+        except Claimed as e:
+            who = principal.acting_as if principal else actor_id_of(payload)
+            raise self.ctx.refuse(name, who, str(e), "CredentialRefused") from None
         except PayloadError as e:
             raise self.ctx.refuse(name, actor_id_of(payload), str(e), "InvalidPayload") from None
 
@@ -334,7 +359,8 @@ class CaseWorkflow:
     async def accept(self, payload: Any = None) -> ActionResult:
         """A3: the premium expert takes the case offered to them; answers once routed."""
         result = await self._act("accept", payload)
-        taken = await self.routing.assigned_to(self._parse("accept", payload).actor)
+        expert = self._parse("accept", payload, principal_now(self.verified)).actor
+        taken = await self.routing.assigned_to(expert)
         message = "the case is yours" if taken else "accepted; the case went on meanwhile"
         return result.model_copy(
             update={"state": self.case.state, "level": self.case.level, "message": message}
@@ -347,8 +373,9 @@ class CaseWorkflow:
         """Any action as `{"action": name, ...}`; a refusal is recorded on the feed only."""
         name = payload.get("action") if isinstance(payload, dict) else None
         if not isinstance(name, str) or name not in ACTION_MODELS:
+            principal = principal_now(self.verified)
             self.feed.record(
-                actor_id_of(payload),
+                principal.acting_as if principal else actor_id_of(payload),
                 "unknown_action",
                 f"refused: 'action' must be one of {', '.join(ACTION_MODELS)}",
                 refused=True,
@@ -359,11 +386,28 @@ class CaseWorkflow:
 
     @workflow.signal
     async def vendor_progress(self, payload: Any = None) -> None:
-        await self.vendor.on_progress(payload, actor_id_of)
+        if self._from_another_case("vendor_progress", payload):
+            await self.vendor.on_progress(payload, actor_id_of)
 
     @workflow.signal
     async def partner_info(self, payload: Any = None) -> None:
-        await self.vendor.on_partner_info(payload, actor_id_of)
+        if self._from_another_case("partner_info", payload):
+            await self.vendor.on_partner_info(payload, actor_id_of)
+
+    def _from_another_case(self, name: str, payload: Any) -> bool:
+        """P4's signals come from the partner case or its vendor escalation, signed by the
+        engine; anyone else's are refused on the feed."""
+        principal = principal_now(self.verified)
+        if principal is None or principal.is_workflow:
+            return True
+        self.feed.record(
+            principal.acting_as,
+            name,
+            f"refused: only a case of this engine sends {name} "
+            f"({principal.refused or 'it came without one'})",
+            refused=True,
+        )
+        return False
 
     # --- reads (U5) --------------------------------------------------------------------------
 
@@ -371,13 +415,15 @@ class CaseWorkflow:
     def view(self, request: ViewRequest | None = None) -> CaseView:
         """Read-only, so a refused read cannot be recorded here; U5 still holds: a viewer
         outside the restricted queue (as the case last learned it) sees no content."""
-        return self._view((request or ViewRequest()).viewer)
+        principal = checked_principal()
+        viewer = principal.acting_as if principal else (request or ViewRequest()).viewer
+        return self._view(viewer)
 
     @workflow.update
     async def read(self, payload: Any = None) -> CaseView:
         """The audited read: checks the viewer against the directory now and records a refused
         read of a restricted case on the feed (U5). Queries cannot record; this can."""
-        viewer = self._parse("read", payload).viewer
+        viewer = self._parse("read", payload, principal_now(self.verified)).viewer
         if not self.ctx.restricted or viewer in self.case.intake.account_contacts:
             return self._view(viewer)
         try:
