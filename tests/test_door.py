@@ -3,9 +3,16 @@ a name in the request; what a credential allows is checked before anything is se
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
+from casework.attachments import AttachmentStore
+from casework.door.app import Door, DoorError
+from casework.door.people import Identity
+from casework.door.rules import Refused, open_fields
 from casework.store import Store
 from tests.conftest import Desk
 from tests.door_helpers import bearer, door, key_for
@@ -261,3 +268,33 @@ async def test_an_attachment_is_stored_and_referenced_and_an_oversized_one_refus
     assert [a["name"] for a in view.json()["attachments"]] == ["ha.log"]
     stored = [p for p in (tmp_path / "attachments").rglob("*") if p.is_file()]
     assert len(stored) == 1 and stored[0].read_bytes() == b"failover at 02:00\n" * 10
+
+
+async def test_temporal_not_answering_in_time_is_a_503_that_says_so(
+    store: Store, desk: Desk, tmp_path: Path
+) -> None:
+    slow = Door(
+        store=store,
+        client=desk.client,
+        task_queue="tq-x",
+        attachments=AttachmentStore(tmp_path),
+        answer_timeout=0.05,
+    )
+    with pytest.raises(DoorError) as refused:
+        await slow.answered(asyncio.sleep(5), "the view of case-000001")
+    assert refused.value.status == 503
+    assert "no answer to the view of case-000001" in refused.value.message
+    assert "'tq-x'" in refused.value.message
+
+
+def test_a_partner_engineer_opens_partner_cases_for_their_own_partner_only() -> None:
+    nora = Identity(id="nw-nora", kind="partner_engineer", name="Nora", partner="northwind-it")
+    fields = open_fields(nora, {"account_id": "soylent", "contact_id": "soylent-sam"})
+    assert fields["channel"] == "partner" and fields["partner_id"] == "northwind-it"
+    with pytest.raises(Refused, match="northwind-it only"):
+        open_fields(nora, {"account_id": "soylent", "partner_id": "other-partner"})
+    with pytest.raises(Refused, match="channel partner"):
+        open_fields(nora, {"channel": "web"})
+    erin = Identity(id="gsc-erin", kind="engineer", name="Erin", level="L1")
+    with pytest.raises(Refused, match="an L1 engineer"):
+        open_fields(erin, {"account_id": "acme"})
