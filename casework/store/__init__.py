@@ -9,6 +9,8 @@
     store.escalations  escalations (E3, S3)
     store.reporting    case facts for `casework report`
     store.feed         every case's feed (E4), appended by the case, read a page at a time
+    store.api_keys     the door's API keys, stored hashed (issue 10)
+    store.audit        every read of restricted content, granted or refused (U5)
 
 SQLAlchemy Core over SQLite by default (a file in the state folder); a PostgreSQL URL works the
 same. The schema is Alembic's (casework/store/migrations/): `Store(url)` upgrades a database
@@ -22,6 +24,8 @@ from __future__ import annotations
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine
 
+from casework.store.api_keys import ApiKeyRepository
+from casework.store.audit import AuditRepository
 from casework.store.directory import DirectoryRepository
 from casework.store.escalations import EscalationRepository
 from casework.store.feed import FeedRepository
@@ -50,6 +54,8 @@ class Store:
         self.escalations = EscalationRepository(self.engine)
         self.reporting = ReportingRepository(self.engine)
         self.feed = FeedRepository(self.engine)
+        self.api_keys = ApiKeyRepository(self.engine)
+        self.audit = AuditRepository(self.engine)
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -128,6 +128,16 @@ class DirectoryRepository(Repository):
             )
             return Partner.model_validate(dict(row)) if row else None
 
+    def contact(self, contact_id: str) -> tuple[str, Contact] | None:
+        """A contact and the id of their account; None if there is no such contact."""
+        with self.engine.connect() as conn:
+            row = (
+                conn.execute(select(contacts).where(contacts.c.id == contact_id)).mappings().first()
+            )
+        if row is None:
+            return None
+        return row["account_id"], Contact(**{k: v for k, v in row.items() if k != "account_id"})
+
     def contact_address(self, contact_id: str) -> str | None:
         with self.engine.connect() as conn:
             row = conn.execute(

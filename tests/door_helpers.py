@@ -1,0 +1,45 @@
+"""What the door's tests share: the app over a test's database and worker, keys for people of
+the demo directory, and an HTTP client that calls the app in-process."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from casework.attachments import AttachmentStore
+from casework.door.app import create_app
+from casework.door.credentials import OidcConfig, create_key
+from casework.identity.keyring import fresh_ring
+from casework.store import Store
+from tests.conftest import Desk
+
+
+def key_for(store: Store, directory_id: str, **options: Any) -> str:
+    return create_key(store, directory_id, **options).token
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@asynccontextmanager
+async def door(
+    store: Store, desk: Desk, tmp_path: Path, oidc: OidcConfig | None = None, **options: Any
+) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(
+        store=store,
+        client=desk.client,
+        ring=fresh_ring(),
+        task_queue=desk.task_queue,
+        attachments=AttachmentStore(tmp_path / "attachments"),
+        oidc=oidc,
+        case_options=desk.case_options,
+        **options,
+    )
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://door", timeout=60) as http:
+        yield http
