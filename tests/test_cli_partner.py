@@ -33,14 +33,14 @@ async def test_a_partner_case_and_its_escalation_from_the_cli(cli_env: Desk, sto
     case_id = test_cli.opened_case(await test_cli.cli(*PARTNER_OPEN), desk)
     for engineer in ("nw-nora", "nw-omar"):
         await desk.until(case_id, owned_by(engineer))
-        await test_cli.act_ok("escalate", case_id, "--as", engineer, "--reason", "next level")
+        await test_cli.act_ok("--profile", engineer, "escalate", case_id, "--reason", "next level")
     await desk.until(case_id, owned_by("nw-pia"))
 
     shown = await test_cli.act_ok("show", case_id)
     assert "northwind-it (Partner Branded Support)" in shown
     assert "partner:northwind-it" in shown and "via partner" in shown
 
-    escalated = await test_cli.act_ok("escalate", case_id, "--as", "nw-pia", "--reason", "bug")
+    escalated = await test_cli.act_ok("--profile", "nw-pia", "escalate", case_id, "--reason", "bug")
     escalation = f"{case_id}-esc-1"
     desk.opened.insert(0, escalation)
     assert escalation in escalated
@@ -48,7 +48,9 @@ async def test_a_partner_case_and_its_escalation_from_the_cli(cli_env: Desk, sto
     ours = await test_cli.act_ok("show", escalation)
     assert f"partner case {case_id}" in ours and "Hugo Brandt (gec-hugo)" in ours
 
-    await test_cli.act_ok("resolve", escalation, "--as", "gec-hugo", "--resolution", "Use 7.4.4")
+    await test_cli.act_ok(
+        "--profile", "gec-hugo", "resolve", escalation, "--resolution", "Use 7.4.4"
+    )
     await desk.until(case_id, owned_by("nw-pia"))
     back = await test_cli.act_ok("show", case_id)
     assert f"{escalation}: resolved" in " ".join(back.split()) and "Use 7.4.4" in back
