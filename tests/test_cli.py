@@ -108,11 +108,16 @@ async def act_ok(*args: str) -> str:
     return result.stdout
 
 
-async def listed(desk: Desk, case_id: str, *filters: str) -> list[dict[str, Any]]:
-    """`casework list` with filters, polled until the case shows (visibility lags)."""
+async def listed(
+    desk: Desk, case_id: str, *filters: str, profile: str = "acme-alice"
+) -> list[dict[str, Any]]:
+    """`casework list` with filters by `profile` (a contact lists their own account's cases),
+    polled until the case shows (visibility lags)."""
     deadline = asyncio.get_running_loop().time() + SETTLE_TIMEOUT
     while asyncio.get_running_loop().time() < deadline:
-        result = await cli("list", *filters, "--limit", "1000", "--output", "json")
+        result = await cli(
+            "--profile", profile, "list", *filters, "--limit", "1000", "--output", "json"
+        )
         assert result.exit_code == 0, result.output
         rows = json.loads(result.stdout)
         if any(r["case_id"] == case_id for r in rows):

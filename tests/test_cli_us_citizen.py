@@ -16,19 +16,20 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from temporalio.testing import WorkflowEnvironment
 
 from casework.attachments import AttachmentStore
 from casework.domain.business_calendar import calendar_for, closed_days
 from casework.domain.us_citizen import WITHHELD
 from casework.store import Store
-from tests.conftest import Desk, target_of
-from tests.test_cli import OPEN, act_ok, cli, listed, opened_case
+from tests.conftest import Desk
+from tests.test_cli import OPEN, act_ok, cli, cli_env, listed, opened_case
 
 pytestmark = pytest.mark.timeout(60)
+__all__ = ["cli_env"]
 
 SECRET = "Enclave firewall drops the IPsec tunnel to site Bravo-7"
 OPEN_CYBERDYNE = [
+    *("--profile", "cyberdyne-judy"),
     "open",
     "--channel",
     "web",
@@ -45,25 +46,6 @@ OPEN_CYBERDYNE = [
     "--description",
     SECRET,
 ]
-
-
-@pytest.fixture
-def cli_env(
-    monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
-    dev_env: WorkflowEnvironment,
-    dev_desk: Desk,
-    store: Store,
-) -> Desk:
-    """The CLI pointed at the test's server, task queue, database and state folder."""
-    monkeypatch.setenv("TEMPORAL_ADDRESS", target_of(dev_env))
-    monkeypatch.setenv("TEMPORAL_NAMESPACE", "default")
-    monkeypatch.setenv("CASEWORK_TASK_QUEUE", dev_desk.task_queue)
-    monkeypatch.setenv("CASEWORK_DB_URL", store.url)
-    monkeypatch.setenv("CASEWORK_STATE_DIR", str(tmp_path / "state"))
-    for name in ("TEMPORAL_API_KEY", "TEMPORAL_PROFILE", "TEMPORAL_TLS"):
-        monkeypatch.delenv(name, raising=False)
-    return dev_desk
 
 
 @pytest.fixture
@@ -164,9 +146,10 @@ async def test_a_non_member_sees_that_content_exists_and_the_refused_read_is_rec
     assert [(e.actor, e.refused) for e in refused] == [("cc-dana", True)]
     assert "no verified proof of US citizenship" in refused[0].text
 
-    operator = await cli("show", case_id)  # the default viewer
-    assert "operator, sees no content of a restricted case" in operator.stdout
-    assert SECRET not in operator.stdout
+    other_customer = await cli("show", case_id)  # acme-alice, the profiles' default
+    assert other_customer.exit_code == 1
+    assert "acme-alice is a contact of acme, not of cyberdyne" in other_customer.stderr
+    assert SECRET not in other_customer.output
 
     member = await cli("--profile", "usc-kara", "show", case_id)
     assert SECRET in member.stdout and "is neither a member" not in member.stdout
@@ -185,10 +168,10 @@ async def test_list_and_outbox_keep_restricted_content_to_members_and_contacts(
     restricted = opened_case(await cli(*OPEN_CYBERDYNE), desk)
     ordinary = opened_case(await cli(*OPEN), desk)
 
-    rows = await listed(desk, restricted, "--restricted")
+    rows = await listed(desk, restricted, "--restricted", profile="gsc-erin")
     assert ordinary not in {r["case_id"] for r in rows}
     assert next(r for r in rows if r["case_id"] == restricted)["restricted"] is True
-    rows = await listed(desk, ordinary, "--not-restricted", "--account", "acme")
+    rows = await listed(desk, ordinary, "--not-restricted", "--account", "acme", profile="gsc-erin")
     assert restricted not in {r["case_id"] for r in rows}
 
     await desk.until(restricted, lambda v: any(e.kind == "routed_to_us_citizen" for e in v.feed))

@@ -183,9 +183,10 @@ def _feed_page(
         params={"page": page, "page_size": page_size},
     )
     rows: list[Any] = answer
-    if isinstance(answer, dict):  # a FeedPage: its entries, in the order they happened
+    if isinstance(answer, dict):  # a FeedPage, its entries newest first
         rows = answer.get("entries") or answer.get("feed") or []
-    return [FeedEntry.model_validate(r) for r in rows]
+    entries = [FeedEntry.model_validate(r) for r in rows]
+    return sorted(entries, key=lambda e: -1 if e.seq is None else e.seq)  # as they happened
 
 
 @commands.command("list")
