@@ -7,6 +7,11 @@ attributes, opens the casework database (the demo directory on first run), makes
 attachment store (`<state>/attachments/`, U5) and runs the worker in this process. Ctrl+C or
 SIGTERM stops the worker, then the server (SIGTERM, SIGKILL after a grace period). Open cases
 and their timers survive a restart: the server's state is on disk.
+
+It also runs the door (`casework.door`, the API people use) on `--api-port`, in this process
+beside the worker, and wires the Web UI to its codec endpoint. On first run it makes an API key
+for each person of the demo directory and writes them as profiles (`<state>/profiles.toml`).
+Everything it writes under the state folder is readable by its owner only (0700 / 0600).
 """
 
 from __future__ import annotations
@@ -35,8 +40,13 @@ from temporalio.exceptions import ApplicationError
 
 from casework import search_attributes
 from casework.attachments import FOLDER as ATTACHMENTS
+from casework.attachments import AttachmentStore
+from casework.door.app import create_app
+from casework.door.credentials import OidcConfig
+from casework.door.serve import PROFILES, DoorRefused, demo_profiles, owner_only, start_door
 from casework.engine import load_directory, load_policy, open_store
 from casework.files import FileRefused
+from casework.identity.keyring import KeyRingError, load_keyring
 from casework.settings import Settings
 
 NAMESPACE = "default"
@@ -64,6 +74,7 @@ class UpOptions:
     settings: Settings
     port: int = 7233
     ui_port: int = 8233
+    api_port: int = 8234
 
 
 def temporal_binary() -> str:
@@ -105,9 +116,16 @@ def port_taken(port: int) -> bool:
 
 
 def check_ports(options: UpOptions) -> None:
-    if options.port == options.ui_port:
-        raise UpRefused(f"--port and --ui-port are both {options.port}: give them different ports")
-    for flag, port in (("--port", options.port), ("--ui-port", options.ui_port)):
+    ports = (
+        ("--port", options.port),
+        ("--ui-port", options.ui_port),
+        ("--api-port", options.api_port),
+    )
+    for i, (flag, port) in enumerate(ports):
+        for other, same in ports[i + 1 :]:
+            if port == same:
+                raise UpRefused(f"{flag} and {other} are both {port}: give them different ports")
+    for flag, port in ports:
         if not 0 < port < 65536:
             raise UpRefused(f"{flag} {port} is not a TCP port; use a number from 1 to 65535", 2)
         if port_taken(port):
@@ -115,6 +133,10 @@ def check_ports(options: UpOptions) -> None:
                 f"port {port} ({flag}) is already in use, perhaps by another `casework up` or "
                 f"Temporal server: stop it, or choose a free port with {flag}"
             )
+
+
+def api_url(options: UpOptions) -> str:
+    return f"http://{HOST}:{options.api_port}"
 
 
 def server_command(options: UpOptions) -> list[str]:
@@ -136,6 +158,8 @@ def server_command(options: UpOptions) -> list[str]:
         "--log-level",
         "warn",
         "--ui-disable-news-fetch",
+        "--ui-codec-endpoint",
+        f"{api_url(options)}/codec",
         *search_attributes.dev_server_flags(),
     ]
 
@@ -242,7 +266,7 @@ async def _until_stopped(work: Awaitable[T], stop: asyncio.Event) -> T | None:
     return None
 
 
-def banner(options: UpOptions) -> str:
+def banner(options: UpOptions, profiles: Path | None = None) -> str:
     settings = options.settings
     address = f"{HOST}:{options.port}"
     exports = []
@@ -254,9 +278,18 @@ def banner(options: UpOptions) -> str:
         "casework is up",
         f"  Temporal:   {address} (namespace {NAMESPACE})",
         f"  Web UI:     http://localhost:{options.ui_port}",
+        f"  API:        {api_url(options)}",
         f"  State:      {settings.state_dir} (temporal.db, casework.db, temporal.log, "
         f"{ATTACHMENTS}/)",
         f"  Task queue: {settings.task_queue}",
+        *(
+            [
+                f"  Profiles:   {profiles} (an API key for each person of the demo "
+                "directory, readable by you only)"
+            ]
+            if profiles
+            else []
+        ),
         "Try it, in another terminal (with .venv activated):",
         *exports,
         "  casework open --channel web --account acme --contact acme-alice --product FortiGate "
@@ -277,13 +310,20 @@ async def run(options: UpOptions) -> int:
     check_files(settings)
     check_ports(options)
     command = server_command(options)
+    os.umask(0o077)  # what this process and the server create: readable by its owner only
+    settings.ensure_state_dir()
+    owner_only(settings.state_dir)
+    try:
+        oidc = OidcConfig.from_env()
+        ring = load_keyring(settings.state_dir, create=True)
+    except (ValueError, KeyRingError) as e:
+        raise UpRefused(f"{e}\nNothing was started.", 2) from None
 
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
 
-    settings.ensure_state_dir()
     (settings.state_dir / ATTACHMENTS).mkdir(exist_ok=True)
     log = settings.state_dir / "temporal.log"
     with log.open("ab") as log_file:
@@ -302,6 +342,7 @@ async def run(options: UpOptions) -> int:
             return 0
         await ensure_search_attributes(client)
         store = open_store(settings)
+        owner_only(settings.state_dir)
         policy = load_policy(settings)
         worker = build_worker(
             client, task_queue=settings.task_queue, activities=activities_for(store, policy)
@@ -309,9 +350,26 @@ async def run(options: UpOptions) -> int:
         worker_run = asyncio.ensure_future(worker.run())
         server_exit = asyncio.ensure_future(process.wait())
         stopper = asyncio.ensure_future(stop.wait())
-        print(banner(options), flush=True)
+        profiles = demo_profiles(store, settings.state_dir, api_url(options))
+        if profiles is None and (settings.state_dir / PROFILES).exists():
+            profiles = settings.state_dir / PROFILES
+        app = create_app(
+            store=store,
+            client=client,
+            ring=ring,
+            task_queue=settings.task_queue,
+            attachments=AttachmentStore.for_settings(settings),
+            oidc=oidc,
+        )
+        try:
+            door = await start_door(app, HOST, options.api_port)
+        except DoorRefused as e:
+            await worker.shutdown()
+            raise UpRefused(str(e)) from None
+        print(banner(options, profiles), flush=True)
         await asyncio.wait({worker_run, server_exit, stopper}, return_when=asyncio.FIRST_COMPLETED)
         stopper.cancel()
+        await door.stop()
         if not worker_run.done():
             await worker.shutdown()
         await asyncio.wait({worker_run})

@@ -59,6 +59,8 @@ class Engine:
 
     def __init__(self, state: Path, port: int, ui_port: int, *extra: str) -> None:
         self.address = f"127.0.0.1:{port}"
+        if "--api-port" not in extra:  # the door's default port may be taken on this machine
+            extra = (*extra, "--api-port", str(free_port()))
         self.lines: queue.Queue[str] = queue.Queue()
         self.output: list[str] = []
         self.process = subprocess.Popen(

@@ -28,6 +28,7 @@ from casework.cli import (
     engine,
     escalations,
     files,
+    keys,
     outbox,
     premium,
     report,
@@ -117,5 +118,7 @@ for group in (engine, cases, actions, escalations, files, outbox, report, premiu
 app.add_typer(directory_group.commands, name="directory")
 app.add_typer(policy_group.commands, name="policy")
 app.add_typer(account.commands, name="account")
+app.add_typer(keys.commands, name="keys")
+app.add_typer(keys.audit_commands)
 
 __all__ = ["app"]

@@ -28,13 +28,17 @@ def up(
     ctx: typer.Context,
     port: Annotated[int, typer.Option(help="Temporal frontend (gRPC) port.")] = 7233,
     ui_port: Annotated[int, typer.Option(help="Temporal Web UI port.")] = 8233,
+    api_port: Annotated[
+        int, typer.Option(help="The door's port: the casework API and the UI's codec server.")
+    ] = 8234,
     state_dir: Annotated[
         Path | None, typer.Option(help="State folder (Temporal history, database, server log).")
     ] = None,
     directory: Annotated[Path | None, typer.Option(help="Directory YAML to load.")] = None,
     policy: Annotated[Path | None, typer.Option(help="SLA policy YAML (S5).")] = None,
 ) -> None:
-    """Run the engine on this machine: Temporal dev server, worker, database, demo directory.
+    """Run the engine on this machine: Temporal dev server, worker, the door (the casework
+    API), database, demo directory (with an API key for each person on first run).
 
     Ctrl+C stops everything it started. Cases survive a restart (state in <state>/temporal.db).
     """
@@ -45,7 +49,7 @@ def up(
     settings = globals_of(ctx).settings(
         state_dir=state_dir, directory_file=directory, policy_file=policy
     )
-    options = runner.UpOptions(settings=settings, port=port, ui_port=ui_port)
+    options = runner.UpOptions(settings=settings, port=port, ui_port=ui_port, api_port=api_port)
     try:
         code = runner.main(options)
     except FileRefused as e:
@@ -85,6 +89,76 @@ def worker_command(ctx: typer.Context) -> None:
         run(serve())
     except KeyboardInterrupt:
         pass
+
+
+@commands.command("door")
+def door_command(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8234,
+) -> None:
+    """Run the door only (the casework API people use), against the Temporal that
+    TEMPORAL_ADDRESS etc. name and the database of the global options. It needs the engine's
+    key ring (<state>/keyring.json, CASEWORK_KEYRING_FILE or CASEWORK_KEYRING), the same the
+    workers load; CASEWORK_OIDC_* turn on OIDC tokens."""
+    import asyncio
+
+    from casework.client import CaseworkError
+
+    settings = globals_of(ctx).settings()
+    if not 0 < port < 65536:
+        fail(f"--port {port} is not a TCP port; use a number from 1 to 65535", BAD_INPUT)
+    try:
+        temporal_address()
+    except CaseworkError as e:
+        fail(str(e), BAD_INPUT)
+    mark_temporal_used()
+    try:
+        run(_serve_door(ctx, settings, host, port))
+    except KeyboardInterrupt:
+        pass
+    except asyncio.CancelledError:
+        pass
+
+
+async def _serve_door(ctx: typer.Context, settings: Settings, host: str, port: int) -> None:
+    import asyncio
+    import signal
+
+    from casework.attachments import AttachmentStore
+    from casework.cli.common import connect, existing_store
+    from casework.door.app import create_app
+    from casework.door.credentials import OidcConfig
+    from casework.door.serve import DoorRefused, start_door
+    from casework.identity.keyring import KeyRingError, load_keyring
+
+    try:
+        oidc = OidcConfig.from_env()
+        ring = load_keyring(settings.state_dir)
+    except (ValueError, KeyRingError) as e:
+        fail(str(e), BAD_INPUT)
+    store = existing_store(ctx)
+    client = await connect()
+    app = create_app(
+        store=store,
+        client=client,
+        ring=ring,
+        task_queue=settings.task_queue,
+        attachments=AttachmentStore.for_settings(settings),
+        oidc=oidc,
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        door = await start_door(app, host, port)
+    except DoorRefused as e:
+        fail(str(e))
+    print(f"casework door on {door.url} (Temporal {temporal_address()}); Ctrl+C stops it")
+    await stop.wait()
+    await door.stop()
+    store.dispose()
 
 
 def refuse_bad_files(settings: Settings) -> None:

@@ -19,6 +19,10 @@ where configured, an OIDC access token (a JWT) from the identity provider.
 | POST /v1/cases/{case}/attachments | multipart `file`, form `kind` | `ActionResult` of `attach` |
 | POST /codec/encode, /codec/decode | Temporal's remote codec protocol | payloads |
 
+Models: `Identity` (casework.door.people), `FeedPage` (casework.door.app), the others in
+casework.domain. The app: `casework.door.app.create_app`; run by `casework up` (port 8234) or
+alone by `casework door`.
+
 `{case}` is `case-000123` or `123`; `{action}` is a name of `ACTION_MODELS` or `accept`.
 
 Errors are `{"error": "<one paragraph: what was wrong and how to fix it>"}` with status

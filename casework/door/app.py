@@ -97,7 +97,9 @@ class DoorError(Exception):
 
 
 class FeedPage(BaseModel):
-    """`GET /v1/cases/{case}/feed`: one page of the feed, newest page first (E4)."""
+    """`GET /v1/cases/{case}/feed`: one page of the feed (E4). Page 1 holds the newest
+    `page_size` entries, page 2 the ones before; within a page, entries are in the order they
+    happened (as `casework show --page` prints them)."""
 
     case_id: str
     page: int
@@ -543,7 +545,6 @@ def create_app(
             entries = withhold_feed(entries, contacts)
         if view.restricted:
             await door.audit(person, "feed", case_id, view.account_id, not withheld, reason)
-        entries.reverse()  # newest first, like the page order
         return FeedPage(
             case_id=case_id,
             page=page,

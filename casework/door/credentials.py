@@ -214,6 +214,16 @@ class OidcVerifier:
                 f"the bearer token was not issued by {self.config.issuer}; sign in with that "
                 "identity provider"
             ) from None
+        except jwt.InvalidSignatureError:
+            raise CredentialRefused(
+                "the bearer token's signature does not match the identity provider's key: it "
+                "was forged or altered; sign in again"
+            ) from None
+        except jwt.InvalidAlgorithmError:
+            raise CredentialRefused(
+                "the bearer token is not signed with a public-key algorithm "
+                f"({', '.join(OIDC_ALGORITHMS)}); casework takes no other from a provider"
+            ) from None
         except jwt.PyJWTError as e:
             raise CredentialRefused(f"the bearer token does not verify ({e})") from None
         subject = claims.get(self.config.claim)
