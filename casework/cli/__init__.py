@@ -2,10 +2,10 @@
 
 The people-facing commands (open, show, list, every action, whoami) are clients of the door,
 the casework API (`casework.door`): they authenticate with a key from a profile or the
-environment (`door_client`) and never reach Temporal themselves. The operator's commands (up,
-worker, directory, policy, account, outbox, report) work on the state folder and Temporal
-directly, through `casework.client`. A command fetches, hands what it got to a pure function of
-`render` / `render_case`, and prints.
+environment (`door_client`) and never reach Temporal themselves. The operator's commands
+(up, worker, keys, audit, directory, policy, account, outbox, report) work on the state folder
+and Temporal directly, through `casework.client`. A command fetches, hands what it got to a
+pure function of `render` / `render_case`, and prints.
 
 One module per command group; `common` holds what they share. So that `casework --help`
 answers quickly, a group module imports only typer and `common` at its top: Temporal, the

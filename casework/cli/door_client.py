@@ -274,8 +274,9 @@ def request(
         ) from None
     except httpx.TimeoutException:
         raise DoorProblem(
-            f"the casework API at {url} did not answer within {REQUEST_TIMEOUT:.0f} s: is it "
-            "overloaded? Try again; an action with the same request id is not done twice"
+            f"the casework API at {url} did not answer within {REQUEST_TIMEOUT:.0f} s: the "
+            "request may still have been done; look with `casework show` before sending an "
+            "action again (an open with the same --request-id is safe to repeat)"
         ) from None
     except (httpx.UnsupportedProtocol, httpx.InvalidURL) as e:
         raise DoorProblem(
