@@ -11,10 +11,12 @@ import json
 import re
 import socket
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import pytest_asyncio
 from sqlalchemy import select
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowExecutionStatus
@@ -27,6 +29,7 @@ from casework.domain.models import CaseView
 from casework.settings import DEMO_DIRECTORY
 from casework.store import Store
 from casework.store.tables import case_numbers
+from tests.cli_door import serving_door, write_profiles
 from tests.conftest import SETTLE_TIMEOUT, Desk, target_of
 
 pytestmark = pytest.mark.timeout(60)
@@ -50,18 +53,40 @@ OPEN = [
 ]
 
 
-@pytest.fixture
-def cli_env(
-    monkeypatch: pytest.MonkeyPatch, dev_env: WorkflowEnvironment, dev_desk: Desk, store: Store
-) -> Desk:
-    """The CLI pointed at the test's server, task queue and database."""
+@pytest_asyncio.fixture
+async def cli_env(
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    dev_env: WorkflowEnvironment,
+    dev_desk: Desk,
+    store: Store,
+) -> AsyncIterator[Desk]:
+    """The CLI as a user runs it: the door served over the test's server, task queue, database
+    and state folder, and a profiles file in that folder with a key for every demo person
+    (default acme-alice; a test picks another with --profile). Operator commands (outbox,
+    account) still use the database and Temporal directly."""
+    state_dir = tmp_path / "state"
     monkeypatch.setenv("TEMPORAL_ADDRESS", target_of(dev_env))
     monkeypatch.setenv("TEMPORAL_NAMESPACE", "default")
     monkeypatch.setenv("CASEWORK_TASK_QUEUE", dev_desk.task_queue)
     monkeypatch.setenv("CASEWORK_DB_URL", store.url)
-    for name in ("TEMPORAL_API_KEY", "TEMPORAL_PROFILE", "TEMPORAL_TLS"):
+    monkeypatch.setenv("CASEWORK_STATE_DIR", str(state_dir))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))  # not the user's own
+    for name in (
+        *("TEMPORAL_API_KEY", "TEMPORAL_PROFILE", "TEMPORAL_TLS"),
+        *("CASEWORK_API_KEY", "CASEWORK_PROFILE", "CASEWORK_URL"),
+    ):
         monkeypatch.delenv(name, raising=False)
-    return dev_desk
+    async with serving_door(
+        store,
+        target=target_of(dev_env),
+        namespace="default",
+        task_queue=dev_desk.task_queue,
+        state_dir=state_dir,
+        case_options=dev_desk.case_options,
+    ) as url:
+        write_profiles(store, url, state_dir / "profiles.toml")
+        yield dev_desk
 
 
 async def cli(*args: str) -> Result:
@@ -83,11 +108,16 @@ async def act_ok(*args: str) -> str:
     return result.stdout
 
 
-async def listed(desk: Desk, case_id: str, *filters: str) -> list[dict[str, Any]]:
-    """`casework list` with filters, polled until the case shows (visibility lags)."""
+async def listed(
+    desk: Desk, case_id: str, *filters: str, profile: str = "acme-alice"
+) -> list[dict[str, Any]]:
+    """`casework list` with filters by `profile` (a contact lists their own account's cases),
+    polled until the case shows (visibility lags)."""
     deadline = asyncio.get_running_loop().time() + SETTLE_TIMEOUT
     while asyncio.get_running_loop().time() < deadline:
-        result = await cli("list", *filters, "--limit", "1000", "--output", "json")
+        result = await cli(
+            "--profile", profile, "list", *filters, "--limit", "1000", "--output", "json"
+        )
         assert result.exit_code == 0, result.output
         rows = json.loads(result.stdout)
         if any(r["case_id"] == case_id for r in rows):
@@ -120,28 +150,28 @@ async def test_a_case_from_open_to_close_through_every_command(cli_env: Desk) ->
     row = next(r for r in rows if r["case_id"] == case_id)
     assert (row["owner"], row["level"], row["breached"]) == ("cc-dana", "L0", False)
 
-    out = await act_ok("respond", case_id, "--as", "cc-dana", "--text", "Looking at it")
+    out = await act_ok("--profile", "cc-dana", "respond", case_id, "--text", "Looking at it")
     assert "SLA clock stopped" in out
     assert "stopped: first response" in (await cli("show", case_id)).stdout
-    await act_ok("comment", case_id, "--as", "acme-alice", "--text", "Thanks")
+    await act_ok("--profile", "acme-alice", "comment", case_id, "--text", "Thanks")
     out = await act_ok(
-        "request-info", case_id, "--as", "cc-dana", "--item", "logs", "--item", "configuration"
+        "--profile", "cc-dana", "request-info", case_id, "--item", "logs", "--item", "configuration"
     )
     assert "waiting_on_customer" in out
     assert "logs, configuration" in (await cli("show", case_id)).stdout
-    await act_ok("provide-info", case_id, "--as", "acme-bob", "--text", "debug log attached")
-    out = await act_ok("change-priority", case_id, "--as", "acme-alice", "--priority", "P2")
+    await act_ok("--profile", "acme-bob", "provide-info", case_id, "--text", "debug log attached")
+    out = await act_ok("--profile", "acme-alice", "change-priority", case_id, "--priority", "P2")
     assert "priority P2" in out
     for owner, level in (("cc-dana", "L1"), ("gsc-erin", "L2"), ("gsc-grace", "L3")):
-        out = await act_ok("escalate", case_id, "--as", owner, "--reason", "needs more depth")
+        out = await act_ok("--profile", owner, "escalate", case_id, "--reason", "needs more depth")
         assert f"escalated to {level}" in out
         await desk.until(case_id, lambda v: v.state == "in_progress")
-    out = await act_ok("file-pr", case_id, "--as", "gec-hugo", "--summary", "HA heartbeat bug")
+    out = await act_ok("--profile", "gec-hugo", "file-pr", case_id, "--summary", "HA heartbeat bug")
     assert re.search(r"filed PR-\d+", out)
-    await act_ok("resolve", case_id, "--as", "gec-hugo", "--resolution", "fixed in 7.4.4")
-    await act_ok("reopen", case_id, "--as", "acme-alice", "--reason", "still fails over")
-    await act_ok("resolve", case_id, "--as", "gec-hugo", "--resolution", "fixed in 7.4.5")
-    out = await act_ok("close", case_id, "--as", "acme-alice")
+    await act_ok("--profile", "gec-hugo", "resolve", case_id, "--resolution", "fixed in 7.4.4")
+    await act_ok("--profile", "acme-alice", "reopen", case_id, "--reason", "still fails over")
+    await act_ok("--profile", "gec-hugo", "resolve", case_id, "--resolution", "fixed in 7.4.5")
+    out = await act_ok("--profile", "acme-alice", "close", case_id)
     assert "state closed" in out
 
     final = await cli("show", case_id, "--output", "json")
@@ -150,7 +180,7 @@ async def test_a_case_from_open_to_close_through_every_command(cli_env: Desk) ->
     assert view.problem_report and view.problem_report.startswith("PR-")
     await listed(desk, case_id, "--state", "closed")
 
-    late = await cli("comment", case_id, "--as", "acme-alice", "--text", "one more thing")
+    late = await cli("--profile", "acme-alice", "comment", case_id, "--text", "one more thing")
     assert late.exit_code == 1 and "is closed" in late.stderr
 
     outbox = await cli("outbox", "--case", case_id, "--output", "json")
@@ -165,7 +195,7 @@ async def test_a_refused_action_says_why_and_changes_nothing(cli_env: Desk) -> N
     case_id = opened_case(await cli(*OPEN), desk)
     before = await desk.until(case_id, lambda v: v.state == "in_progress")
 
-    result = await cli("respond", case_id, "--as", "gsc-erin", "--text", "I'll take it")
+    result = await cli("--profile", "gsc-erin", "respond", case_id, "--text", "I'll take it")
     assert result.exit_code == 1
     assert "only the engineer who owns the case" in result.stderr
     assert "gsc-erin is not the owner" in result.stderr
@@ -189,15 +219,15 @@ async def test_a_refused_action_says_why_and_changes_nothing(cli_env: Desk) -> N
         ),
         ([*OPEN[:-2], "--description", "   "], "--description: must not be empty"),
         (["show", "case-12x"], "'case-12x' is not a case number; write it like case-000123"),
-        (["respond", "abc", "--as", "cc-dana", "--text", "hi"], "is not a case number"),
+        (["respond", "abc", "--text", "hi"], "is not a case number"),
         (["list", "--state", "sleeping"], "unknown state 'sleeping'; use one of: queued"),
         (["list", "--tier", "silver"], "unknown tier 'silver'; use one of: GOLD, PLATINUM"),
         (["list", "--priority", "P0"], "unknown priority 'P0'; use one of: P1, P2, P3"),
         (
-            ["request-info", "1", "--as", "cc-dana", "--item", "horoscope"],
+            ["request-info", "1", "--item", "horoscope"],
             "--item: Input should be 'hardware'",
         ),
-        (["change-priority", "1", "--as", "x", "--priority", "P9"], "--priority:"),
+        (["change-priority", "1", "--priority", "P9"], "--priority:"),
     ],
 )
 async def test_malformed_input_is_refused_before_anything_is_sent(
@@ -220,11 +250,14 @@ async def test_the_same_request_id_gives_the_same_case(cli_env: Desk) -> None:
 async def test_an_unknown_account_is_refused_and_no_case_starts(
     cli_env: Desk, store: Store
 ) -> None:
-    request_id = f"portal-{uuid.uuid4().hex[:8]}"
-    args = [*OPEN, "--request-id", request_id]
+    """Customer Care takes a call for an account the directory does not know: intake refuses
+    it and no case starts."""
+    request_id = f"phone-{uuid.uuid4().hex[:8]}"
+    args = ["--profile", "cc-dana", *OPEN, "--request-id", request_id]
     args[args.index("acme")] = "initech"
+    args[args.index("web")] = "phone"
     result = await cli(*args)
-    assert result.exit_code == 1
+    assert result.exit_code == 1, result.output
     assert "case not opened: unknown account 'initech'" in result.stderr
 
     intake = cli_env.client.get_workflow_handle(intake_id(request_id))
@@ -239,17 +272,153 @@ async def test_an_unknown_account_is_refused_and_no_case_starts(
     assert numbered is None
 
 
-async def test_an_unreachable_server_is_named_with_the_fix(
-    monkeypatch: pytest.MonkeyPatch,
+async def test_a_contact_opens_for_their_own_account_only(cli_env: Desk) -> None:
+    """The door fills in a contact's account and themselves; another account is refused."""
+    short = ["open", *OPEN[7:]]  # no --channel, --account, --contact
+    case_id = opened_case(await cli("--profile", "acme-bob", *short, "--output", "json"), cli_env)
+    view = await cli_env.until(case_id, lambda v: v.state == "in_progress")
+    assert (view.channel.value, view.account_id, view.contact_id) == ("web", "acme", "acme-bob")
+
+    other = await cli("--profile", "globex-carol", *OPEN)
+    assert other.exit_code == 1, other.output
+    assert "globex-carol is a contact of globex" in other.stderr
+
+
+# --- who you are: credentials and profiles ---------------------------------------------------
+
+
+@pytest.fixture
+def no_credential(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """No key anywhere: an empty config folder and state folder. Returns the state folder."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("CASEWORK_STATE_DIR", str(tmp_path / "state"))
+    for name in ("CASEWORK_API_KEY", "CASEWORK_PROFILE", "CASEWORK_URL"):
+        monkeypatch.delenv(name, raising=False)
+    return tmp_path / "state"
+
+
+async def test_without_a_credential_a_command_says_how_to_get_one(no_credential: Path) -> None:
+    result = await cli("show", "1")
+    assert result.exit_code == 1
+    said = " ".join(result.stderr.split())
+    assert "no credential" in said
+    assert f"writes a profile per demo person to {no_credential / 'profiles.toml'}" in said
+    assert "casework keys create" in said and "CASEWORK_API_KEY" in said
+    assert "Traceback" not in result.output
+
+    unknown = await cli("--profile", "acme-zed", "show", "1")
+    assert unknown.exit_code == 2 and "there is no profile 'acme-zed'" in unknown.stderr
+
+
+async def test_a_bad_profiles_file_is_named_with_the_problem(
+    no_credential: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    profiles = no_credential.parent / "config" / "casework" / "profiles.toml"
+    profiles.parent.mkdir(parents=True)
+    profiles.write_text('default = "a"\n[profiles.a\nkey = "cw_x"\n')
+    result = await cli("list")
+    assert result.exit_code == 2, result.output
+    assert f"the profiles file {profiles} is not valid TOML" in result.stderr
+    assert "line 2" in result.stderr
+
+    profiles.write_text('[profiles.a]\nurl = "http://127.0.0.1:8234"\n')
+    result = await cli("--profile", "a", "list")
+    assert result.exit_code == 2 and "[profiles.a] has no key" in result.stderr
+
+    profiles.write_text('default = "a"\n[profiles.a]\nkey = "cw_x"\n')
+    profiles.chmod(0o644)
+    listed_profiles = await cli("profiles")
+    assert listed_profiles.exit_code == 0, listed_profiles.output
+    assert f"* a  (CASEWORK_URL or the local door)  {profiles}" in listed_profiles.stdout
+    assert "cw_x" not in listed_profiles.output  # never a key
+    assert f"others can read it (mode 0644): chmod 600 {profiles}" in listed_profiles.stderr
+
+
+async def test_an_unreachable_door_is_named_with_the_fix(
+    no_credential: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    monkeypatch.setenv("TEMPORAL_ADDRESS", f"127.0.0.1:{port}")
+    monkeypatch.setenv("CASEWORK_API_KEY", "cw_0_x")
+    monkeypatch.setenv("CASEWORK_URL", f"http://127.0.0.1:{port}")
     result = await cli("show", "1")
     assert result.exit_code == 1
-    assert f"cannot reach Temporal at 127.0.0.1:{port}" in result.stderr
-    assert "bash scripts/engine" in result.stderr
+    assert (
+        f"cannot reach the casework API at http://127.0.0.1:{port}: start the engine "
+        "(casework up) or set CASEWORK_URL"
+    ) in result.stderr
+
+
+async def test_whoami_names_the_person_and_the_credential(
+    cli_env: Desk, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    profiles = tmp_path / "state" / "profiles.toml"
+    kara = await cli("--profile", "usc-kara", "whoami")
+    assert kara.exit_code == 0, kara.output
+    for line in (
+        "id: usc-kara",
+        "kind: engineer",
+        "restricted member (U2): yes",
+        "via: api-key",
+        f"credential: profile usc-kara in {profiles}",
+    ):
+        assert line in kara.stdout
+
+    monkeypatch.setenv("CASEWORK_PROFILE", "acme-bob")
+    bob = json.loads((await cli("whoami", "--output", "json")).stdout)
+    assert (bob["id"], bob["kind"], bob["account"], bob["profile"]) == (
+        "acme-bob",
+        "contact",
+        "acme",
+        "acme-bob",
+    )
+    assert "key" not in bob
+
+    monkeypatch.delenv("CASEWORK_PROFILE")
+    assert "id: acme-alice" in (await cli("whoami")).stdout  # the file's default
+
+    url = bob["url"]
+    monkeypatch.setenv("CASEWORK_API_KEY", "cw_0000_forged")
+    monkeypatch.setenv("CASEWORK_URL", url)
+    forged = await cli("whoami")
+    assert forged.exit_code == 1
+    said = " ".join(forged.stderr.split())
+    assert "the casework API refused the credential from CASEWORK_API_KEY" in said
+    assert "casework keys create" in said
+
+
+async def test_as_is_gone(cli_env: Desk) -> None:
+    """Who acts comes from the credential; nobody types it."""
+    for command in (["show", "1"], ["respond", "1", "--text", "hi"], ["accept", "1"]):
+        result = await cli(*command, "--as", "cc-dana")
+        assert result.exit_code == 2 and "No such option: --as" in result.output
+
+
+async def test_customer_care_acts_for_a_caller_and_a_customer_may_not(cli_env: Desk) -> None:
+    """E3, U6: what a caller asks for by phone is recorded by Customer Care with --for; the
+    feed names both. Anyone else acting for someone is refused, and nothing changes."""
+    desk = cli_env
+    case_id = opened_case(await cli(*OPEN), desk)
+    await desk.until(case_id, lambda v: v.state == "in_progress")
+
+    bob = await cli(
+        "--profile", "acme-bob", "comment", case_id, "--for", "acme-alice", "--text", "x"
+    )
+    assert bob.exit_code == 1
+    assert "only Customer Care (L0) acts for someone else" in " ".join(bob.stderr.split())
+    engineer = await cli(
+        "--profile", "gsc-erin", "comment", case_id, "--for", "acme-alice", "--text", "x"
+    )
+    assert engineer.exit_code == 1
+
+    await act_ok(
+        "--profile", "cc-dana", "comment", case_id, "--for", "acme-alice", "--text", "by phone"
+    )
+    view = await desk.until(case_id, lambda v: any(e.text == "by phone" for e in v.feed))
+    [entry] = [e for e in view.feed if e.text == "by phone"]
+    assert "acme-alice" in entry.actor
+    assert not any(e.text == "x" for e in view.feed)
 
 
 async def test_a_bad_directory_file_is_shown_by_line_and_not_loaded(

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.timeout(60)
 cli_env = test_cli.cli_env
 
 PARTNER_OPEN = [
-    *("open", "--channel", "partner", "--partner", "northwind-it"),
+    *("--profile", "nw-nora", "open", "--channel", "partner", "--partner", "northwind-it"),
     *("--account", "soylent", "--contact", "soylent-sam"),
     *test_cli.OPEN[7:],
 ]
@@ -33,24 +33,26 @@ async def test_a_partner_case_and_its_escalation_from_the_cli(cli_env: Desk, sto
     case_id = test_cli.opened_case(await test_cli.cli(*PARTNER_OPEN), desk)
     for engineer in ("nw-nora", "nw-omar"):
         await desk.until(case_id, owned_by(engineer))
-        await test_cli.act_ok("escalate", case_id, "--as", engineer, "--reason", "next level")
+        await test_cli.act_ok("--profile", engineer, "escalate", case_id, "--reason", "next level")
     await desk.until(case_id, owned_by("nw-pia"))
 
-    shown = await test_cli.act_ok("show", case_id)
+    shown = await test_cli.act_ok("--profile", "nw-pia", "show", case_id)
     assert "northwind-it (Partner Branded Support)" in shown
     assert "partner:northwind-it" in shown and "via partner" in shown
 
-    escalated = await test_cli.act_ok("escalate", case_id, "--as", "nw-pia", "--reason", "bug")
+    escalated = await test_cli.act_ok("--profile", "nw-pia", "escalate", case_id, "--reason", "bug")
     escalation = f"{case_id}-esc-1"
     desk.opened.insert(0, escalation)
     assert escalation in escalated
     await desk.until(escalation, owned_by("gec-hugo"))
-    ours = await test_cli.act_ok("show", escalation)
+    ours = await test_cli.act_ok("--profile", "gec-hugo", "show", escalation)
     assert f"partner case {case_id}" in ours and "Hugo Brandt (gec-hugo)" in ours
 
-    await test_cli.act_ok("resolve", escalation, "--as", "gec-hugo", "--resolution", "Use 7.4.4")
+    await test_cli.act_ok(
+        "--profile", "gec-hugo", "resolve", escalation, "--resolution", "Use 7.4.4"
+    )
     await desk.until(case_id, owned_by("nw-pia"))
-    back = await test_cli.act_ok("show", case_id)
+    back = await test_cli.act_ok("--profile", "nw-pia", "show", case_id)
     assert f"{escalation}: resolved" in " ".join(back.split()) and "Use 7.4.4" in back
     feed = await desk.until(case_id, lambda v: any(e.kind == "vendor_close" for e in v.feed))
     vendor = [e.kind for e in feed.feed if e.kind.startswith("vendor_")]
@@ -58,19 +60,20 @@ async def test_a_partner_case_and_its_escalation_from_the_cli(cli_env: Desk, sto
 
 
 @pytest.mark.parametrize(
-    ("args", "code", "message"),
+    ("profile", "args", "code", "message"),
     [
-        (["--partner", "nobody"], 1, "unknown partner 'nobody'"),
-        ([], 2, "channel partner needs partner_id"),
+        ("nw-nora", ["--partner", "nobody"], 1, "nw-nora opens cases for northwind-it only"),
+        ("acme-alice", [], 1, "a contact opens a case on the web"),
+        ("cc-dana", ["--partner", "nobody"], 1, "Customer Care: they open phone cases"),
     ],
-    ids=["unknown-partner", "no-partner"],
+    ids=["another-partner", "a-contact", "customer-care"],
 )
 async def test_a_refused_partner_open_says_why(
-    cli_env: Desk, store: Store, args: list[str], code: int, message: str
+    cli_env: Desk, store: Store, profile: str, args: list[str], code: int, message: str
 ) -> None:
-    """P3/P4: a partner case names its partner, a known, validated one that owns the account."""
-    base = [a for a in PARTNER_OPEN if a not in ("--partner", "northwind-it")]
-    result = await test_cli.cli(*base, *args)
+    """P3/P4: a partner case is opened by the partner's own engineers, for their partner."""
+    base = [a for a in PARTNER_OPEN[2:] if a not in ("--partner", "northwind-it")]
+    result = await test_cli.cli("--profile", profile, *base, *args)
     assert result.exit_code == code, result.output
     assert message in " ".join(result.output.split())
     assert store.tracker.open_case_counts() == {}

@@ -34,4 +34,4 @@ async def test_a_security_issue_opened_by_the_cli_is_listed_with_security(cli_en
     shown = await cli("show", security, "--output", "json")
     assert json.loads(shown.stdout)["category"] == "security_vulnerability"
     for case_id in (security, support):
-        await cli("close", case_id, "--as", "acme-alice")
+        await cli("--profile", "acme-alice", "close", case_id)

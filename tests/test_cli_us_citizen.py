@@ -16,19 +16,20 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from temporalio.testing import WorkflowEnvironment
 
 from casework.attachments import AttachmentStore
 from casework.domain.business_calendar import calendar_for, closed_days
 from casework.domain.us_citizen import WITHHELD
 from casework.store import Store
-from tests.conftest import Desk, target_of
-from tests.test_cli import OPEN, act_ok, cli, listed, opened_case
+from tests.conftest import Desk
+from tests.test_cli import OPEN, act_ok, cli, cli_env, listed, opened_case
 
 pytestmark = pytest.mark.timeout(60)
+__all__ = ["cli_env"]
 
 SECRET = "Enclave firewall drops the IPsec tunnel to site Bravo-7"
 OPEN_CYBERDYNE = [
+    *("--profile", "cyberdyne-judy"),
     "open",
     "--channel",
     "web",
@@ -45,25 +46,6 @@ OPEN_CYBERDYNE = [
     "--description",
     SECRET,
 ]
-
-
-@pytest.fixture
-def cli_env(
-    monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
-    dev_env: WorkflowEnvironment,
-    dev_desk: Desk,
-    store: Store,
-) -> Desk:
-    """The CLI pointed at the test's server, task queue, database and state folder."""
-    monkeypatch.setenv("TEMPORAL_ADDRESS", target_of(dev_env))
-    monkeypatch.setenv("TEMPORAL_NAMESPACE", "default")
-    monkeypatch.setenv("CASEWORK_TASK_QUEUE", dev_desk.task_queue)
-    monkeypatch.setenv("CASEWORK_DB_URL", store.url)
-    monkeypatch.setenv("CASEWORK_STATE_DIR", str(tmp_path / "state"))
-    for name in ("TEMPORAL_API_KEY", "TEMPORAL_PROFILE", "TEMPORAL_TLS"):
-        monkeypatch.delenv(name, raising=False)
-    return dev_desk
 
 
 @pytest.fixture
@@ -152,7 +134,7 @@ async def test_a_non_member_sees_that_content_exists_and_the_refused_read_is_rec
     desk = cli_env
     case_id = opened_case(await cli(*OPEN_CYBERDYNE), desk)
 
-    shown = await cli("show", case_id, "--as", "cc-dana")
+    shown = await cli("--profile", "cc-dana", "show", case_id)
     assert shown.exit_code == 0, shown.output
     assert "US Citizen Support — need-to-know" in shown.stdout
     assert "content withheld: cc-dana is neither a member" in shown.stdout
@@ -164,13 +146,14 @@ async def test_a_non_member_sees_that_content_exists_and_the_refused_read_is_rec
     assert [(e.actor, e.refused) for e in refused] == [("cc-dana", True)]
     assert "no verified proof of US citizenship" in refused[0].text
 
-    operator = await cli("show", case_id)  # the default viewer
-    assert "operator, sees no content of a restricted case" in operator.stdout
-    assert SECRET not in operator.stdout
+    other_customer = await cli("show", case_id)  # acme-alice, the profiles' default
+    assert other_customer.exit_code == 1
+    assert "acme-alice is a contact of acme, not of cyberdyne" in other_customer.stderr
+    assert SECRET not in other_customer.output
 
-    member = await cli("show", case_id, "--as", "usc-kara")
+    member = await cli("--profile", "usc-kara", "show", case_id)
     assert SECRET in member.stdout and "is neither a member" not in member.stdout
-    contact = await cli("show", case_id, "--as", "cyberdyne-judy", "--output", "json")
+    contact = await cli("--profile", "cyberdyne-judy", "show", case_id, "--output", "json")
     assert json.loads(contact.stdout)["description"] == SECRET
 
     clock = json.loads(contact.stdout)["clock"]
@@ -185,10 +168,10 @@ async def test_list_and_outbox_keep_restricted_content_to_members_and_contacts(
     restricted = opened_case(await cli(*OPEN_CYBERDYNE), desk)
     ordinary = opened_case(await cli(*OPEN), desk)
 
-    rows = await listed(desk, restricted, "--restricted")
+    rows = await listed(desk, restricted, "--restricted", profile="gsc-erin")
     assert ordinary not in {r["case_id"] for r in rows}
     assert next(r for r in rows if r["case_id"] == restricted)["restricted"] is True
-    rows = await listed(desk, ordinary, "--not-restricted", "--account", "acme")
+    rows = await listed(desk, ordinary, "--not-restricted", "--account", "acme", profile="gsc-erin")
     assert restricted not in {r["case_id"] for r in rows}
 
     await desk.until(restricted, lambda v: any(e.kind == "routed_to_us_citizen" for e in v.feed))
@@ -223,7 +206,7 @@ async def test_a_file_is_attached_by_reference_and_kept_in_the_store(
     log = tmp_path / "ike-debug.log"
     log.write_text(f"{marker}\n" + "phase1 negotiation timed out\n" * 20_000)
 
-    result = await cli("attach", case_id, "--as", "cyberdyne-judy", str(log))
+    result = await cli("--profile", "cyberdyne-judy", "attach", case_id, str(log))
     assert result.exit_code == 0, result.output
     assert re.search(r"^att-1: ike-debug\.log \(log, ", result.stdout, re.MULTILINE)
 
@@ -239,13 +222,15 @@ async def test_a_file_is_attached_by_reference_and_kept_in_the_store(
     history = await desk.case(case_id).fetch_history()
     assert marker not in history.to_json()  # U5: the bytes never enter workflow history
 
-    shown = await cli("show", case_id, "--as", "cc-dana")
+    shown = await cli("--profile", "cc-dana", "show", case_id)
     assert "att-1" in shown.stdout and "ike-debug.log" not in shown.stdout
 
-    missing = await cli("attach", case_id, "--as", "cyberdyne-judy", str(tmp_path / "nope.log"))
+    missing = await cli(
+        "--profile", "cyberdyne-judy", "attach", case_id, str(tmp_path / "nope.log")
+    )
     assert missing.exit_code == 2
     assert "attach not sent: there is no file" in missing.stderr
-    stranger = await cli("attach", case_id, "--as", "cc-dana", str(log))
+    stranger = await cli("--profile", "cc-dana", "attach", case_id, str(log))
     assert stranger.exit_code == 1 and "cc-dana is neither" in stranger.stderr
     assert [a.id for a in (await desk.view(case_id, viewer="usc-kara")).attachments] == ["att-1"]
 
@@ -257,17 +242,17 @@ async def test_log_sharing_actions_by_the_wrong_people_are_refused(
     case_id = opened_case(await cli(*OPEN_CYBERDYNE), desk)
     log = tmp_path / "x.log"
     log.write_text("x")
-    await act_ok("attach", case_id, "--as", "cyberdyne-judy", str(log))
+    await act_ok("--profile", "cyberdyne-judy", "attach", case_id, str(log))
 
-    asked = await cli("request-log-approval", case_id, "--as", "gsc-erin", "--log", "att-1")
+    asked = await cli("--profile", "gsc-erin", "request-log-approval", case_id, "--log", "att-1")
     assert asked.exit_code == 1 and "request_log_approval refused" in asked.stderr
-    judy = await cli("approve-logs", case_id, "--as", "cyberdyne-judy")
+    judy = await cli("--profile", "cyberdyne-judy", "approve-logs", case_id)
     assert judy.exit_code == 1
     assert "authorised to approve sharing logs" in judy.stderr  # U6: not an approver
-    nothing = await cli("decline-logs", case_id, "--as", "cyberdyne-ivan")
+    nothing = await cli("--profile", "cyberdyne-ivan", "decline-logs", case_id)
     assert nothing.exit_code == 1
     assert "no request to share logs waiting" in nothing.stderr
-    bad = await cli("request-log-approval", case_id, "--as", "usc-noah", "--log", "att 1!")
+    bad = await cli("--profile", "usc-noah", "request-log-approval", case_id, "--log", "att 1!")
     assert bad.exit_code == 2 and "--log:" in bad.stderr
 
     view = await desk.view(case_id, viewer="usc-kara")
@@ -305,32 +290,32 @@ async def test_the_customer_approves_exactly_the_named_log_for_the_pr(
         await desk.until(
             case_id, lambda v, e=engineer: v.owner is not None and v.owner.engineer_id == e
         )
-        await act_ok("escalate", case_id, "--as", engineer, "--reason", f"beyond {level}")
+        await act_ok("--profile", engineer, "escalate", case_id, "--reason", f"beyond {level}")
     await desk.until(case_id, lambda v: v.owner is not None and v.owner.engineer_id == "usc-noah")
     for name in ("ike.log", "dump.log"):
         (tmp_path / name).write_text(f"{name} contents")
-        await act_ok("attach", case_id, "--as", "cyberdyne-judy", str(tmp_path / name))
+        await act_ok("--profile", "cyberdyne-judy", "attach", case_id, str(tmp_path / name))
 
     asked = await act_ok(
-        "request-log-approval", case_id, "--as", "usc-noah", "--log", "att-1", "--note", "IKE"
+        "--profile", "usc-noah", "request-log-approval", case_id, "--log", "att-1", "--note", "IKE"
     )
     request_id = f"{case_id}-logs-1"
     assert f"asked the customer ({request_id})" in asked
-    wrong = await cli("approve-logs", case_id, "--as", "cyberdyne-judy")
+    wrong = await cli("--profile", "cyberdyne-judy", "approve-logs", case_id)
     assert wrong.exit_code == 1
     approved = await act_ok(
-        "approve-logs", case_id, "--as", "cyberdyne-ivan", "--request", request_id
+        "--profile", "cyberdyne-ivan", "approve-logs", case_id, "--request", request_id
     )
     assert "approved: att-1 (ike.log)" in approved
-    filed = await act_ok("file-pr", case_id, "--as", "usc-noah", "--summary", "IKE rekey bug")
+    filed = await act_ok("--profile", "usc-noah", "file-pr", case_id, "--summary", "IKE rekey bug")
     pr_id = re.search(r"PR-\d+", filed).group()  # type: ignore[union-attr]
     assert f"att-1 (ike.log) shared under {request_id}" in filed
     assert [s["attachment_id"] for s in store.tracker.logs_shared_with(pr_id)] == ["att-1"]
 
-    shown = await cli("show", case_id, "--as", "usc-noah")
+    shown = await cli("--profile", "usc-noah", "show", case_id)
     assert re.search(rf"{request_id}\s.*att-1\s.*approved by cyberdyne-ivan", shown.stdout)
     assert pr_id in shown.stdout
-    outsider = await cli("show", case_id, "--as", "gec-hugo", "--output", "json")
+    outsider = await cli("--profile", "gec-hugo", "show", case_id, "--output", "json")
     view = json.loads(outsider.stdout)
     names = {a["id"]: a["name"] for a in view["attachments"]}
     assert names == {"att-1": "ike.log", "att-2": WITHHELD}  # only what the customer approved

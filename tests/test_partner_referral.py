@@ -139,6 +139,7 @@ async def test_a_refused_par_request_is_not_referred(desk: Desk, store: Store) -
 # --- the CLI -----------------------------------------------------------------------------------
 
 PAR_OPEN = [
+    *("--profile", "soylent-sam"),
     *test_cli.OPEN[:3],
     *("--account", "soylent", "--contact", "soylent-sam"),
     *test_cli.OPEN[7:],
@@ -166,7 +167,10 @@ async def test_casework_open_prints_the_referral_and_referrals_lists_it(
         "referral_id": line.split("(")[1].split(",")[0],
         "partner_contact": NORTHWIND_CONTACT,
     }
-    await test_cli.cli(*PAR_OPEN, "--request-id", "par-cli-2", "--channel", "phone")
+    by_phone = await test_cli.cli(
+        *("--profile", "cc-dana", *PAR_OPEN[2:], "--request-id", "par-cli-2", "--channel", "phone")
+    )
+    assert by_phone.exit_code == 0, by_phone.output
 
     listed = await test_cli.cli("referrals", "--account", "soylent", "--output", "json")
     assert listed.exit_code == 0, listed.output

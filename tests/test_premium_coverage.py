@@ -244,9 +244,10 @@ def test_an_expert_without_a_zone_is_refused(tmp_path: Path) -> None:
     assert "has no zone" in message and "sme-olivia" in message
 
 
-def test_accept_without_an_expert_id_is_refused_before_sending() -> None:
-    result = CliRunner().invoke(app, ["accept", "1", "--as", " "])
-    assert result.exit_code == 2 and "--as" in result.output
+def test_accept_names_no_expert_the_credential_does() -> None:
+    """The expert who accepts is the one the credential names (issue 10): no --as."""
+    result = CliRunner().invoke(app, ["accept", "1", "--as", "sme-olivia"])
+    assert result.exit_code == 2 and "No such option: --as" in result.output
 
 
 def test_the_demo_directory_still_loads_without_premium() -> None:

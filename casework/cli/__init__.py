@@ -1,8 +1,11 @@
 """`casework`: run the engine and work cases from a terminal.
 
-Every command is a thin layer over `casework.client` (the same functions integrations use), so
-what it does can also be done with the `temporal` CLI or the Web UI (README). A command
-fetches, hands what it got to a pure function of `render` / `render_case`, and prints.
+The people-facing commands (open, show, list, every action, whoami) are clients of the door,
+the casework API (`casework.door`): they authenticate with a key from a profile or the
+environment (`door_client`) and never reach Temporal themselves. The operator's commands
+(up, worker, keys, audit, directory, policy, account, outbox, report) work on the state folder
+and Temporal directly, through `casework.client`. A command fetches, hands what it got to a
+pure function of `render` / `render_case`, and prints.
 
 One module per command group; `common` holds what they share. So that `casework --help`
 answers quickly, a group module imports only typer and `common` at its top: Temporal, the
@@ -32,7 +35,7 @@ from casework.cli import (
 )
 from casework.cli import directory as directory_group
 from casework.cli import policy as policy_group
-from casework.cli.common import Globals, temporal_used
+from casework.cli.common import Globals, set_globals, temporal_used
 
 
 class Casework(typer.Typer):
@@ -92,10 +95,21 @@ def main(
         Path | None,
         typer.Option(envvar="CASEWORK_POLICY", help="SLA policy YAML (S5). Default: the S1 table"),
     ] = None,
+    profile: Annotated[
+        str | None,
+        typer.Option(
+            envvar="CASEWORK_PROFILE",
+            help="Who you are: a profile of ~/.config/casework/profiles.toml or "
+            "<state-dir>/profiles.toml. Default: CASEWORK_API_KEY, else the files' default",
+        ),
+    ] = None,
 ) -> None:
     """Support cases on Temporal. TEMPORAL_ADDRESS etc. say where Temporal is (default
     localhost:7233); CASEWORK_TASK_QUEUE names the worker's task queue (default casework)."""
-    ctx.obj = Globals(state_dir=state_dir, db_url=db_url, directory=directory, policy=policy)
+    ctx.obj = Globals(
+        state_dir=state_dir, db_url=db_url, directory=directory, policy=policy, profile=profile
+    )
+    set_globals(ctx.obj)
 
 
 # The commands, in the order `casework --help` lists them; then the sub-command groups.

@@ -12,6 +12,7 @@ import asyncio
 import json
 import sys
 from collections.abc import Awaitable, Coroutine
+from contextvars import ContextVar
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -46,7 +47,14 @@ class Output(StrEnum):
 
 OutputOption = Annotated[Output, typer.Option(help="text or json.")]
 CaseArgument = Annotated[str, typer.Argument(help="Case number: case-000123 or 123.")]
-ActorOption = Annotated[str, typer.Option("--as", help="Who acts: a contact or engineer id.")]
+ForOption = Annotated[
+    str | None,
+    typer.Option(
+        "--for",
+        help="Customer Care: record this for the contact who called (their directory id); "
+        "the case records who acted and for whom.",
+    ),
+]
 
 
 # --- the process ---------------------------------------------------------------------------
@@ -73,6 +81,8 @@ class Globals:
     db_url: str | None = None
     directory: Path | None = None
     policy: Path | None = None
+    profile: str | None = None
+    """Which credential the people-facing commands use (`casework.cli.door_client`)."""
 
     def settings(self, **overrides: Any) -> Settings:
         """Flags win over environment variables (casework.settings)."""
@@ -86,8 +96,18 @@ class Globals:
         return Settings.from_env(**fields)
 
 
-def globals_of(ctx: typer.Context) -> Globals:
-    obj = ctx.find_root().obj
+_running: ContextVar[Globals | None] = ContextVar("casework_globals", default=None)
+
+
+def set_globals(options: Globals) -> None:
+    """The global options of the command now running, for helpers deep in a command
+    (`door_client.credential_of`) that are not handed its context."""
+    _running.set(options)
+
+
+def globals_of(ctx: typer.Context | None = None) -> Globals:
+    """The global options: of `ctx`, or of the command now running."""
+    obj = ctx.find_root().obj if ctx is not None else _running.get()
     return obj if isinstance(obj, Globals) else Globals()
 
 
@@ -135,12 +155,21 @@ def explain(error: ValidationError, options: dict[str, str]) -> str:
 
 
 def case_number(case: str) -> str:
-    from casework.client import CaseworkError, check_case_id
+    """`case-000123` from `123` or `case-000123`; anything else exits 2. As
+    `casework.client.check_case_id` checks, without importing Temporal (the people-facing
+    commands talk HTTP to the door)."""
+    from casework.domain.models import CASE_ID_PATTERN
 
-    try:
-        return check_case_id(case)
-    except CaseworkError as e:
-        fail(str(e), BAD_INPUT)
+    case_id = case.strip()
+    if case_id.isdigit():
+        case_id = f"case-{int(case_id):06d}"
+    if not CASE_ID_PATTERN.match(case_id):
+        fail(
+            f"{case_id!r} is not a case number; write it like case-000123 or 123 "
+            "(a vendor escalation: case-000123-esc-1)",
+            BAD_INPUT,
+        )
+    return case_id
 
 
 # --- talking to the engine -----------------------------------------------------------------

@@ -8,8 +8,8 @@ from typing import Annotated
 
 import typer
 
-from casework.cli.actions import act, checked, send
-from casework.cli.common import BAD_INPUT, CaseArgument, case_number, fail, out
+from casework.cli.actions import act, checked, for_whom, send
+from casework.cli.common import CaseArgument, ForOption, case_number, out
 
 commands = typer.Typer()
 
@@ -24,39 +24,18 @@ class EscalationReasonOption(StrEnum):
 @commands.command("escalate-now")
 def escalate_now(
     case: CaseArgument,
-    actor: Annotated[str, typer.Option("--as", help="The contact of the account escalating.")],
     reason: Annotated[EscalationReasonOption, typer.Option(help="Why the customer escalates.")],
     note: Annotated[str | None, typer.Option(help="In the customer's words.")] = None,
     priority: Annotated[
         str | None, typer.Option(help="Raise the priority with it: P1 or P2 (E4, S4).")
     ] = None,
-    by_phone: Annotated[
-        bool, typer.Option("--by-phone", help="Customer Care records a phone escalation.")
-    ] = False,
-    recorded_by: Annotated[
-        str | None,
-        typer.Option(help="With --by-phone: the Customer Care (L0) engineer who took the call."),
-    ] = None,
+    on_behalf_of: ForOption = None,
 ) -> None:
-    """Escalate Now (E3): a contact escalates the case, online or by phone through Customer
-    Care; the answer names the escalation and the Escalation Manager who has it."""
-    if by_phone and recorded_by is None:
-        fail(
-            "escalate now not sent: --by-phone needs --recorded-by <Customer Care engineer>",
-            BAD_INPUT,
-        )
-    if recorded_by is not None and not by_phone:
-        fail("escalate now not sent: --recorded-by goes with --by-phone", BAD_INPUT)
-    payload = checked(
-        "escalate_now",
-        actor=actor,
-        reason=reason.value,
-        note=note,
-        priority=priority,
-        channel="phone" if by_phone else "online",
-        recorded_by=recorded_by,
-    )
-    result = send(case_number(case), "escalate_now", payload)
+    """Escalate Now (E3): a contact escalates the case online, or a Customer Care (L0)
+    engineer records a caller's escalation with --for; the answer names the escalation and the
+    Escalation Manager who has it."""
+    payload = checked("escalate_now", reason=reason.value, note=note, priority=priority)
+    result = send(case_number(case), "escalate_now", {**payload, **for_whom(on_behalf_of)})
     if result.escalation_id and result.escalation_manager:
         out().print(
             f"escalation {result.escalation_id}: with {result.escalation_manager}", markup=False
@@ -66,18 +45,16 @@ def escalate_now(
 @commands.command()
 def acknowledge(
     case: CaseArgument,
-    actor: Annotated[str, typer.Option("--as", help="The Escalation Manager who has it.")],
     note: Annotated[str | None, typer.Option(help="A note for the feed.")] = None,
 ) -> None:
     """The Escalation Manager who has the escalation acknowledges it; it stays with them (E3)."""
-    act(case, "acknowledge_escalation", actor=actor, note=note)
+    act(case, "acknowledge_escalation", note=note)
 
 
 @commands.command("de-escalate")
 def de_escalate(
     case: CaseArgument,
-    actor: Annotated[str, typer.Option("--as", help="The Escalation Manager who has it.")],
     note: Annotated[str | None, typer.Option(help="Why it ends.")] = None,
 ) -> None:
     """The Escalation Manager who has the escalation ends it (E3)."""
-    act(case, "de_escalate", actor=actor, note=note)
+    act(case, "de_escalate", note=note)

@@ -5,15 +5,13 @@ from __future__ import annotations
 import typer
 
 from casework.cli.actions import send
-from casework.cli.common import BAD_INPUT, ActorOption, CaseArgument, case_number, fail
+from casework.cli.common import CaseArgument, case_number
 
 commands = typer.Typer()
 
 
 @commands.command("accept")
-def accept_command(case: CaseArgument, actor: ActorOption) -> None:
+def accept_command(case: CaseArgument) -> None:
     """The account's premium expert (CSM-Lite, CSM, Resident Engineer) takes a new case offered
     to them, within the policy's `premium_accept_within` (A3)."""
-    if not actor.strip():
-        fail("--as must name the expert's engineer id", BAD_INPUT)
-    send(case_number(case), "accept", {"actor": actor.strip()})
+    send(case_number(case), "accept", {})

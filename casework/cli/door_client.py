@@ -1,0 +1,324 @@
+"""The people-facing commands' way in: a small HTTP client of the door (`casework.door`).
+
+Who is asking comes from a credential, found the way `gh` and `kubectl` users expect, first
+match wins:
+
+1. a named profile: `casework --profile NAME ...` or `CASEWORK_PROFILE=NAME`;
+2. a key in the environment: `CASEWORK_API_KEY` (the door at `CASEWORK_URL`);
+3. the `default` profile of a profiles file.
+
+Profiles files are read in this order; a name found in the first is not looked up in the
+second: the user's own, `$XDG_CONFIG_HOME/casework/profiles.toml` (default
+`~/.config/casework/profiles.toml`), then the engine's, `<state dir>/profiles.toml`, where
+`casework up` writes a key for each person of the demo directory:
+
+    default = "acme-alice"          # optional: the profile used when none is named
+    [profiles.acme-alice]
+    url = "http://127.0.0.1:8234"   # optional: CASEWORK_URL, else the local door
+    key = "cw_..."
+
+A profile's url wins over CASEWORK_URL, which is only the default for profiles without one and
+for CASEWORK_API_KEY. Anything wrong with the credential or the door ends the command with one
+paragraph saying what and how to fix it: bad local configuration and bad input (400) exit 2,
+everything else (no credential, 401, 403, 404, 409, 503, an unreachable door) exits 1.
+
+httpx is imported by the functions that talk to the door, so `casework --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import sys
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from casework.cli.common import ANSWER_TIMEOUT, BAD_INPUT, REFUSED, fail, globals_of
+
+if TYPE_CHECKING:
+    import httpx
+    import typer
+
+DEFAULT_URL = "http://127.0.0.1:8234"
+"""Where `casework up` starts the door."""
+
+CONNECT_TIMEOUT = 5.0
+"""Seconds to open a connection to the door: it runs next door or not at all."""
+
+REQUEST_TIMEOUT = ANSWER_TIMEOUT + 15.0
+"""Seconds to wait for the door's answer: longer than the door waits for the case to answer
+(it then says 503 with what hung), so the user hears its reason rather than ours."""
+
+PROFILES_FILE = "profiles.toml"
+KEY_HOWTO = (
+    "an operator makes a key with `casework keys create <your directory id>`; put it in a "
+    "profile of ~/.config/casework/profiles.toml ([profiles.NAME] url = ..., key = ...) or in "
+    "CASEWORK_API_KEY"
+)
+
+
+class DoorProblem(Exception):
+    """What went wrong reaching or asking the door, and the exit code it deserves."""
+
+    def __init__(self, message: str, code: int = REFUSED, status: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Credential:
+    """A key and the door it opens, and where they came from (for whoami and refusals)."""
+
+    url: str
+    key: str
+    profile: str | None
+    source: str
+    """`profile NAME in PATH` or `CASEWORK_API_KEY`."""
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    url: str | None
+    key: str
+    file: Path
+
+
+@dataclass(frozen=True)
+class ProfilesFile:
+    path: Path
+    default: str | None
+    profiles: dict[str, Profile]
+
+
+# --- where profiles live ---------------------------------------------------------------------
+
+
+def user_profiles_path() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "casework" / PROFILES_FILE
+
+
+def state_profiles_path(state_dir: Path | None) -> Path:
+    from casework.settings import Settings
+
+    return Settings.from_env(state_dir=state_dir).state_dir / PROFILES_FILE
+
+
+def profiles_paths(state_dir: Path | None) -> list[Path]:
+    """The profiles files in the order they are searched: the user's, then the engine's."""
+    return [user_profiles_path(), state_profiles_path(state_dir)]
+
+
+def read_profiles(path: Path) -> ProfilesFile | None:
+    """The profiles in `path`, None if there is no such file; DoorProblem (exit 2) if it is not
+    what it should be. Warns when a file holding keys can be read by others."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        raise DoorProblem(
+            f"the profiles file {path} cannot be read: {e.strerror}", BAD_INPUT
+        ) from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise DoorProblem(
+            f"the profiles file {path} is not valid TOML ({e}): fix it, or move it away and "
+            "name a key with CASEWORK_API_KEY",
+            BAD_INPUT,
+        ) from None
+    default = data.get("default")
+    tables = data.get("profiles", {})
+    if default is not None and not isinstance(default, str):
+        raise DoorProblem(f"{path}: default must be a profile's name in quotes", BAD_INPUT)
+    if not isinstance(tables, dict):
+        raise DoorProblem(
+            f"{path}: profiles must be tables, one per profile: [profiles.NAME]", BAD_INPUT
+        )
+    profiles = {}
+    for name, table in tables.items():
+        where = f"{path}: [profiles.{name}]"
+        if not isinstance(table, dict):
+            raise DoorProblem(f"{where} must be a table with key = ... and url = ...", BAD_INPUT)
+        key, url = table.get("key"), table.get("url")
+        if not isinstance(key, str) or not key.strip():
+            raise DoorProblem(f'{where} has no key: add key = "cw_..."; {KEY_HOWTO}', BAD_INPUT)
+        if url is not None and (not isinstance(url, str) or "://" not in url):
+            raise DoorProblem(
+                f"{where}: url must be the door's address, like {DEFAULT_URL!r}", BAD_INPUT
+            )
+        profiles[name] = Profile(name=name, url=url, key=key.strip(), file=path)
+    if default is not None and default not in profiles:
+        raise DoorProblem(
+            f"{path}: default names {default!r}, which is not a profile there "
+            f"(profiles: {', '.join(sorted(profiles)) or 'none'})",
+            BAD_INPUT,
+        )
+    if profiles:
+        _warn_if_readable_by_others(path)
+    return ProfilesFile(path=path, default=default, profiles=profiles)
+
+
+def _warn_if_readable_by_others(path: Path) -> None:
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        return
+    if mode & 0o077:
+        print(
+            f"warning: {path} holds API keys and others can read it (mode {mode:04o}): "
+            f"chmod 600 {path}",
+            file=sys.stderr,
+        )
+
+
+def all_profiles(state_dir: Path | None) -> list[ProfilesFile]:
+    return [found for path in profiles_paths(state_dir) if (found := read_profiles(path))]
+
+
+# --- which credential ------------------------------------------------------------------------
+
+
+def resolve(profile: str | None, state_dir: Path | None) -> Credential:
+    """The credential this command uses (see the module docstring for the order)."""
+    env_url = os.environ.get("CASEWORK_URL") or None
+    if profile is not None:
+        files = all_profiles(state_dir)
+        for found in files:
+            if profile in found.profiles:
+                return _from_profile(found.profiles[profile], env_url)
+        names = sorted({n for f in files for n in f.profiles})
+        raise DoorProblem(
+            f"there is no profile {profile!r} in "
+            f"{' or '.join(str(p) for p in profiles_paths(state_dir))}: "
+            + (
+                f"use one of {', '.join(names)} (`casework profiles`)"
+                if names
+                else f"there are no profiles yet; {KEY_HOWTO}"
+            ),
+            BAD_INPUT,
+        )
+    key = os.environ.get("CASEWORK_API_KEY", "").strip()
+    if key:
+        return Credential(
+            url=env_url or DEFAULT_URL, key=key, profile=None, source="CASEWORK_API_KEY"
+        )
+    files = all_profiles(state_dir)
+    for found in files:
+        if found.default:
+            return _from_profile(found.profiles[found.default], env_url)
+    names = sorted({n for f in files for n in f.profiles})
+    if names:
+        raise DoorProblem(
+            "no credential: say who you are with --profile NAME or CASEWORK_PROFILE=NAME "
+            f'(profiles: {", ".join(names)}), or set default = "NAME" in a profiles file'
+        )
+    raise DoorProblem(
+        "no credential: the casework API needs to know who you are. Running the demo? "
+        f"`casework up` writes a profile per demo person to {state_profiles_path(state_dir)} "
+        "(run it first, or point --state-dir / CASEWORK_STATE_DIR at its state folder), then "
+        "pick one with --profile acme-alice or CASEWORK_PROFILE=acme-alice. Otherwise " + KEY_HOWTO
+    )
+
+
+def _from_profile(profile: Profile, env_url: str | None) -> Credential:
+    return Credential(
+        url=profile.url or env_url or DEFAULT_URL,
+        key=profile.key,
+        profile=profile.name,
+        source=f"profile {profile.name} in {profile.file}",
+    )
+
+
+def credential_of(ctx: typer.Context | None = None) -> Credential:
+    """The credential of the running command, from its global options."""
+    options = globals_of(ctx)
+    try:
+        return resolve(options.profile, options.state_dir)
+    except DoorProblem as e:
+        fail(str(e), e.code)
+
+
+# --- asking the door -------------------------------------------------------------------------
+
+
+def request(
+    credential: Credential,
+    method: str,
+    path: str,
+    *,
+    params: dict[str, Any] | None = None,
+    json: Any = None,
+    files: dict[str, Any] | None = None,
+    data: dict[str, Any] | None = None,
+) -> Any:
+    """The door's JSON answer to one request; DoorProblem with its one paragraph otherwise."""
+    import httpx
+
+    url = credential.url.rstrip("/")
+    timeout = httpx.Timeout(REQUEST_TIMEOUT, connect=CONNECT_TIMEOUT)
+    headers = {"Authorization": f"Bearer {credential.key}", "User-Agent": "casework-cli"}
+    query = {k: v for k, v in (params or {}).items() if v is not None}
+    try:
+        with httpx.Client(base_url=url, timeout=timeout, headers=headers) as client:
+            response = client.request(method, path, params=query, json=json, files=files, data=data)
+    except (httpx.ConnectError, httpx.ConnectTimeout):
+        raise DoorProblem(
+            f"cannot reach the casework API at {url}: start the engine (casework up) or set "
+            "CASEWORK_URL"
+        ) from None
+    except httpx.TimeoutException:
+        raise DoorProblem(
+            f"the casework API at {url} did not answer within {REQUEST_TIMEOUT:.0f} s: the "
+            "request may still have been done; look with `casework show` before sending an "
+            "action again (an open with the same --request-id is safe to repeat)"
+        ) from None
+    except (httpx.UnsupportedProtocol, httpx.InvalidURL) as e:
+        raise DoorProblem(
+            f"{url} ({credential.source}) is not the casework API's address ({e}): write it "
+            f"like {DEFAULT_URL}",
+            BAD_INPUT,
+        ) from None
+    except httpx.HTTPError as e:
+        raise DoorProblem(f"talking to the casework API at {url} failed: {e}") from None
+    if response.is_success:
+        try:
+            return response.json()
+        except ValueError:
+            raise DoorProblem(
+                f"{url} answered {path} with something other than JSON: is CASEWORK_URL the "
+                "casework API's address?"
+            ) from None
+    raise refusal(credential, response)
+
+
+def refusal(credential: Credential, response: httpx.Response) -> DoorProblem:
+    """The door's error paragraph, with what the user can do about a credential it refused."""
+    try:
+        body = response.json()
+        message = str(body["error"]) if isinstance(body, dict) and "error" in body else ""
+    except ValueError:
+        message = ""
+    status = response.status_code
+    if not message:
+        message = f"the casework API at {credential.url} answered {status} {response.reason_phrase}"
+    if status == 401:
+        message = (
+            f"the casework API refused the credential from {credential.source}: {message}. "
+            f"Use another profile, or get a new key: {KEY_HOWTO}"
+        )
+    return DoorProblem(message, BAD_INPUT if status == 400 else REFUSED, status)
+
+
+def call(method: str, path: str, **kwargs: Any) -> Any:
+    """`request` with the running command's credential; a problem ends the command."""
+    credential = credential_of()
+    try:
+        return request(credential, method, path, **kwargs)
+    except DoorProblem as e:
+        fail(str(e), e.code)
