@@ -73,9 +73,7 @@ def acting(principal: Principal) -> Iterator[None]:
         _outgoing.reset(token)
 
 
-def _header(
-    payloads: Any, ring: KeyRing, workflow_id: str, operation: str, ttl: timedelta
-) -> Any:
+def _header(payloads: Any, ring: KeyRing, workflow_id: str, operation: str, ttl: timedelta) -> Any:
     principal = _outgoing.get()
     if principal is None:
         return payloads
@@ -207,10 +205,10 @@ class _CheckedInbound(WorkflowInboundInterceptor):
         finally:
             who.reset_current(token)
 
-    def handle_query(self, input: HandleQueryInput) -> Any:
+    async def handle_query(self, input: HandleQueryInput) -> Any:
         token = who.set_current(self._principal(input.headers, input.query, datetime.now(UTC)))
         try:
-            return super().handle_query(input)
+            return await super().handle_query(input)
         finally:
             who.reset_current(token)
 
