@@ -290,12 +290,14 @@ def banner(options: UpOptions, profiles: Path | None = None) -> str:
             if profiles
             else []
         ),
-        "Try it, in another terminal (with .venv activated):",
+        "Try it, in another terminal (with .venv activated), as the customer acme-alice:",
         *exports,
-        "  casework open --channel web --account acme --contact acme-alice --product FortiGate "
-        '--version 7.4.3 --priority P1 --description "HA cluster fails over every few minutes"',
+        "  export CASEWORK_PROFILE=acme-alice",
+        "  casework whoami",
+        "  casework open --product FortiGate --version 7.4.3 --priority P1 "
+        '--description "HA cluster fails over every few minutes"',
         "  casework show 1",
-        "  casework list",
+        "  casework --profile cc-dana respond 1 --text \"Looking at it now\"",
         "Ctrl+C stops the worker and the server.",
     ]
     return "\n".join(lines)

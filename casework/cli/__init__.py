@@ -34,6 +34,7 @@ from casework.cli import (
     report,
 )
 from casework.cli import directory as directory_group
+from casework.cli import keyring as keyring_group
 from casework.cli import policy as policy_group
 from casework.cli.common import Globals, set_globals, temporal_used
 
@@ -119,6 +120,7 @@ app.add_typer(directory_group.commands, name="directory")
 app.add_typer(policy_group.commands, name="policy")
 app.add_typer(account.commands, name="account")
 app.add_typer(keys.commands, name="keys")
+app.add_typer(keyring_group.commands, name="keyring")
 app.add_typer(keys.audit_commands)
 
 __all__ = ["app"]
