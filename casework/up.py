@@ -30,11 +30,12 @@ from temporalio.api.operatorservice.v1 import (
     ListSearchAttributesRequest,
 )
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter
 from temporalio.exceptions import ApplicationError
 
 from casework import search_attributes
 from casework.attachments import FOLDER as ATTACHMENTS
+from casework.codec.engine import converter_for
 from casework.engine import load_directory, load_policy, open_store
 from casework.files import FileRefused
 from casework.settings import Settings
@@ -161,7 +162,7 @@ def _log_tail(path: Path) -> str:
 
 
 async def _connect_when_ready(
-    process: asyncio.subprocess.Process, target: str, log: Path
+    process: asyncio.subprocess.Process, target: str, log: Path, converter: DataConverter
 ) -> Client:
     """The server answers with its namespace ready, or UpRefused."""
     loop = asyncio.get_running_loop()
@@ -173,9 +174,7 @@ async def _connect_when_ready(
                 f"its log, {log}, ends with:\n{_log_tail(log)}"
             )
         try:
-            client = await Client.connect(
-                target, namespace=NAMESPACE, data_converter=pydantic_data_converter
-            )
+            client = await Client.connect(target, namespace=NAMESPACE, data_converter=converter)
             await client.operator_service.list_search_attributes(
                 ListSearchAttributesRequest(namespace=NAMESPACE)
             )
@@ -296,7 +295,8 @@ async def run(options: UpOptions) -> int:
         )
     try:
         client = await _until_stopped(
-            _connect_when_ready(process, f"{HOST}:{options.port}", log), stop
+            _connect_when_ready(process, f"{HOST}:{options.port}", log, converter_for(settings)),
+            stop,
         )
         if client is None:
             return 0

@@ -27,7 +27,7 @@ from casework.domain.models import CaseView
 from casework.settings import DEMO_DIRECTORY
 from casework.store import Store
 from casework.store.tables import case_numbers
-from tests.conftest import SETTLE_TIMEOUT, Desk, target_of
+from tests.conftest import ENGINE_RING, SETTLE_TIMEOUT, Desk, target_of
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -59,6 +59,7 @@ def cli_env(
     monkeypatch.setenv("TEMPORAL_NAMESPACE", "default")
     monkeypatch.setenv("CASEWORK_TASK_QUEUE", dev_desk.task_queue)
     monkeypatch.setenv("CASEWORK_DB_URL", store.url)
+    monkeypatch.setenv("CASEWORK_KEYRING", ENGINE_RING.to_json())
     for name in ("TEMPORAL_API_KEY", "TEMPORAL_PROFILE", "TEMPORAL_TLS"):
         monkeypatch.delenv(name, raising=False)
     return dev_desk
@@ -256,6 +257,7 @@ async def test_a_bad_directory_file_is_shown_by_line_and_not_loaded(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, store: Store
 ) -> None:
     monkeypatch.setenv("CASEWORK_DB_URL", store.url)
+    monkeypatch.setenv("CASEWORK_KEYRING", ENGINE_RING.to_json())
     text = DEMO_DIRECTORY.read_text()
     bad = tmp_path / "directory.yaml"
     bad.write_text(text.replace("tier: GOLD", "tier: BRONZE").replace("users: 1200", "users: 12"))

@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 import pytest_asyncio
 from temporalio.client import WorkflowExecutionStatus, WorkflowUpdateFailedError
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
@@ -26,7 +25,7 @@ from casework.domain.models import CaseView
 from casework.domain.sla import SlaPolicy
 from casework.domain.us_citizen import WITHHELD
 from casework.store import Store
-from tests.conftest import Desk, eventually, time_skipping_server
+from tests.conftest import CONVERTER, Desk, eventually, time_skipping_server
 from tests.us_citizen_desk import CYBERDYNE, SECRET
 from worker import WORKFLOWS, activities_for, build_worker
 
@@ -210,7 +209,7 @@ async def test_after_the_last_manager_the_support_director_has_it(
     assert view.escalations[0].acknowledged_by == "dir-maya"
 
     history = await desk.case(case.case_id).fetch_history()
-    replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter)
+    replayer = Replayer(workflows=WORKFLOWS, data_converter=CONVERTER)
     await replayer.replay_workflow(history)  # the whole ladder replays deterministically
 
 

@@ -17,14 +17,13 @@ from pathlib import Path
 import pytest
 from temporalio import workflow
 from temporalio.client import WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
 
 from casework.domain.sla import SlaPolicy
 from casework.store import Store
-from tests.conftest import Desk, policy_in_seconds
+from tests.conftest import CONVERTER, Desk, policy_in_seconds
 from worker import WORKFLOWS, activities_for, build_worker
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
@@ -71,7 +70,7 @@ def test_the_recorded_histories_cover_both_workflows_and_a_roll_over() -> None:
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
 async def test_recorded_case_replays_without_nondeterminism(path: Path) -> None:
     """Cases running in production keep running after a deploy of today's workflow code."""
-    replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter)
+    replayer = Replayer(workflows=WORKFLOWS, data_converter=CONVERTER)
     result = await replayer.replay_workflow(load(path), raise_on_replay_failure=False)
     assert result.replay_failure is None, f"{path.name}: {result.replay_failure}"
 
@@ -89,7 +88,7 @@ class ChangedIntake:
 
 async def test_replay_catches_a_changed_workflow() -> None:
     """The replay test can fail: a workflow whose steps changed does not replay an old history."""
-    replayer = Replayer(workflows=[ChangedIntake], data_converter=pydantic_data_converter)
+    replayer = Replayer(workflows=[ChangedIntake], data_converter=CONVERTER)
     history = load(HISTORIES[0].with_name("ladder-intake.json"))
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
     assert isinstance(result.replay_failure, NondeterminismError)

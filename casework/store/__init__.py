@@ -9,6 +9,7 @@
     store.escalations  escalations (E3, S3)
     store.reporting    case facts for `casework report`
     store.feed         every case's feed (E4), appended by the case, read a page at a time
+    store.realms       which workflows carry a restricted customer's data (U5, casework.codec)
 
 SQLAlchemy Core over SQLite by default (a file in the state folder); a PostgreSQL URL works the
 same. The schema is Alembic's (casework/store/migrations/): `Store(url)` upgrades a database
@@ -27,6 +28,7 @@ from casework.store.escalations import EscalationRepository
 from casework.store.feed import FeedRepository
 from casework.store.intake import IntakeRepository, referral_id_for
 from casework.store.outbox import OutboxRepository
+from casework.store.realms import RealmRepository
 from casework.store.reporting import ReportingRepository
 from casework.store.schema import HEAD, ensure_current, migrate
 from casework.store.tracker import LogSharingRefused, TrackerRepository, pr_id_for
@@ -50,6 +52,7 @@ class Store:
         self.escalations = EscalationRepository(self.engine)
         self.reporting = ReportingRepository(self.engine)
         self.feed = FeedRepository(self.engine)
+        self.realms = RealmRepository(self.engine)
 
     def dispose(self) -> None:
         self.engine.dispose()
