@@ -297,7 +297,7 @@ def directory() -> Directory:
 
 @pytest.fixture
 def store(tmp_path: Path, directory: Directory) -> Iterator[Store]:
-    store = Store(f"sqlite:///{tmp_path / 'casework.db'}")
+    store = Store(f"sqlite:///{tmp_path / 'casework.db'}", ENGINE_RING)
     store.directory.replace(directory)
     # Tests share one Temporal server: each database numbers its cases in a range of its own.
     store.intake.start_case_numbers_at(next(_case_ranges) * 10_000 + 1)

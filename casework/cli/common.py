@@ -227,4 +227,10 @@ def existing_store(ctx: typer.Context) -> Store:
                 "--db-url / CASEWORK_DB_URL",
                 REFUSED,
             )
-    return Store(url)
+    from casework.identity.keyring import KeyRingError, load_keyring
+
+    try:  # U5: the ring unseals a restricted case's texts; without one they stay sealed
+        ring = load_keyring(settings.state_dir)
+    except KeyRingError:
+        ring = None
+    return Store(url, ring)

@@ -16,6 +16,7 @@ from casework.cli.common import (
     ActorOption,
     CaseArgument,
     case_number,
+    existing_store,
     fail,
     globals_of,
     out,
@@ -58,9 +59,15 @@ def attach(
         fail(f"attach not sent: {e}", BAD_INPUT)
     fields = {"actor": actor, "name": name or file.name, "kind": kind.value}
     checked("attach", **fields, sha256="0" * 64, size=0)
-    store = AttachmentStore.for_settings(globals_of(ctx).settings())
+    database = existing_store(ctx)
+    try:  # U5: a restricted case's file (or one of a case not on record) is encrypted at rest
+        realm = database.realms.lookup(case_id)
+        ring = database.ring
+    finally:
+        database.dispose()
+    store = AttachmentStore.for_settings(globals_of(ctx).settings(), ring)
     try:
-        stored = store.put(file)
+        stored = store.put(file, restricted=realm is None or realm.restricted)
     except AttachmentRefused as e:
         fail(f"attach not sent: {e}", BAD_INPUT)
     result = send(

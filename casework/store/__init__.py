@@ -20,6 +20,8 @@ transaction, safe to retry.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine
 
@@ -33,6 +35,9 @@ from casework.store.reporting import ReportingRepository
 from casework.store.schema import HEAD, ensure_current, migrate
 from casework.store.tracker import LogSharingRefused, TrackerRepository, pr_id_for
 
+if TYPE_CHECKING:
+    from casework.identity.keyring import KeyRing
+
 __all__ = ["HEAD", "LogSharingRefused", "Store", "migrate", "pr_id_for", "referral_id_for"]
 
 
@@ -40,18 +45,22 @@ class Store:
     """One database: one engine, shared by its repositories. Constructing it costs one query
     when the schema is current (see casework.store.schema)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, ring: KeyRing | None = None) -> None:
+        """`ring`: the deployment's key ring, to seal a restricted case's texts (outbox bodies,
+        feed texts) as they are written and unseal them as they are read (U5). Without it,
+        sealed texts are read as they are stored, and writing a restricted one is refused."""
         self.url = url
+        self.ring = ring
         connect_args = {"timeout": 30} if url.startswith("sqlite") else {}
         self.engine: Engine = create_engine(url, connect_args=connect_args)
         ensure_current(self.engine)
         self.directory = DirectoryRepository(self.engine)
         self.intake = IntakeRepository(self.engine)
         self.tracker = TrackerRepository(self.engine)
-        self.outbox = OutboxRepository(self.engine)
+        self.outbox = OutboxRepository(self.engine, ring)
         self.escalations = EscalationRepository(self.engine)
         self.reporting = ReportingRepository(self.engine)
-        self.feed = FeedRepository(self.engine)
+        self.feed = FeedRepository(self.engine, ring)
         self.realms = RealmRepository(self.engine)
 
     def dispose(self) -> None:
