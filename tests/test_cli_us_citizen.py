@@ -62,6 +62,7 @@ def cli_env(
     monkeypatch.setenv("CASEWORK_TASK_QUEUE", dev_desk.task_queue)
     monkeypatch.setenv("CASEWORK_DB_URL", store.url)
     monkeypatch.setenv("CASEWORK_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("CASEWORK_KEYRING", ENGINE_RING.to_json())
     for name in ("TEMPORAL_API_KEY", "TEMPORAL_PROFILE", "TEMPORAL_TLS"):
         monkeypatch.delenv(name, raising=False)
     return dev_desk
@@ -71,6 +72,7 @@ def cli_env(
 def db_env(monkeypatch: pytest.MonkeyPatch, store: Store) -> Store:
     """Commands that only use the database."""
     monkeypatch.setenv("CASEWORK_DB_URL", store.url)
+    monkeypatch.setenv("CASEWORK_KEYRING", ENGINE_RING.to_json())
     return store
 
 
