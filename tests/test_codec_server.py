@@ -232,3 +232,13 @@ def test_the_directory_reader_refuses_operators_and_proxies(store: Store) -> Non
     assert not may_read(Principal(id="cc-dana", on_behalf_of="cyberdyne-judy"), "cyberdyne")
     assert not may_read(Principal(id="cyberdyne-judy"), None)  # unknown account: members only
     assert may_read(Principal(id="usc-kara"), None)
+
+
+def test_the_door_registers_an_intake_in_its_accounts_realm(store: Store) -> None:
+    from casework.codec.access import register_intake_realm
+
+    assert register_intake_realm(store, "req-1", "cyberdyne") == Realm(True, "cyberdyne")
+    assert store.realms.lookup("intake-req-1") == Realm(True, "cyberdyne")
+    assert register_intake_realm(store, "req-2", "acme") == Realm(False, "acme")
+    assert register_intake_realm(store, "req-3", "nobody") is None
+    assert store.realms.lookup("intake-req-3") is None

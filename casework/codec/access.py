@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from casework.codec.realm import Realm
 from casework.identity.principal import Principal
 
 if TYPE_CHECKING:
@@ -31,3 +32,17 @@ def restricted_reader(store: Store) -> MayReadRestricted:
         return account is not None and any(c.id == principal.id for c in account.contacts)
 
     return may_read_restricted
+
+
+def register_intake_realm(store: Store, request_id: str, account_id: str) -> Realm | None:
+    """Before starting an intake (`casework.client.open_case`), the door records its realm, so
+    the intake's input (the description) is encrypted with the account's keys and readable at
+    the codec server by the account's contacts, not only by the restricted queue. An unknown
+    account registers nothing: the intake refuses it, and its payloads stay restricted without
+    an account (fail closed)."""
+    from casework.client import intake_id
+
+    account = store.directory.account(account_id)
+    if account is None:
+        return None
+    return store.realms.register(intake_id(request_id), account.id, account.us_citizen_support)
