@@ -83,12 +83,15 @@ def build_worker(
     )
 
 
-async def connect(profile: str | None = None, settings: Settings | None = None) -> Client:
+async def connect(
+    profile: str | None = None, settings: Settings | None = None, *, engine: bool = False
+) -> Client:
     """Connect as the SDK's environment configuration says; localhost:7233 by default. Payloads
-    are encrypted with the deployment's key ring (casework.codec)."""
+    are encrypted with the deployment's key ring (casework.codec), which only the engine
+    (`engine=True`) makes if there is none yet."""
     config = ClientConfig.load_client_connect_config(profile=profile)
     config.setdefault("target_host", "localhost:7233")
-    converter = converter_for(settings or Settings.from_env())
+    converter = converter_for(settings or Settings.from_env(), create_ring=engine)
     return await Client.connect(**config, data_converter=converter)
 
 
@@ -96,7 +99,7 @@ async def main(settings: Settings | None = None) -> None:
     settings = settings or Settings.from_env()
     store = open_store(settings)
     policy = load_policy(settings)
-    client = await connect(settings=settings)
+    client = await connect(settings=settings, engine=True)
     worker = build_worker(
         client, task_queue=settings.task_queue, activities=activities_for(store, policy)
     )

@@ -295,7 +295,9 @@ async def run(options: UpOptions) -> int:
         )
     try:
         client = await _until_stopped(
-            _connect_when_ready(process, f"{HOST}:{options.port}", log, converter_for(settings)),
+            _connect_when_ready(
+                process, f"{HOST}:{options.port}", log, converter_for(settings, create_ring=True)
+            ),
             stop,
         )
         if client is None:

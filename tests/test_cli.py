@@ -247,6 +247,7 @@ async def test_an_unreachable_server_is_named_with_the_fix(
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     monkeypatch.setenv("TEMPORAL_ADDRESS", f"127.0.0.1:{port}")
+    monkeypatch.setenv("CASEWORK_KEYRING", ENGINE_RING.to_json())
     result = await cli("show", "1")
     assert result.exit_code == 1
     assert f"cannot reach Temporal at 127.0.0.1:{port}" in result.stderr

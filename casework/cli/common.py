@@ -188,8 +188,12 @@ async def connect() -> Client:
 
     address = temporal_address()
     mark_temporal_used()
+    from casework.identity.keyring import KeyRingError
+
     try:
         return await worker.connect()
+    except KeyRingError as e:  # payloads are encrypted with the engine's ring (casework.codec)
+        raise CaseworkError(str(e)) from None
     except RuntimeError as e:
         if "connect" not in str(e).lower():
             raise

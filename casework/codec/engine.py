@@ -7,6 +7,7 @@ its converter here, so they all encrypt and decrypt alike.
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from temporalio.converter import DataConverter
@@ -33,19 +34,34 @@ class StoreRealms:
         if self.store is None:
             with self._opening:
                 if self.store is None:
+                    if _missing_sqlite_file(self.db_url):
+                        return None  # a client away from the engine's database: fail closed
                     from casework.store import Store
 
                     self.store = Store(self.db_url)
         return self.store.realms.lookup(workflow_id)
 
 
-def keyring_for(settings: Settings) -> KeyRing:
-    """The deployment's ring (CASEWORK_KEYRING, CASEWORK_KEYRING_FILE, or the state folder's,
-    made on first use)."""
-    return load_keyring(settings.state_dir, create=True)
+def _missing_sqlite_file(url: str) -> bool:
+    """A client never creates the engine's database by looking a realm up."""
+    prefix = "sqlite:///"
+    return url.startswith(prefix) and not Path(url.removeprefix(prefix)).exists()
+
+
+def keyring_for(settings: Settings, *, create: bool = False) -> KeyRing:
+    """The deployment's ring (CASEWORK_KEYRING, CASEWORK_KEYRING_FILE, or the state folder's).
+    Only the engine (`casework up`, the worker) makes one on first use: a client that made its
+    own would encrypt what the engine's worker cannot decrypt (KeyRingError says where to look
+    instead)."""
+    return load_keyring(settings.state_dir, create=create)
 
 
 def converter_for(
-    settings: Settings, *, store: Store | None = None, ring: KeyRing | None = None
+    settings: Settings,
+    *,
+    store: Store | None = None,
+    ring: KeyRing | None = None,
+    create_ring: bool = False,
 ) -> DataConverter:
-    return data_converter(ring or keyring_for(settings), StoreRealms(settings.db_url, store))
+    ring = ring or keyring_for(settings, create=create_ring)
+    return data_converter(ring, StoreRealms(settings.db_url, store))
