@@ -15,7 +15,6 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.envconfig import ClientConfig
 from temporalio.worker import Worker
 
@@ -29,6 +28,7 @@ from activities.cases import CaseStarter
 from activities.escalation import EscalationActivities
 from activities.feed import FeedActivities
 from activities.reporting import ReportingActivities
+from casework.codec.engine import converter_for
 from casework.domain.sla import SlaPolicy
 from casework.engine import load_policy, open_store
 from casework.identity.interceptors import PrincipalCheck
@@ -88,18 +88,23 @@ def build_worker(
     )
 
 
-async def connect(profile: str | None = None) -> Client:
-    """Connect as the SDK's environment configuration says; localhost:7233 by default."""
+async def connect(
+    profile: str | None = None, settings: Settings | None = None, *, engine: bool = False
+) -> Client:
+    """Connect as the SDK's environment configuration says; localhost:7233 by default. Payloads
+    are encrypted with the deployment's key ring (casework.codec), which only the engine
+    (`engine=True`) makes if there is none yet."""
     config = ClientConfig.load_client_connect_config(profile=profile)
     config.setdefault("target_host", "localhost:7233")
-    return await Client.connect(**config, data_converter=pydantic_data_converter)
+    converter = converter_for(settings or Settings.from_env(), create_ring=engine)
+    return await Client.connect(**config, data_converter=converter)
 
 
 async def main(settings: Settings | None = None) -> None:
     settings = settings or Settings.from_env()
     store = open_store(settings)
     policy = load_policy(settings)
-    client = await connect()
+    client = await connect(settings=settings, engine=True)
     worker = build_worker(
         client,
         task_queue=settings.task_queue,

@@ -91,6 +91,8 @@ class DirectoryActivities:
                 f"unknown product {request.product!r}; supported products: {', '.join(products)}",
             )
         number, _ = self.store.intake.allocate_case_number(request.request_id, _now())
+        # U5: before the case exists, so the codec encrypts its first payload with the right key
+        self.store.realms.register(case_id_for(number), account.id, account.us_citizen_support)
         return IntakeResult(
             case_id=case_id_for(number),
             request=request.model_copy(update={"product": product}),

@@ -17,4 +17,6 @@ class FeedActivities:
     def record_feed(self, batch: FeedBatch) -> int:
         """Append the batch; idempotent by (case, seq), so a retry adds nothing twice. Returns
         how many entries were new."""
-        return self.store.feed.append(batch.case_id, [e.model_dump() for e in batch.entries])
+        return self.store.feed.append(
+            batch.case_id, [e.model_dump() for e in batch.entries], restricted=batch.restricted
+        )

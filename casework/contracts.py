@@ -240,3 +240,6 @@ class FeedBatch(Strict):
 
     case_id: str
     entries: list[FeedRow]
+    restricted: bool = False
+    """U5: the case is a US Citizen Support case: its entries' texts are sealed at rest."""
+    account_id: str | None = None

@@ -30,7 +30,9 @@ def open_store(settings: Settings) -> Store:
     directory = None
     if settings.directory_file is not None:
         directory = load_directory(settings.directory_file)
-    store = Store(settings.db_url)
+    from casework.identity.keyring import load_keyring
+
+    store = Store(settings.db_url, load_keyring(settings.state_dir, create=True))
     if directory is not None:
         store.directory.replace(directory)
     elif not store.directory.is_loaded():

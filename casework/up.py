@@ -35,12 +35,13 @@ from temporalio.api.operatorservice.v1 import (
     ListSearchAttributesRequest,
 )
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter
 from temporalio.exceptions import ApplicationError
 
 from casework import search_attributes
 from casework.attachments import FOLDER as ATTACHMENTS
 from casework.attachments import AttachmentStore
+from casework.codec.engine import converter_for
 from casework.door.app import create_app
 from casework.door.credentials import OidcConfig
 from casework.door.serve import PROFILES, DoorRefused, demo_profiles, owner_only, start_door
@@ -185,7 +186,7 @@ def _log_tail(path: Path) -> str:
 
 
 async def _connect_when_ready(
-    process: asyncio.subprocess.Process, target: str, log: Path
+    process: asyncio.subprocess.Process, target: str, log: Path, converter: DataConverter
 ) -> Client:
     """The server answers with its namespace ready, or UpRefused."""
     loop = asyncio.get_running_loop()
@@ -197,9 +198,7 @@ async def _connect_when_ready(
                 f"its log, {log}, ends with:\n{_log_tail(log)}"
             )
         try:
-            client = await Client.connect(
-                target, namespace=NAMESPACE, data_converter=pydantic_data_converter
-            )
+            client = await Client.connect(target, namespace=NAMESPACE, data_converter=converter)
             await client.operator_service.list_search_attributes(
                 ListSearchAttributesRequest(namespace=NAMESPACE)
             )
@@ -297,7 +296,7 @@ def banner(options: UpOptions, profiles: Path | None = None) -> str:
         "  casework open --product FortiGate --version 7.4.3 --priority P1 "
         '--description "HA cluster fails over every few minutes"',
         "  casework show 1",
-        "  casework --profile cc-dana respond 1 --text \"Looking at it now\"",
+        '  casework --profile cc-dana respond 1 --text "Looking at it now"',
         "Ctrl+C stops the worker and the server.",
     ]
     return "\n".join(lines)
@@ -338,7 +337,10 @@ async def run(options: UpOptions) -> int:
         )
     try:
         client = await _until_stopped(
-            _connect_when_ready(process, f"{HOST}:{options.port}", log), stop
+            _connect_when_ready(
+                process, f"{HOST}:{options.port}", log, converter_for(settings, create_ring=True)
+            ),
+            stop,
         )
         if client is None:
             return 0

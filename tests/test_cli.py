@@ -30,7 +30,7 @@ from casework.settings import DEMO_DIRECTORY
 from casework.store import Store
 from casework.store.tables import case_numbers
 from tests.cli_door import serving_door, write_profiles
-from tests.conftest import SETTLE_TIMEOUT, Desk, target_of
+from tests.conftest import ENGINE_RING, SETTLE_TIMEOUT, Desk, target_of
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -71,6 +71,7 @@ async def cli_env(
     monkeypatch.setenv("CASEWORK_TASK_QUEUE", dev_desk.task_queue)
     monkeypatch.setenv("CASEWORK_DB_URL", store.url)
     monkeypatch.setenv("CASEWORK_STATE_DIR", str(state_dir))
+    monkeypatch.setenv("CASEWORK_KEYRING", ENGINE_RING.to_json())
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))  # not the user's own
     for name in (
         *("TEMPORAL_API_KEY", "TEMPORAL_PROFILE", "TEMPORAL_TLS"),
@@ -342,6 +343,7 @@ async def test_an_unreachable_door_is_named_with_the_fix(
         port = s.getsockname()[1]
     monkeypatch.setenv("CASEWORK_API_KEY", "cw_0_x")
     monkeypatch.setenv("CASEWORK_URL", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("CASEWORK_KEYRING", ENGINE_RING.to_json())
     result = await cli("show", "1")
     assert result.exit_code == 1
     assert (
@@ -425,6 +427,7 @@ async def test_a_bad_directory_file_is_shown_by_line_and_not_loaded(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, store: Store
 ) -> None:
     monkeypatch.setenv("CASEWORK_DB_URL", store.url)
+    monkeypatch.setenv("CASEWORK_KEYRING", ENGINE_RING.to_json())
     text = DEMO_DIRECTORY.read_text()
     bad = tmp_path / "directory.yaml"
     bad.write_text(text.replace("tier: GOLD", "tier: BRONZE").replace("users: 1200", "users: 12"))

@@ -10,6 +10,7 @@ IANA zone is a valid account zone), and is skipped in the few weekend hours when
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from datetime import UTC, datetime, timedelta
@@ -21,7 +22,7 @@ from casework.attachments import AttachmentStore
 from casework.domain.business_calendar import calendar_for, closed_days
 from casework.domain.us_citizen import WITHHELD
 from casework.store import Store
-from tests.conftest import Desk
+from tests.conftest import ENGINE_RING, Desk
 from tests.test_cli import OPEN, act_ok, cli, cli_env, listed, opened_case
 
 pytestmark = pytest.mark.timeout(60)
@@ -52,6 +53,7 @@ OPEN_CYBERDYNE = [
 def db_env(monkeypatch: pytest.MonkeyPatch, store: Store) -> Store:
     """Commands that only use the database."""
     monkeypatch.setenv("CASEWORK_DB_URL", store.url)
+    monkeypatch.setenv("CASEWORK_KEYRING", ENGINE_RING.to_json())
     return store
 
 
@@ -212,13 +214,16 @@ async def test_a_file_is_attached_by_reference_and_kept_in_the_store(
 
     view = await desk.view(case_id, viewer="usc-kara")
     [attachment] = view.attachments
-    store = AttachmentStore(tmp_path / "state" / "attachments")
+    store = AttachmentStore(tmp_path / "state" / "attachments", ENGINE_RING)
     assert (attachment.id, attachment.name, attachment.size) == (
         "att-1",
         "ike-debug.log",
         log.stat().st_size,
     )
-    assert store.path_for(attachment.sha256).read_bytes() == log.read_bytes()
+    assert marker.encode() not in store.path_for(attachment.sha256).read_bytes()  # U5: at rest
+    plain = io.BytesIO()
+    store.copy_out(attachment.sha256, plain)
+    assert plain.getvalue() == log.read_bytes()
     history = await desk.case(case_id).fetch_history()
     assert marker not in history.to_json()  # U5: the bytes never enter workflow history
 

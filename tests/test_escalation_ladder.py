@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 import pytest_asyncio
 from temporalio.client import WorkflowExecutionStatus, WorkflowUpdateFailedError
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
@@ -27,7 +26,15 @@ from casework.domain.sla import SlaPolicy
 from casework.domain.us_citizen import WITHHELD
 from casework.identity.interceptors import PrincipalCheck
 from casework.store import Store
-from tests.conftest import TEST_RING, Desk, as_person, eventually, signed, time_skipping_server
+from tests.conftest import (
+    CONVERTER,
+    TEST_RING,
+    Desk,
+    as_person,
+    eventually,
+    signed,
+    time_skipping_server,
+)
 from tests.us_citizen_desk import CYBERDYNE, SECRET
 from worker import WORKFLOWS, activities_for, build_worker
 
@@ -214,7 +221,7 @@ async def test_after_the_last_manager_the_support_director_has_it(
     history = await desk.case(case.case_id).fetch_history()
     replayer = Replayer(
         workflows=WORKFLOWS,
-        data_converter=pydantic_data_converter,
+        data_converter=CONVERTER,
         interceptors=[PrincipalCheck(TEST_RING)],
     )
     await replayer.replay_workflow(history)  # the whole ladder replays deterministically

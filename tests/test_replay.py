@@ -17,7 +17,6 @@ from pathlib import Path
 import pytest
 from temporalio import workflow
 from temporalio.client import WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
@@ -25,7 +24,7 @@ from temporalio.workflow import NondeterminismError
 from casework.domain.sla import SlaPolicy
 from casework.identity.interceptors import PrincipalCheck
 from casework.store import Store
-from tests.conftest import TEST_RING, Desk, policy_in_seconds, signed
+from tests.conftest import CONVERTER, TEST_RING, Desk, policy_in_seconds, signed
 from worker import WORKFLOWS, activities_for, build_worker
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
@@ -74,7 +73,7 @@ async def test_recorded_case_replays_without_nondeterminism(path: Path) -> None:
     """Cases running in production keep running after a deploy of today's workflow code."""
     replayer = Replayer(
         workflows=WORKFLOWS,
-        data_converter=pydantic_data_converter,
+        data_converter=CONVERTER,
         interceptors=[PrincipalCheck(TEST_RING)],  # as build_worker has it
     )
     result = await replayer.replay_workflow(load(path), raise_on_replay_failure=False)
@@ -94,7 +93,7 @@ class ChangedIntake:
 
 async def test_replay_catches_a_changed_workflow() -> None:
     """The replay test can fail: a workflow whose steps changed does not replay an old history."""
-    replayer = Replayer(workflows=[ChangedIntake], data_converter=pydantic_data_converter)
+    replayer = Replayer(workflows=[ChangedIntake], data_converter=CONVERTER)
     history = load(HISTORIES[0].with_name("ladder-intake.json"))
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
     assert isinstance(result.replay_failure, NondeterminismError)

@@ -59,6 +59,7 @@ class Engine:
 
     def __init__(self, state: Path, port: int, ui_port: int, *extra: str) -> None:
         self.address = f"127.0.0.1:{port}"
+        self.state = state
         if "--api-port" not in extra:  # the door's default port may be taken on this machine
             extra = (*extra, "--api-port", str(free_port()))
         self.lines: queue.Queue[str] = queue.Queue()
@@ -104,7 +105,8 @@ class Engine:
             capture_output=True,
             text=True,
             timeout=60,
-            env=clean_env(TEMPORAL_ADDRESS=self.address),
+            # the CLI encrypts with the engine's key ring, in its state folder (casework.codec)
+            env=clean_env(TEMPORAL_ADDRESS=self.address, CASEWORK_STATE_DIR=str(self.state)),
         )
 
 

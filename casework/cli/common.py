@@ -217,8 +217,12 @@ async def connect() -> Client:
 
     address = temporal_address()
     mark_temporal_used()
+    from casework.identity.keyring import KeyRingError
+
     try:
         return await worker.connect()
+    except KeyRingError as e:  # payloads are encrypted with the engine's ring (casework.codec)
+        raise CaseworkError(str(e)) from None
     except RuntimeError as e:
         if "connect" not in str(e).lower():
             raise
@@ -256,4 +260,10 @@ def existing_store(ctx: typer.Context) -> Store:
                 "--db-url / CASEWORK_DB_URL",
                 REFUSED,
             )
-    return Store(url)
+    from casework.identity.keyring import KeyRingError, load_keyring
+
+    try:  # U5: the ring unseals a restricted case's texts; without one they stay sealed
+        ring = load_keyring(settings.state_dir)
+    except KeyRingError:
+        ring = None
+    return Store(url, ring)

@@ -11,6 +11,7 @@
     store.feed         every case's feed (E4), appended by the case, read a page at a time
     store.api_keys     the door's API keys, stored hashed (issue 10)
     store.audit        every read of restricted content, granted or refused (U5)
+    store.realms       which workflows carry a restricted customer's data (U5, casework.codec)
 
 SQLAlchemy Core over SQLite by default (a file in the state folder); a PostgreSQL URL works the
 same. The schema is Alembic's (casework/store/migrations/): `Store(url)` upgrades a database
@@ -20,6 +21,8 @@ transaction, safe to retry.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine
@@ -31,9 +34,13 @@ from casework.store.escalations import EscalationRepository
 from casework.store.feed import FeedRepository
 from casework.store.intake import IntakeRepository, referral_id_for
 from casework.store.outbox import OutboxRepository
+from casework.store.realms import RealmRepository
 from casework.store.reporting import ReportingRepository
 from casework.store.schema import HEAD, ensure_current, migrate
 from casework.store.tracker import LogSharingRefused, TrackerRepository, pr_id_for
+
+if TYPE_CHECKING:
+    from casework.identity.keyring import KeyRing
 
 __all__ = ["HEAD", "LogSharingRefused", "Store", "migrate", "pr_id_for", "referral_id_for"]
 
@@ -42,20 +49,25 @@ class Store:
     """One database: one engine, shared by its repositories. Constructing it costs one query
     when the schema is current (see casework.store.schema)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, ring: KeyRing | None = None) -> None:
+        """`ring`: the deployment's key ring, to seal a restricted case's texts (outbox bodies,
+        feed texts) as they are written and unseal them as they are read (U5). Without it,
+        sealed texts are read as they are stored, and writing a restricted one is refused."""
         self.url = url
+        self.ring = ring
         connect_args = {"timeout": 30} if url.startswith("sqlite") else {}
         self.engine: Engine = create_engine(url, connect_args=connect_args)
         ensure_current(self.engine)
         self.directory = DirectoryRepository(self.engine)
         self.intake = IntakeRepository(self.engine)
         self.tracker = TrackerRepository(self.engine)
-        self.outbox = OutboxRepository(self.engine)
+        self.outbox = OutboxRepository(self.engine, ring)
         self.escalations = EscalationRepository(self.engine)
         self.reporting = ReportingRepository(self.engine)
-        self.feed = FeedRepository(self.engine)
+        self.feed = FeedRepository(self.engine, ring)
         self.api_keys = ApiKeyRepository(self.engine)
         self.audit = AuditRepository(self.engine)
+        self.realms = RealmRepository(self.engine)
 
     def dispose(self) -> None:
         self.engine.dispose()

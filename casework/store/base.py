@@ -12,6 +12,8 @@ from sqlalchemy.sql import Select
 if TYPE_CHECKING:  # the dialects are imported when used: PostgreSQL's costs CLI start-up time
     from sqlalchemy.dialects import postgresql, sqlite
 
+    from casework.identity.keyring import KeyRing
+
 
 def insert_for(conn: Connection, table: Table) -> sqlite.Insert | postgresql.Insert:
     """The dialect's INSERT, which has ON CONFLICT DO UPDATE ... WHERE and DO NOTHING: every
@@ -50,3 +52,33 @@ class Repository:
     def _rows(self, query: Select[Any]) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:
             return [aware(dict(r)) for r in conn.execute(query).mappings()]
+
+
+class SealingRepository(Repository):
+    """A repository whose restricted rows' texts are sealed with the restricted key (U5)."""
+
+    def __init__(self, engine: Engine, ring: KeyRing | None = None) -> None:
+        super().__init__(engine)
+        self.ring = ring
+
+    def seal(self, text: str) -> str:
+        from casework.codec.crypto import seal
+
+        if self.ring is None:
+            raise RestrictedWithoutKey(
+                "a US Citizen Support case's text is sealed at rest, and this store was opened "
+                "without the key ring: open it with Store(url, ring) (casework.engine.open_store)"
+            )
+        return seal(self.ring, text)
+
+    def unseal(self, text: str) -> str:
+        """The text as written; sealed text stays sealed for a store opened without the ring."""
+        from casework.codec.crypto import is_sealed, unseal
+
+        if self.ring is None or not is_sealed(text):
+            return text
+        return unseal(self.ring, text)
+
+
+class RestrictedWithoutKey(Exception):
+    """A restricted row cannot be written in plain text, and there is no key to seal it."""

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from casework.store.base import Repository, insert_for, utc
+from casework.store.base import SealingRepository, insert_for, utc
 from casework.store.tables import feed
 
 ROWS_PER_STATEMENT = 100
@@ -19,11 +19,13 @@ ROWS_PER_STATEMENT = 100
 of any size is still one transaction."""
 
 
-class FeedRepository(Repository):
-    def append(self, case_id: str, entries: list[dict[str, Any]]) -> int:
+class FeedRepository(SealingRepository):
+    def append(
+        self, case_id: str, entries: list[dict[str, Any]], *, restricted: bool = False
+    ) -> int:
         """Add the case's entries (each with seq, at, actor, kind, text, refused) in one
         transaction; an entry already on record at its seq is kept as it is. Returns how many
-        were new."""
+        were new. U5: a restricted case's texts are sealed."""
         rows = [
             {
                 "case_id": case_id,
@@ -31,7 +33,7 @@ class FeedRepository(Repository):
                 "at": utc(e["at"]),
                 "actor": e["actor"],
                 "kind": e["kind"],
-                "text": e.get("text", ""),
+                "text": self.seal(e.get("text", "")) if restricted else e.get("text", ""),
                 "refused": e.get("refused", False),
             }
             for e in entries
@@ -55,7 +57,10 @@ class FeedRepository(Repository):
         query = (
             select(feed).where(feed.c.case_id == case_id).order_by(feed.c.seq).offset(offset)
         ).limit(limit)
-        return self._rows(query)
+        rows = self._rows(query)
+        for row in rows:
+            row["text"] = self.unseal(row["text"])
+        return rows
 
     def count(self, case_id: str) -> int:
         with self.engine.connect() as conn:

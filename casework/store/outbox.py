@@ -8,15 +8,17 @@ from typing import Any
 
 from sqlalchemy import select
 
-from casework.store.base import Repository, insert_for
+from casework.store.base import SealingRepository, insert_for
 from casework.store.tables import outbox
 
 
-class OutboxRepository(Repository):
+class OutboxRepository(SealingRepository):
     def add(self, key: str, **fields: Any) -> bool:
         """Queue one notification; False if this key was queued before (a retried activity).
-        The first write of a key is the one kept."""
+        The first write of a key is the one kept. U5: a restricted one's body is sealed."""
         fields.setdefault("created_at", datetime.now(UTC))
+        if fields.get("restricted") and "body" in fields:
+            fields["body"] = self.seal(fields["body"])
         with self.engine.begin() as conn:
             statement = insert_for(conn, outbox).values(idempotency_key=key, **fields)
             result = conn.execute(
@@ -32,4 +34,7 @@ class OutboxRepository(Repository):
         if case_id:
             query = query.where(outbox.c.case_id == case_id)
         with self.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(query).mappings()]
+            rows = [dict(r) for r in conn.execute(query).mappings()]
+        for row in rows:
+            row["body"] = self.unseal(row["body"])
+        return rows

@@ -78,6 +78,8 @@ class Feed:
                 contracts.FeedBatch(
                     case_id=case.case_id,
                     entries=[contracts.FeedRow.model_validate(e.model_dump()) for e in batch],
+                    restricted=self.ctx.restricted,
+                    account_id=case.intake.request.account_id,
                 ),
                 result_type=int,
                 start_to_close_timeout=SIDE_EFFECT_TIMEOUT,

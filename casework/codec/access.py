@@ -1,0 +1,48 @@
+"""Who may read a restricted payload (U5), from the directory as it is now."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from casework.codec.realm import Realm
+from casework.identity.principal import Principal
+
+if TYPE_CHECKING:
+    from casework.store import Store
+
+MayReadRestricted = Callable[[Principal, str | None], bool]
+
+
+def restricted_reader(store: Store) -> MayReadRestricted:
+    """`may_read_restricted(principal, account_id)` over `store`'s directory: U5, a member of
+    the restricted queue (U2/U7: verified citizenship, authorised location) or a contact of
+    the account whose data it is. Asked of the authenticated person themselves: acting for a
+    customer (`on_behalf_of`) lends no right to read; an operator (namespace access) has none;
+    an unknown account (a payload of an unregistered workflow) only the members may read."""
+
+    def may_read_restricted(principal: Principal, account_id: str | None) -> bool:
+        if principal.is_operator or principal.refused:
+            return False
+        if principal.id in store.directory.restricted_members():
+            return True
+        if account_id is None:
+            return False
+        account = store.directory.account(account_id)
+        return account is not None and any(c.id == principal.id for c in account.contacts)
+
+    return may_read_restricted
+
+
+def register_intake_realm(store: Store, request_id: str, account_id: str) -> Realm | None:
+    """Before starting an intake (`casework.client.open_case`), the door records its realm, so
+    the intake's input (the description) is encrypted with the account's keys and readable at
+    the codec server by the account's contacts, not only by the restricted queue. An unknown
+    account registers nothing: the intake refuses it, and its payloads stay restricted without
+    an account (fail closed)."""
+    from casework.client import intake_id
+
+    account = store.directory.account(account_id)
+    if account is None:
+        return None
+    return store.realms.register(intake_id(request_id), account.id, account.us_citizen_support)

@@ -1,0 +1,225 @@
+"""The codec server: Temporal's remote codec HTTP protocol, for the Web UI and the `temporal`
+CLI (`temporal workflow show --codec-endpoint http://<door>/codec --codec-auth "Bearer <key>"`).
+
+    POST /encode, POST /decode
+    body and answer: {"payloads": [{"metadata": {"<key>": "<base64>"}, "data": "<base64>"}]}
+    headers: Authorization (a casework credential), X-Namespace, Content-Type: application/json
+
+`codec_router(...)` is an APIRouter for the door to mount at `/codec`; `add_codec_cors(app)`
+lets the Web UI's origin call it with credentials. It depends on the door only through the
+callables it is given:
+
+- `authenticate(authorization_header) -> Principal | None` (awaitable): None for no credential
+  or one that does not verify;
+- `may_read_restricted(principal, account_id) -> bool` (`casework.codec.access`);
+- `audit(principal_id, action, workflow_id, account_id, granted, reason)`.
+
+Decode, U5: without a valid credential every payload comes back as it came (the UI shows
+encrypted payloads, nothing else); with one, ordinary payloads are decrypted, restricted ones
+only for a member of the restricted queue or a contact of the payload's account, and every
+decode of restricted payloads, granted or refused, is audited (one row per request and
+account). Encode: for an authenticated caller only; the codec server does not know the workflow,
+so what it encodes is restricted without an account (fail closed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import logging
+import os
+import re
+from collections import Counter
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, HTTPException, Request
+from fastapi.responses import JSONResponse
+from google.protobuf.json_format import MessageToDict, ParseDict
+from temporalio.api.common.v1 import Payload, Payloads
+
+from casework.codec.payload import CodecError, decrypt_payload, encrypt_payload, labels
+from casework.codec.realm import UNKNOWN
+from casework.identity.keyring import KeyRing
+from casework.identity.principal import Principal
+
+MAX_BODY_BYTES = 16 * 1024 * 1024
+"""A request's body: room for a page of history at Temporal's 2 MB payload limit."""
+MAX_PAYLOADS = 1_000
+MAX_NAMESPACE = 256
+_BASE64 = re.compile(r"^[A-Za-z0-9+/_-]*={0,2}$")
+DEFAULT_UI_ORIGINS = ("http://localhost:8233", "http://127.0.0.1:8233")
+ORIGINS_VARIABLE = "CASEWORK_CODEC_CORS_ORIGINS"
+"""Comma-separated origins allowed to call the codec from a browser (the Web UI's address)."""
+
+Authenticate = Callable[[str | None], Awaitable[Principal | None]]
+MayRead = Callable[[Principal, str | None], bool]
+Audit = Callable[[str, str, str | None, str | None, bool, str], Any]
+
+log = logging.getLogger(__name__)
+
+
+def refuse(message: str, status: int = 400) -> HTTPException:
+    return HTTPException(status_code=status, detail=message)
+
+
+async def _call(function: Callable[..., Any], *args: Any) -> Any:
+    """A callable given by the door: a coroutine function is awaited, a plain one (a database
+    read) runs in a thread so the event loop keeps serving."""
+    if inspect.iscoroutinefunction(function):
+        return await function(*args)
+    result = await asyncio.to_thread(function, *args)
+    return await result if inspect.isawaitable(result) else result
+
+
+async def read_payloads(
+    request: Request, max_body_bytes: int, max_payloads: int, namespaces: Sequence[str] | None
+) -> list[Payload]:
+    """The request's payloads, or a 400 that says what is wrong with it."""
+    namespace = request.headers.get("x-namespace")
+    if namespace is not None and (len(namespace) > MAX_NAMESPACE or namespace.strip() == ""):
+        raise refuse("X-Namespace must be a namespace name (1 to 256 characters)")
+    if namespaces is not None and namespace is not None and namespace not in namespaces:
+        raise refuse(f"this codec serves namespace {', '.join(namespaces)}, not {namespace!r}")
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > max_body_bytes):
+        raise refuse(
+            f"the request body is {declared} bytes; the codec takes at most "
+            f"{max_body_bytes} in one request: send fewer payloads"
+        )
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > max_body_bytes:
+            raise refuse(
+                f"the request body is larger than {max_body_bytes} bytes, the most "
+                "the codec takes in one request: send fewer payloads"
+            )
+    try:
+        document = json.loads(body or b"null")
+    except (ValueError, UnicodeDecodeError) as e:
+        raise refuse(f"the request body is not JSON: {e}") from None
+    if not isinstance(document, dict) or not isinstance(document.get("payloads"), list):
+        raise refuse('the request body must be {"payloads": [{"metadata": {...}, "data": "..."}]}')
+    if len(document["payloads"]) > max_payloads:
+        raise refuse(
+            f"{len(document['payloads'])} payloads in one request; the codec takes at "
+            f"most {max_payloads}"
+        )
+    for index, item in enumerate(document["payloads"]):
+        problem = _not_a_payload(item)
+        if problem:
+            raise refuse(
+                f"payload {index} is not a Temporal payload in protobuf JSON form: {problem}"
+            )
+    try:
+        message = ParseDict(document, Payloads())
+    except Exception as e:  # json_format.ParseError, and the base64 decoder's errors
+        raise refuse(f"the payloads are not Temporal payloads in protobuf JSON form: {e}") from None
+    return list(message.payloads)
+
+
+def _not_a_payload(item: Any) -> str | None:
+    """What is wrong with one payload of a request; None if nothing (protobuf's own parser lets
+    characters that are not base64 through)."""
+    if not isinstance(item, dict):
+        return "expected an object"
+    metadata = item.get("metadata", {})
+    if not isinstance(metadata, dict):
+        return "metadata must be an object of base64 strings"
+    for name, value in [*metadata.items(), ("data", item.get("data", ""))]:
+        if not isinstance(value, str) or not _BASE64.match(value):
+            return f"{name} must be a base64 string"
+    return None
+
+
+def answer(payloads: Sequence[Payload]) -> JSONResponse:
+    return JSONResponse(MessageToDict(Payloads(payloads=payloads)) or {"payloads": []})
+
+
+def codec_router(
+    ring: KeyRing,
+    *,
+    authenticate: Authenticate,
+    may_read_restricted: MayRead,
+    audit: Audit,
+    namespaces: Sequence[str] | None = None,
+    max_body_bytes: int = MAX_BODY_BYTES,
+    max_payloads: int = MAX_PAYLOADS,
+) -> APIRouter:
+    """The codec endpoints (module docstring), to mount with `app.include_router(router,
+    prefix="/codec")`. `namespaces`: the only X-Namespace values served (None: any)."""
+    router = APIRouter()
+
+    @router.post("/decode")
+    async def decode(request: Request) -> JSONResponse:
+        payloads = await read_payloads(request, max_body_bytes, max_payloads, namespaces)
+        principal = await authenticate(request.headers.get("authorization"))
+        if principal is None:
+            return answer(payloads)  # no credential: what the UI gets is what it sent
+        decisions: dict[str | None, bool] = {}
+        asked: Counter[str | None] = Counter()
+        decoded = []
+        for payload in payloads:
+            realm = labels(payload)
+            if realm is None:
+                decoded.append(payload)
+                continue
+            if realm.restricted:
+                account = realm.account_id
+                asked[account] += 1
+                if account not in decisions:
+                    decisions[account] = bool(await _call(may_read_restricted, principal, account))
+                if not decisions[account]:
+                    decoded.append(payload)
+                    continue
+            try:
+                decoded.append(decrypt_payload(ring, payload))
+            except CodecError as e:  # the rest of the page still decodes
+                log.warning("codec: a payload was left encrypted: %s", e)
+                decoded.append(payload)
+        for account, count in asked.items():
+            granted = decisions[account]
+            reason = (
+                f"{count} restricted payload(s) decoded"
+                if granted
+                else f"{count} restricted payload(s) left encrypted: not a member of the "
+                "restricted queue nor a contact of the account (U5)"
+            )
+            await _call(audit, principal.id, "decode", None, account, granted, reason)
+        return answer(decoded)
+
+    @router.post("/encode")
+    async def encode(request: Request) -> JSONResponse:
+        payloads = await read_payloads(request, max_body_bytes, max_payloads, namespaces)
+        principal = await authenticate(request.headers.get("authorization"))
+        if principal is None:
+            raise refuse(
+                "encoding needs a casework credential: send Authorization: Bearer <key>", 401
+            )
+        return answer([encrypt_payload(ring, UNKNOWN, p) for p in payloads])
+
+    return router
+
+
+def ui_origins(environ: dict[str, str] | None = None) -> list[str]:
+    """The browser origins allowed to call the codec: CASEWORK_CODEC_CORS_ORIGINS, or the
+    embedded Web UI's (`casework up --ui-port`, 8233 by default)."""
+    value = (os.environ if environ is None else environ).get(ORIGINS_VARIABLE, "")
+    found = [o.strip().rstrip("/") for o in value.split(",") if o.strip()]
+    return found or list(DEFAULT_UI_ORIGINS)
+
+
+def add_codec_cors(app: FastAPI, origins: Sequence[str] | None = None) -> None:
+    """Let the Web UI (another origin) call the codec with its credential: the UI sends
+    Authorization, Content-Type and X-Namespace, with credentials."""
+    from fastapi.middleware.cors import CORSMiddleware
+
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=list(origins or ui_origins()),
+        allow_credentials=True,
+        allow_methods=["POST", "OPTIONS"],
+        allow_headers=["Authorization", "Content-Type", "X-Namespace"],
+    )
