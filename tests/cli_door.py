@@ -20,15 +20,15 @@ from typing import Any
 
 import uvicorn
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 
 from casework.attachments import AttachmentStore
 from casework.door.app import create_app
 from casework.door.credentials import create_key
 from casework.door.people import directory_ids
-from casework.identity.keyring import KeyRing, fresh_ring
+from casework.identity.interceptors import PrincipalHeaders
+from casework.identity.keyring import KeyRing
 from casework.store import Store
-from tests.conftest import SETTLE_TIMEOUT
+from tests.conftest import CONVERTER, SETTLE_TIMEOUT, SKIPPED_TIME_TTL, TEST_RING
 
 DEFAULT_PROFILE = "acme-alice"
 """Who a command is when a test names nobody: the contact who opens Acme's cases."""
@@ -70,13 +70,16 @@ async def serving_door(
     failed: list[BaseException] = []
 
     async def serve() -> None:
-        client = await Client.connect(
-            target, namespace=namespace, data_converter=pydantic_data_converter
+        client = await Client.connect(  # the engine's converter; tokens for skipped time
+            target,
+            namespace=namespace,
+            data_converter=CONVERTER,
+            interceptors=[PrincipalHeaders(TEST_RING, ttl=SKIPPED_TIME_TTL)],
         )
         app = create_app(
             store=store,
             client=client,
-            ring=ring or fresh_ring(),
+            ring=ring or TEST_RING,
             task_queue=task_queue,
             attachments=AttachmentStore(state_dir / "attachments"),
             case_options=case_options,

@@ -13,9 +13,8 @@ import httpx
 from casework.attachments import AttachmentStore
 from casework.door.app import create_app
 from casework.door.credentials import OidcConfig, create_key
-from casework.identity.keyring import fresh_ring
 from casework.store import Store
-from tests.conftest import Desk
+from tests.conftest import TEST_RING, Desk
 
 
 def key_for(store: Store, directory_id: str, **options: Any) -> str:
@@ -33,7 +32,7 @@ async def door(
     app = create_app(
         store=store,
         client=desk.client,
-        ring=fresh_ring(),
+        ring=TEST_RING,
         task_queue=desk.task_queue,
         attachments=AttachmentStore(tmp_path / "attachments"),
         oidc=oidc,

@@ -14,9 +14,10 @@ from __future__ import annotations
 import asyncio
 import os
 import tempfile
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -42,6 +43,7 @@ from casework.client import (
     read_case,
     view_case,
 )
+from casework.codec.access import register_intake_realm
 from casework.domain.actions import ACTION_MODELS, Accept, ActionBase
 from casework.domain.models import CaseView, FeedEntry, OpenCaseRequest
 from casework.domain.presentation import feed_window
@@ -390,6 +392,8 @@ def create_app(
     """The door. `client` is any client of the engine's namespace (pydantic data converter);
     the door adds its `PrincipalHeaders(ring)`. `case_options` go to every case it opens (tests
     on the time-skipping server turn search attributes off)."""
+    if attachments.ring is None:  # restricted files are encrypted with the ring's keys
+        attachments = AttachmentStore(attachments.root, ring)
     door = Door(
         store=store,
         client=door_client(client, ring),
@@ -442,6 +446,10 @@ def create_app(
             opening = OpenCaseRequest.model_validate(fields)
         except ValidationError as e:
             raise DoorError(400, explain(e, "case not opened")) from None
+        # U5: the intake's input (the description) is encrypted with the account's keys
+        await asyncio.to_thread(
+            register_intake_realm, door.store, opening.request_id, opening.account_id
+        )
         result = await door.answered(
             open_case(
                 door.client,
@@ -605,7 +613,8 @@ def create_app(
             ACTION_MODELS["attach"].model_validate({**fields, "sha256": "0" * 64, "size": 0})
         except ValidationError as e:
             raise DoorError(400, explain(e, "attach not sent")) from None
-        stored = await _store_upload(door, file)
+        realm = await asyncio.to_thread(door.store.realms.lookup, case_id)
+        stored = await _store_upload(door, file, restricted=realm is None or realm.restricted)
         payload = {**fields, "sha256": stored.sha256, "size": stored.size}
         with acting(Principal(id=person.id, via=person.via)):
             result = await door.answered(
@@ -614,13 +623,14 @@ def create_app(
         return result.model_dump(mode="json", exclude_none=True)
 
     app.add_middleware(BoundedBodies, max_upload_bytes=max_upload_bytes)
-    mount_codec(app, door)
+    mount_codec(app, door, ring)
     return app
 
 
-async def _store_upload(door: Door, upload: UploadFile) -> Any:
+async def _store_upload(door: Door, upload: UploadFile, *, restricted: bool) -> Any:
     """Copy the upload, bounded, into the attachment store (through a private temporary file
-    beside it, removed after)."""
+    beside it, removed after). U5: a restricted case's file (or one of a case the engine does
+    not know) is encrypted at rest."""
     root = door.attachments.root
     root.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=".upload-", dir=root)
@@ -636,7 +646,9 @@ async def _store_upload(door: Door, upload: UploadFile) -> Any:
                         "bound for an attachment; attach a smaller part",
                     )
                 await asyncio.to_thread(writer.write, chunk)
-        return await asyncio.to_thread(door.attachments.put, Path(temporary))
+        return await asyncio.to_thread(
+            partial(door.attachments.put, Path(temporary), restricted=restricted)
+        )
     except AttachmentRefused as e:
         raise DoorError(400, f"attach not sent: {e}") from None
     finally:
@@ -645,40 +657,42 @@ async def _store_upload(door: Door, upload: UploadFile) -> Any:
 
 # --- the codec server's mount point (issue 10) --------------------------------------------------
 
-CodecAudit = Callable[..., Awaitable[None]]
 
 
-def mount_codec(app: FastAPI, door: Door) -> bool:
-    """MERGE POINT: the codec server (`casework.codec.server`, branch `codec`) at `/codec`.
+def mount_codec(app: FastAPI, door: Door, ring: KeyRing) -> None:
+    """The codec server (`casework.codec.server`) at `/codec`, for the Web UI and
+    `temporal --codec-endpoint`: it decrypts for a valid casework credential only, restricted
+    payloads only for the restricted queue's members and the account's contacts, and every
+    decode of a restricted payload, granted or refused, is in the audit table (path codec)."""
+    from casework.codec.access import restricted_reader
+    from casework.codec.server import add_codec_cors, codec_router
 
-    It gets the door's `authenticate(authorization_header) -> Principal | None`,
-    `may_read_restricted(principal, account_id) -> bool` and `audit(principal, action,
-    case_id, account_id, granted, reason, path="codec")`. A no-op (False) while that module
-    is not there; wired at merge with the factory's real name and arguments."""
-    try:
-        from casework.codec import server  # type: ignore[attr-defined]
-    except ImportError:
-        return False
-    factory = getattr(server, "codec_router", None)
-    if factory is None:
-        return False
-
-    async def audit(
-        principal: Principal,
+    def audit(
+        principal_id: str,
         action: str,
-        case_id: str | None,
+        workflow_id: str | None,
         account_id: str | None,
         granted: bool,
-        reason: str = "",
+        reason: str,
     ) -> None:
-        await door.audit(principal, action, case_id, account_id, granted, reason, path="codec")
+        door.store.audit.record(
+            principal=principal_id,
+            on_behalf_of=None,
+            path="codec",
+            action=action,
+            case_id=workflow_id,
+            account_id=account_id,
+            granted=granted,
+            reason=reason,
+        )
 
     app.include_router(
-        factory(
+        codec_router(
+            ring,
             authenticate=door.authenticate,
-            may_read_restricted=door.may_read_restricted,
+            may_read_restricted=restricted_reader(door.store),
             audit=audit,
         ),
         prefix="/codec",
     )
-    return True
+    add_codec_cors(app)
