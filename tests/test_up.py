@@ -90,6 +90,24 @@ class Engine:
             if text in line:
                 return line
 
+    def everything_said(self) -> str:
+        """All the engine printed (once it has stopped: the rest of its output too)."""
+        while True:
+            try:
+                self.output.append(self.lines.get_nowait())
+            except queue.Empty:
+                return "".join(self.output)
+
+    def run(self, *command: str) -> subprocess.CompletedProcess[str]:
+        """Another program (the `temporal` CLI) pointed at this engine."""
+        return subprocess.run(
+            list(command),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=clean_env(TEMPORAL_ADDRESS=self.address),
+        )
+
     def stop(self) -> int:
         self.process.send_signal(signal.SIGINT)
         return self.process.wait(STOP_TIMEOUT)
@@ -127,17 +145,17 @@ def test_up_serves_cases_stops_cleanly_and_keeps_them_across_a_restart(
     engines.append(engine)
     ui = engine.wait_for("Web UI:")
     assert f"http://localhost:{ui_port}" in ui
-    engine.wait_for("casework list")
+    engine.wait_for("Ctrl+C")
 
-    opened = engine.casework(
-        *("open", "--channel", "phone", "--received-by", "cc-dana", "--account", "globex"),
+    opened = engine.casework(  # Customer Care takes globex-carol's call (demo profile)
+        *("--profile", "cc-dana", "open", "--channel", "phone", "--account", "globex"),
         *("--contact", "globex-carol", "--product", "FortiManager", "--version", "7.2.1"),
         *("--priority", "P2", "--description", "Policy install fails"),
     )
     assert opened.returncode == 0, opened.stderr
     case_id = opened.stdout.split()[0]
     assert case_id.startswith("case-")
-    shown = engine.casework("show", case_id)
+    shown = engine.casework("--profile", "globex-carol", "show", case_id)
     assert shown.returncode == 0, shown.stderr
     assert case_id in shown.stdout and "GOLD" in shown.stdout
 
@@ -147,7 +165,7 @@ def test_up_serves_cases_stops_cleanly_and_keeps_them_across_a_restart(
     again = Engine(state, port, ui_port)
     engines.append(again)
     again.wait_for("Web UI:")
-    shown = again.casework("show", case_id, "--output", "json")
+    shown = again.casework("--profile", "globex-carol", "show", case_id, "--output", "json")
     assert shown.returncode == 0, shown.stderr
     assert f'"case_id": "{case_id}"' in shown.stdout
     assert '"state": "in_progress"' in shown.stdout
