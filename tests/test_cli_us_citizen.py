@@ -179,11 +179,12 @@ async def test_list_and_outbox_keep_restricted_content_to_members_and_contacts(
     await desk.until(restricted, lambda v: any(e.kind == "routed_to_us_citizen" for e in v.feed))
 
     async def outbox(viewer: str) -> list[dict[str, object]]:
-        result = await cli("outbox", "--case", restricted, "--as", viewer, "--output", "json")
+        result = await cli("--profile", viewer, "outbox", "--case", restricted, "--output", "json")
         assert result.exit_code == 0, result.output
         return list(json.loads(result.stdout))
 
-    for outsider in ("operator", "cc-dana", "acme-alice"):
+    assert await outbox("acme-alice") == [], "another account's contact sees none of it"
+    for outsider in ("cc-dana", "gsc-erin"):
         told = await outbox(outsider)
         assert told and all(n["withheld"] and n["body"] == "[withheld]" for n in told)
         assert all(n["address"] == "[withheld]" for n in told if n["recipient_kind"] == "contact")

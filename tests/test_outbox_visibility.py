@@ -4,18 +4,15 @@ anyone but the restricted queue's members and that account's contacts."""
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from temporalio.testing import ActivityEnvironment
-from typer.testing import CliRunner
 
 from activities import NotificationActivities
-from casework.cli import app
 from casework.contracts import ManagerAlert, Notification
-from casework.domain.us_citizen import notification_withheld
+from casework.domain.us_citizen import notification_withheld, withhold_outbox
 from casework.store import Store
 
 AT = datetime(2026, 3, 4, 15, 0, tzinfo=UTC)
@@ -76,12 +73,16 @@ def test_the_activities_keep_the_cases_flag_on_the_row(store: Store) -> None:
 
 
 def outbox(store: Store, viewer: str) -> list[dict[str, Any]]:
-    result = CliRunner().invoke(
-        app,
-        ["--db-url", store.url, "outbox", "--case", "1", "--as", viewer, "--output", "json"],
-    )
-    assert result.exit_code == 0, result.output
-    return list(json.loads(result.stdout))
+    """Case 1's notifications as `viewer` reads them through the door (`GET /v1/outbox`, with
+    the rule the door applies; tests/test_cli_us_citizen.py reads them through the door)."""
+    rows = store.outbox.rows("case-000001")
+    members = set(store.directory.restricted_members())
+    contacts_of = {}
+    for account_id in {r["account_id"] for r in rows if r["account_id"]}:
+        found = store.directory.account(account_id)
+        contacts_of[account_id] = {c.id for c in found.contacts} if found else set()
+    withhold_outbox(rows, viewer, members, contacts_of)
+    return rows
 
 
 def test_casework_outbox_withholds_by_the_rows_flag(store: Store) -> None:

@@ -3,7 +3,7 @@ and `casework referrals` (P2)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -15,62 +15,27 @@ from casework.cli.common import (
     out,
     print_json,
 )
-from casework.domain.us_citizen import notification_withheld
 
 commands = typer.Typer()
-
-OUTBOX_WITHHELD = "[withheld]"
-
-
-def withhold(
-    rows: list[dict[str, Any]], viewer: str, members: set[str], contacts_of: dict[str, set[str]]
-) -> None:
-    """U5: mark every row by the case's own word (`restricted`, recorded when it was sent), and
-    blank what a withheld one says and, to a customer, who it is for."""
-    for r in rows:
-        restricted, account_id = r.pop("restricted"), r.pop("account_id")
-        r["withheld"] = notification_withheld(
-            restricted, account_id, viewer, members, contacts_of.get(account_id or "", set())
-        )
-        if r["withheld"]:  # U5: what it says, and who the customer's contacts are
-            r["body"] = OUTBOX_WITHHELD
-            if r["recipient_kind"] == "contact":
-                r["recipient_id"], r["address"] = "[contact]", OUTBOX_WITHHELD
 
 
 @commands.command()
 def outbox(
-    ctx: typer.Context,
     case: Annotated[str | None, typer.Option(help="Only this case's notifications.")] = None,
-    viewer: Annotated[
-        str,
-        typer.Option(
-            "--as",
-            help="Who is reading (U5): bodies about US Citizen Support cases are shown only to "
-            "the restricted queue's members and the account's contacts.",
-        ),
-    ] = "operator",
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="At most this many, newest.")] = 200,
     output: OutputOption = Output.text,
 ) -> None:
-    """Notifications queued for customers, engineers and Escalation Managers.
+    """Notifications the engine sent to customers, engineers and Escalation Managers, as the
+    credential's person may see them (through the casework API).
 
     A notification about a US Citizen Support case shows [withheld] for its body and, when it
-    goes to the customer, for the contact and address, unless --as names a restricted-queue
-    member or a contact of that account (U5)."""
+    goes to the customer, for the contact and address, unless you are a restricted-queue
+    member or a contact of that account (U5); each such read is audited."""
     from casework.cli import render
+    from casework.cli.door_client import call
 
     case_id = case_number(case) if case else None
-    store = existing_store(ctx)
-    try:
-        rows = store.outbox.rows(case_id)
-        members = set(store.directory.restricted_members())
-        contacts_of: dict[str, set[str]] = {}
-        for account_id in {r["account_id"] for r in rows if r["restricted"] and r["account_id"]}:
-            found = store.directory.account(account_id)
-            contacts_of[account_id] = {c.id for c in found.contacts} if found else set()
-    finally:
-        store.dispose()
-    withhold(rows, viewer, members, contacts_of)
+    rows = call("GET", "/v1/outbox", params={"case": case_id, "limit": limit})
     if output is Output.json:
         print_json(rows)
         return

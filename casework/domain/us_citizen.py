@@ -13,6 +13,7 @@ Our readings, where the seed is vague:
 from __future__ import annotations
 
 from collections.abc import Collection
+from typing import Any
 
 from casework.domain.directory import Engineer
 from casework.domain.models import CaseState, CaseView, FeedEntry, LogApproval
@@ -136,3 +137,25 @@ def redact(view: CaseView, case: CaseState) -> CaseView:
             "resolution": WITHHELD if view.resolution else None,
         }
     )
+
+
+OUTBOX_WITHHELD = "[withheld]"
+
+
+def withhold_outbox(
+    rows: list[dict[str, Any]],
+    viewer: str,
+    members: Collection[str],
+    contacts_of: dict[str, set[str]],
+) -> None:
+    """U5: mark every outbox row by the case's own word (`restricted`, recorded when it was
+    sent), and blank what a withheld one says and, to a customer, who it is for."""
+    for r in rows:
+        restricted, account_id = r.pop("restricted"), r.pop("account_id")
+        r["withheld"] = notification_withheld(
+            restricted, account_id, viewer, members, contacts_of.get(account_id or "", set())
+        )
+        if r["withheld"]:  # U5: what it says, and who the customer's contacts are
+            r["body"] = OUTBOX_WITHHELD
+            if r["recipient_kind"] == "contact":
+                r["recipient_id"], r["address"] = "[contact]", OUTBOX_WITHHELD

@@ -47,7 +47,7 @@ from casework.codec.access import register_intake_realm
 from casework.domain.actions import ACTION_MODELS, Accept, ActionBase
 from casework.domain.models import CaseView, FeedEntry, OpenCaseRequest
 from casework.domain.presentation import feed_window
-from casework.domain.us_citizen import withhold_feed
+from casework.domain.us_citizen import withhold_feed, withhold_outbox
 from casework.door.credentials import (
     KEY_PREFIX,
     MAX_CREDENTIAL_CHARS,
@@ -562,6 +562,43 @@ def create_app(
             entries=entries,
         )
 
+    @app.get("/v1/outbox")
+    async def notifications(
+        person: Person,
+        case: str | None = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    ) -> list[dict[str, Any]]:
+        """What the engine told people (newest `limit`, of one case or all the person may look
+        at): a contact sees their own account's cases, a partner's engineer what went to them;
+        U5 withholds a restricted case's bodies from outsiders, and every read of them, granted
+        or refused, is audited."""
+        case_id = _case(case) if case else None
+        rows = await asyncio.to_thread(door.store.outbox.rows, case_id, limit)
+        accounts: dict[str, str | None] = {}
+        for c in {r["case_id"] for r in rows if r["case_id"]}:
+            realm = await asyncio.to_thread(door.store.realms.lookup, c)
+            accounts[c] = realm.account_id if realm else None
+
+        def visible(row: dict[str, Any]) -> bool:
+            if person.kind == "partner_engineer":
+                return bool(row["recipient_id"] == person.id)
+            if person.kind == "contact":
+                return accounts.get(row["case_id"] or "") == person.account
+            return True
+
+        rows = [r for r in rows if visible(r)]
+        members = set(await asyncio.to_thread(door.store.directory.restricted_members))
+        contacts_of: dict[str, set[str]] = {}
+        for account_id in {r["account_id"] for r in rows if r["restricted"] and r["account_id"]}:
+            contacts_of[account_id] = await door.contacts_of(account_id)
+        restricted = {(r["case_id"], r["account_id"]) for r in rows if r["restricted"]}
+        withhold_outbox(rows, person.id, members, contacts_of)
+        for case_of, account_id in sorted(restricted, key=str):
+            withheld = any(r["withheld"] for r in rows if r["case_id"] == case_of)
+            reason = f"{person.id} is not in the restricted queue" if withheld else ""
+            await door.audit(person, "outbox", case_of, account_id, not withheld, reason)
+        return rows
+
     @app.post("/v1/cases/{case}/actions/{action}")
     async def act(person: Person, case: str, action: str, request: Request) -> dict[str, Any]:
         case_id = _case(case)
@@ -656,7 +693,6 @@ async def _store_upload(door: Door, upload: UploadFile, *, restricted: bool) -> 
 
 
 # --- the codec server's mount point (issue 10) --------------------------------------------------
-
 
 
 def mount_codec(app: FastAPI, door: Door, ring: KeyRing) -> None:

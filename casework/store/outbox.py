@@ -11,6 +11,9 @@ from sqlalchemy import select
 from casework.store.base import SealingRepository, insert_for
 from casework.store.tables import outbox
 
+MAX_ROWS = 1_000
+"""Bound on one read of the outbox."""
+
 
 class OutboxRepository(SealingRepository):
     def add(self, key: str, **fields: Any) -> bool:
@@ -28,13 +31,13 @@ class OutboxRepository(SealingRepository):
             )
             return result.first() is not None
 
-    def rows(self, case_id: str | None = None) -> list[dict[str, Any]]:
-        """The notifications (of one case), in the order they were queued."""
-        query = select(outbox).order_by(outbox.c.id)
+    def rows(self, case_id: str | None = None, limit: int = MAX_ROWS) -> list[dict[str, Any]]:
+        """The newest `limit` notifications (of one case), in the order they were queued."""
+        query = select(outbox).order_by(outbox.c.id.desc()).limit(max(1, min(limit, MAX_ROWS)))
         if case_id:
             query = query.where(outbox.c.case_id == case_id)
         with self.engine.connect() as conn:
-            rows = [dict(r) for r in conn.execute(query).mappings()]
+            rows = [dict(r) for r in conn.execute(query).mappings()][::-1]
         for row in rows:
             row["body"] = self.unseal(row["body"])
         return rows
