@@ -211,7 +211,9 @@ def unreachable(address: str) -> str:
     )
 
 
-async def connect() -> Client:
+async def connect(settings: Settings | None = None) -> Client:
+    """A client of the engine's namespace, encrypting with the ring of `settings`' state
+    folder (or CASEWORK_KEYRING*)."""
     import worker
     from casework.client import CaseworkError
 
@@ -220,7 +222,7 @@ async def connect() -> Client:
     from casework.identity.keyring import KeyRingError
 
     try:
-        return await worker.connect()
+        return await worker.connect(settings=settings)
     except KeyRingError as e:  # payloads are encrypted with the engine's ring (casework.codec)
         raise CaseworkError(str(e)) from None
     except RuntimeError as e:

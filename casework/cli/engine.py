@@ -138,7 +138,7 @@ async def _serve_door(ctx: typer.Context, settings: Settings, host: str, port: i
     except (ValueError, KeyRingError) as e:
         fail(str(e), BAD_INPUT)
     store = existing_store(ctx)
-    client = await connect()
+    client = await connect(settings)
     app = create_app(
         store=store,
         client=client,
