@@ -48,10 +48,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from casework.client import intake_id, open_case
+from casework.codec import data_converter
 from casework.domain.actions import ActionResult, ViewRequest
 from casework.domain.business_calendar import calendar_for, closed_days
 from casework.domain.models import CaseView, OpenCaseRequest
@@ -407,11 +407,11 @@ async def main(out: Path, only: list[str], prefix: str = "") -> None:
         if not only or scenario in only:
             old.unlink()
     with tempfile.TemporaryDirectory() as tmp:
-        store = Store(f"sqlite:///{tmp}/casework.db")
+        store = Store(f"sqlite:///{tmp}/casework.db", TEST_RING)
         store.directory.replace(load_directory(DEMO_DIRECTORY))
         store.intake.start_case_numbers_at(900_001)
         async with await WorkflowEnvironment.start_time_skipping(
-            data_converter=pydantic_data_converter,
+            data_converter=data_converter(TEST_RING, store.realms.lookup),  # encrypted, as deployed
             test_server_existing_path=server_binary(),
         ) as env:
             task_queue = f"record-{uuid.uuid4().hex[:8]}"

@@ -33,7 +33,7 @@ from casework.codec.server import codec_router
 from casework.domain.sla import SlaPolicy
 from casework.identity.principal import Principal
 from casework.store import Store
-from tests.conftest import ENGINE_RING, SESSION_REALMS, Desk, eventually
+from tests.conftest import ENGINE_RING, SESSION_REALMS, Desk, eventually, signed
 from tests.us_citizen_desk import APPROVER, CYBERDYNE
 from worker import activities_for, build_worker
 
@@ -184,16 +184,18 @@ async def test_a_rotated_ring_keeps_old_cases_readable_and_working(
         data_converter=data_converter(rotated, SESSION_REALMS),
     )
     task_queue = f"tq-{uuid.uuid4().hex[:8]}"
-    old = Desk(old_client, task_queue, {})
+    old = Desk(signed(old_client), task_queue, {})
     activities = activities_for(store, policy)
-    async with build_worker(old_client, task_queue=task_queue, activities=activities):
+    async with build_worker(
+        old_client, task_queue=task_queue, activities=activities, ring=ENGINE_RING
+    ):
         restricted = await old.open(**CYBERDYNE, description=f"before rotation {CANARY}")
         ordinary = await old.open()
         for case_id in (restricted, ordinary):
             await old.settle(case_id)
-    new = Desk(new_client, task_queue, {})
+    new = Desk(signed(new_client), task_queue, {})
     new.opened = [restricted, ordinary]
-    async with build_worker(new_client, task_queue=task_queue, activities=activities):
+    async with build_worker(new_client, task_queue=task_queue, activities=activities, ring=rotated):
         for case_id, contact in ((restricted, "cyberdyne-judy"), (ordinary, "acme-alice")):
             await new.act(case_id, "comment", actor=contact, text="after rotation")
             view = await new.until(

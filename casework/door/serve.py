@@ -90,6 +90,7 @@ def demo_profiles(store: Store, state_dir: Path, url: str) -> Path | None:
     """On first run (no API key in the database): a key for each person of the directory,
     written as profiles to `<state>/profiles.toml` (0600). None when keys exist already."""
     if store.api_keys.count() > 0:
+        _point_profiles_at(state_dir / PROFILES, url)
         return None
     lines = [
         "# casework profiles: an API key for each person of the demo directory, made by",
@@ -122,3 +123,13 @@ def _chmod(path: Path, mode: int) -> None:
     with contextlib.suppress(FileNotFoundError):  # a temporary file gone meanwhile
         if not path.is_symlink() and stat.S_IMODE(path.stat().st_mode) != mode:
             os.chmod(path, mode)
+
+
+def _point_profiles_at(path: Path, url: str) -> None:
+    """A restart on another --api-port: the demo profiles follow the door (their keys stay)."""
+    if not path.exists():
+        return
+    text = path.read_text()
+    moved = re.sub(r'(?m)^url = "[^"]*"$', f'url = "{url}"', text)
+    if moved != text:
+        write_private(path, moved)
