@@ -169,7 +169,9 @@ class Recorder:
         # one event per line: small files, and a re-recording diffs event by event
         events = history.to_json_dict()["events"]
         lines = ",\n".join(json.dumps(e, separators=(",", ":")) for e in events)
-        path.write_text('{"events": [\n' + lines + "\n]}\n", encoding="utf-8")
+        # the workflow id too: tokens are signed for one case, so a replay needs its real id
+        head = json.dumps({"workflowId": history.workflow_id})[:-1]
+        path.write_text(head + ', "events": [\n' + lines + "\n]}\n", encoding="utf-8")
         print(f"{path.relative_to(self.out.parent.parent)}: {len(history.events)} events")
 
     async def finished(self, name: str, case_id: str, kind: str = "-case") -> None:

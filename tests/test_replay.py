@@ -31,7 +31,10 @@ HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 
 
 def load(path: Path) -> WorkflowHistory:
-    return WorkflowHistory.from_json(path.stem, path.read_text(encoding="utf-8"))
+    """A recorded history under its workflow id (histories since issue 10 carry it: the door's
+    tokens are signed for one case; older ones are named by their file)."""
+    history = json.loads(path.read_text(encoding="utf-8"))
+    return WorkflowHistory.from_json(history.pop("workflowId", path.stem), history)
 
 
 def last_event_type(path: Path) -> str:
@@ -65,7 +68,8 @@ def test_the_recorded_histories_cover_both_workflows_and_a_roll_over() -> None:
     ):
         path = HISTORIES[0].with_name(f"{name}.json")
         assert last_event_type(path) == "EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED", name
-    assert sum(p.stat().st_size for p in HISTORIES) < 1_200_000
+    # encrypted payloads (issue 10) are larger: the id- generation is about 400 KB of it
+    assert sum(p.stat().st_size for p in HISTORIES) < 1_600_000
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
