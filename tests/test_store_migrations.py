@@ -23,6 +23,7 @@ from sqlalchemy import create_engine, inspect, text
 
 from casework.store import HEAD, Store, migrate, schema
 from casework.store.tables import metadata
+from tests.conftest import TEST_RING
 
 BEFORE_MIGRATIONS = Path(__file__).parent / "data" / "casework-before-migrations.db"
 """Made by the store of the last casework without migrations (make_before_migrations_db.py)."""
@@ -117,7 +118,7 @@ def test_a_database_made_before_migrations_is_upgraded_in_place(
 ) -> None:
     """An existing state folder keeps its directory, cases, notifications, approvals and
     report rows; it is stamped with the baseline and upgraded to HEAD once."""
-    store = Store(f"sqlite:///{old_db}")
+    store = Store(f"sqlite:///{old_db}", TEST_RING)  # U5: a restricted case's PR is sealed
     try:
         assert version(old_db) == HEAD and len(upgrades) == 1
         acme = store.directory.account("acme")

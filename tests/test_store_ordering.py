@@ -24,6 +24,7 @@ from casework.domain.directory import Directory
 from casework.store import Store
 from casework.store.base import insert_for
 from casework.store.tables import log_approvals, metadata
+from tests.conftest import TEST_RING
 
 AT = datetime(2026, 3, 4, 15, 0, tzinfo=UTC)
 CASE = "case-000001"
@@ -42,7 +43,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path, directory: Directory) 
             metadata.drop_all(conn)
             conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
         engine.dispose()
-    store = Store(url)
+    store = Store(url, TEST_RING)  # a case of no realm on record: its PR is sealed (U5)
     store.directory.replace(directory)
     yield store
     store.dispose()

@@ -60,7 +60,7 @@ class Store:
         ensure_current(self.engine)
         self.directory = DirectoryRepository(self.engine)
         self.intake = IntakeRepository(self.engine)
-        self.tracker = TrackerRepository(self.engine)
+        self.tracker = TrackerRepository(self.engine, ring)
         self.outbox = OutboxRepository(self.engine, ring)
         self.escalations = EscalationRepository(self.engine)
         self.reporting = ReportingRepository(self.engine)

@@ -6,10 +6,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 
-from casework.store.base import Repository, insert_for
-from casework.store.tables import assignments, log_approvals, problem_reports, shared_logs
+from casework.codec.realm import realm_parent
+from casework.store.base import SealingRepository, insert_for
+from casework.store.tables import (
+    assignments,
+    case_realms,
+    log_approvals,
+    problem_reports,
+    shared_logs,
+)
 
 PENDING = "pending"
 """U6: the only status a log approval record moves on from."""
@@ -23,7 +30,7 @@ def pr_id_for(number: int) -> str:
     return f"PR-{number:06d}"
 
 
-class TrackerRepository(Repository):
+class TrackerRepository(SealingRepository):
     # --- assignments (E1) -----------------------------------------------------------------
 
     def open_case_counts(self) -> dict[str, int]:
@@ -94,13 +101,28 @@ class TrackerRepository(Repository):
 
     # --- Problem Reports (E2) ---------------------------------------------------------------
 
+    def _restricted(self, conn: Connection, case_id: str) -> bool:
+        """U5: whether `case_id` carries a restricted customer's data (its realm, casework.codec;
+        a vendor escalation shares its case's); none on record is restricted (fail closed)."""
+        ids = [case_id, *([p] if (p := realm_parent(case_id)) else [])]
+        rows = conn.execute(
+            select(case_realms.c.workflow_id, case_realms.c.restricted).where(
+                case_realms.c.workflow_id.in_(ids)
+            )
+        ).all()
+        found = {r.workflow_id: bool(r.restricted) for r in rows}
+        return next((found[i] for i in ids if i in found), True)
+
     def file_problem_report(
         self, key: str, case_id: str, summary: str, filed_by: str, at: datetime
     ) -> str:
         """E2: one PR per key, however often (and however late) the filing is retried; a retry
-        finds its PR before it would draw a new PR number."""
+        finds its PR before it would draw a new PR number. U5: a restricted case's summary is
+        sealed at rest."""
         query = select(problem_reports.c.number).where(problem_reports.c.idempotency_key == key)
         with self.engine.begin() as conn:
+            if self._restricted(conn, case_id):
+                summary = self.seal(summary)
             number = conn.execute(query).scalar()
             if number is None:
                 statement = insert_for(conn, problem_reports).values(
@@ -123,7 +145,10 @@ class TrackerRepository(Repository):
         if case_id:
             query = query.where(problem_reports.c.case_id == case_id)
         with self.engine.connect() as conn:
-            return [{**r, "id": pr_id_for(r["number"])} for r in conn.execute(query).mappings()]
+            rows = [dict(r) for r in conn.execute(query).mappings()]
+        return [
+            {**r, "summary": self.unseal(r["summary"]), "id": pr_id_for(r["number"])} for r in rows
+        ]
 
     # --- log approvals and sharing (U6) -------------------------------------------------------
 
@@ -201,6 +226,7 @@ class TrackerRepository(Repository):
                 ).scalars()
             )
             fresh = [log for log in logs if log["id"] not in already]
+            sealed = self._restricted(conn, case_id)
             if fresh:
                 conn.execute(
                     insert(shared_logs),
@@ -208,7 +234,7 @@ class TrackerRepository(Repository):
                         {
                             "pr_id": pr_id,
                             "attachment_id": log["id"],
-                            "name": log["name"],
+                            "name": self.seal(log["name"]) if sealed else log["name"],
                             "sha256": log["sha256"],
                             "approval_request_id": request_id,
                             "shared_at": at,
@@ -223,4 +249,5 @@ class TrackerRepository(Repository):
             query = (
                 select(shared_logs).where(shared_logs.c.pr_id == pr_id).order_by(shared_logs.c.id)
             )
-            return [dict(r) for r in conn.execute(query).mappings()]
+            rows = [dict(r) for r in conn.execute(query).mappings()]
+        return [{**r, "name": self.unseal(r["name"])} for r in rows]
