@@ -29,7 +29,7 @@ from casework.identity.interceptors import PrincipalHeaders, acting
 from casework.identity.keyring import fresh_ring
 from casework.identity.principal import Principal
 from casework.identity.tokens import HEADER, issue
-from tests.conftest import TEST_RING, Desk, as_person
+from tests.conftest import SKIPPED_TIME_TTL, TEST_RING, Desk, as_person
 from tests.test_us_citizen_visibility import worked_case
 from tests.us_citizen_desk import SECRET
 
@@ -149,10 +149,20 @@ async def test_a_token_that_does_not_verify_is_refused_before_history(
     else:
         token = {
             "another case": lambda: issue(
-                TEST_RING, me, workflow_id="case-999999", operation="respond", now=now
+                TEST_RING,
+                me,
+                workflow_id="case-999999",
+                operation="respond",
+                now=now,
+                ttl=SKIPPED_TIME_TTL,
             ),
             "another action": lambda: issue(
-                TEST_RING, me, workflow_id=case.case_id, operation="close", now=now
+                TEST_RING,
+                me,
+                workflow_id=case.case_id,
+                operation="close",
+                now=now,
+                ttl=SKIPPED_TIME_TTL,
             ),
             "garbage": lambda: "not.a.token",
         }[how]()
