@@ -101,15 +101,16 @@ async def connect(
 
 
 async def main(settings: Settings | None = None) -> None:
+    """A worker of a deployment: it loads the deployment's key ring (CASEWORK_KEYRING,
+    CASEWORK_KEYRING_FILE or <state>/keyring.json) and never makes one, since a worker with a
+    ring of its own could neither read the door's payloads nor verify its tokens."""
     settings = settings or Settings.from_env()
-    store = open_store(settings)
+    ring = load_keyring(settings.state_dir)
+    store = open_store(settings, create_ring=False)
     policy = load_policy(settings)
-    client = await connect(settings=settings, engine=True)
+    client = await connect(settings=settings)
     worker = build_worker(
-        client,
-        task_queue=settings.task_queue,
-        activities=activities_for(store, policy),
-        ring=load_keyring(settings.state_dir, create=True),
+        client, task_queue=settings.task_queue, activities=activities_for(store, policy), ring=ring
     )
     logging.info("casework worker on task queue %s", settings.task_queue)
     await worker.run()

@@ -23,16 +23,18 @@ def load_directory(path: Path) -> Directory:
     return load_model(path, Directory)
 
 
-def open_store(settings: Settings) -> Store:
+def open_store(settings: Settings, *, create_ring: bool = True) -> Store:
     """The database, with a directory in it: the named file (validated first, replacing the
-    loaded one), or the demo directory on first run."""
+    loaded one), or the demo directory on first run. Restricted rows are sealed with the
+    deployment's key ring; `create_ring`: make the state folder's ring if there is none (the
+    embedded engine; a worker of a deployment must be given the deployment's ring)."""
     settings.ensure_state_dir()
     directory = None
     if settings.directory_file is not None:
         directory = load_directory(settings.directory_file)
     from casework.identity.keyring import load_keyring
 
-    store = Store(settings.db_url, load_keyring(settings.state_dir, create=True))
+    store = Store(settings.db_url, load_keyring(settings.state_dir, create=create_ring))
     if directory is not None:
         store.directory.replace(directory)
     elif not store.directory.is_loaded():

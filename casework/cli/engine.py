@@ -78,8 +78,12 @@ def worker_command(ctx: typer.Context) -> None:
     mark_temporal_used()
 
     async def serve() -> None:
+        from casework.identity.keyring import KeyRingError
+
         try:
             await worker.main(settings)
+        except KeyRingError as e:
+            raise CaseworkError(str(e)) from None
         except RuntimeError as e:
             if "connect" not in str(e).lower():
                 raise
