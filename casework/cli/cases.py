@@ -143,8 +143,8 @@ def show(
 
     from casework.cli.door_client import call
     from casework.cli.render_case import case_view, feed_footer
+    from casework.domain.feed_pages import feed_window
     from casework.domain.models import CaseView
-    from casework.domain.presentation import feed_window
 
     case_id = case_number(case)
     try:

@@ -8,7 +8,6 @@ how to fix it, and a non-zero exit: 2 (`BAD_INPUT`) for bad input or a bad file,
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 from collections.abc import Awaitable, Coroutine
@@ -183,6 +182,8 @@ def run(work: Coroutine[Any, Any, T]) -> T:
     from casework.files import FileRefused
 
     try:
+        import asyncio
+
         return asyncio.run(work)
     except CaseworkError as e:
         fail(str(e), REFUSED)
@@ -235,6 +236,8 @@ async def answered(work: Awaitable[T], what: str, hint: str = "") -> T:
     from casework.client import CaseworkError
 
     try:
+        import asyncio
+
         return await asyncio.wait_for(work, ANSWER_TIMEOUT)
     except TimeoutError:
         task_queue = Settings.from_env().task_queue

@@ -11,7 +11,6 @@ from rich.table import Table
 from rich.text import Text
 
 from casework.domain.durations import format_duration
-from casework.domain.report import wait_text
 
 if TYPE_CHECKING:
     from casework.client import CaseSummary
@@ -242,6 +241,8 @@ def policy_targets(policy: SlaPolicy) -> Table:
 
 def report_tables(report: Report) -> list[Table]:
     """S1-S3 by tier and priority, then the escalations raised in the range (E3)."""
+    from casework.domain.report import wait_text
+
     table = Table(
         title=f"cases opened {when(report.start)} to {when(report.end)} (S1-S3)",
         title_justify="left",

@@ -16,7 +16,6 @@ from rich.text import Text
 
 from casework.cli.render import file_size, when
 from casework.domain.durations import format_duration
-from casework.domain.sla import clock_for
 
 if TYPE_CHECKING:
     from casework.domain.models import CaseView
@@ -114,12 +113,16 @@ def sla_lines(view: CaseView, now: datetime) -> Lines:
     elif view.state == "closed":
         lines.append(("SLA clock", Text("stopped: the case is closed")))
     elif sla.breached_at is None:
-        try:
-            service = clock_for(clock)
-            paused = service.paused_reason(now)
-            left = service.service_time(now, sla.due_at)
-        except ValueError:  # a clock the case cannot describe: say what the case said
-            paused, left = view.sla_paused_reason, sla.due_at - now
+        paused, left = None, sla.due_at - now  # around the clock: service time is time
+        if clock.kind != "24x7":
+            from casework.domain.sla import clock_for  # the calendar: only for business hours
+
+            try:
+                service = clock_for(clock)
+                paused = service.paused_reason(now)
+                left = service.service_time(now, sla.due_at)
+            except ValueError:  # a clock the case cannot describe: say what the case said
+                paused, left = view.sla_paused_reason, sla.due_at - now
         due = Text(f"due {when(sla.due_at)}")
         if left > timedelta(0):
             due.append(f" ({format_duration(left)} of service time left)")

@@ -78,18 +78,3 @@ def summary_line_for_intake(intake: IntakeResult, priority: Priority | None = No
         f"{(priority or request.priority).value} {intake.entitlement.tier.value} · "
         f"{intake.account_name} · {request.product} {request.version} · {about}"
     )
-
-
-FEED_PAGE_SIZE = 50
-MAX_FEED_PAGE_SIZE = 500
-
-
-def feed_window(total: int, page: int, size: int = FEED_PAGE_SIZE) -> tuple[int, int]:
-    """E4 Show Feed, newest first: the (offset, limit) of page `page` (1 = the newest `size`
-    entries) of a feed of `total` entries, in the order they happened. Past the oldest page,
-    an empty window."""
-    if page < 1 or not 1 <= size <= MAX_FEED_PAGE_SIZE:
-        raise ValueError(f"page starts at 1 and holds 1 to {MAX_FEED_PAGE_SIZE} entries")
-    end = max(total - (page - 1) * size, 0)
-    start = max(end - size, 0)
-    return start, end - start

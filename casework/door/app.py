@@ -45,8 +45,8 @@ from casework.client import (
 )
 from casework.codec.access import register_intake_realm
 from casework.domain.actions import ACTION_MODELS, Accept, ActionBase
+from casework.domain.feed_pages import feed_window
 from casework.domain.models import CaseView, FeedEntry, OpenCaseRequest
-from casework.domain.presentation import feed_window
 from casework.domain.us_citizen import withhold_feed, withhold_outbox
 from casework.door.credentials import (
     KEY_PREFIX,
