@@ -22,7 +22,8 @@ for CASEWORK_API_KEY. Anything wrong with the credential or the door ends the co
 paragraph saying what and how to fix it: bad local configuration and bad input (400) exit 2,
 everything else (no credential, 401, 403, 404, 409, 503, an unreachable door) exits 1.
 
-httpx is imported by the functions that talk to the door, so `casework --help` stays fast.
+The client is the standard library's `http.client`, imported when a request is made, so
+`casework --help` and every command stay fast.
 """
 
 from __future__ import annotations
@@ -38,7 +39,6 @@ from typing import TYPE_CHECKING, Any
 from casework.cli.common import ANSWER_TIMEOUT, BAD_INPUT, REFUSED, fail, globals_of
 
 if TYPE_CHECKING:
-    import httpx
     import typer
 
 DEFAULT_URL = "http://127.0.0.1:8234"
@@ -46,6 +46,8 @@ DEFAULT_URL = "http://127.0.0.1:8234"
 
 CONNECT_TIMEOUT = 5.0
 """Seconds to open a connection to the door: it runs next door or not at all."""
+UPLOAD_CHUNK = 1 << 20
+"""Bytes of a file sent at a time."""
 
 REQUEST_TIMEOUT = ANSWER_TIMEOUT + 15.0
 """Seconds to wait for the door's answer: longer than the door waits for the case to answer
@@ -257,56 +259,122 @@ def request(
     files: dict[str, Any] | None = None,
     data: dict[str, Any] | None = None,
 ) -> Any:
-    """The door's JSON answer to one request; DoorProblem with its one paragraph otherwise."""
-    import httpx
+    """The door's JSON answer to one request; DoorProblem with its one paragraph otherwise.
+
+    Plain `http.client` (no HTTP library to import: most commands are one small request, and
+    an operator runs dozens an hour). A file upload (`files={"file": (name, reader, type)}`,
+    with `data` form fields) is streamed as multipart/form-data, never read into memory."""
+    import http.client
+    import json as jsonlib
+    from urllib.parse import urlencode, urlsplit
 
     url = credential.url.rstrip("/")
-    timeout = httpx.Timeout(REQUEST_TIMEOUT, connect=CONNECT_TIMEOUT)
-    headers = {"Authorization": f"Bearer {credential.key}", "User-Agent": "casework-cli"}
-    query = {k: v for k, v in (params or {}).items() if v is not None}
-    try:
-        with httpx.Client(base_url=url, timeout=timeout, headers=headers) as client:
-            response = client.request(method, path, params=query, json=json, files=files, data=data)
-    except (httpx.ConnectError, httpx.ConnectTimeout):
+    target = urlsplit(url)
+    if target.scheme not in ("http", "https") or not target.hostname:
         raise DoorProblem(
-            f"cannot reach the casework API at {url}: start the engine (casework up) or set "
-            "CASEWORK_URL"
-        ) from None
-    except httpx.TimeoutException:
-        raise DoorProblem(
-            f"the casework API at {url} did not answer within {REQUEST_TIMEOUT:.0f} s: the "
-            "request may still have been done; look with `casework show` before sending an "
-            "action again (an open with the same --request-id is safe to repeat)"
-        ) from None
-    except (httpx.UnsupportedProtocol, httpx.InvalidURL) as e:
-        raise DoorProblem(
-            f"{url} ({credential.source}) is not the casework API's address ({e}): write it "
+            f"{url} ({credential.source}) is not the casework API's address: write it "
             f"like {DEFAULT_URL}",
             BAD_INPUT,
-        ) from None
-    except httpx.HTTPError as e:
-        raise DoorProblem(f"talking to the casework API at {url} failed: {e}") from None
-    if response.is_success:
+        )
+    query = {k: v for k, v in (params or {}).items() if v is not None}
+    full_path = f"{target.path}{path}" + (f"?{urlencode(query, doseq=True)}" if query else "")
+    headers = {"Authorization": f"Bearer {credential.key}", "User-Agent": "casework-cli"}
+    body: Any = None
+    if files:
+        body, headers["Content-Length"], headers["Content-Type"] = _multipart(files, data or {})
+    elif json is not None:
+        body = jsonlib.dumps(json).encode()
+        headers["Content-Type"] = "application/json"
+    connection_class = (
+        http.client.HTTPSConnection if target.scheme == "https" else http.client.HTTPConnection
+    )
+    try:
+        port = target.port
+    except ValueError as e:
+        raise DoorProblem(f"{url} ({credential.source}) has a bad port: {e}", BAD_INPUT) from None
+    connection = connection_class(target.hostname, port, timeout=CONNECT_TIMEOUT)
+    try:
         try:
-            return response.json()
+            connection.connect()
+        except OSError:
+            raise DoorProblem(
+                f"cannot reach the casework API at {url}: start the engine (casework up) or "
+                "set CASEWORK_URL"
+            ) from None
+        if connection.sock is not None:
+            connection.sock.settimeout(REQUEST_TIMEOUT)
+        try:
+            connection.request(method, full_path, body=body, headers=headers)
+            response = connection.getresponse()
+            status, reason, payload = response.status, response.reason, response.read()
+        except TimeoutError:
+            raise DoorProblem(
+                f"the casework API at {url} did not answer within {REQUEST_TIMEOUT:.0f} s: the "
+                "request may still have been done; look with `casework show` before sending "
+                "an action again (an open with the same --request-id is safe to repeat)"
+            ) from None
+        except (OSError, http.client.HTTPException) as e:
+            raise DoorProblem(f"talking to the casework API at {url} failed: {e}") from None
+    finally:
+        connection.close()
+    if 200 <= status < 300:
+        try:
+            return jsonlib.loads(payload)
         except ValueError:
             raise DoorProblem(
                 f"{url} answered {path} with something other than JSON: is CASEWORK_URL the "
                 "casework API's address?"
             ) from None
-    raise refusal(credential, response)
+    raise refusal(credential, status, reason, payload)
 
 
-def refusal(credential: Credential, response: httpx.Response) -> DoorProblem:
+def _multipart(files: dict[str, Any], fields: dict[str, Any]) -> tuple[Any, str, str]:
+    """A multipart/form-data body streamed from the files (their size known up front), its
+    length and its content type."""
+    import os
+    import secrets
+
+    boundary = f"casework-{secrets.token_hex(16)}"
+    head = b""
+    for name, value in fields.items():
+        head += (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
+        ).encode()
+    parts: list[tuple[bytes, Any, int]] = []
+    for name, (filename, reader, content_type) in files.items():
+        quoted = str(filename).replace('"', "%22").replace("\r", "").replace("\n", "")
+        header = (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; '
+            f'filename="{quoted}"\r\nContent-Type: {content_type}\r\n\r\n'
+        ).encode()
+        size = os.fstat(reader.fileno()).st_size - reader.tell()
+        parts.append((header, reader, size))
+    tail = f"--{boundary}--\r\n".encode()
+    length = len(head) + sum(len(h) + size + 2 for h, _, size in parts) + len(tail)
+
+    def stream() -> Any:
+        yield head
+        for header, reader, _ in parts:
+            yield header
+            while chunk := reader.read(UPLOAD_CHUNK):
+                yield chunk
+            yield b"\r\n"
+        yield tail
+
+    return stream(), str(length), f"multipart/form-data; boundary={boundary}"
+
+
+def refusal(credential: Credential, status: int, reason: str, payload: bytes) -> DoorProblem:
     """The door's error paragraph, with what the user can do about a credential it refused."""
+    import json as jsonlib
+
     try:
-        body = response.json()
+        body = jsonlib.loads(payload)
         message = str(body["error"]) if isinstance(body, dict) and "error" in body else ""
     except ValueError:
         message = ""
-    status = response.status_code
     if not message:
-        message = f"the casework API at {credential.url} answered {status} {response.reason_phrase}"
+        message = f"the casework API at {credential.url} answered {status} {reason}"
     if status == 401:
         message = (
             f"the casework API refused the credential from {credential.source}: {message}. "
