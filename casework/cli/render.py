@@ -69,11 +69,13 @@ def acted(result: ActionResult) -> str:
 
 
 def case_list(cases: list[CaseSummary]) -> Table:
-    """`casework list`: no content of a case, so the same for every viewer (U5)."""
+    """`casework list`: no content of a case, so the same for every viewer (U5). Each mark
+    under its own heading: the category (A5) and the restricted queue (U2) are two facts."""
     table = Table()
     for column in ("case", "state", "priority", "tier", "level", "owner", "account", "breached"):
         table.add_column(column, no_wrap=True)
     table.add_column("SLA due", no_wrap=True)
+    table.add_column("category", no_wrap=True)
     table.add_column("restricted", no_wrap=True)
     for c in cases:
         table.add_row(
@@ -86,11 +88,8 @@ def case_list(cases: list[CaseSummary]) -> Table:
             c.account or "-",
             Text("yes", style="bold red") if c.breached else Text("no"),
             when(c.sla_due),
-            Text("US citizen", style="yellow")
-            if c.restricted
-            else Text("security", style="magenta")
-            if c.security
-            else Text("-"),
+            Text("security", style="magenta") if c.security else Text("support"),
+            Text("US citizen", style="yellow") if c.restricted else Text("-"),
         )
     return table
 
