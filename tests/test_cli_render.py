@@ -424,7 +424,8 @@ def test_the_list_marks_restricted_and_security_cases_and_breaches() -> None:
     summaries = [
         CaseSummary(case_id="case-000001", state="in_progress", breached=True, restricted=True),
         CaseSummary(case_id="case-000002", state="queued", security=True),
-        CaseSummary(case_id="case-000003", state="closed"),
+        CaseSummary(case_id="case-000003", state="closed", ended="closed"),
+        CaseSummary(case_id="case-000004", state="in_progress", ended="terminated"),
     ]
     columns = list_columns(summaries)
 
@@ -435,3 +436,5 @@ def test_the_list_marks_restricted_and_security_cases_and_breaches() -> None:
     assert columns["case-000002"]["category"] == "security"
     assert columns["case-000003"]["breached"] == "no"
     assert columns["case-000003"]["restricted"] == "-"
+    assert columns["case-000003"]["state"] == "closed"
+    assert columns["case-000004"]["state"] == "terminated (was in_progress)"

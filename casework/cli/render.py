@@ -11,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from casework.domain.durations import format_duration
+from casework.domain.endings import shown_state
 from casework.domain.report import wait_text
 
 if TYPE_CHECKING:
@@ -80,7 +81,9 @@ def case_list(cases: list[CaseSummary]) -> Table:
     for c in cases:
         table.add_row(
             c.case_id,
-            c.state or "-",
+            Text(shown_state(c.state, c.ended), style="bold red")
+            if c.ended and c.ended != "closed"
+            else c.state or "-",
             c.priority or "-",
             c.tier or "-",
             c.level or "-",
