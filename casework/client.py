@@ -6,6 +6,7 @@ with the `temporal` CLI or the Web UI; README shows how.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import datetime
 from typing import Any
@@ -22,6 +23,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from casework import search_attributes as sa
 from casework.domain.actions import ActionResult, ViewRequest
+from casework.domain.endings import ENDINGS, VISIBILITY_STATUS, ended_sentence
 from casework.domain.lifecycle import OPEN_STATES
 from casework.domain.models import (
     CASE_ID_PATTERN,
@@ -36,7 +38,11 @@ from casework.domain.models import (
 
 INTAKE_WORKFLOW = "Intake"
 CASE_WORKFLOW = "Case"
-CASE_STATES = (*OPEN_STATES, "closed")
+CASE_STATES = (*OPEN_STATES, *ENDINGS)
+"""What `--state` takes: a state of a running case, or how it ended (casework.domain.endings)."""
+LATEST_RUNS = "ExecutionStatus != 'ContinuedAsNew'"
+"""A case that continued as new keeps a closed row per earlier run in the visibility store;
+this clause leaves each case's latest run only, so a case is listed once, as it is now."""
 _QUERY_SAFE = re.compile(r"^[\w.@:-]{1,64}$")
 
 
@@ -103,26 +109,49 @@ def check_case_id(case_id: str) -> str:
     return case_id
 
 
+_ENDED_BY = {
+    WorkflowExecutionStatus.COMPLETED: "closed",
+    WorkflowExecutionStatus.TERMINATED: "terminated",
+    WorkflowExecutionStatus.TIMED_OUT: "timed_out",
+    WorkflowExecutionStatus.FAILED: "failed",
+    WorkflowExecutionStatus.CANCELED: "canceled",
+}
+
+
+def ending_of(status: WorkflowExecutionStatus | None) -> str | None:
+    """How the case's workflow ended (casework.domain.endings); None while it runs."""
+    return _ENDED_BY.get(status) if status is not None else None
+
+
 async def view_case(client: Client, case_id: str, viewer: str) -> CaseView:
+    """The case as `viewer` sees it (the `view` query), marked with how it ended when its
+    workflow no longer runs: a terminated case still answers the query with its last state,
+    so the execution status (`describe`) says whether that state is still true."""
     case_id = check_case_id(case_id)
+    handle = client.get_workflow_handle(case_id)
     try:
-        return await client.get_workflow_handle(case_id).query(
-            "view", ViewRequest(viewer=viewer), result_type=CaseView
+        described, view = await asyncio.gather(
+            handle.describe(),
+            handle.query("view", ViewRequest(viewer=viewer), result_type=CaseView),
         )
     except RPCError as e:
         if e.status is RPCStatusCode.NOT_FOUND:
             raise CaseworkError(f"there is no case {case_id}") from None
         raise
+    ended = ending_of(described.status)
+    if ended is None:
+        return view
+    return view.model_copy(update={"ended": ended, "allowed_actions": []})
 
 
 async def read_case(client: Client, case_id: str, viewer: str) -> CaseView:
     """U5: every read of a restricted case that is still running goes through its `read`
     update, which checks the viewer against the directory now and records a refused read on
-    the case's feed. A closed case takes no updates: the `view` query answers, read-only, as
+    the case's feed. A case that ended takes no updates: the `view` query answers, read-only, as
     it does for any other case (so reading an ordinary case adds nothing to its history)."""
     case_id = check_case_id(case_id)
     view = await view_case(client, case_id, viewer)
-    if not view.restricted or view.state == "closed":
+    if not view.restricted or view.state == "closed" or view.ended:
         return view
     try:
         return await client.get_workflow_handle(case_id).execute_update(
@@ -133,12 +162,14 @@ async def read_case(client: Client, case_id: str, viewer: str) -> CaseView:
     except RPCError as e:
         if e.status is not RPCStatusCode.NOT_FOUND:
             raise
-    return await view_case(client, case_id, viewer)  # closed in between
+    return await view_case(client, case_id, viewer)  # ended in between
 
 
 async def act_on_case(
     client: Client, case_id: str, action: str, payload: dict[str, Any]
 ) -> ActionResult:
+    """The action's result; CaseworkError with the case's refusal, or with how the case ended
+    when its workflow no longer runs."""
     case_id = check_case_id(case_id)
     handle = client.get_workflow_handle(case_id)
     try:
@@ -150,7 +181,7 @@ async def act_on_case(
             status = await _status(client, case_id)
             if status is None:
                 raise CaseworkError(f"there is no case {case_id}") from None
-            raise CaseworkError(f"{case_id} is closed; nothing more can be done on it") from None
+            raise CaseworkError(ended_sentence(case_id, ending_of(status) or "closed")) from None
         raise
 
 
@@ -177,6 +208,9 @@ class CaseSummary(Lenient):
     restricted: bool | None = None
     started_at: datetime | None = None
     security: bool = False
+    ended: str | None = None
+    """How the case's workflow ended (casework.domain.endings), None while it runs: a
+    terminated case's `state` is the one it was left in."""
 
 
 def _one_of(name: str, value: str | None, allowed: tuple[str, ...]) -> str | None:
@@ -200,9 +234,18 @@ def case_list_query(
 ) -> str:
     """The visibility query for Case workflows matching the filters (the same text works in
     `temporal workflow list --query` and the Web UI). Unknown values: CaseworkError."""
-    clauses = [f"WorkflowType = '{CASE_WORKFLOW}'"]
+    clauses = [f"WorkflowType = '{CASE_WORKFLOW}'", LATEST_RUNS]
+    chosen = _one_of("state", state, CASE_STATES)
+    if chosen in OPEN_STATES:  # a case left in this state by a terminated run is not in it
+        clauses += [f"{sa.CASE_STATE.name} = '{chosen}'", "ExecutionStatus = 'Running'"]
+    elif chosen == "closed":  # closed by the customer (E4); its workflow may still be draining
+        clauses += [
+            f"{sa.CASE_STATE.name} = 'closed'",
+            "ExecutionStatus IN ('Running', 'Completed')",
+        ]
+    elif chosen is not None:  # ended from outside the case
+        clauses.append(f"ExecutionStatus = '{VISIBILITY_STATUS[chosen]}'")
     filters = [
-        (sa.CASE_STATE.name, _one_of("state", state, CASE_STATES)),
         (sa.CASE_PRIORITY.name, _one_of("priority", priority, tuple(p.value for p in Priority))),
         (sa.CASE_TIER.name, _one_of("tier", tier, tuple(t.value for t in Tier))),
     ]
@@ -223,27 +266,32 @@ def case_list_query(
 
 
 async def list_cases(client: Client, query: str, *, limit: int = 50) -> list[CaseSummary]:
-    """Cases from the visibility store, newest first; `query` from `case_list_query`."""
-    cases = []
+    """Cases from the visibility store, newest first, each once (its latest run), as it is
+    now; `query` from `case_list_query` (a query without LATEST_RUNS gets it, so `limit`
+    counts cases, not runs)."""
+    if LATEST_RUNS not in query:
+        query = f"({query}) AND {LATEST_RUNS}"
+    cases: dict[str, CaseSummary] = {}
     try:
         async for execution in client.list_workflows(query, limit=limit):
+            if execution.id in cases:  # a reused id: the first row is the newest
+                continue
             found = execution.typed_search_attributes
-            cases.append(
-                CaseSummary(
-                    case_id=execution.id,
-                    state=found.get(sa.CASE_STATE),
-                    priority=found.get(sa.CASE_PRIORITY),
-                    tier=found.get(sa.CASE_TIER),
-                    level=found.get(sa.CASE_LEVEL),
-                    owner=found.get(sa.CASE_OWNER) or None,
-                    account=found.get(sa.CASE_ACCOUNT),
-                    queue=found.get(sa.CASE_QUEUE),
-                    breached=found.get(sa.CASE_SLA_BREACHED),
-                    sla_due=found.get(sa.CASE_SLA_DUE),
-                    restricted=found.get(sa.CASE_RESTRICTED),
-                    security=found.get(sa.CASE_CATEGORY) == Category.SECURITY_VULNERABILITY.value,
-                    started_at=execution.start_time,
-                )
+            cases[execution.id] = CaseSummary(
+                case_id=execution.id,
+                state=found.get(sa.CASE_STATE),
+                priority=found.get(sa.CASE_PRIORITY),
+                tier=found.get(sa.CASE_TIER),
+                level=found.get(sa.CASE_LEVEL),
+                owner=found.get(sa.CASE_OWNER) or None,
+                account=found.get(sa.CASE_ACCOUNT),
+                queue=found.get(sa.CASE_QUEUE),
+                breached=found.get(sa.CASE_SLA_BREACHED),
+                sla_due=found.get(sa.CASE_SLA_DUE),
+                restricted=found.get(sa.CASE_RESTRICTED),
+                security=found.get(sa.CASE_CATEGORY) == Category.SECURITY_VULNERABILITY.value,
+                started_at=execution.start_time,
+                ended=ending_of(execution.status),
             )
     except RPCError as e:
         if e.status is RPCStatusCode.INVALID_ARGUMENT:
@@ -253,4 +301,4 @@ async def list_cases(client: Client, query: str, *, limit: int = 50) -> list[Cas
                 "see README, Search attributes"
             ) from None
         raise
-    return cases
+    return list(cases.values())

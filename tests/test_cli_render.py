@@ -407,14 +407,34 @@ def test_our_side_of_a_vendor_escalation_names_the_partner_case_it_came_from() -
 # --- casework list ------------------------------------------------------------------------
 
 
+def list_columns(summaries: list[CaseSummary]) -> dict[str, dict[str, str]]:
+    """`casework list`'s table as each case's value under each heading."""
+    console = Console(record=True, width=250)
+    console.print(case_list(summaries))
+    text = "\n".join(line.rstrip() for line in console.export_text().splitlines())
+    rows = table_rows(text)
+    heading_line = next(line for line in text.splitlines() if line.startswith("┃"))
+    headings = [h.strip() for h in heading_line.strip("┃").split("┃")]
+    return {case_id: dict(zip(headings, cells, strict=True)) for case_id, cells in rows.items()}
+
+
 def test_the_list_marks_restricted_and_security_cases_and_breaches() -> None:
+    """A5, U2, S3: each mark under its own heading: "security" is a category, not a
+    restriction."""
     summaries = [
         CaseSummary(case_id="case-000001", state="in_progress", breached=True, restricted=True),
         CaseSummary(case_id="case-000002", state="queued", security=True),
-        CaseSummary(case_id="case-000003", state="closed"),
+        CaseSummary(case_id="case-000003", state="closed", ended="closed"),
+        CaseSummary(case_id="case-000004", state="in_progress", ended="terminated"),
     ]
-    rows = table_rows(text_of(case_list(summaries)))
+    columns = list_columns(summaries)
 
-    assert rows["case-000001"][7:] == ["yes", "-", "US citizen"]
-    assert rows["case-000002"][7:] == ["no", "-", "security"]
-    assert rows["case-000003"][7:] == ["no", "-", "-"]
+    assert columns["case-000002"]["restricted"] == "-"
+    assert columns["case-000001"]["breached"] == "yes"
+    assert columns["case-000001"]["restricted"] == "US citizen"
+    assert columns["case-000001"]["category"] == "support"
+    assert columns["case-000002"]["category"] == "security"
+    assert columns["case-000003"]["breached"] == "no"
+    assert columns["case-000003"]["restricted"] == "-"
+    assert columns["case-000003"]["state"] == "closed"
+    assert columns["case-000004"]["state"] == "terminated (was in_progress)"

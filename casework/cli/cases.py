@@ -193,7 +193,10 @@ def _feed_page(
 def list_command(
     state: Annotated[
         str | None,
-        typer.Option(help="queued, in_progress, waiting_on_customer, resolved or closed."),
+        typer.Option(
+            help="queued, in_progress, waiting_on_customer, waiting_on_vendor, resolved or "
+            "closed; or how a case ended from outside: terminated, timed_out, failed, canceled."
+        ),
     ] = None,
     priority: Annotated[str | None, typer.Option(help="P1, P2 or P3.")] = None,
     tier: Annotated[str | None, typer.Option(help="GOLD or PLATINUM.")] = None,
@@ -219,7 +222,9 @@ def list_command(
         bool, typer.Option("--security", help="Only security vulnerability issues (A5).")
     ] = False,
 ) -> None:
-    """List cases by their search attributes (the same query works in the Web UI).
+    """List cases by their search attributes (the same query works in the Web UI), each case
+    once, as it is now: a case that continued as new shows its latest run only, and a case that
+    no longer runs (terminated by an operator, ...) says how it ended.
 
     A row carries no content of a case (no description, notes or contacts), so the list is
     the same for every viewer (U5); a restricted case is marked as such."""

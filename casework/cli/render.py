@@ -11,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from casework.domain.durations import format_duration
+from casework.domain.endings import shown_state
 
 if TYPE_CHECKING:
     from casework.client import CaseSummary
@@ -68,16 +69,20 @@ def acted(result: ActionResult) -> str:
 
 
 def case_list(cases: list[CaseSummary]) -> Table:
-    """`casework list`: no content of a case, so the same for every viewer (U5)."""
+    """`casework list`: no content of a case, so the same for every viewer (U5). Each mark
+    under its own heading: the category (A5) and the restricted queue (U2) are two facts."""
     table = Table()
     for column in ("case", "state", "priority", "tier", "level", "owner", "account", "breached"):
         table.add_column(column, no_wrap=True)
     table.add_column("SLA due", no_wrap=True)
+    table.add_column("category", no_wrap=True)
     table.add_column("restricted", no_wrap=True)
     for c in cases:
         table.add_row(
             c.case_id,
-            c.state or "-",
+            Text(shown_state(c.state, c.ended), style="bold red")
+            if c.ended and c.ended != "closed"
+            else c.state or "-",
             c.priority or "-",
             c.tier or "-",
             c.level or "-",
@@ -85,11 +90,8 @@ def case_list(cases: list[CaseSummary]) -> Table:
             c.account or "-",
             Text("yes", style="bold red") if c.breached else Text("no"),
             when(c.sla_due),
-            Text("US citizen", style="yellow")
-            if c.restricted
-            else Text("security", style="magenta")
-            if c.security
-            else Text("-"),
+            Text("security", style="magenta") if c.security else Text("support"),
+            Text("US citizen", style="yellow") if c.restricted else Text("-"),
         )
     return table
 

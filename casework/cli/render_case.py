@@ -16,6 +16,7 @@ from rich.text import Text
 
 from casework.cli.render import file_size, when
 from casework.domain.durations import format_duration
+from casework.domain.endings import ended_phrase, ended_sentence, shown_state
 
 if TYPE_CHECKING:
     from casework.domain.models import CaseView
@@ -44,8 +45,13 @@ def case_view(view: CaseView, viewer: str, now: datetime) -> Group:
 
 
 def title(view: CaseView) -> Text:
+    """The case and where it stands; a case that ended from outside (terminated, ...) says
+    so, in red, before the state it was left in."""
     text = Text(f"{view.case_id}  ", style="bold")
-    text.append(view.state, style="bold green" if view.state != "closed" else "bold")
+    if view.ended and view.ended != "closed":
+        text.append(shown_state(view.state, view.ended), style="bold red")
+    else:
+        text.append(view.state, style="bold green" if view.state != "closed" else "bold")
     return text
 
 
@@ -89,6 +95,8 @@ def fact_lines(view: CaseView, now: datetime) -> Lines:
         rows.append(("resolution", Text(view.resolution)))
     if view.closed_at:
         rows.append(("closed", Text(when(view.closed_at))))
+    if view.ended and view.ended != "closed":
+        rows.append(("ended", Text(ended_sentence(view.case_id, view.ended), style="bold red")))
     rows.append(("allowed now", Text(", ".join(view.allowed_actions) or "nothing")))
     rows.append(("description", Text(view.description)))
     return rows
@@ -112,6 +120,8 @@ def sla_lines(view: CaseView, now: datetime) -> Lines:
         lines.append(("SLA clock", Text(f"stopped: first response at {when(sla.responded_at)}")))
     elif view.state == "closed":
         lines.append(("SLA clock", Text("stopped: the case is closed")))
+    elif view.ended:
+        lines.append(("SLA clock", Text(f"stopped: the case {ended_phrase(view.ended)}")))
     elif sla.breached_at is None:
         paused, left = None, sla.due_at - now  # around the clock: service time is time
         if clock.kind != "24x7":

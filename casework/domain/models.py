@@ -509,3 +509,9 @@ class CaseView(Lenient):
     partner_id: str | None = None
     escalated_from: str | None = None
     escalations: list[Escalation] = Field(default_factory=list)
+    ended: str | None = Field(
+        default=None,
+        description="how the case's workflow ended (casework.domain.endings), None while it "
+        "runs; set by the reader from the execution status, never by the workflow: a "
+        "terminated case still answers its query with the state it was left in",
+    )
