@@ -7,8 +7,6 @@ with the `temporal` CLI or the Web UI; README shows how.
 from __future__ import annotations
 
 import asyncio
-import re
-from datetime import datetime
 from typing import Any
 
 from temporalio.client import (
@@ -22,32 +20,22 @@ from temporalio.exceptions import ApplicationError, FailureError, WorkflowAlread
 from temporalio.service import RPCError, RPCStatusCode
 
 from casework import search_attributes as sa
+from casework.case_list import CASE_STATES as CASE_STATES
+from casework.case_list import CASE_WORKFLOW as CASE_WORKFLOW
+from casework.case_list import LATEST_RUNS, CaseSummary
+from casework.case_list import case_list_query as case_list_query
 from casework.domain.actions import ActionResult, ViewRequest
-from casework.domain.endings import ENDINGS, VISIBILITY_STATUS, ended_sentence
-from casework.domain.lifecycle import OPEN_STATES
+from casework.domain.endings import ended_sentence
 from casework.domain.models import (
     CASE_ID_PATTERN,
     CaseView,
     Category,
-    Lenient,
     OpenCaseRequest,
     OpenCaseResult,
-    Priority,
-    Tier,
 )
+from casework.errors import CaseworkError as CaseworkError
 
 INTAKE_WORKFLOW = "Intake"
-CASE_WORKFLOW = "Case"
-CASE_STATES = (*OPEN_STATES, *ENDINGS)
-"""What `--state` takes: a state of a running case, or how it ended (casework.domain.endings)."""
-LATEST_RUNS = "ExecutionStatus != 'ContinuedAsNew'"
-"""A case that continued as new keeps a closed row per earlier run in the visibility store;
-this clause leaves each case's latest run only, so a case is listed once, as it is now."""
-_QUERY_SAFE = re.compile(r"^[\w.@:-]{1,64}$")
-
-
-class CaseworkError(Exception):
-    """A refusal or a problem the user can act on; the message says what and how."""
 
 
 def intake_id(request_id: str) -> str:
@@ -190,79 +178,6 @@ async def _status(client: Client, case_id: str) -> WorkflowExecutionStatus | Non
         return (await client.get_workflow_handle(case_id).describe()).status
     except RPCError:
         return None
-
-
-class CaseSummary(Lenient):
-    """One row of `casework list`: what the case's search attributes say."""
-
-    case_id: str
-    state: str | None = None
-    priority: str | None = None
-    tier: str | None = None
-    level: str | None = None
-    owner: str | None = None
-    account: str | None = None
-    queue: str | None = None
-    breached: bool | None = None
-    sla_due: datetime | None = None
-    restricted: bool | None = None
-    started_at: datetime | None = None
-    security: bool = False
-    ended: str | None = None
-    """How the case's workflow ended (casework.domain.endings), None while it runs: a
-    terminated case's `state` is the one it was left in."""
-
-
-def _one_of(name: str, value: str | None, allowed: tuple[str, ...]) -> str | None:
-    if value is None:
-        return None
-    for candidate in allowed:
-        if value.strip().casefold() == candidate.casefold():
-            return candidate
-    raise CaseworkError(f"unknown {name} {value!r}; use one of: {', '.join(allowed)}")
-
-
-def case_list_query(
-    *,
-    state: str | None = None,
-    priority: str | None = None,
-    tier: str | None = None,
-    breached: bool | None = None,
-    account: str | None = None,
-    restricted: bool | None = None,
-    security: bool = False,
-) -> str:
-    """The visibility query for Case workflows matching the filters (the same text works in
-    `temporal workflow list --query` and the Web UI). Unknown values: CaseworkError."""
-    clauses = [f"WorkflowType = '{CASE_WORKFLOW}'", LATEST_RUNS]
-    chosen = _one_of("state", state, CASE_STATES)
-    if chosen in OPEN_STATES:  # a case left in this state by a terminated run is not in it
-        clauses += [f"{sa.CASE_STATE.name} = '{chosen}'", "ExecutionStatus = 'Running'"]
-    elif chosen == "closed":  # closed by the customer (E4); its workflow may still be draining
-        clauses += [
-            f"{sa.CASE_STATE.name} = 'closed'",
-            "ExecutionStatus IN ('Running', 'Completed')",
-        ]
-    elif chosen is not None:  # ended from outside the case
-        clauses.append(f"ExecutionStatus = '{VISIBILITY_STATUS[chosen]}'")
-    filters = [
-        (sa.CASE_PRIORITY.name, _one_of("priority", priority, tuple(p.value for p in Priority))),
-        (sa.CASE_TIER.name, _one_of("tier", tier, tuple(t.value for t in Tier))),
-    ]
-    if account is not None:
-        if not _QUERY_SAFE.match(account.strip()):
-            raise CaseworkError(
-                f"{account!r} is not an account id; ids are letters, digits and . _ @ : -"
-            )
-        filters.append((sa.CASE_ACCOUNT.name, account.strip()))
-    clauses += [f"{name} = '{value}'" for name, value in filters if value is not None]
-    if breached is not None:
-        clauses.append(f"{sa.CASE_SLA_BREACHED.name} = {'true' if breached else 'false'}")
-    if restricted is not None:
-        clauses.append(f"{sa.CASE_RESTRICTED.name} = {'true' if restricted else 'false'}")
-    if security:  # A5: the case's category flags a security vulnerability issue
-        clauses.append(f"{sa.CASE_CATEGORY.name} = '{Category.SECURITY_VULNERABILITY.value}'")
-    return " AND ".join(clauses)
 
 
 async def list_cases(client: Client, query: str, *, limit: int = 50) -> list[CaseSummary]:

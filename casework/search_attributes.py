@@ -8,18 +8,20 @@ from typing import Any
 
 from temporalio.common import SearchAttributeKey
 
-CASE_STATE = SearchAttributeKey.for_keyword("CaseState")
-CASE_PRIORITY = SearchAttributeKey.for_keyword("CasePriority")
-CASE_TIER = SearchAttributeKey.for_keyword("CaseTier")
-CASE_LEVEL = SearchAttributeKey.for_keyword("CaseLevel")
-CASE_ACCOUNT = SearchAttributeKey.for_keyword("CaseAccount")
-CASE_CATEGORY = SearchAttributeKey.for_keyword("CaseCategory")
-CASE_OWNER = SearchAttributeKey.for_keyword("CaseOwner")
-CASE_QUEUE = SearchAttributeKey.for_keyword("CaseQueue")
-CASE_SLA_BREACHED = SearchAttributeKey.for_bool("CaseSlaBreached")
-CASE_SLA_DUE = SearchAttributeKey.for_datetime("CaseSlaDue")
-CASE_RESTRICTED = SearchAttributeKey.for_bool("CaseRestricted")
-CASE_ESCALATED = SearchAttributeKey.for_bool("CaseEscalated")
+from casework import search_attribute_names as names
+
+CASE_STATE = SearchAttributeKey.for_keyword(names.CASE_STATE)
+CASE_PRIORITY = SearchAttributeKey.for_keyword(names.CASE_PRIORITY)
+CASE_TIER = SearchAttributeKey.for_keyword(names.CASE_TIER)
+CASE_LEVEL = SearchAttributeKey.for_keyword(names.CASE_LEVEL)
+CASE_ACCOUNT = SearchAttributeKey.for_keyword(names.CASE_ACCOUNT)
+CASE_CATEGORY = SearchAttributeKey.for_keyword(names.CASE_CATEGORY)
+CASE_OWNER = SearchAttributeKey.for_keyword(names.CASE_OWNER)
+CASE_QUEUE = SearchAttributeKey.for_keyword(names.CASE_QUEUE)
+CASE_SLA_BREACHED = SearchAttributeKey.for_bool(names.CASE_SLA_BREACHED)
+CASE_SLA_DUE = SearchAttributeKey.for_datetime(names.CASE_SLA_DUE)
+CASE_RESTRICTED = SearchAttributeKey.for_bool(names.CASE_RESTRICTED)
+CASE_ESCALATED = SearchAttributeKey.for_bool(names.CASE_ESCALATED)
 """E3: the case has an active customer or SLA-breach escalation."""
 
 ALL: list[SearchAttributeKey[Any]] = [

@@ -228,9 +228,10 @@ def list_command(
 
     A row carries no content of a case (no description, notes or contacts), so the list is
     the same for every viewer (U5); a restricted case is marked as such."""
+    from casework.case_list import CaseSummary, case_list_query
     from casework.cli import render
     from casework.cli.door_client import call
-    from casework.client import CaseSummary, CaseworkError, case_list_query
+    from casework.errors import CaseworkError
 
     try:
         query = case_list_query(

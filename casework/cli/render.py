@@ -14,7 +14,7 @@ from casework.domain.durations import format_duration
 from casework.domain.endings import shown_state
 
 if TYPE_CHECKING:
-    from casework.client import CaseSummary
+    from casework.case_list import CaseSummary
     from casework.domain.actions import ActionResult
     from casework.domain.directory import Account, Directory, Engineer
     from casework.domain.models import OpenCaseResult

@@ -19,9 +19,9 @@ from typing import Any
 
 from statemachine import State, StateMachine
 
+from casework.case_list import OPEN_STATES as OPEN_STATES  # one list of the open states
 from casework.domain.models import ActorRole, CaseState, Level, Priority
 
-OPEN_STATES = ("queued", "in_progress", "waiting_on_customer", "resolved", "waiting_on_vendor")
 CALLER_GUARDS = frozenset(
     {
         "actor_is_system",
