@@ -26,8 +26,9 @@ import socket
 import sys
 from collections.abc import Awaitable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import (
@@ -177,16 +178,42 @@ def _server_child_setup() -> None:
             ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-def _log_tail(path: Path) -> str:
-    try:
-        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
-        return ""
-    return "\n".join(lines[-LOG_TAIL_LINES:])
+@dataclass(frozen=True)
+class ServerLog:
+    """This run's part of `<state>/temporal.log`, which every run appends to: what the server
+    wrote from `start`, the file's size when this run began."""
+
+    path: Path
+    start: int
+
+    @classmethod
+    def begin(cls, path: Path, log_file: BinaryIO) -> ServerLog:
+        """Mark where this run begins (a header line, for whoever reads the whole file)."""
+        start = log_file.seek(0, os.SEEK_END)
+        stamp = datetime.now(UTC).astimezone().isoformat(timespec="seconds")
+        log_file.write(f"--- casework up, pid {os.getpid()}, {stamp} ---\n".encode())
+        log_file.flush()
+        return cls(path, start)
+
+    def tail(self) -> str:
+        """The last lines this run's server wrote, never an earlier run's."""
+        try:
+            with self.path.open("rb") as f:
+                f.seek(self.start)
+                text = f.read().decode("utf-8", errors="replace")
+        except OSError:
+            return ""
+        lines = text.splitlines()[1:]  # the header
+        if not any(line.strip() for line in lines):
+            return "(nothing: the server wrote no line in this run)"
+        return "\n".join(lines[-LOG_TAIL_LINES:])
+
+    def ends_with(self) -> str:
+        return f"its log, {self.path}, ends this run with:\n{self.tail()}"
 
 
 async def _connect_when_ready(
-    process: asyncio.subprocess.Process, target: str, log: Path, converter: DataConverter
+    process: asyncio.subprocess.Process, target: str, log: ServerLog, converter: DataConverter
 ) -> Client:
     """The server answers with its namespace ready, or UpRefused."""
     loop = asyncio.get_running_loop()
@@ -195,7 +222,7 @@ async def _connect_when_ready(
         if process.returncode is not None:
             raise UpRefused(
                 f"the Temporal server stopped at start (exit {process.returncode}); "
-                f"its log, {log}, ends with:\n{_log_tail(log)}"
+                f"{log.ends_with()}"
             )
         try:
             client = await Client.connect(target, namespace=NAMESPACE, data_converter=converter)
@@ -207,7 +234,7 @@ async def _connect_when_ready(
             if loop.time() > deadline:
                 raise UpRefused(
                     f"the Temporal server did not answer at {target} within "
-                    f"{STARTUP_TIMEOUT:.0f} s; see its log, {log}"
+                    f"{STARTUP_TIMEOUT:.0f} s; see its log, {log.path}"
                 ) from None
             await asyncio.sleep(0.25)
 
@@ -326,8 +353,9 @@ async def run(options: UpOptions) -> int:
         loop.add_signal_handler(signum, stop.set)
 
     (settings.state_dir / ATTACHMENTS).mkdir(exist_ok=True)
-    log = settings.state_dir / "temporal.log"
-    with log.open("ab") as log_file:
+    log_path = settings.state_dir / "temporal.log"
+    with log_path.open("ab") as log_file:
+        log = ServerLog.begin(log_path, log_file)
         process = await asyncio.create_subprocess_exec(
             *command,
             stdin=asyncio.subprocess.DEVNULL,
@@ -385,7 +413,7 @@ async def run(options: UpOptions) -> int:
         if server_exit.done() and not stop.is_set():
             raise UpRefused(
                 f"the Temporal server stopped unexpectedly (exit {process.returncode}); "
-                f"its log, {log}, ends with:\n{_log_tail(log)}"
+                f"{log.ends_with()}"
             )
         server_exit.cancel()
         if worker_error is not None:

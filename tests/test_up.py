@@ -10,8 +10,10 @@ import os
 import queue
 import signal
 import socket
+import stat
 import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -207,3 +209,25 @@ def test_up_refuses_a_taken_port_and_a_bad_file_before_starting_anything(
     assert "Nothing was started" in result.stderr
     assert not (tmp_path / "b").exists()
     assert "Traceback" not in result.stderr
+
+
+def test_up_shows_the_log_of_this_server_run_when_the_server_dies(
+    tmp_path: Path, engines: list[Engine]
+) -> None:
+    state = tmp_path / "state"
+    state.mkdir(mode=0o700)
+    earlier = [f"line {n} of an earlier server run" for n in range(40)]
+    (state / "temporal.log").write_text("\n".join(earlier) + "\n")
+    (state / "temporal.log").chmod(0o600)
+    port = free_port()
+    engine = Engine(state, port, free_port())
+    engines.append(engine)
+    engine.wait_for("Ctrl+C")
+
+    for pid in processes_using(state / "temporal.db"):
+        os.kill(pid, signal.SIGKILL)
+    assert engine.process.wait(STOP_TIMEOUT) == 1
+    said = engine.everything_said().partition("the Temporal server stopped unexpectedly")[2]
+    assert said, engine.everything_said()
+    assert "earlier server run" not in said, said
+    assert f"localhost:{port}" in said, said  # what this run's server printed at start
