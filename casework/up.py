@@ -8,6 +8,9 @@ attachment store (`<state>/attachments/`, U5) and runs the worker in this proces
 SIGTERM stops the worker, then the server (SIGTERM, SIGKILL after a grace period). Open cases
 and their timers survive a restart: the server's state is on disk.
 
+One engine per state folder: it holds `<state>/engine.lock` for its life (casework.state_lock),
+so a second `casework up` on the folder is refused at once, naming this one.
+
 It also runs the door (`casework.door`, the API people use) on `--api-port`, in this process
 beside the worker, and wires the Web UI to its codec endpoint. On first run it makes an API key
 for each person of the demo directory and writes them as profiles (`<state>/profiles.toml`).
@@ -39,7 +42,7 @@ from temporalio.client import Client
 from temporalio.converter import DataConverter
 from temporalio.exceptions import ApplicationError
 
-from casework import search_attributes
+from casework import search_attributes, state_lock
 from casework.attachments import FOLDER as ATTACHMENTS
 from casework.attachments import AttachmentStore
 from casework.codec.engine import converter_for
@@ -50,6 +53,7 @@ from casework.engine import load_directory, load_policy, open_store
 from casework.files import FileRefused
 from casework.identity.keyring import KeyRingError, load_keyring
 from casework.settings import Settings
+from casework.state_lock import Holder, StateFolderHeld, StateLock
 
 NAMESPACE = "default"
 HOST = "127.0.0.1"
@@ -329,18 +333,49 @@ def banner(options: UpOptions, profiles: Path | None = None) -> str:
     return "\n".join(lines)
 
 
+def hold_state_folder(options: UpOptions) -> StateLock:
+    """One engine per state folder (casework.state_lock): another live engine's folder is
+    refused, naming it; a killed engine's stale lock is taken over, with a note."""
+    settings = options.settings
+    holder = Holder.this_process(
+        "casework up", temporal=f"{HOST}:{options.port}", task_queue=settings.task_queue
+    )
+    try:
+        lock = state_lock.acquire(settings.state_dir, holder)
+    except StateFolderHeld as e:
+        stop = f"stop it (kill {e.holder.pid})" if e.holder.pid else "stop it"
+        raise UpRefused(
+            f"{e}.\nOne engine per state folder: {stop}, or give this one another --state-dir. "
+            "Nothing was started."
+        ) from None
+    note = lock.takeover_note()
+    if note:
+        print(note, flush=True)
+    return lock
+
+
 async def run(options: UpOptions) -> int:
     """Start everything, serve until SIGINT/SIGTERM, stop everything. Raises UpRefused and
     FileRefused before anything is started."""
-    from worker import activities_for, build_worker
-
     settings = options.settings
     check_files(settings)
-    check_ports(options)
     command = server_command(options)
     os.umask(0o077)  # what this process and the server create: readable by its owner only
     settings.ensure_state_dir()
     owner_only(settings.state_dir)
+    lock = hold_state_folder(options)
+    try:
+        check_ports(options)
+        return await _run_holding(options, command)
+    finally:
+        lock.release()
+
+
+async def _run_holding(options: UpOptions, command: list[str]) -> int:
+    """`run` once the state folder is this process's."""
+    from worker import activities_for, build_worker
+
+    settings = options.settings
     try:
         oidc = OidcConfig.from_env()
         ring = load_keyring(settings.state_dir, create=True)
