@@ -5,7 +5,7 @@ the SDK's environment configuration (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPO
 TEMPORAL_TLS_*, TEMPORAL_PROFILE and the config file), so the same worker runs against the
 embedded dev server, a self-hosted cluster or Temporal Cloud.
 
-    python worker.py            # or: casework worker
+    python worker.py [--join]   # or: casework worker [--join]
 """
 
 from __future__ import annotations
@@ -89,26 +89,33 @@ def build_worker(
 
 
 async def connect(
-    profile: str | None = None, settings: Settings | None = None, *, engine: bool = False
+    profile: str | None = None,
+    settings: Settings | None = None,
+    *,
+    engine: bool = False,
+    target: str | None = None,
 ) -> Client:
-    """Connect as the SDK's environment configuration says; localhost:7233 by default. Payloads
-    are encrypted with the deployment's key ring (casework.codec), which only the engine
-    (`engine=True`) makes if there is none yet."""
+    """Connect as the SDK's environment configuration says; localhost:7233 by default, `target`
+    if given. Payloads are encrypted with the deployment's key ring (casework.codec), which only
+    the engine (`engine=True`) makes if there is none yet."""
     config = ClientConfig.load_client_connect_config(profile=profile)
+    if target:
+        config["target_host"] = target
     config.setdefault("target_host", "localhost:7233")
     converter = converter_for(settings or Settings.from_env(), create_ring=engine)
     return await Client.connect(**config, data_converter=converter)
 
 
-async def main(settings: Settings | None = None) -> None:
+async def main(settings: Settings | None = None, target: str | None = None) -> None:
     """A worker of a deployment: it loads the deployment's key ring (CASEWORK_KEYRING,
     CASEWORK_KEYRING_FILE or <state>/keyring.json) and never makes one, since a worker with a
-    ring of its own could neither read the door's payloads nor verify its tokens."""
+    ring of its own could neither read the door's payloads nor verify its tokens. `target`:
+    the Temporal address, when not the environment's (a worker joining `casework up`)."""
     settings = settings or Settings.from_env()
     ring = load_keyring(settings.state_dir)
     store = open_store(settings, create_ring=False)
     policy = load_policy(settings)
-    client = await connect(settings=settings)
+    client = await connect(settings=settings, target=target)
     worker = build_worker(
         client, task_queue=settings.task_queue, activities=activities_for(store, policy), ring=ring
     )
@@ -116,6 +123,33 @@ async def main(settings: Settings | None = None) -> None:
     await worker.run()
 
 
-if __name__ == "__main__":
+def cli() -> None:
+    """`python worker.py [--join]`, as `casework worker`: refused on a state folder that
+    `casework up` holds unless it joins that engine (casework.state_lock)."""
+    import argparse
+
+    from casework.state_lock import WorkerRefused, engine_to_join
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--join",
+        action="store_true",
+        help="join the engine (`casework up`) holding the state folder as an extra worker",
+    )
+    join = parser.parse_args().join
+    settings = Settings.from_env()
+    try:
+        engine = engine_to_join(
+            settings.state_dir,
+            join=join,
+            configured_target=ClientConfig.load_client_connect_config().get("target_host"),
+            task_queue=settings.task_queue,
+        )
+    except WorkerRefused as e:
+        raise SystemExit(str(e)) from None
     logging.basicConfig(level=logging.INFO)
-    asyncio.run(main())
+    asyncio.run(main(settings, target=engine.temporal if engine else None))
+
+
+if __name__ == "__main__":
+    cli()

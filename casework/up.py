@@ -8,6 +8,9 @@ attachment store (`<state>/attachments/`, U5) and runs the worker in this proces
 SIGTERM stops the worker, then the server (SIGTERM, SIGKILL after a grace period). Open cases
 and their timers survive a restart: the server's state is on disk.
 
+One engine per state folder: it holds `<state>/engine.lock` for its life (casework.state_lock),
+so a second `casework up` on the folder is refused at once, naming this one.
+
 It also runs the door (`casework.door`, the API people use) on `--api-port`, in this process
 beside the worker, and wires the Web UI to its codec endpoint. On first run it makes an API key
 for each person of the demo directory and writes them as profiles (`<state>/profiles.toml`).
@@ -26,8 +29,9 @@ import socket
 import sys
 from collections.abc import Awaitable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import (
@@ -38,7 +42,7 @@ from temporalio.client import Client
 from temporalio.converter import DataConverter
 from temporalio.exceptions import ApplicationError
 
-from casework import search_attributes
+from casework import search_attributes, state_lock
 from casework.attachments import FOLDER as ATTACHMENTS
 from casework.attachments import AttachmentStore
 from casework.codec.engine import converter_for
@@ -49,6 +53,7 @@ from casework.engine import load_directory, load_policy, open_store
 from casework.files import FileRefused
 from casework.identity.keyring import KeyRingError, load_keyring
 from casework.settings import Settings
+from casework.state_lock import Holder, StateFolderHeld, StateLock
 
 NAMESPACE = "default"
 HOST = "127.0.0.1"
@@ -177,16 +182,42 @@ def _server_child_setup() -> None:
             ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-def _log_tail(path: Path) -> str:
-    try:
-        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
-        return ""
-    return "\n".join(lines[-LOG_TAIL_LINES:])
+@dataclass(frozen=True)
+class ServerLog:
+    """This run's part of `<state>/temporal.log`, which every run appends to: what the server
+    wrote from `start`, the file's size when this run began."""
+
+    path: Path
+    start: int
+
+    @classmethod
+    def begin(cls, path: Path, log_file: BinaryIO) -> ServerLog:
+        """Mark where this run begins (a header line, for whoever reads the whole file)."""
+        start = log_file.seek(0, os.SEEK_END)
+        stamp = datetime.now(UTC).astimezone().isoformat(timespec="seconds")
+        log_file.write(f"--- casework up, pid {os.getpid()}, {stamp} ---\n".encode())
+        log_file.flush()
+        return cls(path, start)
+
+    def tail(self) -> str:
+        """The last lines this run's server wrote, never an earlier run's."""
+        try:
+            with self.path.open("rb") as f:
+                f.seek(self.start)
+                text = f.read().decode("utf-8", errors="replace")
+        except OSError:
+            return ""
+        lines = text.splitlines()[1:]  # the header
+        if not any(line.strip() for line in lines):
+            return "(nothing: the server wrote no line in this run)"
+        return "\n".join(lines[-LOG_TAIL_LINES:])
+
+    def ends_with(self) -> str:
+        return f"its log, {self.path}, ends this run with:\n{self.tail()}"
 
 
 async def _connect_when_ready(
-    process: asyncio.subprocess.Process, target: str, log: Path, converter: DataConverter
+    process: asyncio.subprocess.Process, target: str, log: ServerLog, converter: DataConverter
 ) -> Client:
     """The server answers with its namespace ready, or UpRefused."""
     loop = asyncio.get_running_loop()
@@ -195,7 +226,7 @@ async def _connect_when_ready(
         if process.returncode is not None:
             raise UpRefused(
                 f"the Temporal server stopped at start (exit {process.returncode}); "
-                f"its log, {log}, ends with:\n{_log_tail(log)}"
+                f"{log.ends_with()}"
             )
         try:
             client = await Client.connect(target, namespace=NAMESPACE, data_converter=converter)
@@ -207,7 +238,7 @@ async def _connect_when_ready(
             if loop.time() > deadline:
                 raise UpRefused(
                     f"the Temporal server did not answer at {target} within "
-                    f"{STARTUP_TIMEOUT:.0f} s; see its log, {log}"
+                    f"{STARTUP_TIMEOUT:.0f} s; see its log, {log.path}"
                 ) from None
             await asyncio.sleep(0.25)
 
@@ -302,18 +333,49 @@ def banner(options: UpOptions, profiles: Path | None = None) -> str:
     return "\n".join(lines)
 
 
+def hold_state_folder(options: UpOptions) -> StateLock:
+    """One engine per state folder (casework.state_lock): another live engine's folder is
+    refused, naming it; a killed engine's stale lock is taken over, with a note."""
+    settings = options.settings
+    holder = Holder.this_process(
+        "casework up", temporal=f"{HOST}:{options.port}", task_queue=settings.task_queue
+    )
+    try:
+        lock = state_lock.acquire(settings.state_dir, holder)
+    except StateFolderHeld as e:
+        stop = f"stop it (kill {e.holder.pid})" if e.holder.pid else "stop it"
+        raise UpRefused(
+            f"{e}.\nOne engine per state folder: {stop}, or give this one another --state-dir. "
+            "Nothing was started."
+        ) from None
+    note = lock.takeover_note()
+    if note:
+        print(note, flush=True)
+    return lock
+
+
 async def run(options: UpOptions) -> int:
     """Start everything, serve until SIGINT/SIGTERM, stop everything. Raises UpRefused and
     FileRefused before anything is started."""
-    from worker import activities_for, build_worker
-
     settings = options.settings
     check_files(settings)
-    check_ports(options)
     command = server_command(options)
     os.umask(0o077)  # what this process and the server create: readable by its owner only
     settings.ensure_state_dir()
     owner_only(settings.state_dir)
+    lock = hold_state_folder(options)
+    try:
+        check_ports(options)
+        return await _run_holding(options, command)
+    finally:
+        lock.release()
+
+
+async def _run_holding(options: UpOptions, command: list[str]) -> int:
+    """`run` once the state folder is this process's."""
+    from worker import activities_for, build_worker
+
+    settings = options.settings
     try:
         oidc = OidcConfig.from_env()
         ring = load_keyring(settings.state_dir, create=True)
@@ -326,8 +388,9 @@ async def run(options: UpOptions) -> int:
         loop.add_signal_handler(signum, stop.set)
 
     (settings.state_dir / ATTACHMENTS).mkdir(exist_ok=True)
-    log = settings.state_dir / "temporal.log"
-    with log.open("ab") as log_file:
+    log_path = settings.state_dir / "temporal.log"
+    with log_path.open("ab") as log_file:
+        log = ServerLog.begin(log_path, log_file)
         process = await asyncio.create_subprocess_exec(
             *command,
             stdin=asyncio.subprocess.DEVNULL,
@@ -385,7 +448,7 @@ async def run(options: UpOptions) -> int:
         if server_exit.done() and not stop.is_set():
             raise UpRefused(
                 f"the Temporal server stopped unexpectedly (exit {process.returncode}); "
-                f"its log, {log}, ends with:\n{_log_tail(log)}"
+                f"{log.ends_with()}"
             )
         server_exit.cancel()
         if worker_error is not None:

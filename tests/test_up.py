@@ -10,8 +10,10 @@ import os
 import queue
 import signal
 import socket
+import stat
 import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -207,3 +209,115 @@ def test_up_refuses_a_taken_port_and_a_bad_file_before_starting_anything(
     assert "Nothing was started" in result.stderr
     assert not (tmp_path / "b").exists()
     assert "Traceback" not in result.stderr
+
+
+def test_a_second_up_on_the_same_state_folder_is_refused_naming_the_holder(
+    tmp_path: Path, engines: list[Engine]
+) -> None:
+    state = tmp_path / "state"
+    first = Engine(state, free_port(), free_port())
+    engines.append(first)
+    first.wait_for("Ctrl+C")
+
+    second = Engine(state, free_port(), free_port())  # its own ports: only the folder is shared
+    engines.append(second)
+    assert second.process.wait(STOP_TIMEOUT) == 1
+    said = second.everything_said()
+    assert f"{state} is in use by casework up, pid {first.process.pid}" in said, said
+    assert "Nothing was started" in said
+    assert len(processes_using(state / "temporal.db")) == 1, "a second server on the folder"
+    assert stat.S_IMODE((state / "engine.lock").stat().st_mode) == 0o600
+
+    assert first.stop() == 0
+    assert not (state / "engine.lock").exists(), "the lock outlived casework up"
+    third = Engine(state, free_port(), free_port())
+    engines.append(third)
+    third.wait_for("Ctrl+C")
+    assert "stale" not in third.everything_said()
+    assert third.stop() == 0
+
+
+def test_up_takes_over_the_lock_of_a_killed_engine_and_says_so(
+    tmp_path: Path, engines: list[Engine]
+) -> None:
+    state = tmp_path / "state"
+    killed = Engine(state, free_port(), free_port())
+    engines.append(killed)
+    killed.wait_for("Ctrl+C")
+    killed.kill()  # SIGKILL: no chance to release the lock
+    deadline = time.monotonic() + STOP_TIMEOUT
+    while processes_using(state / "temporal.db") and time.monotonic() < deadline:
+        time.sleep(0.2)  # its dev server follows it (PR_SET_PDEATHSIG)
+    assert (state / "engine.lock").exists()
+
+    again = Engine(state, free_port(), free_port())
+    engines.append(again)
+    note = again.wait_for("stale")
+    assert f"pid {killed.process.pid}" in note and "no longer runs" in note
+    again.wait_for("Ctrl+C")
+    assert again.stop() == 0
+
+
+def test_a_worker_on_a_folder_an_engine_holds_is_refused_unless_it_joins(
+    tmp_path: Path, engines: list[Engine]
+) -> None:
+    state = tmp_path / "state"
+    engine = Engine(state, free_port(), free_port())
+    engines.append(engine)
+    engine.wait_for("Ctrl+C")
+    env = clean_env(CASEWORK_STATE_DIR=str(state))
+
+    refused = subprocess.run(
+        [CASEWORK, "worker"], capture_output=True, text=True, timeout=60, env=env
+    )
+    assert refused.returncode == 1
+    assert f"in use by casework up, pid {engine.process.pid}" in refused.stderr
+    assert "--join" in refused.stderr
+
+    helped = subprocess.run(
+        [CASEWORK, "worker", "--help"], capture_output=True, text=True, timeout=60, env=env
+    )
+    assert "--join" in helped.stdout
+
+    # no TEMPORAL_ADDRESS: a joining worker serves the engine it joins
+    joined = subprocess.Popen(
+        [CASEWORK, "worker", "--join"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    try:
+        assert joined.stdout is not None
+        said = []
+        for line in joined.stdout:
+            said.append(line)
+            if "casework worker on task queue" in line:
+                break
+        assert any("joins casework up, pid" in line for line in said), "".join(said)
+        assert joined.poll() is None, "".join(said)
+    finally:
+        joined.kill()
+        joined.wait()
+
+
+def test_up_shows_the_log_of_this_server_run_when_the_server_dies(
+    tmp_path: Path, engines: list[Engine]
+) -> None:
+    state = tmp_path / "state"
+    state.mkdir(mode=0o700)
+    earlier = [f"line {n} of an earlier server run" for n in range(40)]
+    (state / "temporal.log").write_text("\n".join(earlier) + "\n")
+    (state / "temporal.log").chmod(0o600)
+    port = free_port()
+    engine = Engine(state, port, free_port())
+    engines.append(engine)
+    engine.wait_for("Ctrl+C")
+
+    for pid in processes_using(state / "temporal.db"):
+        os.kill(pid, signal.SIGKILL)
+    assert engine.process.wait(STOP_TIMEOUT) == 1
+    said = engine.everything_said().partition("the Temporal server stopped unexpectedly")[2]
+    assert said, engine.everything_said()
+    assert "earlier server run" not in said, said
+    assert f"localhost:{port}" in said, said  # what this run's server printed at start

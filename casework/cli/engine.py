@@ -19,6 +19,7 @@ from casework.cli.common import (
 
 if TYPE_CHECKING:
     from casework.settings import Settings
+    from casework.state_lock import Holder
 
 commands = typer.Typer()
 
@@ -60,9 +61,23 @@ def up(
 
 
 @commands.command("worker")
-def worker_command(ctx: typer.Context) -> None:
+def worker_command(
+    ctx: typer.Context,
+    join: Annotated[
+        bool,
+        typer.Option(
+            "--join",
+            help="Join the engine (`casework up`) that holds the state folder as an extra "
+            "worker: serve its Temporal and task queue. Without --join a worker is refused on "
+            "a folder an engine holds (one engine per state folder).",
+        ),
+    ] = False,
+) -> None:
     """Run a worker only, against the Temporal that TEMPORAL_ADDRESS etc. name (a cluster
-    or Temporal Cloud); the database and files come from the global options."""
+    or Temporal Cloud); the database and files come from the global options.
+
+    On a state folder that `casework up` holds it is refused, unless --join says it is an extra
+    worker of that engine."""
     import logging
 
     import worker
@@ -71,9 +86,17 @@ def worker_command(ctx: typer.Context) -> None:
     settings = globals_of(ctx).settings()
     try:
         refuse_bad_files(settings)
-        temporal_address()
+        address = temporal_address()
+        engine = _engine_to_join(settings, join)
     except CaseworkError as e:
         fail(str(e), BAD_INPUT)
+    if engine is not None:
+        address = engine.temporal or address
+        print(
+            f"joins {engine.describe()} as an extra worker (Temporal {address}, task queue "
+            f"{settings.task_queue})",
+            flush=True,
+        )
     logging.basicConfig(level=logging.INFO)
     mark_temporal_used()
 
@@ -81,18 +104,37 @@ def worker_command(ctx: typer.Context) -> None:
         from casework.identity.keyring import KeyRingError
 
         try:
-            await worker.main(settings)
+            await worker.main(settings, target=address if engine else None)
         except KeyRingError as e:
             raise CaseworkError(str(e)) from None
         except RuntimeError as e:
             if "connect" not in str(e).lower():
                 raise
-            raise CaseworkError(unreachable(temporal_address())) from None
+            raise CaseworkError(unreachable(address)) from None
 
     try:
         run(serve())
     except KeyboardInterrupt:
         pass
+
+
+def _engine_to_join(settings: Settings, join: bool) -> Holder | None:
+    """One engine per state folder (casework.state_lock): refused on a folder `casework up`
+    holds unless joining it; the engine joined, if any."""
+    from temporalio.envconfig import ClientConfig
+
+    from casework.state_lock import WorkerRefused, engine_to_join
+
+    configured = ClientConfig.load_client_connect_config().get("target_host")
+    try:
+        return engine_to_join(
+            settings.state_dir,
+            join=join,
+            configured_target=str(configured) if configured else None,
+            task_queue=settings.task_queue,
+        )
+    except WorkerRefused as e:
+        fail(str(e))
 
 
 @commands.command("door")
