@@ -221,6 +221,16 @@ def test_casework_account_show_names_the_offering_and_the_expert(store: Store) -
     assert re.search(r"premium \(A3\) +no", plain.output), plain.output
 
 
+def test_directory_accounts_shows_each_accounts_offering_and_expert(store: Store) -> None:
+    """A3: the directory listing says which account has premium coverage and who its expert
+    is, and that the others have none (issue 11)."""
+    result = CliRunner().invoke(app, ["--db-url", store.url, "directory", "accounts"])
+    assert result.exit_code == 0, result.output
+    rows = {r.split("│")[1].strip(): r for r in result.output.splitlines() if r.count("│") > 2}
+    assert "CSM, expert sme-olivia" in rows["initech"], result.output
+    assert "expert" not in rows["acme"]
+
+
 def test_a_gold_account_with_premium_coverage_is_refused_at_its_line(tmp_path: Path) -> None:
     """A3: upgrade to Platinum first; the whole directory is refused."""
     text = premium_directory_text().replace(

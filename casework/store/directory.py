@@ -128,6 +128,12 @@ class DirectoryRepository(Repository):
             )
             return Partner.model_validate(dict(row)) if row else None
 
+    def partners(self) -> list[Partner]:
+        """A4/P1: the Support Now partners, validated or not, by id."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(partners).order_by(partners.c.id)).mappings()
+            return [Partner.model_validate(dict(r)) for r in rows]
+
     def contact(self, contact_id: str) -> tuple[str, Contact] | None:
         """A contact and the id of their account; None if there is no such contact."""
         with self.engine.connect() as conn:
