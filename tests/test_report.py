@@ -143,7 +143,7 @@ def test_a_bad_range_is_refused_and_says_how_to_write_it(store: Store, tmp_path:
     bad = report(store, "--from", "last tuesday")
     assert bad.exit_code == 2 and "2026-11-01" in bad.output
     backwards = report(store, "--from", "2026-11-02", "--to", "2026-11-01")
-    assert backwards.exit_code == 2 and "must be after" in backwards.output
+    assert backwards.exit_code == 2 and "reversed" in backwards.output
     chart = tmp_path / "report.jpg"
     wrong_kind = report(store, "--from", "2026-11-01", "--chart", str(chart))
     assert wrong_kind.exit_code == 2 and "PNG" in wrong_kind.output and not chart.exists()
@@ -276,3 +276,28 @@ def test_the_chart_draws_acknowledgement_times_as_a_distribution() -> None:
     labels = " ".join(t.get_text() for t in [*times.get_xticklabels(), *times.texts])
     assert "3 not acknowledged" in labels and "5 acknowledged" in labels, labels
     assert "40 acknowledged" in labels
+
+
+def test_a_reversed_range_is_refused_naming_both_ends_as_typed(store: Store) -> None:
+    """Bad input (issue 11): --to a day before --from is refused as reversed, with the two
+    days the user typed, not two equal instants; nothing is reported."""
+    backwards = report(store, "--from", "2026-11-02", "--to", "2026-11-01")
+    assert backwards.exit_code == 2, backwards.output
+    message = " ".join(backwards.output.split())
+    assert "--to 2026-11-01 is before --from 2026-11-02" in message, message
+    assert "swap" in message
+    times = report(store, "--from", "2026-11-01T10:00", "--to", "2026-11-01T09:00")
+    assert times.exit_code == 2
+    assert "--to 2026-11-01T09:00 is before --from 2026-11-01T10:00" in " ".join(
+        times.output.split()
+    )
+    same = report(store, "--from", "2026-11-01T10:00", "--to", "2026-11-01T10:00")
+    assert same.exit_code == 2 and "empty" in same.output
+
+
+def test_a_range_without_escalations_says_there_were_none(store: Store) -> None:
+    """E3 (issue 11): no escalations is not "not acknowledged"."""
+    result = report(store, "--from", "2026-11-01", "--to", "2026-11-01")
+    assert result.exit_code == 0, result.output
+    assert "not acknowledged" not in result.output
+    assert "no escalations raised" in result.output

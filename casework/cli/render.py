@@ -317,11 +317,17 @@ def report_tables(report: Report) -> list[Table]:
             "-" if percent is None else f"{percent:g}%",
         )
     summary = report.escalation_summary
-    escalations = Table(
-        title=f"escalations raised: {summary.raised}, acknowledged: {summary.acknowledged}, "
-        f"median time to acknowledge: {wait_text(summary.median_seconds_to_acknowledge)} (E3)",
-        title_justify="left",
-    )
+    if not summary.raised:
+        title = "no escalations raised in the range (E3)"
+    elif not summary.acknowledged:
+        title = f"escalations raised: {summary.raised}, none acknowledged (E3)"
+    else:
+        title = (
+            f"escalations raised: {summary.raised}, acknowledged: {summary.acknowledged}, "
+            f"median time to acknowledge: {wait_text(summary.median_seconds_to_acknowledge)} "
+            "(E3)"
+        )
+    escalations = Table(title=title, title_justify="left")
     for column in ("escalation", "case", "tier", "priority", "channel", "raised", "acknowledged"):
         escalations.add_column(column, no_wrap=True)
     for row in report.escalations:
