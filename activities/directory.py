@@ -22,7 +22,7 @@ from casework.contracts import (
     ViewerStatus,
 )
 from casework.domain.business_calendar import closed_days
-from casework.domain.directory import Account, Contact
+from casework.domain.directory import Account, Contact, premium_expert_refusal
 from casework.domain.models import (
     Assignment,
     Channel,
@@ -204,8 +204,8 @@ class DirectoryActivities:
     ) -> Entitlement:
         """A3: a Platinum account's premium expert, with their business hours (their zone,
         weekdays 9-17, the vendor's holidays) carried into the case as data. Not offered a
-        case they cannot work: without the case's skills (E1, A5), or, for a US Citizen
-        Support account, when not a member of the restricted queue (U2 wins)."""
+        case they cannot work: without the case's skills (E1, A5), or when the account's cases
+        may not go to them (`premium_expert_refusal`: P3, U2 win)."""
         premium = account.premium
         if premium is None or account.tier is not Tier.PLATINUM:
             return entitlement
@@ -215,11 +215,8 @@ class DirectoryActivities:
         skills = required_skills(request.product, request.category)
         if not all(expert.has_skill(s) for s in skills):
             return entitlement
-        if (
-            account.us_citizen_support
-            and expert.id not in self.store.directory.restricted_members()
-        ):
-            return entitlement
+        if premium_expert_refusal(account, expert, self.store.directory.authorised_locations()):
+            return entitlement  # refused on load and on `account us-citizen`; older databases
         terms = self.policy.us_citizen_support
         today = _now().date()
         return entitlement.model_copy(

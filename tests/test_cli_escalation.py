@@ -6,6 +6,7 @@ here: what a Customer Care agent and an Escalation Manager type, and what they a
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -109,3 +110,17 @@ async def test_a_manager_lists_the_escalated_cases(cli_env: Desk) -> None:
     await act_ok("--profile", manager.group(1), "de-escalate", escalated)
     await until_listed(cli_env, "CaseEscalated = true", set())
     await until_listed(cli_env, "CaseEscalated = false", {escalated})
+
+
+async def test_escalate_now_answers_in_json_for_scripts(cli_env: Desk) -> None:
+    """E3 (issue 11): `escalate-now --output json` prints the action's result as one JSON
+    object: the escalation and the Escalation Manager who has it, nothing else on stdout."""
+    case_id = await answered(cli_env)
+    out = await act_ok(
+        *("--profile", "acme-alice", "escalate-now", case_id, "--reason", "expertise"),
+        *("--output", "json"),
+    )
+    answer = json.loads(out)
+    assert answer["case_id"] == case_id and answer["action"] == "escalate_now"
+    assert answer["escalation_id"] == f"{case_id}-E1"
+    assert re.fullmatch(r"em-\w+ \(.+\)", answer["escalation_manager"]), answer

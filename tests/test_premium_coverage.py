@@ -9,6 +9,7 @@ the expert's hours are exactly Monday to Friday 9:00-17:00 America/New_York.
 from __future__ import annotations
 
 import re
+import subprocess
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -26,9 +27,10 @@ from casework.domain.sla import DEFAULT_POLICY, SlaPolicy
 from casework.engine import load_directory
 from casework.settings import DEMO_DIRECTORY
 from casework.store import Store
-from tests.conftest import Desk, eventually
+from tests.conftest import ENGINE_RING, Desk, eventually
 from tests.test_case_sla import skip_to
 from tests.test_directory_file import DEMO, line_of, refusal_of
+from tests.test_up import CASEWORK, clean_env, free_port
 
 EXPERT = "sme-olivia"
 INITECH = {"account_id": "initech", "contact_id": "initech-peter"}
@@ -221,6 +223,16 @@ def test_casework_account_show_names_the_offering_and_the_expert(store: Store) -
     assert re.search(r"premium \(A3\) +no", plain.output), plain.output
 
 
+def test_directory_accounts_shows_each_accounts_offering_and_expert(store: Store) -> None:
+    """A3: the directory listing says which account has premium coverage and who its expert
+    is, and that the others have none (issue 11)."""
+    result = CliRunner().invoke(app, ["--db-url", store.url, "directory", "accounts"])
+    assert result.exit_code == 0, result.output
+    rows = {r.split("│")[1].strip(): r for r in result.output.splitlines() if r.count("│") > 2}
+    assert "CSM, expert sme-olivia" in rows["initech"], result.output
+    assert "expert" not in rows["acme"]
+
+
 def test_a_gold_account_with_premium_coverage_is_refused_at_its_line(tmp_path: Path) -> None:
     """A3: upgrade to Platinum first; the whole directory is refused."""
     text = premium_directory_text().replace(
@@ -242,6 +254,112 @@ def test_an_expert_without_a_zone_is_refused(tmp_path: Path) -> None:
     text = premium_directory_text().replace("level: L2, zone: eastern,", "level: L2,")
     message = refusal_of(tmp_path, text)
     assert "has no zone" in message and "sme-olivia" in message
+
+
+@pytest.mark.parametrize(
+    ("expert", "reason"),
+    [
+        (
+            "nw-pia",
+            "engineer nw-pia works for partner northwind-it, only on its partner cases (P3), so "
+            "cannot be the CSM expert of initech, which is an account we support directly",
+        ),
+        (
+            "usc-maya",
+            "engineer usc-maya works only the US citizen restricted queue (U2) and account "
+            "initech has no US Citizen Support, so usc-maya cannot be the CSM expert of initech",
+        ),
+    ],
+    ids=["partner-engineer", "restricted-queue-only"],
+)
+def test_an_expert_the_accounts_cases_may_not_go_to_is_refused_at_the_line(
+    tmp_path: Path, store: Store, expert: str, reason: str
+) -> None:
+    """A3 with P3/U2 (issue 11): an expert is offered the account's cases, so a partner's
+    engineer or a restricted-queue-only engineer may not be a direct account's expert. The
+    file is refused at the expert's line by `directory check` and `directory load`, and the
+    database keeps the directory it had."""
+    text = premium_directory_text().replace("expert: sme-olivia}", f"expert: {expert}}}")
+    text = text.replace(f"{{id: {expert}, name:", f"{{id: {expert}, zone: eastern, name:")
+    text = text.replace(f"  - id: {expert}\n", f"  - id: {expert}\n    zone: eastern\n")
+    message = refusal_of(tmp_path, text)
+    assert message.startswith(f"{line_of(text, f'expert: {expert}')}: accounts.0.premium.expert: ")
+    assert reason in message, message
+
+    path = tmp_path / "directory.yaml"
+    for command in ("check", "load"):
+        result = CliRunner().invoke(app, ["--db-url", store.url, "directory", command, str(path)])
+        assert result.exit_code == 2, result.output
+        assert f"{path}:{line_of(text, f'expert: {expert}')}: " in result.stderr
+        assert reason in " ".join(result.stderr.split()), result.stderr
+        assert "valid" not in result.stdout
+    account = store.directory.account("initech")
+    assert account is not None and account.premium is not None
+    assert account.premium.expert == EXPERT, "the loaded directory is unchanged"
+
+
+def test_casework_up_refuses_such_an_expert_before_starting_anything(tmp_path: Path) -> None:
+    """A3 (issue 11): `casework up --directory` checks the file first: exit 2, the line and
+    the reason, nothing started."""
+    text = premium_directory_text().replace("expert: sme-olivia}", "expert: nw-pia}")
+    text = text.replace("{id: nw-pia, name:", "{id: nw-pia, zone: eastern, name:")
+    bad = tmp_path / "directory.yaml"
+    bad.write_text(text, encoding="utf-8")
+    state = tmp_path / "state"
+    result = subprocess.run(
+        [CASEWORK, "up", "--port", str(free_port()), "--ui-port", str(free_port())]
+        + ["--state-dir", str(state), "--directory", str(bad)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=clean_env(),
+    )
+    assert result.returncode == 2, result.stderr
+    assert f"{bad}:{line_of(text, 'expert: nw-pia')}: accounts.0.premium.expert: " in result.stderr
+    assert "engineer nw-pia works for partner northwind-it" in result.stderr
+    assert "Nothing was started" in result.stderr and not state.exists()
+
+
+def us_citizen_account_with_expert(expert_line: str) -> str:
+    """Cyberdyne (US Citizen Support) with a CSM-Lite expert."""
+    text = premium_directory_text().replace(
+        "    us_citizen_support: true\n",
+        "    us_citizen_support: true\n"
+        f"    premium: {{offering: csm_lite, expert: {expert_line}}}\n",
+        1,
+    )
+    return text.replace("  - id: usc-maya\n", "  - id: usc-maya\n    zone: eastern\n", 1)
+
+
+def test_a_us_citizen_accounts_expert_is_a_member_of_the_restricted_queue(tmp_path: Path) -> None:
+    """A3 with U2: a US Citizen Support account's cases go only to the restricted queue, so
+    its expert must be a member (usc-maya is); anyone else is refused at the line."""
+    path = tmp_path / "ok.yaml"
+    path.write_text(us_citizen_account_with_expert("usc-maya"), encoding="utf-8")
+    cyberdyne = next(a for a in load_directory(path).accounts if a.id == "cyberdyne")
+    assert cyberdyne.premium is not None and cyberdyne.premium.expert == "usc-maya"
+
+    text = us_citizen_account_with_expert(EXPERT)
+    message = refusal_of(tmp_path, text)
+    assert message.startswith(f"{line_of(text, 'offering: csm_lite')}: ")
+    assert "account cyberdyne has US Citizen Support" in message
+    assert "sme-olivia has no verified proof of US citizenship (U2)" in message
+
+
+def test_flagging_an_account_whose_expert_could_not_take_its_cases_is_refused(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A3 with U2: `account us-citizen --on` would send initech's cases to the restricted
+    queue, where its expert sme-olivia (no proof of citizenship) may not work them: refused,
+    nothing changed."""
+    monkeypatch.setenv("CASEWORK_KEYRING", ENGINE_RING.to_json())
+    before = store.directory.account("initech")
+    flag = ["account", "us-citizen", "initech", "--on", "--zone", "eastern"]
+    result = CliRunner().invoke(app, ["--db-url", store.url, *flag])
+    assert result.exit_code == 2, result.output
+    assert "account initech not changed" in result.stderr
+    assert "sme-olivia has no verified proof of US citizenship (U2)" in result.stderr
+    assert store.directory.account("initech") == before
 
 
 def test_accept_names_no_expert_the_credential_does() -> None:

@@ -13,7 +13,7 @@ from temporalio.testing import WorkflowEnvironment
 from typer.testing import CliRunner
 
 from casework.cli import app
-from casework.domain.report import CaseFactRow, build_report
+from casework.domain.report import CaseFactRow, EscalationRow, Report, build_report
 from casework.store import Store
 from tests.conftest import Desk, eventually
 
@@ -143,7 +143,7 @@ def test_a_bad_range_is_refused_and_says_how_to_write_it(store: Store, tmp_path:
     bad = report(store, "--from", "last tuesday")
     assert bad.exit_code == 2 and "2026-11-01" in bad.output
     backwards = report(store, "--from", "2026-11-02", "--to", "2026-11-01")
-    assert backwards.exit_code == 2 and "must be after" in backwards.output
+    assert backwards.exit_code == 2 and "reversed" in backwards.output
     chart = tmp_path / "report.jpg"
     wrong_kind = report(store, "--from", "2026-11-01", "--chart", str(chart))
     assert wrong_kind.exit_code == 2 and "PNG" in wrong_kind.output and not chart.exists()
@@ -187,3 +187,117 @@ def test_an_older_write_never_overwrites_a_newer_one(store: Store) -> None:
         opened, opened + timedelta(days=1), [CaseFactRow.model_validate(r) for r in rows], []
     )
     assert built.total.responded_within_target == 1
+
+
+# --- the chart: a month at a glance (issue 11) -------------------------------------------------
+
+MONTH_START = datetime.fromisoformat("2026-11-01T00:00:00+00:00")
+
+
+def month_of_cases_and_escalations() -> Report:
+    """November: 11 Gold P1 cases, 9 breached and 2 still awaiting a first response; 3
+    Platinum P2 within target. 40 Platinum P1 escalations acknowledged in 1 to 40 minutes, 5
+    Gold P1 ones acknowledged in 10 minutes; 3 Gold P1 ones never acknowledged, raised weeks
+    before the end of the month."""
+    cases = []
+    for n in range(11):
+        opened = MONTH_START + timedelta(days=n, hours=3)
+        cases.append(
+            CaseFactRow(
+                case_id=f"case-{n:06d}", account="globex", tier="GOLD", priority="P1",
+                opened_at=opened, due_at=opened + timedelta(minutes=30),
+                breached_at=opened + timedelta(minutes=30) if n < 9 else None,
+            )
+        )  # fmt: skip
+    for n in range(3):
+        opened = MONTH_START + timedelta(days=n + 12)
+        cases.append(
+            CaseFactRow(
+                case_id=f"case-{n + 100:06d}", account="acme", tier="PLATINUM", priority="P2",
+                opened_at=opened, due_at=opened + timedelta(hours=1),
+                responded_at=opened + timedelta(minutes=20),
+            )
+        )  # fmt: skip
+
+    def escalation(n: int, tier: str, priority: str, waited: float | None) -> EscalationRow:
+        raised = MONTH_START + timedelta(days=n % 28, hours=n % 24)
+        return EscalationRow(
+            escalation_id=f"case-{n:06d}-E1", case_id=f"case-{n:06d}", account="x", tier=tier,
+            priority=priority, channel="web", reason="lack_of_progress", raised_at=raised,
+            acknowledged_at=None if waited is None else raised + timedelta(minutes=waited),
+        )  # fmt: skip
+
+    escalations = [escalation(n, "PLATINUM", "P1", n + 1) for n in range(40)]
+    escalations += [escalation(200 + n, "GOLD", "P1", 10) for n in range(5)]
+    escalations += [escalation(300 + n, "GOLD", "P1", None) for n in range(3)]
+    return build_report(MONTH_START, MONTH_START + timedelta(days=30), cases, escalations)
+
+
+def test_the_chart_draws_every_count_the_table_has() -> None:
+    """S1-S3: per tier and priority the chart draws within target, breached and awaiting a
+    first response, which add up to opened: the Gold P1 group's 2 awaiting are not hidden."""
+    from casework.report_chart import report_figure
+
+    built = month_of_cases_and_escalations()
+    gold_p1 = next(x for x in built.lines if (x.tier, x.priority) == ("GOLD", "P1"))
+    assert (gold_p1.opened, gold_p1.breached, gold_p1.awaiting_response) == (11, 9, 2)
+    figure = report_figure(built)
+    cases = figure.axes[0]
+    drawn = {c.get_label(): [bar.get_height() for bar in c] for c in cases.containers}
+    [awaiting] = [label for label in drawn if "awaiting" in label]
+    [within] = [label for label in drawn if "within target" in label]
+    [breached] = [label for label in drawn if "breached" in label]
+    assert drawn[awaiting] == [x.awaiting_response for x in built.lines]
+    assert drawn[within] == [x.responded_within_target for x in built.lines]
+    assert drawn[breached] == [x.breached for x in built.lines]
+    stacked = [sum(heights) for heights in zip(*drawn.values(), strict=True)]
+    assert stacked == [x.opened for x in built.lines], "the bars add up to the cases opened"
+    texts = " ".join(t.get_text() for t in cases.texts) + cases.get_title()
+    assert "11 opened" in texts
+
+
+def test_the_chart_draws_acknowledgement_times_as_a_distribution() -> None:
+    """E3: a month of escalations is a box per tier and priority of the times of the
+    acknowledged ones, not a bar per escalation; the unacknowledged ones are counted next to
+    their group, never drawn as a time."""
+    from casework.report_chart import report_figure
+
+    built = month_of_cases_and_escalations()
+    figure = report_figure(built)
+    times = figure.axes[1]
+    assert len(times.patches) < 10, "one bar per escalation"
+    acknowledged = [
+        r.seconds_to_acknowledge / 60 for r in built.escalations if r.seconds_to_acknowledge
+    ]
+    drawn = [y for line in times.lines for y in line.get_ydata()]
+    drawn += [p.get_height() for p in times.patches]
+    assert drawn and max(drawn) <= max(acknowledged), "an unacknowledged wait drawn as a time"
+    assert 20.5 in drawn, "the Platinum P1 median (of 1..40 minutes) is drawn"
+    labels = " ".join(t.get_text() for t in [*times.get_xticklabels(), *times.texts])
+    assert "3 not acknowledged" in labels and "5 acknowledged" in labels, labels
+    assert "40 acknowledged" in labels
+
+
+def test_a_reversed_range_is_refused_naming_both_ends_as_typed(store: Store) -> None:
+    """Bad input (issue 11): --to a day before --from is refused as reversed, with the two
+    days the user typed, not two equal instants; nothing is reported."""
+    backwards = report(store, "--from", "2026-11-02", "--to", "2026-11-01")
+    assert backwards.exit_code == 2, backwards.output
+    message = " ".join(backwards.output.split())
+    assert "--to 2026-11-01 is before --from 2026-11-02" in message, message
+    assert "swap" in message
+    times = report(store, "--from", "2026-11-01T10:00", "--to", "2026-11-01T09:00")
+    assert times.exit_code == 2
+    assert "--to 2026-11-01T09:00 is before --from 2026-11-01T10:00" in " ".join(
+        times.output.split()
+    )
+    same = report(store, "--from", "2026-11-01T10:00", "--to", "2026-11-01T10:00")
+    assert same.exit_code == 2 and "empty" in same.output
+
+
+def test_a_range_without_escalations_says_there_were_none(store: Store) -> None:
+    """E3 (issue 11): no escalations is not "not acknowledged"."""
+    result = report(store, "--from", "2026-11-01", "--to", "2026-11-01")
+    assert result.exit_code == 0, result.output
+    assert "not acknowledged" not in result.output
+    assert "no escalations raised" in result.output

@@ -18,10 +18,12 @@ from casework.cli.common import (
     BAD_INPUT,
     CaseArgument,
     ForOption,
+    Output,
     case_number,
     explain,
     fail,
     out,
+    print_json,
 )
 
 if TYPE_CHECKING:
@@ -81,15 +83,21 @@ def for_whom(on_behalf_of: str | None) -> dict[str, str]:
     return {"on_behalf_of": who}
 
 
-def send(case_id: str, action: str, payload: dict[str, Any]) -> ActionResult:
-    """Send the action to the door and print its result; a refusal exits 1 (bad input 2)."""
+def send(
+    case_id: str, action: str, payload: dict[str, Any], output: Output = Output.text
+) -> ActionResult:
+    """Send the action to the door and print its result (a line, or the result as JSON); a
+    refusal exits 1 (bad input 2)."""
     from casework.cli import render
     from casework.cli.door_client import call
     from casework.domain.actions import ActionResult
 
     answer = call("POST", f"/v1/cases/{case_id}/actions/{action}", json=payload)
     result = ActionResult.model_validate(answer)
-    out().print(render.acted(result), markup=False)
+    if output is Output.json:
+        print_json(result)
+    else:
+        out().print(render.acted(result), markup=False)
     return result
 
 

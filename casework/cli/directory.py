@@ -71,18 +71,25 @@ def directory_load(ctx: typer.Context, file: DirectoryFile) -> None:
 
 @commands.command("accounts")
 def directory_accounts(ctx: typer.Context) -> None:
-    """The accounts in the loaded directory, with their tier and contacts."""
+    """Who is in the loaded directory: the accounts (tier, premium offering and expert,
+    direct or through which partner, contacts), the partners, the engineers, the escalation
+    ladder (Escalation Managers and support director) and the products."""
     from casework.cli import render
 
     store = existing_store(ctx)
     try:
         found = store.directory.accounts()
+        partners = store.directory.partners()
         engineers = store.directory.engineers()
+        rota = store.directory.rota()
+        director = store.directory.support_director()
         products = store.directory.product_names()
     finally:
         store.dispose()
     out().print(render.accounts_table(found))
+    out().print(render.partners_table(partners))
     out().print(render.engineers_brief(engineers))
+    out().print(render.rota_table(rota, director))
     out().print(f"products: {', '.join(products)}", markup=False)
 
 

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from casework.cli.actions import act, checked, for_whom, send
-from casework.cli.common import CaseArgument, ForOption, case_number, out
+from casework.cli.common import CaseArgument, ForOption, Output, OutputOption, case_number, out
 
 commands = typer.Typer()
 
@@ -30,13 +30,14 @@ def escalate_now(
         str | None, typer.Option(help="Raise the priority with it: P1 or P2 (E4, S4).")
     ] = None,
     on_behalf_of: ForOption = None,
+    output: OutputOption = Output.text,
 ) -> None:
     """Escalate Now (E3): a contact escalates the case online, or a Customer Care (L0)
     engineer records a caller's escalation with --for; the answer names the escalation and the
-    Escalation Manager who has it."""
+    Escalation Manager who has it (with --output json: escalation_id, escalation_manager)."""
     payload = checked("escalate_now", reason=reason.value, note=note, priority=priority)
-    result = send(case_number(case), "escalate_now", {**payload, **for_whom(on_behalf_of)})
-    if result.escalation_id and result.escalation_manager:
+    result = send(case_number(case), "escalate_now", {**payload, **for_whom(on_behalf_of)}, output)
+    if output is Output.text and result.escalation_id and result.escalation_manager:
         out().print(
             f"escalation {result.escalation_id}: with {result.escalation_manager}", markup=False
         )

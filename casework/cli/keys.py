@@ -63,8 +63,8 @@ def keys_create(
         if person is None:
             fail(
                 f"no key made: {directory_id!r} is not in the directory (no contact, engineer, "
-                "partner engineer or Escalation Manager has that id); see `casework directory "
-                "accounts` and `casework directory engineers`",
+                "partner engineer, Escalation Manager or support director has that id); "
+                "`casework directory accounts` lists them all",
                 BAD_INPUT,
             )
         key = create_key(store, person.id, label=label.strip(), expires_at=expires_at, now=now)

@@ -16,7 +16,14 @@ from casework.domain.endings import shown_state
 if TYPE_CHECKING:
     from casework.case_list import CaseSummary
     from casework.domain.actions import ActionResult
-    from casework.domain.directory import Account, Directory, Engineer
+    from casework.domain.directory import (
+        Account,
+        Directory,
+        Engineer,
+        EscalationManager,
+        Partner,
+        SupportDirector,
+    )
     from casework.domain.models import OpenCaseResult
     from casework.domain.report import Report
     from casework.domain.sla import SlaPolicy
@@ -152,26 +159,76 @@ def directory_summary(directory: Directory) -> str:
     return (
         f"{len(directory.accounts)} accounts, {contacts} contacts, {len(directory.products)} "
         f"products, {len(directory.engineers)} engineers, "
-        f"{len(directory.escalation_managers)} Escalation Managers"
+        f"{len(directory.escalation_managers)} Escalation Managers, "
+        f"{len(directory.partners)} partners"
     )
 
 
 def accounts_table(accounts: list[Account]) -> Table:
+    """A1: tier and users; A3: the premium offering and its expert; A4: bought directly or
+    through a partner; U1: US Citizen Support; the contacts."""
     table = Table(title="accounts", title_justify="left")
-    for column in ("account", "name", "tier", "users", "contacts"):
+    for column in ("account", "name", "tier", "users", "premium (A3)", "via", "contacts"):
         table.add_column(column)
     for a in accounts:
-        table.add_row(a.id, a.name, a.tier.value, str(a.users), ", ".join(c.id for c in a.contacts))
+        premium = f"{a.premium.offering_name}, expert {a.premium.expert}" if a.premium else "-"
+        if a.us_citizen_support:
+            premium = f"US Citizen Support ({a.zone})" + ("" if premium == "-" else f"; {premium}")
+        via = f"partner {a.partner}" if a.partner else "direct"
+        table.add_row(
+            a.id,
+            a.name,
+            a.tier.value,
+            str(a.users),
+            premium,
+            via,
+            ", ".join(c.id for c in a.contacts),
+        )
+    return table
+
+
+def partners_table(partners: list[Partner]) -> Table:
+    """A4/P1: the partners that may own PAR accounts (validated) and those that may not."""
+    table = Table(title="partners", title_justify="left")
+    for column in ("partner", "name", "Support Now (P1)", "reached by (P2)"):
+        table.add_column(column)
+    for p in partners:
+        table.add_row(
+            p.id,
+            p.name,
+            "validated" if p.support_now_validated else "not validated: owns no PAR account",
+            p.channels(),
+        )
+    if not partners:
+        table.add_row("-", "no partners", "", "")
     return table
 
 
 def engineers_brief(engineers: list[Engineer]) -> Table:
     people = Table(title="engineers", title_justify="left")
-    for column in ("engineer", "name", "level", "skills"):
+    for column in ("engineer", "name", "level", "skills", "works for"):
         people.add_column(column)
     for e in engineers:
-        people.add_row(e.id, e.name, e.level.value, ", ".join(e.skills))
+        works_for = f"partner {e.partner}" if e.partner else "us"
+        if e.restricted_queue_only:
+            works_for += ", US citizen queue only"
+        people.add_row(e.id, e.name, e.level.value, ", ".join(e.skills), works_for)
     return people
+
+
+def rota_table(rota: list[EscalationManager], director: SupportDirector | None) -> Table:
+    """E3/S3: the Escalation Managers in rota order, then the support director."""
+    table = Table(title="escalation ladder (E3)", title_justify="left")
+    for column in ("#", "person", "name", "on duty"):
+        table.add_column(column)
+    for i, m in enumerate(rota, start=1):
+        shift = m.shift
+        hours = "all day" if shift.start == shift.end else f"{shift.start:%H:%M}-{shift.end:%H:%M}"
+        days = "every day" if len(set(shift.days)) == 7 else ",".join(shift.days)
+        table.add_row(str(i), m.id, m.name, f"{days} {hours} {shift.zone}")
+    if director is not None:
+        table.add_row("last", director.id, director.name, "support director: after the rota")
+    return table
 
 
 def engineers_table(engineers: list[Engineer], refusals: list[str | None]) -> Table:
@@ -263,11 +320,17 @@ def report_tables(report: Report) -> list[Table]:
             "-" if percent is None else f"{percent:g}%",
         )
     summary = report.escalation_summary
-    escalations = Table(
-        title=f"escalations raised: {summary.raised}, acknowledged: {summary.acknowledged}, "
-        f"median time to acknowledge: {wait_text(summary.median_seconds_to_acknowledge)} (E3)",
-        title_justify="left",
-    )
+    if not summary.raised:
+        title = "no escalations raised in the range (E3)"
+    elif not summary.acknowledged:
+        title = f"escalations raised: {summary.raised}, none acknowledged (E3)"
+    else:
+        title = (
+            f"escalations raised: {summary.raised}, acknowledged: {summary.acknowledged}, "
+            f"median time to acknowledge: {wait_text(summary.median_seconds_to_acknowledge)} "
+            "(E3)"
+        )
+    escalations = Table(title=title, title_justify="left")
     for column in ("escalation", "case", "tier", "priority", "channel", "raised", "acknowledged"):
         escalations.add_column(column, no_wrap=True)
     for row in report.escalations:

@@ -34,6 +34,28 @@ def report_instant(value: str, option: str, *, end_of_day: bool = False) -> date
     return parsed.astimezone(UTC)
 
 
+def empty_range(start: str, end: str | None, since: datetime) -> str:
+    """Why [--from, --to) holds no instant, in the words the user typed: reversed (swap
+    them), or empty (the same instant twice)."""
+    from casework.cli.render import when
+
+    if end is None:
+        return (
+            f"--from {start.strip()} ({when(since)}) is in the future: the report covers cases "
+            "already opened; give a --from in the past, or a --to"
+        )
+    if report_instant(end, "--to") < since:
+        return (
+            f"--to {end.strip()} is before --from {start.strip()}: the range is reversed; "
+            "swap them (--from is the first day or time, --to the last)"
+        )
+    return (
+        f"--from {start.strip()} and --to {end.strip()} are the same instant "
+        f"({when(since)}): the range is empty; give a --to after --from (a date given to "
+        "--to includes that whole day)"
+    )
+
+
 class ReportOutput(StrEnum):
     table = "table"
     json = "json"
@@ -62,13 +84,13 @@ def report_command(
     """Cases opened in a time range, by tier and priority: responded within target, breached,
     still awaiting a first response (S1-S3); and the escalations raised in it with their
     acknowledgement times (E3)."""
-    from casework.cli.render import report_tables, when
+    from casework.cli.render import report_tables
     from casework.domain.report import CaseFactRow, EscalationRow, build_report
 
     since = report_instant(start, "--from")
     until = report_instant(end, "--to", end_of_day=True) if end else datetime.now(UTC)
     if until <= since:
-        fail(f"--to ({when(until)}) must be after --from ({when(since)})", BAD_INPUT)
+        fail(empty_range(start, end, since), BAD_INPUT)
     if chart is not None and chart.suffix.lower() != ".png":
         fail(f"--chart {chart}: the chart is a PNG image; name the file like report.png", BAD_INPUT)
     store = existing_store(ctx)

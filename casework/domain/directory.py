@@ -6,6 +6,7 @@ database. A directory that breaks a rule is refused whole, with the place and th
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date, datetime, time
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -120,6 +121,52 @@ class Account(Strict):
                 }
             ],
         )
+
+
+def premium_expert_refusal(
+    account: Account, expert: Engineer, authorised_locations: Collection[str]
+) -> str | None:
+    """A3: why `expert` may not be `account`'s premium expert, or None. The expert is offered
+    the account's cases, so they must be someone those cases may be routed to: a partner's
+    engineer works only that partner's cases and a PAR account's cases only go to its
+    partner's engineers (P3); a US Citizen Support account's cases go only to members of the
+    restricted queue, and a restricted-queue-only engineer works nothing else (U2, U7)."""
+    offering = account.premium.offering_name if account.premium else "premium"
+    role = f"the {offering} expert of {account.id}"
+    if expert.partner is not None and expert.partner != account.partner:
+        whose = (
+            "an account we support directly"
+            if account.partner is None
+            else f"Partner Branded Support through {account.partner}"
+        )
+        return (
+            f"engineer {expert.id} works for partner {expert.partner}, only on its partner cases "
+            f"(P3), so cannot be {role}, which is {whose}: name one of our engineers (A3)"
+        )
+    if account.partner is not None and expert.partner != account.partner:
+        return (
+            f"account {account.id} is Partner Branded Support through {account.partner}: its "
+            f"cases are worked only by {account.partner}'s engineers (P3), so {expert.id} "
+            f"cannot be {role} (A3)"
+        )
+    if account.us_citizen_support:
+        # imported here: casework.domain.us_citizen imports this module
+        from casework.domain.us_citizen import restricted_member_refusal
+
+        not_a_member = restricted_member_refusal(expert, authorised_locations)
+        if not_a_member is not None:
+            return (
+                f"account {account.id} has US Citizen Support: its cases go only to members of "
+                f"the restricted queue (U2), and {not_a_member}; {expert.id} cannot be {role}: "
+                "name a member of the restricted queue (A3)"
+            )
+    elif expert.restricted_queue_only:
+        return (
+            f"engineer {expert.id} works only the US citizen restricted queue (U2) and account "
+            f"{account.id} has no US Citizen Support, so {expert.id} cannot be {role}: name an "
+            "engineer who works other accounts' cases (A3)"
+        )
+    return None
 
 
 def us_citizen_support_refusal(account: Account) -> str | None:
@@ -424,7 +471,8 @@ class Directory(Strict):
 
     @model_validator(mode="after")
     def _premium_experts_are_ours_with_a_zone(self) -> Directory:
-        """A3: a premium account's expert is an engineer of this directory with a zone (their
+        """A3: a premium account's expert is an engineer of this directory to whom the engine
+        may route the account's cases (P3, U2: `premium_expert_refusal`), with a zone (their
         business hours). Refused at the account's `premium.expert` line."""
         engineers = {e.id: e for e in self.engineers}
         for i, account in enumerate(self.accounts):
@@ -432,17 +480,19 @@ class Directory(Strict):
                 continue
             expert = engineers.get(account.premium.expert)
             if expert is None:
-                reason = (
+                reason: str | None = (
                     f"account {account.id}: the {account.premium.offering_name} expert "
                     f"{account.premium.expert} is not among the directory's engineers (A3)"
                 )
-            elif expert.zone is None:
+            else:
+                reason = premium_expert_refusal(account, expert, self.authorised_locations)
+            if reason is None and expert is not None and expert.zone is None:
                 reason = (
                     f"engineer {expert.id}, the {account.premium.offering_name} expert of "
                     f"{account.id}, has no zone: give them one (eastern, pacific or an IANA "
                     "name) for their business hours (A3)"
                 )
-            else:
+            if reason is None:
                 continue
             raise ValidationError.from_exception_data(
                 "Directory",

@@ -57,7 +57,7 @@ def partner_refusal(partner_id: str, partner: Partner | None, account: Account) 
     if partner is None:
         return (
             f"unknown partner {partner_id!r}: check the partner id (the directory's partners "
-            "are listed by `casework directory check`)"
+            "are listed by `casework directory accounts`)"
         )
     if not partner.support_now_validated:
         return (

@@ -164,6 +164,40 @@ def build_report(
     )
 
 
+class AcknowledgementGroup(Lenient):
+    """E3: the escalations of one tier and priority: how long each acknowledged one took,
+    and how many were not acknowledged (they have no time to acknowledge, only a count)."""
+
+    tier: str
+    priority: str
+    seconds_to_acknowledge: list[float] = Field(default_factory=list)
+    unacknowledged: int = 0
+
+    @property
+    def acknowledged(self) -> int:
+        return len(self.seconds_to_acknowledge)
+
+
+def acknowledgement_groups(report: Report) -> list[AcknowledgementGroup]:
+    """E3: the report's escalations by tier and priority, in the table's order (all six,
+    empty ones included, so a chart lines up with the case counts), then any other tier and
+    priority an escalation carries."""
+    groups = {
+        (tier.value, priority.value): AcknowledgementGroup(tier=tier.value, priority=priority.value)
+        for tier in Tier
+        for priority in Priority
+    }
+    for row in report.escalations:
+        group = groups.setdefault(
+            (row.tier, row.priority), AcknowledgementGroup(tier=row.tier, priority=row.priority)
+        )
+        if row.seconds_to_acknowledge is None:
+            group.unacknowledged += 1
+        else:
+            group.seconds_to_acknowledge.append(row.seconds_to_acknowledge)
+    return list(groups.values())
+
+
 def _seconds(delta: timedelta | None) -> float | None:
     return None if delta is None else delta.total_seconds()
 

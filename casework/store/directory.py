@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import ValidationError
+from pydantic_core import PydanticCustomError
 from sqlalchemy import delete, func, insert, select, update
 
 from casework.domain.directory import (
@@ -15,6 +17,7 @@ from casework.domain.directory import (
     EscalationManager,
     Partner,
     SupportDirector,
+    premium_expert_refusal,
 )
 from casework.domain.us_citizen import is_restricted_member
 from casework.store.base import Repository
@@ -128,6 +131,12 @@ class DirectoryRepository(Repository):
             )
             return Partner.model_validate(dict(row)) if row else None
 
+    def partners(self) -> list[Partner]:
+        """A4/P1: the Support Now partners, validated or not, by id."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(partners).order_by(partners.c.id)).mappings()
+            return [Partner.model_validate(dict(r)) for r in rows]
+
     def contact(self, contact_id: str) -> tuple[str, Contact] | None:
         """A contact and the id of their account; None if there is no such contact."""
         with self.engine.connect() as conn:
@@ -170,7 +179,8 @@ class DirectoryRepository(Repository):
 
     def set_us_citizen_support(self, account_id: str, on: bool, zone: str | None = None) -> Account:
         """U1: flag or unflag an account; refused (ValueError, nothing changed) for a Gold
-        account or one without a zone."""
+        account, one without a zone, or one whose premium expert could then not take its cases
+        (A3, U2)."""
         account = self.account(account_id)
         if account is None:
             raise ValueError(f"unknown account {account_id!r}")
@@ -178,6 +188,21 @@ class DirectoryRepository(Repository):
         if zone is not None:
             changes["zone"] = zone
         updated = Account.model_validate({**account.model_dump(), **changes})
+        expert = self.engineer(updated.premium.expert) if updated.premium else None
+        if updated.premium is not None and expert is not None:
+            # A3 with U2: the expert must still be someone the account's cases may go to
+            reason = premium_expert_refusal(updated, expert, self.authorised_locations())
+            if reason is not None:
+                raise ValidationError.from_exception_data(
+                    "Account",
+                    [
+                        {
+                            "type": PydanticCustomError("premium", "{reason}", {"reason": reason}),
+                            "loc": ("premium", "expert"),
+                            "input": expert.id,
+                        }
+                    ],
+                )
         with self.engine.begin() as conn:
             conn.execute(
                 update(accounts)
