@@ -37,6 +37,7 @@ from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 from temporalio.worker import Worker
 
 from casework import search_attributes
+from casework.attachments import AttachmentStore
 from casework.codec import Realm, data_converter
 from casework.domain.actions import ViewRequest
 from casework.domain.directory import Directory
@@ -327,6 +328,13 @@ def activity_env_at(scheduled: datetime) -> ActivityEnvironment:
 @pytest.fixture
 def directory() -> Directory:
     return load_directory(DEMO_DIRECTORY)
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> AttachmentStore:
+    """The attachment store of the test's engine: `<state>/attachments/`, as `casework up` has
+    it; the door stores uploads there and the worker finds them there."""
+    return AttachmentStore(tmp_path / "state" / "attachments", ENGINE_RING)
 
 
 @pytest.fixture
