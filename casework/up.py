@@ -351,7 +351,9 @@ async def run(options: UpOptions) -> int:
         worker = build_worker(
             client,
             task_queue=settings.task_queue,
-            activities=activities_for(store, policy),
+            activities=activities_for(
+                store, policy, attachments=AttachmentStore.for_settings(settings)
+            ),
             ring=ring,
         )
         worker_run = asyncio.ensure_future(worker.run())

@@ -67,7 +67,7 @@ from workflows.case.clock import FirstResponseClock
 from workflows.case.context import CaseContext
 from workflows.case.escalations import EscalationLadder
 from workflows.case.feed import Feed
-from workflows.case.patches import DEFER_DURING_ROLL_OVER
+from workflows.case.patches import ATTACHMENT_IN_STORE, DEFER_DURING_ROLL_OVER
 from workflows.case.routing import Routing
 from workflows.case.vendor import VendorEscalations
 
@@ -127,7 +127,7 @@ class CaseWorkflow:
         self.clock = FirstResponseClock(ctx, escalate_breach=self._escalate_breach)
         self.ladder = EscalationLadder(ctx, change_priority=self.clock.change_priority)
         self.routing = Routing(ctx)
-        self.approvals = LogApprovals(ctx)
+        self.approvals = LogApprovals(ctx, check_stored=workflow.patched(ATTACHMENT_IN_STORE))
         self.actions = CaseActions(
             ctx,
             share_logs=self.approvals.share_with,
