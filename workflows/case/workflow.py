@@ -13,7 +13,8 @@ MAX_PAYLOAD_CHARS) is rejected by the update's validator and never enters histor
 well-formed action the rules refuse (wrong actor, wrong state) fails with `ActionRefused` and
 a sentence that says why, recorded on the feed, the case unchanged.
 Signal `act`: the same actions as `{"action": "<name>", ...}`, fire-and-forget, for the Web
-UI's signal form; refusals land on the feed. Signals `vendor_progress` and `partner_info`:
+UI's signal form; refusals land on the feed, a payload that is not JSON too (taken raw,
+signals.py). Signals `vendor_progress` and `partner_info`:
 P4, between a partner case and its vendor escalation.
 Query `view`: `{"viewer": "<id>"}` -> `CaseView`, with the feed's tail (`feed_total` says how
 many entries the whole feed, in the database, has).
