@@ -19,6 +19,7 @@ from temporalio.envconfig import ClientConfig
 from temporalio.worker import Worker
 
 from activities import (
+    AttachmentActivities,
     DirectoryActivities,
     LogSharingActivities,
     NotificationActivities,
@@ -28,6 +29,7 @@ from activities.cases import CaseStarter
 from activities.escalation import EscalationActivities
 from activities.feed import FeedActivities
 from activities.reporting import ReportingActivities
+from casework.attachments import AttachmentStore
 from casework.codec.engine import converter_for
 from casework.domain.sla import SlaPolicy
 from casework.engine import load_policy, open_store
@@ -41,7 +43,12 @@ WORKFLOWS = [CaseWorkflow, IntakeWorkflow]
 ACTIVITY_THREADS = 16
 
 
-def activities_for(store, policy: SlaPolicy) -> list:  # type: ignore[no-untyped-def]
+def activities_for(  # type: ignore[no-untyped-def]
+    store, policy: SlaPolicy, *, attachments: AttachmentStore | None = None
+) -> list:
+    """The activities of a worker over `store`. `attachments`: the engine's attachment store,
+    where a case checks a file it is asked to attach (U5); without one, every attach is
+    refused, saying so."""
     directory = DirectoryActivities(store, policy)
     notifications = NotificationActivities(store)
     tracker = TrackerActivities(store)
@@ -62,6 +69,7 @@ def activities_for(store, policy: SlaPolicy) -> list:  # type: ignore[no-untyped
         escalation.record_escalation,
         ReportingActivities(store).record_case_facts,
         FeedActivities(store).record_feed,
+        AttachmentActivities(attachments).check_attachment,
     ]
 
 
@@ -116,8 +124,12 @@ async def main(settings: Settings | None = None, target: str | None = None) -> N
     store = open_store(settings, create_ring=False)
     policy = load_policy(settings)
     client = await connect(settings=settings, target=target)
+    attachments = AttachmentStore.for_settings(settings)
     worker = build_worker(
-        client, task_queue=settings.task_queue, activities=activities_for(store, policy), ring=ring
+        client,
+        task_queue=settings.task_queue,
+        activities=activities_for(store, policy, attachments=attachments),
+        ring=ring,
     )
     logging.info("casework worker on task queue %s", settings.task_queue)
     await worker.run()

@@ -36,6 +36,7 @@ SHARE_LOGS = "share_logs_with_problem_report"
 CHECK_PARTNER = "check_partner"
 RECORD_CASE_FACTS = "record_case_facts"
 RECORD_FEED = "record_feed"
+CHECK_ATTACHMENT = "check_attachment"
 
 
 class StartCaseRequest(Strict):
@@ -78,6 +79,17 @@ class ViewerStatus(Lenient):
     member: bool
     reason: str = ""
     restricted_members: list[str] = Field(default_factory=list)
+
+
+class AttachmentCheck(Strict):
+    """U5: does the attachment store hold the file a case is about to reference?"""
+
+    sha256: str
+
+
+class AttachmentStatus(Lenient):
+    stored: bool
+    reason: str = ""
 
 
 class ApprovalRecord(Strict):

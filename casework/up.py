@@ -414,7 +414,9 @@ async def _run_holding(options: UpOptions, command: list[str]) -> int:
         worker = build_worker(
             client,
             task_queue=settings.task_queue,
-            activities=activities_for(store, policy),
+            activities=activities_for(
+                store, policy, attachments=AttachmentStore.for_settings(settings)
+            ),
             ring=ring,
         )
         worker_run = asyncio.ensure_future(worker.run())

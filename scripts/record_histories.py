@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import json
 import shutil
 import sys
@@ -50,6 +51,7 @@ from zoneinfo import ZoneInfo
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
+from casework.attachments import AttachmentStore
 from casework.client import intake_id, open_case
 from casework.codec import data_converter
 from casework.domain.actions import ActionResult, ViewRequest
@@ -260,7 +262,10 @@ async def refusals(r: Recorder) -> None:
     await r.finished("refusals", case_id)
 
 
-FAKE_SHA = "ab" * 32
+STORED_LOG = b"ike debug: phase 2 negotiation failed\n"
+"""The file the scenarios attach: the recording engine's attachment store holds it (U5: a case
+attaches only a stored file)."""
+STORED_SHA = hashlib.sha256(STORED_LOG).hexdigest()
 
 
 async def before_business_hours(env: WorkflowEnvironment) -> datetime:
@@ -297,8 +302,10 @@ async def restricted(r: Recorder) -> None:
         await r.act(case_id, "escalate", actor=owner_of(view), reason=f"needs {level}")
         view = await r.until(case_id, at_level(level))
     owner = owner_of(view)
-    await r.act(case_id, "attach", actor="cyberdyne-judy", name="ike.log", sha256=FAKE_SHA, size=9)
-    await r.act(case_id, "attach", actor=owner, name="crash.log", sha256=FAKE_SHA, size=5)
+    await r.act(
+        case_id, "attach", actor="cyberdyne-judy", name="ike.log", sha256=STORED_SHA, size=9
+    )
+    await r.act(case_id, "attach", actor=owner, name="crash.log", sha256=STORED_SHA, size=5)
     await r.act(case_id, "request_log_approval", actor=owner, logs=["att-1"], note="IKE only")
     await r.refused(case_id, "approve_logs", {"actor": "cyberdyne-judy"})
     await r.refused(case_id, "file_problem_report", {"actor": owner, "summary": "too early"})
@@ -327,7 +334,9 @@ async def declined(r: Recorder) -> None:
         await r.act(case_id, "escalate", actor=owner_of(view), reason=f"needs {level}")
         view = await r.until(case_id, at_level(level))
     owner = owner_of(view)
-    await r.act(case_id, "attach", actor="cyberdyne-ivan", name="ike.log", sha256=FAKE_SHA, size=9)
+    await r.act(
+        case_id, "attach", actor="cyberdyne-ivan", name="ike.log", sha256=STORED_SHA, size=9
+    )
     await r.act(case_id, "request_log_approval", actor=owner, logs=["att-1"])
     await r.act(case_id, "decline_logs", actor="cyberdyne-ivan", reason="classified")
     result = await r.act(case_id, "file_problem_report", actor=owner, summary="IKE rekey bug")
@@ -417,10 +426,14 @@ async def main(out: Path, only: list[str], prefix: str = "") -> None:
             test_server_existing_path=server_binary(),
         ) as env:
             task_queue = f"record-{uuid.uuid4().hex[:8]}"
+            files = AttachmentStore(Path(tmp) / "attachments", TEST_RING)
+            upload = Path(tmp) / "ike.log"
+            upload.write_bytes(STORED_LOG)
+            files.put(upload)
             worker = build_worker(
                 env.client,
                 task_queue=task_queue,
-                activities=activities_for(store, POLICY),
+                activities=activities_for(store, POLICY, attachments=files),
                 ring=TEST_RING,
             )
             async with worker:

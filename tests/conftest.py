@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import hashlib
 import inspect
 import itertools
 import os
@@ -37,6 +38,7 @@ from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 from temporalio.worker import Worker
 
 from casework import search_attributes
+from casework.attachments import AttachmentStore
 from casework.codec import Realm, data_converter
 from casework.domain.actions import ViewRequest
 from casework.domain.directory import Directory
@@ -327,6 +329,25 @@ def activity_env_at(scheduled: datetime) -> ActivityEnvironment:
 @pytest.fixture
 def directory() -> Directory:
     return load_directory(DEMO_DIRECTORY)
+
+
+STORED_FILES = (b"ike debug: phase 2 negotiation failed\n", b"crash: ipsengine signal 11\n")
+"""Files every test's attachment store holds (as if the door had stored them), so a test can
+attach them by reference: STORED_SHA and OTHER_STORED_SHA."""
+STORED_SHA, OTHER_STORED_SHA = (hashlib.sha256(f).hexdigest() for f in STORED_FILES)
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> AttachmentStore:
+    """The attachment store of the test's engine: `<state>/attachments/`, as `casework up` has
+    it; the door stores uploads there and the worker finds them there. It holds STORED_FILES."""
+    store = AttachmentStore(tmp_path / "state" / "attachments", ENGINE_RING)
+    upload = tmp_path / "upload"
+    for content in STORED_FILES:
+        upload.write_bytes(content)
+        store.put(upload)
+    upload.unlink()
+    return store
 
 
 @pytest.fixture
@@ -655,14 +676,14 @@ def policy() -> SlaPolicy:
 
 @pytest_asyncio.fixture
 async def dev_desk(
-    dev_env: WorkflowEnvironment, store: Store, policy: SlaPolicy
+    dev_env: WorkflowEnvironment, store: Store, policy: SlaPolicy, files: AttachmentStore
 ) -> AsyncIterator[Desk]:
     """A Desk on the dev server, where cases index their search attributes."""
     task_queue = f"tq-{uuid.uuid4().hex[:8]}"
     async with build_worker(
         dev_env.client,
         task_queue=task_queue,
-        activities=activities_for(store, policy),
+        activities=activities_for(store, policy, attachments=files),
         ring=TEST_RING,
     ):
         desk = Desk(signed(dev_env.client), task_queue, {})
@@ -671,11 +692,16 @@ async def dev_desk(
 
 
 @pytest_asyncio.fixture
-async def desk(env: WorkflowEnvironment, store: Store, policy: SlaPolicy) -> AsyncIterator[Desk]:
-    """A worker on a task queue of its own, over this test's database."""
+async def desk(
+    env: WorkflowEnvironment, store: Store, policy: SlaPolicy, files: AttachmentStore
+) -> AsyncIterator[Desk]:
+    """A worker on a task queue of its own, over this test's database and attachment store."""
     task_queue = f"tq-{uuid.uuid4().hex[:8]}"
     worker: Worker = build_worker(
-        env.client, task_queue=task_queue, activities=activities_for(store, policy), ring=TEST_RING
+        env.client,
+        task_queue=task_queue,
+        activities=activities_for(store, policy, attachments=files),
+        ring=TEST_RING,
     )
     async with worker:
         desk = Desk(signed(env.client), task_queue, {"index_search_attributes": False})

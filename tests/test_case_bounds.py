@@ -11,8 +11,8 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
 from casework.domain.models import CaseView
-from tests.conftest import Desk
-from tests.us_citizen_desk import FAKE_SHA, escalate_to, open_restricted, skip_to_business_hours
+from tests.conftest import STORED_SHA, Desk
+from tests.us_citizen_desk import escalate_to, open_restricted, skip_to_business_hours
 from workflows.case.approvals import MAX_ATTACHMENTS, MAX_LOG_APPROVALS
 from workflows.case.escalations import MAX_ESCALATIONS
 
@@ -38,7 +38,7 @@ async def test_a_case_keeps_at_most_its_bound_of_files(desk: Desk) -> None:
     view = await answered(desk)
     for i in range(MAX_ATTACHMENTS):
         await desk.act(
-            view.case_id, "attach", actor="acme-alice", name=f"f{i}.log", sha256=FAKE_SHA, size=1
+            view.case_id, "attach", actor="acme-alice", name=f"f{i}.log", sha256=STORED_SHA, size=1
         )
     message = await refusal(
         desk,
@@ -46,7 +46,7 @@ async def test_a_case_keeps_at_most_its_bound_of_files(desk: Desk) -> None:
         "attach",
         actor="acme-alice",
         name="one-more.log",
-        sha256=FAKE_SHA,
+        sha256=STORED_SHA,
         size=1,
     )
     assert f"the case has {MAX_ATTACHMENTS} files already" in message and "archive" in message
@@ -77,7 +77,7 @@ async def test_a_case_asks_to_share_logs_at_most_its_bound_of_times(
     await desk.until(case_id, lambda v: v.state == "in_progress")
     await desk.act(case_id, "respond", actor="usc-kara", text="Collecting data")
     await escalate_to(desk, case_id, "L3")
-    await desk.act(case_id, "attach", actor="usc-noah", name="ike.log", sha256=FAKE_SHA, size=9)
+    await desk.act(case_id, "attach", actor="usc-noah", name="ike.log", sha256=STORED_SHA, size=9)
     for _ in range(MAX_LOG_APPROVALS):
         await desk.act(case_id, "request_log_approval", actor="usc-noah", logs=["att-1"])
         await desk.act(case_id, "decline_logs", actor="cyberdyne-ivan")

@@ -7,13 +7,18 @@ at the door (the update's validator) and never enters the case's history.
 
 from __future__ import annotations
 
+import hashlib
+from pathlib import Path
 from typing import Any
 
 import pytest
+from temporalio.api.common.v1 import Payload
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowUpdateFailedError
+from temporalio.common import RawValue
 from temporalio.exceptions import ApplicationError
 
+from casework.attachments import AttachmentStore
 from casework.domain.actions import ActionResult
 from casework.domain.models import CaseView
 from tests.conftest import Desk, as_person
@@ -176,3 +181,77 @@ async def test_garbage_on_the_act_signal_is_recorded_and_never_wedges_the_case(
     result = await desk.act(case.case_id, "respond", actor="cc-dana", text="On it")
     assert result.state == "in_progress"
     assert (await desk.view(case.case_id)).sla.responded_at is not None
+
+
+def typed_in_the_web_ui(text: bytes, encoding: bytes = b"json/plain") -> RawValue:
+    """What the Web UI's signal form sends: the typed text as the payload's data, JSON or not
+    (the codec server then encrypts it, as this test client's codec does)."""
+    return RawValue(Payload(metadata={"encoding": encoding}, data=text))
+
+
+async def test_an_act_signal_that_is_not_even_json_is_refused_on_the_feed(desk: Desk) -> None:
+    """E4: the operator who types a malformed action in the Web UI's signal form sees it
+    refused on the feed with the reason, like any other refusal, instead of nothing at all
+    (the SDK drops a signal it cannot decode with only a log line); the case goes on."""
+    case = await open_assigned(desk)
+    handle = desk.case(case.case_id)
+    await handle.signal("act", typed_in_the_web_ui(b'{"action": "comment", text: "hi"}'))
+    await handle.signal("act", typed_in_the_web_ui(b"\xff\xfe not utf-8"))
+    await handle.signal("act", typed_in_the_web_ui(b"comment", encoding=b"binary/plain"))
+    await handle.signal("act", typed_in_the_web_ui(b"[1, 2]"))
+    with as_person("acme-alice"):
+        await handle.signal("act", {"action": "comment", "actor": "acme-alice", "text": "hi"})
+
+    view = await desk.until(case.case_id, lambda v: v.feed[-1].kind == "comment")
+    new = view.feed[len(case.feed) :]
+    assert [(e.kind, e.actor, e.refused) for e in new] == [
+        ("act", "operator", True),
+        ("act", "operator", True),
+        ("act", "operator", True),
+        ("unknown_action", "operator", True),
+        ("comment", "acme-alice", False),
+    ]
+    assert all(e.text.startswith("refused: ") for e in new[:4])
+    assert "not JSON" in new[0].text and "line 1" in new[0].text
+    assert "not JSON" in new[1].text
+    assert "binary/plain" in new[2].text
+    assert "a JSON object" in new[3].text
+    assert facts(view) == facts(case)
+
+
+async def test_a_file_the_attachment_store_does_not_hold_is_refused(
+    desk: Desk, files: AttachmentStore, tmp_path: Path
+) -> None:
+    """U5: a case references only files its attachment store holds. A reference to anything
+    else (sent raw as `temporal workflow update --name attach`, or a stale one) is refused with
+    the reason and on the feed, by the update and by the `act` signal alike; a file the door
+    stored is attached."""
+    case = await open_assigned(desk)
+    missing = hashlib.sha256(b"never uploaded").hexdigest()
+    message, after = await assert_refused_and_unchanged(
+        desk,
+        case,
+        "attach",
+        {"actor": "acme-alice", "name": "ghost.log", "sha256": missing, "size": 14},
+    )
+    assert f"no file {missing}" in message and "attachment store" in message
+    assert "casework attach" in message, "the refusal says how to attach a file"
+
+    with as_person("acme-alice"):
+        await desk.case(case.case_id).signal(
+            "act", {"action": "attach", "name": "ghost.log", "sha256": missing, "size": 14}
+        )
+    view = await desk.until(case.case_id, lambda v: len(v.feed) > len(after.feed))
+    [entry] = view.feed[len(after.feed) :]
+    assert (entry.kind, entry.actor, entry.refused) == ("attach", "acme-alice", True)
+    assert f"no file {missing}" in entry.text and view.attachments == []
+
+    log = tmp_path / "ike.log"
+    log.write_bytes(b"ike debug: tunnel down\n")
+    stored = files.put(log)
+    result = await desk.act(
+        case.case_id, "attach", actor="acme-alice", name="ike.log", sha256=stored.sha256, size=23
+    )
+    assert result.message == "attached as att-1"
+    [attachment] = (await desk.view(case.case_id, viewer="acme-alice")).attachments
+    assert attachment.sha256 == stored.sha256

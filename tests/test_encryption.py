@@ -101,10 +101,9 @@ async def restricted_case_with_canary(
 
 
 async def test_a_restricted_case_leaves_no_canary_anywhere_temporal_or_casework_keeps_it(
-    dev_desk: Desk, store: Store, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    dev_desk: Desk, store: Store, files: AttachmentStore, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    files = AttachmentStore(tmp_path / "state" / "attachments", ENGINE_RING)
     case_id, intake = await restricted_case_with_canary(dev_desk, store, files)
 
     for workflow_id in (case_id, intake):
@@ -127,9 +126,8 @@ async def test_a_restricted_case_leaves_no_canary_anywhere_temporal_or_casework_
 
 
 async def test_the_codec_server_decodes_the_canary_only_for_members_and_contacts(
-    dev_desk: Desk, store: Store, tmp_path: Path
+    dev_desk: Desk, store: Store, files: AttachmentStore
 ) -> None:
-    files = AttachmentStore(tmp_path / "attachments", ENGINE_RING)
     case_id, _ = await restricted_case_with_canary(dev_desk, store, files)
     history = (await dev_desk.case(case_id).fetch_history()).to_json()
     body = {"payloads": payloads_of(json.loads(history))}

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from temporalio.api.common.v1 import Payload
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import (
     Client,
@@ -19,13 +20,14 @@ from temporalio.client import (
     WorkflowUpdateHandle,
 )
 from temporalio.client import Interceptor as ClientInterceptor
+from temporalio.common import RawValue
 from temporalio.converter import PayloadConverter
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from casework.domain.actions import ActionResult
 from casework.domain.models import CaseView
-from casework.identity.interceptors import PrincipalHeaders, acting
+from casework.identity.interceptors import PrincipalHeaders, acting, proof_of
 from casework.identity.keyring import fresh_ring
 from casework.identity.principal import Principal
 from casework.identity.tokens import HEADER, issue
@@ -243,3 +245,20 @@ async def test_a_forged_vendor_signal_is_refused(desk: Desk) -> None:
     view = await desk.until(case.case_id, lambda v: v.feed[-1].kind == "vendor_progress")
     assert view.feed[-1].refused and "only a case of this engine" in view.feed[-1].text
     assert view.state == case.state
+
+
+@pytest.mark.parametrize("raw", [False, True], ids=["decoded", "raw"])
+def test_another_cases_proof_is_recognised_decoded_or_raw(raw: bool) -> None:
+    """P4: the token another case's signal carries as its last argument is taken off whether
+    the SDK decoded the arguments or handed them over as RawValue (the `act` signal takes its
+    payload raw); anything else stays an argument of the signal."""
+
+    def arg(value: Any) -> Any:
+        return RawValue(PayloadConverter.default.to_payload(value)) if raw else value
+
+    assert proof_of(arg({HEADER: "token"})) == {HEADER: "token"}
+    assert proof_of(arg({HEADER: "token", "text": "hi"})) is None
+    assert proof_of(arg({"action": "comment"})) is None
+    assert proof_of(arg("casework-principal")) is None
+    not_json = RawValue(Payload(metadata={"encoding": b"json/plain"}, data=b"{not json"))
+    assert proof_of(not_json) is None

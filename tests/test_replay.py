@@ -9,6 +9,7 @@ instead of editing the path they are on.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from datetime import timedelta
@@ -16,15 +17,26 @@ from pathlib import Path
 
 import pytest
 from temporalio import workflow
-from temporalio.client import WorkflowHistory
+from temporalio.api.common.v1 import Payload
+from temporalio.client import WorkflowHistory, WorkflowUpdateFailedError
+from temporalio.common import RawValue
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
 
+from casework.attachments import AttachmentStore
 from casework.domain.sla import SlaPolicy
 from casework.identity.interceptors import PrincipalCheck
 from casework.store import Store
-from tests.conftest import CONVERTER, TEST_RING, Desk, policy_in_seconds, signed
+from tests.conftest import (
+    CONVERTER,
+    STORED_SHA,
+    TEST_RING,
+    Desk,
+    as_person,
+    policy_in_seconds,
+    signed,
+)
 from worker import WORKFLOWS, activities_for, build_worker
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
@@ -152,3 +164,39 @@ async def test_a_case_lives_its_whole_life_with_every_task_replayed(
         "resolve",
         "close",
     ]
+
+
+async def test_attach_checks_and_raw_act_payloads_replay(
+    env: WorkflowEnvironment, store: Store, files: AttachmentStore, policy: SlaPolicy
+) -> None:
+    """U5/E4 with no workflow cache: asking the attachment store (a refused and an accepted
+    attach) and refusing an `act` payload that is not JSON replay as they first ran."""
+    task_queue = f"tq-nocache-{uuid.uuid4().hex[:8]}"
+    worker = build_worker(
+        env.client,
+        task_queue=task_queue,
+        activities=activities_for(store, policy, attachments=files),
+        ring=TEST_RING,
+        max_cached_workflows=0,
+    )
+    async with worker:
+        desk = Desk(signed(env.client), task_queue, {"index_search_attributes": False})
+        case_id = await desk.open(priority="P2")
+        await desk.until(case_id, lambda v: v.state == "in_progress")
+        missing = hashlib.sha256(b"never uploaded").hexdigest()
+        with pytest.raises(WorkflowUpdateFailedError):
+            await desk.act(
+                case_id, "attach", actor="acme-alice", name="x.log", sha256=missing, size=1
+            )
+        await desk.act(
+            case_id, "attach", actor="acme-alice", name="ike.log", sha256=STORED_SHA, size=1
+        )
+        not_json = Payload(metadata={"encoding": b"json/plain"}, data=b"{not json")
+        await desk.case(case_id).signal("act", RawValue(not_json))
+        with as_person("acme-alice"):
+            await desk.case(case_id).signal("act", {"action": "close"})
+        final = await desk.result(case_id)
+    kinds = [
+        (e.kind, e.refused) for e in final.feed if e.kind in ("attach", "attached", "act", "close")
+    ]
+    assert kinds == [("attach", True), ("attached", False), ("act", True), ("close", False)]

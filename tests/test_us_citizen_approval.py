@@ -14,10 +14,9 @@ from temporalio.testing import WorkflowEnvironment
 
 from casework.domain.models import CaseView
 from casework.store import LogSharingRefused, Store
-from tests.conftest import Desk, eventually
+from tests.conftest import OTHER_STORED_SHA, STORED_SHA, Desk, eventually
 from tests.us_citizen_desk import (
     APPROVER,
-    FAKE_SHA,
     eastern_calendar,
     escalate_to,
     kinds,
@@ -30,7 +29,6 @@ from tests.us_citizen_desk import (
 
 OWNER = "usc-noah"
 CONTACT = "cyberdyne-judy"
-OTHER_SHA = "cd" * 32
 
 
 async def refused(desk: Desk, case_id: str, action: str, **payload: Any) -> str:
@@ -52,17 +50,19 @@ async def at_l3_with_files(env: WorkflowEnvironment, desk: Desk) -> str:
     await desk.act(case_id, "respond", actor="usc-kara", text="Collecting data")
     await escalate_to(desk, case_id, "L3")
     attached = await desk.act(
-        case_id, "attach", actor=CONTACT, name="ike-debug.log", sha256=FAKE_SHA, size=4096
+        case_id, "attach", actor=CONTACT, name="ike-debug.log", sha256=STORED_SHA, size=4096
     )
     assert attached.message == "attached as att-1"
-    await desk.act(case_id, "attach", actor=OWNER, name="crashlog.log", sha256=OTHER_SHA, size=10)
+    await desk.act(
+        case_id, "attach", actor=OWNER, name="crashlog.log", sha256=OTHER_STORED_SHA, size=10
+    )
     await desk.act(
         case_id,
         "attach",
         actor=CONTACT,
         name="running.conf",
         kind="configuration",
-        sha256=FAKE_SHA,
+        sha256=STORED_SHA,
         size=99,
     )
     return case_id
@@ -116,7 +116,7 @@ async def test_only_an_authorised_contact_approves_and_exactly_the_approved_logs
 
     shared = store.tracker.logs_shared_with(pr)
     assert [(s["attachment_id"], s["name"], s["sha256"]) for s in shared] == [
-        ("att-1", "ike-debug.log", FAKE_SHA)
+        ("att-1", "ike-debug.log", STORED_SHA)
     ]
     assert shared[0]["approval_request_id"] == f"{case_id}-logs-1"
     answered = after.log_approvals[0]
@@ -131,12 +131,12 @@ async def test_only_an_authorised_contact_approves_and_exactly_the_approved_logs
     assert "att-1 (ike-debug.log) attached to" in after.feed[-1].text
 
     # U6: the approval covers this PR only, and only the named logs
-    log = {"id": "att-1", "name": "ike-debug.log", "sha256": FAKE_SHA}
+    log = {"id": "att-1", "name": "ike-debug.log", "sha256": STORED_SHA}
     with pytest.raises(LogSharingRefused, match=f"covers {pr} only"):
         store.tracker.share_logs(
             f"{case_id}-logs-1", case_id, "PR-999999", [log], datetime.now(UTC)
         )
-    unnamed = {"id": "att-2", "name": "crashlog.log", "sha256": OTHER_SHA}
+    unnamed = {"id": "att-2", "name": "crashlog.log", "sha256": OTHER_STORED_SHA}
     with pytest.raises(LogSharingRefused, match="att-2 not named in approval"):
         store.tracker.share_logs(f"{case_id}-logs-1", case_id, pr, [unnamed], datetime.now(UTC))
     assert store.tracker.logs_shared_with("PR-999999") == []
@@ -187,7 +187,7 @@ async def test_a_declined_request_lets_the_case_go_on_with_a_pr_without_logs(
     assert "you declined to share logs" in told[0]["body"].lower()
 
     # the sharing code itself refuses a declined request, whatever asks it
-    log = {"id": "att-1", "name": "ike-debug.log", "sha256": FAKE_SHA}
+    log = {"id": "att-1", "name": "ike-debug.log", "sha256": STORED_SHA}
     with pytest.raises(LogSharingRefused, match="nothing shared"):
         store.tracker.share_logs(f"{case_id}-logs-1", case_id, pr, [log], datetime.now(UTC))
     assert store.tracker.logs_shared_with(pr) == []
@@ -301,7 +301,7 @@ async def test_a_request_below_l3_is_refused(env: WorkflowEnvironment, desk: Des
     await skip_to_business_hours(env)
     case_id = await open_restricted(desk)
     await until(desk, case_id, lambda v: v.state == "in_progress")
-    await desk.act(case_id, "attach", actor=CONTACT, name="a.log", sha256=FAKE_SHA, size=1)
+    await desk.act(case_id, "attach", actor=CONTACT, name="a.log", sha256=STORED_SHA, size=1)
     message = await refused(desk, case_id, "request_log_approval", actor="usc-kara", logs=["att-1"])
     assert "escalate it first" in message
 
@@ -320,7 +320,7 @@ async def test_a_request_on_a_case_without_us_citizen_support_is_refused(
 # --- the sharing code on its own ------------------------------------------------------------------
 
 
-LOG = {"id": "att-1", "name": "ike-debug.log", "sha256": FAKE_SHA}
+LOG = {"id": "att-1", "name": "ike-debug.log", "sha256": STORED_SHA}
 NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
 
 
@@ -350,7 +350,7 @@ def test_an_approval_covers_its_case_its_logs_and_one_pr(store: Store) -> None:
     assert len(store.tracker.logs_shared_with("PR-000001")) == 1
     with pytest.raises(LogSharingRefused, match="covers PR-000001 only"):
         store.tracker.share_logs("case-1-logs-1", "case-1", "PR-000002", [LOG], NOW)
-    other = {"id": "att-2", "name": "other.log", "sha256": OTHER_SHA}
+    other = {"id": "att-2", "name": "other.log", "sha256": OTHER_STORED_SHA}
     with pytest.raises(LogSharingRefused, match="att-2 not named"):
         store.tracker.share_logs("case-1-logs-1", "case-1", "PR-000001", [other], NOW)
     assert store.tracker.logs_shared_with("PR-000002") == []

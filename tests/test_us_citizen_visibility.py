@@ -13,10 +13,9 @@ from casework.domain.directory import WEEKDAYS, Directory
 from casework.domain.models import CaseView
 from casework.domain.us_citizen import WITHHELD
 from casework.store import Store
-from tests.conftest import Desk, as_person, eventually
+from tests.conftest import STORED_SHA, Desk, as_person, eventually
 from tests.us_citizen_desk import (
     APPROVER,
-    FAKE_SHA,
     SECRET,
     assigned_engineers,
     open_restricted,
@@ -36,7 +35,7 @@ async def worked_case(env: WorkflowEnvironment, desk: Desk) -> CaseView:
     await desk.act(case_id, "respond", actor="usc-kara", text="Looking at the IPsec SAs now")
     await desk.act(case_id, "comment", actor="cyberdyne-judy", text=NOTE)
     await desk.act(
-        case_id, "attach", actor="cyberdyne-judy", name=LOG_NAME, sha256=FAKE_SHA, size=2048
+        case_id, "attach", actor="cyberdyne-judy", name=LOG_NAME, sha256=STORED_SHA, size=2048
     )
     return await until(desk, case_id, lambda v: len(v.attachments) == 1)
 
@@ -52,7 +51,7 @@ def assert_withheld(view: CaseView, full: CaseView) -> None:
     assert all(a.name == WITHHELD and a.sha256 == "" for a in view.attachments)
     assert not any(a.uploaded_by.startswith("cyberdyne-") for a in view.attachments)
     dump = view.model_dump_json()
-    for secret in (SECRET, NOTE, LOG_NAME, FAKE_SHA, "Looking at the IPsec", "cyberdyne-judy"):
+    for secret in (SECRET, NOTE, LOG_NAME, STORED_SHA, "Looking at the IPsec", "cyberdyne-judy"):
         assert secret not in dump, f"{secret!r} leaked"
 
 

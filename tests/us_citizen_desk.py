@@ -29,7 +29,6 @@ RESTRICTED_MEMBERS = {"usc-kara", "usc-liam", "usc-maya", "usc-noah"}
 MEMBER_AT = {"L0": "usc-kara", "L1": "usc-liam", "L2": "usc-maya", "L3": "usc-noah"}
 NON_MEMBERS = {"cc-dana", "gsc-erin", "gsc-farid", "gsc-grace", "gec-hugo"}
 SECRET = "Classified enclave firewall drops IPsec tunnel to site Bravo-7"
-FAKE_SHA = "ab" * 32
 
 
 def eastern_calendar(around: datetime) -> BusinessCalendar:

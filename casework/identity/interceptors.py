@@ -39,6 +39,7 @@ from temporalio.client import (
     StartWorkflowUpdateInput,
     WorkflowUpdateHandle,
 )
+from temporalio.common import RawValue
 from temporalio.converter import PayloadConverter
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import (
@@ -141,6 +142,20 @@ def principal_of(
         )
 
 
+def proof_of(arg: Any) -> dict[str, Any] | None:
+    """The trailing `{"casework-principal": token}` of another case's signal, whether the SDK
+    decoded it or hands it over raw (a handler whose parameters take `RawValue`, as `act`
+    does); None if `arg` is not one."""
+    if isinstance(arg, RawValue):
+        try:
+            arg = PayloadConverter.default.from_payload(arg.payload)
+        except Exception:  # not JSON: an argument, not a proof
+            return None
+    if isinstance(arg, dict) and list(arg) == [HEADER]:
+        return arg
+    return None
+
+
 class PrincipalCheck(Interceptor):
     """Worker interceptor: see the module docstring."""
 
@@ -194,8 +209,8 @@ class _CheckedInbound(WorkflowInboundInterceptor):
 
     async def handle_signal(self, input: HandleSignalInput) -> None:
         headers = input.headers
-        proof = input.args[-1] if len(input.args) > 1 else None
-        if isinstance(proof, dict) and list(proof) == [HEADER]:  # another case's signal
+        proof = proof_of(input.args[-1]) if len(input.args) > 1 else None
+        if proof is not None:  # another case's signal
             input.args = input.args[:-1]
             if HEADER not in headers and isinstance(proof[HEADER], str):
                 headers = {HEADER: PayloadConverter.default.to_payloads([proof[HEADER]])[0]}

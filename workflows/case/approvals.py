@@ -31,8 +31,11 @@ MAX_LOG_APPROVALS = 20
 
 
 class LogApprovals:
-    def __init__(self, ctx: CaseContext) -> None:
+    def __init__(self, ctx: CaseContext, *, check_stored: bool) -> None:
+        """`check_stored`: the case runs with the ATTACHMENT_IN_STORE patch (asked once, when
+        the run starts): it attaches only files the attachment store holds."""
         self.ctx = ctx
+        self.check_stored = check_stored
 
     def resume(self) -> None:
         """After a roll-over: the gates of pending requests run on."""
@@ -40,8 +43,9 @@ class LogApprovals:
             if approval.status == "pending":
                 self._start_gate(approval.request_id)
 
-    def attach(self, action: Attach, actor: Actor) -> str:
-        """U5: the file stays in the attachment store; the case keeps a reference."""
+    async def attach(self, action: Attach, actor: Actor) -> str:
+        """U5: the file stays in the attachment store; the case keeps a reference, to a file
+        the store holds (nobody could open any other)."""
         case = self.ctx.case
         if len(case.attachments) >= MAX_ATTACHMENTS:
             raise self.ctx.refuse(
@@ -50,6 +54,8 @@ class LogApprovals:
                 f"the case has {MAX_ATTACHMENTS} files already, the most one case keeps; "
                 "put further files in an archive and attach that",
             )
+        if self.check_stored:
+            await self._check_stored(action, actor)
         self.ctx.lifecycle.act("attach", actor=actor)
         attachment = Attachment(
             id=f"att-{len(case.attachments) + 1}",
@@ -67,6 +73,25 @@ class LogApprovals:
             f"{attachment.id}: {attachment.name} ({attachment.kind}, {attachment.size} bytes)",
         )
         return f"attached as {attachment.id}"
+
+    async def _check_stored(self, action: Attach, actor: Actor) -> None:
+        """U5: refuse a reference to a file the attachment store does not hold (the door
+        stores a file before attaching it; a raw update or a stale reference may not)."""
+        try:
+            status = await self.ctx.ask(
+                contracts.CHECK_ATTACHMENT,
+                contracts.AttachmentCheck(sha256=action.sha256),
+                contracts.AttachmentStatus,
+            )
+        except ActivityError:
+            raise self.ctx.refuse(
+                "attach",
+                actor.id,
+                "the attachment store did not answer; nothing was attached, try again",
+                kind="AttachmentStoreUnavailable",
+            ) from None
+        if not status.stored:
+            raise self.ctx.refuse("attach", actor.id, status.reason)
 
     def request(self, action: RequestLogApproval, actor: Actor) -> str:
         """U6: the US citizen engineer asks before any log goes to product engineering; the

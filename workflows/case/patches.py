@@ -34,6 +34,15 @@ VERIFIED_PRINCIPAL = "verified-principal"
 is the principal the door's token names (casework.identity), and a message with no token is
 the namespace operator's. Retire from 2027-11-28."""
 
+ATTACHMENT_IN_STORE = "attachment-in-store"
+"""U5: cases before it attached any well-formed file reference; since, the attachment store
+must hold the file (an activity asks it), or the attach is refused. Retire from 2027-11-29."""
+
+ACT_PAYLOAD_RAW = "act-payload-raw"
+"""E4: cases before it let the SDK drop an `act` signal whose payload was not JSON (a log line
+only); since, the case takes the payload raw and refuses it on the feed. Retire from
+2027-11-29."""
+
 ALL = (
     WAKE_AT_WINDOW_CHANGES,
     ESCALATE_SLA_BREACH,
@@ -41,4 +50,6 @@ ALL = (
     FEED_IN_STORE,
     DEFER_DURING_ROLL_OVER,
     VERIFIED_PRINCIPAL,
+    ATTACHMENT_IN_STORE,
+    ACT_PAYLOAD_RAW,
 )

@@ -13,7 +13,8 @@ MAX_PAYLOAD_CHARS) is rejected by the update's validator and never enters histor
 well-formed action the rules refuse (wrong actor, wrong state) fails with `ActionRefused` and
 a sentence that says why, recorded on the feed, the case unchanged.
 Signal `act`: the same actions as `{"action": "<name>", ...}`, fire-and-forget, for the Web
-UI's signal form; refusals land on the feed. Signals `vendor_progress` and `partner_info`:
+UI's signal form; refusals land on the feed, a payload that is not JSON too (taken raw,
+signals.py). Signals `vendor_progress` and `partner_info`:
 P4, between a partner case and its vendor escalation.
 Query `view`: `{"viewer": "<id>"}` -> `CaseView`, with the feed's tail (`feed_total` says how
 many entries the whole feed, in the database, has).
@@ -32,6 +33,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from temporalio import workflow
+from temporalio.common import RawValue
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -53,6 +55,7 @@ with workflow.unsafe.imports_passed_through():
     from casework.domain.validation import PayloadError, actor_id_of, parse_payload
     from casework.identity.principal import Principal
 
+from workflows.case import signals
 from workflows.case.actions import CaseActions
 from workflows.case.approvals import LogApprovals
 from workflows.case.callers import (
@@ -67,7 +70,7 @@ from workflows.case.clock import FirstResponseClock
 from workflows.case.context import CaseContext
 from workflows.case.escalations import EscalationLadder
 from workflows.case.feed import Feed
-from workflows.case.patches import DEFER_DURING_ROLL_OVER
+from workflows.case.patches import ACT_PAYLOAD_RAW, ATTACHMENT_IN_STORE, DEFER_DURING_ROLL_OVER
 from workflows.case.routing import Routing
 from workflows.case.vendor import VendorEscalations
 
@@ -117,6 +120,7 @@ class CaseWorkflow:
     def __init__(self, input: CaseWorkflowInput) -> None:
         self.options = input
         self.verified = patched_at_start()
+        self.refuses_undecodable = workflow.patched(ACT_PAYLOAD_RAW)
         case = input.carried or _new_case(input.intake)
         if input.carried is None:
             case.restricted_members = list(input.intake.restricted_members)
@@ -127,7 +131,7 @@ class CaseWorkflow:
         self.clock = FirstResponseClock(ctx, escalate_breach=self._escalate_breach)
         self.ladder = EscalationLadder(ctx, change_priority=self.clock.change_priority)
         self.routing = Routing(ctx)
-        self.approvals = LogApprovals(ctx)
+        self.approvals = LogApprovals(ctx, check_stored=workflow.patched(ATTACHMENT_IN_STORE))
         self.actions = CaseActions(
             ctx,
             share_logs=self.approvals.share_with,
@@ -369,15 +373,31 @@ class CaseWorkflow:
     accept.validator(_validator("accept"))
 
     @workflow.signal
-    async def act(self, payload: Any = None) -> None:
-        """Any action as `{"action": name, ...}`; a refusal is recorded on the feed only."""
+    async def act(self, payload: RawValue = signals.NO_PAYLOAD) -> None:
+        """Any action as `{"action": name, ...}`; a refusal is recorded on the feed only. The
+        payload is taken raw and decoded here (signals.py), so one that is not even JSON is
+        refused on the feed too (a case before ACT_PAYLOAD_RAW drops it, as the SDK did)."""
+        principal = principal_now(self.verified)
+        try:
+            payload = signals.decode(payload, json_only=self.refuses_undecodable)
+        except PayloadError as e:
+            if not self.refuses_undecodable:
+                workflow.logger.warning("act signal dropped: %s", e)
+                return
+            who = principal.acting_as if principal else "unknown"
+            self.feed.record(who, "act", f"refused: {e}", refused=True)
+            return
         name = payload.get("action") if isinstance(payload, dict) else None
         if not isinstance(name, str) or name not in ACTION_MODELS:
-            principal = principal_now(self.verified)
+            shape = (
+                ""
+                if isinstance(payload, dict)
+                else f"the payload must be a JSON object like {signals.EXAMPLE}; "
+            )
             self.feed.record(
                 principal.acting_as if principal else actor_id_of(payload),
                 "unknown_action",
-                f"refused: 'action' must be one of {', '.join(ACTION_MODELS)}",
+                f"refused: {shape}'action' must be one of {', '.join(ACTION_MODELS)}",
                 refused=True,
             )
             return
