@@ -34,7 +34,7 @@ async def door(
         client=desk.client,
         ring=TEST_RING,
         task_queue=desk.task_queue,
-        attachments=AttachmentStore(tmp_path / "attachments"),
+        attachments=AttachmentStore(tmp_path / "state" / "attachments"),  # the worker's (files)
         oidc=oidc,
         case_options=desk.case_options,
         **options,

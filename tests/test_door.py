@@ -266,8 +266,9 @@ async def test_an_attachment_is_stored_and_referenced_and_an_oversized_one_refus
     assert big.status_code == 413 and "1,000 bytes" in big.json()["error"]
     assert bad_kind.status_code == 400 and "kind" in bad_kind.json()["error"]
     assert [a["name"] for a in view.json()["attachments"]] == ["ha.log"]
-    stored = [p for p in (tmp_path / "attachments").rglob("*") if p.is_file()]
-    assert len(stored) == 1 and stored[0].read_bytes() == b"failover at 02:00\n" * 10
+    stored = [p for p in (tmp_path / "state" / "attachments").rglob("*") if p.is_file()]
+    assert [p for p in stored if p.read_bytes() == b"failover at 02:00\n" * 10] != []
+    assert not [p for p in stored if p.name.startswith(".upload-")], "no partial upload left"
 
 
 async def test_temporal_not_answering_in_time_is_a_503_that_says_so(
