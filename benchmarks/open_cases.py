@@ -25,16 +25,20 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.client import Client
+from temporalio.converter import DataConverter
 from temporalio.testing import WorkflowEnvironment
 
 from casework import search_attributes
 from casework.client import open_case
+from casework.codec import data_converter
 from casework.domain.actions import ActionResult
 from casework.domain.models import Channel, OpenCaseRequest, Priority
 from casework.domain.sla import DEFAULT_POLICY
 from casework.engine import load_directory
+from casework.identity.interceptors import PrincipalHeaders, acting
 from casework.identity.keyring import fresh_ring
+from casework.identity.principal import Principal
 from casework.settings import DEMO_DIRECTORY
 from casework.store import Store
 from worker import activities_for, build_worker
@@ -48,15 +52,16 @@ def binary(name: str) -> str:
     return path
 
 
-async def start(server: str) -> WorkflowEnvironment:
+async def start(server: str, converter: DataConverter) -> WorkflowEnvironment:
+    """The server; its client encrypts as a deployment does (casework.codec)."""
     if server == "dev":
         return await WorkflowEnvironment.start_local(
-            data_converter=pydantic_data_converter,
+            data_converter=converter,
             dev_server_existing_path=binary("temporal"),
             search_attributes=search_attributes.ALL,
         )
     return await WorkflowEnvironment.start_time_skipping(
-        data_converter=pydantic_data_converter,
+        data_converter=converter,
         test_server_existing_path=binary("temporal-test-server"),
     )
 
@@ -77,11 +82,14 @@ def report(name: str, samples: list[float]) -> None:
 
 async def run(count: int, concurrency: int, server: str) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        store = Store(f"sqlite:///{tmp}/casework.db")
+        ring = fresh_ring()
+        store = Store(f"sqlite:///{tmp}/casework.db", ring)
         store.directory.replace(load_directory(DEMO_DIRECTORY))
-        env = await start(server)
+        env = await start(server, data_converter(ring, store.realms.lookup))
         async with env:
-            client = env.client
+            config = env.client.config()  # the door's client: actions signed for who acts
+            config["interceptors"] = [PrincipalHeaders(ring)]
+            client = Client(**config)
             task_queue = f"bench-{uuid.uuid4().hex[:8]}"
             options: dict[str, Any] = {"index_search_attributes": server == "dev"}
             limit = asyncio.Semaphore(concurrency)
@@ -112,16 +120,17 @@ async def run(count: int, concurrency: int, server: str) -> None:
             async def act(case_id: str, action: str, payload: Any, into: list[float]) -> None:
                 async with limit:
                     t0 = time.perf_counter()
-                    await client.get_workflow_handle(case_id).execute_update(
-                        action, payload, result_type=ActionResult
-                    )
+                    with acting(Principal(id=payload["actor"], via="api-key")):
+                        await client.get_workflow_handle(case_id).execute_update(
+                            action, payload, result_type=ActionResult
+                        )
                     into.append(time.perf_counter() - t0)
 
             worker = build_worker(
-                client,
+                env.client,
                 task_queue=task_queue,
                 activities=activities_for(store, DEFAULT_POLICY),
-                ring=fresh_ring(),
+                ring=ring,
             )
             async with worker:
                 started = time.perf_counter()
