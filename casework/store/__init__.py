@@ -22,9 +22,9 @@ transaction, safe to retry.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 
 from casework.store.api_keys import ApiKeyRepository
@@ -57,6 +57,8 @@ class Store:
         self.ring = ring
         connect_args = {"timeout": 30} if url.startswith("sqlite") else {}
         self.engine: Engine = create_engine(url, connect_args=connect_args)
+        if url.startswith("sqlite"):
+            event.listen(self.engine, "connect", _sqlite_write_ahead)
         ensure_current(self.engine)
         self.directory = DirectoryRepository(self.engine)
         self.intake = IntakeRepository(self.engine)
@@ -71,3 +73,13 @@ class Store:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _sqlite_write_ahead(connection: Any, _record: Any) -> None:
+    """SQLite in write-ahead mode: readers (the door, `casework` commands) do not wait for the
+    worker's writes, and a commit needs one sync of the log, not of the database; with
+    `synchronous=NORMAL` a commit can be lost only to a power cut, never corrupt the file."""
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
