@@ -1,0 +1,210 @@
+"""A case's lifecycle against Temporal's own speed (issue 12): the bare workflow and casework,
+side by side on one server, with the same client concurrency and worker settings, interleaved
+(bare, casework, bare, casework, ...), so both see the same machine.
+
+    python benchmarks/lifecycle.py                       # in-memory dev server, 3 rounds
+    python benchmarks/lifecycle.py --server sqlite       # the dev server on a SQLite file
+    python benchmarks/lifecycle.py -n 100 -c 20 --rounds 5
+
+- bare: a workflow that runs a no-op activity when it starts and one per update, with three
+  updates (respond, resolve, close): 3 updates and 4 activities, the least Temporal does for
+  such a lifecycle.
+- casework: open (the intake), the owner's first response, the owner's resolution and the
+  customer's close, each as casework sends it (payloads encrypted, actions signed for who
+  acts), against the real worker and a throw-away SQLite database.
+
+Prints per round and as medians: lifecycles per second for both, casework's ratio to bare,
+and p50/p95 per action. Figures compare changes on this machine; they do not size a
+deployment.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from casework import search_attributes
+from casework.client import open_case
+from casework.codec import data_converter
+from casework.domain.actions import ActionResult
+from casework.domain.models import CaseView, Channel, OpenCaseRequest, Priority
+from casework.domain.sla import DEFAULT_POLICY
+from casework.engine import load_directory
+from casework.identity.interceptors import PrincipalHeaders, acting
+from casework.identity.keyring import fresh_ring
+from casework.identity.principal import Principal
+from casework.settings import DEMO_DIRECTORY
+from casework.store import Store
+from worker import ACTIVITY_THREADS, activities_for, build_worker
+
+sys.path.insert(0, str(Path(__file__).parent))  # the bare workflow, sandboxed like a case
+from bare_case import BareCase, noop  # noqa: E402
+
+ACTIONS = ("open", "respond", "resolve", "close")
+
+
+def binary(name: str) -> str:
+    found = Path(sys.prefix, "bin", name)
+    path = str(found) if found.exists() else shutil.which(name)
+    if not path:
+        raise SystemExit(f"{name} is not installed: pip install -e '.[test]'")
+    return path
+
+
+def pct(samples: list[float], p: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))] * 1000
+
+
+class Timings:
+    def __init__(self) -> None:
+        self.by_action: dict[str, list[float]] = {a: [] for a in ACTIONS}
+
+    async def timed(self, action: str, work: Awaitable[Any]) -> Any:
+        started = time.perf_counter()
+        result = await work
+        self.by_action[action].append(time.perf_counter() - started)
+        return result
+
+
+async def run_round(
+    count: int, concurrency: int, one: Callable[[int, Timings], Awaitable[None]]
+) -> tuple[float, Timings]:
+    timings = Timings()
+    limit = asyncio.Semaphore(concurrency)
+
+    async def bounded(n: int) -> None:
+        async with limit:
+            await one(n, timings)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(bounded(n) for n in range(count)))
+    return count / (time.perf_counter() - started), timings
+
+
+async def main(count: int, concurrency: int, rounds: int, server: str) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        ring = fresh_ring()
+        store = Store(f"sqlite:///{tmp}/casework.db", ring)
+        store.directory.replace(load_directory(DEMO_DIRECTORY))
+        extra = ["--db-filename", f"{tmp}/temporal.db"] if server == "sqlite" else []
+        env = await WorkflowEnvironment.start_local(
+            data_converter=data_converter(ring, store.realms.lookup),
+            dev_server_existing_path=binary("temporal"),
+            search_attributes=search_attributes.ALL,
+            dev_server_extra_args=extra,
+        )
+        async with env:
+            config = env.client.config()
+            config["interceptors"] = [PrincipalHeaders(ring)]
+            door = Client(**config)  # as the door sends: signed for who acts
+            queue = f"bench-{uuid.uuid4().hex[:8]}"
+            bare_queue = f"bare-{uuid.uuid4().hex[:8]}"
+
+            async def casework_lifecycle(n: int, t: Timings) -> None:
+                request = OpenCaseRequest(
+                    request_id=f"bench-{uuid.uuid4().hex}",
+                    channel=Channel.WEB,
+                    account_id="acme",
+                    contact_id="acme-alice",
+                    product="FortiGate",
+                    version="7.4.3",
+                    priority=Priority.P3,
+                    description=f"benchmark case {n}",
+                )
+                opened = await t.timed("open", open_case(door, request, task_queue=queue))
+                assert opened.case_id
+                handle = door.get_workflow_handle(opened.case_id)
+                owner = None
+                while owner is None:  # routed (E1): part of the lifecycle's time
+                    view = await handle.query(
+                        "view", {"viewer": "acme-alice"}, result_type=CaseView
+                    )
+                    owner = view.owner.engineer_id if view.owner else None
+                    if owner is None:
+                        await asyncio.sleep(0.02)
+                for action, who, fields in (
+                    ("respond", owner, {"text": "looking"}),
+                    ("resolve", owner, {"resolution": "fixed"}),
+                    ("close", "acme-alice", {"reason": "thanks"}),
+                ):
+                    with acting(Principal(id=who, via="api-key")):
+                        await t.timed(
+                            action,
+                            handle.execute_update(action, fields, result_type=ActionResult),
+                        )
+
+            async def bare_lifecycle(n: int, t: Timings) -> None:
+                handle = await t.timed(
+                    "open",
+                    env.client.start_workflow(
+                        BareCase.run, id=f"bare-{uuid.uuid4().hex}", task_queue=bare_queue
+                    ),
+                )
+                for action in ("respond", "resolve", "close"):
+                    await t.timed(action, handle.execute_update(action, "x", result_type=str))
+
+            results: dict[str, list[tuple[float, Timings]]] = {"bare": [], "casework": []}
+            executor = ThreadPoolExecutor(ACTIVITY_THREADS)
+            casework_worker = build_worker(
+                env.client,
+                task_queue=queue,
+                activities=activities_for(store, DEFAULT_POLICY),
+                ring=ring,
+                executor=executor,
+            )
+            bare_worker = Worker(
+                env.client,
+                task_queue=bare_queue,
+                workflows=[BareCase],
+                activities=[noop],
+                activity_executor=executor,
+            )
+            async with casework_worker, bare_worker:
+                for r in range(rounds):
+                    for name, one in (("bare", bare_lifecycle), ("casework", casework_lifecycle)):
+                        rate, timings = await run_round(count, concurrency, one)
+                        results[name].append((rate, timings))
+                        print(f"round {r + 1} {name:<9} {rate:6.2f} lifecycles/s", flush=True)
+        store.dispose()
+
+    bare = statistics.median(rate for rate, _ in results["bare"])
+    casework = statistics.median(rate for rate, _ in results["casework"])
+    print(
+        f"\nserver: {server}, {count} lifecycles a round, {concurrency} in flight, {rounds} rounds"
+    )
+    print(f"bare      {bare:6.2f} lifecycles/s (median of rounds)")
+    print(
+        f"casework  {casework:6.2f} lifecycles/s (median of rounds), {casework / bare:.2f} of bare"
+    )
+    for name in ("bare", "casework"):
+        for action in ACTIONS:
+            samples = [s for _, t in results[name] for s in t.by_action[action]]
+            print(
+                f"{name:<9} {action:<8} p50 {pct(samples, 50):7.1f} ms  "
+                f"p95 {pct(samples, 95):7.1f} ms"
+            )
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-n", "--count", type=int, default=60, help="lifecycles a round")
+    parser.add_argument("-c", "--concurrency", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--server", choices=["memory", "sqlite"], default="memory")
+    args = parser.parse_args()
+    asyncio.run(main(args.count, args.concurrency, args.rounds, args.server))
