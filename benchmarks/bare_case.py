@@ -45,3 +45,32 @@ class BareCase:
         await self._step("close")
         self.state = "closed"
         return "closed"
+
+
+@activity.defn(name="bench_write_row")
+async def write_row(database: str) -> None:
+    """One insert: the least a breach alert costs (benchmarks/breach_and_memory.py)."""
+    import sqlite3
+    from datetime import UTC, datetime
+
+    with sqlite3.connect(database) as conn:
+        conn.execute(
+            "INSERT OR IGNORE INTO alerts VALUES (?, ?)",
+            (activity.info().workflow_id, datetime.now(UTC).isoformat()),
+        )
+
+
+@workflow.defn(name="BareTimer")
+class BareTimer:
+    """A timer until a due time, then one row: the lower bound of a breach alert."""
+
+    @workflow.run
+    async def run(self, due: str, database: str) -> None:
+        from datetime import datetime
+
+        wait = datetime.fromisoformat(due) - workflow.now()
+        if wait.total_seconds() > 0:
+            await workflow.sleep(wait)
+        await workflow.execute_activity(
+            write_row, database, start_to_close_timeout=timedelta(seconds=30)
+        )

@@ -1,0 +1,194 @@
+"""Breach alerts on time, and the worker's memory, with many cases open (issue 12).
+
+    python benchmarks/breach_and_memory.py                    # 1,000 cases, SQLite dev server
+    python benchmarks/breach_and_memory.py -n 300 --target 120
+
+Opens N Gold P1 cases whose first-response target (`--target` seconds, S1/S5) is short, answers
+none, and watches the outbox: how late each breach alert (S3/E3) lands after its case's due
+time, p50/p95/p99/max. Then the lower bound on the same server: N bare workflows that sleep
+until the same kind of due time and write one row (a timer plus one insert). Prints the worker
+process's resident memory with the N cases open. Lateness is measured by polling the database
+every 50 ms, so figures carry up to 50 ms of that.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shutil
+import sqlite3
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from casework import search_attributes
+from casework.client import open_case
+from casework.codec import data_converter
+from casework.domain.models import Channel, OpenCaseRequest, Priority
+from casework.domain.sla import SlaPolicy
+from casework.engine import load_directory
+from casework.identity.keyring import fresh_ring
+from casework.settings import DEMO_DIRECTORY
+from casework.store import Store
+from worker import activities_for, build_worker
+
+sys.path.insert(0, str(Path(__file__).parent))
+from bare_case import BareTimer, write_row  # noqa: E402
+
+POLL = 0.05
+
+
+def binary(name: str) -> str:
+    found = Path(sys.prefix, "bin", name)
+    path = str(found) if found.exists() else shutil.which(name)
+    if not path:
+        raise SystemExit(f"{name} is not installed: pip install -e '.[test]'")
+    return path
+
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def pct(samples: list[float], p: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def report(name: str, lateness: list[float], count: int) -> None:
+    if not lateness:
+        print(f"{name:<9} no alert landed")
+        return
+    print(
+        f"{name:<9} {len(lateness)}/{count} landed; late by p50 {pct(lateness, 50):.2f} s, "
+        f"p95 {pct(lateness, 95):.2f} s, p99 {pct(lateness, 99):.2f} s, max {max(lateness):.2f} s"
+    )
+
+
+async def watch(db: Path, query: str, due: dict[str, datetime], deadline: float) -> list[float]:
+    """Seconds from each due time to when its row was first seen."""
+    seen: dict[str, float] = {}
+    while len(seen) < len(due) and time.monotonic() < deadline:
+        with sqlite3.connect(db) as conn:
+            rows = conn.execute(query).fetchall()
+        now = datetime.now(UTC)
+        for (key,) in rows:
+            if key in due and key not in seen:
+                seen[key] = (now - due[key]).total_seconds()
+        await asyncio.sleep(POLL)
+    return list(seen.values())
+
+
+async def main(count: int, target: int) -> None:
+    policy = SlaPolicy.model_validate(
+        {
+            "first_response_targets": {
+                tier: {"P1": f"{target}s", "P2": "3600s", "P3": "7200s"}
+                for tier in ("GOLD", "PLATINUM")
+            }
+        }
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        ring = fresh_ring()
+        db = Path(tmp) / "casework.db"
+        store = Store(f"sqlite:///{db}", ring)
+        store.directory.replace(load_directory(DEMO_DIRECTORY))
+        env = await WorkflowEnvironment.start_local(
+            data_converter=data_converter(ring, store.realms.lookup),
+            dev_server_existing_path=binary("temporal"),
+            search_attributes=search_attributes.ALL,
+            dev_server_extra_args=["--db-filename", f"{tmp}/temporal.db"],
+        )
+        async with env:
+            client: Client = env.client
+            queue = f"breach-{uuid.uuid4().hex[:8]}"
+            before = rss_mb()
+            async with build_worker(
+                client, task_queue=queue, activities=activities_for(store, policy), ring=ring
+            ):
+                limit = asyncio.Semaphore(20)
+
+                async def open_one(n: int) -> str:
+                    request = OpenCaseRequest(
+                        request_id=f"breach-{n}-{uuid.uuid4().hex[:6]}",
+                        channel=Channel.WEB,
+                        account_id="globex",
+                        contact_id="globex-carol",
+                        product="FortiManager",
+                        version="7.2.1",
+                        priority=Priority.P1,
+                        description=f"outage {n}",
+                    )
+                    async with limit:
+                        result = await open_case(client, request, task_queue=queue)
+                    assert result.case_id
+                    return result.case_id
+
+                started = time.monotonic()
+                cases = await asyncio.gather(*(open_one(n) for n in range(count)))
+                print(f"opened {count} cases in {time.monotonic() - started:.0f} s", flush=True)
+                due = {}
+                while len(due) < count:
+                    with sqlite3.connect(db) as conn:
+                        rows = conn.execute("SELECT case_id, due_at FROM case_facts").fetchall()
+                    due = {c: datetime.fromisoformat(d).replace(tzinfo=UTC) for c, d in rows}
+                    await asyncio.sleep(0.2)
+                print(
+                    f"worker memory with {count} cases open: {rss_mb():.0f} MB "
+                    f"(before: {before:.0f} MB)",
+                    flush=True,
+                )
+                last = max(due.values())
+                deadline = time.monotonic() + (last - datetime.now(UTC)).total_seconds() + 60
+                lateness = await watch(
+                    db,
+                    "SELECT DISTINCT case_id FROM outbox "
+                    "WHERE recipient_kind = 'escalation_manager'",
+                    {c: due[c] for c in cases},
+                    deadline,
+                )
+                report("casework", lateness, count)
+
+            bare_queue = f"bare-{uuid.uuid4().hex[:8]}"
+            rows_db = Path(tmp) / "bare.db"
+            with sqlite3.connect(rows_db) as conn:
+                conn.execute("CREATE TABLE alerts (id TEXT PRIMARY KEY, at TEXT)")
+            bare_due: dict[str, datetime] = {}
+            async with Worker(
+                client, task_queue=bare_queue, workflows=[BareTimer], activities=[write_row]
+            ):
+                start_at = datetime.now(UTC) + timedelta(seconds=15)
+                spread = max(1.0, count / 15)  # due times spread like the cases' openings
+                for n in range(count):
+                    when = start_at + timedelta(seconds=spread * n / count + target / 4)
+                    workflow_id = f"bare-{n}-{uuid.uuid4().hex[:6]}"
+                    bare_due[workflow_id] = when
+                    await client.start_workflow(
+                        BareTimer.run,
+                        args=[when.isoformat(), str(rows_db)],
+                        id=workflow_id,
+                        task_queue=bare_queue,
+                    )
+                last = max(bare_due.values())
+                deadline = time.monotonic() + (last - datetime.now(UTC)).total_seconds() + 60
+                lateness = await watch(rows_db, "SELECT id FROM alerts", bare_due, deadline)
+                report("bare", lateness, count)
+        store.dispose()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-n", "--count", type=int, default=1000)
+    parser.add_argument("--target", type=int, default=240, help="P1 target, seconds")
+    args = parser.parse_args()
+    asyncio.run(main(args.count, args.target))
