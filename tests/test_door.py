@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from casework.attachments import AttachmentStore
-from casework.door.app import Door, DoorError
+from casework.door.errors import DoorError
 from casework.door.people import Identity
 from casework.door.rules import Refused, open_fields
+from casework.door.service import Door
 from casework.store import Store
 from tests.conftest import Desk
 from tests.door_helpers import bearer, door, key_for
