@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import shutil
 import sqlite3
 import sys
 import tempfile
@@ -41,16 +40,9 @@ from worker import activities_for, build_worker
 
 sys.path.insert(0, str(Path(__file__).parent))
 from bare_case import BareTimer, write_row  # noqa: E402
+from bench_tools import binary, percentile  # noqa: E402
 
 POLL = 0.05
-
-
-def binary(name: str) -> str:
-    found = Path(sys.prefix, "bin", name)
-    path = str(found) if found.exists() else shutil.which(name)
-    if not path:
-        raise SystemExit(f"{name} is not installed: pip install -e '.[test]'")
-    return path
 
 
 def rss_mb() -> float:
@@ -60,18 +52,14 @@ def rss_mb() -> float:
     return float("nan")
 
 
-def pct(samples: list[float], p: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
-
-
 def report(name: str, lateness: list[float], count: int) -> None:
     if not lateness:
         print(f"{name:<9} no alert landed")
         return
     print(
-        f"{name:<9} {len(lateness)}/{count} landed; late by p50 {pct(lateness, 50):.2f} s, "
-        f"p95 {pct(lateness, 95):.2f} s, p99 {pct(lateness, 99):.2f} s, max {max(lateness):.2f} s"
+        f"{name:<9} {len(lateness)}/{count} landed; late by "
+        + ", ".join(f"p{p} {percentile(lateness, p):.2f} s" for p in (50, 95, 99))
+        + f", max {max(lateness):.2f} s"
     )
 
 

