@@ -53,7 +53,7 @@ from worker import ACTIVITY_THREADS, activities_for, build_worker
 
 sys.path.insert(0, str(Path(__file__).parent))  # the bare workflow, sandboxed like a case
 from bare_case import BareCase, noop  # noqa: E402
-from bench_tools import binary, percentile  # noqa: E402
+from bench_tools import binary, cpu_seconds, percentile  # noqa: E402
 
 ACTIONS = ("open", "respond", "resolve", "close")
 
@@ -66,6 +66,10 @@ def pct(samples: list[float], p: float) -> float:
 class Timings:
     def __init__(self) -> None:
         self.by_action: dict[str, list[float]] = {a: [] for a in ACTIONS}
+        self.cpu_worker = 0.0
+        """CPU seconds per lifecycle: this process (worker and client)..."""
+        self.cpu_server = 0.0
+        """...and the Temporal server."""
 
     async def timed(self, action: str, work: Awaitable[Any]) -> Any:
         started = time.perf_counter()
@@ -85,11 +89,16 @@ async def run_round(
             await one(n, timings)
 
     started = time.perf_counter()
+    own, server = cpu_seconds()
     await asyncio.gather(*(bounded(n) for n in range(count)))
-    return count / (time.perf_counter() - started), timings
+    rate = count / (time.perf_counter() - started)
+    own_after, server_after = cpu_seconds()
+    timings.cpu_worker = (own_after - own) / count
+    timings.cpu_server = (server_after - server) / count
+    return rate, timings
 
 
-async def main(count: int, concurrency: int, rounds: int, server: str) -> None:
+async def main(count: int, concurrency: int, rounds: int, server: str, only: str = "") -> None:
     if os.environ.get("PYTHONDONTWRITEBYTECODE"):
         print(
             "note: PYTHONDONTWRITEBYTECODE is set, so the workflow sandbox compiles the case's "
@@ -176,11 +185,20 @@ async def main(count: int, concurrency: int, rounds: int, server: str) -> None:
             async with casework_worker, bare_worker:
                 for r in range(rounds):
                     for name, one in (("bare", bare_lifecycle), ("casework", casework_lifecycle)):
+                        if only and name != only:
+                            continue
                         rate, timings = await run_round(count, concurrency, one)
                         results[name].append((rate, timings))
-                        print(f"round {r + 1} {name:<9} {rate:6.2f} lifecycles/s", flush=True)
+                        print(
+                            f"round {r + 1} {name:<9} {rate:6.2f} lifecycles/s, CPU a lifecycle: "
+                            f"worker {timings.cpu_worker * 1000:4.0f} ms, "
+                            f"server {timings.cpu_server * 1000:4.0f} ms",
+                            flush=True,
+                        )
         store.dispose()
 
+    if only:
+        return
     bare = statistics.median(rate for rate, _ in results["bare"])
     casework = statistics.median(rate for rate, _ in results["casework"])
     print(
@@ -190,6 +208,10 @@ async def main(count: int, concurrency: int, rounds: int, server: str) -> None:
     print(
         f"casework  {casework:6.2f} lifecycles/s (median of rounds), {casework / bare:.2f} of bare"
     )
+    for name in ("bare", "casework"):
+        worker = statistics.median(t.cpu_worker for _, t in results[name]) * 1000
+        server_cpu = statistics.median(t.cpu_server for _, t in results[name]) * 1000
+        print(f"{name:<9} CPU a lifecycle: worker {worker:4.0f} ms, server {server_cpu:4.0f} ms")
     for name in ("bare", "casework"):
         for action in ACTIONS:
             samples = [s for _, t in results[name] for s in t.by_action[action]]
@@ -205,5 +227,8 @@ if __name__ == "__main__":
     parser.add_argument("-c", "--concurrency", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--server", choices=["memory", "sqlite"], default="memory")
+    parser.add_argument(
+        "--only", choices=["bare", "casework"], default="", help="one side (to profile it)"
+    )
     args = parser.parse_args()
-    asyncio.run(main(args.count, args.concurrency, args.rounds, args.server))
+    asyncio.run(main(args.count, args.concurrency, args.rounds, args.server, args.only))
