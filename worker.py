@@ -27,9 +27,11 @@ from activities import (
     TrackerActivities,
 )
 from activities.cases import CaseStarter
+from activities.effects import EffectActivities
 from activities.escalation import EscalationActivities
 from activities.feed import FeedActivities
 from activities.reporting import ReportingActivities
+from casework import contracts
 from casework.attachments import AttachmentStore
 from casework.codec.engine import converter_for
 from casework.domain.sla import SlaPolicy
@@ -63,7 +65,20 @@ def activities_for(  # type: ignore[no-untyped-def]
     notifications = NotificationActivities(store)
     tracker = TrackerActivities(store)
     sharing = LogSharingActivities(store)
-    escalation = EscalationActivities(store, policy)
+    escalation = EscalationActivities(store, policy, notify=notifications.notify)
+    reporting = ReportingActivities(store)
+    feed = FeedActivities(store)
+    effects = EffectActivities(
+        {
+            contracts.NOTIFY: notifications.notify,
+            contracts.RECORD_FEED: feed.record_feed,
+            contracts.RECORD_CASE_FACTS: reporting.record_case_facts,
+            contracts.RECORD_ESCALATION: escalation.record_escalation,
+            contracts.RECORD_LOG_APPROVAL: sharing.record_log_approval,
+            contracts.RELEASE_CASE: directory.release_case,
+            contracts.ALERT_ESCALATION_MANAGER: notifications.alert_escalation_manager,
+        }
+    )
     return [
         directory.intake,
         directory.route_case,
@@ -77,8 +92,9 @@ def activities_for(  # type: ignore[no-untyped-def]
         sharing.share_logs_with_problem_report,
         escalation.plan_escalation,
         escalation.record_escalation,
-        ReportingActivities(store).record_case_facts,
-        FeedActivities(store).record_feed,
+        reporting.record_case_facts,
+        feed.record_feed,
+        effects.apply_effects,
         AttachmentActivities(attachments).check_attachment,
     ]
 

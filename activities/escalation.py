@@ -3,6 +3,8 @@ and the shared `escalations` table that `casework report` counts."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from temporalio import activity
 
 from activities.directory import refuse
@@ -12,17 +14,26 @@ from casework.contracts import (
     EscalationPlan,
     EscalationPlanRequest,
     EscalationRecord,
+    Notification,
 )
-from casework.domain.escalation import ladder
+from casework.domain.escalation import alert_text, ladder
 from casework.domain.models import EscalationStep, Level
 from casework.domain.sla import SlaPolicy
 from casework.store import Store
 
 
 class EscalationActivities:
-    def __init__(self, store: Store, policy: SlaPolicy) -> None:
+    def __init__(
+        self,
+        store: Store,
+        policy: SlaPolicy,
+        notify: Callable[[Notification], object] | None = None,
+    ) -> None:
+        """`notify`: the outbox's activity, for a plan that alerts its first manager at once
+        (the breach alert); without it such a plan is refused."""
         self.store = store
         self.policy = policy
+        self.notify = notify
 
     @activity.defn(name=PLAN_ESCALATION)
     def plan_escalation(self, request: EscalationPlanRequest) -> EscalationPlan:
@@ -39,10 +50,42 @@ class EscalationActivities:
                 )
         director = self.store.directory.support_director()
         steps = ladder(self.store.directory.rota(), director, request.at)
-        return EscalationPlan(
+        plan = EscalationPlan(
             ladder=[EscalationStep(id=i, name=n) for i, n in steps],
             acknowledge_within=self.policy.escalation_acknowledge_within,
             has_catch_all=director is not None,
+        )
+        if request.alert is not None and plan.ladder:
+            self._alert_first(request, plan)
+        return plan
+
+    def _alert_first(self, request: EscalationPlanRequest, plan: EscalationPlan) -> None:
+        """S3: the breach alert, to the manager the ladder starts with, in the words and
+        under the key the case uses for that step (casework.domain.escalation.alert_text)."""
+        alert = request.alert
+        assert alert is not None
+        if self.notify is None:
+            raise RuntimeError("plan_escalation was asked to alert, but has no outbox")
+        subject, body = alert_text(
+            case_id=request.case_id,
+            escalation_id=alert.escalation_id,
+            reason=alert.reason,
+            note=alert.note,
+            summary=alert.summary,
+            acknowledge_within=plan.acknowledge_within,
+        )
+        self.notify(
+            Notification(
+                key=alert.key,
+                case_id=request.case_id,
+                recipient_kind="escalation_manager",
+                recipient_id=plan.ladder[0].id,
+                subject=subject,
+                body=body,
+                at=request.at,
+                restricted=alert.restricted,
+                account_id=alert.account_id,
+            )
         )
 
     @activity.defn(name=RECORD_ESCALATION)

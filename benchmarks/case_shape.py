@@ -49,8 +49,16 @@ def shape(events: list) -> dict[str, object]:  # type: ignore[type-arg]
         for e in events
         if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
     )
+    upserted = [
+        sorted(
+            e.upsert_workflow_search_attributes_event_attributes.search_attributes.indexed_fields
+        )
+        for e in events
+        if e.event_type == EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES
+    ]
     return {
         "events": len(events),
+        "upserted": upserted,
         "workflow tasks": kinds["EVENT_TYPE_WORKFLOW_TASK_COMPLETED"],
         "activities": dict(activities),
         "markers": dict(markers),

@@ -193,12 +193,28 @@ PLAN_ESCALATION = "plan_escalation"
 RECORD_ESCALATION = "record_escalation"
 
 
+class EscalationAlert(Strict):
+    """What the first alert of a new escalation says, but for its recipient (the plan's)."""
+
+    key: str
+    escalation_id: str
+    reason: str
+    note: str = ""
+    summary: str
+    restricted: bool = False
+    account_id: str | None = None
+
+
 class EscalationPlanRequest(Strict):
     """E3/S3: who gets a new escalation; `recorded_by` (phone) must be Customer Care (L0)."""
 
     case_id: str
     at: datetime
     recorded_by: str | None = None
+    alert: EscalationAlert | None = None
+    """S3: alert the ladder's first manager in the same activity (the breach alert), so it
+    lands one round trip sooner; the case's own alert of that step, under the same key, is
+    then a no-op."""
 
 
 class EscalationPlan(Lenient):
@@ -255,3 +271,37 @@ class FeedBatch(Strict):
     restricted: bool = False
     """U5: the case is a US Citizen Support case: its entries' texts are sealed at rest."""
     account_id: str | None = None
+
+
+# --- side effects, batched (issue 12) -------------------------------------------------------
+
+APPLY_EFFECTS = "apply_effects"
+BATCHED_EFFECTS = (
+    NOTIFY,
+    RECORD_FEED,
+    RECORD_CASE_FACTS,
+    RECORD_ESCALATION,
+    RECORD_LOG_APPROVAL,
+    RELEASE_CASE,
+    ALERT_ESCALATION_MANAGER,
+)
+"""The fire-and-forget writes a case may batch: each is idempotent on its own key (outbox key,
+feed seq, facts revision, escalation id, approval request id, the case's assignments), so a
+retried batch repeats nothing."""
+EFFECTS_PER_BATCH = 200
+EFFECT_BATCH_CHARS = 200_000
+"""A batch's bounds: its payload stays below Temporal's 256 KB warning."""
+
+
+class Effect(Strict):
+    """One side effect: the activity that would have written it alone, and its input."""
+
+    activity: str = Field(json_schema_extra={"enum": list(BATCHED_EFFECTS)})
+    arg: dict[str, Any]
+
+
+class EffectBatch(Strict):
+    """What one workflow task of a case decided to write, in the order it decided it."""
+
+    case_id: str
+    effects: list[Effect] = Field(min_length=1, max_length=EFFECTS_PER_BATCH)

@@ -9,10 +9,11 @@ director in the directory the ladder ends with the rota's last manager.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from casework.domain.directory import EscalationManager, SupportDirector
+from casework.domain.durations import format_duration
 from casework.domain.models import Priority
 from casework.domain.routing import manager_on_duty
 
@@ -62,3 +63,24 @@ def is_higher(requested: Priority, current: Priority) -> bool:
 def escalation_id_for(case_id: str, number: int) -> str:
     """`<case_id>-E<n>`, n from 1 (the shared escalations table's key)."""
     return f"{case_id}-E{number}"
+
+
+def alert_text(
+    *,
+    case_id: str,
+    escalation_id: str,
+    reason: str,
+    note: str,
+    summary: str,
+    acknowledge_within: timedelta,
+) -> tuple[str, str]:
+    """E3/S3: the subject and body of the alert to the manager an escalation is with. The
+    case sends it at every step; the breach's first alert is also written by the activity that
+    plans the ladder, under the same key, so the same words must come from both. U5: `note` is
+    empty for a restricted case and `summary` carries no content."""
+    body = (
+        f"{reason.replace('_', ' ')}: {note} {summary}. Acknowledge within "
+        f"{format_duration(acknowledge_within)}: casework acknowledge {case_id} (signed in "
+        "as yourself)"
+    )
+    return f"Escalation {escalation_id} on {case_id}", " ".join(body.split(" ")).strip()

@@ -15,6 +15,7 @@ A case started before the VERIFIED_PRINCIPAL patch keeps believing the payload, 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from temporalio import workflow
@@ -51,11 +52,11 @@ def checked_principal() -> Principal | None:
     return identity.current()
 
 
-def patched_at_start() -> bool:
+def patched_at_start(patched: Callable[[str], bool]) -> bool:
     """Whether this run acts on verified principals. Asked once when the run starts: a patch
     marker recorded inside an update handler does not replay (the update's state machine
     meets it), so handlers never ask the patch themselves."""
-    return workflow.patched(VERIFIED_PRINCIPAL)
+    return patched(VERIFIED_PRINCIPAL)
 
 
 def as_principal(payload: Any, principal: Principal | None, field: str = "actor") -> Any:

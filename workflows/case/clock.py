@@ -45,7 +45,7 @@ class FirstResponseClock:
             if left > timedelta(0):
                 change = clock.next_change(workflow.now())
                 wake = left
-                if change is not None and workflow.patched(WAKE_AT_WINDOW_CHANGES):
+                if change is not None and self.ctx.patched(WAKE_AT_WINDOW_CHANGES):
                     wake = min(left, change - workflow.now())
                 try:
                     await workflow.wait_condition(self._changed_since(due), timeout=wake)
@@ -76,7 +76,7 @@ class FirstResponseClock:
         )
         feed.publish()
         feed.record_facts()
-        if workflow.patched(ESCALATE_SLA_BREACH):
+        if self.ctx.patched(ESCALATE_SLA_BREACH):
             # Kept with the side effects, so a roll-over or the close waits for it.
             self.ctx.in_background(asyncio.ensure_future(self.escalate_breach(at)))
             case.sla.breach_alerted = True

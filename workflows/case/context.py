@@ -6,6 +6,7 @@ one `CaseContext` by the workflow, so parts never import each other.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, Protocol, TypeVar
 
@@ -14,6 +15,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from casework import contracts
     from casework.domain import sla as sla_rules
     from casework.domain.lifecycle import Actor, CaseLifecycle
     from casework.domain.models import ActorRole, CaseState, CaseWorkflowInput, DeferredEffect
@@ -53,10 +55,20 @@ class FeedPort(Protocol):
 
     def last_kind(self) -> str | None: ...
 
+    def take_unsent(self) -> tuple[list[contracts.FeedBatch], int | None]: ...
+
+    def saved(self, upto: int) -> None: ...
+
+    def upsert_published(self) -> None: ...
+
 
 class CaseContext:
-    def __init__(self, options: CaseWorkflowInput, case: CaseState) -> None:
+    def __init__(
+        self, options: CaseWorkflowInput, case: CaseState, patched: Callable[[str], bool]
+    ) -> None:
         self.options = options
+        self.patched = patched
+        """`patched(id)`: whether this run has a patch of patches.py (see `Patches`)."""
         self.case = case
         self.lifecycle = CaseLifecycle(case)
         self.lock = asyncio.Lock()
@@ -65,6 +77,12 @@ class CaseContext:
         """While the case rolls over, new side effects wait in its state for the next run,
         so a case that never stops receiving signals still finds a moment to roll over."""
         self.feed: FeedPort  # wired by the workflow once the Feed part exists
+        self.batched = False
+        """BATCHED_EFFECTS (patches.py): the side effects a workflow task decides (feed entries
+        included) go in one `apply_effects` activity, and the search attributes in one upsert
+        of the values that changed, at the end of the task; set by the workflow."""
+        self._effects: list[contracts.Effect] = []
+        self._flush_due = False
 
     @property
     def restricted(self) -> bool:
@@ -107,6 +125,15 @@ class CaseContext:
                 )
             )
             return
+        if self.batched:
+            self._effects.append(
+                contracts.Effect(
+                    activity=activity,
+                    arg=arg if isinstance(arg, dict) else arg.model_dump(mode="json"),
+                )
+            )
+            self.flush_at_end_of_task()
+            return
         self.pending = [p for p in self.pending if not p.done()]
         self.pending.append(
             workflow.start_activity(
@@ -116,6 +143,39 @@ class CaseContext:
                 retry_policy=SIDE_EFFECT_RETRY,
             )
         )
+
+    def flush_at_end_of_task(self) -> None:
+        """Once per workflow task: when this task's handlers have run (or wait), write what
+        they decided in one activity. Not while the case rolls over: what it decides then
+        waits in its state for the next run (so a flood of signals cannot keep adding work to
+        drain), and the next run publishes its search attributes when it starts."""
+        if not self._flush_due and not self.rolling_over:
+            self._flush_due = True
+            self.in_background(asyncio.ensure_future(self._flush()))
+
+    async def _flush(self) -> None:
+        self._flush_due = False
+        self.feed.upsert_published()
+        feed_batches, upto = self.feed.take_unsent()
+        effects = [
+            contracts.Effect(activity=contracts.RECORD_FEED, arg=b.model_dump(mode="json"))
+            for b in feed_batches
+        ]
+        effects += self._effects
+        self._effects = []
+        written = [
+            workflow.start_activity(
+                contracts.APPLY_EFFECTS,
+                contracts.EffectBatch(case_id=self.case.case_id, effects=batch),
+                result_type=int,
+                start_to_close_timeout=SIDE_EFFECT_TIMEOUT,
+                retry_policy=SIDE_EFFECT_RETRY,
+            )
+            for batch in effect_batches(effects)
+        ]
+        await asyncio.gather(*written)
+        if upto is not None:
+            self.feed.saved(upto)
 
     def over_roll_over_budget(self) -> bool:
         """While rolling over: has the case already set aside all it may carry?"""
@@ -153,3 +213,34 @@ class CaseContext:
             schedule_to_close_timeout=CALLER_DEADLINE if caller_waits else None,
             retry_policy=SIDE_EFFECT_RETRY,
         )
+
+
+def effect_batches(effects: list[contracts.Effect]) -> list[list[contracts.Effect]]:
+    """Consecutive runs of effects within a batch's bounds (EFFECTS_PER_BATCH, and about
+    EFFECT_BATCH_CHARS of input; a feed batch alone is at most FEED_BATCH_CHARS of text)."""
+    batches: list[list[contracts.Effect]] = []
+    chars = 0
+    for effect in effects:
+        size = _size(effect.arg)
+        if (
+            not batches
+            or len(batches[-1]) >= contracts.EFFECTS_PER_BATCH
+            or (batches[-1] and chars + size > contracts.EFFECT_BATCH_CHARS)
+        ):
+            batches.append([])
+            chars = 0
+        batches[-1].append(effect)
+        chars += size
+    return batches
+
+
+def _size(value: Any) -> int:
+    """About how many characters `value` takes as JSON (its strings' lengths, plus a little
+    for every other item)."""
+    if isinstance(value, str):
+        return len(value) + 2
+    if isinstance(value, dict):
+        return sum(len(str(k)) + _size(v) + 4 for k, v in value.items())
+    if isinstance(value, list):
+        return sum(_size(v) + 1 for v in value)
+    return 8

@@ -26,7 +26,12 @@ with workflow.unsafe.imports_passed_through():
         EscalateNow,
     )
     from casework.domain.durations import format_duration
-    from casework.domain.escalation import SLA_BREACH_REASON, escalation_id_for, is_higher
+    from casework.domain.escalation import (
+        SLA_BREACH_REASON,
+        alert_text,
+        escalation_id_for,
+        is_higher,
+    )
     from casework.domain.lifecycle import Actor
     from casework.domain.models import Escalation
     from casework.domain.presentation import summary_line
@@ -187,10 +192,21 @@ class EscalationLadder:
                     f"First-response target missed. {summary_line(case)}",
                 )
                 return
+            escalation_id = escalation_id_for(case.case_id, len(case.escalations) + 1)
+            note = f"no first response within {format_duration(case.sla.target)}"
+            first_alert = contracts.EscalationAlert(
+                key=f"{escalation_id}:step-0",
+                escalation_id=escalation_id,
+                reason=SLA_BREACH_REASON,
+                note="" if self.ctx.restricted else note,
+                summary=summary_line(case),
+                restricted=self.ctx.restricted,
+                account_id=case.intake.request.account_id,
+            )
             try:
                 plan = await self.ctx.ask(
                     contracts.PLAN_ESCALATION,
-                    contracts.EscalationPlanRequest(case_id=case.case_id, at=at),
+                    contracts.EscalationPlanRequest(case_id=case.case_id, at=at, alert=first_alert),
                     contracts.EscalationPlan,
                     caller_waits=False,
                 )
@@ -201,7 +217,7 @@ class EscalationLadder:
                 plan,
                 channel="sla_breach",
                 reason=SLA_BREACH_REASON,
-                note=f"no first response within {format_duration(case.sla.target)}",
+                note=note,
                 raised_by="sla",
                 recorded_by=None,
                 raised_at=at,
@@ -329,17 +345,19 @@ class EscalationLadder:
         """Alert the manager the escalation is with, once per step (E3, S3). U5: a restricted
         case's note stays on the case (the summary line carries no content either)."""
         case = self.ctx.case
-        note = "" if self.ctx.restricted else escalation.note
+        subject, body = alert_text(
+            case_id=case.case_id,
+            escalation_id=escalation.escalation_id,
+            reason=escalation.reason,
+            note="" if self.ctx.restricted else escalation.note,
+            summary=summary_line(case),
+            acknowledge_within=escalation.acknowledge_within,
+        )
         self.ctx.feed.notify(
             "escalation_manager",
             escalation.manager.id,
-            f"Escalation {escalation.escalation_id} on {case.case_id}",
-            (
-                f"{escalation.reason.replace('_', ' ')}: {note} "
-                f"{summary_line(case)}. Acknowledge within "
-                f"{format_duration(escalation.acknowledge_within)}: casework acknowledge "
-                f"{case.case_id} --as {escalation.manager.id}"
-            ).strip(),
+            subject,
+            body,
             key=f"{escalation.escalation_id}:step-{escalation.step}",
         )
 

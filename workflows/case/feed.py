@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from typing import Any
 
 from temporalio import workflow
+from temporalio.common import SearchAttributeUpdate
 
 with workflow.unsafe.imports_passed_through():
     from casework import contracts
@@ -27,6 +29,7 @@ FEED_TAIL_ENTRIES = 50
 """The newest entries a case carries (and its view shows); the rest is in the database."""
 FEED_TAIL_CHARS = 60_000
 """...and at most this much of their text, so the carried state stays far below 2 MB."""
+_UNSET = object()
 FEED_BATCH_CHARS = 200_000
 """The most text one `record_feed` activity carries (a payload warns at 256 KB)."""
 
@@ -35,9 +38,13 @@ class Feed:
     def __init__(self, ctx: CaseContext, on_record: Callable[[FeedEntry], None]) -> None:
         self.ctx = ctx
         self.on_record = on_record
-        self.in_store = workflow.patched(FEED_IN_STORE)
+        self.in_store = ctx.patched(FEED_IN_STORE)
         self._sent = ctx.case.feed_saved  # entries before it are in a record_feed activity
         self._flush_due = False
+        self._published: dict[str, object] = {}
+        """BATCHED_EFFECTS: the search attributes as this run last upserted them..."""
+        self._to_publish: dict[str, SearchAttributeUpdate] = {}
+        """...and those to upsert at the end of this workflow task, if they changed."""
 
     # --- the feed --------------------------------------------------------------------------
 
@@ -53,7 +60,10 @@ class Feed:
         )
         case.feed.append(entry)
         case.feed_total += 1
-        if self.in_store and not self._flush_due and not self.ctx.rolling_over:
+        if self.ctx.batched:
+            if not self.ctx.rolling_over:
+                self.ctx.flush_at_end_of_task()
+        elif self.in_store and not self._flush_due and not self.ctx.rolling_over:
             self._flush_due = True  # one batch for everything this workflow task records
             self.ctx.in_background(asyncio.ensure_future(self._flush()))
         self.on_record(entry)
@@ -90,6 +100,32 @@ class Feed:
         self._trim()
         await asyncio.gather(*written)
         case.feed_saved = max(case.feed_saved, (unsent[-1].seq or 0) + 1)
+
+    def take_unsent(self) -> tuple[list[contracts.FeedBatch], int | None]:
+        """BATCHED_EFFECTS: the entries not yet written, as feed batches for the task's
+        effects, and the position written up to once they are (`saved`). The case forgets all
+        but the tail now; while it rolls over, it keeps them for the next run."""
+        case = self.ctx.case
+        if self.ctx.rolling_over:
+            return [], None
+        unsent = [e for e in case.feed if e.seq is not None and e.seq >= self._sent]
+        if not unsent:
+            return [], None
+        self._sent = case.feed_total
+        self._trim()
+        return [self._batch_of(batch) for batch in _batches(unsent)], (unsent[-1].seq or 0) + 1
+
+    def saved(self, upto: int) -> None:
+        self.ctx.case.feed_saved = max(self.ctx.case.feed_saved, upto)
+
+    def _batch_of(self, entries: list[FeedEntry]) -> contracts.FeedBatch:
+        case = self.ctx.case
+        return contracts.FeedBatch(
+            case_id=case.case_id,
+            entries=[contracts.FeedRow.model_validate(e.model_dump()) for e in entries],
+            restricted=self.ctx.restricted,
+            account_id=case.intake.request.account_id,
+        )
 
     def _trim(self) -> None:
         """Keep the newest entries within both tail bounds; never one not yet written."""
@@ -144,33 +180,53 @@ class Feed:
         )
         if not self.ctx.options.index_search_attributes:
             return
-        workflow.upsert_search_attributes(
-            [
-                sa.CASE_STATE.value_set(case.state),
-                sa.CASE_PRIORITY.value_set(case.priority.value),
-                sa.CASE_TIER.value_set(case.intake.entitlement.tier.value),
-                sa.CASE_LEVEL.value_set(case.level.value),
-                sa.CASE_ACCOUNT.value_set(case.intake.request.account_id),
-                sa.CASE_CATEGORY.value_set(case.intake.request.category.value),
-                sa.CASE_OWNER.value_set(case.owner.engineer_id if case.owner else ""),
-                sa.CASE_QUEUE.value_set(case.queue),
-                sa.CASE_SLA_BREACHED.value_set(case.sla.breached_at is not None),
-                sa.CASE_SLA_DUE.value_set(case.sla.due_at),
-                sa.CASE_RESTRICTED.value_set(self.ctx.restricted),
-            ]
-        )
+        updates: list[SearchAttributeUpdate[Any]] = [
+            sa.CASE_STATE.value_set(case.state),
+            sa.CASE_PRIORITY.value_set(case.priority.value),
+            sa.CASE_TIER.value_set(case.intake.entitlement.tier.value),
+            sa.CASE_LEVEL.value_set(case.level.value),
+            sa.CASE_ACCOUNT.value_set(case.intake.request.account_id),
+            sa.CASE_CATEGORY.value_set(case.intake.request.category.value),
+            sa.CASE_OWNER.value_set(case.owner.engineer_id if case.owner else ""),
+            sa.CASE_QUEUE.value_set(case.queue),
+            sa.CASE_SLA_BREACHED.value_set(case.sla.breached_at is not None),
+            sa.CASE_SLA_DUE.value_set(case.sla.due_at),
+            sa.CASE_RESTRICTED.value_set(self.ctx.restricted),
+        ]
+        if self.ctx.batched:
+            self._to_publish.update({u.key.name: u for u in updates})
+            self.ctx.flush_at_end_of_task()
+        else:
+            workflow.upsert_search_attributes(updates)
+
+    def upsert_published(self) -> None:
+        """BATCHED_EFFECTS: one upsert a workflow task, of the values that changed since this
+        run's last (each upsert is a history event and a write to the server's index)."""
+        changed = [
+            u
+            for name, u in self._to_publish.items()
+            if self._published.get(name, _UNSET) != u.value
+        ]
+        self._to_publish = {}
+        if changed:
+            workflow.upsert_search_attributes(changed)
+            self._published.update({u.key.name: u.value for u in changed})
 
     def publish_escalation(self) -> None:
         """E3: `CaseEscalated` says whether an escalation is active. Upserted only when an
         escalation starts or ends, so that cases without escalations replay unchanged."""
-        if self.ctx.options.index_search_attributes:
+        if self.ctx.options.index_search_attributes and self.ctx.batched:
+            escalated = self.ctx.case.active_escalation is not None
+            self._to_publish[sa.CASE_ESCALATED.name] = sa.CASE_ESCALATED.value_set(escalated)
+            self.ctx.flush_at_end_of_task()
+        elif self.ctx.options.index_search_attributes:
             escalated = self.ctx.case.active_escalation is not None
             workflow.upsert_search_attributes([sa.CASE_ESCALATED.value_set(escalated)])
 
     def record_facts(self) -> None:
         """What `casework report` counts (S1-S3): the case's facts, upserted at opening, first
         response, priority change and breach. Behind a patch: recorded histories did not."""
-        if not workflow.patched(CASE_FACTS):
+        if not self.ctx.patched(CASE_FACTS):
             return
         case = self.ctx.case
         self.ctx.side_effect(

@@ -9,6 +9,8 @@ it must be re-recorded at the same time (`scripts/record_histories.py`).
 
 from __future__ import annotations
 
+from temporalio import workflow
+
 WAKE_AT_WINDOW_CHANGES = "wake-at-business-window-changes"
 """U4: business-hours cases started before it did not wake at window changes.
 Retire from 2027-10-01."""
@@ -42,6 +44,19 @@ ACT_PAYLOAD_RAW = "act-payload-raw"
 """E4: cases before it let the SDK drop an `act` signal whose payload was not JSON (a log line
 only); since, the case takes the payload raw and refuses it on the feed. Retire from
 2027-11-29."""
+BATCHED_EFFECTS = "batched-side-effects"
+"""Issue 12: cases before it started one activity per side effect (a feed batch, each
+notification, facts, escalation rows) and upserted every search attribute at every change;
+since, a workflow task's side effects go in one `apply_effects` activity and its search
+attributes in one upsert of what changed. Retire from 2027-11-28."""
+
+CASE_GENERATION = "case-generation-2026-11-28"
+"""Issue 12: every patch above, in one marker. Core records each `patched()` of a new run as a
+marker and an upsert of `TemporalChangeVersion` (two history events and a write to the
+server's index apiece: 16 events a case); a case started since asks this one patch when it
+starts and takes every patch above as applied. A case started before asks each as it did.
+A patch added after this one is asked on its own (or in a new generation that includes it).
+Retire with the last of the patches above."""
 
 ALL = (
     WAKE_AT_WINDOW_CHANGES,
@@ -52,4 +67,18 @@ ALL = (
     VERIFIED_PRINCIPAL,
     ATTACHMENT_IN_STORE,
     ACT_PAYLOAD_RAW,
+    BATCHED_EFFECTS,
+    CASE_GENERATION,
 )
+
+
+class Patches:
+    """`patched(id)` for the parts of one run: true for a case of the current generation
+    without a marker of its own, else the SDK's answer. Made in the workflow's `__init__`,
+    before any other patch is asked, so the generation's marker comes first."""
+
+    def __init__(self) -> None:
+        self.current = workflow.patched(CASE_GENERATION)
+
+    def __call__(self, patch_id: str) -> bool:
+        return self.current or workflow.patched(patch_id)

@@ -70,7 +70,13 @@ from workflows.case.clock import FirstResponseClock
 from workflows.case.context import CaseContext
 from workflows.case.escalations import EscalationLadder
 from workflows.case.feed import Feed
-from workflows.case.patches import ACT_PAYLOAD_RAW, ATTACHMENT_IN_STORE, DEFER_DURING_ROLL_OVER
+from workflows.case.patches import (
+    ACT_PAYLOAD_RAW,
+    ATTACHMENT_IN_STORE,
+    BATCHED_EFFECTS,
+    DEFER_DURING_ROLL_OVER,
+    Patches,
+)
 from workflows.case.routing import Routing
 from workflows.case.vendor import VendorEscalations
 
@@ -119,19 +125,21 @@ class CaseWorkflow:
     @workflow.init
     def __init__(self, input: CaseWorkflowInput) -> None:
         self.options = input
-        self.verified = patched_at_start()
-        self.refuses_undecodable = workflow.patched(ACT_PAYLOAD_RAW)
+        self.patched = patched = Patches()
+        self.verified = patched_at_start(patched)
+        self.refuses_undecodable = patched(ACT_PAYLOAD_RAW)
         case = input.carried or _new_case(input.intake)
         if input.carried is None:
             case.restricted_members = list(input.intake.restricted_members)
         self.case = case
-        self.ctx = ctx = CaseContext(input, case)
+        self.ctx = ctx = CaseContext(input, case, patched)
+        ctx.batched = patched(BATCHED_EFFECTS)
         self.vendor = VendorEscalations(ctx, act=self._act_quietly)
         self.feed = ctx.feed = Feed(ctx, on_record=self.vendor.tell_partner_case)
         self.clock = FirstResponseClock(ctx, escalate_breach=self._escalate_breach)
         self.ladder = EscalationLadder(ctx, change_priority=self.clock.change_priority)
         self.routing = Routing(ctx)
-        self.approvals = LogApprovals(ctx, check_stored=workflow.patched(ATTACHMENT_IN_STORE))
+        self.approvals = LogApprovals(ctx, check_stored=patched(ATTACHMENT_IN_STORE))
         self.actions = CaseActions(
             ctx,
             share_logs=self.approvals.share_with,
@@ -164,7 +172,7 @@ class CaseWorkflow:
     @workflow.run
     async def run(self, input: CaseWorkflowInput) -> CaseView:
         case = self.case
-        self.deferring = workflow.patched(DEFER_DURING_ROLL_OVER)
+        self.deferring = self.patched(DEFER_DURING_ROLL_OVER)
         self.floor: int | None = None
         if input.carried is None:
             self._announce_opening()
