@@ -52,19 +52,27 @@ class BoundedBodies:
             await problem_response(413, message)(scope, receive, send)
             return
         received = 0
-        started = False
+        started = exceeded = False
 
         async def counted() -> Message:
-            nonlocal received
+            nonlocal received, exceeded
             item = await receive()
             if item["type"] == "http.request":
                 received += len(item.get("body", b""))
                 if received > limit:
+                    exceeded = True
                     raise BodyTooLarge()
             return item
 
         async def watched(item: Message) -> None:
+            """A handler that caught BodyTooLarge (the form parser turns it into its own 400)
+            answers 413 all the same."""
             nonlocal started
+            if exceeded:
+                if item["type"] == "http.response.start" and not started:
+                    started = True
+                    await problem_response(413, message)(scope, receive, send)
+                return
             if item["type"] == "http.response.start":
                 started = True
             await send(item)
