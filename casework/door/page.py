@@ -299,7 +299,11 @@ class Offered:
 
 
 def offered_actions(person: Identity, view: CaseView) -> list[Offered]:
-    """The engine's allowed actions, narrowed to the forms this person's kind has."""
+    """The engine's allowed actions, narrowed to the forms this person's kind has. Someone the
+    case withholds its content from (U5) is offered none: they could not know what they act on,
+    and the case would refuse them."""
+    if view.content_withheld:
+        return []
     mine = ROLE_ACTIONS.get(person.kind, ())
     allowed = set(view.allowed_actions)
     offered = []
@@ -317,10 +321,15 @@ def offered_actions(person: Identity, view: CaseView) -> list[Offered]:
 
 
 def may_attach(person: Identity, view: CaseView) -> bool:
-    return "attach" in view.allowed_actions and person.kind in (
-        "contact",
-        "engineer",
-        "partner_engineer",
+    return (
+        not view.content_withheld
+        and "attach" in view.allowed_actions
+        and person.kind
+        in (
+            "contact",
+            "engineer",
+            "partner_engineer",
+        )
     )
 
 
@@ -603,10 +612,18 @@ def mount_page(app: FastAPI, door: Door, ring: KeyRing) -> None:
             return _to_sign_in(request)
         from casework.door.app import _file_answer
 
+        person, session = who
         try:
-            got = await center.download_for(door, who[0], center.case_number(case), attachment)
+            got = await center.download_for(door, person, center.case_number(case), attachment)
         except DoorError as e:
-            return HTMLResponse(e.message, e.status)
+            return page.render(
+                request,
+                "problem.html",
+                status=e.status,
+                person=person,
+                csrf=session.csrf,
+                error=e.message,
+            )
         return _file_answer(got)
 
 
