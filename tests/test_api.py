@@ -338,3 +338,24 @@ async def test_the_openapi_document_is_served_and_checked_in(server: ApiServer) 
         assert path in paths, path
     assert "Problem" in served["components"]["schemas"]
     assert not any(p.startswith("/cases") for p in paths)  # the page is not the API
+
+
+def test_casework_api_refuses_a_bad_upload_bound_before_starting(tmp_path: Path) -> None:
+    import subprocess
+
+    from tests.conftest import binary
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TEMPORAL_", "CASEWORK_"))}
+    done = subprocess.run(
+        [binary("casework"), "--state-dir", str(tmp_path), "api", "--max-upload", "lots"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert done.returncode == 2, done
+    assert "--max-upload: 'lots' is not a size; write it like 256MB" in done.stderr
+    door = subprocess.run(
+        [binary("casework"), "door", "--help"], capture_output=True, text=True, timeout=60
+    )
+    assert door.returncode == 0 and "--max-upload" in door.stdout  # the older name still works

@@ -324,10 +324,71 @@ def _problem_schema(app: FastAPI) -> None:
                 "fields": {"type": "array", "items": {"type": "string"}},
             },
         }
+        _request_bodies(schema)
         app.openapi_schema = schema
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _request_bodies(schema: dict[str, Any]) -> None:
+    """The JSON bodies the open and action routes read themselves (they answer a malformed one
+    with the CLI's sentence), described from the same models the door validates with: each
+    action's fields without `actor` (the credential says who acts)."""
+    from casework.domain.models import OpenCaseRequest
+    from casework.door.rules import FILLED_BY_THE_DOOR, PHONE_ACTIONS
+
+    components = schema["components"]["schemas"]
+    template = "#/components/schemas/{model}"
+
+    def add(name: str, model: Any, drop: tuple[str, ...], extra: dict[str, Any]) -> str:
+        body = model.model_json_schema(ref_template=template)
+        components.update(body.pop("$defs", {}))
+        for field in drop:
+            body.get("properties", {}).pop(field, None)
+        body["required"] = [r for r in body.get("required", []) if r not in drop]
+        body.setdefault("properties", {}).update(extra)
+        body["title"] = name
+        components[name] = body
+        return f"#/components/schemas/{name}"
+
+    behalf = {
+        "on_behalf_of": {
+            "type": "string",
+            "description": "Customer Care only: the caller's contact id (E3, U6)",
+        }
+    }
+    refs = [
+        add(
+            f"Action_{name}",
+            model,
+            FILLED_BY_THE_DOOR,
+            behalf if name in PHONE_ACTIONS else {},
+        )
+        for name, model in sorted(center.ACTIONS.items())
+        if name != "attach"
+    ]
+    act = schema["paths"]["/v1/cases/{case}/actions/{action}"]["post"]
+    act["requestBody"] = {
+        "required": True,
+        "content": {"application/json": {"schema": {"oneOf": [{"$ref": r} for r in refs]}}},
+        "description": "The fields of the action named in the path (Action_<name>).",
+    }
+    opening = add(
+        "OpenCaseBody",
+        OpenCaseRequest,
+        ("request_id", "channel", "account_id", "contact_id"),
+        {
+            "request_id": {"type": "string", "description": "or the Idempotency-Key header"},
+            "channel": {"type": "string", "description": "default: what your credential says"},
+            "account_id": {"type": "string", "description": "default: your account"},
+            "contact_id": {"type": "string", "description": "default: yourself"},
+        },
+    )
+    schema["paths"]["/v1/cases"]["post"]["requestBody"] = {
+        "required": True,
+        "content": {"application/json": {"schema": {"$ref": opening}}},
+    }
 
 
 # --- the codec server's mount point (issue 10) --------------------------------------------------

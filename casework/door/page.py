@@ -17,6 +17,7 @@ cookie; every form carries the session's CSRF token. Nobody types who they are.
 from __future__ import annotations
 
 import math
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -507,7 +508,7 @@ def mount_page(app: FastAPI, door: Door, ring: KeyRing) -> None:
             person=person,
             csrf=session.csrf,
             error="",
-            values={},
+            values={"request_id": uuid.uuid4().hex},  # a form sent twice opens one case
             priorities=_PRIORITIES,
         )
 
