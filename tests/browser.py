@@ -92,13 +92,22 @@ class Browser:
 
     async def click(self, element_id: str) -> None:
         """Click a link or a form's button and wait for the next page to load."""
-        from selenium.webdriver.support import expected_conditions
+        from selenium.common.exceptions import WebDriverException
         from selenium.webdriver.support.ui import WebDriverWait
+
+        def gone(old: Any) -> bool:
+            """The old page's root is gone (chromium says so as a stale element, or as a node
+            that no longer belongs to the document)."""
+            try:
+                old.is_enabled()
+            except WebDriverException:
+                return True
+            return False
 
         def work() -> None:
             old = self.driver.find_element("tag name", "html")
             self.driver.find_element("id", element_id).click()
-            WebDriverWait(self.driver, 60).until(expected_conditions.staleness_of(old))
+            WebDriverWait(self.driver, 60).until(lambda _: gone(old))
             WebDriverWait(self.driver, 60).until(
                 lambda d: d.execute_script("return document.readyState") == "complete"
             )
