@@ -35,7 +35,15 @@ FLAGS = (
 )
 LAPTOP = (1366, 900)
 PHONE = (390, 844)
-SCREENSHOTS = Path(__file__).parent.parent / "docs" / "screenshots"
+SCREENSHOTS = (
+    Path(__file__).parent.parent / "docs" / "screenshots"
+    if os.environ.get("CASEWORK_WRITE_SCREENSHOTS") == "1"
+    else Path(os.environ.get("CASEWORK_SCREENSHOTS") or Path(tempfile.gettempdir()))
+    / "casework-screenshots"
+)
+"""Where `Browser.shot` saves: the checked-in docs/screenshots/ with CASEWORK_WRITE_SCREENSHOTS=1
+(then look at them and commit them), else a folder under CASEWORK_SCREENSHOTS or the temporary
+folder, so a test run leaves the work tree as it was."""
 T = TypeVar("T")
 
 
