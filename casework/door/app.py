@@ -17,7 +17,6 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, File, Form, Header, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
-from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.client import Client
 
@@ -279,7 +278,7 @@ def create_app(
         """A file of the case (`att-N`), streamed from the attachment store; U5: withheld from
         outsiders of a restricted case, and every read is audited."""
         got = await center.download_for(door, person, center.case_number(case), attachment)
-        return _file_answer(got)
+        return center.file_response(got)
 
     app.add_middleware(BoundedBodies, max_upload_bytes=max_upload_bytes)
     mount_codec(app, door, ring)
@@ -289,16 +288,6 @@ def create_app(
         mount_page(app, door, ring)
     _problem_schema(app)
     return app
-
-
-def _file_answer(got: center.Download) -> FileResponse:
-    cleanup = BackgroundTask(got.path.unlink, missing_ok=True) if got.temporary else None
-    return FileResponse(
-        got.path,
-        media_type="application/octet-stream",
-        filename=got.attachment.name,
-        background=cleanup,
-    )
 
 
 def _problem_schema(app: FastAPI) -> None:

@@ -19,7 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import UploadFile
+from fastapi.responses import FileResponse
 from pydantic import BaseModel, ValidationError
+from starlette.background import BackgroundTask
 from temporalio.service import RPCError, RPCStatusCode
 
 from casework.client import (
@@ -377,3 +379,14 @@ async def download_for(door: Door, person: Identity, case_id: str, attachment_id
             os.unlink(temporary)
         raise
     return Download(Path(temporary), found, temporary=True)
+
+
+def file_response(got: Download) -> FileResponse:
+    """The file as an answer, streamed from disk; a decrypted copy is removed after it."""
+    cleanup = BackgroundTask(got.path.unlink, missing_ok=True) if got.temporary else None
+    return FileResponse(
+        got.path,
+        media_type="application/octet-stream",
+        filename=got.attachment.name,
+        background=cleanup,
+    )

@@ -465,7 +465,10 @@ def mount_page(app: FastAPI, door: Door, ring: KeyRing) -> None:
 
     @app.get("/cases", include_in_schema=False)
     async def case_list(
-        request: Request, state: str | None = None, priority: str | None = None
+        request: Request,
+        state: str | None = None,
+        priority: str | None = None,
+        mine: str | None = None,
     ) -> Response:
         who = await page.signed_in(request)
         if who is None:
@@ -481,6 +484,9 @@ def mount_page(app: FastAPI, door: Door, ring: KeyRing) -> None:
             )
         except DoorError as e:
             error = e.message
+        engineer = person.kind in ("engineer", "partner_engineer")
+        if engineer and mine:  # the cases the engineer owns now
+            rows = [r for r in rows if r.owner == person.id]
         return page.render(
             request,
             "cases.html",
@@ -494,6 +500,8 @@ def mount_page(app: FastAPI, door: Door, ring: KeyRing) -> None:
             states=CASE_STATES,
             priorities=_PRIORITIES,
             may_open=person.kind == "contact",
+            engineer=engineer,
+            mine=bool(mine),
         )
 
     @app.get("/cases/new", include_in_schema=False)
@@ -611,8 +619,6 @@ def mount_page(app: FastAPI, door: Door, ring: KeyRing) -> None:
         who = await page.signed_in(request)
         if who is None:
             return _to_sign_in(request)
-        from casework.door.app import _file_answer
-
         person, session = who
         try:
             got = await center.download_for(door, person, center.case_number(case), attachment)
@@ -625,7 +631,7 @@ def mount_page(app: FastAPI, door: Door, ring: KeyRing) -> None:
                 csrf=session.csrf,
                 error=e.message,
             )
-        return _file_answer(got)
+        return center.file_response(got)
 
 
 def _new_sign_in_token() -> str:
