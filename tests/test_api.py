@@ -5,6 +5,7 @@ upload limits and downloads, U5 on every answer, and the OpenAPI document checke
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import uuid
@@ -86,8 +87,6 @@ async def until(
     people: People, who: str, case_id: str, check: Any, what: str, tries: int = 300
 ) -> dict[str, Any]:
     """The case as `who` sees it through the API, once `check(view)` holds."""
-    import asyncio
-
     view: dict[str, Any] = {}
     for _ in range(tries):
         answer = await people[who].get(f"/v1/cases/{case_id}")
@@ -219,6 +218,17 @@ async def test_every_refusal_is_a_problem_with_the_clis_sentence(
         "Idempotency-Key",
     )
     problem(await alice.get(f"/v1/cases/{case_id}/feed?page=0"), 422, "page")
+    raced = f"race-{uuid.uuid4().hex[:8]}"  # two requests at once on one key: one case
+    answers = await asyncio.gather(
+        *(
+            alice.post(
+                "/v1/cases", json={**HA_PROBLEM, "priority": p}, headers={"Idempotency-Key": raced}
+            )
+            for p in ("P2", "P3")
+        )
+    )
+    assert sorted(a.status_code for a in answers) == [200, 422], [a.text for a in answers]
+    dev_desk.opened += [a.json()["case_id"] for a in answers if a.status_code == 200]
     await dev_desk.until(case_id, lambda v: v.owner is not None)
     # the CLI's sentence: `respond refused on case-...: only the engineer who owns the case`
     refused = await people["gsc-farid"].post(
@@ -302,8 +312,6 @@ async def test_a_par_customer_is_referred_and_lists_filter_by_state_and_priority
     p3 = await dev_desk.open(account_id="acme", contact_id="acme-bob", priority="P3")
     await dev_desk.until(p3, lambda v: v.owner is not None)
     await dev_desk.until(p1, lambda v: v.owner is not None)
-    import asyncio
-
     for _ in range(100):  # visibility follows the cases' search attributes
         rows = (await people["acme-alice"].get("/v1/cases?priority=P3&state=in_progress")).json()
         if [r["case_id"] for r in rows] == [p3]:

@@ -144,12 +144,15 @@ async def open_for(
     await asyncio.to_thread(
         register_intake_realm, door.store, opening.request_id, opening.account_id
     )
-    return await door.answered(
+    result = await door.answered(
         open_case(door.client, opening, task_queue=door.task_queue, case_options=door.case_options),
         f"open request {opening.request_id}",
         f" The request is kept: send it again with request_id {opening.request_id} to get "
         "its case number.",
     )
+    if "request_id" in body:  # two requests raced on one key: the one that lost is told
+        await _same_request_or_conflict(door, opening)
+    return result
 
 
 async def _same_request_or_conflict(door: Door, opening: OpenCaseRequest) -> None:
