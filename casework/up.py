@@ -342,6 +342,8 @@ def banner(options: UpOptions, profiles: Path | None = None) -> str:
         '--description "HA cluster fails over every few minutes"',
         "  casework show 1",
         '  casework --profile cc-dana respond 1 --text "Looking at it now"',
+        f"or in a browser at {api_url(options)}/ with the key of [profiles.acme-alice] from "
+        "the profiles file.",
         "Ctrl+C stops the worker and the server.",
     ]
     return "\n".join(lines)
