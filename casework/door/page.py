@@ -450,7 +450,7 @@ def mount_page(app: FastAPI, door: Door, ring: KeyRing) -> None:
             secure=_secure(request),
             path="/",
         )
-        response.delete_cookie(SIGN_IN_COOKIE, path="/")
+        response.delete_cookie(SIGN_IN_COOKIE, path="/signin")
         return response
 
     @app.post("/signout", include_in_schema=False)
