@@ -141,6 +141,19 @@ def check_ports(options: UpOptions) -> None:
             )
 
 
+def upload_bound() -> int:
+    """CASEWORK_MAX_UPLOAD (like 256MB) bounds an attachment; a bad value stops `up` saying why."""
+    from casework.door.service import MAX_UPLOAD_BYTES, parse_size
+
+    configured = os.environ.get("CASEWORK_MAX_UPLOAD")
+    if not configured:
+        return MAX_UPLOAD_BYTES
+    try:
+        return parse_size(configured)
+    except ValueError as e:
+        raise UpRefused(f"CASEWORK_MAX_UPLOAD: {e}", 2) from None
+
+
 def api_url(options: UpOptions) -> str:
     return f"http://{HOST}:{options.api_port}"
 
@@ -308,7 +321,8 @@ def banner(options: UpOptions, profiles: Path | None = None) -> str:
         "casework is up",
         f"  Temporal:   {address} (namespace {NAMESPACE})",
         f"  Web UI:     http://localhost:{options.ui_port}",
-        f"  API:        {api_url(options)}",
+        f"  API:        {api_url(options)}  (OpenAPI: {api_url(options)}/openapi.json)",
+        f"  Web page:   {api_url(options)}/  (the Case Center: sign in with a key from Profiles)",
         f"  State:      {settings.state_dir} (temporal.db, casework.db, temporal.log, "
         f"{ATTACHMENTS}/)",
         f"  Task queue: {settings.task_queue}",
@@ -328,6 +342,8 @@ def banner(options: UpOptions, profiles: Path | None = None) -> str:
         '--description "HA cluster fails over every few minutes"',
         "  casework show 1",
         '  casework --profile cc-dana respond 1 --text "Looking at it now"',
+        f"or in a browser at {api_url(options)}/ with the key of [profiles.acme-alice] from "
+        "the profiles file.",
         "Ctrl+C stops the worker and the server.",
     ]
     return "\n".join(lines)
@@ -432,6 +448,7 @@ async def _run_holding(options: UpOptions, command: list[str]) -> int:
             task_queue=settings.task_queue,
             attachments=AttachmentStore.for_settings(settings),
             oidc=oidc,
+            max_upload_bytes=upload_bound(),
         )
         try:
             door = await start_door(app, HOST, options.api_port)

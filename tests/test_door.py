@@ -110,7 +110,7 @@ async def test_a_contact_opens_for_their_own_account_only(
     desk.opened.append(theirs.json()["case_id"])
     assert other.status_code == 403 and "own account only" in other.json()["error"]
     assert by_phone.status_code == 403 and "Customer Care" in by_phone.json()["error"]
-    assert bad.status_code == 400 and "priority" in bad.json()["error"]
+    assert bad.status_code == 422 and "priority" in bad.json()["error"]
     assert len(desk.opened) == 1  # nothing was opened for the refused requests
 
 
@@ -182,10 +182,10 @@ async def test_actor_in_the_body_is_refused_and_nothing_is_sent(
         unknown = await http.post(f"/v1/cases/{case_id}/actions/fly", json={}, headers=alice)
         missing = await http.get("/v1/cases/case-999999", headers=alice)
         after = (await http.get(f"/v1/cases/{case_id}", headers=alice)).json()["feed"]
-    assert claimed.status_code == 400
+    assert claimed.status_code == 422
     assert "takes who acts" in claimed.json()["error"]
-    assert empty.status_code == 400 and "text" in empty.json()["error"]
-    assert unknown.status_code == 400 and "comment" in unknown.json()["error"]
+    assert empty.status_code == 422 and "text" in empty.json()["error"]
+    assert unknown.status_code == 404 and "comment" in unknown.json()["error"]
     assert missing.status_code == 404 and "no case" in missing.json()["error"]
     assert not any("Kara" in e["text"] or e["kind"] == "comment" for e in after), after
 
@@ -265,7 +265,7 @@ async def test_an_attachment_is_stored_and_referenced_and_an_oversized_one_refus
     assert sent.status_code == 200, sent.text
     assert "att-1" in sent.json()["message"]
     assert big.status_code == 413 and "1,000 bytes" in big.json()["error"]
-    assert bad_kind.status_code == 400 and "kind" in bad_kind.json()["error"]
+    assert bad_kind.status_code == 422 and "kind" in bad_kind.json()["error"]
     assert [a["name"] for a in view.json()["attachments"]] == ["ha.log"]
     stored = [p for p in (tmp_path / "state" / "attachments").rglob("*") if p.is_file()]
     assert [p for p in stored if p.read_bytes() == b"failover at 02:00\n" * 10] != []

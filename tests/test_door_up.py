@@ -29,7 +29,9 @@ def test_up_serves_the_door_with_demo_profiles_and_keeps_its_state_private(
     engine = Engine(state, free_port(), free_port(), "--api-port", str(api_port))
     engines.append(engine)
     api = engine.wait_for("API:")
-    assert f"http://127.0.0.1:{api_port}" in api
+    assert f"http://127.0.0.1:{api_port}" in api and "/openapi.json" in api
+    page = engine.wait_for("Web page:")
+    assert f"http://127.0.0.1:{api_port}/" in page and "Case Center" in page
     profiles_line = engine.wait_for("Profiles:")
     assert str(state / "profiles.toml") in profiles_line
     engine.wait_for("Ctrl+C")
@@ -44,6 +46,8 @@ def test_up_serves_the_door_with_demo_profiles_and_keeps_its_state_private(
     assert whoami.status_code == 200, whoami.text
     assert whoami.json()["id"] == "acme-alice"
     assert httpx.get(f"{alice['url']}/v1/whoami").status_code == 401
+    signin = httpx.get(f"{alice['url']}/", follow_redirects=True)  # the Case Center page
+    assert signin.status_code == 200 and "Sign in to the Case Center" in signin.text
 
     assert mode(state) == 0o700
     for name in ("temporal.db", "casework.db", "temporal.log", "keyring.json", "profiles.toml"):

@@ -380,7 +380,7 @@ def refusal(credential: Credential, status: int, reason: str, payload: bytes) ->
             f"the casework API refused the credential from {credential.source}: {message}. "
             f"Use another profile, or get a new key: {KEY_HOWTO}"
         )
-    return DoorProblem(message, BAD_INPUT if status == 400 else REFUSED, status)
+    return DoorProblem(message, BAD_INPUT if status in (400, 422) else REFUSED, status)
 
 
 def call(method: str, path: str, **kwargs: Any) -> Any:

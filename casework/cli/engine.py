@@ -137,37 +137,57 @@ def _engine_to_join(settings: Settings, join: bool) -> Holder | None:
         fail(str(e))
 
 
-@commands.command("door")
-def door_command(
+@commands.command("api")
+def api_command(
     ctx: typer.Context,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8234,
+    max_upload: Annotated[
+        str | None,
+        typer.Option(
+            envvar="CASEWORK_MAX_UPLOAD",
+            help="Largest attachment the API takes, like 256MB, 10MB or 500KB (default 256MB).",
+        ),
+    ] = None,
 ) -> None:
-    """Run the door only (the casework API people use), against the Temporal that
-    TEMPORAL_ADDRESS etc. name and the database of the global options. It needs the engine's
-    key ring (<state>/keyring.json, CASEWORK_KEYRING_FILE or CASEWORK_KEYRING), the same the
-    workers load; CASEWORK_OIDC_* turn on OIDC tokens."""
+    """Run the Case Center alone: the casework API and its web page (the door), against the
+    Temporal that TEMPORAL_ADDRESS etc. name and the database of the global options, for a
+    deployment whose workers run elsewhere. It needs the engine's key ring
+    (<state>/keyring.json, CASEWORK_KEYRING_FILE or CASEWORK_KEYRING), the same the workers
+    load; CASEWORK_OIDC_* turn on OIDC tokens. `casework door` is the same command."""
     import asyncio
 
     from casework.client import CaseworkError
+    from casework.door.service import MAX_UPLOAD_BYTES, parse_size
 
     settings = globals_of(ctx).settings()
     if not 0 < port < 65536:
         fail(f"--port {port} is not a TCP port; use a number from 1 to 65535", BAD_INPUT)
+    try:
+        upload_bound = parse_size(max_upload) if max_upload else MAX_UPLOAD_BYTES
+    except ValueError as e:
+        fail(f"--max-upload: {e}", BAD_INPUT)
     try:
         temporal_address()
     except CaseworkError as e:
         fail(str(e), BAD_INPUT)
     mark_temporal_used()
     try:
-        run(_serve_door(ctx, settings, host, port))
+        run(_serve_door(ctx, settings, host, port, upload_bound))
     except KeyboardInterrupt:
         pass
     except asyncio.CancelledError:
         pass
 
 
-async def _serve_door(ctx: typer.Context, settings: Settings, host: str, port: int) -> None:
+commands.command("door", hidden=True, help="The same as `casework api` (its older name).")(
+    api_command
+)
+
+
+async def _serve_door(
+    ctx: typer.Context, settings: Settings, host: str, port: int, max_upload_bytes: int
+) -> None:
     import asyncio
     import signal
 
@@ -192,6 +212,7 @@ async def _serve_door(ctx: typer.Context, settings: Settings, host: str, port: i
         task_queue=settings.task_queue,
         attachments=AttachmentStore.for_settings(settings),
         oidc=oidc,
+        max_upload_bytes=max_upload_bytes,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -201,7 +222,12 @@ async def _serve_door(ctx: typer.Context, settings: Settings, host: str, port: i
         door = await start_door(app, host, port)
     except DoorRefused as e:
         fail(str(e))
-    print(f"casework door on {door.url} (Temporal {temporal_address()}); Ctrl+C stops it")
+    print(
+        f"casework API on {door.url} (Temporal {temporal_address()}); Ctrl+C stops it\n"
+        f"  Case Center: {door.url}/  (sign in with your API key)\n"
+        f"  OpenAPI:     {door.url}/openapi.json  (browse it at {door.url}/docs)",
+        flush=True,
+    )
     await stop.wait()
     await door.stop()
     store.dispose()

@@ -14,72 +14,47 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, File, Form, Query, Request, UploadFile
+from fastapi import Depends, FastAPI, File, Form, Header, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ValidationError
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.client import Client
 
 from casework import door as contract
 from casework.attachments import AttachmentStore
-from casework.client import (
-    CaseworkError,
-    act_on_case,
-    case_list_query,
-    check_case_id,
-    list_cases,
-    open_case,
-    read_case,
-)
-from casework.codec.access import register_intake_realm
-from casework.domain.actions import ACTION_MODELS, Accept, ActionBase
-from casework.domain.feed_pages import feed_window
-from casework.domain.models import FeedEntry, OpenCaseRequest
-from casework.domain.us_citizen import withhold_feed, withhold_outbox
-from casework.door.bounds import BoundedBodies, store_upload
+from casework.domain.actions import ActionResult
+from casework.domain.models import CaseView, OpenCaseResult
+from casework.domain.us_citizen import withhold_outbox
+from casework.door import center
+from casework.door.bounds import BoundedBodies
+from casework.door.center import MAX_LISTED_CASES, FeedPage
 from casework.door.credentials import (
     OidcConfig,
     OidcVerifier,
 )
-from casework.door.errors import DoorError, explain
-from casework.door.people import Identity, identify
-from casework.door.rules import (
-    BadRequest,
-    Refused,
-    action_fields,
-    open_fields,
-    restricted_reason,
+from casework.door.errors import (
+    PROBLEM_JSON,
+    PROBLEMS,
+    DoorError,
+    explain,
+    field_names,
+    problem_response,
 )
+from casework.door.people import Identity
 from casework.door.service import ANSWER_TIMEOUT, MAX_UPLOAD_BYTES, Door, door_client
-from casework.identity.interceptors import acting
 from casework.identity.keyring import KeyRing
-from casework.identity.principal import Principal
 from casework.store import Store
 
-MAX_LISTED_CASES = 1_000
-ACTIONS: dict[str, type[ActionBase]] = {**ACTION_MODELS, "accept": Accept}
+__all__ = ["FeedPage", "create_app"]
 
-
-class FeedPage(BaseModel):
-    """`GET /v1/cases/{case}/feed`: one page of the feed (E4). Page 1 holds the newest
-    `page_size` entries, page 2 the ones before; within a page, entries are in the order they
-    happened (as `casework show --page` prints them)."""
-
-    case_id: str
-    page: int
-    page_size: int
-    total: int
-    withheld: bool = False
-    """U5: the entries say that they exist, not what they say."""
-    entries: list[FeedEntry]
-
-
-def _case(case: str) -> str:
-    try:
-        return check_case_id(case)
-    except CaseworkError as e:
-        raise DoorError(400, str(e)) from None
+PROBLEM_ANSWERS: dict[int | str, dict[str, Any]] = {
+    status: {
+        "description": title,
+        "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    }
+    for status, (_, title) in PROBLEMS.items()
+}
+"""Every route may answer these, as RFC 9457 problems (the OpenAPI document says so)."""
 
 
 async def _json_body(request: Request) -> dict[str, Any]:
@@ -114,10 +89,12 @@ def create_app(
     answer_timeout: float = ANSWER_TIMEOUT,
     case_options: dict[str, Any] | None = None,
     max_upload_bytes: int = MAX_UPLOAD_BYTES,
+    page: bool = True,
 ) -> FastAPI:
     """The door. `client` is any client of the engine's namespace (pydantic data converter);
     the door adds its `PrincipalHeaders(ring)`. `case_options` go to every case it opens (tests
-    on the time-skipping server turn search attributes off)."""
+    on the time-skipping server turn search attributes off). `page`: serve the Case Center web
+    page (`casework.door.page`) beside the API."""
     if attachments.ring is None:  # restricted files are encrypted with the ring's keys
         attachments = AttachmentStore(attachments.root, ring)
     door = Door(
@@ -131,63 +108,66 @@ def create_app(
         max_upload_bytes=max_upload_bytes,
     )
     app = FastAPI(
-        title="casework door",
+        title="casework Case Center API",
         version="1",
         description=contract.__doc__ or "",
         docs_url="/docs",
         redoc_url=None,
+        responses=PROBLEM_ANSWERS,
     )
     app.state.door = door
 
     @app.exception_handler(DoorError)
     async def _door_error(request: Request, error: DoorError) -> JSONResponse:
-        return JSONResponse({"error": error.message}, status_code=error.status)
+        return problem_response(error.status, error.message, error.fields)
 
     @app.exception_handler(RequestValidationError)
     async def _bad_request(request: Request, error: RequestValidationError) -> JSONResponse:
-        return JSONResponse({"error": explain(error, "bad request")}, status_code=400)
+        return problem_response(422, explain(error, "bad request"), field_names(error))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
         message = str(error.detail)
         if error.status_code == 404:
             message = f"there is no {request.url.path} in this API (see /docs)"
-        return JSONResponse({"error": message}, status_code=error.status_code)
+        return problem_response(error.status_code, message)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, bool]:
         return {"ok": True}
+
+    @app.get("/problems/{slug}", response_class=HTMLResponse, include_in_schema=False)
+    async def problem_type(slug: str) -> HTMLResponse:
+        """What each problem `type` means (RFC 9457 asks that a type URI explain itself)."""
+        for status, (name, title) in PROBLEMS.items():
+            if name == slug:
+                return HTMLResponse(
+                    f"<!doctype html><title>{title}</title><h1>{status} {title}</h1>"
+                    "<p>The problem's <code>detail</code> says what was wrong and how to fix "
+                    "it. See <a href='/docs'>/docs</a>.</p>"
+                )
+        raise DoorError(404, f"there is no problem type {slug!r}")
 
     @app.get("/v1/whoami")
     async def whoami(person: Person) -> Identity:
         return person
 
     @app.post("/v1/cases")
-    async def open_a_case(person: Person, request: Request) -> dict[str, Any]:
-        try:
-            fields = open_fields(person, await _json_body(request))
-        except Refused as e:
-            raise DoorError(403, f"case not opened: {e}") from None
-        try:
-            opening = OpenCaseRequest.model_validate(fields)
-        except ValidationError as e:
-            raise DoorError(400, explain(e, "case not opened")) from None
-        # U5: the intake's input (the description) is encrypted with the account's keys
-        await asyncio.to_thread(
-            register_intake_realm, door.store, opening.request_id, opening.account_id
-        )
-        result = await door.answered(
-            open_case(
-                door.client,
-                opening,
-                task_queue=door.task_queue,
-                case_options=door.case_options,
+    async def open_a_case(
+        person: Person,
+        request: Request,
+        idempotency_key: Annotated[
+            str | None,
+            Header(
+                description="Opening is idempotent on it: the same key with the same request "
+                "answers the same case (created false); with another request, 422."
             ),
-            f"open request {opening.request_id}",
-            f" The request is kept: send it again with request_id {opening.request_id} to get "
-            "its case number.",
-        )
-        return result.model_dump(mode="json", exclude_none=True)
+        ] = None,
+    ) -> OpenCaseResult:
+        """Open a case, or (P2) be referred to your partner: then `referred_to`,
+        `partner_contact` and `referral_id` are set and there is no `case_id`."""
+        body = await _json_body(request)
+        return await center.open_for(door, person, body, idempotency_key)
 
     @app.get("/v1/cases")
     async def cases(
@@ -202,45 +182,24 @@ def create_app(
         limit: Annotated[int, Query(ge=1, le=MAX_LISTED_CASES)] = 50,
     ) -> list[dict[str, Any]]:
         """Rows carry no content of a case (U5). A contact lists their own account's cases."""
-        if person.kind == "contact":
-            if account is not None and account != person.account:
-                raise DoorError(
-                    403, f"{person.id} is a contact of {person.account}: list its cases only"
-                )
-            account = person.account
-        try:
-            query = case_list_query(
-                state=state,
-                priority=priority,
-                tier=tier,
-                breached=breached,
-                account=account,
-                restricted=restricted,
-                security=security,
-            )
-        except CaseworkError as e:
-            raise DoorError(400, str(e)) from None
-        found = await door.answered(list_cases(door.client, query, limit=limit), "the case list")
+        found = await center.list_for(
+            door,
+            person,
+            state=state,
+            priority=priority,
+            tier=tier,
+            breached=breached,
+            account=account,
+            restricted=restricted,
+            security=security,
+            limit=limit,
+        )
         return [c.model_dump(mode="json") for c in found]
 
     @app.get("/v1/cases/{case}")
-    async def show(person: Person, case: str) -> dict[str, Any]:
+    async def show(person: Person, case: str) -> CaseView:
         """U5: a running restricted case is read with its audited `read` update."""
-        case_id = _case(case)
-        view = await door.view(person, case_id)
-        if view.restricted:
-            principal = Principal(id=person.id, via=person.via)
-            with acting(principal):
-                view = await door.answered(
-                    read_case(door.client, case_id, person.id), f"the view of {case_id}"
-                )
-            contacts = await door.contacts_of(view.account_id)
-            reason = restricted_reason(person, view.account_id, contacts)
-            withheld = view.content_withheld or reason is not None
-            await door.audit(person, "read", case_id, view.account_id, not withheld, reason or "")
-            if withheld and not view.content_withheld:  # the case knew an older membership
-                raise DoorError(403, f"{case_id} is not shown: {reason}")
-        return view.model_dump(mode="json")
+        return await center.show_for(door, person, center.case_number(case))
 
     @app.get("/v1/cases/{case}/feed")
     async def feed(
@@ -251,42 +210,7 @@ def create_app(
     ) -> FeedPage:
         """Older pages come from the database; U5 withholds them from outsiders as the case
         withholds its own tail."""
-        case_id = _case(case)
-        try:
-            feed_window(0, page, page_size)
-        except ValueError as e:
-            raise DoorError(400, f"page and page_size: {e}") from None
-        view = await door.view(person, case_id)
-        withheld = view.content_withheld
-        reason = ""
-        contacts: set[str] = set()
-        if view.restricted:
-            contacts = await door.contacts_of(view.account_id)
-            reason = restricted_reason(person, view.account_id, contacts) or ""
-            withheld = withheld or bool(reason)
-        offset, limit = feed_window(view.feed_total, page, page_size)
-        first = view.feed_total - len(view.feed)
-        if offset >= first:
-            entries = [
-                e for e in view.feed if e.seq is not None and offset <= e.seq < offset + limit
-            ]
-        else:
-            rows = await asyncio.to_thread(
-                door.store.feed.page, case_id, offset=offset, limit=limit
-            )
-            entries = [FeedEntry.model_validate(r) for r in rows]
-        if withheld:
-            entries = withhold_feed(entries, contacts)
-        if view.restricted:
-            await door.audit(person, "feed", case_id, view.account_id, not withheld, reason)
-        return FeedPage(
-            case_id=case_id,
-            page=page,
-            page_size=page_size,
-            total=view.feed_total,
-            withheld=withheld,
-            entries=entries,
-        )
+        return await center.feed_for(door, person, center.case_number(case), page, page_size)
 
     @app.get("/v1/outbox")
     async def notifications(
@@ -298,7 +222,7 @@ def create_app(
         at): a contact sees their own account's cases, a partner's engineer what went to them;
         U5 withholds a restricted case's bodies from outsiders, and every read of them, granted
         or refused, is audited."""
-        case_id = _case(case) if case else None
+        case_id = center.case_number(case) if case else None
         rows = await asyncio.to_thread(door.store.outbox.rows, case_id, limit)
         accounts: dict[str, str | None] = {}
         for c in {r["case_id"] for r in rows if r["case_id"]}:
@@ -326,40 +250,12 @@ def create_app(
         return rows
 
     @app.post("/v1/cases/{case}/actions/{action}")
-    async def act(person: Person, case: str, action: str, request: Request) -> dict[str, Any]:
-        case_id = _case(case)
-        if action == "attach":
-            raise DoorError(
-                400, f"attach a file with POST /v1/cases/{case_id}/attachments (multipart)"
-            )
-        model = ACTIONS.get(action)
-        if model is None:
-            raise DoorError(
-                400, f"there is no action {action!r}; use one of {', '.join(sorted(ACTIONS))}"
-            )
+    async def act(person: Person, case: str, action: str, request: Request) -> ActionResult:
+        """Any Case Center action but attach: the action's fields but `actor` (who acts comes
+        from the credential); Customer Care adds `on_behalf_of` for a caller (E3, U6)."""
+        case_id = center.case_number(case)
         body = await _json_body(request)
-        named = body.get("on_behalf_of")
-        acted_for = None
-        if isinstance(named, str) and named.strip():
-            acted_for = await asyncio.to_thread(identify, door.store, named.strip(), person.via)
-        try:
-            payload = action_fields(person, action, body, acted_for)
-        except BadRequest as e:
-            raise DoorError(400, f"{action} not sent: {e}") from None
-        except Refused as e:
-            raise DoorError(403, f"{action} not sent: {e}") from None
-        try:
-            checked = model.model_validate(payload).model_dump(mode="json", exclude_none=True)
-        except ValidationError as e:
-            raise DoorError(400, explain(e, f"{action} not sent")) from None
-        principal = Principal(
-            id=person.id, on_behalf_of=acted_for.id if acted_for else None, via=person.via
-        )
-        with acting(principal):
-            result = await door.answered(
-                act_on_case(door.client, case_id, action, checked), f"{action} on {case_id}"
-            )
-        return result.model_dump(mode="json", exclude_none=True)
+        return await center.act_for(door, person, case_id, action, body)
 
     @app.post("/v1/cases/{case}/attachments")
     async def attach(
@@ -368,26 +264,120 @@ def create_app(
         file: Annotated[UploadFile, File()],
         kind: Annotated[str, Form()] = "log",
         name: Annotated[str | None, Form()] = None,
-    ) -> dict[str, Any]:
+    ) -> ActionResult:
         """The file goes to the attachment store; the case records only its reference (U5)."""
-        case_id = _case(case)
-        fields = {"actor": person.id, "name": name or file.filename or "", "kind": kind}
-        try:
-            ACTION_MODELS["attach"].model_validate({**fields, "sha256": "0" * 64, "size": 0})
-        except ValidationError as e:
-            raise DoorError(400, explain(e, "attach not sent")) from None
-        realm = await asyncio.to_thread(door.store.realms.lookup, case_id)
-        stored = await store_upload(door, file, restricted=realm is None or realm.restricted)
-        payload = {**fields, "sha256": stored.sha256, "size": stored.size}
-        with acting(Principal(id=person.id, via=person.via)):
-            result = await door.answered(
-                act_on_case(door.client, case_id, "attach", payload), f"attach on {case_id}"
-            )
-        return result.model_dump(mode="json", exclude_none=True)
+        case_id = center.case_number(case)
+        return await center.attach_for(door, person, case_id, file, kind, name)
+
+    @app.get(
+        "/v1/cases/{case}/attachments/{attachment}",
+        response_class=FileResponse,
+        responses={200: {"content": {"application/octet-stream": {}}}},
+    )
+    async def download(person: Person, case: str, attachment: str) -> FileResponse:
+        """A file of the case (`att-N`), streamed from the attachment store; U5: withheld from
+        outsiders of a restricted case, and every read is audited."""
+        got = await center.download_for(door, person, center.case_number(case), attachment)
+        return center.file_response(got)
 
     app.add_middleware(BoundedBodies, max_upload_bytes=max_upload_bytes)
     mount_codec(app, door, ring)
+    if page:
+        from casework.door.page import mount_page
+
+        mount_page(app, door, ring)
+    _problem_schema(app)
     return app
+
+
+def _problem_schema(app: FastAPI) -> None:
+    """The OpenAPI document names the RFC 9457 problem every error answers with."""
+    original = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = original()
+        schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = {
+            "type": "object",
+            "title": "Problem",
+            "description": "RFC 9457 problem details; `error` repeats `detail`, `fields` "
+            "names the request's fields a 422 is about.",
+            "required": ["type", "title", "status", "detail"],
+            "properties": {
+                "type": {"type": "string"},
+                "title": {"type": "string"},
+                "status": {"type": "integer"},
+                "detail": {"type": "string"},
+                "error": {"type": "string"},
+                "fields": {"type": "array", "items": {"type": "string"}},
+            },
+        }
+        _request_bodies(schema)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _request_bodies(schema: dict[str, Any]) -> None:
+    """The JSON bodies the open and action routes read themselves (they answer a malformed one
+    with the CLI's sentence), described from the same models the door validates with: each
+    action's fields without `actor` (the credential says who acts)."""
+    from casework.domain.models import OpenCaseRequest
+    from casework.door.rules import FILLED_BY_THE_DOOR, PHONE_ACTIONS
+
+    components = schema["components"]["schemas"]
+    template = "#/components/schemas/{model}"
+
+    def add(name: str, model: Any, drop: tuple[str, ...], extra: dict[str, Any]) -> str:
+        body = model.model_json_schema(ref_template=template)
+        components.update(body.pop("$defs", {}))
+        for field in drop:
+            body.get("properties", {}).pop(field, None)
+        body["required"] = [r for r in body.get("required", []) if r not in drop]
+        body.setdefault("properties", {}).update(extra)
+        body["title"] = name
+        components[name] = body
+        return f"#/components/schemas/{name}"
+
+    behalf = {
+        "on_behalf_of": {
+            "type": "string",
+            "description": "Customer Care only: the caller's contact id (E3, U6)",
+        }
+    }
+    refs = [
+        add(
+            f"Action_{name}",
+            model,
+            FILLED_BY_THE_DOOR,
+            behalf if name in PHONE_ACTIONS else {},
+        )
+        for name, model in sorted(center.ACTIONS.items())
+        if name != "attach"
+    ]
+    act = schema["paths"]["/v1/cases/{case}/actions/{action}"]["post"]
+    act["requestBody"] = {
+        "required": True,
+        "content": {"application/json": {"schema": {"oneOf": [{"$ref": r} for r in refs]}}},
+        "description": "The fields of the action named in the path (Action_<name>).",
+    }
+    opening = add(
+        "OpenCaseBody",
+        OpenCaseRequest,
+        ("request_id", "channel", "account_id", "contact_id"),
+        {
+            "request_id": {"type": "string", "description": "or the Idempotency-Key header"},
+            "channel": {"type": "string", "description": "default: what your credential says"},
+            "account_id": {"type": "string", "description": "default: your account"},
+            "contact_id": {"type": "string", "description": "default: yourself"},
+        },
+    )
+    schema["paths"]["/v1/cases"]["post"]["requestBody"] = {
+        "required": True,
+        "content": {"application/json": {"schema": {"$ref": opening}}},
+    }
 
 
 # --- the codec server's mount point (issue 10) --------------------------------------------------

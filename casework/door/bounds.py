@@ -11,11 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import UploadFile
-from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from casework.attachments import AttachmentRefused
-from casework.door.errors import DoorError
+from casework.door.errors import DoorError, problem_response
 from casework.door.service import Door
 
 MAX_BODY_BYTES = 1 << 20
@@ -50,22 +49,30 @@ class BoundedBodies:
         headers = dict(scope.get("headers") or [])
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
-            await JSONResponse({"error": message}, status_code=413)(scope, receive, send)
+            await problem_response(413, message)(scope, receive, send)
             return
         received = 0
-        started = False
+        started = exceeded = False
 
         async def counted() -> Message:
-            nonlocal received
+            nonlocal received, exceeded
             item = await receive()
             if item["type"] == "http.request":
                 received += len(item.get("body", b""))
                 if received > limit:
+                    exceeded = True
                     raise BodyTooLarge()
             return item
 
         async def watched(item: Message) -> None:
+            """A handler that caught BodyTooLarge (the form parser turns it into its own 400)
+            answers 413 all the same."""
             nonlocal started
+            if exceeded:
+                if item["type"] == "http.response.start" and not started:
+                    started = True
+                    await problem_response(413, message)(scope, receive, send)
+                return
             if item["type"] == "http.response.start":
                 started = True
             await send(item)
@@ -74,7 +81,7 @@ class BoundedBodies:
             await self.app(scope, counted, watched)
         except BodyTooLarge:
             if not started:
-                await JSONResponse({"error": message}, status_code=413)(scope, receive, send)
+                await problem_response(413, message)(scope, receive, send)
 
 
 async def store_upload(door: Door, upload: UploadFile, *, restricted: bool) -> Any:

@@ -1,0 +1,395 @@
+"""The Case Center's operations, shared by the HTTP API (`casework.door.app`) and the web page
+(`casework.door.page`): one path into the engine for each, through the same `casework.client`
+functions the CLI reaches through the API. Each takes the `Door`, the authenticated person and
+the request's fields, checks what the credential allows (`casework.door.rules`), and answers a
+model or raises `DoorError` with the status and the sentence the CLI prints.
+
+U5 holds here, for every caller: a restricted case is read through its audited `read` update,
+feed pages and files are withheld from outsiders exactly as the engine withholds its view.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fastapi import UploadFile
+from fastapi.responses import FileResponse
+from pydantic import BaseModel, ValidationError
+from starlette.background import BackgroundTask
+from temporalio.service import RPCError, RPCStatusCode
+
+from casework.client import (
+    CaseworkError,
+    act_on_case,
+    case_list_query,
+    check_case_id,
+    intake_id,
+    list_cases,
+    open_case,
+    read_case,
+)
+from casework.codec.access import register_intake_realm
+from casework.domain.actions import ACTION_MODELS, Accept, ActionBase, ActionResult
+from casework.domain.feed_pages import feed_window
+from casework.domain.models import (
+    Attachment,
+    CaseView,
+    FeedEntry,
+    Identifier,
+    OpenCaseRequest,
+    OpenCaseResult,
+)
+from casework.domain.us_citizen import withhold_feed
+from casework.door.bounds import store_upload
+from casework.door.errors import DoorError, invalid
+from casework.door.people import Identity, identify
+from casework.door.rules import (
+    BadRequest,
+    Refused,
+    action_fields,
+    open_fields,
+    restricted_reason,
+)
+from casework.door.service import Door
+from casework.identity.interceptors import acting
+from casework.identity.principal import Principal
+
+MAX_LISTED_CASES = 1_000
+ACTIONS: dict[str, type[ActionBase]] = {**ACTION_MODELS, "accept": Accept}
+IDEMPOTENCY_KEY_CHARS = 64
+"""An Idempotency-Key becomes the open request's `request_id` (an Identifier: 64 characters
+of letters, digits and . _ @ : -)."""
+
+
+class FeedPage(BaseModel):
+    """`GET /v1/cases/{case}/feed`: one page of the feed (E4). Page 1 holds the newest
+    `page_size` entries, page 2 the ones before; within a page, entries are in the order they
+    happened (as `casework show --page` prints them)."""
+
+    case_id: str
+    page: int
+    page_size: int
+    total: int
+    withheld: bool = False
+    """U5: the entries say that they exist, not what they say."""
+    entries: list[FeedEntry]
+
+
+def case_number(case: str) -> str:
+    """`case-000123` or `123` as a case number; 400 otherwise."""
+    try:
+        return check_case_id(case)
+    except CaseworkError as e:
+        raise DoorError(400, str(e)) from None
+
+
+def principal_of(person: Identity, acted_for: Identity | None = None) -> Principal:
+    return Principal(id=person.id, on_behalf_of=acted_for.id if acted_for else None, via=person.via)
+
+
+# --- opening ---------------------------------------------------------------------------------
+
+
+def check_idempotency_key(key: str | None) -> str | None:
+    """The header's value as a request id, or 422 naming the header."""
+    if key is None:
+        return None
+    from pydantic import TypeAdapter
+
+    try:
+        return TypeAdapter(Identifier).validate_python(key)
+    except ValidationError:
+        raise DoorError(
+            422,
+            "case not opened: Idempotency-Key must be 1 to 64 letters, digits and . _ @ : - "
+            f"(a UUID is a good key), not {key[:80]!r}",
+            ["Idempotency-Key"],
+        ) from None
+
+
+async def open_for(
+    door: Door, person: Identity, body: dict[str, Any], idempotency_key: str | None = None
+) -> OpenCaseResult:
+    """Open a case (or, P2, refer a PAR customer to their partner) for `person`. The same
+    Idempotency-Key (or `request_id`) with the same request answers the same case; with a
+    different request, 422 saying which fields differ, and nothing is opened."""
+    key = check_idempotency_key(idempotency_key)
+    if key is not None:
+        named = body.get("request_id")
+        if named is not None and named != key:
+            raise DoorError(
+                422,
+                f"case not opened: the body's request_id {named!r} and the Idempotency-Key "
+                f"{key!r} differ; send one of them",
+                ["request_id"],
+            )
+        body = {**body, "request_id": key}
+    try:
+        fields = open_fields(person, body)
+    except Refused as e:
+        raise DoorError(403, f"case not opened: {e}") from None
+    try:
+        opening = OpenCaseRequest.model_validate(fields)
+    except ValidationError as e:
+        raise invalid(e, "case not opened") from None
+    if "request_id" in body:
+        await _same_request_or_conflict(door, opening)
+    # U5: the intake's input (the description) is encrypted with the account's keys
+    await asyncio.to_thread(
+        register_intake_realm, door.store, opening.request_id, opening.account_id
+    )
+    result = await door.answered(
+        open_case(door.client, opening, task_queue=door.task_queue, case_options=door.case_options),
+        f"open request {opening.request_id}",
+        f" The request is kept: send it again with request_id {opening.request_id} to get "
+        "its case number.",
+    )
+    if "request_id" in body:  # two requests raced on one key: the one that lost is told
+        await _same_request_or_conflict(door, opening)
+    return result
+
+
+async def _same_request_or_conflict(door: Door, opening: OpenCaseRequest) -> None:
+    """A request id used before must come with the same request: the intake's input (its
+    history's first event) is compared field by field."""
+    handle = door.client.get_workflow_handle(intake_id(opening.request_id))
+    try:
+        async for event in handle.fetch_history_events():
+            payloads = event.workflow_execution_started_event_attributes.input.payloads
+            earlier = (await door.client.data_converter.decode(payloads, [OpenCaseRequest]))[0]
+            break
+        else:
+            return
+    except RPCError as e:
+        if e.status is RPCStatusCode.NOT_FOUND:
+            return  # never used
+        raise
+    if not isinstance(earlier, OpenCaseRequest):
+        return
+    before = earlier.model_dump(mode="json", exclude={"request_id"})
+    now = opening.model_dump(mode="json", exclude={"request_id"})
+    differ = sorted(k for k in now if before.get(k) != now[k])
+    if differ:
+        raise DoorError(
+            422,
+            f"case not opened: the key {opening.request_id!r} was used for another request "
+            f"(it differs in {', '.join(differ)}); send that request again to get its case, "
+            "or use a new key for a new case",
+            differ,
+        )
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+async def list_for(
+    door: Door,
+    person: Identity,
+    *,
+    state: str | None = None,
+    priority: str | None = None,
+    tier: str | None = None,
+    breached: bool | None = None,
+    account: str | None = None,
+    restricted: bool | None = None,
+    security: bool = False,
+    limit: int = 50,
+) -> list[Any]:
+    """Rows carry no content of a case (U5). A contact lists their own account's cases."""
+    if person.kind == "contact":
+        if account is not None and account != person.account:
+            raise DoorError(
+                403, f"{person.id} is a contact of {person.account}: list its cases only"
+            )
+        account = person.account
+    try:
+        query = case_list_query(
+            state=state,
+            priority=priority,
+            tier=tier,
+            breached=breached,
+            account=account,
+            restricted=restricted,
+            security=security,
+        )
+    except CaseworkError as e:
+        raise DoorError(400, str(e)) from None
+    return await door.answered(list_cases(door.client, query, limit=limit), "the case list")
+
+
+async def show_for(door: Door, person: Identity, case_id: str) -> CaseView:
+    """U5: a running restricted case is read with its audited `read` update."""
+    view = await door.view(person, case_id)
+    if view.restricted:
+        with acting(principal_of(person)):
+            view = await door.answered(
+                read_case(door.client, case_id, person.id), f"the view of {case_id}"
+            )
+        contacts = await door.contacts_of(view.account_id)
+        reason = restricted_reason(person, view.account_id, contacts)
+        withheld = view.content_withheld or reason is not None
+        await door.audit(person, "read", case_id, view.account_id, not withheld, reason or "")
+        if withheld and not view.content_withheld:  # the case knew an older membership
+            raise DoorError(403, f"{case_id} is not shown: {reason}")
+    return view
+
+
+async def feed_for(
+    door: Door,
+    person: Identity,
+    case_id: str,
+    page: int = 1,
+    page_size: int = 50,
+    view: CaseView | None = None,
+) -> FeedPage:
+    """Older pages come from the database; U5 withholds them from outsiders as the case
+    withholds its own tail."""
+    try:
+        feed_window(0, page, page_size)
+    except ValueError as e:
+        raise DoorError(422, f"page and page_size: {e}", ["page", "page_size"]) from None
+    if view is None:
+        view = await door.view(person, case_id)
+    withheld = view.content_withheld
+    reason = ""
+    contacts: set[str] = set()
+    if view.restricted:
+        contacts = await door.contacts_of(view.account_id)
+        reason = restricted_reason(person, view.account_id, contacts) or ""
+        withheld = withheld or bool(reason)
+    offset, limit = feed_window(view.feed_total, page, page_size)
+    first = view.feed_total - len(view.feed)
+    if offset >= first:
+        entries = [e for e in view.feed if e.seq is not None and offset <= e.seq < offset + limit]
+    else:
+        rows = await asyncio.to_thread(door.store.feed.page, case_id, offset=offset, limit=limit)
+        entries = [FeedEntry.model_validate(r) for r in rows]
+    if withheld:
+        entries = withhold_feed(entries, contacts)
+    if view.restricted:
+        await door.audit(person, "feed", case_id, view.account_id, not withheld, reason)
+    return FeedPage(
+        case_id=case_id,
+        page=page,
+        page_size=page_size,
+        total=view.feed_total,
+        withheld=withheld,
+        entries=entries,
+    )
+
+
+# --- acting ----------------------------------------------------------------------------------
+
+
+async def act_for(
+    door: Door, person: Identity, case_id: str, action: str, body: dict[str, Any]
+) -> ActionResult:
+    """Any Case Center action but attach, as `person` (or, Customer Care, for a caller)."""
+    if action == "attach":
+        raise DoorError(400, f"attach a file with POST /v1/cases/{case_id}/attachments (multipart)")
+    model = ACTIONS.get(action)
+    if model is None:
+        raise DoorError(
+            404, f"there is no action {action!r}; use one of {', '.join(sorted(ACTIONS))}"
+        )
+    named = body.get("on_behalf_of")
+    acted_for = None
+    if isinstance(named, str) and named.strip():
+        acted_for = await asyncio.to_thread(identify, door.store, named.strip(), person.via)
+    try:
+        payload = action_fields(person, action, body, acted_for)
+    except BadRequest as e:
+        fields: list[str] = [f for f in ("actor", "recorded_by") if f in body]
+        raise DoorError(422, f"{action} not sent: {e}", fields) from None
+    except Refused as e:
+        raise DoorError(403, f"{action} not sent: {e}") from None
+    try:
+        checked = model.model_validate(payload).model_dump(mode="json", exclude_none=True)
+    except ValidationError as e:
+        raise invalid(e, f"{action} not sent") from None
+    with acting(principal_of(person, acted_for)):
+        return await door.answered(
+            act_on_case(door.client, case_id, action, checked), f"{action} on {case_id}"
+        )
+
+
+async def attach_for(
+    door: Door,
+    person: Identity,
+    case_id: str,
+    upload: UploadFile,
+    kind: str = "log",
+    name: str | None = None,
+) -> ActionResult:
+    """The file streams to the attachment store (bounded); the case records its reference."""
+    fields = {"actor": person.id, "name": name or upload.filename or "", "kind": kind}
+    try:
+        ACTION_MODELS["attach"].model_validate({**fields, "sha256": "0" * 64, "size": 0})
+    except ValidationError as e:
+        raise invalid(e, "attach not sent") from None
+    realm = await asyncio.to_thread(door.store.realms.lookup, case_id)
+    stored = await store_upload(door, upload, restricted=realm is None or realm.restricted)
+    payload = {**fields, "sha256": stored.sha256, "size": stored.size}
+    with acting(principal_of(person)):
+        return await door.answered(
+            act_on_case(door.client, case_id, "attach", payload), f"attach on {case_id}"
+        )
+
+
+@dataclass(frozen=True)
+class Download:
+    """A file to answer with: its path (a private plaintext copy when it is encrypted at rest,
+    removed after the answer) and what the case calls it."""
+
+    path: Path
+    attachment: Attachment
+    temporary: bool
+
+
+async def download_for(door: Door, person: Identity, case_id: str, attachment_id: str) -> Download:
+    """A file of the case, for whoever may read the case's content (U5: not an outsider of a
+    restricted case; the read is audited like a `show`)."""
+    view = await show_for(door, person, case_id)
+    found = next((a for a in view.attachments if a.id == attachment_id), None)
+    if view.content_withheld:
+        raise DoorError(
+            403,
+            f"{attachment_id} of {case_id} is withheld: {person.id} is neither a member of the "
+            "US citizen restricted queue nor a contact of the account (U5)",
+        )
+    if found is None:
+        names = ", ".join(a.id for a in view.attachments) or "none"
+        raise DoorError(404, f"{case_id} has no attachment {attachment_id!r} (it has: {names})")
+    store = door.attachments
+    if not await asyncio.to_thread(store.exists, found.sha256):
+        raise DoorError(
+            404, f"{attachment_id} ({found.name}) is not in the attachment store {store.root}"
+        )
+    if not await asyncio.to_thread(store.is_encrypted, found.sha256):
+        return Download(store.path_for(found.sha256), found, temporary=False)
+    handle, temporary = tempfile.mkstemp(prefix=".download-", dir=store.root)
+    try:
+        with os.fdopen(handle, "wb") as writer:
+            await asyncio.to_thread(store.copy_out, found.sha256, writer)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+    return Download(Path(temporary), found, temporary=True)
+
+
+def file_response(got: Download) -> FileResponse:
+    """The file as an answer, streamed from disk; a decrypted copy is removed after it."""
+    cleanup = BackgroundTask(got.path.unlink, missing_ok=True) if got.temporary else None
+    return FileResponse(
+        got.path,
+        media_type="application/octet-stream",
+        filename=got.attachment.name,
+        background=cleanup,
+    )
