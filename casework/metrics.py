@@ -35,7 +35,7 @@ from prometheus_client.core import (
     Metric,
 )
 from prometheus_client.registry import Collector, CollectorRegistry
-from sqlalchemy import and_, case, func, literal, select
+from sqlalchemy import and_, case, false, func, literal, select
 
 from casework.store.base import aware
 from casework.store.tables import assignments, case_facts, engineers, escalations, feed, outbox
@@ -97,7 +97,7 @@ class StoreCollector(Collector):
         for tier, priority, n in conn.execute(
             select(case_facts.c.tier, case_facts.c.priority, func.count())
             .select_from(feed.join(case_facts, case_facts.c.case_id == feed.c.case_id))
-            .where(feed.c.kind == "closed")
+            .where(feed.c.kind == "close", feed.c.refused == false())  # the close action
             .group_by(case_facts.c.tier, case_facts.c.priority)
         ):
             closed.add_metric([tier, priority], n)
