@@ -39,7 +39,7 @@ from casework.engine import load_policy, open_store
 from casework.identity.interceptors import PrincipalCheck
 from casework.identity.keyring import KeyRing, load_keyring
 from casework.metrics import METRICS_HOST, runtime_with_metrics, serve_casework_metrics
-from casework.observability import configure_logging, tracing_interceptors
+from casework.observability import ActivityLog, configure_logging, tracing_interceptors
 from casework.settings import Settings
 from workflows.case import CaseWorkflow
 from workflows.intake import IntakeWorkflow
@@ -96,7 +96,7 @@ def build_worker(
         workflows=WORKFLOWS,
         activities=[*activities, CaseStarter(client).start_case],
         activity_executor=executor or ThreadPoolExecutor(ACTIVITY_THREADS),
-        interceptors=[PrincipalCheck(ring), *options.pop("interceptors", [])],
+        interceptors=[PrincipalCheck(ring), ActivityLog(), *options.pop("interceptors", [])],
         **options,
     )
 
@@ -140,9 +140,9 @@ async def main(
     ring = load_keyring(settings.state_dir)
     store = open_store(settings, create_ring=False)
     policy = load_policy(settings)
-    runtime = None
+    sdk_metrics = f"{metrics_host}:{metrics_port + 1}" if metrics_port is not None else None
+    runtime = runtime_with_metrics(sdk_metrics)
     if metrics_port is not None:
-        runtime = runtime_with_metrics(f"{metrics_host}:{metrics_port + 1}")
         serve_casework_metrics(store, metrics_port, metrics_host)
         logging.info(
             "metrics on http://%s:%d/metrics (casework) and http://%s:%d/metrics (Temporal SDK)",

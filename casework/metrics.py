@@ -50,12 +50,31 @@ FIRST_RESPONSE_BUCKETS = (60.0, 300.0, 900.0, 1800.0, 3600.0, 7200.0, 14400.0, 2
 METRICS_HOST = "127.0.0.1"
 
 
-def runtime_with_metrics(bind_address: str) -> Runtime:
+def runtime_with_metrics(bind_address: str | None) -> Runtime:
     """A Temporal runtime exporting the SDK's metrics for Prometheus on `bind_address`
-    (host:port). Only one runtime per process may bind the address."""
-    from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
+    (host:port; None: no metrics), its core's log lines forwarded to Python's logging (so they
+    are JSON lines too, casework.observability). One runtime per process may bind the
+    address."""
+    import logging
 
-    return Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=bind_address)))
+    from temporalio.runtime import (
+        LogForwardingConfig,
+        LoggingConfig,
+        PrometheusConfig,
+        Runtime,
+        TelemetryConfig,
+        TelemetryFilter,
+    )
+
+    return Runtime(
+        telemetry=TelemetryConfig(
+            logging=LoggingConfig(
+                filter=TelemetryFilter(core_level="WARN", other_level="ERROR"),
+                forwarding=LogForwardingConfig(logger=logging.getLogger("temporalio.core")),
+            ),
+            metrics=PrometheusConfig(bind_address=bind_address) if bind_address else None,
+        )
+    )
 
 
 class StoreCollector(Collector):

@@ -24,7 +24,14 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import time
 from typing import TYPE_CHECKING, Any
+
+from temporalio.worker import (
+    ActivityInboundInterceptor,
+    ExecuteActivityInput,
+    Interceptor,
+)
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider
@@ -175,3 +182,40 @@ def configure_logging(level: int = logging.INFO, stream: Any = None) -> logging.
     root.addHandler(handler)
     root.setLevel(level)
     return handler
+
+
+# --- a line per activity ----------------------------------------------------------------------
+
+
+class ActivityLog(Interceptor):
+    """A worker interceptor that logs one line per activity attempt: its outcome and how long
+    it took, with the case id, workflow and activity (CaseContext). A failure names only the
+    error's type: its message may quote what the case carries (U5)."""
+
+    def intercept_activity(self, next: ActivityInboundInterceptor) -> ActivityInboundInterceptor:
+        return _ActivityLogInbound(next)
+
+
+class _ActivityLogInbound(ActivityInboundInterceptor):
+    async def execute_activity(self, input: ExecuteActivityInput) -> Any:
+        from temporalio import activity
+
+        started = time.monotonic()
+        attempt = activity.info().attempt
+        try:
+            result = await self.next.execute_activity(input)
+        except BaseException as e:
+            ACTIVITY_LOGGER.warning(
+                "attempt %d failed after %.0f ms (%s)",
+                attempt,
+                (time.monotonic() - started) * 1000,
+                type(e).__name__,
+            )
+            raise
+        ACTIVITY_LOGGER.info(
+            "attempt %d done in %.0f ms", attempt, (time.monotonic() - started) * 1000
+        )
+        return result
+
+
+ACTIVITY_LOGGER = logging.getLogger("casework.activity")
