@@ -71,8 +71,9 @@ def tracing_interceptors(service: str) -> list[TracingInterceptor]:
     from temporalio.contrib.opentelemetry import TracingInterceptor
 
     provider = otlp_provider(service)
-    trace.set_tracer_provider(provider)
-    return [TracingInterceptor(provider.get_tracer("casework"))]
+    trace.set_tracer_provider(provider)  # the process's: flushed at exit
+    # a workflow started without a trace (the `temporal` CLI, an untraced door) gets one
+    return [TracingInterceptor(provider.get_tracer("casework"), always_create_workflow_spans=True)]
 
 
 # --- logs -------------------------------------------------------------------------------------
