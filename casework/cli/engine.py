@@ -232,7 +232,7 @@ async def _serve_door(ctx: typer.Context, settings: Settings, host: str, port: i
     except (ValueError, KeyRingError) as e:
         fail(str(e), BAD_INPUT)
     store = existing_store(ctx)
-    client = await connect(settings)
+    client = await connect(settings, service="casework-door")
     app = create_app(
         store=store,
         client=client,
