@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -18,6 +19,7 @@ from casework.store import Store
 from tests.conftest import CONVERTER, TEST_RING, Desk, eventually, signed, target_of
 from tests.postgres_cluster import free_port
 from tests.test_case_sla import GOLD, PLATINUM, breached, manager_alerts, open_assigned, skip_to
+from tests.test_up import Engine, engines, free_port_pair  # noqa: F401 (engines: a fixture)
 from worker import activities_for, build_worker
 
 
@@ -120,3 +122,22 @@ async def test_the_sdk_metrics_are_served_by_the_workers_runtime(
     names = {name for name, _ in samples}
     assert total(samples, "temporal_workflow_task_execution_latency_count") > 0, sorted(names)
     assert total(samples, "temporal_activity_execution_latency_count", task_queue=queue) >= 1
+
+
+def test_casework_up_serves_both_metrics_on_the_ports_it_prints(
+    tmp_path: Path,
+    engines: list[Engine],  # noqa: F811
+) -> None:
+    port = free_port_pair()
+    engine = Engine(tmp_path / "state", free_port(), free_port(), "--metrics-port", str(port))
+    engines.append(engine)
+    said = engine.wait_for("Metrics:")
+    assert f"http://127.0.0.1:{port}/metrics (casework)" in said
+    assert f"http://127.0.0.1:{port + 1}/metrics (Temporal SDK)" in said
+    engine.wait_for("Ctrl+C")
+    casework = scrape(port)
+    assert total(casework, "casework_cases_opened_total") == 0
+    assert ("casework_notifications_pending", ()) in casework
+    sdk = httpx.get(f"http://127.0.0.1:{port + 1}/metrics", timeout=10).text
+    assert "temporal_" in sdk
+    assert engine.stop() == 0

@@ -207,6 +207,12 @@ def door_command(
     except CaseworkError as e:
         fail(str(e), BAD_INPUT)
     mark_temporal_used()
+    from casework.observability import configure_logging
+
+    try:
+        configure_logging()
+    except ValueError as e:
+        fail(str(e), BAD_INPUT)
     try:
         run(_serve_door(ctx, settings, host, port))
     except KeyboardInterrupt:
