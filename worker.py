@@ -39,6 +39,7 @@ from casework.engine import load_policy, open_store
 from casework.identity.interceptors import PrincipalCheck
 from casework.identity.keyring import KeyRing, load_keyring
 from casework.metrics import METRICS_HOST, runtime_with_metrics, serve_casework_metrics
+from casework.metrics import check_ports as check_metrics_ports
 from casework.observability import ActivityLog, configure_logging, tracing_interceptors
 from casework.settings import Settings
 from workflows.case import CaseWorkflow
@@ -137,6 +138,8 @@ async def main(
     `metrics_port`: casework's metrics on it, the SDK's on the next (casework.metrics).
     Traces go over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set (casework.observability)."""
     settings = settings or Settings.from_env()
+    if metrics_port is not None:
+        check_metrics_ports(metrics_host, metrics_port)
     ring = load_keyring(settings.state_dir)
     store = open_store(settings, create_ring=False)
     policy = load_policy(settings)

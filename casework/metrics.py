@@ -50,6 +50,27 @@ FIRST_RESPONSE_BUCKETS = (60.0, 300.0, 900.0, 1800.0, 3600.0, 7200.0, 14400.0, 2
 METRICS_HOST = "127.0.0.1"
 
 
+class MetricsRefused(Exception):
+    """The metrics cannot be served as asked; says why and what to do."""
+
+
+def check_ports(host: str, port: int) -> None:
+    """Both metrics ports (casework's `port`, the SDK's `port + 1`) free on `host`, or
+    MetricsRefused naming the one taken."""
+    import socket
+
+    for which, candidate in (("casework's", port), ("the Temporal SDK's", port + 1)):
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((host, candidate))
+            except OSError as e:
+                raise MetricsRefused(
+                    f"cannot serve {which} metrics on {host}:{candidate} ({e.strerror}): choose "
+                    "another --metrics-port (casework's metrics use it, the SDK's the next)"
+                ) from None
+
+
 def runtime_with_metrics(bind_address: str | None) -> Runtime:
     """A Temporal runtime exporting the SDK's metrics for Prometheus on `bind_address`
     (host:port; None: no metrics), its core's log lines forwarded to Python's logging (so they

@@ -3,6 +3,7 @@ at scrape, casework.metrics) and the Temporal SDK's (the runtime's exporter)."""
 
 from __future__ import annotations
 
+import os
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -141,3 +142,33 @@ def test_casework_up_serves_both_metrics_on_the_ports_it_prints(
     sdk = httpx.get(f"http://127.0.0.1:{port + 1}/metrics", timeout=10).text
     assert "temporal_" in sdk
     assert engine.stop() == 0
+
+
+def test_a_worker_refuses_a_metrics_port_in_use(tmp_path: Path) -> None:
+    """Bad input changes nothing: a taken port is named before the worker starts anything."""
+    import socket
+    import subprocess
+
+    from tests.worker_processes import TEST_KEYRING, casework_program
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [*casework_program(), "--state-dir", str(tmp_path / "state"), "worker"]
+            + ["--metrics-port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={
+                "PATH": "/usr/bin:/bin",
+                "PYTHONPATH": os.environ.get("PYTHONPATH", ""),
+                "HOME": str(tmp_path),
+                "CASEWORK_KEYRING_FILE": str(TEST_KEYRING),
+                "TEMPORAL_ADDRESS": "127.0.0.1:1",
+            },
+        )
+    assert result.returncode == 1, result.stderr
+    assert f"cannot serve casework's metrics on 127.0.0.1:{port}" in result.stderr
+    assert not (tmp_path / "state" / "casework.db").exists(), "nothing was started"

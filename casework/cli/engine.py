@@ -145,6 +145,7 @@ def worker_command(
 
     async def serve() -> None:
         from casework.identity.keyring import KeyRingError
+        from casework.metrics import MetricsRefused
 
         try:
             await worker.main(
@@ -153,7 +154,7 @@ def worker_command(
                 metrics_port=metrics_port,
                 metrics_host=os.environ.get("CASEWORK_METRICS_HOST") or "127.0.0.1",
             )
-        except KeyRingError as e:
+        except (KeyRingError, MetricsRefused) as e:
             raise CaseworkError(str(e)) from None
         except RuntimeError as e:
             if "connect" not in str(e).lower():
