@@ -40,6 +40,8 @@ if TYPE_CHECKING:
 OTLP_VARIABLES = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
 LOG_FORMAT_VARIABLE = "CASEWORK_LOG_FORMAT"
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s%(where)s: %(message)s"
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
+"""ISO 8601 with the offset (local time, as the machine's clock is set)."""
 JSON_FIELDS = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
 
@@ -143,10 +145,11 @@ def log_handler(stream: Any = None, *, as_json: bool | None = None) -> logging.H
                     "where",
                 ],
                 timestamp=False,
+                datefmt=TIME_FORMAT,
             )
         )
     else:
-        handler.setFormatter(logging.Formatter(TEXT_FORMAT))
+        handler.setFormatter(logging.Formatter(TEXT_FORMAT, TIME_FORMAT))
     return handler
 
 
