@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from temporalio.client import Client
+from temporalio.client import Interceptor as ClientInterceptor
 from temporalio.envconfig import ClientConfig
+from temporalio.runtime import Runtime
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
@@ -38,6 +41,9 @@ from casework.domain.sla import SlaPolicy
 from casework.engine import load_policy, open_store
 from casework.identity.interceptors import PrincipalCheck
 from casework.identity.keyring import KeyRing, load_keyring
+from casework.metrics import METRICS_HOST, runtime_with_metrics, serve_casework_metrics
+from casework.metrics import check_ports as check_metrics_ports
+from casework.observability import ActivityLog, configure_logging, tracing_interceptors
 from casework.settings import Settings
 from workflows.case import CaseWorkflow
 from workflows.intake import IntakeWorkflow
@@ -118,7 +124,7 @@ def build_worker(
         workflow_runner=WORKFLOW_RUNNER,
         activities=[*activities, CaseStarter(client).start_case],
         activity_executor=executor or ThreadPoolExecutor(ACTIVITY_THREADS),
-        interceptors=[PrincipalCheck(ring), *options.pop("interceptors", [])],
+        interceptors=[PrincipalCheck(ring), ActivityLog(), *options.pop("interceptors", [])],
         **options,
     )
 
@@ -129,28 +135,58 @@ async def connect(
     *,
     engine: bool = False,
     target: str | None = None,
+    runtime: Runtime | None = None,
+    interceptors: Sequence[ClientInterceptor] = (),
 ) -> Client:
     """Connect as the SDK's environment configuration says; localhost:7233 by default, `target`
     if given. Payloads are encrypted with the deployment's key ring (casework.codec), which only
-    the engine (`engine=True`) makes if there is none yet."""
+    the engine (`engine=True`) makes if there is none yet. `runtime`: one exporting the SDK's
+    metrics (casework.metrics); `interceptors`: tracing (casework.observability)."""
     config = ClientConfig.load_client_connect_config(profile=profile)
     if target:
         config["target_host"] = target
     config.setdefault("target_host", "localhost:7233")
     converter = converter_for(settings or Settings.from_env(), create_ring=engine)
-    return await Client.connect(**config, data_converter=converter)
+    return await Client.connect(
+        **config, data_converter=converter, runtime=runtime, interceptors=interceptors
+    )
 
 
-async def main(settings: Settings | None = None, target: str | None = None) -> None:
+async def main(
+    settings: Settings | None = None,
+    target: str | None = None,
+    metrics_port: int | None = None,
+    metrics_host: str = METRICS_HOST,
+) -> None:
     """A worker of a deployment: it loads the deployment's key ring (CASEWORK_KEYRING,
     CASEWORK_KEYRING_FILE or <state>/keyring.json) and never makes one, since a worker with a
     ring of its own could neither read the door's payloads nor verify its tokens. `target`:
-    the Temporal address, when not the environment's (a worker joining `casework up`)."""
+    the Temporal address, when not the environment's (a worker joining `casework up`).
+    `metrics_port`: casework's metrics on it, the SDK's on the next (casework.metrics).
+    Traces go over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set (casework.observability)."""
     settings = settings or Settings.from_env()
+    if metrics_port is not None:
+        check_metrics_ports(metrics_host, metrics_port)
     ring = load_keyring(settings.state_dir)
     store = open_store(settings, create_ring=False)
     policy = load_policy(settings)
-    client = await connect(settings=settings, target=target)
+    sdk_metrics = f"{metrics_host}:{metrics_port + 1}" if metrics_port is not None else None
+    runtime = runtime_with_metrics(sdk_metrics)
+    if metrics_port is not None:
+        serve_casework_metrics(store, metrics_port, metrics_host)
+        logging.info(
+            "metrics on http://%s:%d/metrics (casework) and http://%s:%d/metrics (Temporal SDK)",
+            metrics_host,
+            metrics_port,
+            metrics_host,
+            metrics_port + 1,
+        )
+    client = await connect(
+        settings=settings,
+        target=target,
+        runtime=runtime,
+        interceptors=tracing_interceptors("casework-worker"),
+    )
     attachments = AttachmentStore.for_settings(settings)
     worker = build_worker(
         client,
@@ -186,7 +222,7 @@ def cli() -> None:
         )
     except WorkerRefused as e:
         raise SystemExit(str(e)) from None
-    logging.basicConfig(level=logging.INFO)
+    configure_logging()
     asyncio.run(main(settings, target=engine.temporal if engine else None))
 
 

@@ -52,6 +52,8 @@ from casework.door.serve import PROFILES, DoorRefused, demo_profiles, owner_only
 from casework.engine import load_directory, load_policy, open_store
 from casework.files import FileRefused
 from casework.identity.keyring import KeyRingError, load_keyring
+from casework.metrics import runtime_with_metrics, serve_casework_metrics
+from casework.observability import configure_logging, tracing_interceptors
 from casework.settings import Settings
 from casework.state_lock import Holder, StateFolderHeld, StateLock
 
@@ -81,6 +83,8 @@ class UpOptions:
     port: int = 7233
     ui_port: int = 8233
     api_port: int = 8234
+    metrics_port: int = 8235
+    """casework's Prometheus metrics; the Temporal SDK's on the next port (casework.metrics)."""
 
 
 def temporal_binary() -> str:
@@ -126,6 +130,8 @@ def check_ports(options: UpOptions) -> None:
         ("--port", options.port),
         ("--ui-port", options.ui_port),
         ("--api-port", options.api_port),
+        ("--metrics-port", options.metrics_port),
+        ("--metrics-port (+1, the SDK's)", options.metrics_port + 1),
     )
     for i, (flag, port) in enumerate(ports):
         for other, same in ports[i + 1 :]:
@@ -230,7 +236,11 @@ class ServerLog:
 
 
 async def _connect_when_ready(
-    process: asyncio.subprocess.Process, target: str, log: ServerLog, converter: DataConverter
+    process: asyncio.subprocess.Process,
+    target: str,
+    log: ServerLog,
+    converter: DataConverter,
+    **connect: Any,
 ) -> Client:
     """The server answers with its namespace ready, or UpRefused."""
     loop = asyncio.get_running_loop()
@@ -242,7 +252,9 @@ async def _connect_when_ready(
                 f"{log.ends_with()}"
             )
         try:
-            client = await Client.connect(target, namespace=NAMESPACE, data_converter=converter)
+            client = await Client.connect(
+                target, namespace=NAMESPACE, data_converter=converter, **connect
+            )
             await client.operator_service.list_search_attributes(
                 ListSearchAttributesRequest(namespace=NAMESPACE)
             )
@@ -323,6 +335,8 @@ def banner(options: UpOptions, profiles: Path | None = None) -> str:
         f"  Web UI:     http://localhost:{options.ui_port}",
         f"  API:        {api_url(options)}  (OpenAPI: {api_url(options)}/openapi.json)",
         f"  Web page:   {api_url(options)}/  (the Case Center: sign in with a key from Profiles)",
+        f"  Metrics:    http://{HOST}:{options.metrics_port}/metrics (casework), "
+        f"http://{HOST}:{options.metrics_port + 1}/metrics (Temporal SDK)",
         f"  State:      {settings.state_dir} (temporal.db, casework.db, temporal.log, "
         f"{ATTACHMENTS}/)",
         f"  Task queue: {settings.task_queue}",
@@ -417,7 +431,12 @@ async def _run_holding(options: UpOptions, command: list[str]) -> int:
     try:
         client = await _until_stopped(
             _connect_when_ready(
-                process, f"{HOST}:{options.port}", log, converter_for(settings, create_ring=True)
+                process,
+                f"{HOST}:{options.port}",
+                log,
+                converter_for(settings, create_ring=True),
+                runtime=runtime_with_metrics(f"{HOST}:{options.metrics_port + 1}"),
+                interceptors=tracing_interceptors("casework-up"),
             ),
             stop,
         )
@@ -426,6 +445,7 @@ async def _run_holding(options: UpOptions, command: list[str]) -> int:
         await ensure_search_attributes(client)
         store = open_store(settings)
         owner_only(settings.state_dir)
+        metrics = serve_casework_metrics(store, options.metrics_port, HOST)
         policy = load_policy(settings)
         worker = build_worker(
             client,
@@ -463,6 +483,7 @@ async def _run_holding(options: UpOptions, command: list[str]) -> int:
             await worker.shutdown()
         await asyncio.wait({worker_run})
         worker_error = None if worker_run.cancelled() else worker_run.exception()
+        metrics.shutdown()
         store.dispose()
         if server_exit.done() and not stop.is_set():
             raise UpRefused(
@@ -497,9 +518,7 @@ class BusinessRefusalsInOneLine(logging.Filter):
 
 
 def main(options: UpOptions) -> int:
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(BusinessRefusalsInOneLine())
+    configure_logging(logging.WARNING).addFilter(BusinessRefusalsInOneLine())
     code = asyncio.run(run(options))
     print("casework stopped", flush=True)
     return code

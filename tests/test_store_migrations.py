@@ -1,11 +1,11 @@
 """The database's schema under Alembic: a new database is built to HEAD, a state folder made
 before migrations is upgraded in place with its rows, and a current database costs one query
-(no Alembic import) each time a Store is made."""
+(no Alembic import) each time a Store is made. On SQLite, and on PostgreSQL with `--db postgres`
+(or `both`)."""
 
 from __future__ import annotations
 
 import shutil
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -19,9 +19,11 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import Integer, create_engine, inspect, select, text
+from sqlalchemy.engine import make_url
 
 from casework.store import HEAD, Store, migrate, schema
+from casework.store.base import aware
 from casework.store.tables import metadata
 from tests.conftest import TEST_RING
 
@@ -33,10 +35,41 @@ LOG = {"id": "att-1", "name": "ike-debug.log", "sha256": "a" * 64}
 
 
 @pytest.fixture
-def old_db(tmp_path: Path) -> Path:
-    path = tmp_path / "casework.db"
-    shutil.copy(BEFORE_MIGRATIONS, path)
-    return path
+def old_db(db_url: str) -> str:
+    """The URL of a database made by the last casework without migrations: the checked-in
+    SQLite file, or on PostgreSQL the same tables (revision 0001's, which that casework's
+    `create_all` made) holding the same rows."""
+    if db_url.startswith("sqlite"):
+        shutil.copy(BEFORE_MIGRATIONS, make_url(db_url).database or "")
+    else:
+        copy_before_migrations(db_url)
+    return db_url
+
+
+def copy_before_migrations(url: str) -> None:
+    old = schema._baseline(schema._config(None))  # type: ignore[arg-type]
+    source, target = create_engine(f"sqlite:///{BEFORE_MIGRATIONS}"), create_engine(url)
+    with source.connect() as reading, target.begin() as writing:
+        old.create_all(writing)
+        for table in old.sorted_tables:
+            rows = [aware(dict(r)) for r in reading.execute(select(table)).mappings()]
+            if rows:
+                writing.execute(table.insert(), rows)
+            # rows copied with their keys leave the key's sequence behind, which the old
+            # casework's own inserts would have moved on
+            for column in table.primary_key.columns:
+                if not isinstance(column.type, Integer):
+                    continue
+                writing.execute(
+                    text(
+                        f"SELECT setval(s, (SELECT COALESCE(MAX({column.name}), 0) + 1 "
+                        f"FROM {table.name}), false) "
+                        "FROM pg_get_serial_sequence(:t, :c) AS s WHERE s IS NOT NULL"
+                    ),
+                    {"t": table.name, "c": column.name},
+                )
+    source.dispose()
+    target.dispose()
 
 
 @pytest.fixture
@@ -53,9 +86,12 @@ def upgrades(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     yield runs
 
 
-def version(path: Path) -> str:
-    with sqlite3.connect(path) as conn:
-        return str(conn.execute("SELECT version_num FROM alembic_version").fetchone()[0])
+def version(url: str) -> str | None:
+    engine = create_engine(url)
+    try:
+        return schema.version_of(engine)
+    finally:
+        engine.dispose()
 
 
 def schema_of(url: str) -> dict[str, Any]:
@@ -89,12 +125,11 @@ def test_head_names_the_newest_revision() -> None:
 
 
 def test_a_new_database_is_built_to_head_as_the_tables_say(
-    tmp_path: Path, upgrades: list[str]
+    db_url: str, upgrades: list[str]
 ) -> None:
-    path = tmp_path / "new.db"
-    Store(f"sqlite:///{path}").dispose()
-    assert version(path) == HEAD and len(upgrades) == 1
-    engine = create_engine(f"sqlite:///{path}")
+    Store(db_url).dispose()
+    assert version(db_url) == HEAD and len(upgrades) == 1
+    engine = create_engine(db_url)
     with engine.connect() as conn:
         differences = compare_metadata(MigrationContext.configure(conn), metadata)
     engine.dispose()
@@ -114,11 +149,11 @@ def test_the_baseline_revision_is_the_schema_casework_made_before_migrations(
 
 
 def test_a_database_made_before_migrations_is_upgraded_in_place(
-    old_db: Path, upgrades: list[str]
+    old_db: str, upgrades: list[str]
 ) -> None:
     """An existing state folder keeps its directory, cases, notifications, approvals and
     report rows; it is stamped with the baseline and upgraded to HEAD once."""
-    store = Store(f"sqlite:///{old_db}", TEST_RING)  # U5: a restricted case's PR is sealed
+    store = Store(old_db, TEST_RING)  # U5: a restricted case's PR is sealed
     try:
         assert version(old_db) == HEAD and len(upgrades) == 1
         acme = store.directory.account("acme")
@@ -143,28 +178,32 @@ def test_a_database_made_before_migrations_is_upgraded_in_place(
         assert store.feed.count(RESTRICTED) == 0
     finally:
         store.dispose()
-    Store(f"sqlite:///{old_db}").dispose()
+    Store(old_db).dispose()
     assert len(upgrades) == 1, "a current database is not migrated again"
 
 
-def test_the_upgrade_flags_the_old_outbox_rows_of_us_citizen_cases_once(old_db: Path) -> None:
+def test_the_upgrade_flags_the_old_outbox_rows_of_us_citizen_cases_once(old_db: str) -> None:
     """U5: rows written before the outbox had a flag get it from the guess `casework outbox`
     used to make: every row of a case that wrote to a contact of a US Citizen Support account
     is restricted, for that account; a row of no case is, when it goes to such a contact or
     to a restricted-queue engineer (no account: members only)."""
-    with sqlite3.connect(old_db) as conn:
+    engine = create_engine(old_db)
+    with engine.begin() as conn:
         for key, kind, person in (
             ("k-usc-contact", "contact", "cyberdyne-ivan"),
             ("k-member", "engineer", "usc-kara"),
             ("k-acme", "contact", "acme-bob"),
         ):
             conn.execute(
-                "INSERT INTO outbox (idempotency_key, case_id, recipient_kind, recipient_id, "
-                "subject, body, created_at) VALUES (?, NULL, ?, ?, 's', 'b', "
-                "'2026-03-04 15:00:00.000000')",
-                (key, kind, person),
+                text(
+                    "INSERT INTO outbox (idempotency_key, case_id, recipient_kind, recipient_id, "
+                    "subject, body, created_at) VALUES (:key, NULL, :kind, :person, 's', 'b', "
+                    ":at)"
+                ),
+                {"key": key, "kind": kind, "person": person, "at": datetime(2026, 3, 4, 15)},
             )
-    store = Store(f"sqlite:///{old_db}")
+    engine.dispose()
+    store = Store(old_db)
     try:
         flags = {
             (n["case_id"], n["recipient_id"]): (n["restricted"], n["account_id"])
@@ -200,10 +239,11 @@ def test_a_current_database_costs_one_query_and_no_alembic_import(tmp_path: Path
     assert result.stdout.strip() == "False"
 
 
-def test_processes_starting_together_build_a_new_database_once(tmp_path: Path) -> None:
-    """`casework up` and a CLI command may open a new state folder at the same moment: the
-    migration holds the database's write lock, the second finds the work done."""
-    url = f"sqlite:///{tmp_path / 'casework.db'}"
+def test_processes_starting_together_build_a_new_database_once(db_url: str) -> None:
+    """`casework up` and a CLI command (or several workers) may open a new database at the
+    same moment: the migration holds the database's write lock (PostgreSQL: an advisory lock),
+    the second finds the work done."""
+    url = db_url
     barrier = threading.Barrier(4)
     errors: list[BaseException] = []
 
@@ -220,16 +260,17 @@ def test_processes_starting_together_build_a_new_database_once(tmp_path: Path) -
     for t in threads:
         t.join()
     assert errors == []
-    assert version(tmp_path / "casework.db") == HEAD
+    assert version(url) == HEAD
 
 
-def test_a_database_migrated_by_a_newer_casework_is_refused(tmp_path: Path) -> None:
-    path = tmp_path / "casework.db"
-    migrate(f"sqlite:///{path}")
-    with sqlite3.connect(path) as conn:
-        conn.execute("UPDATE alembic_version SET version_num = '9999'")
+def test_a_database_migrated_by_a_newer_casework_is_refused(db_url: str) -> None:
+    migrate(db_url)
+    engine = create_engine(db_url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    engine.dispose()
     with pytest.raises(schema.SchemaTooNew, match="revision 9999, which this casework"):
-        Store(f"sqlite:///{path}")
+        Store(db_url)
 
 
 def test_a_store_reads_its_rows_with_one_engine(tmp_path: Path) -> None:

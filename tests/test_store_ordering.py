@@ -2,47 +2,33 @@
 an activity retried after a newer write of the same thing (the case's side effects run
 concurrently) never wins over it.
 
-Each test runs on SQLite, and on PostgreSQL too when CASEWORK_TEST_POSTGRES_URL names an
-empty database to use (its tables are dropped before each test), e.g.
-postgresql+psycopg2://postgres@127.0.0.1:5432/casework_test with psycopg2-binary installed.
+Each test runs on SQLite, and on PostgreSQL with `--db postgres` (or `both`): a database of its
+own on the throwaway server the tests start (tests/postgres_cluster.py).
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
 from sqlalchemy.dialects import postgresql, sqlite
 
 from casework.domain.directory import Directory
 from casework.store import Store
 from casework.store.base import insert_for
-from casework.store.tables import log_approvals, metadata
+from casework.store.tables import log_approvals
 from tests.conftest import TEST_RING
 
 AT = datetime(2026, 3, 4, 15, 0, tzinfo=UTC)
 CASE = "case-000001"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request: pytest.FixtureRequest, tmp_path: Path, directory: Directory) -> Iterator[Store]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'casework.db'}"
-    else:
-        url = os.environ.get("CASEWORK_TEST_POSTGRES_URL", "")
-        if not url:
-            pytest.skip("CASEWORK_TEST_POSTGRES_URL is not set")
-        engine = create_engine(url)
-        with engine.begin() as conn:
-            metadata.drop_all(conn)
-            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
-        engine.dispose()
+@pytest.fixture
+def store(db_url: str, directory: Directory) -> Iterator[Store]:
+    url = db_url
     store = Store(url, TEST_RING)  # a case of no realm on record: its PR is sealed (U5)
     store.directory.replace(directory)
     yield store

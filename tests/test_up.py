@@ -35,6 +35,18 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def free_port_pair() -> int:
+    """A free port whose next port is free too (casework's metrics and the SDK's)."""
+    while True:
+        port = free_port()
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+        return port
+
+
 def clean_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TEMPORAL_", "CASEWORK_"))}
     env.update(extra)
@@ -64,6 +76,8 @@ class Engine:
         self.state = state
         if "--api-port" not in extra:  # the door's default port may be taken on this machine
             extra = (*extra, "--api-port", str(free_port()))
+        if "--metrics-port" not in extra:
+            extra = (*extra, "--metrics-port", str(free_port_pair()))
         self.lines: queue.Queue[str] = queue.Queue()
         self.output: list[str] = []
         self.process = subprocess.Popen(

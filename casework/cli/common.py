@@ -212,9 +212,10 @@ def unreachable(address: str) -> str:
     )
 
 
-async def connect(settings: Settings | None = None) -> Client:
+async def connect(settings: Settings | None = None, service: str | None = None) -> Client:
     """A client of the engine's namespace, encrypting with the ring of `settings`' state
-    folder (or CASEWORK_KEYRING*)."""
+    folder (or CASEWORK_KEYRING*). `service`: a long-running process (the door) that traces
+    what it starts when OTEL_EXPORTER_OTLP_ENDPOINT is set (casework.observability)."""
     import worker
     from casework.client import CaseworkError
 
@@ -222,8 +223,13 @@ async def connect(settings: Settings | None = None) -> Client:
     mark_temporal_used()
     from casework.identity.keyring import KeyRingError
 
+    interceptors = []
+    if service:
+        from casework.observability import tracing_interceptors
+
+        interceptors = tracing_interceptors(service)
     try:
-        return await worker.connect(settings=settings)
+        return await worker.connect(settings=settings, interceptors=interceptors)
     except KeyRingError as e:  # payloads are encrypted with the engine's ring (casework.codec)
         raise CaseworkError(str(e)) from None
     except RuntimeError as e:

@@ -37,6 +37,20 @@ def up(
     ] = None,
     directory: Annotated[Path | None, typer.Option(help="Directory YAML to load.")] = None,
     policy: Annotated[Path | None, typer.Option(help="SLA policy YAML (S5).")] = None,
+    database: Annotated[
+        str | None,
+        typer.Option(
+            help="The casework database URL (as the global --db-url / CASEWORK_DB_URL). "
+            "Default: sqlite:///<state-dir>/casework.db; PostgreSQL: "
+            "postgresql+psycopg://USER:PASSWORD@HOST:5432/DB",
+        ),
+    ] = None,
+    metrics_port: Annotated[
+        int,
+        typer.Option(
+            help="Prometheus metrics: casework's on this port, the Temporal SDK's on the next."
+        ),
+    ] = 8235,
 ) -> None:
     """Run the engine on this machine: Temporal dev server, worker, the door (the casework
     API), database, demo directory (with an API key for each person on first run).
@@ -48,9 +62,15 @@ def up(
 
     mark_temporal_used()
     settings = globals_of(ctx).settings(
-        state_dir=state_dir, directory_file=directory, policy_file=policy
+        state_dir=state_dir, directory_file=directory, policy_file=policy, db_url=database
     )
-    options = runner.UpOptions(settings=settings, port=port, ui_port=ui_port, api_port=api_port)
+    options = runner.UpOptions(
+        settings=settings,
+        port=port,
+        ui_port=ui_port,
+        api_port=api_port,
+        metrics_port=metrics_port,
+    )
     try:
         code = runner.main(options)
     except FileRefused as e:
@@ -72,18 +92,38 @@ def worker_command(
             "a folder an engine holds (one engine per state folder).",
         ),
     ] = False,
+    database: Annotated[
+        str | None,
+        typer.Option(
+            help="The casework database URL (as the global --db-url / CASEWORK_DB_URL), e.g. "
+            "postgresql+psycopg://casework@db.example.com/casework. Every worker of a "
+            "deployment names the same one.",
+        ),
+    ] = None,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            envvar="CASEWORK_METRICS_PORT",
+            help="Serve Prometheus metrics: casework's on this port, the Temporal SDK's on the "
+            "next (CASEWORK_METRICS_HOST: the address, default 127.0.0.1). Default: none.",
+        ),
+    ] = None,
 ) -> None:
     """Run a worker only, against the Temporal that TEMPORAL_ADDRESS etc. name (a cluster
-    or Temporal Cloud); the database and files come from the global options.
+    or Temporal Cloud); the database and files come from the global options. Any number of
+    workers may serve one task queue and one database (on one machine or many).
 
     On a state folder that `casework up` holds it is refused, unless --join says it is an extra
     worker of that engine."""
-    import logging
+    import os
 
     import worker
     from casework.client import CaseworkError
+    from casework.observability import configure_logging
 
-    settings = globals_of(ctx).settings()
+    settings = globals_of(ctx).settings(db_url=database)
+    if metrics_port is not None and not 0 < metrics_port < 65535:
+        fail(f"--metrics-port {metrics_port} is not a TCP port below 65535", BAD_INPUT)
     try:
         refuse_bad_files(settings)
         address = temporal_address()
@@ -97,15 +137,24 @@ def worker_command(
             f"{settings.task_queue})",
             flush=True,
         )
-    logging.basicConfig(level=logging.INFO)
+    try:
+        configure_logging()
+    except ValueError as e:
+        fail(str(e), BAD_INPUT)
     mark_temporal_used()
 
     async def serve() -> None:
         from casework.identity.keyring import KeyRingError
+        from casework.metrics import MetricsRefused
 
         try:
-            await worker.main(settings, target=address if engine else None)
-        except KeyRingError as e:
+            await worker.main(
+                settings,
+                target=address if engine else None,
+                metrics_port=metrics_port,
+                metrics_host=os.environ.get("CASEWORK_METRICS_HOST") or "127.0.0.1",
+            )
+        except (KeyRingError, MetricsRefused) as e:
             raise CaseworkError(str(e)) from None
         except RuntimeError as e:
             if "connect" not in str(e).lower():
@@ -172,6 +221,12 @@ def api_command(
     except CaseworkError as e:
         fail(str(e), BAD_INPUT)
     mark_temporal_used()
+    from casework.observability import configure_logging
+
+    try:
+        configure_logging()
+    except ValueError as e:
+        fail(str(e), BAD_INPUT)
     try:
         run(_serve_door(ctx, settings, host, port, upload_bound))
     except KeyboardInterrupt:
@@ -204,7 +259,7 @@ async def _serve_door(
     except (ValueError, KeyRingError) as e:
         fail(str(e), BAD_INPUT)
     store = existing_store(ctx)
-    client = await connect(settings)
+    client = await connect(settings, service="casework-door")
     app = create_app(
         store=store,
         client=client,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text
 
 from casework.store.base import Repository, insert_for
 from casework.store.tables import case_numbers, referrals
@@ -62,6 +62,11 @@ class IntakeRepository(Repository):
                         created_at=datetime.now(UTC),
                     )
                 )
+                if conn.dialect.name == "postgresql":  # an explicit key leaves its sequence be
+                    conn.execute(
+                        text("SELECT setval(pg_get_serial_sequence('case_numbers', 'number'), :n)"),
+                        {"n": first - 1},
+                    )
 
     # --- referrals to partners (P2) -------------------------------------------------------
 

@@ -1,0 +1,225 @@
+"""Traces and structured logs of casework's processes (the worker, `casework up`, the CLI).
+
+**Traces** (OpenTelemetry), off by default. On when OTEL_EXPORTER_OTLP_ENDPOINT (or
+OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) is set, the standard variables of the OTLP exporter (over
+HTTP/protobuf: the endpoint is e.g. http://collector:4318); OTEL_SERVICE_NAME names the
+process (default `casework-worker`, `casework-door`, ...). The SDK's `TracingInterceptor` on
+the client carries the trace through Temporal: the open call starts the Intake workflow, whose
+`start_case` activity starts the case workflow, whose activities run under it, so one trace
+follows a case from the door's open call to its last activity. A worker built on a client with
+the interceptor traces its workflows and activities too (the SDK hands client interceptors that
+are also worker interceptors to the worker).
+
+**Logs**: one record per line, as JSON when stderr is not a terminal (a service's logs, for a
+collector) and as human lines on a terminal; CASEWORK_LOG_FORMAT=json|text forces one. Every
+line carries `case_id`, `workflow` and `activity` (null when the line is not about one): the
+SDK puts the workflow's or activity's details on the records of `workflow.logger` and
+`activity.logger`, and a record logged by any logger inside an activity gets the activity's.
+U5: no line carries a case's content: the fields are ids and types, and casework logs no case
+text (descriptions, comments, resolutions); the SDK's own lines carry none either.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from typing import TYPE_CHECKING, Any
+
+from temporalio.worker import (
+    ActivityInboundInterceptor,
+    ExecuteActivityInput,
+    Interceptor,
+)
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import TracerProvider
+    from temporalio.contrib.opentelemetry import TracingInterceptor
+
+OTLP_VARIABLES = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
+LOG_FORMAT_VARIABLE = "CASEWORK_LOG_FORMAT"
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s%(where)s: %(message)s"
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
+"""ISO 8601 with the offset (local time, as the machine's clock is set)."""
+JSON_FIELDS = "%(asctime)s %(levelname)s %(name)s %(message)s"
+
+
+# --- traces -----------------------------------------------------------------------------------
+
+
+def tracing_configured() -> bool:
+    return any(os.environ.get(v) for v in OTLP_VARIABLES)
+
+
+def otlp_provider(service: str) -> TracerProvider:
+    """A tracer provider exporting over OTLP (HTTP) as the OTEL_* variables say."""
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.resources import SERVICE_NAME, Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    name = os.environ.get("OTEL_SERVICE_NAME") or service
+    provider = TracerProvider(resource=Resource.create({SERVICE_NAME: name}))
+    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    return provider
+
+
+def tracing_interceptors(service: str) -> list[TracingInterceptor]:
+    """[the SDK's TracingInterceptor] when tracing is configured (module docstring), else []."""
+    if not tracing_configured():
+        return []
+    from opentelemetry import trace
+    from temporalio.contrib.opentelemetry import TracingInterceptor
+
+    provider = otlp_provider(service)
+    trace.set_tracer_provider(provider)  # the process's: flushed at exit
+    # a workflow started without a trace (the `temporal` CLI, an untraced door) gets one
+    return [TracingInterceptor(provider.get_tracer("casework"), always_create_workflow_spans=True)]
+
+
+# --- logs -------------------------------------------------------------------------------------
+
+
+class CaseContext(logging.Filter):
+    """Puts case_id, workflow and activity on every record (None when not about one)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        workflow = getattr(record, "temporal_workflow", None) or {}
+        activity = getattr(record, "temporal_activity", None) or {}
+        if not activity:
+            activity = _current_activity()
+        fields = {
+            "case_id": activity.get("workflow_id") or workflow.get("workflow_id"),
+            "workflow": activity.get("workflow_type") or workflow.get("workflow_type"),
+            "activity": activity.get("activity_type"),
+        }
+        record.__dict__.update(fields)
+        parts = [f"{k}={v}" for k, v in fields.items() if v]
+        record.where = f" [{' '.join(parts)}]" if parts else ""
+        return True
+
+
+def _current_activity() -> dict[str, Any]:
+    from temporalio import activity
+
+    if not activity.in_activity():
+        return {}
+    info = activity.info()
+    return {
+        "workflow_id": info.workflow_id,
+        "workflow_type": info.workflow_type,
+        "activity_type": info.activity_type,
+    }
+
+
+def wants_json(stream: Any = None) -> bool:
+    chosen = os.environ.get(LOG_FORMAT_VARIABLE, "").strip().lower()
+    if chosen in ("json", "text"):
+        return chosen == "json"
+    if chosen:
+        raise ValueError(
+            f"{LOG_FORMAT_VARIABLE} must be json or text, not {chosen!r} (unset: JSON unless "
+            "the logs go to a terminal)"
+        )
+    stream = stream or sys.stderr
+    return not (hasattr(stream, "isatty") and stream.isatty())
+
+
+def log_handler(stream: Any = None, *, as_json: bool | None = None) -> logging.Handler:
+    """A handler writing one line per record to `stream` (stderr), JSON or text."""
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.addFilter(CaseContext())
+    if wants_json(stream) if as_json is None else as_json:
+        from pythonjsonlogger.json import JsonFormatter
+
+        handler.setFormatter(
+            JsonFormatter(
+                JSON_FIELDS,
+                rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+                static_fields={},
+                reserved_attrs=[
+                    *_RESERVED,
+                    "temporal_workflow",
+                    "temporal_activity",
+                    "where",
+                ],
+                timestamp=False,
+                datefmt=TIME_FORMAT,
+            )
+        )
+    else:
+        handler.setFormatter(logging.Formatter(TEXT_FORMAT, TIME_FORMAT))
+    return handler
+
+
+_RESERVED = [
+    "args",
+    "created",
+    "exc_info",
+    "exc_text",
+    "filename",
+    "funcName",
+    "levelno",
+    "lineno",
+    "module",
+    "msecs",
+    "msg",
+    "pathname",
+    "process",
+    "processName",
+    "relativeCreated",
+    "stack_info",
+    "thread",
+    "threadName",
+    "taskName",
+]
+"""LogRecord attributes left out of a JSON line (the message, level, logger and time stay)."""
+
+
+def configure_logging(level: int = logging.INFO, stream: Any = None) -> logging.Handler:
+    """The root logger writes through `log_handler` (replacing its handlers); returns it."""
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    handler = log_handler(stream)
+    root.addHandler(handler)
+    root.setLevel(level)
+    return handler
+
+
+# --- a line per activity ----------------------------------------------------------------------
+
+
+class ActivityLog(Interceptor):
+    """A worker interceptor that logs one line per activity attempt: its outcome and how long
+    it took, with the case id, workflow and activity (CaseContext). A failure names only the
+    error's type: its message may quote what the case carries (U5)."""
+
+    def intercept_activity(self, next: ActivityInboundInterceptor) -> ActivityInboundInterceptor:
+        return _ActivityLogInbound(next)
+
+
+class _ActivityLogInbound(ActivityInboundInterceptor):
+    async def execute_activity(self, input: ExecuteActivityInput) -> Any:
+        from temporalio import activity
+
+        started = time.monotonic()
+        attempt = activity.info().attempt
+        try:
+            result = await self.next.execute_activity(input)
+        except BaseException as e:
+            ACTIVITY_LOGGER.warning(
+                "attempt %d failed after %.0f ms (%s)",
+                attempt,
+                (time.monotonic() - started) * 1000,
+                type(e).__name__,
+            )
+            raise
+        ACTIVITY_LOGGER.info(
+            "attempt %d done in %.0f ms", attempt, (time.monotonic() - started) * 1000
+        )
+        return result
+
+
+ACTIVITY_LOGGER = logging.getLogger("casework.activity")
