@@ -60,7 +60,7 @@ def _positive(delta: timedelta) -> timedelta:
 
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
-Rate = Annotated[float, Field(ge=0.0, le=MAX_RATE_PER_HOUR)]
+MAX_WINDOWS = 50
 
 
 class Distribution(Strict):
@@ -118,11 +118,24 @@ class Stream(Strict):
     product: str = Field(min_length=1, max_length=200)
     channel: Literal["web", "phone"] = "web"
     category: Category = Category.SUPPORT
-    per_hour: Rate | Annotated[dict[str, Rate], Field(min_length=1, max_length=50)]
+    per_hour: float | dict[str, float]
 
     @field_validator("per_hour", mode="before")
     @classmethod
-    def _windows(cls, value: object) -> object:
+    def _rates(cls, value: object) -> object:
+        """Cases per hour: one number, or one per hour window; each from 0 to the bound."""
+        rates = value if isinstance(value, dict) else {"": value}
+        if not rates or len(rates) > MAX_WINDOWS:
+            raise ValueError(f"give 1 to {MAX_WINDOWS} hour windows")
+        for key, rate in rates.items():
+            where = f"{key!r}: " if key else ""
+            if isinstance(rate, bool) or not isinstance(rate, int | float):
+                raise ValueError(f"{where}a rate is a number of cases per hour, not {rate!r}")
+            if not 0 <= rate <= MAX_RATE_PER_HOUR:
+                raise ValueError(
+                    f"{where}a rate is cases per hour, from 0 to {MAX_RATE_PER_HOUR:g}; "
+                    f"not {rate}"
+                )
         return _hour_windows(value)
 
     @model_validator(mode="after")
