@@ -50,8 +50,9 @@ with workflow.unsafe.imports_passed_through():
 
 ACT_TIMEOUT = timedelta(seconds=120)
 ACT_RETRY = RetryPolicy(maximum_attempts=3)
-HISTORY_LIMIT = 8000
-"""Events before the crowd continues as new (the warnings start at 10,240)."""
+HISTORY_LIMIT = 2000
+"""Events before the crowd continues as new: short runs, so that a run the worker must replay
+(after a failed or timed-out task) replays in well under the task timeout on a loaded machine."""
 REFUSALS_KEPT = 10
 
 

@@ -40,6 +40,8 @@ from workflows.crowd import CrowdWorkflow
 SKIPPED_TIME_TTL = timedelta(days=3650)
 """The run's tokens: the test server's clock runs days ahead of the wall clock."""
 SERVER_STARTUP = timedelta(seconds=60)
+CROWD_TASK_TIMEOUT = timedelta(seconds=60)
+"""Not the default 10 s: on a loaded machine a crowd task that replays its run takes longer."""
 
 
 class SimulationUnavailable(Exception):
@@ -190,6 +192,7 @@ async def _run(
             ),
             id=crowd_id,
             task_queue=crowd_queue,
+            task_timeout=CROWD_TASK_TIMEOUT,
         )
         summary: CrowdSummary = await handle.result()
         await asyncio.sleep(0)
