@@ -7,8 +7,9 @@ error, and must not agree with Erlang C for one engineer more: the check can fai
 
 The statistical error is by batch means: the cases after a warm-up, in arrival order, cut into
 BATCHES batches; the error of the mean is the batches' standard deviation over sqrt(BATCHES),
-and agreement is within Z of them (Student's t, 99%) (plus the clock's drift: the time-skipping server's clock
-runs on in real time while the engine works, well under a second per case)."""
+and agreement is within Z of them (Student's t, 99%), plus the clock's drift (the
+time-skipping server's clock runs on in real time while the engine works: well under a second
+a case)."""
 
 from __future__ import annotations
 
