@@ -133,8 +133,7 @@ class Stream(Strict):
                 raise ValueError(f"{where}a rate is a number of cases per hour, not {rate!r}")
             if not 0 <= rate <= MAX_RATE_PER_HOUR:
                 raise ValueError(
-                    f"{where}a rate is cases per hour, from 0 to {MAX_RATE_PER_HOUR:g}; "
-                    f"not {rate}"
+                    f"{where}a rate is cases per hour, from 0 to {MAX_RATE_PER_HOUR:g}; not {rate}"
                 )
         return _hour_windows(value)
 
