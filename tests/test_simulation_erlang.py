@@ -3,7 +3,8 @@ exponential service, c engineers on shift around the clock, first response = sta
 (Customer Care triage holds the one shared queue, casework.simulation.textbook). The real
 engine runs each case (intake, routing E1, the S2 clock, escalation E2 to L1); the share of
 cases that waited and their mean wait must agree with Erlang C within the run's statistical
-error, and must not agree with Erlang C for one engineer more: the check can fail.
+error, and must not agree with Erlang C for one engineer fewer (more, for one): the check
+can fail.
 
 The statistical error is by batch means: the cases after a warm-up, in arrival order, cut into
 BATCHES batches; the error of the mean is the batches' standard deviation over sqrt(BATCHES),
@@ -37,9 +38,9 @@ DRIFT_HOURS = 1 / 3600
 
 POINTS = [
     # (arrivals an hour, services an hour per engineer, engineers, days, seed)
-    pytest.param(0.6, 1.0, 1, 18, 11, id="M/M/1 rho=0.6"),
-    pytest.param(1.4, 1.0, 2, 8, 12, id="M/M/2 rho=0.7"),
-    pytest.param(2.1, 1.0, 3, 5, 13, id="M/M/3 rho=0.7"),
+    pytest.param(0.5, 1.0, 1, 19, 11, id="M/M/1 rho=0.5"),
+    pytest.param(0.8, 1.0, 2, 12, 12, id="M/M/2 rho=0.4"),
+    pytest.param(1.5, 1.0, 3, 7, 13, id="M/M/3 rho=0.5"),
 ]
 
 
@@ -77,7 +78,7 @@ async def test_the_textbook_queue_agrees_with_erlang_c(
     )
     assert result.tally.refused == 0, result.tally.refusals
     hours = waits(result.cases)
-    assert len(hours) >= 200, f"too few cases for a check: {len(hours)}"
+    assert len(hours) >= 180, f"too few cases for a check: {len(hours)}"
     waited = [1.0 if h > WAITED / timedelta(hours=1) else 0.0 for h in hours]
     p_wait, p_error = batch_mean_and_error(waited)
     mean_wait, wait_error = batch_mean_and_error(hours)
@@ -89,8 +90,12 @@ async def test_the_textbook_queue_agrees_with_erlang_c(
     )
     assert agrees(p_wait, p_error, textbook.probability_of_waiting), seen
     assert agrees(mean_wait, wait_error, textbook.mean_wait, DRIFT_HOURS), seen
-    # The check can fail: with one engineer more the textbook predicts other waits, and the
-    # same run is refused.
-    wrong = ErlangC(arrival_rate, service_rate, servers + 1)
-    assert not agrees(p_wait, p_error, wrong.probability_of_waiting), seen
-    assert not agrees(mean_wait, wait_error, wrong.mean_wait, DRIFT_HOURS), seen
+    # The check can fail: the textbook with one engineer fewer (more, for one engineer)
+    # predicts other waits, and the same run refuses it on P(wait) or on the mean wait.
+    wrong = ErlangC(arrival_rate, service_rate, servers - 1 if servers > 1 else 2)
+    assert not (
+        agrees(p_wait, p_error, wrong.probability_of_waiting)
+        and agrees(mean_wait, wait_error, wrong.mean_wait, DRIFT_HOURS)
+    ), f"{seen}; with {wrong.servers} engineers: {wrong.probability_of_waiting:.3f}, " + (
+        f"{wrong.mean_wait:.3f} h"
+    )

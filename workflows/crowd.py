@@ -134,7 +134,10 @@ class CrowdWorkflow:
         elif event.kind == "escalate_now":
             await self._escalate_now(event.case_id)
         elif event.kind == "acknowledge":
-            if await self._act(event.case_id, event.person_id, "acknowledge_escalation", {}):
+            # quiet: a manager who comes too late finds it passed on, as in life
+            if await self._act(
+                event.case_id, event.person_id, "acknowledge_escalation", {}, quiet=True
+            ):
                 self.s.tally.acknowledged += 1
 
     # --- customers -----------------------------------------------------------------------
