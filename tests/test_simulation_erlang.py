@@ -1,40 +1,38 @@
 """`casework simulate` is right where the textbook is: one queue, Poisson arrivals,
 exponential service, c engineers on shift around the clock, first response = start of service
 (Customer Care triage holds the one shared queue, casework.simulation.textbook). The real
-engine runs each case (intake, routing E1, the S2 clock, escalation E2 to L1); the share of
-cases that waited and their mean wait must agree with Erlang C within the run's statistical
-error, and must not agree with Erlang C for one engineer fewer (more, for one): the check
-can fail.
+engine runs every case (intake, routing E1, the S2 clock, the escalation E2 to L1, resolve,
+close), driven by the crowd.
 
-The statistical error is by batch means: the cases after a warm-up, in arrival order, cut into
-BATCHES batches; the error of the mean is the batches' standard deviation over sqrt(BATCHES),
-and agreement is within Z of them (Student's t, 99%), plus the clock's drift (the
-time-skipping server's clock runs on in real time while the engine works: well under a second
-a case)."""
+Two checks per (λ, μ, c) point:
+- exact: each case's wait in the run equals the first-come-first-served M/M/c recursion on the
+  same seeded arrival and service times, within the clock's drift (the time-skipping server's
+  clock runs on in real time while the engine works, under a second a handoff);
+- statistical: the run's P(wait) and mean wait agree with Erlang C within the statistical error
+  of a run that long (how far 99% of 1,000 replications of the same design stray from Erlang C,
+  casework.simulation.textbook_check), and the same run refuses Erlang C for one engineer fewer
+  (more, for one engineer): the check can fail.
+"""
 
 from __future__ import annotations
 
-import statistics
 from datetime import timedelta
 
 import pytest
 
+from casework.domain.models import Level
 from casework.simulation.erlang import ErlangC
+from casework.simulation.plan import arrivals_for_day, service_time
 from casework.simulation.results import CaseRecord
-from casework.simulation.run import RunSpec, simulate
+from casework.simulation.run import RunSpec, roster_of, simulate
 from casework.simulation.textbook import textbook_directory, textbook_load, textbook_policy
+from casework.simulation.textbook_check import after_warm_up, fifo_waits, spread, statistics_of
 
-BATCHES = 6
-Z = 4.03
-"""Student's t for BATCHES - 1 = 5 degrees of freedom, 99% two-sided: so few batches estimate
-the error loosely, and the bound says so."""
 WARM_UP = 0.1
 """The share of the first cases left out: the run starts with nobody waiting."""
-WAITED = timedelta(seconds=30)
-"""A case waited if its first response came later than this after it opened (the clock's
-drift while the engine works is well under it)."""
-DRIFT_HOURS = 1 / 3600
-"""At most a second of drift per case in the mean wait."""
+DRIFT = timedelta(minutes=2)
+"""How far a case's wait may stray from the recursion's: the clock's drift, summed along a
+busy period."""
 
 POINTS = [
     # (arrivals an hour, services an hour per engineer, engineers, days, seed)
@@ -44,22 +42,11 @@ POINTS = [
 ]
 
 
-def waits(cases: list[CaseRecord]) -> list[float]:
-    """Hours from opening to first response, in arrival order, after the warm-up."""
-    answered = sorted((c for c in cases if c.responded_at), key=lambda c: c.opened_at)
-    assert len(answered) == len(cases), "every case of the textbook run gets its response"
-    hours = [(c.responded_at - c.opened_at) / timedelta(hours=1) for c in answered]  # type: ignore[operator]
-    return hours[int(len(hours) * WARM_UP) :]
-
-
-def batch_mean_and_error(values: list[float]) -> tuple[float, float]:
-    size = len(values) // BATCHES
-    means = [statistics.fmean(values[i * size : (i + 1) * size]) for i in range(BATCHES)]
-    return statistics.fmean(values[: size * BATCHES]), statistics.stdev(means) / BATCHES**0.5
-
-
-def agrees(simulated: float, error: float, predicted: float, slack: float = 0.0) -> bool:
-    return abs(simulated - predicted) <= Z * error + slack
+def waits_in_order(cases: list[CaseRecord]) -> list[float]:
+    """Hours from opening to first response, in case number order (= arrival order)."""
+    assert all(c.responded_at for c in cases), "every case of the textbook run is answered"
+    ordered = sorted(cases, key=lambda c: c.case_id)
+    return [(c.responded_at - c.opened_at) / timedelta(hours=1) for c in ordered]  # type: ignore[operator]
 
 
 @pytest.mark.timeout(600)
@@ -67,35 +54,46 @@ def agrees(simulated: float, error: float, predicted: float, slack: float = 0.0)
 async def test_the_textbook_queue_agrees_with_erlang_c(
     arrival_rate: float, service_rate: float, servers: int, days: int, seed: int
 ) -> None:
-    result = await simulate(
-        RunSpec(
-            textbook_directory(servers),
-            textbook_policy(),
-            textbook_load(arrival_rate, service_rate),
-            days=days,
-            seed=seed,
-        )
-    )
+    directory, load = textbook_directory(servers), textbook_load(arrival_rate, service_rate)
+    result = await simulate(RunSpec(directory, textbook_policy(), load, days=days, seed=seed))
     assert result.tally.refused == 0, result.tally.refusals
-    hours = waits(result.cases)
-    assert len(hours) >= 180, f"too few cases for a check: {len(hours)}"
-    waited = [1.0 if h > WAITED / timedelta(hours=1) else 0.0 for h in hours]
-    p_wait, p_error = batch_mean_and_error(waited)
-    mean_wait, wait_error = batch_mean_and_error(hours)
-    textbook = ErlangC(arrival_rate, service_rate, servers)
+    run = waits_in_order(result.cases)
+
+    arrivals = [
+        arrival
+        for day in range(days)
+        for arrival in arrivals_for_day(load, roster_of(directory), seed, day, result.start)
+    ]
+    assert len(arrivals) == len(run) >= 200
+    hours = [(a.at - result.start) / timedelta(hours=1) for a in arrivals]
+    services = [
+        service_time(load, seed, f"case-{n:06d}", Level.L1, 0) / timedelta(hours=1)
+        for n in range(1, len(arrivals) + 1)
+    ]
+    recursion = fifo_waits(hours, services, servers)
+    drift = max(abs(a - b) for a, b in zip(run, recursion, strict=True))
+    assert drift <= DRIFT / timedelta(hours=1), f"a wait strays {drift * 3600:.0f} s"
+
+    p_wait, mean_wait = statistics_of(after_warm_up(run, WARM_UP))
+    kept = len(run) - int(len(run) * WARM_UP)
+
+    def error(engineers: int) -> tuple[ErlangC, float, float]:
+        textbook = ErlangC(arrival_rate, service_rate, engineers)
+        expected = (textbook.probability_of_waiting, textbook.mean_wait)
+        bound = spread(arrival_rate, service_rate, engineers, len(run), WARM_UP, expected)
+        return textbook, bound.p_wait, bound.mean_wait
+
+    textbook, p_bound, mean_bound = error(servers)
     seen = (
-        f"simulated P(wait) {p_wait:.3f} ± {p_error:.3f}, mean wait {mean_wait:.3f} h "
-        f"± {wait_error:.3f} over {len(hours)} cases; Erlang C: "
-        f"{textbook.probability_of_waiting:.3f}, {textbook.mean_wait:.3f} h"
+        f"run: P(wait) {p_wait:.3f}, mean wait {mean_wait:.3f} h over {kept} cases; Erlang C "
+        f"{textbook.probability_of_waiting:.3f} ± {p_bound:.3f}, {textbook.mean_wait:.3f} h "
+        f"± {mean_bound:.3f}"
     )
-    assert agrees(p_wait, p_error, textbook.probability_of_waiting), seen
-    assert agrees(mean_wait, wait_error, textbook.mean_wait, DRIFT_HOURS), seen
-    # The check can fail: the textbook with one engineer fewer (more, for one engineer)
-    # predicts other waits, and the same run refuses it on P(wait) or on the mean wait.
-    wrong = ErlangC(arrival_rate, service_rate, servers - 1 if servers > 1 else 2)
-    assert not (
-        agrees(p_wait, p_error, wrong.probability_of_waiting)
-        and agrees(mean_wait, wait_error, wrong.mean_wait, DRIFT_HOURS)
-    ), f"{seen}; with {wrong.servers} engineers: {wrong.probability_of_waiting:.3f}, " + (
-        f"{wrong.mean_wait:.3f} h"
-    )
+    assert abs(p_wait - textbook.probability_of_waiting) <= p_bound, seen
+    assert abs(mean_wait - textbook.mean_wait) <= mean_bound, seen
+
+    wrong, p_bound, mean_bound = error(servers - 1 if servers > 1 else 2)
+    assert (
+        abs(p_wait - wrong.probability_of_waiting) > p_bound
+        or abs(mean_wait - wrong.mean_wait) > mean_bound
+    ), f"{seen}; with {wrong.servers} engineers {wrong.probability_of_waiting:.3f}"

@@ -20,6 +20,7 @@ from casework.simulation.load import check_against, read_load
 from casework.simulation.plan import arrivals_for_day, next_on_shift, service_time
 from casework.simulation.run import roster_of
 from casework.simulation.textbook import textbook_load
+from casework.simulation.textbook_check import fifo_waits, spread
 
 DEMO = Path(__file__).parent.parent / "casework" / "data" / "demo-directory.yaml"
 SAMPLE = Path(__file__).parent.parent / "casework" / "data" / "simulation-load.yaml"
@@ -225,3 +226,14 @@ def test_erlang_c_gives_the_textbook_values(
     assert queue.mean_wait == pytest.approx(mean_wait, abs=1e-4)
     with pytest.raises(ValueError, match="utilisation 1.00 >= 1"):
         ErlangC(2 * servers * service_rate, 2 * service_rate, servers)
+
+
+def test_the_fifo_recursion_and_the_spread_of_a_run() -> None:
+    """The textbook check's yardstick (casework.simulation.textbook_check)."""
+    assert fifo_waits([0.0, 0.5, 1.0], [1.0, 1.0, 1.0], 1) == [0.0, 0.5, 1.0]
+    assert fifo_waits([0.0, 0.5, 1.0], [1.0, 1.0, 1.0], 2) == [0.0, 0.0, 0.0]
+    queue = ErlangC(0.5, 1.0, 1)
+    expected = (queue.probability_of_waiting, queue.mean_wait)
+    short = spread(0.5, 1.0, 1, 200, 0.1, expected, replications=300)
+    long = spread(0.5, 1.0, 1, 2000, 0.1, expected, replications=300)
+    assert long.p_wait < short.p_wait and long.mean_wait < short.mean_wait
