@@ -10,7 +10,8 @@ three 8-hour shifts (12 L0, 20 L1, 12 L2, 6 L3), a rota of three Escalation Mana
 200 cases a day, busier in office hours, P1/P2/P3 10/30/60%, service 15m/45m/90m/3h by level,
 escalation 40/25/10% from L0/L1/L2, 3% Escalate Now after 2 hours. Prints the wall time, the
 cases and actions per second, the machine's load average (it is shared) and the figure
-extrapolated to seven days.
+extrapolated to seven days, and the CPU seconds spent by this process (the casework worker, the
+crowd and its client) and by the time-skipping server.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import resource
 import sys
 import tempfile
 import time
@@ -137,6 +139,12 @@ def main() -> None:
     print(
         f"wall {took:.1f} s: {cases / took:.2f} cases/s, {progress.actions / took:.1f} crowd "
         f"acts/s; a week at this pace: {took * 7 / args.days / 60:.1f} min"
+    )
+    python = resource.getrusage(resource.RUSAGE_SELF)
+    server = resource.getrusage(resource.RUSAGE_CHILDREN)
+    print(
+        f"CPU: this process (worker, crowd, client) {python.ru_utime + python.ru_stime:.1f} s, "
+        f"the time-skipping server {server.ru_utime + server.ru_stime:.1f} s"
     )
     print(
         f"machine: {os.cpu_count()} cores, load average {before[0]:.1f} before, "
