@@ -32,6 +32,7 @@ from casework.cli import (
     outbox,
     premium,
     report,
+    simulate,
 )
 from casework.cli import directory as directory_group
 from casework.cli import keyring as keyring_group
@@ -114,7 +115,7 @@ def main(
 
 
 # The commands, in the order `casework --help` lists them; then the sub-command groups.
-for group in (engine, cases, actions, escalations, files, outbox, report, premium):
+for group in (engine, cases, actions, escalations, files, outbox, report, premium, simulate):
     app.add_typer(group.commands)
 app.add_typer(directory_group.commands, name="directory")
 app.add_typer(policy_group.commands, name="policy")
