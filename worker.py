@@ -29,6 +29,7 @@ from activities import (
 from activities.cases import CaseStarter
 from activities.escalation import EscalationActivities
 from activities.feed import FeedActivities
+from activities.relay import RelayActivities
 from activities.reporting import ReportingActivities
 from casework.attachments import AttachmentStore
 from casework.codec.engine import converter_for
@@ -36,11 +37,14 @@ from casework.domain.sla import SlaPolicy
 from casework.engine import load_policy, open_store
 from casework.identity.interceptors import PrincipalCheck
 from casework.identity.keyring import KeyRing, load_keyring
+from casework.notify.config import RelayConfig, RelayConfigError
+from casework.notify.waker import RelayWaker
 from casework.settings import Settings
 from workflows.case import CaseWorkflow
 from workflows.intake import IntakeWorkflow
+from workflows.relay import NotificationRelay
 
-WORKFLOWS = [CaseWorkflow, IntakeWorkflow]
+WORKFLOWS = [CaseWorkflow, IntakeWorkflow, NotificationRelay]
 WORKFLOW_RUNNER = SandboxedWorkflowRunner(
     restrictions=SandboxRestrictions.default.with_passthrough_modules("workflows", "casework")
 )
@@ -54,13 +58,19 @@ ACTIVITY_THREADS = 16
 
 
 def activities_for(  # type: ignore[no-untyped-def]
-    store, policy: SlaPolicy, *, attachments: AttachmentStore | None = None
+    store,
+    policy: SlaPolicy,
+    *,
+    attachments: AttachmentStore | None = None,
+    relay: RelayConfig | None = None,
+    waker: RelayWaker | None = None,
 ) -> list:
     """The activities of a worker over `store`. `attachments`: the engine's attachment store,
     where a case checks a file it is asked to attach (U5); without one, every attach is
-    refused, saying so."""
+    refused, saying so. `relay`: this worker delivers the outbox (issue 14) with this
+    configuration; `waker`: new outbox rows wake the relay at once (else it polls)."""
     directory = DirectoryActivities(store, policy)
-    notifications = NotificationActivities(store)
+    notifications = NotificationActivities(store, waker)
     tracker = TrackerActivities(store)
     sharing = LogSharingActivities(store)
     escalation = EscalationActivities(store, policy)
@@ -78,8 +88,9 @@ def activities_for(  # type: ignore[no-untyped-def]
         escalation.plan_escalation,
         escalation.record_escalation,
         ReportingActivities(store).record_case_facts,
-        FeedActivities(store).record_feed,
+        FeedActivities(store, waker, relay.public_url if relay else None).record_feed,
         AttachmentActivities(attachments).check_attachment,
+        *([RelayActivities(store, relay).deliver_due] if relay is not None else []),
     ]
 
 
@@ -131,19 +142,26 @@ async def main(settings: Settings | None = None, target: str | None = None) -> N
     ring of its own could neither read the door's payloads nor verify its tokens. `target`:
     the Temporal address, when not the environment's (a worker joining `casework up`)."""
     settings = settings or Settings.from_env()
+    try:
+        relay = RelayConfig.from_env()
+    except RelayConfigError as e:
+        raise SystemExit(str(e)) from None
     ring = load_keyring(settings.state_dir)
     store = open_store(settings, create_ring=False)
     policy = load_policy(settings)
     client = await connect(settings=settings, target=target)
     attachments = AttachmentStore.for_settings(settings)
+    waker = RelayWaker(client, settings.task_queue, asyncio.get_running_loop())
     worker = build_worker(
         client,
         task_queue=settings.task_queue,
-        activities=activities_for(store, policy, attachments=attachments),
+        activities=activities_for(store, policy, attachments=attachments, relay=relay, waker=waker),
         ring=ring,
     )
     logging.info("casework worker on task queue %s", settings.task_queue)
-    await worker.run()
+    running = asyncio.ensure_future(worker.run())
+    await waker.wake_now()  # the relay runs (rows queued while no worker ran go out now)
+    await running
 
 
 def cli() -> None:

@@ -52,6 +52,8 @@ from casework.door.serve import PROFILES, DoorRefused, demo_profiles, owner_only
 from casework.engine import load_directory, load_policy, open_store
 from casework.files import FileRefused
 from casework.identity.keyring import KeyRingError, load_keyring
+from casework.notify.config import RelayConfig, RelayConfigError
+from casework.notify.waker import RelayWaker
 from casework.settings import Settings
 from casework.state_lock import Holder, StateFolderHeld, StateLock
 
@@ -81,6 +83,8 @@ class UpOptions:
     port: int = 7233
     ui_port: int = 8233
     api_port: int = 8234
+    smtp_port: int = 0
+    """The local SMTP sink's port (issue 14); 0: any free port, printed."""
 
 
 def temporal_binary() -> str:
@@ -126,6 +130,7 @@ def check_ports(options: UpOptions) -> None:
         ("--port", options.port),
         ("--ui-port", options.ui_port),
         ("--api-port", options.api_port),
+        *((("--smtp-port", options.smtp_port),) if options.smtp_port else ()),
     )
     for i, (flag, port) in enumerate(ports):
         for other, same in ports[i + 1 :]:
@@ -139,6 +144,23 @@ def check_ports(options: UpOptions) -> None:
                 f"port {port} ({flag}) is already in use, perhaps by another `casework up` or "
                 f"Temporal server: stop it, or choose a free port with {flag}"
             )
+
+
+def start_mail(options: UpOptions) -> tuple[RelayConfig, str, Any]:
+    """The relay's configuration, what the banner says about mail, and the SMTP sink started
+    (None when CASEWORK_SMTP_HOST names a real server: a deployment's)."""
+    from casework.notify.sink import MAIL_FOLDER, start_sink
+
+    public_url = api_url(options)
+    if os.environ.get("CASEWORK_SMTP_HOST", "").strip():
+        relay = RelayConfig.from_env(public_url=public_url)
+        return relay, f"smtp {relay.smtp_host}:{relay.smtp_port} (CASEWORK_SMTP_HOST)", None
+    folder = options.settings.state_dir / MAIL_FOLDER
+    sink, port = start_sink(folder, HOST, options.smtp_port)
+    relay = RelayConfig.from_env(
+        public_url=public_url, smtp_host=HOST, smtp_port=port, smtp_tls="none"
+    )
+    return relay, f"smtp {HOST}:{port}, a sink: kept in {folder}/ (casework mail)", sink
 
 
 def api_url(options: UpOptions) -> str:
@@ -296,7 +318,7 @@ async def _until_stopped(work: Awaitable[T], stop: asyncio.Event) -> T | None:
     return None
 
 
-def banner(options: UpOptions, profiles: Path | None = None) -> str:
+def banner(options: UpOptions, profiles: Path | None = None, mail: str | None = None) -> str:
     settings = options.settings
     address = f"{HOST}:{options.port}"
     exports = []
@@ -312,6 +334,7 @@ def banner(options: UpOptions, profiles: Path | None = None) -> str:
         f"  State:      {settings.state_dir} (temporal.db, casework.db, temporal.log, "
         f"{ATTACHMENTS}/)",
         f"  Task queue: {settings.task_queue}",
+        *([f"  Mail:       {mail}"] if mail else []),
         *(
             [
                 f"  Profiles:   {profiles} (an API key for each person of the demo "
@@ -378,8 +401,9 @@ async def _run_holding(options: UpOptions, command: list[str]) -> int:
     settings = options.settings
     try:
         oidc = OidcConfig.from_env()
+        RelayConfig.from_env(public_url=api_url(options))  # a bad one refused before starting
         ring = load_keyring(settings.state_dir, create=True)
-    except (ValueError, KeyRingError) as e:
+    except (ValueError, KeyRingError, RelayConfigError) as e:
         raise UpRefused(f"{e}\nNothing was started.", 2) from None
 
     loop = asyncio.get_running_loop()
@@ -411,15 +435,22 @@ async def _run_holding(options: UpOptions, command: list[str]) -> int:
         store = open_store(settings)
         owner_only(settings.state_dir)
         policy = load_policy(settings)
+        relay, mail, sink = start_mail(options)
+        waker = RelayWaker(client, settings.task_queue, loop)
         worker = build_worker(
             client,
             task_queue=settings.task_queue,
             activities=activities_for(
-                store, policy, attachments=AttachmentStore.for_settings(settings)
+                store,
+                policy,
+                attachments=AttachmentStore.for_settings(settings),
+                relay=relay,
+                waker=waker,
             ),
             ring=ring,
         )
         worker_run = asyncio.ensure_future(worker.run())
+        await waker.wake_now()
         server_exit = asyncio.ensure_future(process.wait())
         stopper = asyncio.ensure_future(stop.wait())
         profiles = demo_profiles(store, settings.state_dir, api_url(options))
@@ -438,10 +469,12 @@ async def _run_holding(options: UpOptions, command: list[str]) -> int:
         except DoorRefused as e:
             await worker.shutdown()
             raise UpRefused(str(e)) from None
-        print(banner(options, profiles), flush=True)
+        print(banner(options, profiles, mail), flush=True)
         await asyncio.wait({worker_run, server_exit, stopper}, return_when=asyncio.FIRST_COMPLETED)
         stopper.cancel()
         await door.stop()
+        if sink is not None:
+            sink.stop()
         if not worker_run.done():
             await worker.shutdown()
         await asyncio.wait({worker_run})

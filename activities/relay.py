@@ -1,0 +1,190 @@
+"""The relay's activity (issue 14): send the outbox rows that are due, through each
+recipient's channels in the directory, and record how it went.
+
+At least once, received once: a row is marked delivered only after every channel took it, so a
+worker killed mid-round sends it again in the next round, under the same idempotency key
+(Message-ID, `Idempotency-Key`, PagerDuty's dedup_key); channels that took it are recorded and
+not sent to again. A transient failure is retried with backoff; after `max_attempts`, or at
+once when it cannot go out as things are (no channel, a 4xx), the row is dead (`casework outbox
+--failed`; `casework outbox retry ID`).
+
+U5: the recipient is checked against the row's own flag: a message about a restricted case to
+someone who may not read it carries no content (casework.notify.compose).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from temporalio import activity
+
+from casework.domain.channels import channels_of
+from casework.domain.us_citizen import notification_withheld
+from casework.notify import compose, send
+from casework.notify.config import RelayConfig
+from casework.notify.contracts import DELIVER_DUE, DeliveryReport, DeliveryRound
+from casework.store import Store
+
+CONCURRENCY = 16
+"""Rows sent at once within a round."""
+log = logging.getLogger(__name__)
+
+
+class RelayActivities:
+    def __init__(self, store: Store, config: RelayConfig) -> None:
+        self.store = store
+        self.config = config
+
+    @activity.defn(name=DELIVER_DUE)
+    async def deliver_due(self, request: DeliveryRound) -> DeliveryReport:
+        now = datetime.now(UTC)
+        rows = await asyncio.to_thread(self.store.outbox.due, now, request.batch)
+        report = DeliveryReport(full=len(rows) >= request.batch)
+        if rows:
+            members = set(await asyncio.to_thread(self.store.directory.restricted_members))
+            gate = asyncio.Semaphore(CONCURRENCY)
+            async with httpx.AsyncClient(timeout=self.config.timeout_seconds) as http:
+
+                async def one(row: dict[str, Any]) -> str:
+                    async with gate:
+                        status = await self._deliver(http, row, members)
+                        activity.heartbeat()
+                        return status
+
+                for status in await asyncio.gather(*(one(row) for row in rows)):
+                    if status == "delivered":
+                        report.delivered += 1
+                    elif status == "dead":
+                        report.dead += 1
+                    else:
+                        report.retrying += 1
+        report.next_due_at = await asyncio.to_thread(self.store.outbox.next_due)
+        return report
+
+    async def _deliver(
+        self, http: httpx.AsyncClient, row: dict[str, Any], members: set[str]
+    ) -> str:
+        done: list[str] = list(row["channels_done"] or [])
+        error: str | None = None
+        permanent = False
+        try:
+            if row["recipient_kind"] == "webhook":
+                await self._webhook(http, row)
+                done.append("webhook")
+            else:
+                person = await asyncio.to_thread(self._person, row)
+                message = compose.compose(
+                    row,
+                    withheld=await asyncio.to_thread(self._withheld, row, members),
+                    public_url=self.config.public_url,
+                )
+                for channel in person["channels"]:
+                    if channel in done:
+                        continue
+                    await self._send(http, channel, person, message)
+                    done.append(channel)
+        except send.Undeliverable as e:
+            error, permanent = str(e), True
+        except send.SendFailed as e:
+            error = str(e)
+        except Exception as e:  # a bug must not stop the other rows: dead-letter, say why
+            log.exception("delivering outbox row %s", row["id"])
+            error, permanent = f"{type(e).__name__}: {e}", True
+        now = datetime.now(UTC)
+        retry_at = None
+        if error and not permanent and row["failed_attempts"] + 1 < self.config.max_attempts:
+            retry_at = now + timedelta(seconds=self.config.backoff(row["failed_attempts"] + 1))
+        return await asyncio.to_thread(
+            self.store.outbox.record_attempt,
+            row["id"],
+            at=now,
+            channels_done=done,
+            error=error,
+            retry_at=retry_at,
+        )
+
+    # --- who, how ---------------------------------------------------------------------------
+
+    def _person(self, row: dict[str, Any]) -> dict[str, Any]:
+        """The recipient's email and channels from the directory of the moment."""
+        kind, person_id = row["recipient_kind"], row["recipient_id"]
+        directory = self.store.directory
+        email: str | None = None
+        if kind == "engineer":
+            engineer = directory.engineer(person_id)
+            email = engineer.email if engineer else None
+        elif kind == "contact":
+            found = directory.contact(person_id)
+            email = found[1].email if found else None
+        elif kind == "partner":
+            partner = directory.partner(person_id)
+            email = partner.email if partner else None
+        elif kind in compose.MANAGERS:
+            manager = next((m for m in directory.rota() if m.id == person_id), None)
+            director = directory.support_director()
+            if manager is not None:
+                email = manager.email
+            elif director is not None and director.id == person_id:
+                email = director.email
+        channels = directory.channels(person_id)
+        names = channels_of(email, channels)
+        if not names:
+            raise send.Undeliverable(
+                f"{person_id} ({kind}) has no channel: give them an email or channels in the "
+                "directory file, load it, then `casework outbox retry`"
+            )
+        return {"id": person_id, "email": email, "channels": names, "config": channels}
+
+    def _withheld(self, row: dict[str, Any], members: set[str]) -> bool:
+        """U5, by the row's own flag, as `casework outbox` withholds."""
+        if not row["restricted"]:
+            return False
+        contacts: set[str] = set()
+        if row["account_id"]:
+            account = self.store.directory.account(row["account_id"])
+            contacts = {c.id for c in account.contacts} if account else set()
+        return notification_withheld(
+            True, row["account_id"], row["recipient_id"], members, contacts
+        )
+
+    async def _send(
+        self,
+        http: httpx.AsyncClient,
+        channel: str,
+        person: dict[str, Any],
+        message: compose.Outgoing,
+    ) -> None:
+        config = person["config"]
+        if channel == "email":
+            await send.send_mail(self.config, person["email"], message)
+        elif channel == "chat":
+            await send.post_json(
+                http, config.chat, compose.chat_payload(message), message.key, "chat webhook"
+            )
+        elif channel == "page":
+            pager = config.page
+            payload = (
+                compose.pagerduty_payload(message, pager.routing_key)
+                if pager.kind == "pagerduty"
+                else compose.page_webhook_payload(message)
+            )
+            await send.post_json(http, pager.url, payload, message.key, "pager")
+
+    async def _webhook(self, http: httpx.AsyncClient, row: dict[str, Any]) -> None:
+        secret = await asyncio.to_thread(self.store.webhooks.secret, row["recipient_id"])
+        if secret is None or not row["address"]:
+            raise send.Undeliverable(f"webhook {row['recipient_id']} does not exist")
+        event_id = json.loads(row["body"]).get("id", row["idempotency_key"])
+        await send.post_signed(
+            http,
+            row["address"],
+            row["body"],
+            key=row["idempotency_key"],
+            event_id=event_id,
+            secret=secret,
+        )
