@@ -52,6 +52,7 @@ from casework.door.rules import (
     restricted_reason,
 )
 from casework.door.service import ANSWER_TIMEOUT, MAX_UPLOAD_BYTES, Door, door_client
+from casework.door.webhooks import router as webhooks_router
 from casework.identity.interceptors import acting
 from casework.identity.keyring import KeyRing
 from casework.identity.principal import Principal
@@ -385,6 +386,7 @@ def create_app(
             )
         return result.model_dump(mode="json", exclude_none=True)
 
+    app.include_router(webhooks_router)  # issue 14: integrations' webhooks (operators only)
     app.add_middleware(BoundedBodies, max_upload_bytes=max_upload_bytes)
     mount_codec(app, door, ring)
     return app
