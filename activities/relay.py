@@ -32,6 +32,9 @@ from casework.store import Store
 
 CONCURRENCY = 16
 """Rows sent at once within a round."""
+HEARTBEAT_EVERY = 2.0
+"""Seconds between heartbeats while a round sends (the workflow's heartbeat timeout is 10 s:
+a worker killed mid-round is noticed then, and the round runs again elsewhere)."""
 log = logging.getLogger(__name__)
 
 
@@ -48,15 +51,18 @@ class RelayActivities:
         if rows:
             members = set(await asyncio.to_thread(self.store.directory.restricted_members))
             gate = asyncio.Semaphore(CONCURRENCY)
+            beating = asyncio.ensure_future(_heartbeats())
             async with httpx.AsyncClient(timeout=self.config.timeout_seconds) as http:
 
                 async def one(row: dict[str, Any]) -> str:
                     async with gate:
-                        status = await self._deliver(http, row, members)
-                        activity.heartbeat()
-                        return status
+                        return await self._deliver(http, row, members)
 
-                for status in await asyncio.gather(*(one(row) for row in rows)):
+                try:
+                    statuses = await asyncio.gather(*(one(row) for row in rows))
+                finally:
+                    beating.cancel()
+                for status in statuses:
                     if status == "delivered":
                         report.delivered += 1
                     elif status == "dead":
@@ -188,3 +194,9 @@ class RelayActivities:
             event_id=event_id,
             secret=secret,
         )
+
+
+async def _heartbeats() -> None:
+    while True:
+        activity.heartbeat()
+        await asyncio.sleep(HEARTBEAT_EVERY)

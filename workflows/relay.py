@@ -28,7 +28,7 @@ with workflow.unsafe.imports_passed_through():
 POLL = timedelta(seconds=30)
 ROUNDS_PER_RUN = 500
 DELIVERY_TIMEOUT = timedelta(minutes=5)
-DELIVERY_HEARTBEAT = timedelta(seconds=30)
+DELIVERY_HEARTBEAT = timedelta(seconds=10)
 DELIVERY_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30)
 )

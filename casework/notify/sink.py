@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import socket
 import time
 from email import message_from_bytes, policy
 from pathlib import Path
@@ -40,11 +41,13 @@ def start_sink(root: Path, host: str = "127.0.0.1", port: int = 0) -> tuple[Any,
     """Start the sink in its own thread; returns (controller, port). `port` 0: any free one."""
     from aiosmtpd.controller import Controller
 
+    if port == 0:  # aiosmtpd checks it is up by connecting to the port it was given
+        with socket.socket() as probe:
+            probe.bind((host, 0))
+            port = int(probe.getsockname()[1])
     controller = Controller(MailFolder(root), hostname=host, port=port, ready_timeout=10)
     controller.start()
-    server: Any = controller.server
-    bound = server.sockets[0].getsockname()[1]
-    return controller, int(bound)
+    return controller, port
 
 
 def received(root: Path, limit: int = MAX_LISTED) -> list[dict[str, str]]:
