@@ -17,6 +17,8 @@ from casework.cli.common import (
     print_json,
 )
 
+WAKE_TIMEOUT = 10.0
+"""Seconds `outbox retry` tries to wake the relay before leaving it to the relay's poll."""
 commands = typer.Typer()
 outbox_commands = typer.Typer(invoke_without_command=True)
 
@@ -140,11 +142,23 @@ def retry(
         store.dispose()
     settings = globals_of(ctx).settings()
 
-    async def wake() -> None:
+    async def wake() -> str | None:
         import asyncio
 
-        client = await connect(settings)
-        await RelayWaker(client, settings.task_queue, asyncio.get_running_loop()).wake_now()
+        try:
+            client = await asyncio.wait_for(connect(settings), WAKE_TIMEOUT)
+            waker = RelayWaker(client, settings.task_queue, asyncio.get_running_loop())
+            await asyncio.wait_for(waker.wake_now(quiet=False), WAKE_TIMEOUT)
+        except Exception as e:  # queued all the same: the relay's poll finds it
+            return str(e) or type(e).__name__
+        return None
 
-    run(wake())
+    trouble = run(wake())
+    if trouble:
+        out().print(
+            f"notification {row_id} is queued again; the relay was not woken ({trouble}), so "
+            "it goes out at the relay's next poll, or when a worker starts",
+            markup=False,
+        )
+        return
     out().print(f"notification {row_id} is queued again; the relay sends it now", markup=False)

@@ -32,11 +32,12 @@ class RelayWaker:
             self._pending = True
         asyncio.run_coroutine_threadsafe(self._signal(), self.loop)
 
-    async def wake_now(self) -> None:
-        """From the worker's loop (a worker starting): start the relay or wake it."""
-        await self._signal()
+    async def wake_now(self, *, quiet: bool = True) -> None:
+        """From the worker's loop (a worker starting): start the relay or wake it. `quiet`:
+        a failure is logged, not raised."""
+        await self._signal(quiet)
 
-    async def _signal(self) -> None:
+    async def _signal(self, quiet: bool = True) -> None:
         with self._lock:
             self._pending = False  # rows written from now on need another signal
         try:
@@ -48,4 +49,6 @@ class RelayWaker:
                 start_signal=WAKE,
             )
         except Exception as e:  # the poll delivers it anyway; say why the signal failed
+            if not quiet:
+                raise
             log.warning("could not wake the notification relay: %s", e)
