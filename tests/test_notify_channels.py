@@ -101,3 +101,30 @@ def test_a_contacts_message_does_not_say_how_to_acknowledge() -> None:
     message = compose(row, withheld=True, public_url="http://h")
     assert message.acknowledge is None and message.subject == "News on case-000007"
     assert Channels().email is True
+
+
+def test_outbox_rows_from_before_the_relay_are_not_sent_after_an_upgrade(tmp_path: Path) -> None:
+    """Migration 0004: rows queued when delivery was outside the engine are marked
+    before_relay (never mailed as old news); rows queued after it are pending."""
+    import shutil
+    import sqlite3
+
+    from tests.conftest import ENGINE_RING
+    from tests.test_store_migrations import BEFORE_MIGRATIONS
+
+    path = tmp_path / "old.db"
+    shutil.copy(BEFORE_MIGRATIONS, path)
+    with sqlite3.connect(path) as conn:
+        old = conn.execute("SELECT count(*) FROM outbox").fetchone()[0]
+    assert old > 0
+    store = Store(f"sqlite:///{path}", ENGINE_RING)
+    try:
+        statuses = {r["status"] for r in store.outbox.rows()}
+        assert statuses == {"before_relay"}
+        from datetime import UTC, datetime
+
+        assert store.outbox.due(datetime.now(UTC), 1000) == []
+        store.outbox.add("new", recipient_kind="engineer", recipient_id="x", subject="s", body="b")
+        assert [r["idempotency_key"] for r in store.outbox.due(datetime.now(UTC), 10)] == ["new"]
+    finally:
+        store.dispose()
