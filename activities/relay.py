@@ -29,6 +29,7 @@ from casework.notify import compose, send
 from casework.notify.config import RelayConfig
 from casework.notify.contracts import DELIVER_DUE, DeliveryReport, DeliveryRound
 from casework.store import Store
+from casework.store.outbox import DEAD, DELIVERED, Attempt
 
 CONCURRENCY = 16
 """Rows sent at once within a round."""
@@ -49,32 +50,41 @@ class RelayActivities:
         rows = await asyncio.to_thread(self.store.outbox.due, now, request.batch)
         report = DeliveryReport(full=len(rows) >= request.batch)
         if rows:
-            members = set(await asyncio.to_thread(self.store.directory.restricted_members))
+            round_ = _Round(
+                members=set(await asyncio.to_thread(self.store.directory.restricted_members))
+            )
             gate = asyncio.Semaphore(CONCURRENCY)
             beating = asyncio.ensure_future(_heartbeats())
+            mailer = send.Mailer(self.config)
             async with httpx.AsyncClient(timeout=self.config.timeout_seconds) as http:
 
-                async def one(row: dict[str, Any]) -> str:
+                async def one(row: dict[str, Any]) -> Attempt:
                     async with gate:
-                        return await self._deliver(http, row, members)
+                        return await self._deliver(http, mailer, row, round_)
 
                 try:
-                    statuses = await asyncio.gather(*(one(row) for row in rows))
+                    attempts = await asyncio.gather(*(one(row) for row in rows))
                 finally:
                     beating.cancel()
-                for status in statuses:
-                    if status == "delivered":
-                        report.delivered += 1
-                    elif status == "dead":
-                        report.dead += 1
-                    else:
-                        report.retrying += 1
+                    await mailer.close()
+            await asyncio.to_thread(self.store.outbox.record_attempts, attempts)
+            for attempt in attempts:
+                if attempt.status == DELIVERED:
+                    report.delivered += 1
+                elif attempt.status == DEAD:
+                    report.dead += 1
+                else:
+                    report.retrying += 1
         report.next_due_at = await asyncio.to_thread(self.store.outbox.next_due)
         return report
 
     async def _deliver(
-        self, http: httpx.AsyncClient, row: dict[str, Any], members: set[str]
-    ) -> str:
+        self,
+        http: httpx.AsyncClient,
+        mailer: send.Mailer,
+        row: dict[str, Any],
+        round_: _Round,
+    ) -> Attempt:
         done: list[str] = list(row["channels_done"] or [])
         error: str | None = None
         permanent = False
@@ -83,16 +93,16 @@ class RelayActivities:
                 await self._webhook(http, row)
                 done.append("webhook")
             else:
-                person = await asyncio.to_thread(self._person, row)
+                person = await round_.person(self, row)
                 message = compose.compose(
                     row,
-                    withheld=await asyncio.to_thread(self._withheld, row, members),
+                    withheld=await round_.withheld(self, row),
                     public_url=self.config.public_url,
                 )
                 for channel in person["channels"]:
                     if channel in done:
                         continue
-                    await self._send(http, channel, person, message)
+                    await self._send(http, mailer, channel, person, message)
                     done.append(channel)
         except send.Undeliverable as e:
             error, permanent = str(e), True
@@ -105,14 +115,7 @@ class RelayActivities:
         retry_at = None
         if error and not permanent and row["failed_attempts"] + 1 < self.config.max_attempts:
             retry_at = now + timedelta(seconds=self.config.backoff(row["failed_attempts"] + 1))
-        return await asyncio.to_thread(
-            self.store.outbox.record_attempt,
-            row["id"],
-            at=now,
-            channels_done=done,
-            error=error,
-            retry_at=retry_at,
-        )
+        return Attempt(row["id"], now, done, error, retry_at)
 
     # --- who, how ---------------------------------------------------------------------------
 
@@ -161,13 +164,14 @@ class RelayActivities:
     async def _send(
         self,
         http: httpx.AsyncClient,
+        mailer: send.Mailer,
         channel: str,
         person: dict[str, Any],
         message: compose.Outgoing,
     ) -> None:
         config = person["config"]
         if channel == "email":
-            await send.send_mail(self.config, person["email"], message)
+            await mailer.send(person["email"], message)
         elif channel == "chat":
             await send.post_json(
                 http, config.chat, compose.chat_payload(message), message.key, "chat webhook"
@@ -194,6 +198,36 @@ class RelayActivities:
             event_id=event_id,
             secret=secret,
         )
+
+
+class _Round:
+    """What one round looks up once per recipient: who they are and how they are reached
+    (the directory of the moment), and whether U5 withholds a restricted row from them."""
+
+    def __init__(self, members: set[str]) -> None:
+        self.members = members
+        self.people: dict[tuple[str, str], dict[str, Any] | str] = {}
+        self.verdicts: dict[tuple[str | None, str], bool] = {}
+
+    async def person(self, relay: RelayActivities, row: dict[str, Any]) -> dict[str, Any]:
+        key = (row["recipient_kind"], row["recipient_id"])
+        if key not in self.people:
+            try:
+                self.people[key] = await asyncio.to_thread(relay._person, row)
+            except send.Undeliverable as e:
+                self.people[key] = str(e)
+        found = self.people[key]
+        if isinstance(found, str):
+            raise send.Undeliverable(found)
+        return found
+
+    async def withheld(self, relay: RelayActivities, row: dict[str, Any]) -> bool:
+        if not row["restricted"]:
+            return False
+        key = (row["account_id"], row["recipient_id"])
+        if key not in self.verdicts:
+            self.verdicts[key] = await asyncio.to_thread(relay._withheld, row, self.members)
+        return self.verdicts[key]
 
 
 async def _heartbeats() -> None:

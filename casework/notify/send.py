@@ -5,6 +5,7 @@ then `casework outbox retry`)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from datetime import UTC, datetime
@@ -42,24 +43,56 @@ def mail_for(config: RelayConfig, to: str, message: Outgoing) -> EmailMessage:
     return mail
 
 
+class Mailer:
+    """One SMTP connection for a round of the relay, opened on the first mail and reused (a
+    connection per mail costs a handshake, and TLS and auth, each time); a failure drops it and
+    the next mail connects again. Mails go one at a time on it."""
+
+    def __init__(self, config: RelayConfig) -> None:
+        self.config = config
+        self.smtp: aiosmtplib.SMTP | None = None
+        self.lock = asyncio.Lock()
+
+    async def send(self, to: str, message: Outgoing) -> None:
+        config = self.config
+        async with self.lock:
+            try:
+                if self.smtp is None or not self.smtp.is_connected:
+                    self.smtp = aiosmtplib.SMTP(
+                        hostname=config.smtp_host,
+                        port=config.smtp_port,
+                        use_tls=config.smtp_tls == "tls",
+                        start_tls=True if config.smtp_tls == "starttls" else False,
+                        timeout=config.timeout_seconds,
+                    )
+                    await self.smtp.connect()
+                    if config.smtp_user:
+                        await self.smtp.login(config.smtp_user, config.smtp_password or "")
+                await self.smtp.send_message(mail_for(config, to, message))
+            except aiosmtplib.SMTPRecipientsRefused as e:
+                raise Undeliverable(f"the SMTP server refused {to}: {e}") from None
+            except (TimeoutError, aiosmtplib.SMTPException, OSError) as e:
+                await self.close()
+                raise SendFailed(
+                    f"SMTP {config.smtp_host}:{config.smtp_port}: {type(e).__name__}: {e}"
+                ) from None
+
+    async def close(self) -> None:
+        smtp, self.smtp = self.smtp, None
+        if smtp is not None and smtp.is_connected:
+            try:
+                await smtp.quit()
+            except (TimeoutError, aiosmtplib.SMTPException, OSError):
+                smtp.close()
+
+
 async def send_mail(config: RelayConfig, to: str, message: Outgoing) -> None:
+    """One mail on a connection of its own."""
+    mailer = Mailer(config)
     try:
-        await aiosmtplib.send(
-            mail_for(config, to, message),
-            hostname=config.smtp_host,
-            port=config.smtp_port,
-            use_tls=config.smtp_tls == "tls",
-            start_tls=True if config.smtp_tls == "starttls" else False,
-            username=config.smtp_user,
-            password=config.smtp_password,
-            timeout=config.timeout_seconds,
-        )
-    except aiosmtplib.SMTPRecipientsRefused as e:
-        raise Undeliverable(f"the SMTP server refused {to}: {e}") from None
-    except (aiosmtplib.SMTPException, OSError) as e:
-        raise SendFailed(
-            f"SMTP {config.smtp_host}:{config.smtp_port}: {type(e).__name__}: {e}"
-        ) from None
+        await mailer.send(to, message)
+    finally:
+        await mailer.close()
 
 
 async def post(
