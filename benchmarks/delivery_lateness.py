@@ -11,7 +11,12 @@ mails it to an aiosmtpd server in this process, which notes when each alert arri
 X-Casework-Key). Printed, p50/p95/p99/max:
 
 - breach -> mail: from the case's due time to the alert arriving (what a manager feels);
+- breach -> queued: from the due time to the alert's outbox row (the engine's part: the
+  breach timer, the escalation, the notify activity);
 - queued -> mail: from the outbox row's creation to the alert arriving (the relay's part).
+
+On a loaded machine, open fewer cases or give a longer target than the opening takes: breaches
+that fall while cases are still being opened measure the opening's load too.
 
 Every case also mails its contact (opened, assigned, escalated): those go through the same
 relay and count in its load, not in the figures.
@@ -70,10 +75,10 @@ class Arrivals:
 
 def report(name: str, lateness: list[float], count: int) -> None:
     if not lateness:
-        print(f"{name:<16} none arrived")
+        print(f"{name:<17} none arrived")
         return
     print(
-        f"{name:<16} {len(lateness)}/{count}: "
+        f"{name:<17} {len(lateness)}/{count}: "
         + ", ".join(f"p{p} {percentile(lateness, p):.2f} s" for p in (50, 95, 99))
         + f", max {max(lateness):.2f} s",
         flush=True,
@@ -168,6 +173,11 @@ async def main(count: int, target: int) -> None:
                 report(
                     "breach -> mail",
                     [t - due[keys[k]].timestamp() for k, t in arrived.items()],
+                    count,
+                )
+                report(
+                    "breach -> queued",
+                    [(queued[k] - due[c]).total_seconds() for k, c in keys.items() if k in queued],
                     count,
                 )
                 report(
