@@ -37,7 +37,7 @@ from casework.domain.sla import SlaPolicy
 from casework.engine import load_policy, open_store
 from casework.identity.interceptors import PrincipalCheck
 from casework.identity.keyring import KeyRing, load_keyring
-from casework.notify.config import RelayConfig, RelayConfigError
+from casework.notify.config import RelayConfig, RelayConfigError, for_joiner
 from casework.notify.waker import RelayWaker
 from casework.settings import Settings
 from workflows.case import CaseWorkflow
@@ -142,8 +142,8 @@ async def main(settings: Settings | None = None, target: str | None = None) -> N
     ring of its own could neither read the door's payloads nor verify its tokens. `target`:
     the Temporal address, when not the environment's (a worker joining `casework up`)."""
     settings = settings or Settings.from_env()
-    try:
-        relay = RelayConfig.from_env()
+    try:  # a worker joining `casework up` mails through the engine's sink (its state folder)
+        relay = for_joiner(settings.state_dir) if target else RelayConfig.from_env()
     except RelayConfigError as e:
         raise SystemExit(str(e)) from None
     ring = load_keyring(settings.state_dir)

@@ -52,7 +52,7 @@ from casework.door.serve import PROFILES, DoorRefused, demo_profiles, owner_only
 from casework.engine import load_directory, load_policy, open_store
 from casework.files import FileRefused
 from casework.identity.keyring import KeyRingError, load_keyring
-from casework.notify.config import RelayConfig, RelayConfigError
+from casework.notify.config import RelayConfig, RelayConfigError, save_for_joiners
 from casework.notify.waker import RelayWaker
 from casework.settings import Settings
 from casework.state_lock import Holder, StateFolderHeld, StateLock
@@ -436,6 +436,7 @@ async def _run_holding(options: UpOptions, command: list[str]) -> int:
         owner_only(settings.state_dir)
         policy = load_policy(settings)
         relay, mail, sink = start_mail(options)
+        save_for_joiners(settings.state_dir, relay)
         waker = RelayWaker(client, settings.task_queue, loop)
         worker = build_worker(
             client,

@@ -178,3 +178,23 @@ async def test_the_doors_webhooks_are_for_the_deployments_operators(
         assert gone.status_code == 200
         again = await http.delete(f"/v1/webhooks/{hook['id']}", headers=bearer(operator))
         assert again.status_code == 404
+
+
+def test_a_worker_joining_casework_up_mails_through_its_sink(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`casework up` leaves its relay's SMTP address (no secrets) in the state folder; a worker
+    that joins it (`casework worker --join`) sends the same way, unless CASEWORK_SMTP_HOST
+    says otherwise."""
+    from casework.notify.config import for_joiner, save_for_joiners
+
+    monkeypatch.delenv("CASEWORK_SMTP_HOST", raising=False)
+    monkeypatch.setenv("CASEWORK_SMTP_PASSWORD", "from-the-joiners-env")
+    save_for_joiners(tmp_path, RelayConfig(smtp_port=41233, smtp_password="engine-secret"))
+    assert "engine-secret" not in (tmp_path / "relay.json").read_text()
+    assert (tmp_path / "relay.json").stat().st_mode & 0o077 == 0
+    joined = for_joiner(tmp_path)
+    assert (joined.smtp_port, joined.smtp_password) == (41233, "from-the-joiners-env")
+    monkeypatch.setenv("CASEWORK_SMTP_HOST", "smtp.example.com")
+    assert for_joiner(tmp_path).smtp_host == "smtp.example.com"
+    assert for_joiner(tmp_path).smtp_port == 8025

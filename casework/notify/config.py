@@ -3,8 +3,10 @@ and backoff. From the environment (a deployment) or given (`casework up`, tests)
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -72,3 +74,29 @@ class RelayConfig(BaseModel):
     def backoff(self, failed_attempts: int) -> float:
         """Seconds to wait after the `failed_attempts`-th failure in a row."""
         return min(self.backoff_max_seconds, self.backoff_seconds * 2 ** (failed_attempts - 1))
+
+
+JOINED = "relay.json"
+"""Under the state folder: where `casework up` says how its relay sends (its sink's port), so
+that a worker joining it (`casework worker --join`) sends the same way."""
+SHARED_FIELDS = ("smtp_host", "smtp_port", "smtp_tls", "mail_from", "public_url")
+
+
+def save_for_joiners(state_dir: Path, config: RelayConfig) -> None:
+    """No secrets: a joiner takes SMTP credentials from its own environment."""
+    path = state_dir / JOINED
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump(config.model_dump(include=set(SHARED_FIELDS)), f)
+
+
+def for_joiner(state_dir: Path) -> RelayConfig:
+    """A joining worker's relay: the engine's (its sink), unless CASEWORK_SMTP_HOST says."""
+    path = state_dir / JOINED
+    if os.environ.get(ENV["smtp_host"], "").strip() or not path.exists():
+        return RelayConfig.from_env()
+    try:
+        shared = json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        raise RelayConfigError(f"{path} cannot be read ({e}): restart `casework up`") from None
+    return RelayConfig.from_env(**{k: shared.get(k) for k in SHARED_FIELDS})
