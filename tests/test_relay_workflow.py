@@ -217,3 +217,50 @@ async def test_a_worker_killed_mid_delivery_does_not_deliver_twice(
     assert {r.headers["idempotency-key"] for r in receiver.requests} == {"k-killed"}
     assert list(receiver.processed) == ["k-killed"]  # acted on once
     assert row["attempts"] == 1 and row["channels_done"] == ["chat"]
+
+
+async def test_the_relay_continues_as_new_and_keeps_delivering(
+    relay_desk: Desk, store: Store, smtp_sink: Sink
+) -> None:
+    """The relay never ends and its history stays bounded: after `rounds_per_run` rounds it
+    continues as new, carrying only its counters, and the next run delivers what is queued."""
+    from casework.notify.contracts import RELAY_WORKFLOW, WAKE, RelayState
+
+    client = relay_desk.client
+    handle = await client.start_workflow(
+        RELAY_WORKFLOW,
+        RelayState(rounds_per_run=2),
+        id=relay_id(relay_desk.task_queue),
+        task_queue=relay_desk.task_queue,
+    )
+    notify = NotificationActivities(store).notify
+    for n in range(4):
+        notify(
+            Notification(
+                key=f"k-run-{n}",
+                case_id="case-000011",
+                recipient_kind="contact",
+                recipient_id="acme-alice",
+                subject=f"note {n}",
+                body="b",
+                at=datetime.now(UTC),
+            )
+        )
+        await handle.signal(WAKE)
+        await waiting_for(
+            lambda n=n: any(m["key"] == f"k-run-{n}" for m in smtp_sink.mails()), f"mail {n}"
+        )
+    described = await client.get_workflow_handle(relay_id(relay_desk.task_queue)).describe()
+    assert described.run_id != handle.result_run_id  # a later run than the one started
+    keys = [m["key"] for m in smtp_sink.mails() if m["key"].startswith("k-run-")]
+    assert sorted(keys) == [f"k-run-{n}" for n in range(4)]
+
+
+def test_a_recorded_relay_run_is_replayed() -> None:
+    """tests/test_replay.py replays every history: the relay's is among them (two rounds, then
+    continue-as-new), so a change to the relay that would break running relays fails there."""
+    import json
+
+    recorded = json.loads((ROOT / "tests" / "histories" / "relay-run1.json").read_text())
+    assert recorded["workflowId"].startswith("casework-relay-")
+    assert recorded["events"][-1]["eventType"] == "EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW"

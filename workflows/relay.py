@@ -5,7 +5,8 @@ an outbox row, by `casework outbox retry` and by a worker as it starts). Each ro
 `deliver_due` activity, which sends the rows that are due and records attempts, delivered-at
 or the dead-letter state. Between rounds it waits for a `wake`, the next retry's due time or
 POLL, whichever comes first (the poll covers a lost signal). It continues as new every
-ROUNDS_PER_RUN rounds, or sooner when the server suggests it; it never ends on its own.
+`RelayState.rounds_per_run` rounds (500), or sooner when the server suggests it; it never
+ends on its own.
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ with workflow.unsafe.imports_passed_through():
     )
 
 POLL = timedelta(seconds=30)
-ROUNDS_PER_RUN = 500
 DELIVERY_TIMEOUT = timedelta(minutes=5)
 DELIVERY_HEARTBEAT = timedelta(seconds=10)
 DELIVERY_RETRY = RetryPolicy(
@@ -59,9 +59,11 @@ class NotificationRelay:
                 retry_policy=DELIVERY_RETRY,
             )
             rounds += 1
-            if rounds >= ROUNDS_PER_RUN or workflow.info().is_continue_as_new_suggested():
+            if rounds >= state.rounds_per_run or workflow.info().is_continue_as_new_suggested():
                 await workflow.wait_condition(workflow.all_handlers_finished)
-                workflow.continue_as_new(RelayState(rounds_before=state.rounds_before + rounds))
+                workflow.continue_as_new(
+                    state.model_copy(update={"rounds_before": state.rounds_before + rounds})
+                )
             if report.full:
                 continue
             wait = POLL

@@ -22,6 +22,8 @@ class RelayState(BaseModel):
     """What a relay run carries across continue-as-new: nothing but counters."""
 
     rounds_before: int = Field(default=0, ge=0)
+    rounds_per_run: int = Field(default=500, ge=1, le=10_000)
+    """Rounds before the relay continues as new (its history stays small)."""
 
 
 class DeliveryRound(BaseModel):
