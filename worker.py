@@ -33,6 +33,7 @@ from activities.cases import CaseStarter
 from activities.effects import EffectActivities
 from activities.escalation import EscalationActivities
 from activities.feed import FeedActivities
+from activities.relay import RelayActivities
 from activities.reporting import ReportingActivities
 from casework import contracts
 from casework.attachments import AttachmentStore
@@ -43,12 +44,15 @@ from casework.identity.interceptors import PrincipalCheck
 from casework.identity.keyring import KeyRing, load_keyring
 from casework.metrics import METRICS_HOST, runtime_with_metrics, serve_casework_metrics
 from casework.metrics import check_ports as check_metrics_ports
+from casework.notify.config import RelayConfig, RelayConfigError, for_joiner
+from casework.notify.waker import RelayWaker
 from casework.observability import ActivityLog, configure_logging, tracing_interceptors
 from casework.settings import Settings
 from workflows.case import CaseWorkflow
 from workflows.intake import IntakeWorkflow
+from workflows.relay import NotificationRelay
 
-WORKFLOWS = [CaseWorkflow, IntakeWorkflow]
+WORKFLOWS = [CaseWorkflow, IntakeWorkflow, NotificationRelay]
 WORKFLOW_RUNNER = SandboxedWorkflowRunner(
     restrictions=SandboxRestrictions.default.with_passthrough_modules("workflows", "casework")
 )
@@ -62,18 +66,24 @@ ACTIVITY_THREADS = 16
 
 
 def activities_for(  # type: ignore[no-untyped-def]
-    store, policy: SlaPolicy, *, attachments: AttachmentStore | None = None
+    store,
+    policy: SlaPolicy,
+    *,
+    attachments: AttachmentStore | None = None,
+    relay: RelayConfig | None = None,
+    waker: RelayWaker | None = None,
 ) -> list:
     """The activities of a worker over `store`. `attachments`: the engine's attachment store,
     where a case checks a file it is asked to attach (U5); without one, every attach is
-    refused, saying so."""
+    refused, saying so. `relay`: this worker delivers the outbox (issue 14) with this
+    configuration; `waker`: new outbox rows wake the relay at once (else it polls)."""
     directory = DirectoryActivities(store, policy)
-    notifications = NotificationActivities(store)
+    notifications = NotificationActivities(store, waker)
     tracker = TrackerActivities(store)
     sharing = LogSharingActivities(store)
     escalation = EscalationActivities(store, policy, notify=notifications.notify)
     reporting = ReportingActivities(store)
-    feed = FeedActivities(store)
+    feed = FeedActivities(store, waker, relay.public_url if relay else None)
     effects = EffectActivities(
         {
             contracts.NOTIFY: notifications.notify,
@@ -102,6 +112,7 @@ def activities_for(  # type: ignore[no-untyped-def]
         feed.record_feed,
         effects.apply_effects,
         AttachmentActivities(attachments).check_attachment,
+        *([RelayActivities(store, relay).deliver_due] if relay is not None else []),
     ]
 
 
@@ -167,6 +178,10 @@ async def main(
     settings = settings or Settings.from_env()
     if metrics_port is not None:
         check_metrics_ports(metrics_host, metrics_port)
+    try:  # a worker joining `casework up` mails through the engine's sink (its state folder)
+        relay = for_joiner(settings.state_dir) if target else RelayConfig.from_env()
+    except RelayConfigError as e:
+        raise SystemExit(str(e)) from None
     ring = load_keyring(settings.state_dir)
     store = open_store(settings, create_ring=False)
     policy = load_policy(settings)
@@ -188,14 +203,17 @@ async def main(
         interceptors=tracing_interceptors("casework-worker"),
     )
     attachments = AttachmentStore.for_settings(settings)
+    waker = RelayWaker(client, settings.task_queue, asyncio.get_running_loop())
     worker = build_worker(
         client,
         task_queue=settings.task_queue,
-        activities=activities_for(store, policy, attachments=attachments),
+        activities=activities_for(store, policy, attachments=attachments, relay=relay, waker=waker),
         ring=ring,
     )
     logging.info("casework worker on task queue %s", settings.task_queue)
-    await worker.run()
+    running = asyncio.ensure_future(worker.run())
+    await waker.wake_now()  # the relay runs (rows queued while no worker ran go out now)
+    await running
 
 
 def cli() -> None:

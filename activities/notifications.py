@@ -1,7 +1,7 @@
 """The notification outbox: customers, engineers and Escalation Managers (S3).
 
 Every message goes in under an idempotency key, so a retried activity never notifies twice.
-A mail or paging relay reads the outbox; that relay is outside this engine.
+The relay (issue 14, `activities/relay.py`) sends it; a new row wakes it (`waker`).
 """
 
 from __future__ import annotations
@@ -17,12 +17,18 @@ from casework.contracts import (
     NotificationResult,
 )
 from casework.domain.routing import manager_on_duty
+from casework.notify.waker import RelayWaker
 from casework.store import Store
 
 
 class NotificationActivities:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, waker: RelayWaker | None = None) -> None:
         self.store = store
+        self.waker = waker
+
+    def _wake(self, queued: bool) -> None:
+        if queued and self.waker is not None:
+            self.waker.wake()
 
     def _address(self, kind: str, person_id: str) -> str | None:
         if kind == "engineer":
@@ -52,6 +58,7 @@ class NotificationActivities:
             restricted=message.restricted,  # U5: the case says so; `casework outbox` obeys
             account_id=message.account_id,
         )
+        self._wake(queued)
         return NotificationResult(queued=queued, address=address)
 
     @activity.defn(name=ALERT_ESCALATION_MANAGER)
@@ -70,4 +77,5 @@ class NotificationActivities:
             restricted=alert.restricted,
             account_id=alert.account_id,
         )
+        self._wake(queued)
         return ManagerAlertResult(manager_id=manager.id, manager_name=manager.name, queued=queued)

@@ -53,6 +53,8 @@ from casework.engine import load_directory, load_policy, open_store
 from casework.files import FileRefused
 from casework.identity.keyring import KeyRingError, load_keyring
 from casework.metrics import runtime_with_metrics, serve_casework_metrics
+from casework.notify.config import RelayConfig, RelayConfigError, save_for_joiners
+from casework.notify.waker import RelayWaker
 from casework.observability import configure_logging, tracing_interceptors
 from casework.settings import Settings
 from casework.state_lock import Holder, StateFolderHeld, StateLock
@@ -85,6 +87,8 @@ class UpOptions:
     api_port: int = 8234
     metrics_port: int = 8235
     """casework's Prometheus metrics; the Temporal SDK's on the next port (casework.metrics)."""
+    smtp_port: int = 0
+    """The local SMTP sink's port (issue 14); 0: any free port, printed."""
 
 
 def temporal_binary() -> str:
@@ -132,6 +136,7 @@ def check_ports(options: UpOptions) -> None:
         ("--api-port", options.api_port),
         ("--metrics-port", options.metrics_port),
         ("--metrics-port (+1, the SDK's)", options.metrics_port + 1),
+        *((("--smtp-port", options.smtp_port),) if options.smtp_port else ()),
     )
     for i, (flag, port) in enumerate(ports):
         for other, same in ports[i + 1 :]:
@@ -158,6 +163,23 @@ def upload_bound() -> int:
         return parse_size(configured)
     except ValueError as e:
         raise UpRefused(f"CASEWORK_MAX_UPLOAD: {e}", 2) from None
+
+
+def start_mail(options: UpOptions) -> tuple[RelayConfig, str, Any]:
+    """The relay's configuration, what the banner says about mail, and the SMTP sink started
+    (None when CASEWORK_SMTP_HOST names a real server: a deployment's)."""
+    from casework.notify.sink import MAIL_FOLDER, start_sink
+
+    public_url = api_url(options)
+    if os.environ.get("CASEWORK_SMTP_HOST", "").strip():
+        relay = RelayConfig.from_env(public_url=public_url)
+        return relay, f"smtp {relay.smtp_host}:{relay.smtp_port} (CASEWORK_SMTP_HOST)", None
+    folder = options.settings.state_dir / MAIL_FOLDER
+    sink, port = start_sink(folder, HOST, options.smtp_port)
+    relay = RelayConfig.from_env(
+        public_url=public_url, smtp_host=HOST, smtp_port=port, smtp_tls="none"
+    )
+    return relay, f"smtp {HOST}:{port}, a sink: kept in {folder}/ (casework mail)", sink
 
 
 def api_url(options: UpOptions) -> str:
@@ -321,7 +343,7 @@ async def _until_stopped(work: Awaitable[T], stop: asyncio.Event) -> T | None:
     return None
 
 
-def banner(options: UpOptions, profiles: Path | None = None) -> str:
+def banner(options: UpOptions, profiles: Path | None = None, mail: str | None = None) -> str:
     settings = options.settings
     address = f"{HOST}:{options.port}"
     exports = []
@@ -340,6 +362,7 @@ def banner(options: UpOptions, profiles: Path | None = None) -> str:
         f"  State:      {settings.state_dir} (temporal.db, casework.db, temporal.log, "
         f"{ATTACHMENTS}/)",
         f"  Task queue: {settings.task_queue}",
+        *([f"  Mail:       {mail}"] if mail else []),
         *(
             [
                 f"  Profiles:   {profiles} (an API key for each person of the demo "
@@ -408,8 +431,9 @@ async def _run_holding(options: UpOptions, command: list[str]) -> int:
     settings = options.settings
     try:
         oidc = OidcConfig.from_env()
+        RelayConfig.from_env(public_url=api_url(options))  # a bad one refused before starting
         ring = load_keyring(settings.state_dir, create=True)
-    except (ValueError, KeyRingError) as e:
+    except (ValueError, KeyRingError, RelayConfigError) as e:
         raise UpRefused(f"{e}\nNothing was started.", 2) from None
 
     loop = asyncio.get_running_loop()
@@ -447,15 +471,23 @@ async def _run_holding(options: UpOptions, command: list[str]) -> int:
         owner_only(settings.state_dir)
         metrics = serve_casework_metrics(store, options.metrics_port, HOST)
         policy = load_policy(settings)
+        relay, mail, sink = start_mail(options)
+        save_for_joiners(settings.state_dir, relay)
+        waker = RelayWaker(client, settings.task_queue, loop)
         worker = build_worker(
             client,
             task_queue=settings.task_queue,
             activities=activities_for(
-                store, policy, attachments=AttachmentStore.for_settings(settings)
+                store,
+                policy,
+                attachments=AttachmentStore.for_settings(settings),
+                relay=relay,
+                waker=waker,
             ),
             ring=ring,
         )
         worker_run = asyncio.ensure_future(worker.run())
+        await waker.wake_now()
         server_exit = asyncio.ensure_future(process.wait())
         stopper = asyncio.ensure_future(stop.wait())
         profiles = demo_profiles(store, settings.state_dir, api_url(options))
@@ -475,10 +507,12 @@ async def _run_holding(options: UpOptions, command: list[str]) -> int:
         except DoorRefused as e:
             await worker.shutdown()
             raise UpRefused(str(e)) from None
-        print(banner(options, profiles), flush=True)
+        print(banner(options, profiles, mail), flush=True)
         await asyncio.wait({worker_run, server_exit, stopper}, return_when=asyncio.FIRST_COMPLETED)
         stopper.cancel()
         await door.stop()
+        if sink is not None:
+            sink.stop()
         if not worker_run.done():
             await worker.shutdown()
         await asyncio.wait({worker_run})

@@ -114,6 +114,14 @@ def test_casework_outbox_withholds_by_the_rows_flag(store: Store) -> None:
         "body",
         "created_at",
         "withheld",
+        # issue 14: how its delivery went
+        "status",
+        "attempts",
+        "failed_attempts",
+        "next_attempt_at",
+        "delivered_at",
+        "last_error",
+        "channels_done",
     }
 
 

@@ -33,6 +33,7 @@ from casework.cli import (
     premium,
     report,
     simulate,
+    webhooks,
 )
 from casework.cli import directory as directory_group
 from casework.cli import keyring as keyring_group
@@ -123,5 +124,8 @@ app.add_typer(account.commands, name="account")
 app.add_typer(keys.commands, name="keys")
 app.add_typer(keyring_group.commands, name="keyring")
 app.add_typer(keys.audit_commands)
+app.add_typer(outbox.outbox_commands, name="outbox")  # issue 14: --failed, retry
+app.add_typer(webhooks.commands, name="webhooks")
+app.add_typer(webhooks.mail_commands)
 
 __all__ = ["app"]

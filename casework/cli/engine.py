@@ -32,6 +32,14 @@ def up(
     api_port: Annotated[
         int, typer.Option(help="The door's port: the casework API and the UI's codec server.")
     ] = 8234,
+    smtp_port: Annotated[
+        int,
+        typer.Option(
+            help="Port of the local SMTP sink that keeps the engine's mail under <state>/mail "
+            "(default 0: any free port, printed). Not started when CASEWORK_SMTP_HOST names a "
+            "real server."
+        ),
+    ] = 0,
     state_dir: Annotated[
         Path | None, typer.Option(help="State folder (Temporal history, database, server log).")
     ] = None,
@@ -70,6 +78,7 @@ def up(
         ui_port=ui_port,
         api_port=api_port,
         metrics_port=metrics_port,
+        smtp_port=smtp_port,
     )
     try:
         code = runner.main(options)

@@ -109,7 +109,7 @@ def case_list(cases: list[CaseSummary]) -> Table:
 def outbox_table(rows: list[dict[str, Any]]) -> Table:
     """Outbox rows, already withheld where the viewer may not read them (U5)."""
     table = Table()
-    for column in ("time", "case", "to", "address", "subject", "body"):
+    for column in ("time", "case", "to", "address", "subject", "body", "delivery"):
         table.add_column(column, no_wrap=column in ("time", "case"))
     for r in rows:
         table.add_row(
@@ -119,6 +119,42 @@ def outbox_table(rows: list[dict[str, Any]]) -> Table:
             Text(r["address"] or "-"),
             Text(r["subject"]),
             Text(r["body"], style="yellow" if r["withheld"] else ""),
+            delivery(r),
+        )
+    return table
+
+
+def delivery(row: dict[str, Any]) -> Text:
+    """Issue 14: how the relay is doing with a notification."""
+    status = row.get("status", "pending")
+    attempts = row.get("attempts") or 0
+    tries = f"{attempts} attempt{'s' if attempts != 1 else ''}"
+    if status == "delivered" and row.get("delivered_at"):
+        at = row["delivered_at"]
+        if isinstance(at, str):
+            at = datetime.fromisoformat(at)
+        return Text(f"delivered {when(at.replace(tzinfo=at.tzinfo or UTC))} ({tries})")
+    if status == "dead":
+        return Text(f"failed after {tries}", style="red")
+    if status == "before_relay":
+        return Text("not sent (queued before the relay)")
+    return Text(f"pending ({tries})" if attempts else "pending")
+
+
+def failed_table(rows: list[dict[str, Any]]) -> Table:
+    """The relay's dead letters (issue 14): no bodies, the last error says why."""
+    table = Table()
+    for column in ("id", "queued", "case", "to", "subject", "attempts", "last error"):
+        table.add_column(column, no_wrap=column in ("id", "queued", "case"))
+    for r in rows:
+        table.add_row(
+            str(r["id"]),
+            when(r["created_at"].replace(tzinfo=r["created_at"].tzinfo or UTC)),
+            Text(r["case_id"] or "-"),
+            Text(f"{r['recipient_kind']} {r['recipient_id']}"),
+            Text(r["subject"]),
+            str(r["attempts"]),
+            Text(r["last_error"] or "", style="red"),
         )
     return table
 

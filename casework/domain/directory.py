@@ -21,6 +21,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from casework.domain.channels import Channels, channels_refusal
 from casework.domain.models import Identifier, Level, ShortText, Strict, Tier
 
 PLATINUM_MIN_USERS = 250
@@ -36,6 +37,16 @@ class Contact(Strict):
         default=False,
         description="U6: authorised to approve or decline sharing logs with engineering",
     )
+    notify: Channels | None = Field(
+        default=None, description="how notifications reach them (issue 14); default: email"
+    )
+
+    @model_validator(mode="after")
+    def _channels_fit(self) -> Contact:
+        refusal = channels_refusal("contact", self.id, self.email, self.notify)
+        if refusal:
+            raise ValueError(refusal)
+        return self
 
 
 class Premium(Strict):
@@ -202,6 +213,16 @@ class Partner(Strict):
     support_now_validated: bool = Field(
         default=False, description="P1: validated to deliver L0-L2 support and to sell PAR"
     )
+    notify: Channels | None = Field(
+        default=None, description="how notifications reach them (issue 14); default: email"
+    )
+
+    @model_validator(mode="after")
+    def _channels_fit(self) -> Partner:
+        refusal = channels_refusal("partner", self.id, self.email, self.notify)
+        if refusal:
+            raise ValueError(refusal)
+        return self
 
     @model_validator(mode="after")
     def _reachable(self) -> Partner:
@@ -308,6 +329,16 @@ class Engineer(Strict):
         default=None,
         description="A3: a premium expert's zone for business hours: eastern, pacific or IANA",
     )
+    notify: Channels | None = Field(
+        default=None, description="how notifications reach them (issue 14); default: email"
+    )
+
+    @model_validator(mode="after")
+    def _channels_fit(self) -> Engineer:
+        refusal = channels_refusal("engineer", self.id, self.email, self.notify)
+        if refusal:
+            raise ValueError(refusal)
+        return self
 
     @field_validator("zone")
     @classmethod
@@ -328,6 +359,16 @@ class EscalationManager(Strict):
     email: EmailStr | None = None
     phone: ShortText | None = None
     shift: Shift = Field(default_factory=Shift)
+    notify: Channels | None = Field(
+        default=None, description="how notifications reach them (issue 14); default: email"
+    )
+
+    @model_validator(mode="after")
+    def _channels_fit(self) -> EscalationManager:
+        refusal = channels_refusal("escalation_manager", self.id, self.email, self.notify)
+        if refusal:
+            raise ValueError(refusal)
+        return self
 
 
 class SupportDirector(Strict):
@@ -337,6 +378,16 @@ class SupportDirector(Strict):
     name: ShortText
     email: EmailStr | None = None
     phone: ShortText | None = None
+    notify: Channels | None = Field(
+        default=None, description="how notifications reach them (issue 14); default: email"
+    )
+
+    @model_validator(mode="after")
+    def _channels_fit(self) -> SupportDirector:
+        refusal = channels_refusal("support_director", self.id, self.email, self.notify)
+        if refusal:
+            raise ValueError(refusal)
+        return self
 
 
 class Directory(Strict):

@@ -42,6 +42,7 @@ from casework.door.errors import (
 )
 from casework.door.people import Identity
 from casework.door.service import ANSWER_TIMEOUT, MAX_UPLOAD_BYTES, Door, door_client
+from casework.door.webhooks import router as webhooks_router
 from casework.identity.keyring import KeyRing
 from casework.store import Store
 
@@ -280,6 +281,7 @@ def create_app(
         got = await center.download_for(door, person, center.case_number(case), attachment)
         return center.file_response(got)
 
+    app.include_router(webhooks_router)  # issue 14: integrations' webhooks (operators only)
     app.add_middleware(BoundedBodies, max_upload_bytes=max_upload_bytes)
     mount_codec(app, door, ring)
     if page:

@@ -12,6 +12,7 @@
     store.api_keys     the door's API keys, stored hashed (issue 10)
     store.audit        every read of restricted content, granted or refused (U5)
     store.realms       which workflows carry a restricted customer's data (U5, casework.codec)
+    store.webhooks     integrations' subscriptions to case events (issue 14)
 
 SQLAlchemy Core over SQLite by default (a file in the state folder); a PostgreSQL URL works the
 same. The schema is Alembic's (casework/store/migrations/): `Store(url)` upgrades a database
@@ -38,6 +39,7 @@ from casework.store.realms import RealmRepository
 from casework.store.reporting import ReportingRepository
 from casework.store.schema import HEAD, ensure_current, migrate
 from casework.store.tracker import LogSharingRefused, TrackerRepository, pr_id_for
+from casework.store.webhooks import WebhookRepository
 
 if TYPE_CHECKING:
     from casework.identity.keyring import KeyRing
@@ -70,6 +72,7 @@ class Store:
         self.api_keys = ApiKeyRepository(self.engine)
         self.audit = AuditRepository(self.engine)
         self.realms = RealmRepository(self.engine)
+        self.webhooks = WebhookRepository(self.engine, ring)
 
     def dispose(self) -> None:
         self.engine.dispose()

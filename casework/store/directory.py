@@ -9,6 +9,7 @@ from pydantic import ValidationError
 from pydantic_core import PydanticCustomError
 from sqlalchemy import delete, func, insert, select, update
 
+from casework.domain.channels import Channels
 from casework.domain.directory import (
     Account,
     Contact,
@@ -27,6 +28,7 @@ from casework.store.tables import (
     contacts,
     engineers,
     escalation_managers,
+    notify_channels,
     partners,
     products,
     support_director,
@@ -50,11 +52,20 @@ class DirectoryRepository(Repository):
                 authorised_locations,
                 partners,
                 support_director,
+                notify_channels,
             ):
                 conn.execute(delete(table))
+            given = [
+                {"person_id": person.id, "channels": person.notify.model_dump(mode="json")}
+                for person in _people(directory)
+                if person.notify is not None
+            ]
+            if given:
+                conn.execute(insert(notify_channels), given)
             if directory.partners:
                 conn.execute(
-                    insert(partners), [p.model_dump(mode="json") for p in directory.partners]
+                    insert(partners),
+                    [p.model_dump(mode="json", exclude={"notify"}) for p in directory.partners],
                 )
             if directory.authorised_locations:
                 conn.execute(
@@ -70,7 +81,7 @@ class DirectoryRepository(Repository):
                 conn.execute(
                     insert(contacts),
                     [
-                        {**c.model_dump(), "account_id": a.id}
+                        {**c.model_dump(exclude={"notify"}), "account_id": a.id}
                         for a in directory.accounts
                         for c in a.contacts
                     ],
@@ -78,18 +89,19 @@ class DirectoryRepository(Repository):
             if directory.engineers:
                 conn.execute(
                     insert(engineers),
-                    [e.model_dump(mode="json") for e in directory.engineers],
+                    [e.model_dump(mode="json", exclude={"notify"}) for e in directory.engineers],
                 )
             conn.execute(
                 insert(escalation_managers),
                 [
-                    {**m.model_dump(mode="json"), "rota_position": i}
+                    {**m.model_dump(mode="json", exclude={"notify"}), "rota_position": i}
                     for i, m in enumerate(directory.escalation_managers)
                 ],
             )
             if directory.support_director is not None:
                 conn.execute(
-                    insert(support_director), [directory.support_director.model_dump(mode="json")]
+                    insert(support_director),
+                    [directory.support_director.model_dump(mode="json", exclude={"notify"})],
                 )
 
     def product_names(self) -> list[str]:
@@ -241,3 +253,22 @@ class DirectoryRepository(Repository):
                 if row:
                     return row.email or row.phone
         return None
+
+    # --- how people are reached (issue 14) --------------------------------------------------
+
+    def channels(self, person_id: str) -> Channels | None:
+        """The channels the directory file gave this person (`notify:`); None: by email."""
+        with self.engine.connect() as conn:
+            found = conn.execute(
+                select(notify_channels.c.channels).where(notify_channels.c.person_id == person_id)
+            ).scalar()
+        return Channels.model_validate(found) if found is not None else None
+
+
+def _people(directory: Directory) -> list[Any]:
+    """Everyone of the directory who may have channels."""
+    people: list[Any] = [c for a in directory.accounts for c in a.contacts]
+    people += [*directory.engineers, *directory.escalation_managers, *directory.partners]
+    if directory.support_director is not None:
+        people.append(directory.support_director)
+    return people

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Index,
     Integer,
     MetaData,
     String,
@@ -182,6 +183,17 @@ outbox = Table(
     # U5: about a US Citizen Support case (the case workflow says so), and whose
     Column("restricted", Boolean, nullable=False, default=False, server_default=false()),
     Column("account_id", String(64)),
+    # Delivery (issue 14): the relay's progress. status: pending, delivered, dead (given up
+    # after its attempts; `casework outbox retry` sends it again) or before_relay (queued by
+    # a casework without a relay: never sent). channels_done: the channels that took it.
+    Column("status", String(16), nullable=False, default="pending", server_default="pending"),
+    Column("attempts", Integer, nullable=False, default=0, server_default="0"),
+    Column("failed_attempts", Integer, nullable=False, default=0, server_default="0"),
+    Column("next_attempt_at", DateTime(timezone=True)),
+    Column("delivered_at", DateTime(timezone=True)),
+    Column("last_error", Text),
+    Column("channels_done", JSON),
+    Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),
 )
 escalations = Table(
     "escalations",
@@ -249,3 +261,23 @@ case_realms = Table(
 )
 """Which key a workflow's payloads are encrypted with: a US Citizen Support case's (and its
 intake's) with the restricted keys, every other with the payload keys (casework.codec)."""
+notify_channels = Table(
+    "notify_channels",
+    metadata,
+    Column("person_id", String(64), primary_key=True),
+    Column("channels", JSON, nullable=False),
+)
+"""Issue 14: how each person of the directory is reached (email, chat, paging), by directory
+id; loaded with the directory."""
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("url", String(300), nullable=False),
+    Column("events", JSON, nullable=False),
+    Column("secret", Text, nullable=False),  # sealed: the relay signs with it
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_by", String(64), nullable=False),
+    Column("removed_at", DateTime(timezone=True)),
+)
+"""Integrations' subscriptions to case events (issue 13's webhooks, delivered by the relay)."""

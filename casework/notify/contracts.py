@@ -1,0 +1,40 @@
+"""The relay's workflow and activity contract (pure pydantic, passed through the sandbox)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+RELAY_WORKFLOW = "NotificationRelay"
+DELIVER_DUE = "deliver_due"
+WAKE = "wake"
+BATCH = 100
+"""Rows one `deliver_due` takes on (a full batch is followed by another at once)."""
+
+
+def relay_id(task_queue: str) -> str:
+    """One relay per task queue (a deployment's workers share it)."""
+    return f"casework-relay-{task_queue}"
+
+
+class RelayState(BaseModel):
+    """What a relay run carries across continue-as-new: nothing but counters."""
+
+    rounds_before: int = Field(default=0, ge=0)
+    rounds_per_run: int = Field(default=500, ge=1, le=10_000)
+    """Rounds before the relay continues as new (its history stays small)."""
+
+
+class DeliveryRound(BaseModel):
+    batch: int = Field(default=BATCH, ge=1, le=1_000)
+
+
+class DeliveryReport(BaseModel):
+    delivered: int = 0
+    retrying: int = 0
+    dead: int = 0
+    full: bool = False
+    """The batch was full: more rows may be due now."""
+    next_due_at: datetime | None = None
+    """When the earliest row waiting for a retry is due."""

@@ -1,0 +1,133 @@
+"""Sending one message on one channel: SMTP (aiosmtplib), a chat webhook, a pager (PagerDuty
+Events v2 or a generic webhook), an integration's signed webhook. A failure says whether a
+retry may help (`SendFailed`) or not (`Undeliverable`: fix the directory or the subscription,
+then `casework outbox retry`)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import format_datetime
+from typing import Any
+
+import aiosmtplib
+import httpx
+
+from casework.notify.compose import Outgoing, message_id
+from casework.notify.config import RelayConfig
+from casework.notify.signing import signature
+
+
+class SendFailed(Exception):
+    """The channel did not take it this time (network, 5xx, 429): retried with backoff."""
+
+
+class Undeliverable(Exception):
+    """It cannot go out as things are (no channel, a 4xx): dead-lettered at once."""
+
+
+def mail_for(config: RelayConfig, to: str, message: Outgoing) -> EmailMessage:
+    mail = EmailMessage()
+    mail["From"] = config.mail_from
+    mail["To"] = to
+    mail["Subject"] = message.subject
+    mail["Date"] = format_datetime(datetime.now(UTC))
+    mail["Message-ID"] = message_id(message.key)
+    mail["X-Casework-Key"] = message.key
+    if message.case_id:
+        mail["X-Casework-Case"] = message.case_id
+    mail.set_content(message.text)
+    return mail
+
+
+class Mailer:
+    """One SMTP connection for a round of the relay, opened on the first mail and reused (a
+    connection per mail costs a handshake, and TLS and auth, each time); a failure drops it and
+    the next mail connects again. Mails go one at a time on it."""
+
+    def __init__(self, config: RelayConfig) -> None:
+        self.config = config
+        self.smtp: aiosmtplib.SMTP | None = None
+        self.lock = asyncio.Lock()
+
+    async def send(self, to: str, message: Outgoing) -> None:
+        config = self.config
+        async with self.lock:
+            try:
+                if self.smtp is None or not self.smtp.is_connected:
+                    self.smtp = aiosmtplib.SMTP(
+                        hostname=config.smtp_host,
+                        port=config.smtp_port,
+                        use_tls=config.smtp_tls == "tls",
+                        start_tls=True if config.smtp_tls == "starttls" else False,
+                        timeout=config.timeout_seconds,
+                    )
+                    await self.smtp.connect()
+                    if config.smtp_user:
+                        await self.smtp.login(config.smtp_user, config.smtp_password or "")
+                await self.smtp.send_message(mail_for(config, to, message))
+            except aiosmtplib.SMTPRecipientsRefused as e:
+                raise Undeliverable(f"the SMTP server refused {to}: {e}") from None
+            except (TimeoutError, aiosmtplib.SMTPException, OSError) as e:
+                await self.close()
+                raise SendFailed(
+                    f"SMTP {config.smtp_host}:{config.smtp_port}: {type(e).__name__}: {e}"
+                ) from None
+
+    async def close(self) -> None:
+        smtp, self.smtp = self.smtp, None
+        if smtp is not None and smtp.is_connected:
+            try:
+                await smtp.quit()
+            except (TimeoutError, aiosmtplib.SMTPException, OSError):
+                smtp.close()
+
+
+async def send_mail(config: RelayConfig, to: str, message: Outgoing) -> None:
+    """One mail on a connection of its own."""
+    mailer = Mailer(config)
+    try:
+        await mailer.send(to, message)
+    finally:
+        await mailer.close()
+
+
+async def post(
+    http: httpx.AsyncClient, url: str, body: bytes, headers: dict[str, str], what: str
+) -> None:
+    try:
+        response = await http.post(
+            url, content=body, headers={"Content-Type": "application/json", **headers}
+        )
+    except httpx.HTTPError as e:
+        raise SendFailed(f"{what} {url}: {type(e).__name__}: {e}") from None
+    if response.is_success:
+        return
+    said = response.text[:200]
+    if response.status_code in (408, 425, 429) or response.status_code >= 500:
+        raise SendFailed(f"{what} {url} answered {response.status_code}: {said}")
+    raise Undeliverable(f"{what} {url} refused it with {response.status_code}: {said}")
+
+
+async def post_json(
+    http: httpx.AsyncClient, url: str, payload: dict[str, Any], key: str, what: str
+) -> None:
+    await post(http, url, json.dumps(payload).encode(), {"Idempotency-Key": key}, what)
+
+
+async def post_signed(
+    http: httpx.AsyncClient, url: str, body: str, *, key: str, event_id: str, secret: str
+) -> None:
+    """An integration's webhook: the body as queued, signed (casework.notify.signing)."""
+    raw = body.encode()
+    timestamp = int(time.time())
+    headers = {
+        "Idempotency-Key": key,
+        "Casework-Event-Id": event_id,
+        "Casework-Timestamp": str(timestamp),
+        "Casework-Signature": signature(secret, timestamp, raw),
+    }
+    await post(http, url, raw, headers, "webhook")

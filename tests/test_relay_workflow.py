@@ -1,0 +1,266 @@
+"""The relay end to end on the Temporal dev server (issue 14), with real local receivers: a
+breach alert reaches the Escalation Manager on duty exactly once by mail and pages them, and
+the acknowledgement the message asks for stops the ladder (E3, S3); a worker killed in the
+middle of a delivery does not make a de-duplicating receiver act twice."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from temporalio.client import Client
+from temporalio.service import RPCError
+from temporalio.testing import WorkflowEnvironment
+
+from activities import NotificationActivities
+from casework.attachments import AttachmentStore
+from casework.contracts import Notification
+from casework.domain.routing import manager_on_duty
+from casework.domain.sla import SlaPolicy
+from casework.notify.config import RelayConfig
+from casework.notify.contracts import relay_id
+from casework.notify.waker import RelayWaker
+from casework.store import Store
+from tests import receivers
+from tests.conftest import SETTLE_TIMEOUT, TEST_RING, Desk, signed, target_of
+from tests.receivers import Receiver, Sink
+from tests.test_notify_relay import directory_with
+from worker import activities_for, build_worker
+
+receiver, smtp_sink = receivers.receiver, receivers.smtp_sink  # the fixtures
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def fast_policy() -> SlaPolicy:
+    return SlaPolicy.model_validate(
+        {
+            "first_response_targets": {
+                "GOLD": {"P1": "60s", "P2": "60s", "P3": "480s"},
+                "PLATINUM": {"P1": "2s", "P2": "60s", "P3": "240s"},
+            },
+            "routing_retry": "5s",
+            "escalation_acknowledge_within": "4s",
+        }
+    )
+
+
+async def waiting_for(check: Callable[[], Any], what: str, timeout: float = SETTLE_TIMEOUT) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"waited {timeout:.0f} s for {what}")
+
+
+async def stop_relay(client: Client, task_queue: str) -> None:
+    try:
+        await client.get_workflow_handle(relay_id(task_queue)).terminate(reason="test finished")
+    except RPCError:
+        pass
+
+
+@pytest.fixture
+def paged_directory(store: Store, receiver: Receiver) -> str:
+    """Both rota managers are paged at the receiver (PagerDuty Events v2); who is on duty now."""
+    pager = {"page": {"kind": "pagerduty", "url": receiver.url, "routing_key": "R-casework"}}
+    store.directory.replace(directory_with(**{"em-ines": pager, "em-jon": pager}))
+    return manager_on_duty(store.directory.rota(), datetime.now(UTC)).id
+
+
+@pytest.fixture
+async def relay_desk(
+    dev_env: WorkflowEnvironment, store: Store, files: AttachmentStore, smtp_sink: Sink
+) -> AsyncIterator[Desk]:
+    task_queue = f"tq-{uuid.uuid4().hex[:8]}"
+    relay = RelayConfig(
+        smtp_host="127.0.0.1", smtp_port=smtp_sink.port, public_url="https://cases.example"
+    )
+    waker = RelayWaker(dev_env.client, task_queue, asyncio.get_running_loop())
+    async with build_worker(
+        dev_env.client,
+        task_queue=task_queue,
+        activities=activities_for(
+            store, fast_policy(), attachments=files, relay=relay, waker=waker
+        ),
+        ring=TEST_RING,
+    ):
+        desk = Desk(signed(dev_env.client), task_queue, {})
+        try:
+            yield desk
+        finally:
+            await desk.tidy_up()
+            await stop_relay(dev_env.client, task_queue)
+
+
+async def test_a_breach_alert_reaches_the_manager_on_duty_once_and_acknowledging_stops_it(
+    relay_desk: Desk, store: Store, smtp_sink: Sink, receiver: Receiver, paged_directory: str
+) -> None:
+    """S3/E3: a Platinum P1 unanswered for its 2 s target breaches; the manager on duty gets
+    exactly one mail and one page for the escalation, each with the command that acknowledges;
+    they acknowledge, and no one is alerted for the next rung after the 4 s window."""
+    manager = paged_directory
+    case_id = await relay_desk.open(priority="P1", account_id="acme", contact_id="acme-alice")
+    key = f"{case_id}-E1:step-0"
+
+    def alerts() -> list[dict[str, str]]:
+        return [m for m in smtp_sink.mails() if m["key"].startswith(f"{case_id}-E1:")]
+
+    [mail] = await waiting_for(alerts, "the breach alert's mail")
+    page = await waiting_for(
+        lambda: [r for r in receiver.requests if r.json().get("dedup_key") == key], "the page"
+    )
+    assert mail["key"] == key and mail["to"].endswith("@vendor.example")
+    assert f"casework --profile {manager} acknowledge {case_id}" in mail["text"]
+    assert page[0].json()["payload"]["custom_details"]["acknowledge"] == (
+        f"casework --profile {manager} acknowledge {case_id}"
+    )
+    await relay_desk.act(case_id, "acknowledge_escalation", actor=manager)
+    view = await relay_desk.view(case_id)
+    assert view.escalations[0].acknowledged_by == manager
+    await asyncio.sleep(6)  # past the 4 s window: an unacknowledged ladder would climb
+    assert [m["key"] for m in alerts()] == [key]
+    assert [r.json()["dedup_key"] for r in receiver.requests] == [key]
+    rows = [r for r in store.outbox.rows(case_id) if r["idempotency_key"] == key]
+    assert [(r["status"], r["attempts"]) for r in rows] == [("delivered", 1)]
+    assert rows[0]["recipient_id"] == manager
+
+
+def worker_process(
+    dev_env: WorkflowEnvironment, tmp_path: Path, store: Store, task_queue: str, sink: Sink
+) -> subprocess.Popen[bytes]:
+    """`python worker.py`, as a deployment runs it: a process the test can kill."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "TEMPORAL_ADDRESS": target_of(dev_env),
+        "CASEWORK_STATE_DIR": str(tmp_path / "worker-state"),
+        "CASEWORK_DB_URL": store.url,
+        "CASEWORK_TASK_QUEUE": task_queue,
+        "CASEWORK_KEYRING_FILE": str(ROOT / "tests" / "data" / "test-keyring.json"),
+        "CASEWORK_SMTP_HOST": "127.0.0.1",
+        "CASEWORK_SMTP_PORT": str(sink.port),
+    }
+    return subprocess.Popen(
+        [sys.executable, str(ROOT / "worker.py")],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=open(tmp_path / "worker.log", "wb"),  # noqa: SIM115
+        start_new_session=True,
+    )
+
+
+async def test_a_worker_killed_mid_delivery_does_not_deliver_twice(
+    dev_env: WorkflowEnvironment,
+    tmp_path: Path,
+    store: Store,
+    files: AttachmentStore,
+    smtp_sink: Sink,
+    receiver: Receiver,
+) -> None:
+    """At least once, received once: the chat receiver holds the first delivery while the
+    worker that sent it is killed (SIGKILL); the relay's round runs again on another worker,
+    which sends it again under the same Idempotency-Key: the receiver, de-duplicating by it,
+    acts once, and the row ends delivered."""
+    store.directory.replace(
+        directory_with(**{"acme-alice": {"email": False, "chat": receiver.url}})
+    )
+    receiver.hang = __import__("threading").Event()
+    task_queue = f"tq-{uuid.uuid4().hex[:8]}"
+    process = worker_process(dev_env, tmp_path, store, task_queue, smtp_sink)
+    try:
+        NotificationActivities(store).notify(
+            Notification(
+                key="k-killed",
+                case_id="case-000009",
+                recipient_kind="contact",
+                recipient_id="acme-alice",
+                subject="Update on case-000009",
+                body="We are on it",
+                at=datetime.now(UTC),
+            )
+        )
+        # the worker wakes its relay as it starts; the round sends the row and hangs
+        assert await asyncio.to_thread(receiver.got_one.wait, SETTLE_TIMEOUT), (
+            tmp_path / "worker.log"
+        ).read_text()[-2000:]
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(10)
+        receiver.hang.set()
+        relay = RelayConfig(smtp_host="127.0.0.1", smtp_port=smtp_sink.port)
+        async with build_worker(
+            dev_env.client,
+            task_queue=task_queue,
+            activities=activities_for(store, fast_policy(), attachments=files, relay=relay),
+            ring=TEST_RING,
+        ):
+            [row] = await waiting_for(
+                lambda: [r for r in store.outbox.rows("case-000009") if r["status"] == "delivered"],
+                "the row to be delivered by the second worker",
+            )
+            await stop_relay(dev_env.client, task_queue)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    assert len(receiver.requests) == 2  # sent twice: at least once
+    assert {r.headers["idempotency-key"] for r in receiver.requests} == {"k-killed"}
+    assert list(receiver.processed) == ["k-killed"]  # acted on once
+    assert row["attempts"] == 1 and row["channels_done"] == ["chat"]
+
+
+async def test_the_relay_continues_as_new_and_keeps_delivering(
+    relay_desk: Desk, store: Store, smtp_sink: Sink
+) -> None:
+    """The relay never ends and its history stays bounded: after `rounds_per_run` rounds it
+    continues as new, carrying only its counters, and the next run delivers what is queued."""
+    from casework.notify.contracts import RELAY_WORKFLOW, WAKE, RelayState
+
+    client = relay_desk.client
+    handle = await client.start_workflow(
+        RELAY_WORKFLOW,
+        RelayState(rounds_per_run=2),
+        id=relay_id(relay_desk.task_queue),
+        task_queue=relay_desk.task_queue,
+    )
+    notify = NotificationActivities(store).notify
+    for n in range(4):
+        notify(
+            Notification(
+                key=f"k-run-{n}",
+                case_id="case-000011",
+                recipient_kind="contact",
+                recipient_id="acme-alice",
+                subject=f"note {n}",
+                body="b",
+                at=datetime.now(UTC),
+            )
+        )
+        await handle.signal(WAKE)
+        await waiting_for(
+            lambda n=n: any(m["key"] == f"k-run-{n}" for m in smtp_sink.mails()), f"mail {n}"
+        )
+    described = await client.get_workflow_handle(relay_id(relay_desk.task_queue)).describe()
+    assert described.run_id != handle.result_run_id  # a later run than the one started
+    keys = [m["key"] for m in smtp_sink.mails() if m["key"].startswith("k-run-")]
+    assert sorted(keys) == [f"k-run-{n}" for n in range(4)]
+
+
+def test_a_recorded_relay_run_is_replayed() -> None:
+    """tests/test_replay.py replays every history: the relay's is among them (two rounds, then
+    continue-as-new), so a change to the relay that would break running relays fails there."""
+    import json
+
+    recorded = json.loads((ROOT / "tests" / "histories" / "relay-run1.json").read_text())
+    assert recorded["workflowId"].startswith("casework-relay-")
+    assert recorded["events"][-1]["eventType"] == "EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW"
