@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from temporalio.client import Client
 from temporalio.client import Interceptor as ClientInterceptor
@@ -72,11 +73,14 @@ def activities_for(  # type: ignore[no-untyped-def]
     attachments: AttachmentStore | None = None,
     relay: RelayConfig | None = None,
     waker: RelayWaker | None = None,
+    writers: Mapping[str, Callable[[Any], Any]] | None = None,
 ) -> list:
     """The activities of a worker over `store`. `attachments`: the engine's attachment store,
     where a case checks a file it is asked to attach (U5); without one, every attach is
     refused, saying so. `relay`: this worker delivers the outbox (issue 14) with this
-    configuration; `waker`: new outbox rows wake the relay at once (else it polls)."""
+    configuration; `waker`: new outbox rows wake the relay at once (else it polls).
+    `writers`: stand-ins for some of the side effects a case batches (`apply_effects`), by
+    activity name (`casework simulate` listens to notify and release_case)."""
     directory = DirectoryActivities(store, policy)
     notifications = NotificationActivities(store, waker)
     tracker = TrackerActivities(store)
@@ -84,17 +88,16 @@ def activities_for(  # type: ignore[no-untyped-def]
     escalation = EscalationActivities(store, policy, notify=notifications.notify)
     reporting = ReportingActivities(store)
     feed = FeedActivities(store, waker, relay.public_url if relay else None)
-    effects = EffectActivities(
-        {
-            contracts.NOTIFY: notifications.notify,
-            contracts.RECORD_FEED: feed.record_feed,
-            contracts.RECORD_CASE_FACTS: reporting.record_case_facts,
-            contracts.RECORD_ESCALATION: escalation.record_escalation,
-            contracts.RECORD_LOG_APPROVAL: sharing.record_log_approval,
-            contracts.RELEASE_CASE: directory.release_case,
-            contracts.ALERT_ESCALATION_MANAGER: notifications.alert_escalation_manager,
-        }
-    )
+    table: dict[str, Callable[[Any], Any]] = {
+        contracts.NOTIFY: notifications.notify,
+        contracts.RECORD_FEED: feed.record_feed,
+        contracts.RECORD_CASE_FACTS: reporting.record_case_facts,
+        contracts.RECORD_ESCALATION: escalation.record_escalation,
+        contracts.RECORD_LOG_APPROVAL: sharing.record_log_approval,
+        contracts.RELEASE_CASE: directory.release_case,
+        contracts.ALERT_ESCALATION_MANAGER: notifications.alert_escalation_manager,
+    }
+    effects = EffectActivities(table | dict(writers or {}))
     return [
         directory.intake,
         directory.route_case,

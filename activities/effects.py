@@ -8,6 +8,8 @@ idempotent on its own key, so a batch retried after a partial failure repeats no
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import typing
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -21,14 +23,15 @@ from casework.contracts import APPLY_EFFECTS, BATCHED_EFFECTS, EffectBatch
 
 class EffectActivities:
     def __init__(self, writers: Mapping[str, Callable[[Any], Any]]) -> None:
-        """`writers`: the activity (a bound `@activity.defn` method) of each batched effect."""
+        """`writers`: the activity (a bound `@activity.defn` method, plain or async) of each
+        batched effect."""
         missing = set(BATCHED_EFFECTS) - set(writers)
         if missing:
             raise ValueError(f"no writer for batched effects {sorted(missing)}")
         self.writers = {name: (fn, _input_model(fn)) for name, fn in writers.items()}
 
     @activity.defn(name=APPLY_EFFECTS)
-    def apply_effects(self, batch: EffectBatch) -> int:
+    async def apply_effects(self, batch: EffectBatch) -> int:
         for effect in batch.effects:
             writer = self.writers.get(effect.activity)
             if writer is None:
@@ -39,7 +42,11 @@ class EffectActivities:
                     non_retryable=True,
                 )
             fn, model = writer
-            fn(model.model_validate(effect.arg))
+            arg = model.model_validate(effect.arg)
+            if inspect.iscoroutinefunction(fn):
+                await fn(arg)
+            else:
+                await asyncio.to_thread(fn, arg)  # the store's writes block
         return len(batch.effects)
 
 

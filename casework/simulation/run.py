@@ -177,9 +177,15 @@ async def _run(
         PrincipalHeaders(ring, ttl=SKIPPED_TIME_TTL),  # type: ignore[arg-type]
     ]
     signed = Client(**config)
-    activities = activities_for(store, spec.policy)
-    real = {getattr(a, "__name__", ""): a for a in activities}
+    real = {getattr(a, "__name__", ""): a for a in activities_for(store, spec.policy)}
     ears = EngineEars(real["notify"], real["release_case"], client, crowd_id)
+    # A case writes its notifications and its release in batches (`apply_effects`): the
+    # crowd hears them there too.
+    activities = activities_for(
+        store,
+        spec.policy,
+        writers={"notify": ears.notify, "release_case": ears.release_case},
+    )
     wrapped = [
         a for a in activities if getattr(a, "__name__", "") not in ("notify", "release_case")
     ]
