@@ -80,7 +80,7 @@ def test_a_withheld_message_carries_no_content_but_how_to_acknowledge() -> None:
     message = compose(ROW, withheld=True, public_url="https://cases.example")
     assert "Enclave" not in message.text and "Enclave" not in message.subject
     assert "sign in" in message.text
-    assert "https://cases.example/v1/cases/case-000007" in message.text
+    assert "https://cases.example/cases/case-000007" in message.text
     assert "casework --profile em-ines acknowledge case-000007" in message.text
     assert message.subject == "Escalation case-000007-E1 on case-000007"  # carries no content
     page = pagerduty_payload(message, "R1")

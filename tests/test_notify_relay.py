@@ -98,7 +98,7 @@ async def test_a_manager_alert_is_mailed_and_paged_once(
         ("ines@vendor.example", message_id("case-000001-E1:step-0"))
     ]
     assert "casework --profile em-ines acknowledge case-000001" in mails[0]["text"]
-    assert "https://cases.example/v1/cases/case-000001" in mails[0]["text"]
+    assert "https://cases.example/cases/case-000001" in mails[0]["text"]
     [page] = receiver.requests
     body = page.json()
     assert body["dedup_key"] == "case-000001-E1:step-0" and body["routing_key"] == "R1"

@@ -80,7 +80,7 @@ def alert_text(
     empty for a restricted case and `summary` carries no content."""
     body = (
         f"{reason.replace('_', ' ')}: {note} {summary}. Acknowledge within "
-        f"{format_duration(acknowledge_within)}: casework acknowledge {case_id} (signed in "
-        "as yourself)"
+        f"{format_duration(acknowledge_within)}: on the case's Case Center page or with "
+        f"`casework acknowledge {case_id}`, signed in as yourself."
     )
     return f"Escalation {escalation_id} on {case_id}", " ".join(body.split(" ")).strip()

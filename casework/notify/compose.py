@@ -2,8 +2,9 @@
 
 U5: a message about a restricted case to someone who may not read its content carries none of
 it, only that there is news and where to read it after signing in. E3: a message to an
-Escalation Manager says how to acknowledge (the CLI command, and the case's page in the
-casework API); acknowledging stops the ladder."""
+Escalation Manager says how to acknowledge: the case's Case Center page (after signing in, its
+Acknowledge button), the CLI command, or the API route; acknowledging stops the ladder. The
+link carries no credential of its own: a forwarded mail acknowledges nothing."""
 
 from __future__ import annotations
 
@@ -33,6 +34,11 @@ class Outgoing:
 
 
 def case_link(public_url: str, case_id: str) -> str:
+    """The case's Case Center page (casework.door.page)."""
+    return f"{public_url.rstrip('/')}/cases/{case_id}"
+
+
+def api_link(public_url: str, case_id: str) -> str:
     return f"{public_url.rstrip('/')}/v1/cases/{case_id}"
 
 
@@ -58,11 +64,12 @@ def compose(row: dict[str, Any], *, withheld: bool, public_url: str) -> Outgoing
         lines = [_OLD_ACK.sub(r"Acknowledge within \1.", row["body"])]
     if link:
         lines += ["", f"Read it: {link} (sign in), or: casework show {case_id}"]
-    if acknowledge:
+    if acknowledge and case_id:
         lines += [
             "",
-            f"Acknowledge (stops the escalation ladder): {acknowledge}",
-            f"or POST {link}/actions/acknowledge_escalation with your casework credential",
+            f"Acknowledge (stops the escalation ladder): on {link} (sign in, Acknowledge), or "
+            f"{acknowledge}, or POST {api_link(public_url, case_id)}/actions/"
+            "acknowledge_escalation with your casework credential",
         ]
     return Outgoing(
         key=row["idempotency_key"],
