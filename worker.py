@@ -135,7 +135,7 @@ def build_worker(
         client,
         task_queue=task_queue,
         workflows=WORKFLOWS,
-        workflow_runner=WORKFLOW_RUNNER,
+        workflow_runner=options.pop("workflow_runner", WORKFLOW_RUNNER),
         activities=[*activities, CaseStarter(client).start_case],
         activity_executor=executor or ThreadPoolExecutor(ACTIVITY_THREADS),
         interceptors=[PrincipalCheck(ring), ActivityLog(), *options.pop("interceptors", [])],

@@ -35,7 +35,7 @@ from typing import Any
 
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from casework import search_attributes
 from casework.client import open_case
@@ -98,7 +98,9 @@ async def run_round(
     return rate, timings
 
 
-async def main(count: int, concurrency: int, rounds: int, server: str, only: str = "") -> None:
+async def main(
+    count: int, concurrency: int, rounds: int, server: str, only: str = "", sandbox: bool = True
+) -> None:
     if os.environ.get("PYTHONDONTWRITEBYTECODE"):
         print(
             "note: PYTHONDONTWRITEBYTECODE is set, so the workflow sandbox compiles the case's "
@@ -174,6 +176,7 @@ async def main(count: int, concurrency: int, rounds: int, server: str, only: str
                 activities=activities_for(store, DEFAULT_POLICY),
                 ring=ring,
                 executor=executor,
+                **({} if sandbox else {"workflow_runner": UnsandboxedWorkflowRunner()}),
             )
             bare_worker = Worker(
                 env.client,
@@ -230,5 +233,12 @@ if __name__ == "__main__":
     parser.add_argument(
         "--only", choices=["bare", "casework"], default="", help="one side (to profile it)"
     )
+    parser.add_argument(
+        "--no-sandbox",
+        action="store_true",
+        help="casework's workflows without the SDK's sandbox (what the sandbox costs)",
+    )
     args = parser.parse_args()
-    asyncio.run(main(args.count, args.concurrency, args.rounds, args.server, args.only))
+    asyncio.run(
+        main(args.count, args.concurrency, args.rounds, args.server, args.only, not args.no_sandbox)
+    )
