@@ -65,7 +65,7 @@ async def test_activity_lines_carry_the_case_and_no_restricted_content(
     feed_lines = [
         line
         for line in lines
-        if line["case_id"] == restricted and line["activity"] == "record_feed"
+        if line["case_id"] == restricted and line["activity"] == "apply_effects"
     ]
     assert feed_lines and all(line["workflow"] == "Case" for line in feed_lines)
     assert any(line["workflow"] == "Intake" and line["activity"] for line in lines)

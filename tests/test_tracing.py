@@ -65,7 +65,7 @@ async def test_one_trace_follows_a_case_from_the_open_call_to_its_activities(
         "StartWorkflow:Case",
         "RunWorkflow:Case",
         "RunActivity:route_case",
-        "RunActivity:record_feed",
+        "RunActivity:apply_effects",  # the feed, notifications and facts of a workflow task
     } <= in_trace, sorted(in_trace)
     case_spans = [s for s in spans if s.name == "RunWorkflow:Case"]
     assert all(s.context.trace_id == trace_id for s in case_spans)
