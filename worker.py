@@ -48,21 +48,25 @@ from casework.metrics import check_ports as check_metrics_ports
 from casework.notify.config import RelayConfig, RelayConfigError, for_joiner
 from casework.notify.waker import RelayWaker
 from casework.observability import ActivityLog, configure_logging, tracing_interceptors
+from casework.sandbox import ShortcutRunner
 from casework.settings import Settings
 from workflows.case import CaseWorkflow
 from workflows.intake import IntakeWorkflow
 from workflows.relay import NotificationRelay
 
 WORKFLOWS = [CaseWorkflow, IntakeWorkflow, NotificationRelay]
-WORKFLOW_RUNNER = SandboxedWorkflowRunner(
-    restrictions=SandboxRestrictions.default.with_passthrough_modules("workflows", "casework")
+WORKFLOW_RUNNER = ShortcutRunner(
+    SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_modules("workflows", "casework")
+    )
 )
 """The sandbox, with casework's own modules passed through: they are imported once per worker
 instead of once per case (a new case cost 13% of the worker's CPU re-importing its workflow's
 parts, and each cached case held its own copy of them). The sandbox still refuses
 non-deterministic calls at run time (`datetime.now()`, I/O) in them; what passing through gives
 up is a fresh module per run, so workflow modules keep no module-level mutable state (none
-does: constants and classes only)."""
+does: constants and classes only). `ShortcutRunner` answers the sandbox's per-payload context
+lookups outside it (`casework.sandbox`)."""
 ACTIVITY_THREADS = 16
 
 

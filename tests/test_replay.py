@@ -37,7 +37,7 @@ from tests.conftest import (
     policy_in_seconds,
     signed,
 )
-from worker import WORKFLOWS, activities_for, build_worker
+from worker import WORKFLOW_RUNNER, WORKFLOWS, activities_for, build_worker
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 
@@ -91,6 +91,7 @@ async def test_recorded_case_replays_without_nondeterminism(path: Path) -> None:
         workflows=WORKFLOWS,
         data_converter=CONVERTER,
         interceptors=[PrincipalCheck(TEST_RING)],  # as build_worker has it
+        workflow_runner=WORKFLOW_RUNNER,
     )
     result = await replayer.replay_workflow(load(path), raise_on_replay_failure=False)
     assert result.replay_failure is None, f"{path.name}: {result.replay_failure}"
