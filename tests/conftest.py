@@ -492,11 +492,18 @@ class Desk:
         then checks that nothing is left running."""
         deadline = _deadline(None)  # one wait for all: a wedged case never settles
         for case_id in dict.fromkeys(self.opened):
-            await self.settle(case_id, timeout=max(_left(deadline), 0))
-            try:
-                await self.case(case_id).terminate(reason="test finished")
-            except RPCError:
-                pass  # closed already
+            for _ in range(5):  # a case that rolled over just then has a new run to stop
+                await self.settle(case_id, timeout=max(_left(deadline), 0))
+                try:
+                    await self.case(case_id).terminate(reason="test finished")
+                except RPCError:
+                    pass  # closed already (or that run continued as new: look again)
+                try:
+                    described = await self.case(case_id).describe()
+                except RPCError:
+                    break
+                if described.status != WorkflowExecutionStatus.RUNNING:
+                    break
 
     async def settle(self, case_id: str, timeout: float | None = None) -> bool:
         """Wait until the case has no workflow or activity task outstanding (or has ended);

@@ -12,7 +12,8 @@ from typing import Any, Protocol, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import TimeoutError as ActivityTimeout
 
 with workflow.unsafe.imports_passed_through():
     from casework import contracts
@@ -36,6 +37,22 @@ past it, actions are refused until the new run takes them (send them again)."""
 CALLER_DEADLINE = timedelta(minutes=1)
 """How long a caller waiting on an update (filing a PR) waits for an activity before a
 refusal."""
+LOCAL = frozenset(
+    {
+        contracts.APPLY_EFFECTS,
+        contracts.ROUTE_CASE,
+        contracts.PLAN_ESCALATION,
+        contracts.CHECK_VIEWER,
+        contracts.CHECK_PARTNER,
+        contracts.CHECK_ATTACHMENT,
+        contracts.RECORD_LOG_APPROVAL,
+    }
+)
+"""LOCAL_ACTIVITIES (patches.py): the activities that are a few reads or writes of casework's
+own database, run as local activities in the workflow task that decides them (no round trip
+through the server's task queue, no activity events in the history: one marker). Filing a
+Problem Report and sharing logs talk to the engineering tracker and stay ordinary activities,
+retried and timed by the server."""
 
 
 class FeedPort(Protocol):
@@ -81,6 +98,11 @@ class CaseContext:
         """BATCHED_EFFECTS (patches.py): the side effects a workflow task decides (feed entries
         included) go in one `apply_effects` activity, and the search attributes in one upsert
         of the values that changed, at the end of the task; set by the workflow."""
+        self.local = False
+        """LOCAL_ACTIVITIES (patches.py): the activities in LOCAL run as local activities;
+        set by the workflow."""
+        self.roll_over_due: Callable[[], bool] = lambda: False
+        """Whether the case should roll over now (the workflow's rule); set by the workflow."""
         self._effects: list[contracts.Effect] = []
         self._flush_due = False
 
@@ -117,7 +139,7 @@ class CaseContext:
 
     def side_effect(self, activity: str, arg: Any) -> None:
         """Start an activity the case does not wait for; drained before close or roll-over."""
-        if self.rolling_over:
+        if self.rolling_over or self._rolling_over_now():
             self.case.deferred.append(
                 DeferredEffect(
                     activity=activity,
@@ -149,9 +171,19 @@ class CaseContext:
         they decided in one activity. Not while the case rolls over: what it decides then
         waits in its state for the next run (so a flood of signals cannot keep adding work to
         drain), and the next run publishes its search attributes when it starts."""
-        if not self._flush_due and not self.rolling_over:
+        if not self._flush_due and not self.rolling_over and not self._rolling_over_now():
             self._flush_due = True
             self.in_background(asyncio.ensure_future(self._flush()))
+
+    def _rolling_over_now(self) -> bool:
+        """LOCAL_ACTIVITIES: once the case is due to roll over, what this task decides waits
+        in its state for the next run, as while rolling over, instead of being written in this
+        task. Local activities would run inside the task that continues as new, and the server
+        refuses a continue-as-new when signals came in meanwhile: under a flood of signals a
+        long task would be refused again and again (each time replaying the whole run)."""
+        if self.local and not self.rolling_over and self.roll_over_due():
+            self.rolling_over = True
+        return self.rolling_over
 
     async def _flush(self) -> None:
         self._flush_due = False
@@ -163,8 +195,9 @@ class CaseContext:
         ]
         effects += self._effects
         self._effects = []
+        start = workflow.start_local_activity if self.local else workflow.start_activity
         written = [
-            workflow.start_activity(
+            start(
                 contracts.APPLY_EFFECTS,
                 contracts.EffectBatch(case_id=self.case.case_id, effects=batch),
                 result_type=int,
@@ -205,6 +238,27 @@ class CaseContext:
     ) -> T:
         """Run an activity the case needs the answer of. With a caller waiting (an update),
         give up after CALLER_DEADLINE so the caller gets a refusal instead of a hang."""
+        if self.local and activity in LOCAL:
+            try:
+                return await workflow.execute_local_activity(
+                    activity,
+                    arg,
+                    result_type=result_type,
+                    start_to_close_timeout=SIDE_EFFECT_TIMEOUT,
+                    schedule_to_close_timeout=CALLER_DEADLINE if caller_waits else None,
+                    retry_policy=SIDE_EFFECT_RETRY,
+                )
+            except (ApplicationError, ActivityTimeout) as e:
+                # a local activity's failure arrives bare; the parts expect an activity's
+                raise ActivityError(
+                    f"{activity} failed",
+                    scheduled_event_id=0,
+                    started_event_id=0,
+                    identity="",
+                    activity_type=activity,
+                    activity_id="",
+                    retry_state=None,
+                ) from e
         return await workflow.execute_activity(
             activity,
             arg,

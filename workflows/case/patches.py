@@ -55,6 +55,16 @@ CASE_GENERATION = "case-generation-2026-11-28"
 marker and an upsert of `TemporalChangeVersion` (two history events and a write to the
 server's index apiece: 16 events a case); a case started since asks this one patch when it
 starts and takes every patch above as applied. A case started before asks each as it did.
+Retire with the last of the patches above."""
+
+LOCAL_ACTIVITIES = "local-activities"
+"""Issue 12: cases before it ran every activity through the server's task queue; since, the
+short database reads and writes (routing, the escalation plan, the checks, the task's side
+effects: `context.LOCAL`) run as local activities in the workflow task that decides them.
+Retire from 2027-11-29."""
+
+CASE_GENERATION_2 = "case-generation-2026-11-29"
+"""Issue 12: every patch above, LOCAL_ACTIVITIES included, in one marker (as CASE_GENERATION).
 A patch added after this one is asked on its own (or in a new generation that includes it).
 Retire with the last of the patches above."""
 
@@ -69,16 +79,30 @@ ALL = (
     ACT_PAYLOAD_RAW,
     BATCHED_EFFECTS,
     CASE_GENERATION,
+    LOCAL_ACTIVITIES,
+    CASE_GENERATION_2,
 )
+
+GENERATIONS = (
+    (CASE_GENERATION_2, frozenset(ALL[: ALL.index(CASE_GENERATION_2)])),
+    (CASE_GENERATION, frozenset(ALL[: ALL.index(CASE_GENERATION)])),
+)
+"""Each generation's marker and the patches it stands for, the newest first."""
 
 
 class Patches:
-    """`patched(id)` for the parts of one run: true for a case of the current generation
-    without a marker of its own, else the SDK's answer. Made in the workflow's `__init__`,
-    before any other patch is asked, so the generation's marker comes first."""
+    """`patched(id)` for the parts of one run: true for a patch its generation stands for
+    (without a marker of its own), else the SDK's answer. Made in the workflow's `__init__`,
+    before any other patch is asked, so the generation's marker comes first. A new run asks
+    the newest generation and records it; a run replaying an older history finds that one's
+    marker absent and goes on to the generation it has (or none)."""
 
     def __init__(self) -> None:
-        self.current = workflow.patched(CASE_GENERATION)
+        self.covered: frozenset[str] = frozenset()
+        for marker, covers in GENERATIONS:
+            if workflow.patched(marker):
+                self.covered = covers
+                break
 
     def __call__(self, patch_id: str) -> bool:
-        return self.current or workflow.patched(patch_id)
+        return patch_id in self.covered or workflow.patched(patch_id)

@@ -75,6 +75,7 @@ from workflows.case.patches import (
     ATTACHMENT_IN_STORE,
     BATCHED_EFFECTS,
     DEFER_DURING_ROLL_OVER,
+    LOCAL_ACTIVITIES,
     Patches,
 )
 from workflows.case.routing import Routing
@@ -134,6 +135,10 @@ class CaseWorkflow:
         self.case = case
         self.ctx = ctx = CaseContext(input, case, patched)
         ctx.batched = patched(BATCHED_EFFECTS)
+        ctx.local = ctx.batched and patched(LOCAL_ACTIVITIES)
+        ctx.roll_over_due = self._time_to_roll_over
+        self.startup: list[asyncio.Future[Any]] | None = None
+        """The side effects of the run's start-up; None until the run has started up."""
         self.vendor = VendorEscalations(ctx, act=self._act_quietly)
         self.feed = ctx.feed = Feed(ctx, on_record=self.vendor.tell_partner_case)
         self.clock = FirstResponseClock(ctx, escalate_breach=self._escalate_breach)
@@ -264,6 +269,8 @@ class CaseWorkflow:
         """When the server suggests it, or after `continue_as_new_after_events`. A run counts
         the events after its own start-up (its side effects done), so a run that begins with
         more events than the limit still works before it rolls over (no roll-over loop)."""
+        if self.startup is None:
+            return False  # not started up yet
         limit = self.options.continue_as_new_after_events
         info = workflow.info()
         length = info.get_current_history_length()

@@ -1,0 +1,64 @@
+"""What a case costs Temporal (issue 12): a case of today's generation does its database work
+(routing, the task's side effects) as local activities inside the workflow task that decides
+it, so a whole lifecycle is a handful of workflow tasks, and nothing it decided is lost: every
+fact still reaches the database."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+from temporalio.api.enums.v1 import EventType
+
+from casework import contracts
+from casework.store import Store
+from tests.conftest import Desk, eventually
+from workflows.case.context import LOCAL
+
+
+async def shape(desk: Desk, case_id: str) -> tuple[Counter[str], Counter[str], int]:
+    """Activities run through the task queue, local activities run, workflow tasks."""
+    history = await desk.case(case_id).fetch_history()
+    queued: Counter[str] = Counter()
+    local: Counter[str] = Counter()
+    tasks = 0
+    for event in history.events:
+        if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            queued[event.activity_task_scheduled_event_attributes.activity_type.name] += 1
+        elif event.event_type == EventType.EVENT_TYPE_MARKER_RECORDED:
+            data = event.marker_recorded_event_attributes.details.get("data")
+            if data is not None and data.payloads:
+                kind = json.loads(data.payloads[0].data).get("activity_type")
+                if kind:
+                    local[kind] += 1
+        elif event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
+            tasks += 1
+    return queued, local, tasks
+
+
+async def test_a_lifecycle_does_its_database_work_inside_its_workflow_tasks(
+    desk: Desk, store: Store
+) -> None:
+    """Opened, routed, answered, resolved, closed: no activity goes through the task queue,
+    routing and the side effects run as local activities, one workflow task to start and one
+    per action; and the feed, the facts and the messages are all in the database."""
+    case_id = await desk.open()
+    view = await desk.until(case_id, lambda v: v.state == "in_progress")
+    assert view.owner is not None
+    owner = view.owner.engineer_id
+    await desk.act(case_id, "respond", actor=owner, text="looking")
+    await desk.act(case_id, "resolve", actor=owner, resolution="fixed")
+    await desk.act(case_id, "close", actor="acme-alice", reason="thanks")
+    closed = await desk.result(case_id)
+    assert closed.state == "closed"
+
+    queued, local, tasks = await shape(desk, case_id)
+    assert queued == Counter(), f"activities through the task queue: {queued}"
+    assert local[contracts.ROUTE_CASE] == 1
+    assert local[contracts.APPLY_EFFECTS] >= 3
+    assert set(local) <= LOCAL
+    assert tasks <= 5, f"{tasks} workflow tasks"
+
+    kinds = [entry["kind"] for entry in store.feed.page(case_id, limit=1000)]
+    assert {"first_response", "resolve", "close"} <= set(kinds), kinds
+    assert await eventually(lambda: store.outbox.rows(case_id))
