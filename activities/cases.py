@@ -35,6 +35,7 @@ class CaseStarter:
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
                 static_summary=summary_line_for_intake(intake),
+                request_eager_start=True,  # this worker routes the new case at once
             )
         except WorkflowAlreadyStartedError:
             return OpenCaseResult(case_id=intake.case_id, created=False)

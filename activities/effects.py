@@ -32,6 +32,7 @@ class EffectActivities:
 
     @activity.defn(name=APPLY_EFFECTS)
     async def apply_effects(self, batch: EffectBatch) -> int:
+        blocking: list[tuple[Callable[[Any], Any], Any]] = []
         for effect in batch.effects:
             writer = self.writers.get(effect.activity)
             if writer is None:
@@ -44,10 +45,26 @@ class EffectActivities:
             fn, model = writer
             arg = model.model_validate(effect.arg)
             if inspect.iscoroutinefunction(fn):
+                await _in_thread(blocking)
                 await fn(arg)
             else:
-                await asyncio.to_thread(fn, arg)  # the store's writes block
+                blocking.append((fn, arg))
+        await _in_thread(blocking)
         return len(batch.effects)
+
+
+async def _in_thread(calls: list[tuple[Callable[[Any], Any], Any]]) -> None:
+    """Run the store's blocking writes waiting in `calls`, in order, in one thread hop."""
+    if not calls:
+        return
+    pending = list(calls)
+    calls.clear()
+
+    def run() -> None:
+        for fn, arg in pending:
+            fn(arg)
+
+    await asyncio.to_thread(run)
 
 
 def _input_model(fn: Callable[[Any], Any]) -> type[BaseModel]:

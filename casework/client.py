@@ -74,6 +74,9 @@ async def open_case(
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             memo={"case_options": case_options or {}},
             static_summary=f"open a case for {request.account_id} ({request.channel.value})",
+            # a worker in this process (casework up) takes the intake's first task from the
+            # start's answer, skipping the task queue; any other client starts it as usual
+            request_eager_start=True,
         )
     except WorkflowAlreadyStartedError:
         # The intake of this request completed before: its result is the case.

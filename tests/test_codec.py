@@ -12,7 +12,8 @@ from temporalio.converter import ActivitySerializationContext, WorkflowSerializa
 
 from casework.codec import CodecError, DecryptionError, Realm, data_converter, seal, unseal
 from casework.codec.crypto import CHUNK_BYTES, decrypt_file, encrypt_file
-from casework.codec.payload import ACCOUNT, KEY_ID, REALM
+from casework.codec.payload import ACCOUNT, KEY_ID, MISS_SECONDS, REALM, RealmCache
+from casework.codec.realm import UNKNOWN
 from casework.identity.keyring import fresh_ring
 from casework.store import Store
 
@@ -64,6 +65,30 @@ async def test_a_workflow_without_a_realm_is_restricted_without_an_account(
     payload = await encoded(workflow_id)
     assert payload.metadata[REALM] == b"restricted"
     assert ACCOUNT not in payload.metadata
+
+
+async def test_a_miss_is_asked_again_only_after_a_short_while() -> None:
+    """A workflow with no realm is not looked up for every payload it writes (issue 12); one
+    registered after a miss is found once the miss's window ends, and meanwhile its payloads
+    are sealed as the stricter realm (fail closed)."""
+    asked: list[str] = []
+    registered: dict[str, Realm] = {}
+    now = [100.0]
+
+    def lookup(workflow_id: str) -> Realm | None:
+        asked.append(workflow_id)
+        return registered.get(workflow_id)
+
+    cache = RealmCache(lookup, clock=lambda: now[0])
+    for _ in range(5):
+        assert await cache.realm_of("intake-req-1") == UNKNOWN
+    assert asked == ["intake-req-1"]
+    registered["intake-req-1"] = Realm(restricted=False, account_id="acme")
+    assert await cache.realm_of("intake-req-1") == UNKNOWN  # within the window: stricter
+    now[0] += MISS_SECONDS + 0.1
+    assert await cache.realm_of("intake-req-1") == Realm(restricted=False, account_id="acme")
+    assert await cache.realm_of("intake-req-1") == Realm(restricted=False, account_id="acme")
+    assert asked == ["intake-req-1", "intake-req-1"]
 
 
 async def test_a_vendor_escalation_is_in_its_case_realm() -> None:

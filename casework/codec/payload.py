@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import dataclasses
+import time
 from collections.abc import Callable, Sequence
 from typing import Any, Self
 
@@ -53,6 +54,8 @@ ACCOUNT = "casework-account"
 CACHED_REALMS = 50_000
 """Realms kept in memory per codec; past it the cache starts over (a realm is one small
 query)."""
+MISS_SECONDS = 2.0
+"""How long a workflow with no realm is not asked about again (RealmCache)."""
 
 RealmLookup = Callable[[str], Realm | None]
 """The realm registered for a workflow id, or None; may do I/O (it runs in a thread)."""
@@ -111,16 +114,43 @@ def decrypt_payload(ring: KeyRing, payload: Payload) -> Payload:
 
 
 class RealmCache:
-    """Realms found, shared by every copy of one codec. A miss is not kept: a workflow not
-    registered yet may be registered a moment later."""
+    """Realms found, shared by every copy of one codec. A miss is kept for MISS_SECONDS only:
+    a workflow's realm is registered before it starts (the intake registers its case's, the
+    door its intakes'), so a miss is a workflow that has none (an intake opened from the CLI,
+    the relay) and is asked again for every payload it writes; a realm registered within the
+    window of an earlier miss is seen once the window ends, and until then the payload is
+    sealed as UNKNOWN, which is the stricter realm (fail closed)."""
 
-    def __init__(self, lookup: RealmLookup) -> None:
+    def __init__(self, lookup: RealmLookup, clock: Callable[[], float] = time.monotonic) -> None:
         self.lookup = lookup
+        self.clock = clock
         self.found: dict[str, Realm] = {}
+        self.missed: dict[str, float] = {}
+        """Workflow id -> when its miss may be asked again."""
 
     async def realm_of(self, workflow_id: str | None) -> Realm:
         if not workflow_id:
             return UNKNOWN
+        for candidate in (workflow_id, realm_parent(workflow_id)):
+            if candidate is None:
+                continue
+            realm = self.found.get(candidate)
+            if realm is None:
+                if self.missed.get(candidate, 0.0) > self.clock():
+                    continue
+                realm = await asyncio.to_thread(self.lookup, candidate)
+                if realm is None:
+                    if len(self.missed) >= CACHED_REALMS:
+                        self.missed.clear()
+                    self.missed[candidate] = self.clock() + MISS_SECONDS
+                    continue
+                if len(self.found) >= CACHED_REALMS:
+                    self.found.clear()
+                self.found[candidate] = realm
+            if candidate != workflow_id:
+                self.found[workflow_id] = realm
+            return realm
+        return UNKNOWN
         for candidate in (workflow_id, realm_parent(workflow_id)):
             if candidate is None:
                 continue
