@@ -2,6 +2,11 @@
 
     python benchmarks/breach_and_memory.py                    # 1,000 cases, SQLite dev server
     python benchmarks/breach_and_memory.py -n 300 --target 120
+    python benchmarks/breach_and_memory.py --open-over 120     # opens paced over 120 s
+
+Opening as fast as the engine takes them packs the breaches as densely (1,000 opened in 71 s
+is 14 breaches a second at the end); `--open-over` paces the openings, so the breaches
+spread as they were opened.
 
 Opens N Gold P1 cases whose first-response target (`--target` seconds, S1/S5) is short, answers
 none, and watches the outbox: how late each breach alert (S3/E3) lands after its case's due
@@ -77,7 +82,7 @@ async def watch(db: Path, query: str, due: dict[str, datetime], deadline: float)
     return list(seen.values())
 
 
-async def main(count: int, target: int) -> None:
+async def main(count: int, target: int, open_over: float = 0.0) -> None:
     policy = SlaPolicy.model_validate(
         {
             "first_response_targets": {
@@ -107,6 +112,7 @@ async def main(count: int, target: int) -> None:
                 limit = asyncio.Semaphore(20)
 
                 async def open_one(n: int) -> str:
+                    await asyncio.sleep(open_over * n / count)
                     request = OpenCaseRequest(
                         request_id=f"breach-{n}-{uuid.uuid4().hex[:6]}",
                         channel=Channel.WEB,
@@ -178,5 +184,8 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", "--count", type=int, default=1000)
     parser.add_argument("--target", type=int, default=240, help="P1 target, seconds")
+    parser.add_argument(
+        "--open-over", type=float, default=0.0, help="pace the openings over this many seconds"
+    )
     args = parser.parse_args()
-    asyncio.run(main(args.count, args.target))
+    asyncio.run(main(args.count, args.target, args.open_over))
