@@ -151,21 +151,6 @@ class RealmCache:
                 self.found[workflow_id] = realm
             return realm
         return UNKNOWN
-        for candidate in (workflow_id, realm_parent(workflow_id)):
-            if candidate is None:
-                continue
-            realm = self.found.get(candidate)
-            if realm is None:
-                realm = await asyncio.to_thread(self.lookup, candidate)
-                if realm is None:
-                    continue
-                if len(self.found) >= CACHED_REALMS:
-                    self.found.clear()
-                self.found[candidate] = realm
-            if candidate != workflow_id:
-                self.found[workflow_id] = realm
-            return realm
-        return UNKNOWN
 
 
 class EncryptionCodec(PayloadCodec, WithSerializationContext):

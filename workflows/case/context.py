@@ -238,35 +238,27 @@ class CaseContext:
     ) -> T:
         """Run an activity the case needs the answer of. With a caller waiting (an update),
         give up after CALLER_DEADLINE so the caller gets a refusal instead of a hang."""
-        if self.local and activity in LOCAL:
-            try:
-                return await workflow.execute_local_activity(
-                    activity,
-                    arg,
-                    result_type=result_type,
-                    start_to_close_timeout=SIDE_EFFECT_TIMEOUT,
-                    schedule_to_close_timeout=CALLER_DEADLINE if caller_waits else None,
-                    retry_policy=SIDE_EFFECT_RETRY,
-                )
-            except (ApplicationError, ActivityTimeout) as e:
-                # a local activity's failure arrives bare; the parts expect an activity's
-                raise ActivityError(
-                    f"{activity} failed",
-                    scheduled_event_id=0,
-                    started_event_id=0,
-                    identity="",
-                    activity_type=activity,
-                    activity_id="",
-                    retry_state=None,
-                ) from e
-        return await workflow.execute_activity(
-            activity,
-            arg,
-            result_type=result_type,
-            start_to_close_timeout=SIDE_EFFECT_TIMEOUT,
-            schedule_to_close_timeout=CALLER_DEADLINE if caller_waits else None,
-            retry_policy=SIDE_EFFECT_RETRY,
-        )
+        options: dict[str, Any] = {
+            "result_type": result_type,
+            "start_to_close_timeout": SIDE_EFFECT_TIMEOUT,
+            "schedule_to_close_timeout": CALLER_DEADLINE if caller_waits else None,
+            "retry_policy": SIDE_EFFECT_RETRY,
+        }
+        if not (self.local and activity in LOCAL):
+            return await workflow.execute_activity(activity, arg, **options)
+        try:
+            return await workflow.execute_local_activity(activity, arg, **options)
+        except (ApplicationError, ActivityTimeout) as e:
+            # a local activity's failure arrives bare; the parts expect an activity's
+            raise ActivityError(
+                f"{activity} failed",
+                scheduled_event_id=0,
+                started_event_id=0,
+                identity="",
+                activity_type=activity,
+                activity_id="",
+                retry_state=None,
+            ) from e
 
 
 def effect_batches(effects: list[contracts.Effect]) -> list[list[contracts.Effect]]:
