@@ -49,8 +49,6 @@ with workflow.unsafe.imports_passed_through():
     )
 
 ACT_TIMEOUT = timedelta(seconds=120)
-"""Each act (an open, an update) is a local activity of the crowd: it runs in the crowd's
-workflow task, without a round trip through the server's task queue (issue 16's speed)."""
 ACT_RETRY = RetryPolicy(maximum_attempts=3)
 HISTORY_LIMIT = 2000
 """Events before the crowd continues as new: short runs, so that a run the worker must replay
@@ -158,7 +156,7 @@ class CrowdWorkflow:
     async def _arrive(self, event: Event) -> None:
         arrival = event.arrival
         assert arrival is not None
-        case_id = await workflow.execute_local_activity(
+        case_id = await workflow.execute_activity(
             SIM_OPEN,
             OpenOrder(arrival=arrival, phone_agent=self.input.roster.phone_agent),
             result_type=str,
@@ -347,7 +345,7 @@ class CrowdWorkflow:
         then: list[ActOrder] | None = None,
         quiet: bool = False,
     ) -> bool:
-        outcome = await workflow.execute_local_activity(
+        outcome = await workflow.execute_activity(
             SIM_ACT,
             ActOrder(
                 case_id=case_id,
