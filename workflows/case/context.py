@@ -139,7 +139,7 @@ class CaseContext:
 
     def side_effect(self, activity: str, arg: Any) -> None:
         """Start an activity the case does not wait for; drained before close or roll-over."""
-        if self.rolling_over or self._rolling_over_now():
+        if self._rolling_over_now():
             self.case.deferred.append(
                 DeferredEffect(
                     activity=activity,
@@ -171,16 +171,17 @@ class CaseContext:
         they decided in one activity. Not while the case rolls over: what it decides then
         waits in its state for the next run (so a flood of signals cannot keep adding work to
         drain), and the next run publishes its search attributes when it starts."""
-        if not self._flush_due and not self.rolling_over and not self._rolling_over_now():
+        if not self._flush_due and not self._rolling_over_now():
             self._flush_due = True
             self.in_background(asyncio.ensure_future(self._flush()))
 
     def _rolling_over_now(self) -> bool:
-        """LOCAL_ACTIVITIES: once the case is due to roll over, what this task decides waits
-        in its state for the next run, as while rolling over, instead of being written in this
-        task. Local activities would run inside the task that continues as new, and the server
-        refuses a continue-as-new when signals came in meanwhile: under a flood of signals a
-        long task would be refused again and again (each time replaying the whole run)."""
+        """Whether the case rolls over, or (LOCAL_ACTIVITIES) is due to: once it is due, what
+        this task decides waits in its state for the next run, as while rolling over, instead
+        of being written in this task. Local activities would run inside the task that
+        continues as new, and the server refuses a continue-as-new when signals came in
+        meanwhile: under a flood of signals a long task would be refused again and again
+        (each time replaying the whole run)."""
         if self.local and not self.rolling_over and self.roll_over_due():
             self.rolling_over = True
         return self.rolling_over
