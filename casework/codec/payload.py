@@ -28,11 +28,12 @@ import asyncio
 import copy
 import dataclasses
 import time
+import typing
 from collections.abc import Callable, Sequence
 from typing import Any, Self
 
 from temporalio.api.common.v1 import Payload
-from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.contrib.pydantic import PydanticPayloadConverter
 from temporalio.converter import (
     ActivitySerializationContext,
     DataConverter,
@@ -179,15 +180,33 @@ class EncryptionCodec(PayloadCodec, WithSerializationContext):
         return [decrypt_payload(self.ring, p) for p in payloads]
 
 
+CACHED_CONTEXTS = 4_096
+"""Converters with a workflow's context kept per data converter (a few hundred bytes each); past
+it the cache starts over."""
+
+
 @dataclasses.dataclass(frozen=True)
 class EncryptingDataConverter(DataConverter):
     """The SDK's DataConverter, made cheaper to give a context: the worker asks for a copy with
     the workflow's context for every payload of every command and activation, and the SDK's
     copy (`dataclasses.replace`) rebuilds the pydantic payload converter each time (a tenth
-    of the worker's CPU). Only the codec depends on the context (its realm, by workflow id):
-    this copies the converter as it is and swaps the codec."""
+    of the worker's CPU). Only the codec depends on the context, and only on its workflow id
+    (the realm): this copies the converter as it is, swaps the codec, and keeps the copy for
+    the next payload of the same workflow."""
+
+    _by_workflow: dict[str, DataConverter] = dataclasses.field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    """Copies by workflow id, shared with every copy (each answers the same for an id)."""
 
     def with_context(self, context: SerializationContext) -> Self:
+        workflow_id = None
+        if isinstance(context, WorkflowSerializationContext | ActivitySerializationContext):
+            workflow_id = context.workflow_id
+        if workflow_id is not None:
+            known = self._by_workflow.get(workflow_id)
+            if known is not None:
+                return typing.cast(Self, known)
         parts: dict[str, Any] = {
             "payload_converter": self.payload_converter,
             "payload_codec": self.payload_codec,
@@ -200,19 +219,43 @@ class EncryptingDataConverter(DataConverter):
             if isinstance(part, WithSerializationContext)
         }
         changed = {name: part for name, part in changed.items() if part is not parts[name]}
-        if not changed:
-            return self
-        clone = copy.copy(self)
+        clone = copy.copy(self) if changed else self
         for name, part in changed.items():
             object.__setattr__(clone, name, part)
+        if workflow_id is not None:
+            if len(self._by_workflow) >= CACHED_CONTEXTS:
+                self._by_workflow.clear()
+            self._by_workflow[workflow_id] = clone
         return clone
+
+
+class SharedPayloadConverter(PydanticPayloadConverter):
+    """The pydantic payload converter, built once: the worker builds a DataConverter (and with
+    it a payload converter and its cache of type adapters) twice for every workflow activation
+    only to reach the codec. Its parts keep no state but that cache (thread safe), and none
+    depends on a serialization context, so one instance serves every copy."""
+
+    _shared: typing.ClassVar[SharedPayloadConverter | None] = None
+
+    def __new__(cls) -> SharedPayloadConverter:
+        if cls._shared is None:
+            shared = super().__new__(cls)
+            PydanticPayloadConverter.__init__(shared)
+            cls._shared = shared
+        return cls._shared
+
+    def __init__(self) -> None:
+        """Built once, in __new__."""
+
+    def with_context(self, context: SerializationContext) -> Self:
+        return self
 
 
 def data_converter(ring: KeyRing, lookup: RealmLookup) -> DataConverter:
     """The pydantic data converter with every payload encrypted, and failures' messages and
     stack traces moved into an (encrypted) payload instead of plain failure fields."""
     return EncryptingDataConverter(
-        payload_converter_class=pydantic_data_converter.payload_converter_class,
+        payload_converter_class=SharedPayloadConverter,
         payload_codec=EncryptionCodec(ring, lookup),
         failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
     )
