@@ -39,6 +39,7 @@ from activities.reporting import ReportingActivities
 from casework import contracts
 from casework.attachments import AttachmentStore
 from casework.codec.engine import converter_for
+from casework.collector import tune_for_worker
 from casework.domain.sla import SlaPolicy
 from casework.engine import load_policy, open_store
 from casework.identity.interceptors import PrincipalCheck
@@ -135,6 +136,7 @@ def build_worker(
     """The one place a casework worker is assembled. The activity that starts case workflows
     uses this worker's own client. `ring` verifies the door's tokens (casework.identity):
     every worker of a deployment loads the same ring."""
+    tune_for_worker()
     return Worker(
         client,
         task_queue=task_queue,
