@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import temporalio.activity
 from temporalio.client import Client
 from temporalio.client import Interceptor as ClientInterceptor
 from temporalio.envconfig import ClientConfig
@@ -30,7 +31,7 @@ from activities import (
     NotificationActivities,
     TrackerActivities,
 )
-from activities.cases import CaseStarter
+from activities.cases import CaseStarter, IntakeFn
 from activities.effects import EffectActivities
 from activities.escalation import EscalationActivities
 from activities.feed import FeedActivities
@@ -137,16 +138,26 @@ def build_worker(
     uses this worker's own client. `ring` verifies the door's tokens (casework.identity):
     every worker of a deployment loads the same ring."""
     tune_for_worker()
+    starter = CaseStarter(client, intake=_intake_of(activities))
     return Worker(
         client,
         task_queue=task_queue,
         workflows=WORKFLOWS,
         workflow_runner=options.pop("workflow_runner", WORKFLOW_RUNNER),
-        activities=[*activities, CaseStarter(client).start_case],
+        activities=[*activities, starter.start_case, starter.intake_and_start],
         activity_executor=executor or ThreadPoolExecutor(ACTIVITY_THREADS),
         interceptors=[PrincipalCheck(ring), ActivityLog(), *options.pop("interceptors", [])],
         **options,
     )
+
+
+def _intake_of(activities: list) -> IntakeFn | None:  # type: ignore[type-arg]
+    """The worker's `intake` activity, which an intake's one step runs first (ONE_STEP)."""
+    for candidate in activities:
+        definition = temporalio.activity._Definition.from_callable(candidate)
+        if definition is not None and definition.name == contracts.INTAKE:
+            return candidate  # type: ignore[no-any-return]
+    return None
 
 
 async def connect(

@@ -19,6 +19,7 @@ from casework.domain.models import (
     IntakeResult,
     Lenient,
     Level,
+    OpenCaseRequest,
     Strict,
 )
 from casework.domain.report import EscalationRow
@@ -31,6 +32,7 @@ ALERT_ESCALATION_MANAGER = "alert_escalation_manager"
 FILE_PROBLEM_REPORT = "file_problem_report"
 CHECK_VIEWER = "check_viewer"
 START_CASE = "start_case"
+INTAKE_AND_START = "intake_and_start_case"
 RECORD_LOG_APPROVAL = "record_log_approval"
 SHARE_LOGS = "share_logs_with_problem_report"
 CHECK_PARTNER = "check_partner"
@@ -43,6 +45,14 @@ class StartCaseRequest(Strict):
     """Start the case workflow for a validated intake."""
 
     intake: IntakeResult
+    case_options: dict[str, Any] = Field(default_factory=dict)
+
+
+class IntakeStep(Strict):
+    """An intake's both steps in one: check the request and allocate its number, then start
+    the case (INTAKE_AND_START)."""
+
+    request: OpenCaseRequest
     case_options: dict[str, Any] = Field(default_factory=dict)
 
 

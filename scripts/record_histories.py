@@ -27,6 +27,8 @@ Re-record after a deliberate, compatible change to the workflows:
     python scripts/record_histories.py --only partner escalated   # adds or replaces just these
     python scripts/record_histories.py --prefix parts- --only refusals restricted partner escalated
                                             # a new generation beside the old (the parts split)
+    python scripts/record_histories.py --prefix onestep- --only partner
+                                            # the intake as one local activity (intake-one-step)
 
 Re-record only what changed: a history recorded by older code that still replays is the best
 proof that running cases survive a deploy.

@@ -86,6 +86,8 @@ def test_the_recorded_histories_cover_both_workflows_and_a_roll_over() -> None:
     assert {f"local-{n}" for n in ("refusals-case-run1", "restricted-case", "escalated-case")} <= (
         names
     )
+    # an intake's two steps as one local activity, intake-one-step (issue 12)
+    assert {"onestep-partner-intake", "onestep-partner-case", "onestep-partner-esc"} <= names
     # encrypted payloads (issue 10) are larger: the id- generation is about 400 KB of it
     assert sum(p.stat().st_size for p in HISTORIES) < 2_500_000
 

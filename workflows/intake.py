@@ -12,8 +12,9 @@ workflow with the reason, and no case is started.
 Memo `case_options` (optional): extra `CaseWorkflowInput` fields for the case, e.g.
 `{"index_search_attributes": false}` on a server without the case search attributes.
 No handlers, no timers; it ends as soon as the case workflow has started (or the referral is
-recorded). Both steps are local activities (behind LOCAL_STEPS): an intake is a few database
-rows and a workflow start, and a person waits for its answer (`casework open`).
+recorded). Both steps are one local activity (behind ONE_STEP; before it, two, behind
+LOCAL_STEPS): an intake is a few database rows and a workflow start, and a person waits for
+its answer (`casework open`).
 """
 
 from __future__ import annotations
@@ -38,12 +39,24 @@ LOCAL_STEPS = "intake-local-activities"
 """Intakes before it ran their two steps as activities, a round trip through the server each;
 since, as local activities in the intake's workflow task. Retire from 2026-12-28 (an intake
 lives seconds; the checked-in `*-intake.json` histories need re-recording then)."""
+ONE_STEP = "intake-one-step"
+"""Intakes since run both steps as one local activity (`intake_and_start_case`): one hop less
+between a request and its case (issue 12). Retire with LOCAL_STEPS."""
 
 
 @workflow.defn(name="Intake")
 class IntakeWorkflow:
     @workflow.run
     async def run(self, request: OpenCaseRequest) -> OpenCaseResult:
+        memo = workflow.memo_value("case_options", default={}, type_hint=dict)
+        if workflow.patched(ONE_STEP):
+            return await workflow.execute_local_activity(
+                contracts.INTAKE_AND_START,
+                contracts.IntakeStep(request=request, case_options=memo),
+                result_type=OpenCaseResult,
+                start_to_close_timeout=INTAKE_TIMEOUT,
+                retry_policy=INTAKE_RETRY,
+            )
         step = (
             workflow.execute_local_activity
             if workflow.patched(LOCAL_STEPS)
@@ -58,13 +71,7 @@ class IntakeWorkflow:
         )
         intake = answer.root
         if isinstance(intake, Referral):
-            return OpenCaseResult(
-                created=intake.created,
-                referred_to=intake.partner_name,
-                referral_id=intake.referral_id,
-                partner_contact=intake.partner_contact,
-            )
-        memo = workflow.memo_value("case_options", default={}, type_hint=dict)
+            return OpenCaseResult.referred(intake)
         return await step(
             contracts.START_CASE,
             contracts.StartCaseRequest(intake=intake, case_options=memo),

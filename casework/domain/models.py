@@ -261,6 +261,16 @@ class OpenCaseResult(Lenient):
     referral_id: str | None = None
     partner_contact: str | None = Field(default=None, description="P2: how to reach the partner")
 
+    @classmethod
+    def referred(cls, referral: Referral) -> OpenCaseResult:
+        """P2: the answer to a PAR customer who came to us directly: their partner, no case."""
+        return cls(
+            created=referral.created,
+            referred_to=referral.partner_name,
+            referral_id=referral.referral_id,
+            partner_contact=referral.partner_contact,
+        )
+
 
 # --- the case as it lives in the workflow --------------------------------------------------
 
