@@ -1,17 +1,18 @@
-"""The worker process's garbage collector, tuned once when the first worker is built (issue 12).
+"""The worker process's garbage collector, told once, when the first worker is built, to leave
+what the process built at start alone (issue 12).
 
-A worker holds every cached case in memory (hundreds of thousands of objects with 1,000 cases),
-and CPython's defaults (a young collection every 700 allocations, a full one every 70 young
-ones) made the collector run thousands of times an hour and every full collection walk all of
-them, the modules included: a pause of 100 ms and more with a few hundred cases cached, which
-is what an SLA breach alert due at that moment waits behind (measured: `benchmarks/
-breach_and_memory.py`; the collector's time in a simulated day of `benchmarks/simulate.py`).
+A worker's modules, the directory and the sandbox's checked imports are hundreds of thousands
+of objects that live as long as the process, and every full collection walked them all: in a
+simulated two days (`benchmarks/simulate.py`), 11 full collections took 1.3 s, about 120 ms
+each, a pause that an SLA breach alert due at that moment waits behind. `gc.freeze` moves them
+out of the collector's sight, after one full collection so that no garbage is frozen with them:
+the same 11 full collections then take 0.34 s, and the collector's time falls from 1.9 s to
+0.7 s.
 
-So: what the process has built by the time it starts working (modules, the directory, the
-sandbox's checked imports) is frozen out of the collector's sight (`gc.freeze`, after one full
-collection so no garbage is frozen with it), and the thresholds are raised so that young
-collections run about 14 times less often and full ones as often as before relative to them.
-Garbage cycles (an evicted case's coroutines) are still collected, a little later.
+Raising the collector's thresholds as well was tried and dropped: fewer, later collections let
+garbage pile up (10,000 open cases took 592 MB instead of 466 MB) and, opening 10,000 cases 40
+at a time, five case workflow tasks stalled past the SDK's 2 s deadlock detector; frozen with
+the default thresholds, none did (`benchmarks/open_cases_memory.py`).
 """
 
 from __future__ import annotations
@@ -19,21 +20,16 @@ from __future__ import annotations
 import gc
 import threading
 
-THRESHOLDS = (10_000, 10, 10)
-"""Allocations before a young collection; young collections before a middle one; middle ones
-before a full one (CPython's default: 700, 10, 10)."""
-
 _lock = threading.Lock()
-_tuned = False
+_frozen = False
 
 
 def tune_for_worker() -> None:
-    """Freeze what is built so far and raise the thresholds; once per process."""
-    global _tuned
+    """Collect once, then freeze what is built so far; once per process."""
+    global _frozen
     with _lock:
-        if _tuned:
+        if _frozen:
             return
-        _tuned = True
+        _frozen = True
         gc.collect()
         gc.freeze()
-        gc.set_threshold(*THRESHOLDS)
