@@ -14,8 +14,9 @@ import pytest
 from starlette.datastructures import FormData
 
 from casework.domain.models import CaseView
-from casework.door.page import _safe_next, duration_words, form_body, offered_actions
+from casework.door.page import _safe_next, form_body
 from casework.door.people import Identity
+from casework.door.presentation import duration_words, offered_actions
 from casework.door.service import parse_size
 from casework.door.session import Session, Sessions
 from casework.identity.keyring import fresh_ring
