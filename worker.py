@@ -31,7 +31,7 @@ from activities import (
     NotificationActivities,
     TrackerActivities,
 )
-from activities.cases import CaseStarter, IntakeFn
+from activities.cases import CaseStarter
 from activities.effects import EffectActivities
 from activities.escalation import EscalationActivities
 from activities.feed import FeedActivities
@@ -138,7 +138,11 @@ def build_worker(
     uses this worker's own client. `ring` verifies the door's tokens (casework.identity):
     every worker of a deployment loads the same ring."""
     tune_for_worker()
-    starter = CaseStarter(client, intake=_intake_of(activities))
+    starter = CaseStarter(
+        client,
+        intake=_activity_named(activities, contracts.INTAKE),
+        route=_activity_named(activities, contracts.ROUTE_CASE),
+    )
     return Worker(
         client,
         task_queue=task_queue,
@@ -151,12 +155,13 @@ def build_worker(
     )
 
 
-def _intake_of(activities: list) -> IntakeFn | None:  # type: ignore[type-arg]
-    """The worker's `intake` activity, which an intake's one step runs first (ONE_STEP)."""
+def _activity_named(activities: list, name: str) -> Any:  # type: ignore[type-arg]
+    """The worker's activity of that name: an intake's one step (ONE_STEP) runs `intake`, then
+    `route_case` for the case's first routing."""
     for candidate in activities:
         definition = temporalio.activity._Definition.from_callable(candidate)
-        if definition is not None and definition.name == contracts.INTAKE:
-            return candidate  # type: ignore[no-any-return]
+        if definition is not None and definition.name == name:
+            return candidate
     return None
 
 

@@ -11,33 +11,47 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from datetime import datetime
 
 from temporalio import activity
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
-from casework.contracts import INTAKE_AND_START, START_CASE, IntakeStep, StartCaseRequest
+from casework.contracts import (
+    INTAKE_AND_START,
+    START_CASE,
+    IntakeStep,
+    RouteRequest,
+    StartCaseRequest,
+)
 from casework.domain.models import (
     CaseWorkflowInput,
     IntakeResult,
     OpenCaseRequest,
     OpenCaseResult,
     Referral,
+    RouteResult,
 )
 from casework.domain.presentation import summary_line_for_intake
+from casework.domain.routing import opening_level, routed_as_it_opens
 
 CASE_WORKFLOW = "Case"
 
 IntakeFn = Callable[[OpenCaseRequest], IntakeResult | Referral]
+RouteFn = Callable[[RouteRequest], RouteResult]
 
 
 class CaseStarter:
-    def __init__(self, client: Client, intake: IntakeFn | None = None) -> None:
+    def __init__(
+        self, client: Client, intake: IntakeFn | None = None, route: RouteFn | None = None
+    ) -> None:
         """`intake`: the worker's `intake` activity (DirectoryActivities.intake), which
-        `intake_and_start` runs first."""
+        `intake_and_start` runs first; `route`: its `route_case` activity, for the case's
+        first routing as it opens (E1)."""
         self.client = client
         self.intake = intake
+        self.route = route
 
     @activity.defn(name=START_CASE)
     async def start_case(self, request: StartCaseRequest) -> OpenCaseResult:
@@ -46,7 +60,9 @@ class CaseStarter:
         try:
             await self.client.start_workflow(
                 CASE_WORKFLOW,
-                CaseWorkflowInput(intake=intake, **request.case_options),
+                CaseWorkflowInput(
+                    intake=intake, opening_route=request.opening_route, **request.case_options
+                ),
                 id=intake.case_id,
                 task_queue=activity.info().task_queue,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
@@ -56,7 +72,9 @@ class CaseStarter:
             )
         except WorkflowAlreadyStartedError:
             return OpenCaseResult(case_id=intake.case_id, created=False)
-        return OpenCaseResult(case_id=intake.case_id, created=True)
+        route = request.opening_route
+        owner = route.assignment.engineer_id if route and route.assignment else None
+        return OpenCaseResult(case_id=intake.case_id, created=True, owner=owner)
 
     @activity.defn(name=INTAKE_AND_START)
     async def intake_and_start(self, step: IntakeStep) -> OpenCaseResult:
@@ -73,6 +91,24 @@ class CaseStarter:
         answer = await asyncio.to_thread(self.intake, step.request)
         if isinstance(answer, Referral):
             return OpenCaseResult.referred(answer)
+        route = None
+        if self.route is not None and step.at is not None and routed_as_it_opens(answer, step.at):
+            route = await asyncio.to_thread(self.route, _first_routing(answer, step.at))
         return await self.start_case(
-            StartCaseRequest(intake=answer, case_options=step.case_options)
+            StartCaseRequest(intake=answer, case_options=step.case_options, opening_route=route)
         )
+
+
+def _first_routing(intake: IntakeResult, at: datetime) -> RouteRequest:
+    """E1: the case's first routing attempt, as the case itself would ask it (routing.py):
+    recorded under the same key, so the case never routes twice for it."""
+    return RouteRequest(
+        case_id=intake.case_id,
+        level=opening_level(intake),
+        product=intake.request.product,
+        category=intake.request.category,
+        at=at,
+        attempt=1,
+        restricted=intake.entitlement.restricted,
+        partner_id=intake.entitlement.partner_id,
+    )

@@ -139,7 +139,7 @@ async def main(
                 opened = await t.timed("open", open_case(door, request, task_queue=queue))
                 assert opened.case_id
                 handle = door.get_workflow_handle(opened.case_id)
-                owner = None
+                owner = opened.owner  # routed as it opened (E1), or ask the case:
                 while owner is None:  # routed (E1): part of the lifecycle's time
                     view = await handle.query(
                         "view", {"viewer": "acme-alice"}, result_type=CaseView

@@ -11,7 +11,6 @@ from typing import Any
 from pydantic import Field
 
 from casework.domain.models import (
-    Assignment,
     Attachment,
     Category,
     EscalationStep,
@@ -20,6 +19,7 @@ from casework.domain.models import (
     Lenient,
     Level,
     OpenCaseRequest,
+    RouteResult,
     Strict,
 )
 from casework.domain.report import EscalationRow
@@ -46,6 +46,9 @@ class StartCaseRequest(Strict):
 
     intake: IntakeResult
     case_options: dict[str, Any] = Field(default_factory=dict)
+    opening_route: RouteResult | None = Field(
+        default=None, description="E1: the case's first routing, made as it opened"
+    )
 
 
 class IntakeStep(Strict):
@@ -54,6 +57,11 @@ class IntakeStep(Strict):
 
     request: OpenCaseRequest
     case_options: dict[str, Any] = Field(default_factory=dict)
+    at: datetime | None = Field(
+        default=None,
+        description="the intake's workflow time: the case's first routing is made for it "
+        "(E1); an intake that sends none leaves the routing to the case",
+    )
 
 
 class RouteRequest(Strict):
@@ -68,15 +76,6 @@ class RouteRequest(Strict):
     engineer_id: str | None = Field(
         default=None, description="A3: assign this engineer (the premium expert who accepted)"
     )
-
-
-class RouteResult(Lenient):
-    """E1: the assignment, or None with the reason when nobody matching is on shift."""
-
-    assignment: Assignment | None
-    queue: str
-    reason: str = ""
-    restricted_members: list[str] = Field(default_factory=list)
 
 
 class ViewerCheck(Strict):

@@ -29,6 +29,9 @@ Re-record after a deliberate, compatible change to the workflows:
                                             # a new generation beside the old (the parts split)
     python scripts/record_histories.py --prefix onestep- --only partner
                                             # the intake as one local activity (intake-one-step)
+    python scripts/record_histories.py --prefix settled- --only ladder
+                                            # case generation 3: settled side effects, the
+                                            # first routing made by the intake
 
 Re-record only what changed: a history recorded by older code that still replays is the best
 proof that running cases survive a deploy.

@@ -31,6 +31,7 @@ from tests.conftest import ENGINE_RING, Desk, eventually
 from tests.test_case_sla import skip_to
 from tests.test_directory_file import DEMO, line_of, refusal_of
 from tests.test_up import CASEWORK, clean_env, free_port
+from tests.us_citizen_desk import assigned_engineers
 
 EXPERT = "sme-olivia"
 INITECH = {"account_id": "initech", "contact_id": "initech-peter"}
@@ -122,6 +123,20 @@ async def test_inside_the_experts_hours_the_case_is_offered_and_the_expert_takes
     assert view.level == "L2" and view.queue == "premium"
     await desk.act(case_id, "respond", actor=EXPERT, text="Olivia here, on it")
     await desk.act(case_id, "close", actor="initech-peter")
+
+
+async def test_the_intake_leaves_a_premium_accounts_new_case_to_the_offer(
+    env: WorkflowEnvironment, desk: Desk, store: Store
+) -> None:
+    """A3 before E1: the intake does not route a premium account's new case (the case offers
+    it to the expert first): the open names nobody, and nobody else is assigned."""
+    await inside_the_experts_hours(env)
+    opened = await desk.open_request(desk.request(**INITECH))
+    assert opened.case_id and opened.owner is None, opened
+    offered = await desk.until(opened.case_id, lambda v: "offered_to_expert" in kinds(v))
+    assert offered.owner is None
+    assert assigned_engineers(store, opened.case_id) == []
+    await desk.act(opened.case_id, "close", actor="initech-peter")
 
 
 async def test_an_expert_who_does_not_accept_in_time_is_told_and_routing_falls_back(

@@ -88,6 +88,9 @@ def test_the_recorded_histories_cover_both_workflows_and_a_roll_over() -> None:
     )
     # an intake's two steps as one local activity, intake-one-step (issue 12)
     assert {"onestep-partner-intake", "onestep-partner-case", "onestep-partner-esc"} <= names
+    # case generation 3: a task's side effects written once settled, the first routing made
+    # by the intake (issue 12)
+    assert {"settled-ladder-intake", "settled-ladder-case"} <= names
     # encrypted payloads (issue 10) are larger: the id- generation is about 400 KB of it
     assert sum(p.stat().st_size for p in HISTORIES) < 2_500_000
 

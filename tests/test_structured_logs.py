@@ -99,7 +99,7 @@ async def test_a_worker_process_writes_json_lines_only(
     lines = json_lines(worker.said())
     assert all(set(line) >= FIELDS for line in lines)
     assert any(line["message"].startswith("casework worker on task queue") for line in lines)
-    assert any(line["case_id"] == case_id and line["activity"] == "route_case" for line in lines)
+    assert any(line["case_id"] == case_id and line["activity"] == "apply_effects" for line in lines)
     assert CANARY not in worker.said()
 
 

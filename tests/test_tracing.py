@@ -48,7 +48,7 @@ async def test_one_trace_follows_a_case_from_the_open_call_to_its_activities(
 
             def traced() -> set[str]:
                 names = {s.name for s in exporter.get_finished_spans()}
-                return names if "RunActivity:route_case" in names else set()
+                return names if "RunActivity:apply_effects" in names else set()
 
             await eventually(traced)
         finally:
@@ -60,10 +60,9 @@ async def test_one_trace_follows_a_case_from_the_open_call_to_its_activities(
         "open call",
         "StartWorkflow:Intake",
         "RunWorkflow:Intake",
-        "RunActivity:intake_and_start_case",  # the intake's checks and the case's start
+        "RunActivity:intake_and_start_case",  # the intake's checks, first routing, the start
         "StartWorkflow:Case",
         "RunWorkflow:Case",
-        "RunActivity:route_case",
         "RunActivity:apply_effects",  # the feed, notifications and facts of a workflow task
     } <= in_trace, sorted(in_trace)
     case_spans = [s for s in spans if s.name == "RunWorkflow:Case"]
@@ -129,7 +128,7 @@ async def test_a_worker_process_exports_its_spans_over_otlp(
         await until_polling(dev_env.client, queue, [worker])
         case_id = await desk.open(priority="P3")
         await desk.until(case_id, lambda v: v.owner is not None)
-        await eventually(lambda: "RunActivity:route_case" in _Collector.names)
+        await eventually(lambda: "RunActivity:apply_effects" in _Collector.names)
     finally:
         await desk.tidy_up()
         worker.stop()

@@ -52,7 +52,7 @@ class IntakeWorkflow:
         if workflow.patched(ONE_STEP):
             return await workflow.execute_local_activity(
                 contracts.INTAKE_AND_START,
-                contracts.IntakeStep(request=request, case_options=memo),
+                contracts.IntakeStep(request=request, case_options=memo, at=workflow.now()),
                 result_type=OpenCaseResult,
                 start_to_close_timeout=INTAKE_TIMEOUT,
                 retry_policy=INTAKE_RETRY,

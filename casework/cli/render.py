@@ -67,7 +67,8 @@ def opened(result: OpenCaseResult, request_id: str) -> str:
             f"({result.referral_id}, request id {request_id}{again})"
         )
     if result.created:
-        return f"{result.case_id} opened (request id {request_id})"
+        owner = f", assigned to {result.owner}" if result.owner else ""
+        return f"{result.case_id} opened (request id {request_id}{owner})"
     return f"{result.case_id} (already opened for request id {request_id})"
 
 

@@ -260,6 +260,11 @@ class OpenCaseResult(Lenient):
     referred_to: str | None = Field(default=None, description="P2: the partner's name")
     referral_id: str | None = None
     partner_contact: str | None = Field(default=None, description="P2: how to reach the partner")
+    owner: str | None = Field(
+        default=None,
+        description="E1: the engineer the case was assigned to as it opened; none when it "
+        "waits (business hours, a premium expert's offer, nobody on shift) or was opened before",
+    )
 
     @classmethod
     def referred(cls, referral: Referral) -> OpenCaseResult:
@@ -377,6 +382,15 @@ class Assignment(Lenient):
     queue: str
 
 
+class RouteResult(Lenient):
+    """E1: the assignment, or None with the reason when nobody matching is on shift."""
+
+    assignment: Assignment | None
+    queue: str
+    reason: str = ""
+    restricted_members: list[str] = Field(default_factory=list)
+
+
 class EscalationStep(Lenient):
     """E3: one rung of an escalation's ladder: a manager of the rota or the support director."""
 
@@ -477,6 +491,11 @@ class CaseWorkflowInput(Lenient):
 
     intake: IntakeResult
     carried: CaseState | None = None
+    opening_route: RouteResult | None = Field(
+        default=None,
+        description="E1: the first routing, made by the intake as the case opened; the case "
+        "takes it in its first workflow task instead of asking (`routing.py`)",
+    )
     index_search_attributes: bool = True
     continue_as_new_after_events: int | None = None
 

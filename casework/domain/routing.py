@@ -13,6 +13,7 @@ from datetime import datetime
 from casework.domain.directory import Engineer, EscalationManager
 from casework.domain.models import Category, IntakeResult, Level
 from casework.domain.partner import partner_queue
+from casework.domain.sla import clock_for
 from casework.domain.us_citizen import RESTRICTED_QUEUE
 
 PREMIUM_QUEUE = "premium"
@@ -81,3 +82,18 @@ def first_level(category: Category, normal: Level = Level.L0) -> Level:
         return normal
     order = list(Level)
     return max(normal, SECURITY_FIRST_LEVEL, key=order.index)
+
+
+def opening_level(intake: IntakeResult) -> Level:
+    """The level a new case starts at: P4, a vendor escalation at our L3; A5, a security
+    vulnerability at L2 at the earliest; otherwise L0."""
+    return Level.L3 if intake.escalated_from else first_level(intake.request.category)
+
+
+def routed_as_it_opens(intake: IntakeResult, at: datetime) -> bool:
+    """E1: whether a case opened at `at` is routed at once, so its intake can make the first
+    routing with the case's number: not when it waits for its service's hours (U4), nor when
+    it is first offered to the account's premium expert (A3); those the case decides itself."""
+    if intake.entitlement.premium is not None:
+        return False
+    return clock_for(intake.entitlement.clock).paused_reason(at) is None

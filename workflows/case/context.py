@@ -103,8 +103,15 @@ class CaseContext:
         set by the workflow."""
         self.roll_over_due: Callable[[], bool] = lambda: False
         """Whether the case should roll over now (the workflow's rule); set by the workflow."""
+        self.settled = False
+        """SETTLED_EFFECTS (patches.py): a task's side effects are written once the case has
+        settled (see `_settle`); set by the workflow."""
         self._effects: list[contracts.Effect] = []
         self._flush_due = False
+        self._decided = 0
+        """How many times this run decided something to write (`flush_at_end_of_task`)."""
+        self._asking = 0
+        """Local activities the case waits on the answer of (`ask`), this moment."""
 
     @property
     def restricted(self) -> bool:
@@ -171,6 +178,7 @@ class CaseContext:
         they decided in one activity. Not while the case rolls over: what it decides then
         waits in its state for the next run (so a flood of signals cannot keep adding work to
         drain), and the next run publishes its search attributes when it starts."""
+        self._decided += 1
         if not self._flush_due and not self._rolling_over_now():
             self._flush_due = True
             self.in_background(asyncio.ensure_future(self._flush()))
@@ -186,7 +194,22 @@ class CaseContext:
             self.rolling_over = True
         return self.rolling_over
 
+    async def _settle(self) -> None:
+        """SETTLED_EFFECTS: wait until this task has nothing more to decide, so that what it
+        decides goes in one `apply_effects`: until no local activity the case asks is
+        outstanding (a case's opening waits for its routing's answer, and writes the opening
+        and the assignment together), and until a round of the workflow's waiting code has run
+        without deciding anything (a close's handler, then the case's finish: one write).
+        Costs no history: a condition already true records nothing."""
+        while True:
+            decided = self._decided
+            await workflow.wait_condition(lambda: self._asking == 0)
+            if self._decided == decided:
+                return
+
     async def _flush(self) -> None:
+        if self.settled:
+            await self._settle()
         self._flush_due = False
         self.feed.upsert_published()
         feed_batches, upto = self.feed.take_unsent()
@@ -247,6 +270,7 @@ class CaseContext:
         }
         if not (self.local and activity in LOCAL):
             return await workflow.execute_activity(activity, arg, **options)
+        self._asking += 1
         try:
             return await workflow.execute_local_activity(activity, arg, **options)
         except (ApplicationError, ActivityTimeout) as e:
@@ -260,6 +284,8 @@ class CaseContext:
                 activity_id="",
                 retry_state=None,
             ) from e
+        finally:
+            self._asking -= 1
 
 
 def effect_batches(effects: list[contracts.Effect]) -> list[list[contracts.Effect]]:

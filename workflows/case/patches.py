@@ -68,6 +68,15 @@ CASE_GENERATION_2 = "case-generation-2026-11-29"
 A patch added after this one is asked on its own (or in a new generation that includes it).
 Retire with the last of the patches above."""
 
+SETTLED_EFFECTS = "settled-side-effects"
+"""Issue 12: cases before it wrote a task's side effects as soon as its handlers had run, so a
+case's opening wrote twice (the opening, then the assignment its routing answered) and its
+close twice (the close, then the case's finish); since, a task's side effects wait until the
+case has settled (`CaseContext._settle`) and go in one write. Retire from 2027-11-28."""
+
+CASE_GENERATION_3 = "case-generation-3"
+"""Issue 12: every patch above, SETTLED_EFFECTS included, in one marker (as CASE_GENERATION)."""
+
 ALL = (
     WAKE_AT_WINDOW_CHANGES,
     ESCALATE_SLA_BREACH,
@@ -81,9 +90,12 @@ ALL = (
     CASE_GENERATION,
     LOCAL_ACTIVITIES,
     CASE_GENERATION_2,
+    SETTLED_EFFECTS,
+    CASE_GENERATION_3,
 )
 
 GENERATIONS = (
+    (CASE_GENERATION_3, frozenset(ALL[: ALL.index(CASE_GENERATION_3)])),
     (CASE_GENERATION_2, frozenset(ALL[: ALL.index(CASE_GENERATION_2)])),
     (CASE_GENERATION, frozenset(ALL[: ALL.index(CASE_GENERATION)])),
 )

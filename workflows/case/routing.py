@@ -22,6 +22,10 @@ from workflows.case.context import CaseContext
 class Routing:
     def __init__(self, ctx: CaseContext) -> None:
         self.ctx = ctx
+        options = ctx.options
+        self.opening = options.opening_route if options.carried is None else None
+        """E1: the first routing, made by the intake as the case opened (`activities/cases.py`);
+        taken instead of asking, in the case's first workflow task only."""
 
     def announce_restricted_routing(self) -> None:
         """U2/U3: by phone the receiving agent routes the call to a US citizen and tells the
@@ -49,6 +53,7 @@ class Routing:
         on or close a queued case whatever the directory does."""
         case, feed = self.ctx.case, self.ctx.feed
         if await self._wait_for_business_hours():
+            self.opening = None  # the intake routed for a moment the case did not route at
             return
         if await self._offer_to_premium_expert():
             return
@@ -79,6 +84,14 @@ class Routing:
         U2: within the restricted queue; P3: within the partner's queue."""
         case = self.ctx.case
         case.routing_attempts += 1
+        opening, self.opening = self.opening, None
+        if (
+            opening is not None
+            and engineer_id is None
+            and case.routing_attempts == 1
+            and workflow.now() == case.opened_at  # still the case's first workflow task
+        ):
+            return opening  # recorded by the intake under this attempt's key
         return await self.ctx.ask(
             contracts.ROUTE_CASE,
             contracts.RouteRequest(

@@ -48,9 +48,9 @@ with workflow.unsafe.imports_passed_through():
         ViewRequest,
     )
     from casework.domain.lifecycle import Actor
-    from casework.domain.models import CaseState, CaseView, CaseWorkflowInput, IntakeResult, Level
+    from casework.domain.models import CaseState, CaseView, CaseWorkflowInput, IntakeResult
     from casework.domain.presentation import present
-    from casework.domain.routing import first_level, queue_for_case
+    from casework.domain.routing import opening_level, queue_for_case
     from casework.domain.us_citizen import may_see_content, redact
     from casework.domain.validation import PayloadError, actor_id_of, parse_payload
     from casework.identity.principal import Principal
@@ -76,6 +76,7 @@ from workflows.case.patches import (
     BATCHED_EFFECTS,
     DEFER_DURING_ROLL_OVER,
     LOCAL_ACTIVITIES,
+    SETTLED_EFFECTS,
     Patches,
 )
 from workflows.case.routing import Routing
@@ -136,6 +137,7 @@ class CaseWorkflow:
         self.ctx = ctx = CaseContext(input, case, patched)
         ctx.batched = patched(BATCHED_EFFECTS)
         ctx.local = ctx.batched and patched(LOCAL_ACTIVITIES)
+        ctx.settled = ctx.local and patched(SETTLED_EFFECTS)
         ctx.roll_over_due = self._time_to_roll_over
         self.startup: list[asyncio.Future[Any]] | None = None
         """The side effects of the run's start-up; None until the run has started up."""
@@ -488,10 +490,9 @@ class CaseWorkflow:
 
 
 def _new_case(intake: IntakeResult) -> CaseState:
-    """P4: a vendor escalation starts at our L3; A5: a security issue at L2 at the earliest."""
     now = workflow.now()
     priority = intake.request.priority
-    level = Level.L3 if intake.escalated_from else first_level(intake.request.category)
+    level = opening_level(intake)
     clock = sla_rules.clock_for(intake.entitlement.clock)
     return CaseState(
         case_id=intake.case_id,
