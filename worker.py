@@ -12,14 +12,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from typing import Any
 
 import temporalio.activity
+from sqlalchemy.exc import DBAPIError
 from temporalio.client import Client
 from temporalio.client import Interceptor as ClientInterceptor
 from temporalio.envconfig import ClientConfig
+from temporalio.exceptions import ApplicationError
 from temporalio.runtime import Runtime
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
@@ -39,8 +42,11 @@ from activities.relay import RelayActivities
 from activities.reporting import ReportingActivities
 from casework import contracts
 from casework.attachments import AttachmentStore
+from casework.client import CaseworkError, Opener
 from casework.codec.engine import converter_for
 from casework.collector import tune_for_worker
+from casework.contracts import IntakeStep
+from casework.domain.models import OpenCaseRequest, OpenCaseResult
 from casework.domain.sla import SlaPolicy
 from casework.engine import load_policy, open_store
 from casework.identity.interceptors import PrincipalCheck
@@ -138,11 +144,7 @@ def build_worker(
     uses this worker's own client. `ring` verifies the door's tokens (casework.identity):
     every worker of a deployment loads the same ring."""
     tune_for_worker()
-    starter = CaseStarter(
-        client,
-        intake=_activity_named(activities, contracts.INTAKE),
-        route=_activity_named(activities, contracts.ROUTE_CASE),
-    )
+    starter = _starter(client, activities)
     return Worker(
         client,
         task_queue=task_queue,
@@ -152,6 +154,47 @@ def build_worker(
         activity_executor=executor or ThreadPoolExecutor(ACTIVITY_THREADS),
         interceptors=[PrincipalCheck(ring), ActivityLog(), *options.pop("interceptors", [])],
         **options,
+    )
+
+
+def opener(
+    client: Client,
+    activities: list,  # type: ignore[type-arg]
+    task_queue: str,
+    clock: Callable[[], Awaitable[datetime]] | None = None,
+) -> Opener:
+    """The intake of `activities` done in this process, for the door beside this worker
+    (`casework up`): a case opens without an intake workflow (one workflow a case, issue 12),
+    the case workflow started on `task_queue` with this process's `client` (its first task
+    taken eagerly by the worker here). Answers as the intake workflow would: a refusal is a
+    CaseworkError with the intake's reason; a database that does not answer, one the door
+    turns into 503. `clock`: the time the first routing is made for (the wall clock; tests
+    on the time-skipping server pass its clock)."""
+    starter = _starter(client, activities)
+
+    async def open_here(request: OpenCaseRequest, case_options: dict[str, Any]) -> OpenCaseResult:
+        at = await clock() if clock is not None else datetime.now(UTC)
+        step = IntakeStep(request=request, case_options=case_options, at=at)
+        try:
+            return await starter.open(step, task_queue)
+        except ApplicationError as e:
+            raise CaseworkError(f"case not opened: {e.message}") from None
+        except DBAPIError as e:
+            cause = ApplicationError(str(e.orig), type="DirectoryUnavailable")
+            raise CaseworkError(
+                "case not opened: the engine's database did not answer "
+                f"({type(e.orig).__name__}); send the request again shortly"
+            ) from cause
+
+    return open_here
+
+
+def _starter(client: Client, activities: list) -> CaseStarter:  # type: ignore[type-arg]
+    directory = getattr(_activity_named(activities, contracts.INTAKE), "__self__", None)
+    return CaseStarter(  # the intake's DirectoryActivities, for `intake_at`
+        client,
+        intake=directory.intake_at if directory is not None else None,
+        route=_activity_named(activities, contracts.ROUTE_CASE),
     )
 
 

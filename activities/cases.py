@@ -3,15 +3,17 @@
 The intake workflow asks this activity to start the case rather than starting it as a child:
 a case outlives its intake by weeks, and it should not carry a parent it never talks to.
 Since ONE_STEP (workflows/intake.py) an intake asks once, `intake_and_start_case`: the
-directory's checks and the case number (the `intake` activity's work, in a thread), then the
-start; one local activity instead of two (issue 12: an open waited for each in turn).
+directory's checks and the case number (the `intake` activity's work, in a thread), the
+case's first routing (E1), then the start; one local activity instead of three (issue 12).
+The door beside a worker runs the same `CaseStarter.open` in its own process, with no intake
+workflow at all (`worker.opener`).
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 
 from temporalio import activity
 from temporalio.client import Client
@@ -38,7 +40,7 @@ from casework.domain.routing import opening_level, routed_as_it_opens
 
 CASE_WORKFLOW = "Case"
 
-IntakeFn = Callable[[OpenCaseRequest], IntakeResult | Referral]
+IntakeFn = Callable[[OpenCaseRequest, datetime], IntakeResult | Referral]
 RouteFn = Callable[[RouteRequest], RouteResult]
 
 
@@ -46,9 +48,8 @@ class CaseStarter:
     def __init__(
         self, client: Client, intake: IntakeFn | None = None, route: RouteFn | None = None
     ) -> None:
-        """`intake`: the worker's `intake` activity (DirectoryActivities.intake), which
-        `intake_and_start` runs first; `route`: its `route_case` activity, for the case's
-        first routing as it opens (E1)."""
+        """`intake`: the worker's intake (DirectoryActivities.intake_at), which an opening runs
+        first; `route`: its `route_case` activity, for the case's first routing (E1)."""
         self.client = client
         self.intake = intake
         self.route = route
@@ -56,6 +57,38 @@ class CaseStarter:
     @activity.defn(name=START_CASE)
     async def start_case(self, request: StartCaseRequest) -> OpenCaseResult:
         """Start the case workflow, id = case number; a retry finds it started (created=False)."""
+        return await self.start(request, activity.info().task_queue)
+
+    @activity.defn(name=INTAKE_AND_START)
+    async def intake_and_start(self, step: IntakeStep) -> OpenCaseResult:
+        """The intake's checks and number (refusals as the `intake` activity raises them),
+        the case's first routing, then the case's start; P2: a referral starts nothing.
+        Idempotent as each is: by request id, by the routing attempt's key, by case number."""
+        return await self.open(step, activity.info().task_queue)
+
+    async def open(self, step: IntakeStep, task_queue: str) -> OpenCaseResult:
+        """An intake's work, for the intake's activity or for the door of the same process
+        (`casework.client.open_case` with an opener, `worker.opener`)."""
+        if self.intake is None:
+            raise ApplicationError(
+                "this worker was built without the intake activity; build it with "
+                "worker.activities_for(...) so it can open cases",
+                type="WorkerMisconfigured",
+                non_retryable=True,
+            )
+        at = step.at or _scheduled()
+        answer = await asyncio.to_thread(self.intake, step.request, at)
+        if isinstance(answer, Referral):
+            return OpenCaseResult.referred(answer)
+        route = None
+        if self.route is not None and step.at is not None and routed_as_it_opens(answer, at):
+            route = await asyncio.to_thread(self.route, _first_routing(answer, at))
+        return await self.start(
+            StartCaseRequest(intake=answer, case_options=step.case_options, opening_route=route),
+            task_queue,
+        )
+
+    async def start(self, request: StartCaseRequest, task_queue: str) -> OpenCaseResult:
         intake = request.intake
         try:
             await self.client.start_workflow(
@@ -64,39 +97,23 @@ class CaseStarter:
                     intake=intake, opening_route=request.opening_route, **request.case_options
                 ),
                 id=intake.case_id,
-                task_queue=activity.info().task_queue,
+                task_queue=task_queue,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
                 static_summary=summary_line_for_intake(intake),
                 request_eager_start=True,  # this worker routes the new case at once
             )
+            created = True
         except WorkflowAlreadyStartedError:
-            return OpenCaseResult(case_id=intake.case_id, created=False)
+            created = False  # a retry: its routing found the assignment the first one recorded
         route = request.opening_route
         owner = route.assignment.engineer_id if route and route.assignment else None
-        return OpenCaseResult(case_id=intake.case_id, created=True, owner=owner)
+        return OpenCaseResult(case_id=intake.case_id, created=created, owner=owner)
 
-    @activity.defn(name=INTAKE_AND_START)
-    async def intake_and_start(self, step: IntakeStep) -> OpenCaseResult:
-        """The intake's checks and number (refusals as the `intake` activity raises them),
-        then the case's start; P2: a referral starts nothing. Idempotent as both are: by
-        request id, and by case number."""
-        if self.intake is None:
-            raise ApplicationError(
-                "this worker was built without the intake activity; build it with "
-                "worker.activities_for(...) so it can open cases",
-                type="WorkerMisconfigured",
-                non_retryable=True,
-            )
-        answer = await asyncio.to_thread(self.intake, step.request)
-        if isinstance(answer, Referral):
-            return OpenCaseResult.referred(answer)
-        route = None
-        if self.route is not None and step.at is not None and routed_as_it_opens(answer, step.at):
-            route = await asyncio.to_thread(self.route, _first_routing(answer, step.at))
-        return await self.start_case(
-            StartCaseRequest(intake=answer, case_options=step.case_options, opening_route=route)
-        )
+
+def _scheduled() -> datetime:
+    """When the server scheduled this activity: an intake that sent no time opens then."""
+    return activity.info().scheduled_time.astimezone(UTC)
 
 
 def _first_routing(intake: IntakeResult, at: datetime) -> RouteRequest:

@@ -64,6 +64,11 @@ class DirectoryActivities:
         """Check the account, contact and product; allocate the case number (idempotent by
         request id); resolve the entitlement (tier and S1 targets from the loaded policy).
         P2: a PAR customer who comes to us directly is referred to their partner instead."""
+        return self.intake_at(request, _opening_time())
+
+    def intake_at(self, request: OpenCaseRequest, at: datetime) -> IntakeResult | Referral:
+        """`intake` for a case opening at `at` (U4: the years of holidays it carries), for an
+        intake's one step and the door beside the worker (`activities/cases.py`)."""
         account = self.store.directory.account(request.account_id)
         if account is None:
             raise refuse(
@@ -99,7 +104,9 @@ class DirectoryActivities:
             account_name=account.name,
             contact_name=contact.name,
             account_contacts=[c.id for c in account.contacts],
-            entitlement=self._with_premium(account, request, self._entitlement(account, request)),
+            entitlement=self._with_premium(
+                account, request, self._entitlement(account, at, request)
+            ),
             partner_name=partner_name,
             approvers=[c.id for c in account.contacts if c.approver],
             restricted_members=self.store.directory.restricted_members()
@@ -160,7 +167,9 @@ class DirectoryActivities:
             raise refuse("PartnerRefused", reason or "unknown partner")
         return partner.name
 
-    def _entitlement(self, account: Account, request: OpenCaseRequest | None = None) -> Entitlement:
+    def _entitlement(
+        self, account: Account, at: datetime, request: OpenCaseRequest | None = None
+    ) -> Entitlement:
         """A1-A3, S1; U1/U4: a US Citizen Support account runs on its business hours.
         P3: a partner case runs on the policy's partner targets, and carries our S1 targets for
         its vendor escalation (P4)."""
@@ -180,7 +189,7 @@ class DirectoryActivities:
         if not account.us_citizen_support:
             return entitlement
         terms = self.policy.us_citizen_support
-        today = _opening_time().date()
+        today = at.date()
         return entitlement.model_copy(
             update={
                 "clock": ClockSpec(

@@ -9,9 +9,11 @@ side by side on one server, with the same client concurrency and worker settings
 - bare: a workflow that runs a no-op activity when it starts and one per update, with three
   updates (respond, resolve, close): 3 updates and 4 activities, the least Temporal does for
   such a lifecycle.
-- casework: open (the intake), the owner's first response, the owner's resolution and the
-  customer's close, each as casework sends it (payloads encrypted, actions signed for who
-  acts), against the real worker and a throw-away SQLite database.
+- casework: open, the owner's first response, the owner's resolution and the customer's
+  close, each as casework sends it (payloads encrypted, actions signed for who acts), against
+  the real worker and a throw-away SQLite database. The open is the door's beside the worker
+  (`casework up`: the worker's intake in this process, no intake workflow); `--open intake`
+  opens through the Intake workflow instead, as `casework open` and `casework api` do.
 
 Prints per round and as medians: lifecycles per second for both, casework's ratio to bare,
 and p50/p95 per action. Figures compare changes on this machine; they do not size a
@@ -49,7 +51,7 @@ from casework.identity.keyring import fresh_ring
 from casework.identity.principal import Principal
 from casework.settings import DEMO_DIRECTORY
 from casework.store import Store
-from worker import ACTIVITY_THREADS, activities_for, build_worker
+from worker import ACTIVITY_THREADS, activities_for, build_worker, opener
 
 sys.path.insert(0, str(Path(__file__).parent))  # the bare workflow, sandboxed like a case
 from bare_case import BareCase, noop  # noqa: E402
@@ -99,7 +101,13 @@ async def run_round(
 
 
 async def main(
-    count: int, concurrency: int, rounds: int, server: str, only: str = "", sandbox: bool = True
+    count: int,
+    concurrency: int,
+    rounds: int,
+    server: str,
+    only: str = "",
+    sandbox: bool = True,
+    through: str = "door",
 ) -> None:
     if os.environ.get("PYTHONDONTWRITEBYTECODE"):
         print(
@@ -136,7 +144,9 @@ async def main(
                     priority=Priority.P3,
                     description=f"benchmark case {n}",
                 )
-                opened = await t.timed("open", open_case(door, request, task_queue=queue))
+                opened = await t.timed(
+                    "open", open_case(door, request, task_queue=queue, opener=here)
+                )
                 assert opened.case_id
                 handle = door.get_workflow_handle(opened.case_id)
                 owner = opened.owner  # routed as it opened (E1), or ask the case:
@@ -170,10 +180,12 @@ async def main(
 
             results: dict[str, list[tuple[float, Timings]]] = {"bare": [], "casework": []}
             executor = ThreadPoolExecutor(ACTIVITY_THREADS)
+            activities = activities_for(store, DEFAULT_POLICY)
+            here = opener(env.client, activities, queue) if through == "door" else None
             casework_worker = build_worker(
                 env.client,
                 task_queue=queue,
-                activities=activities_for(store, DEFAULT_POLICY),
+                activities=activities,
                 ring=ring,
                 executor=executor,
                 **({} if sandbox else {"workflow_runner": UnsandboxedWorkflowRunner()}),
@@ -204,8 +216,10 @@ async def main(
         return
     bare = statistics.median(rate for rate, _ in results["bare"])
     casework = statistics.median(rate for rate, _ in results["casework"])
+    opened_by = "the door beside the worker" if through == "door" else "the Intake workflow"
     print(
-        f"\nserver: {server}, {count} lifecycles a round, {concurrency} in flight, {rounds} rounds"
+        f"\nserver: {server}, {count} lifecycles a round, {concurrency} in flight, {rounds} rounds,"
+        f" opened through {opened_by}"
     )
     print(f"bare      {bare:6.2f} lifecycles/s (median of rounds)")
     print(
@@ -238,7 +252,22 @@ if __name__ == "__main__":
         action="store_true",
         help="casework's workflows without the SDK's sandbox (what the sandbox costs)",
     )
+    parser.add_argument(
+        "--open",
+        choices=["door", "intake"],
+        default="door",
+        help="door: the worker's intake in this process, as the door of `casework up` opens; "
+        "intake: through the Intake workflow, as `casework open` and `casework api` do",
+    )
     args = parser.parse_args()
     asyncio.run(
-        main(args.count, args.concurrency, args.rounds, args.server, args.only, not args.no_sandbox)
+        main(
+            args.count,
+            args.concurrency,
+            args.rounds,
+            args.server,
+            args.only,
+            not args.no_sandbox,
+            args.open,
+        )
     )

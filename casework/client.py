@@ -7,6 +7,7 @@ with the `temporal` CLI or the Web UI; README shows how.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from temporalio.client import (
@@ -37,6 +38,10 @@ from casework.errors import CaseworkError as CaseworkError
 
 INTAKE_WORKFLOW = "Intake"
 
+Opener = Callable[[OpenCaseRequest, dict[str, Any]], Awaitable[OpenCaseResult]]
+"""An intake done in this process (`worker.opener`): the door beside a worker opens cases with
+it, without an intake workflow. Raises CaseworkError for a refused request."""
+
 
 def intake_id(request_id: str) -> str:
     return f"intake-{request_id}"
@@ -59,10 +64,18 @@ async def open_case(
     *,
     task_queue: str,
     case_options: dict[str, Any] | None = None,
+    opener: Opener | None = None,
 ) -> OpenCaseResult:
     """Open a case, idempotently by `request.request_id`; CaseworkError if refused. A PAR
     customer coming to us directly gets a referral to their partner instead (P2): the result
-    names the partner and has no case number."""
+    names the partner and has no case number.
+
+    Through the Intake workflow (`intake-<request_id>`), which any client of the namespace can
+    start; with an `opener` (the door beside a worker: `casework up`), the same intake in this
+    process, which starts the case workflow itself (issue 12: one workflow a case, not two).
+    A request sent again gets its case either way: the number is the request id's."""
+    if opener is not None:
+        return await opener(request, case_options or {})
     try:
         handle = await client.start_workflow(
             INTAKE_WORKFLOW,

@@ -426,7 +426,7 @@ async def run(options: UpOptions) -> int:
 
 async def _run_holding(options: UpOptions, command: list[str]) -> int:
     """`run` once the state folder is this process's."""
-    from worker import activities_for, build_worker
+    from worker import activities_for, build_worker, opener
 
     settings = options.settings
     try:
@@ -474,17 +474,15 @@ async def _run_holding(options: UpOptions, command: list[str]) -> int:
         relay, mail, sink = start_mail(options)
         save_for_joiners(settings.state_dir, relay)
         waker = RelayWaker(client, settings.task_queue, loop)
+        activities = activities_for(
+            store,
+            policy,
+            attachments=AttachmentStore.for_settings(settings),
+            relay=relay,
+            waker=waker,
+        )
         worker = build_worker(
-            client,
-            task_queue=settings.task_queue,
-            activities=activities_for(
-                store,
-                policy,
-                attachments=AttachmentStore.for_settings(settings),
-                relay=relay,
-                waker=waker,
-            ),
-            ring=ring,
+            client, task_queue=settings.task_queue, activities=activities, ring=ring
         )
         worker_run = asyncio.ensure_future(worker.run())
         await waker.wake_now()
@@ -501,6 +499,8 @@ async def _run_holding(options: UpOptions, command: list[str]) -> int:
             attachments=AttachmentStore.for_settings(settings),
             oidc=oidc,
             max_upload_bytes=upload_bound(),
+            # the door opens cases with this worker's intake: no intake workflow (issue 12)
+            opener=opener(client, activities, settings.task_queue),
         )
         try:
             door = await start_door(app, HOST, options.api_port)

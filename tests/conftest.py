@@ -40,6 +40,7 @@ from temporalio.worker import Worker
 
 from casework import search_attributes
 from casework.attachments import AttachmentStore
+from casework.client import Opener
 from casework.codec import Realm, data_converter
 from casework.domain.actions import ViewRequest
 from casework.domain.directory import Directory
@@ -52,7 +53,7 @@ from casework.identity.principal import OPERATOR, Principal
 from casework.settings import DEMO_DIRECTORY
 from casework.store import Store
 from tests.postgres_cluster import PostgresCluster, PostgresUnavailable
-from worker import activities_for, build_worker
+from worker import activities_for, build_worker, opener
 from workflows.intake import IntakeWorkflow
 
 TIME_SCALE = float(os.environ.get("CASEWORK_TEST_TIME_SCALE", "1"))
@@ -458,6 +459,8 @@ class Desk:
         self.task_queue = task_queue
         self.case_options = case_options
         self.opened: list[str] = []
+        self.opener: Opener | None = None
+        """The worker's intake in this process, for a door beside it (`worker.opener`)."""
 
     def request(self, **overrides: Any) -> OpenCaseRequest:
         return case_request(**overrides)
@@ -755,14 +758,13 @@ async def desk(
 ) -> AsyncIterator[Desk]:
     """A worker on a task queue of its own, over this test's database and attachment store."""
     task_queue = f"tq-{uuid.uuid4().hex[:8]}"
+    activities = activities_for(store, policy, attachments=files)
     worker: Worker = build_worker(
-        env.client,
-        task_queue=task_queue,
-        activities=activities_for(store, policy, attachments=files),
-        ring=TEST_RING,
+        env.client, task_queue=task_queue, activities=activities, ring=TEST_RING
     )
     async with worker:
         desk = Desk(signed(env.client), task_queue, {"index_search_attributes": False})
+        desk.opener = opener(env.client, activities, task_queue, clock=env.get_current_time)
         yield desk
         await desk.tidy_up()
 

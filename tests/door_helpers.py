@@ -37,6 +37,7 @@ async def door(
         attachments=AttachmentStore(tmp_path / "state" / "attachments"),  # the worker's (files)
         oidc=oidc,
         case_options=desk.case_options,
+        opener=desk.opener,  # as `casework up` runs it: the worker's intake, in this process
         **options,
     )
     transport = httpx.ASGITransport(app=app)

@@ -108,8 +108,9 @@ def test_a_restricted_cases_canary_is_encrypted_everywhere_and_decoded_for_membe
     assert shown.returncode == 0, shown.stderr
     listed = engine.run(TEMPORAL, "workflow", "list", "--output", "json")
     intake_ids = [w["execution"]["workflowId"] for w in json.loads(listed.stdout or "[]")]
+    # the door beside the worker opens without an intake workflow (issue 12); any intake there
+    # is (opened with the `temporal` CLI, or `casework api`) is read as well
     intake_ids = [i for i in intake_ids if i.startswith("intake-")]
-    assert intake_ids, listed.stdout
     answers = [shown.stdout, listed.stdout, *histories(f"http://127.0.0.1:{ui_port}", [case_id])]
     answers += histories(f"http://127.0.0.1:{ui_port}", intake_ids)
     for answer in answers:

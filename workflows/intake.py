@@ -12,9 +12,11 @@ workflow with the reason, and no case is started.
 Memo `case_options` (optional): extra `CaseWorkflowInput` fields for the case, e.g.
 `{"index_search_attributes": false}` on a server without the case search attributes.
 No handlers, no timers; it ends as soon as the case workflow has started (or the referral is
-recorded). Both steps are one local activity (behind ONE_STEP; before it, two, behind
-LOCAL_STEPS): an intake is a few database rows and a workflow start, and a person waits for
-its answer (`casework open`).
+recorded). The door that `casework up` runs beside its worker does the same step in its own
+process without this workflow (`worker.opener`, issue 12); every other client opens here.
+Both steps are one local activity (behind ONE_STEP; before it, two, behind LOCAL_STEPS): an
+intake is a few database rows and a workflow start, and a person waits for its answer
+(`casework open`).
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ from temporalio.client import Client
 
 from casework import door as contract
 from casework.attachments import AttachmentStore
+from casework.client import Opener
 from casework.domain.actions import ActionResult
 from casework.domain.models import CaseView, OpenCaseResult
 from casework.domain.us_citizen import withhold_outbox
@@ -91,11 +92,13 @@ def create_app(
     case_options: dict[str, Any] | None = None,
     max_upload_bytes: int = MAX_UPLOAD_BYTES,
     page: bool = True,
+    opener: Opener | None = None,
 ) -> FastAPI:
     """The door. `client` is any client of the engine's namespace (pydantic data converter);
     the door adds its `PrincipalHeaders(ring)`. `case_options` go to every case it opens (tests
     on the time-skipping server turn search attributes off). `page`: serve the Case Center web
-    page (`casework.door.page`) beside the API."""
+    page (`casework.door.page`) beside the API. `opener`: the intake of the worker beside the
+    door (`worker.opener`), so that cases open without an intake workflow."""
     if attachments.ring is None:  # restricted files are encrypted with the ring's keys
         attachments = AttachmentStore(attachments.root, ring)
     door = Door(
@@ -107,6 +110,7 @@ def create_app(
         answer_timeout=answer_timeout,
         case_options=case_options or {},
         max_upload_bytes=max_upload_bytes,
+        opener=opener,
     )
     app = FastAPI(
         title="casework Case Center API",

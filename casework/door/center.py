@@ -16,7 +16,7 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import UploadFile
 from fastapi.responses import FileResponse
@@ -40,10 +40,12 @@ from casework.domain.feed_pages import feed_window
 from casework.domain.models import (
     Attachment,
     CaseView,
+    CaseWorkflowInput,
     FeedEntry,
     Identifier,
     OpenCaseRequest,
     OpenCaseResult,
+    case_id_for,
 )
 from casework.domain.us_citizen import withhold_feed
 from casework.door.bounds import store_upload
@@ -59,6 +61,8 @@ from casework.door.rules import (
 from casework.door.service import Door
 from casework.identity.interceptors import acting
 from casework.identity.principal import Principal
+
+T = TypeVar("T")
 
 MAX_LISTED_CASES = 1_000
 ACTIONS: dict[str, type[ActionBase]] = {**ACTION_MODELS, "accept": Accept}
@@ -140,12 +144,18 @@ async def open_for(
         raise invalid(e, "case not opened") from None
     if "request_id" in body:
         await _same_request_or_conflict(door, opening)
-    # U5: the intake's input (the description) is encrypted with the account's keys
-    await asyncio.to_thread(
-        register_intake_realm, door.store, opening.request_id, opening.account_id
-    )
+    if door.opener is None:  # U5: the intake's input is encrypted with the account's keys
+        await asyncio.to_thread(
+            register_intake_realm, door.store, opening.request_id, opening.account_id
+        )
     result = await door.answered(
-        open_case(door.client, opening, task_queue=door.task_queue, case_options=door.case_options),
+        open_case(
+            door.client,
+            opening,
+            task_queue=door.task_queue,
+            case_options=door.case_options,
+            opener=door.opener,
+        ),
         f"open request {opening.request_id}",
         f" The request is kept: send it again with request_id {opening.request_id} to get "
         "its case number.",
@@ -156,25 +166,13 @@ async def open_for(
 
 
 async def _same_request_or_conflict(door: Door, opening: OpenCaseRequest) -> None:
-    """A request id used before must come with the same request: the intake's input (its
-    history's first event) is compared field by field."""
-    handle = door.client.get_workflow_handle(intake_id(opening.request_id))
-    try:
-        async for event in handle.fetch_history_events():
-            payloads = event.workflow_execution_started_event_attributes.input.payloads
-            earlier = (await door.client.data_converter.decode(payloads, [OpenCaseRequest]))[0]
-            break
-        else:
-            return
-    except RPCError as e:
-        if e.status is RPCStatusCode.NOT_FOUND:
-            return  # never used
-        raise
-    if not isinstance(earlier, OpenCaseRequest):
-        return
-    before = earlier.model_dump(mode="json", exclude={"request_id"})
+    """A request id used before must come with the same request, compared field by field
+    with the first one sent (`_earlier`)."""
+    earlier = await _earlier(door, opening.request_id)
+    if earlier is None:
+        return  # never used
     now = opening.model_dump(mode="json", exclude={"request_id"})
-    differ = sorted(k for k in now if before.get(k) != now[k])
+    differ = sorted(k for k in now if k in earlier and not _same(k, earlier[k], now[k]))
     if differ:
         raise DoorError(
             422,
@@ -183,6 +181,51 @@ async def _same_request_or_conflict(door: Door, opening: OpenCaseRequest) -> Non
             "or use a new key for a new case",
             differ,
         )
+
+
+def _same(field: str, before: Any, now: Any) -> bool:
+    if field == "product" and isinstance(before, str) and isinstance(now, str):
+        return before.casefold() == now.casefold()  # the intake keeps the catalogue's spelling
+    return bool(before == now)
+
+
+async def _earlier(door: Door, request_id: str) -> dict[str, Any] | None:
+    """The fields of the request first sent under this id: the intake workflow's input (its
+    history's first event); or, opened by the door's own intake (`Door.opener`), the case's
+    start input; or (P2) what its referral recorded."""
+    earlier = await _first_input(door, intake_id(request_id), OpenCaseRequest)
+    if earlier is not None:
+        return earlier.model_dump(mode="json", exclude={"request_id"})
+    if door.opener is None:
+        return None
+    number = await asyncio.to_thread(door.store.intake.case_number_for, request_id)
+    if number is not None:
+        case = await _first_input(door, case_id_for(number), CaseWorkflowInput)
+        request = case.intake.request if case is not None else None
+        return request.model_dump(mode="json", exclude={"request_id"}) if request else None
+    referral = await asyncio.to_thread(door.store.intake.referral_for, request_id)
+    if referral is None:
+        return None
+    return {
+        "account_id": referral["account"],
+        "contact_id": referral["contact"],
+        "channel": referral["channel"],
+    }
+
+
+async def _first_input(door: Door, workflow_id: str, model: type[T]) -> T | None:
+    """The input a workflow was started with, or None if there is no such workflow."""
+    handle = door.client.get_workflow_handle(workflow_id)
+    try:
+        async for event in handle.fetch_history_events():
+            payloads = event.workflow_execution_started_event_attributes.input.payloads
+            first = (await door.client.data_converter.decode(payloads, [model]))[0]
+            return first if isinstance(first, model) else None
+    except RPCError as e:
+        if e.status is RPCStatusCode.NOT_FOUND:
+            return None
+        raise
+    return None
 
 
 # --- reading ---------------------------------------------------------------------------------

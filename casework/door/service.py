@@ -16,7 +16,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 from casework.attachments import AttachmentStore
-from casework.client import CaseworkError, view_case
+from casework.client import CaseworkError, Opener, view_case
 from casework.domain.models import CaseView
 from casework.door.credentials import (
     KEY_PREFIX,
@@ -80,6 +80,9 @@ class Door:
     answer_timeout: float = ANSWER_TIMEOUT
     case_options: dict[str, Any] = field(default_factory=dict)
     max_upload_bytes: int = MAX_UPLOAD_BYTES
+    opener: Opener | None = None
+    """The intake done in this process, when the door runs beside a worker (`casework up`):
+    cases open without an intake workflow. None: through the Intake workflow."""
 
     # --- who is asking ----------------------------------------------------------------------
 

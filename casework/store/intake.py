@@ -48,6 +48,24 @@ class IntakeRepository(Repository):
                 return int(number), True
             return int(conn.execute(query).scalar_one()), False
 
+    def case_number_for(self, request_id: str) -> int | None:
+        """The case number an open request was given, if it was."""
+        with self.engine.connect() as conn:
+            number = conn.execute(
+                select(case_numbers.c.number).where(case_numbers.c.request_id == request_id)
+            ).scalar()
+            return None if number is None else int(number)
+
+    def referral_for(self, request_id: str) -> dict[str, Any] | None:
+        """P2: the referral an open request was answered with, if it was."""
+        with self.engine.connect() as conn:
+            row = (
+                conn.execute(select(referrals).where(referrals.c.request_id == request_id))
+                .mappings()
+                .first()
+            )
+            return _referral_row(row) if row is not None else None
+
     def start_case_numbers_at(self, first: int) -> None:
         """Number new cases from `first` on (a deployment that takes over from another
         system, or a test that shares a Temporal server with others). No-op if cases exist
