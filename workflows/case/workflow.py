@@ -297,7 +297,9 @@ class CaseWorkflow:
             if workflow.all_handlers_finished() and not self.ctx.pending:
                 break
         clock.cancel()
-        workflow.continue_as_new(self.options.model_copy(update={"carried": self.case}))
+        workflow.continue_as_new(
+            self.options.model_copy(update={"carried": self.case, "opening_route": None})
+        )
 
     # --- how an action is taken: one path for every action --------------------------------
 
