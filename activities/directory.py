@@ -317,7 +317,9 @@ class DirectoryActivities:
         chosen_id = self.store.tracker.record_assignment(
             key, request.case_id, engineer.id, request.level.value, request.at
         )
-        chosen = self.store.directory.engineer(chosen_id) or engineer
+        chosen = engineer  # a retried attempt finds the engineer it recorded the first time
+        if chosen_id != engineer.id:
+            chosen = self.store.directory.engineer(chosen_id) or engineer
         return RouteResult(
             assignment=Assignment(
                 engineer_id=chosen.id, engineer_name=chosen.name, level=chosen.level, queue=queue

@@ -32,8 +32,7 @@ class NotificationActivities:
 
     def _address(self, kind: str, person_id: str) -> str | None:
         if kind == "engineer":
-            engineer = self.store.directory.engineer(person_id)
-            return engineer.email if engineer else None
+            return self.store.directory.engineer_address(person_id)
         if kind == "contact":
             return self.store.directory.contact_address(person_id)
         if kind == "partner":  # P4: our side of a vendor escalation talks to the partner

@@ -166,6 +166,13 @@ class DirectoryRepository(Repository):
             ).first()
             return (row.email or row.phone) if row else None
 
+    def engineer_address(self, engineer_id: str) -> str | None:
+        """Where an engineer's messages go (their e-mail), without reading the whole person."""
+        with self.engine.connect() as conn:
+            return conn.execute(
+                select(engineers.c.email).where(engineers.c.id == engineer_id)
+            ).scalar()
+
     def engineers(self) -> list[Engineer]:
         with self.engine.connect() as conn:
             rows = conn.execute(select(engineers).order_by(engineers.c.id)).mappings()
