@@ -7,13 +7,16 @@ from datetime import UTC, datetime, time
 import pytest
 
 from casework.domain.directory import Engineer, EscalationManager, Shift
-from casework.domain.models import Category, Level
+from casework.domain.models import Category, ClockSpec, Level, PremiumCoverage
 from casework.domain.routing import (
     choose_engineer,
     manager_on_duty,
+    opening_level,
     queue_for,
     required_skills,
+    routed_as_it_opens,
 )
+from tests.test_lifecycle import a_case
 
 # Tuesday 4 March 2025, 15:00 UTC (10:00 in New York, 07:00 in Los Angeles)
 TUESDAY_1500 = datetime(2025, 3, 4, 15, 0, tzinfo=UTC)
@@ -256,3 +259,36 @@ def test_each_level_has_its_queue(level: Level, queue: str) -> None:
     """E1 (our reading): L0 Customer Care, L1-L2 Global Support Center, L3 Global Escalation
     Center."""
     assert queue_for(level) == queue
+
+
+# --- routed as it opens (E1, U4, A3) -----------------------------------------------------------
+
+
+def test_a_case_is_routed_as_it_opens_unless_it_waits_for_hours_or_an_expert() -> None:
+    """E1: a 24x7 case is routed the moment it opens; U4: a business-hours case opened out of
+    its hours waits for them; A3: a premium account's case is first offered to its expert.
+    Tuesday 15:00 UTC is 10:00 in New York; 03:00 UTC is 22:00 the evening before."""
+    intake = a_case().intake
+    assert routed_as_it_opens(intake, TUESDAY_1500)
+    eastern = ClockSpec(kind="business_hours", zone="America/New_York")
+    restricted = intake.model_copy(
+        update={"entitlement": intake.entitlement.model_copy(update={"clock": eastern})}
+    )
+    assert routed_as_it_opens(restricted, TUESDAY_1500)
+    assert not routed_as_it_opens(restricted, TUESDAY_1500.replace(hour=3))
+    expert = PremiumCoverage(
+        offering="csm", expert_id="sme-olivia", expert_name="Olivia Stone", hours=eastern
+    )
+    premium = intake.model_copy(
+        update={"entitlement": intake.entitlement.model_copy(update={"premium": expert})}
+    )
+    assert not routed_as_it_opens(premium, TUESDAY_1500)
+
+
+def test_a_case_opens_at_l0_a_security_issue_at_l2_and_a_vendor_escalation_at_l3() -> None:
+    """E1, A5, P4: the level a new case starts (and is first routed) at."""
+    intake = a_case().intake
+    assert opening_level(intake) is Level.L0
+    request = intake.request.model_copy(update={"category": Category.SECURITY_VULNERABILITY})
+    assert opening_level(intake.model_copy(update={"request": request})) is Level.L2
+    assert opening_level(intake.model_copy(update={"escalated_from": "case-000007"})) is Level.L3
