@@ -53,7 +53,6 @@ class Routing:
         on or close a queued case whatever the directory does."""
         case, feed = self.ctx.case, self.ctx.feed
         if await self._wait_for_business_hours():
-            self.opening = None  # the intake routed for a moment the case did not route at
             return
         if await self._offer_to_premium_expert():
             return
