@@ -49,7 +49,7 @@ from casework.contracts import IntakeStep
 from casework.domain.models import OpenCaseRequest, OpenCaseResult
 from casework.domain.sla import SlaPolicy
 from casework.engine import load_policy, open_store
-from casework.identity.interceptors import PrincipalCheck
+from casework.identity.interceptors import PrincipalCheck, with_encrypted_headers
 from casework.identity.keyring import KeyRing, load_keyring
 from casework.metrics import METRICS_HOST, runtime_with_metrics, serve_casework_metrics
 from casework.metrics import check_ports as check_metrics_ports
@@ -108,6 +108,7 @@ def activities_for(  # type: ignore[no-untyped-def]
         contracts.RECORD_LOG_APPROVAL: sharing.record_log_approval,
         contracts.RELEASE_CASE: directory.release_case,
         contracts.ALERT_ESCALATION_MANAGER: notifications.alert_escalation_manager,
+        contracts.RECORD_ASSIGNMENT: directory.record_assignment,
     }
     effects = EffectActivities(table | dict(writers or {}))
     return [
@@ -144,6 +145,7 @@ def build_worker(
     uses this worker's own client. `ring` verifies the door's tokens (casework.identity):
     every worker of a deployment loads the same ring."""
     tune_for_worker()
+    client = with_encrypted_headers(client)  # the door's tokens arrive encrypted
     starter = _starter(client, activities)
     return Worker(
         client,

@@ -11,8 +11,10 @@ from casework.contracts import (
     CHECK_PARTNER,
     CHECK_VIEWER,
     INTAKE,
+    RECORD_ASSIGNMENT,
     RELEASE_CASE,
     ROUTE_CASE,
+    AssignmentRecord,
     PartnerCheck,
     PartnerStatus,
     ReleaseRequest,
@@ -37,7 +39,13 @@ from casework.domain.models import (
     case_id_for,
 )
 from casework.domain.partner import engineers_for, partner_queue, partner_refusal
-from casework.domain.routing import PREMIUM_QUEUE, choose_engineer, queue_for, required_skills
+from casework.domain.routing import (
+    PREMIUM_QUEUE,
+    assignment_key,
+    choose_engineer,
+    queue_for,
+    required_skills,
+)
 from casework.domain.sla import SlaPolicy
 from casework.domain.us_citizen import RESTRICTED_QUEUE, restricted_member_refusal
 from casework.store import Store
@@ -257,10 +265,14 @@ class DirectoryActivities:
                 queue=PREMIUM_QUEUE,
                 reason=f"the expert {engineer_id} is no longer in the directory",
             )
-        key = f"{request.case_id}:{request.level.value}:{request.attempt}"
-        self.store.tracker.record_assignment(
-            key, request.case_id, expert.id, expert.level.value, request.at
-        )
+        if request.record:
+            self.store.tracker.record_assignment(
+                assignment_key(request.case_id, request.level, request.attempt),
+                request.case_id,
+                expert.id,
+                expert.level.value,
+                request.at,
+            )
         return RouteResult(
             assignment=Assignment(
                 engineer_id=expert.id,
@@ -313,13 +325,17 @@ class DirectoryActivities:
                 ),
                 restricted_members=members,
             )
-        key = f"{request.case_id}:{request.level.value}:{request.attempt}"
-        chosen_id = self.store.tracker.record_assignment(
-            key, request.case_id, engineer.id, request.level.value, request.at
-        )
-        chosen = engineer  # a retried attempt finds the engineer it recorded the first time
-        if chosen_id != engineer.id:
-            chosen = self.store.directory.engineer(chosen_id) or engineer
+        chosen = engineer
+        if request.record:
+            chosen_id = self.store.tracker.record_assignment(
+                assignment_key(request.case_id, request.level, request.attempt),
+                request.case_id,
+                engineer.id,
+                request.level.value,
+                request.at,
+            )
+            if chosen_id != engineer.id:  # a retried attempt finds the engineer it recorded
+                chosen = self.store.directory.engineer(chosen_id) or engineer
         return RouteResult(
             assignment=Assignment(
                 engineer_id=chosen.id, engineer_name=chosen.name, level=chosen.level, queue=queue
@@ -356,6 +372,14 @@ class DirectoryActivities:
             allowed=reason is None,
             reason=reason or "",
             partner_name=partner.name if partner else "",
+        )
+
+    @activity.defn(name=RECORD_ASSIGNMENT)
+    def record_assignment(self, record: AssignmentRecord) -> str:
+        """E1: the assignment a case decided (KEPT_WRITES: its routing only chose), under the
+        routing attempt's key; a retried write finds the row it wrote."""
+        return self.store.tracker.record_assignment(
+            record.key, record.case_id, record.engineer_id, record.level.value, record.at
         )
 
     @activity.defn(name=RELEASE_CASE)

@@ -170,14 +170,20 @@ async def read_case(client: Client, case_id: str, viewer: str) -> CaseView:
 
 
 async def act_on_case(
-    client: Client, case_id: str, action: str, payload: dict[str, Any]
+    client: Client,
+    case_id: str,
+    action: str,
+    payload: dict[str, Any],
+    update_id: str | None = None,
 ) -> ActionResult:
     """The action's result; CaseworkError with the case's refusal, or with how the case ended
-    when its workflow no longer runs."""
+    when its workflow no longer runs. `update_id`: the update's id, so that sending it again
+    (after a timeout, a busy answer) is answered with its first outcome, never applied twice
+    (Temporal within a run, the case across runs: `casework.domain.once`)."""
     case_id = check_case_id(case_id)
     handle = client.get_workflow_handle(case_id)
     try:
-        return await handle.execute_update(action, payload, result_type=ActionResult)
+        return await handle.execute_update(action, payload, id=update_id, result_type=ActionResult)
     except WorkflowUpdateFailedError as e:
         raise CaseworkError(_root_message(e)) from None
     except RPCError as e:

@@ -16,6 +16,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from temporalio.common import HeaderCodecBehavior
 from temporalio import workflow
 from temporalio.api.common.v1 import Payload
 from temporalio.client import WorkflowHistory, WorkflowUpdateFailedError
@@ -103,6 +104,7 @@ async def test_recorded_case_replays_without_nondeterminism(path: Path) -> None:
         data_converter=CONVERTER,
         interceptors=[PrincipalCheck(TEST_RING)],  # as build_worker has it
         workflow_runner=WORKFLOW_RUNNER,
+        header_codec_behavior=HeaderCodecBehavior.CODEC,  # the tokens, encrypted (issue 24)
     )
     result = await replayer.replay_workflow(load(path), raise_on_replay_failure=False)
     assert result.replay_failure is None, f"{path.name}: {result.replay_failure}"

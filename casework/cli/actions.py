@@ -89,10 +89,10 @@ def send(
     """Send the action to the door and print its result (a line, or the result as JSON); a
     refusal exits 1 (bad input 2)."""
     from casework.cli import render
-    from casework.cli.door_client import call
+    from casework.cli.door_client import act as post_action
     from casework.domain.actions import ActionResult
 
-    answer = call("POST", f"/v1/cases/{case_id}/actions/{action}", json=payload)
+    answer = post_action(f"/v1/cases/{case_id}/actions/{action}", json=payload)
     result = ActionResult.model_validate(answer)
     if output is Output.json:
         print_json(result)

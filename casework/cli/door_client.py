@@ -258,8 +258,10 @@ def request(
     json: Any = None,
     files: dict[str, Any] | None = None,
     data: dict[str, Any] | None = None,
+    idempotency_key: str | None = None,
 ) -> Any:
     """The door's JSON answer to one request; DoorProblem with its one paragraph otherwise.
+    `idempotency_key`: sent as the Idempotency-Key header (an action, applied at most once).
 
     Plain `http.client` (no HTTP library to import: most commands are one small request, and
     an operator runs dozens an hour). A file upload (`files={"file": (name, reader, type)}`,
@@ -279,6 +281,8 @@ def request(
     query = {k: v for k, v in (params or {}).items() if v is not None}
     full_path = f"{target.path}{path}" + (f"?{urlencode(query, doseq=True)}" if query else "")
     headers = {"Authorization": f"Bearer {credential.key}", "User-Agent": "casework-cli"}
+    if idempotency_key is not None:
+        headers["Idempotency-Key"] = idempotency_key
     body: Any = None
     if files:
         body, headers["Content-Length"], headers["Content-Type"] = _multipart(files, data or {})
@@ -390,3 +394,35 @@ def call(method: str, path: str, **kwargs: Any) -> Any:
         return request(credential, method, path, **kwargs)
     except DoorProblem as e:
         fail(str(e), e.code)
+
+
+BUSY_TRIES = 4
+"""How often an action is sent to a case that is busy (429) or slow (503) before giving up."""
+BUSY_PAUSES = (1.0, 2.0, 4.0)
+"""Seconds between those tries (about 7 s in all)."""
+
+
+def act(path: str, **kwargs: Any) -> Any:
+    """POST an action under one Idempotency-Key, sent again (the same key: applied at most
+    once) while the case is busy (429) or slow (503); then "the case is busy, try again". A
+    file to upload (`files`) is sent once: its stream cannot be read twice."""
+    import time
+    import uuid
+
+    credential = credential_of()
+    key = uuid.uuid4().hex
+    tries = 1 if kwargs.get("files") else BUSY_TRIES
+    for attempt in range(tries):
+        try:
+            return request(credential, "POST", path, idempotency_key=key, **kwargs)
+        except DoorProblem as e:
+            if e.status not in (429, 503):
+                fail(str(e), e.code)
+            if attempt + 1 == tries:
+                fail(
+                    f"the case is busy, try again: {e} (Idempotency-Key {key}; sending the "
+                    "same request with it is safe, it is applied at most once)",
+                    e.code,
+                )
+            time.sleep(BUSY_PAUSES[min(attempt, len(BUSY_PAUSES) - 1)])
+    raise AssertionError("unreachable")

@@ -47,7 +47,7 @@ def attach(
     on the case, att-N, for `request-log-approval --log`."""
     from casework.attachments import AttachmentRefused, AttachmentStore
     from casework.cli import render
-    from casework.cli.door_client import call
+    from casework.cli.door_client import act as post_action
     from casework.domain.actions import ActionResult
 
     case_id = case_number(case)
@@ -59,8 +59,7 @@ def attach(
     checked("attach", name=shown_as, kind=kind.value, sha256="0" * 64, size=0)
     digest, size = _sha256_and_size(file)
     with file.open("rb") as content:
-        answer = call(
-            "POST",
+        answer = post_action(
             f"/v1/cases/{case_id}/attachments",
             files={"file": (shown_as, content, "application/octet-stream")},
             data={"kind": kind.value},

@@ -21,6 +21,8 @@ from pydantic import (
     model_validator,
 )
 
+from casework.domain.once import RememberedAction, TakenToken
+
 
 class Tier(StrEnum):
     """A1: every account has a support tier."""
@@ -463,6 +465,12 @@ class CaseState(Lenient):
     log_approvals: list[LogApproval] = Field(default_factory=list)
     vendor_escalations: list[VendorEscalation] = Field(default_factory=list)
     escalations: list[Escalation] = Field(default_factory=list)
+    taken_tokens: list[TakenToken] = Field(
+        default_factory=list, description="ONE_TIME_TOKENS: tokens taken, until they expire"
+    )
+    remembered_actions: list[RememberedAction] = Field(
+        default_factory=list, description="REMEMBERED_ACTIONS: recent updates' outcomes"
+    )
 
     @property
     def active_escalation(self) -> Escalation | None:

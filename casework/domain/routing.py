@@ -35,6 +35,12 @@ def queue_for_case(intake: IntakeResult, level: Level) -> str:
     return RESTRICTED_QUEUE if intake.entitlement.restricted else queue_for(level)
 
 
+def assignment_key(case_id: str, level: Level, attempt: int) -> str:
+    """E1: the key an assignment is recorded under: one per case, level and routing attempt,
+    so a retried write (or the intake's first routing, which the case adopts) finds its row."""
+    return f"{case_id}:{level.value}:{attempt}"
+
+
 def required_skills(product: str, category: Category) -> list[str]:
     """E1: the case's product, and for a security vulnerability (A5) the security skill."""
     skills = [product]

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, File, Form, Header, Query, Request, UploadFile
+from fastapi import Depends, FastAPI, File, Form, Header, Query, Request, Response, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -42,7 +42,13 @@ from casework.door.errors import (
     problem_response,
 )
 from casework.door.people import Identity
-from casework.door.service import ANSWER_TIMEOUT, MAX_UPLOAD_BYTES, Door, door_client
+from casework.door.service import (
+    ANSWER_TIMEOUT,
+    IDEMPOTENCY_HEADER,
+    MAX_UPLOAD_BYTES,
+    Door,
+    door_client,
+)
 from casework.door.webhooks import router as webhooks_router
 from casework.identity.keyring import KeyRing
 from casework.store import Store
@@ -78,6 +84,16 @@ async def _authenticated(request: Request) -> Identity:
 
 Person = Annotated[Identity, Depends(_authenticated)]
 """A handler's parameter: the authenticated person (401/403 before the handler runs)."""
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        description="Any string of 1 to 64 letters, digits and . _ @ : - (a UUID is good), new "
+        "for each action you mean to take once. Send a request again with the same key after "
+        "a timeout, a 429 or a 503: the case applies it at most once (for 24 hours, and its "
+        "256 newest actions) and answers with its first outcome; the same key with another "
+        "request answers 422. Without one, a resend is a new action."
+    ),
+]
 
 
 def create_app(
@@ -124,7 +140,7 @@ def create_app(
 
     @app.exception_handler(DoorError)
     async def _door_error(request: Request, error: DoorError) -> JSONResponse:
-        return problem_response(error.status, error.message, error.fields)
+        return problem_response(error.status, error.message, error.fields, error.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _bad_request(request: Request, error: RequestValidationError) -> JSONResponse:
@@ -255,12 +271,24 @@ def create_app(
         return rows
 
     @app.post("/v1/cases/{case}/actions/{action}")
-    async def act(person: Person, case: str, action: str, request: Request) -> ActionResult:
+    async def act(
+        person: Person,
+        case: str,
+        action: str,
+        request: Request,
+        response: Response,
+        idempotency_key: IdempotencyKey = None,
+    ) -> ActionResult:
         """Any Case Center action but attach: the action's fields but `actor` (who acts comes
-        from the credential); Customer Care adds `on_behalf_of` for a caller (E3, U6)."""
+        from the credential); Customer Care adds `on_behalf_of` for a caller (E3, U6). Safe
+        to send again with the same Idempotency-Key (after a timeout, a 429 or a 503): the
+        case applies it at most once and answers with its first outcome."""
         case_id = center.case_number(case)
         body = await _json_body(request)
-        return await center.act_for(door, person, case_id, action, body)
+        result = await center.act_for(door, person, case_id, action, body, idempotency_key)
+        if idempotency_key is not None:
+            response.headers[IDEMPOTENCY_HEADER] = idempotency_key
+        return result
 
     @app.post("/v1/cases/{case}/attachments")
     async def attach(
@@ -269,10 +297,12 @@ def create_app(
         file: Annotated[UploadFile, File()],
         kind: Annotated[str, Form()] = "log",
         name: Annotated[str | None, Form()] = None,
+        idempotency_key: IdempotencyKey = None,
     ) -> ActionResult:
-        """The file goes to the attachment store; the case records only its reference (U5)."""
+        """The file goes to the attachment store; the case records only its reference (U5),
+        once per Idempotency-Key."""
         case_id = center.case_number(case)
-        return await center.attach_for(door, person, case_id, file, kind, name)
+        return await center.attach_for(door, person, case_id, file, kind, name, idempotency_key)
 
     @app.get(
         "/v1/cases/{case}/attachments/{attachment}",

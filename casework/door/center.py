@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import os
 import tempfile
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -26,7 +27,6 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from casework.client import (
     CaseworkError,
-    act_on_case,
     case_list_query,
     check_case_id,
     intake_id,
@@ -47,6 +47,7 @@ from casework.domain.models import (
     OpenCaseResult,
     case_id_for,
 )
+from casework.domain.once import action_update_id
 from casework.domain.us_citizen import withhold_feed
 from casework.door.bounds import store_upload
 from casework.door.errors import DoorError, invalid
@@ -61,6 +62,7 @@ from casework.door.rules import (
 from casework.door.service import Door
 from casework.identity.interceptors import acting
 from casework.identity.principal import Principal
+from casework.identity.tokens import message_digest
 
 T = TypeVar("T")
 
@@ -330,10 +332,36 @@ async def feed_for(
 # --- acting ----------------------------------------------------------------------------------
 
 
+def action_key(header: str | None) -> str:
+    """An action's Idempotency-Key: the caller's (1 to 64 letters, digits and . _ @ : -, else
+    422 naming the header), or a new one."""
+    if header is None:
+        return uuid.uuid4().hex
+    from pydantic import TypeAdapter
+
+    try:
+        return TypeAdapter(Identifier).validate_python(header)
+    except ValidationError:
+        raise DoorError(
+            422,
+            "action not sent: Idempotency-Key must be 1 to 64 letters, digits and . _ @ : - "
+            f"(a UUID is a good key), not {header[:80]!r}",
+            ["Idempotency-Key"],
+        ) from None
+
+
 async def act_for(
-    door: Door, person: Identity, case_id: str, action: str, body: dict[str, Any]
+    door: Door,
+    person: Identity,
+    case_id: str,
+    action: str,
+    body: dict[str, Any],
+    idempotency_key: str | None = None,
 ) -> ActionResult:
-    """Any Case Center action but attach, as `person` (or, Customer Care, for a caller)."""
+    """Any Case Center action but attach, as `person` (or, Customer Care, for a caller),
+    applied at most once under `idempotency_key` (a new key when None: the door's own resends
+    still count once)."""
+    key = action_key(idempotency_key)
     if action == "attach":
         raise DoorError(400, f"attach a file with POST /v1/cases/{case_id}/attachments (multipart)")
     model = ACTIONS.get(action)
@@ -356,10 +384,9 @@ async def act_for(
         checked = model.model_validate(payload).model_dump(mode="json", exclude_none=True)
     except ValidationError as e:
         raise invalid(e, f"{action} not sent") from None
+    update_id = action_update_id(person.id, key, message_digest([action, checked]))
     with acting(principal_of(person, acted_for)):
-        return await door.answered(
-            act_on_case(door.client, case_id, action, checked), f"{action} on {case_id}"
-        )
+        return await door.send_action(case_id, action, checked, update_id, key)
 
 
 async def attach_for(
@@ -369,8 +396,11 @@ async def attach_for(
     upload: UploadFile,
     kind: str = "log",
     name: str | None = None,
+    idempotency_key: str | None = None,
 ) -> ActionResult:
-    """The file streams to the attachment store (bounded); the case records its reference."""
+    """The file streams to the attachment store (bounded); the case records its reference,
+    once per Idempotency-Key (`act_for`)."""
+    key = action_key(idempotency_key)
     fields = {"actor": person.id, "name": name or upload.filename or "", "kind": kind}
     try:
         ACTION_MODELS["attach"].model_validate({**fields, "sha256": "0" * 64, "size": 0})
@@ -379,10 +409,9 @@ async def attach_for(
     realm = await asyncio.to_thread(door.store.realms.lookup, case_id)
     stored = await store_upload(door, upload, restricted=realm is None or realm.restricted)
     payload = {**fields, "sha256": stored.sha256, "size": stored.size}
+    update_id = action_update_id(person.id, key, message_digest(["attach", payload]))
     with acting(principal_of(person)):
-        return await door.answered(
-            act_on_case(door.client, case_id, "attach", payload), f"attach on {case_id}"
-        )
+        return await door.send_action(case_id, "attach", payload, update_id, key)
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ PROBLEMS: dict[int, tuple[str, str]] = {
     409: ("refused", "The case refused the action"),
     413: ("too-large", "The request or file is too large"),
     422: ("invalid-field", "A field of the request is not valid"),
+    429: ("busy", "The case is busy: send it again shortly"),
     503: ("unavailable", "The engine did not answer in time"),
 }
 """RFC 9457 problem types by status: `type` is `/problems/<slug>` (the door serves a page
@@ -39,13 +40,21 @@ that explains each), `title` the same for every problem of the type."""
 
 class DoorError(Exception):
     """An answer other than 2xx: the status and one paragraph (the problem's `detail`);
-    `fields` are the request's fields a 422 names."""
+    `fields` are the request's fields a 422 names; `headers` go with the answer (a 429's
+    Retry-After, an action's Idempotency-Key)."""
 
-    def __init__(self, status: int, message: str, fields: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        fields: list[str] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.fields = fields or []
+        self.headers = headers or {}
 
 
 def problem(status: int, detail: str, fields: list[str] | None = None) -> dict[str, Any]:
@@ -63,9 +72,17 @@ def problem(status: int, detail: str, fields: list[str] | None = None) -> dict[s
     return body
 
 
-def problem_response(status: int, detail: str, fields: list[str] | None = None) -> JSONResponse:
+def problem_response(
+    status: int,
+    detail: str,
+    fields: list[str] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
     return JSONResponse(
-        problem(status, detail, fields), status_code=status, media_type=PROBLEM_JSON
+        problem(status, detail, fields),
+        status_code=status,
+        media_type=PROBLEM_JSON,
+        headers=headers,
     )
 
 
@@ -119,6 +136,8 @@ def case_error(error: CaseworkError) -> DoorError:
     kind = refusal_type(error)
     if kind == "InvalidPayload":
         return DoorError(422, message)
+    if kind == "IdempotencyKeyReused":
+        return DoorError(422, message, ["Idempotency-Key"])
     if kind == "DirectoryUnavailable":
         return DoorError(503, message)
     return DoorError(409, message)

@@ -18,10 +18,12 @@ cookie; every form carries the session's CSRF token. Nobody types who they are.
 
 from __future__ import annotations
 
+import asyncio
 import math
 import uuid
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from urllib.parse import quote, urlencode
 
 from fastapi import FastAPI, Query, Request
@@ -49,6 +51,8 @@ from casework.door.presentation import (
 from casework.door.service import Door
 from casework.door.session import COOKIE, SIGN_IN_COOKIE, Session, Sessions, same_token
 from casework.identity.keyring import KeyRing
+
+T = TypeVar("T")
 
 HERE = Path(__file__).parent
 FEED_PAGE_SIZE = 25
@@ -115,6 +119,36 @@ def form_body(action: str, form: FormData) -> dict[str, Any]:
         elif f.required:
             body[f.name] = ""  # the model names the field: "text: must not be empty"
     return body
+
+
+PAGE_BUSY_TRIES = 3
+"""How often the page sends an action to a busy case (429) before saying so: a person pressed
+the button once, so the door waits out a short crowd for them."""
+BUSY_ON_PAGE = (
+    "The case is busy with other people's changes right now, and nothing of yours was "
+    "changed: send the form again in a moment."
+)
+
+
+async def patiently(send: Callable[[], Awaitable[T]]) -> T:
+    """`send()`, sent again (under the same Idempotency-Key) while the case is busy (429), a
+    few times; then DoorError 429 in a person's words."""
+    for attempt in range(PAGE_BUSY_TRIES):
+        try:
+            return await send()
+        except DoorError as e:
+            if e.status != 429:
+                raise
+            if attempt + 1 < PAGE_BUSY_TRIES:
+                await asyncio.sleep(float(e.headers.get("Retry-After", "1")))
+    raise DoorError(429, BUSY_ON_PAGE)
+
+
+def _form_key(form: FormData) -> str | None:
+    """The Idempotency-Key the page rendered into the form: sending the same form twice (a
+    double click, Back and send again) takes the action once."""
+    value = form.get("idempotency_key")
+    return value if isinstance(value, str) and value else None
 
 
 def mount_page(app: FastAPI, door: Door, ring: KeyRing) -> None:
@@ -303,7 +337,9 @@ def mount_page(app: FastAPI, door: Door, ring: KeyRing) -> None:
             case_id = center.case_number(case)
             if action not in FORMS:
                 raise DoorError(404, f"there is no action {action!r} on this page")
-            await center.act_for(door, person, case_id, action, form_body(action, form))
+            key = _form_key(form)
+            body = form_body(action, form)
+            await patiently(lambda: center.act_for(door, person, case_id, action, body, key))
         except DoorError as e:
             return await _render_case(
                 page, request, person, session, case, 1, None, e.message, e.status
@@ -325,7 +361,10 @@ def mount_page(app: FastAPI, door: Door, ring: KeyRing) -> None:
             if not isinstance(upload, UploadFile) or not upload.filename:
                 raise DoorError(422, "attach not sent: choose a file", ["file"])
             kind = str(form.get("kind") or "log")
-            await center.attach_for(door, person, case_id, upload, kind)  # type: ignore[arg-type]
+            key = _form_key(form)
+            await patiently(
+                lambda: center.attach_for(door, person, case_id, upload, kind, None, key)  # type: ignore[arg-type]
+            )
         except DoorError as e:
             return await _render_case(
                 page, request, person, session, case, 1, None, e.message, e.status
@@ -425,6 +464,7 @@ async def _render_case(
         waits_for=waits_for(view),
         offered=offered_actions(person, view),
         may_attach=may_attach(person, view),
+        form_key=uuid.uuid4().hex,
         active_escalation=next((e for e in view.escalations if e.ended_at is None), None),
         pending_approval=next((a for a in view.log_approvals if a.status == "pending"), None),
         done=DONE.get(done or "", "Case opened" if done == "opened" else ""),

@@ -16,7 +16,8 @@ from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 from casework.attachments import AttachmentStore
-from casework.client import CaseworkError, Opener, view_case
+from casework.client import CaseworkError, Opener, act_on_case, view_case
+from casework.domain.actions import ActionResult
 from casework.domain.models import CaseView
 from casework.door.credentials import (
     KEY_PREFIX,
@@ -28,7 +29,7 @@ from casework.door.credentials import (
 from casework.door.errors import DoorError, case_error
 from casework.door.people import Identity, identify
 from casework.door.rules import may_see_case_of
-from casework.identity.interceptors import PrincipalHeaders, acting
+from casework.identity.interceptors import PrincipalHeaders, acting, with_encrypted_headers
 from casework.identity.keyring import KeyRing
 from casework.identity.principal import Principal
 from casework.store import Store
@@ -37,6 +38,14 @@ T = TypeVar("T")
 
 ANSWER_TIMEOUT = 30.0
 """Seconds the door waits for Temporal and the worker (open, read, an action) before 503."""
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+BUSY_RETRY_AFTER = 1
+"""Seconds a busy case's 429 asks the caller to wait (Retry-After)."""
+RESENT_ON = frozenset({RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED})
+"""Errors after which the door sends an action again under the same update id: the server
+aborted it (it lost the task carrying it) or did not answer."""
+RESEND_FIRST_PAUSE = 0.1
+RESEND_LAST_PAUSE = 2.0
 MAX_UPLOAD_BYTES = 256 << 20
 """An attachment's bound (a large log); `create_app(max_upload_bytes=...)` changes it."""
 
@@ -60,7 +69,9 @@ def parse_size(text: str) -> int:
 
 
 def door_client(client: Client, ring: KeyRing) -> Client:
-    """`client` with the door's `PrincipalHeaders` interceptor (once)."""
+    """`client` with the door's `PrincipalHeaders` interceptor (once), its headers (the
+    tokens) encrypted like payloads."""
+    client = with_encrypted_headers(client)
     config = client.config()
     if any(isinstance(i, PrincipalHeaders) for i in config["interceptors"]):
         return client
@@ -176,6 +187,60 @@ class Door:
             if e.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
                 raise DoorError(503, f"Temporal is not reachable: {e.message}") from None
             raise DoorError(409, f"Temporal refused {what}: {e.message}") from None
+
+    async def send_action(
+        self, case_id: str, action: str, payload: dict[str, Any], update_id: str, key: str
+    ) -> ActionResult:
+        """The action's outcome, sent as update `update_id` (the caller's Idempotency-Key,
+        `casework.domain.once`), so that it is applied at most once however often it is sent:
+        - Temporal's limit on one case's updates in flight: 429 with Retry-After, the case did
+          not take it (never a refusal: nothing was refused);
+        - an update the server aborted (it lost the task that carried it) or a server that does
+          not answer: sent again under the same id until the deadline, so the answer is its
+          real outcome (a retry of an update the case took is answered as taken);
+        - past the deadline: 503 saying that the case may still take it, and that sending it
+          again with the same key is safe."""
+        echo = {IDEMPOTENCY_HEADER: key}
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.answer_timeout
+        pause = RESEND_FIRST_PAUSE
+        while True:
+            left = deadline - loop.time()
+            try:
+                return await asyncio.wait_for(
+                    act_on_case(self.client, case_id, action, payload, update_id), left
+                )
+            except TimeoutError:
+                break
+            except CaseworkError as e:
+                error = case_error(e)
+                error.headers.update(echo)
+                raise error from None
+            except RPCError as e:
+                if e.status is RPCStatusCode.RESOURCE_EXHAUSTED:
+                    raise DoorError(
+                        429,
+                        f"{case_id} is busy: it has as many actions in flight as one case may. "
+                        f"The case did not take this {action}; send it again in "
+                        f"{BUSY_RETRY_AFTER} s with the same Idempotency-Key ({key}).",
+                        headers={**echo, "Retry-After": str(BUSY_RETRY_AFTER)},
+                    ) from None
+                if e.status not in RESENT_ON:
+                    raise DoorError(
+                        409, f"Temporal refused {action} on {case_id}: {e.message}", headers=echo
+                    ) from None
+                if loop.time() + pause >= deadline:
+                    break
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, RESEND_LAST_PAUSE)
+        raise DoorError(
+            503,
+            f"no answer to {action} on {case_id} within {self.answer_timeout:.0f} s: the "
+            "casework worker or Temporal is slow or away, and the case may still take it. Send "
+            f"the same request again with the header Idempotency-Key: {key}; it is applied at "
+            "most once and answered with its outcome.",
+            headers=echo,
+        )
 
     async def view(self, person: Identity, case_id: str) -> CaseView:
         """The case's view by query, after checking that `person` may look at its account."""

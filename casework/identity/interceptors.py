@@ -21,7 +21,7 @@ did; queries are not in history and are checked against the wall clock.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
@@ -30,16 +30,17 @@ from typing import Any
 from temporalio import workflow
 from temporalio.api.common.v1 import Payload
 from temporalio.client import (
-    Interceptor as ClientInterceptor,
-)
-from temporalio.client import (
+    Client,
     OutboundInterceptor,
     QueryWorkflowInput,
     SignalWorkflowInput,
     StartWorkflowUpdateInput,
     WorkflowUpdateHandle,
 )
-from temporalio.common import RawValue
+from temporalio.client import (
+    Interceptor as ClientInterceptor,
+)
+from temporalio.common import HeaderCodecBehavior, RawValue
 from temporalio.converter import PayloadConverter
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import (
@@ -57,11 +58,29 @@ from temporalio.worker import (
 from casework.identity import principal as who
 from casework.identity.keyring import KeyRing
 from casework.identity.principal import NAMESPACE_OPERATOR, Principal
-from casework.identity.tokens import HEADER, TOKEN_TTL, TokenRefused, issue, verify
+from casework.identity.tokens import (
+    HEADER,
+    TOKEN_TTL,
+    TokenRefused,
+    issue,
+    message_digest,
+    verify,
+)
 
 CHECKED_WORKFLOWS = frozenset({"Case"})
 
 _outgoing: ContextVar[Principal | None] = ContextVar("casework_outgoing", default=None)
+
+
+def with_encrypted_headers(client: Client) -> Client:
+    """`client` with its Temporal headers encoded by its payload codec (issue 24): the door's
+    tokens are encrypted in history like payloads, and a worker built on such a client
+    decodes them (a header sent in plain text, by an older door, still decodes)."""
+    config = client.config()
+    if config.get("header_codec_behavior") == HeaderCodecBehavior.CODEC:
+        return client
+    config["header_codec_behavior"] = HeaderCodecBehavior.CODEC
+    return Client(**config)
 
 
 @contextmanager
@@ -74,7 +93,16 @@ def acting(principal: Principal) -> Iterator[None]:
         _outgoing.reset(token)
 
 
-def _header(payloads: Any, ring: KeyRing, workflow_id: str, operation: str, ttl: timedelta) -> Any:
+def _header(
+    payloads: Any,
+    ring: KeyRing,
+    workflow_id: str,
+    operation: str,
+    ttl: timedelta,
+    args: Sequence[Any] | None = None,
+) -> Any:
+    """The headers with a token for the principal acting now, bound to `args` (the message's
+    arguments) when given: updates and signals, which the history keeps."""
     principal = _outgoing.get()
     if principal is None:
         return payloads
@@ -85,6 +113,7 @@ def _header(payloads: Any, ring: KeyRing, workflow_id: str, operation: str, ttl:
         operation=operation,
         now=datetime.now(UTC),
         ttl=ttl,
+        digest=message_digest(args) if args is not None else None,
     )
     return {**payloads, HEADER: PayloadConverter.default.to_payloads([token])[0]}
 
@@ -111,11 +140,15 @@ class _Outbound(OutboundInterceptor):
     async def start_workflow_update(
         self, input: StartWorkflowUpdateInput
     ) -> WorkflowUpdateHandle[Any]:
-        input.headers = _header(input.headers, self.ring, input.id, input.update, self.ttl)
+        input.headers = _header(
+            input.headers, self.ring, input.id, input.update, self.ttl, input.args
+        )
         return await super().start_workflow_update(input)
 
     async def signal_workflow(self, input: SignalWorkflowInput) -> None:
-        input.headers = _header(input.headers, self.ring, input.id, input.signal, self.ttl)
+        input.headers = _header(
+            input.headers, self.ring, input.id, input.signal, self.ttl, input.args
+        )
         await super().signal_workflow(input)
 
     async def query_workflow(self, input: QueryWorkflowInput) -> Any:
@@ -124,22 +157,45 @@ class _Outbound(OutboundInterceptor):
 
 
 def principal_of(
-    ring: KeyRing, headers: Any, workflow_id: str, operation: str, now: datetime
+    ring: KeyRing,
+    headers: Any,
+    workflow_id: str,
+    operation: str,
+    now: datetime,
+    args: Sequence[Any] | None = None,
 ) -> Principal:
     """Who sent a message: the verified principal, the operator (no token), or a principal
-    carrying why its token was refused."""
+    carrying why its token was refused. `args`: the message's arguments as received (updates
+    and signals), so the principal says whether its token was made for them."""
     payload: Payload | None = headers.get(HEADER) if headers else None
     if payload is None:
         return NAMESPACE_OPERATOR
     try:
         token = PayloadConverter.default.from_payloads([payload], [str])[0]
-        return verify(ring, token, workflow_id=workflow_id, operation=operation, now=now)
+        digest = received_digest(args) if args is not None else None
+        return verify(
+            ring, token, workflow_id=workflow_id, operation=operation, now=now, digest=digest
+        )
     except TokenRefused as e:
         return Principal(id=who.OPERATOR, via="namespace", refused=str(e))
     except Exception:  # a header that is not even a string
         return Principal(
             id=who.OPERATOR, via="namespace", refused="the casework token is not a token"
         )
+
+
+def received_digest(args: Sequence[Any]) -> str:
+    """`message_digest` of a message as the worker received it: an argument taken raw (the
+    `act` signal's) is digested as the JSON it holds, as its sender digested it."""
+    values = []
+    for arg in args:
+        if isinstance(arg, RawValue):
+            try:
+                arg = PayloadConverter.default.from_payload(arg.payload)
+            except Exception:  # not JSON: no sender's digest can match it
+                arg = {"undecodable": arg.payload.metadata.get("encoding", b"").hex()}
+        values.append(arg)
+    return message_digest(values)
 
 
 def proof_of(arg: Any) -> dict[str, Any] | None:
@@ -180,14 +236,16 @@ class _CheckedInbound(WorkflowInboundInterceptor):
     def init(self, outbound: WorkflowOutboundInterceptor) -> None:
         super().init(_SigningOutbound(outbound, self.ring))
 
-    def _principal(self, headers: Any, operation: str, now: datetime) -> Principal | None:
+    def _principal(
+        self, headers: Any, operation: str, now: datetime, args: Sequence[Any] | None = None
+    ) -> Principal | None:
         info = workflow.info()
         if info.workflow_type not in CHECKED_WORKFLOWS:
             return None
-        return principal_of(self.ring, headers, info.workflow_id, operation, now)
+        return principal_of(self.ring, headers, info.workflow_id, operation, now, args)
 
     def handle_update_validator(self, input: HandleUpdateInput) -> None:
-        principal = self._principal(input.headers, input.update, workflow.now())
+        principal = self._principal(input.headers, input.update, workflow.now(), input.args)
         if principal is not None and principal.refused:
             raise ApplicationError(
                 f"{input.update} refused on {workflow.info().workflow_id}: {principal.refused}",
@@ -201,7 +259,8 @@ class _CheckedInbound(WorkflowInboundInterceptor):
             who.reset_current(token)
 
     async def handle_update_handler(self, input: HandleUpdateInput) -> Any:
-        token = who.set_current(self._principal(input.headers, input.update, workflow.now()))
+        principal = self._principal(input.headers, input.update, workflow.now(), input.args)
+        token = who.set_current(principal)
         try:
             return await super().handle_update_handler(input)
         finally:
@@ -214,7 +273,8 @@ class _CheckedInbound(WorkflowInboundInterceptor):
             input.args = input.args[:-1]
             if HEADER not in headers and isinstance(proof[HEADER], str):
                 headers = {HEADER: PayloadConverter.default.to_payloads([proof[HEADER]])[0]}
-        token = who.set_current(self._principal(headers, input.signal, workflow.now()))
+        principal = self._principal(headers, input.signal, workflow.now(), input.args)
+        token = who.set_current(principal)
         try:
             await super().handle_signal(input)
         finally:
@@ -236,14 +296,23 @@ class _SigningOutbound(WorkflowOutboundInterceptor):
         super().__init__(next)
         self.ring = ring
 
-    def _token(self, target: str, signal: str) -> str:
+    def _token(self, target: str, signal: str, args: Sequence[Any]) -> str:
         me = Principal(id=workflow.info().workflow_id, via="workflow")
-        return issue(self.ring, me, workflow_id=target, operation=signal, now=workflow.now())
+        return issue(
+            self.ring,
+            me,
+            workflow_id=target,
+            operation=signal,
+            now=workflow.now(),
+            digest=message_digest(args),
+        )
 
     async def signal_external_workflow(self, input: SignalExternalWorkflowInput) -> None:
-        input.args = [*input.args, {HEADER: self._token(input.workflow_id, input.signal)}]
+        token = self._token(input.workflow_id, input.signal, input.args)
+        input.args = [*input.args, {HEADER: token}]
         await super().signal_external_workflow(input)
 
     async def signal_child_workflow(self, input: SignalChildWorkflowInput) -> None:
-        input.args = [*input.args, {HEADER: self._token(input.child_workflow_id, input.signal)}]
+        token = self._token(input.child_workflow_id, input.signal, input.args)
+        input.args = [*input.args, {HEADER: token}]
         await super().signal_child_workflow(input)

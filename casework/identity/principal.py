@@ -35,6 +35,15 @@ class Principal(BaseModel):
     refused: str | None = None
     """Set when a token came but did not verify: why (forged, expired, for another case). The
     case refuses the action with this reason; nothing is done as anyone."""
+    token_id: str | None = None
+    """The verified token's id (its `jti`): a case takes each token once (ONE_TIME_TOKENS)."""
+    token_expires: int | None = None
+    """When the token expires (Unix seconds): until then the case remembers its id."""
+    message: Literal["bound", "unbound", "mismatch"] | None = None
+    """Whether the token was made for this very message: `bound`, its payload's digest is the
+    one the token names; `mismatch`, another payload came with it (a token copied out of a
+    history and sent with a payload of one's own); `unbound`, a token that names no digest
+    (an older door). None: no token, or a message whose digest is not checked (a query)."""
 
     @property
     def acting_as(self) -> str:

@@ -1,6 +1,29 @@
 """What every part of a case shares: its state, its lifecycle, the lock that orders actions,
 the side effects in flight, and the port to its feed. Not a part itself: each part is given
 one `CaseContext` by the workflow, so parts never import each other.
+
+Who may write (issue 24; the rule for every table a case writes)
+------------------------------------------------------------------
+Temporal may run a workflow task and then discard it. An update arrives in a *speculative*
+task, which the server keeps only in memory: when it loses it (its workflow cache or update
+registry is cleared, a shard moves), the task leaves no trace in the history, its updates are
+aborted, and their clients send them again, to be taken in another task, in another order,
+among other updates. A local activity runs inside the task, so whatever it wrote stays written
+although the task that wrote it never happened; keyed by a number the attempt assigned (the
+feed's seq, an escalation's number), a discarded attempt's row then stands in for the row of
+the attempt the server kept: accepted comments vanish, others show twice.
+
+So, since KEPT_WRITES:
+- A local activity only reads (`LOCAL_READS`: routing's choice, the escalation plan, the
+  checks). The one exception is a row keyed by its cause whose first write every later
+  attempt adopts (the intake's case number and first assignment, keyed by the request id).
+- Everything a case decides to write goes in an ordinary activity: a task's side effects in
+  one `apply_effects` (feed, outbox, facts, escalation rows, assignments, approvals, release),
+  a write a handler must see done before it answers (the customer's log-sharing answer) by
+  `ask`. Only a task the server kept can schedule an activity, and its input is fixed in the
+  history: every retry writes the same rows under the same keys, so each table's
+  `ON CONFLICT DO NOTHING` (or its ordered upsert) keeps exactly one copy.
+Histories of older cases replay their local activities as they ran (`LOCAL`).
 """
 
 from __future__ import annotations
@@ -53,6 +76,9 @@ own database, run as local activities in the workflow task that decides them (no
 through the server's task queue, no activity events in the history: one marker). Filing a
 Problem Report and sharing logs talk to the engineering tracker and stay ordinary activities,
 retried and timed by the server."""
+LOCAL_READS = LOCAL - {contracts.APPLY_EFFECTS, contracts.RECORD_LOG_APPROVAL}
+"""KEPT_WRITES: the local activities that only read (see "Who may write" above); a case's
+writes are ordinary activities."""
 
 
 class FeedPort(Protocol):
@@ -103,6 +129,9 @@ class CaseContext:
         set by the workflow."""
         self.roll_over_due: Callable[[], bool] = lambda: False
         """Whether the case should roll over now (the workflow's rule); set by the workflow."""
+        self.kept_writes = False
+        """KEPT_WRITES (patches.py): local activities only read, every write is an ordinary
+        activity (see "Who may write"); set by the workflow."""
         self.settled = False
         """SETTLED_EFFECTS (patches.py): a task's side effects are written once the case has
         settled (see `_settle`); set by the workflow."""
@@ -219,7 +248,8 @@ class CaseContext:
         ]
         effects += self._effects
         self._effects = []
-        start = workflow.start_local_activity if self.local else workflow.start_activity
+        local = self.local and not self.kept_writes
+        start = workflow.start_local_activity if local else workflow.start_activity
         written = [
             start(
                 contracts.APPLY_EFFECTS,
@@ -268,7 +298,7 @@ class CaseContext:
             "schedule_to_close_timeout": CALLER_DEADLINE if caller_waits else None,
             "retry_policy": SIDE_EFFECT_RETRY,
         }
-        if not (self.local and activity in LOCAL):
+        if not (self.local and activity in (LOCAL_READS if self.kept_writes else LOCAL)):
             return await workflow.execute_activity(activity, arg, **options)
         self._asking += 1
         try:

@@ -194,15 +194,17 @@ class EscalationLadder:
                 return
             escalation_id = escalation_id_for(case.case_id, len(case.escalations) + 1)
             note = f"no first response within {format_duration(case.sla.target)}"
-            first_alert = contracts.EscalationAlert(
-                key=f"{escalation_id}:step-0",
-                escalation_id=escalation_id,
-                reason=SLA_BREACH_REASON,
-                note="" if self.ctx.restricted else note,
-                summary=summary_line(case),
-                restricted=self.ctx.restricted,
-                account_id=case.intake.request.account_id,
-            )
+            first_alert = None
+            if not self.ctx.kept_writes:  # KEPT_WRITES: the plan only reads; `_open` alerts
+                first_alert = contracts.EscalationAlert(
+                    key=f"{escalation_id}:step-0",
+                    escalation_id=escalation_id,
+                    reason=SLA_BREACH_REASON,
+                    note="" if self.ctx.restricted else note,
+                    summary=summary_line(case),
+                    restricted=self.ctx.restricted,
+                    account_id=case.intake.request.account_id,
+                )
             try:
                 plan = await self.ctx.ask(
                     contracts.PLAN_ESCALATION,

@@ -77,6 +77,30 @@ case has settled (`CaseContext._settle`) and go in one write. Retire from 2027-1
 CASE_GENERATION_3 = "case-generation-3"
 """Issue 12: every patch above, SETTLED_EFFECTS included, in one marker (as CASE_GENERATION)."""
 
+KEPT_WRITES = "kept-task-writes"
+"""Issue 24: cases before it wrote a task's side effects (feed, outbox, facts, escalation rows),
+the customer's log-sharing answer and the routing's assignment from local activities, which
+stay written when Temporal discards the task (a lost speculative update task) and let a
+discarded attempt's rows stand in for the kept one's; since, local activities only read and
+every write is an ordinary activity, which only a kept task can schedule (context.py, "Who may
+write"). Retire from 2027-12-06."""
+
+ONE_TIME_TOKENS = "one-time-principal-tokens"
+"""Issue 24: cases before it accepted a door's token again for as long as it was valid (a token
+copied out of a history could be replayed with any payload); since, a token is bound to its
+message (the payload's digest) and acts once: the case remembers the tokens it took (bounded,
+across continue-as-new, callers.py). Retire from 2027-12-06."""
+
+REMEMBERED_ACTIONS = "remembered-action-keys"
+"""Issue 24: cases before it left duplicate updates to the server, which forgets them when the
+case continues as new; since, the case remembers its recent updates' ids and outcomes
+(`CaseState.action_keys`), so a retried action (the door's Idempotency-Key) is answered with
+its first outcome and never applied twice. Retire from 2027-12-06."""
+
+CASE_GENERATION_4 = "case-generation-4"
+"""Issue 24: every patch above, KEPT_WRITES, ONE_TIME_TOKENS and REMEMBERED_ACTIONS included,
+in one marker (as CASE_GENERATION)."""
+
 ALL = (
     WAKE_AT_WINDOW_CHANGES,
     ESCALATE_SLA_BREACH,
@@ -92,9 +116,14 @@ ALL = (
     CASE_GENERATION_2,
     SETTLED_EFFECTS,
     CASE_GENERATION_3,
+    KEPT_WRITES,
+    ONE_TIME_TOKENS,
+    REMEMBERED_ACTIONS,
+    CASE_GENERATION_4,
 )
 
 GENERATIONS = (
+    (CASE_GENERATION_4, frozenset(ALL[: ALL.index(CASE_GENERATION_4)])),
     (CASE_GENERATION_3, frozenset(ALL[: ALL.index(CASE_GENERATION_3)])),
     (CASE_GENERATION_2, frozenset(ALL[: ALL.index(CASE_GENERATION_2)])),
     (CASE_GENERATION, frozenset(ALL[: ALL.index(CASE_GENERATION)])),

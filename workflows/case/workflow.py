@@ -70,12 +70,16 @@ from workflows.case.clock import FirstResponseClock
 from workflows.case.context import CaseContext
 from workflows.case.escalations import EscalationLadder
 from workflows.case.feed import Feed
+from workflows.case.once import Once
 from workflows.case.patches import (
     ACT_PAYLOAD_RAW,
     ATTACHMENT_IN_STORE,
     BATCHED_EFFECTS,
     DEFER_DURING_ROLL_OVER,
+    KEPT_WRITES,
     LOCAL_ACTIVITIES,
+    ONE_TIME_TOKENS,
+    REMEMBERED_ACTIONS,
     SETTLED_EFFECTS,
     Patches,
 )
@@ -138,6 +142,7 @@ class CaseWorkflow:
         ctx.batched = patched(BATCHED_EFFECTS)
         ctx.local = ctx.batched and patched(LOCAL_ACTIVITIES)
         ctx.settled = ctx.local and patched(SETTLED_EFFECTS)
+        ctx.kept_writes = ctx.settled and patched(KEPT_WRITES)
         ctx.roll_over_due = self._time_to_roll_over
         self.startup: list[asyncio.Future[Any]] | None = None
         """The side effects of the run's start-up; None until the run has started up."""
@@ -146,6 +151,9 @@ class CaseWorkflow:
         self.clock = FirstResponseClock(ctx, escalate_breach=self._escalate_breach)
         self.ladder = EscalationLadder(ctx, change_priority=self.clock.change_priority)
         self.routing = Routing(ctx)
+        self.once = Once(
+            ctx, one_time=patched(ONE_TIME_TOKENS), remembers=patched(REMEMBERED_ACTIONS)
+        )
         self.approvals = LogApprovals(ctx, check_stored=patched(ATTACHMENT_IN_STORE))
         self.actions = CaseActions(
             ctx,
@@ -304,9 +312,26 @@ class CaseWorkflow:
     # --- how an action is taken: one path for every action --------------------------------
 
     async def _act(self, name: str, payload: Any) -> ActionResult:
+        """An action, at most once: a token is taken once (ONE_TIME_TOKENS), and an update
+        the case took before (the door's Idempotency-Key) is answered with its first outcome
+        (REMEMBERED_ACTIONS, callers.py)."""
+        principal = principal_now(self.verified)
+        self.once.take(name, principal)
+        update = workflow.current_update_info()
+        remembered = self.once.recall(name, principal, update)
+        if remembered is not None:
+            return remembered
+        try:
+            result = await self._take(name, payload, principal)
+        except ApplicationError as e:
+            self.once.remember(principal, update, refusal=e)
+            raise
+        self.once.remember(principal, update, result=result)
+        return result
+
+    async def _take(self, name: str, payload: Any, principal: Principal | None) -> ActionResult:
         """Know who acts (callers.py), parse, take the lock, ask the rules, apply; a refusal
         is on the feed and the caller gets its reason."""
-        principal = principal_now(self.verified)
         action = self._parse(name, payload, principal)
         actor = self.ctx.actor(action.actor)
         async with self.ctx.lock:
@@ -354,9 +379,10 @@ class CaseWorkflow:
             raise self.ctx.refuse(name, actor_id_of(payload), str(e), "InvalidPayload") from None
 
     async def _act_quietly(self, name: str, payload: dict[str, Any]) -> None:
-        """An action whose refusal the feed says, with no caller to answer (signals)."""
+        """An action whose refusal the feed says, with no caller to answer (signals: their
+        token was taken by the signal's handler)."""
         try:
-            await self._act(name, payload)
+            await self._take(name, payload, principal_now(self.verified))
         except ApplicationError:
             pass
 
@@ -398,6 +424,10 @@ class CaseWorkflow:
         refused on the feed too (a case before ACT_PAYLOAD_RAW drops it, as the SDK did)."""
         principal = principal_now(self.verified)
         try:
+            self.once.take("act", principal)
+        except ApplicationError:
+            return  # on the feed
+        try:
             payload = signals.decode(payload, json_only=self.refuses_undecodable)
         except PayloadError as e:
             if not self.refuses_undecodable:
@@ -438,6 +468,10 @@ class CaseWorkflow:
         engine; anyone else's are refused on the feed."""
         principal = principal_now(self.verified)
         if principal is None or principal.is_workflow:
+            try:
+                self.once.take(name, principal)
+            except ApplicationError:
+                return False  # on the feed
             return True
         self.feed.record(
             principal.acting_as,
@@ -462,7 +496,9 @@ class CaseWorkflow:
     async def read(self, payload: Any = None) -> CaseView:
         """The audited read: checks the viewer against the directory now and records a refused
         read of a restricted case on the feed (U5). Queries cannot record; this can."""
-        viewer = self._parse("read", payload, principal_now(self.verified)).viewer
+        principal = principal_now(self.verified)
+        self.once.take("read", principal)
+        viewer = self._parse("read", payload, principal).viewer
         if not self.ctx.restricted or viewer in self.case.intake.account_contacts:
             return self._view(viewer)
         try:
