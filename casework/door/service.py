@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Awaitable
+from collections.abc import AsyncIterator, Awaitable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError, RPCStatusCode
 
 from casework.attachments import AttachmentStore
@@ -79,6 +80,50 @@ def door_client(client: Client, ring: KeyRing) -> Client:
     return Client(**config)
 
 
+CASE_ACTIONS_IN_FLIGHT = 8
+"""Actions one door sends one case at a time, below Temporal's limit of updates in flight per
+workflow (10 on the dev server; `history.maxInFlightUpdates`). Past that limit the server
+turns requests away and, under a flood, keeps losing the task that carries the admitted ones
+(measured: 1,000 comments at once stalled a case for 74 s); a door that queues its own
+requests keeps the case moving."""
+SLOT_WAIT = 10.0
+"""Seconds a request waits for one of its case's slots before a 429."""
+
+
+class CaseGates:
+    """Per case, at most CASE_ACTIONS_IN_FLIGHT actions of this door in flight; the others wait
+    their turn (SLOT_WAIT at most, then 429). A gate lives while someone uses it."""
+
+    def __init__(self, width: int = CASE_ACTIONS_IN_FLIGHT, wait: float = SLOT_WAIT) -> None:
+        self.width = width
+        self.wait = wait
+        self._gates: dict[str, tuple[asyncio.Semaphore, list[int]]] = {}
+
+    @asynccontextmanager
+    async def slot(self, case_id: str, action: str, key: str) -> AsyncIterator[None]:
+        gate, users = self._gates.setdefault(case_id, (asyncio.Semaphore(self.width), [0]))
+        users[0] += 1
+        try:
+            try:
+                await asyncio.wait_for(gate.acquire(), self.wait)
+            except TimeoutError:
+                raise DoorError(
+                    429,
+                    f"{case_id} is busy: {self.width} actions are in flight on it and more "
+                    f"wait. The case did not take this {action}; send it again in "
+                    f"{BUSY_RETRY_AFTER} s with the same Idempotency-Key ({key}).",
+                    headers={IDEMPOTENCY_HEADER: key, "Retry-After": str(BUSY_RETRY_AFTER)},
+                ) from None
+            try:
+                yield
+            finally:
+                gate.release()
+        finally:
+            users[0] -= 1
+            if users[0] == 0:
+                del self._gates[case_id]
+
+
 @dataclass
 class Door:
     """What the app's handlers share."""
@@ -94,6 +139,8 @@ class Door:
     opener: Opener | None = None
     """The intake done in this process, when the door runs beside a worker (`casework up`):
     cases open without an intake workflow. None: through the Intake workflow."""
+    gates: CaseGates = field(default_factory=lambda: CaseGates())
+    """How many actions this door has in flight on each case (`CaseGates`)."""
 
     # --- who is asking ----------------------------------------------------------------------
 
@@ -174,7 +221,7 @@ class Door:
         the CaseworkError's status otherwise."""
         try:
             return await asyncio.wait_for(work, self.answer_timeout)
-        except TimeoutError:
+        except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
             raise DoorError(
                 503,
                 f"no answer to {what} within {self.answer_timeout:.0f} s: the casework worker "
@@ -200,9 +247,21 @@ class Door:
           real outcome (a retry of an update the case took is answered as taken);
         - past the deadline: 503 saying that the case may still take it, and that sending it
           again with the same key is safe."""
+        deadline = asyncio.get_running_loop().time() + self.answer_timeout
+        async with self.gates.slot(case_id, action, key):
+            return await self._send(case_id, action, payload, update_id, key, deadline)
+
+    async def _send(
+        self,
+        case_id: str,
+        action: str,
+        payload: dict[str, Any],
+        update_id: str,
+        key: str,
+        deadline: float,
+    ) -> ActionResult:
         echo = {IDEMPOTENCY_HEADER: key}
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.answer_timeout
         pause = RESEND_FIRST_PAUSE
         while True:
             left = deadline - loop.time()
@@ -212,6 +271,12 @@ class Door:
                 )
             except TimeoutError:
                 break
+            except WorkflowUpdateRPCTimeoutOrCancelledError:
+                # the server's own wait for the update ended: ask again under the same id
+                if loop.time() + pause >= deadline:
+                    break
+                await asyncio.sleep(pause)
+                continue
             except CaseworkError as e:
                 error = case_error(e)
                 error.headers.update(echo)
