@@ -12,14 +12,19 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
     RootModel,
     StringConstraints,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
     field_validator,
     model_validator,
 )
+
+from casework.domain.validation import RECORDED, one_line, text_lines
 
 
 class Tier(StrEnum):
@@ -89,10 +94,41 @@ Identifier = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[\w.@:-]+$"),
 ]
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)]
-OptionalText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=20_000)]
+"""An id: letters, digits and . _ @ : - (so never a control character)."""
+ShortText = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    AfterValidator(one_line),
+]
+"""One line (a product, a version, a name): no control character (casework.domain.validation)."""
+LongText = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000),
+    AfterValidator(text_lines),
+]
+"""A text (a description, a comment): line breaks and tabs, no other control character."""
+OptionalText = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=20_000),
+    AfterValidator(text_lines),
+]
 """A note or reason that may be left out; as long as a LongText at the most."""
+OptionalLine = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=20_000),
+    AfterValidator(one_line),
+]
+"""A one-line reason that may be left out (the Case Center's one-line inputs): no control
+character, as a ShortText."""
+
+
+def _as_recorded(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    """A request a case carries was accepted before: it is read back without the character
+    rule, so a case opened before the rule still decodes (its history, its carried state)."""
+    if isinstance(value, dict):
+        return OpenCaseRequest.model_validate(value, context=RECORDED)
+    return handler(value)
+
 
 CASE_ID_PATTERN = re.compile(r"^case-\d{6,}(-esc-\d+)?$")
 """A case number; `-esc-<n>` is a partner case's vendor escalation (P4)."""
@@ -212,7 +248,7 @@ class IntakeResult(Lenient):
     """The validated facts a case starts from; produced by the intake activity."""
 
     case_id: str
-    request: OpenCaseRequest
+    request: Annotated[OpenCaseRequest, WrapValidator(_as_recorded)]
     account_name: str
     contact_name: str
     account_contacts: list[str]

@@ -136,6 +136,8 @@ async def open_for(
         body = {**body, "request_id": key}
     try:
         fields = open_fields(person, body)
+    except BadRequest as e:
+        raise DoorError(422, f"case not opened: {e}", e.fields) from None
     except Refused as e:
         raise DoorError(403, f"case not opened: {e}") from None
     try:
