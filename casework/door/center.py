@@ -59,6 +59,7 @@ from casework.door.rules import (
     restricted_reason,
 )
 from casework.door.service import Door
+from casework.door.withhold import as_u5_allows
 from casework.identity.interceptors import acting
 from casework.identity.principal import Principal
 
@@ -359,9 +360,10 @@ async def act_for(
     except ValidationError as e:
         raise invalid(e, f"{action} not sent") from None
     with acting(principal_of(person, acted_for)):
-        return await door.answered(
+        answer = door.answered(
             act_on_case(door.client, case_id, action, checked), f"{action} on {case_id}"
         )
+        return await as_u5_allows(door, person, case_id, action, answer)
 
 
 async def attach_for(
@@ -382,9 +384,10 @@ async def attach_for(
     stored = await store_upload(door, upload, restricted=realm is None or realm.restricted)
     payload = {**fields, "sha256": stored.sha256, "size": stored.size}
     with acting(principal_of(person)):
-        return await door.answered(
+        answer = door.answered(
             act_on_case(door.client, case_id, "attach", payload), f"attach on {case_id}"
         )
+        return await as_u5_allows(door, person, case_id, "attach", answer)
 
 
 @dataclass(frozen=True)
