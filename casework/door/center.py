@@ -47,6 +47,7 @@ from casework.domain.models import (
     OpenCaseResult,
     case_id_for,
 )
+from casework.domain.partner import partner_queue
 from casework.domain.us_citizen import withhold_feed
 from casework.door.bounds import store_upload
 from casework.door.errors import DoorError, invalid
@@ -247,13 +248,20 @@ async def list_for(
     security: bool = False,
     limit: int = 50,
 ) -> list[Any]:
-    """Rows carry no content of a case (U5). A contact lists their own account's cases."""
+    """Rows carry no content of a case (U5). A contact lists their own account's cases; a
+    partner's engineer their partner's, which wait in its queue at every level (P3), as `show`
+    lets them see (`rules.may_see_case_of`)."""
     if person.kind == "contact":
         if account is not None and account != person.account:
             raise DoorError(
                 403, f"{person.id} is a contact of {person.account}: list its cases only"
             )
         account = person.account
+    queue = None
+    if person.kind == "partner_engineer":
+        if person.partner is None:  # pragma: no cover - the directory gives each one a partner
+            raise DoorError(403, f"{person.id} is a partner's engineer of no partner")
+        queue = partner_queue(person.partner)
     try:
         query = case_list_query(
             state=state,
@@ -263,6 +271,7 @@ async def list_for(
             account=account,
             restricted=restricted,
             security=security,
+            queue=queue,
         )
     except CaseworkError as e:
         raise DoorError(400, str(e)) from None
