@@ -224,7 +224,14 @@ async def test_not_json_not_an_object_or_a_field_of_the_wrong_type_is_a_422(
             f"/v1/cases/{case_id}/attachments", content=b"x", headers=alice | no_boundary
         )
         assert upload.status_code == 422 and "boundary" in upload.json()["detail"], upload.text
-        await sign_in(http, key_for(store, "acme-alice"))
+        csrf = await sign_in(http, key_for(store, "acme-alice"))
+        a_file_for_a_text = await http.post(
+            "/cases/new",
+            data={"csrf": csrf, **{k: v for k, v in HA_PROBLEM.items() if k != "description"}},
+            files={"description": ("a.log", b"HA log", "text/plain")},
+        )
+        assert a_file_for_a_text.status_code == 422, a_file_for_a_text.text  # not its repr
+        assert "description" in a_file_for_a_text.text
         forms = ("/cases/new", f"/cases/{case_id}/act/comment", f"/cases/{case_id}/attachments")
         for path in forms:
             page = await http.post(path, content=unnamed, headers=broken)

@@ -16,7 +16,7 @@ from temporalio.client import WorkflowUpdateFailedError
 from casework.domain import actions
 from casework.domain.directory import Contact
 from casework.domain.models import IntakeResult, OpenCaseRequest, PartnerInfo
-from casework.domain.validation import RECORDED, PayloadError, parse_payload
+from casework.domain.validation import PayloadError, parse_payload
 from tests.conftest import Desk, as_person
 
 REFUSED_ANYWHERE = ("\x00", "\x07", "\x1b", "\x7f", "\x85", "\x9f", "\u2028", "\u2029")
@@ -106,6 +106,8 @@ def test_a_text_keeps_its_lines_and_tabs_and_refuses_other_control_characters(
 def test_what_a_case_took_before_the_rule_decodes_as_it_was() -> None:
     """A case opened before the rule carries its request (its history's input, the state it
     rolls over with): read back without the rule, or the case could not run again."""
+    from casework.domain.validation import RECORDED
+
     old = {**REQUEST, "version": "7.4\r\n.3"}
     with pytest.raises(ValidationError):
         OpenCaseRequest.model_validate(old)

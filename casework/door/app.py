@@ -165,7 +165,9 @@ def create_app(
             str | None,
             Header(
                 description="Opening is idempotent on it: the same key with the same request "
-                "answers the same case (created false); with another request, 422."
+                "answers the same case (created false); with another request, 422 naming the "
+                "fields that differ. A key is the caller's own: a contact's is their account's, "
+                "anyone else's their own; the same key from another account opens its own case."
             ),
         ] = None,
     ) -> OpenCaseResult:
@@ -374,7 +376,10 @@ def _request_bodies(schema: dict[str, Any]) -> None:
         OpenCaseRequest,
         ("request_id", "channel", "account_id", "contact_id"),
         {
-            "request_id": {"type": "string", "description": "or the Idempotency-Key header"},
+            "request_id": {
+                "type": "string",
+                "description": "or the Idempotency-Key header (the caller's own, as it is)",
+            },
             "channel": {"type": "string", "description": "default: what your credential says"},
             "account_id": {"type": "string", "description": "default: your account"},
             "contact_id": {"type": "string", "description": "default: yourself"},

@@ -100,6 +100,15 @@ def _secure(request: Request) -> bool:
     return request.url.scheme == "https"
 
 
+def _field(form: FormData, name: str, default: str = "") -> str:
+    """A text field of a form (`default` when it is missing or empty). A file sent in its place
+    is no text: "", which the model then names as wrong, never the file's description."""
+    value = form.get(name)
+    if value is None:
+        return default
+    return (value or default) if isinstance(value, str) else ""
+
+
 def form_body(action: str, form: FormData) -> dict[str, Any]:
     """An action's JSON fields from its form: lists for checkboxes, empty optionals left out."""
     body: dict[str, Any] = {}
@@ -138,8 +147,8 @@ def mount_page(app: FastAPI, door: Door, ring: KeyRing) -> None:
     async def sign_in(request: Request) -> Response:
         form = await request.form()
         token = request.cookies.get(SIGN_IN_COOKIE) or ""
-        target = _safe_next(str(form.get("next") or ""))
-        if not token or not same_token(token, str(form.get("csrf") or "")):
+        target = _safe_next(_field(form, "next"))
+        if not token or not same_token(token, _field(form, "csrf")):
             return _sign_in_page(
                 page,
                 request,
@@ -148,7 +157,7 @@ def mount_page(app: FastAPI, door: Door, ring: KeyRing) -> None:
                 _new_sign_in_token(),
                 400,
             )
-        credential = str(form.get("credential") or "").strip()
+        credential = _field(form, "credential").strip()
         if not credential:
             return _sign_in_page(
                 page, request, target, "Paste your API key (cw_...) to sign in.", token, 422
@@ -175,7 +184,7 @@ def mount_page(app: FastAPI, door: Door, ring: KeyRing) -> None:
     async def sign_out(request: Request) -> Response:
         who = await page.signed_in(request)
         form = await request.form()
-        if who is not None and not same_token(who[1].csrf, str(form.get("csrf") or "")):
+        if who is not None and not same_token(who[1].csrf, _field(form, "csrf")):
             return HTMLResponse("the form expired: reload the page and sign out again", 400)
         response = RedirectResponse("/signin?signed_out=1", status_code=303)
         response.delete_cookie(COOKIE, path="/")
@@ -245,10 +254,10 @@ def mount_page(app: FastAPI, door: Door, ring: KeyRing) -> None:
             return _to_sign_in(request)
         person, session = who
         form = await request.form()
-        if not same_token(session.csrf, str(form.get("csrf") or "")):
+        if not same_token(session.csrf, _field(form, "csrf")):
             return HTMLResponse("the form expired: reload the page and send it again", 400)
         values = {
-            k: str(form.get(k) or "").strip()
+            k: _field(form, k).strip()
             for k in ("product", "version", "priority", "category", "description", "request_id")
         }
         body = {k: v for k, v in values.items() if v}
@@ -297,7 +306,7 @@ def mount_page(app: FastAPI, door: Door, ring: KeyRing) -> None:
             return _to_sign_in(request)
         person, session = who
         form = await request.form()
-        if not same_token(session.csrf, str(form.get("csrf") or "")):
+        if not same_token(session.csrf, _field(form, "csrf")):
             return HTMLResponse("the form expired: reload the page and send it again", 400)
         try:
             case_id = center.case_number(case)
@@ -317,14 +326,14 @@ def mount_page(app: FastAPI, door: Door, ring: KeyRing) -> None:
             return _to_sign_in(request)
         person, session = who
         form = await request.form()
-        if not same_token(session.csrf, str(form.get("csrf") or "")):
+        if not same_token(session.csrf, _field(form, "csrf")):
             return HTMLResponse("the form expired: reload the page and send it again", 400)
         upload = form.get("file")
         try:
             case_id = center.case_number(case)
             if not isinstance(upload, UploadFile) or not upload.filename:
                 raise DoorError(422, "attach not sent: choose a file", ["file"])
-            kind = str(form.get("kind") or "log")
+            kind = _field(form, "kind", "log")
             await center.attach_for(door, person, case_id, upload, kind)  # type: ignore[arg-type]
         except DoorError as e:
             return await _render_case(

@@ -6,6 +6,7 @@ on a case, in which state); these are the door's: whose name a request may carry
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from typing import Any
 
@@ -75,7 +76,8 @@ def open_fields(person: Identity, body: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(body.get("channel", ""), str):
         raise BadRequest("channel must be web, phone or partner", ["channel"])
     fields = {k: _text(v) for k, v in body.items()}
-    fields.setdefault("request_id", uuid.uuid4().hex)
+    if fields.get("request_id") is None:  # a key of the door's making: a new request
+        fields["request_id"] = uuid.uuid4().hex
     if isinstance(fields.get("channel"), str):
         fields["channel"] = fields["channel"].lower()
     if person.kind == "contact":
@@ -131,6 +133,28 @@ def open_fields(person: Identity, body: dict[str, Any]) -> dict[str, Any]:
             "(web), Customer Care (phone) and the engineers of a Support Now partner (P3)"
         )
     return fields
+
+
+def request_id_for(person: Identity, key: str) -> str:
+    """The request id an open request's key (its Idempotency-Key, or `request_id`) stands for:
+    the caller's own. A contact's keys are their account's (two contacts of one account sending
+    one portal request get one case), anyone else's are their own (Customer Care, a partner's
+    engineer): the same key from another account is another request, never compared with this
+    one. `<scope>:<key>` (`acme:portal-4711`) while that is an id of at most 64 characters,
+    otherwise `key-` and 40 hex digits of SHA-256 over the scope and the key; the intake's
+    workflow id is `intake-<request id>` and the database's request ids hold 64 characters.
+    Directory ids are unique across accounts and people, and a scoped id always has a `:`
+    after a scope without one, so no two scopes share a request id."""
+    scope = person.account if person.kind == "contact" and person.account else person.id
+    readable = f"{scope}:{key}"
+    if ":" not in scope and len(readable) <= MAX_REQUEST_ID:
+        return readable
+    digest = hashlib.sha256(f"{scope}\n{key}".encode()).hexdigest()[:40]
+    return f"key-{digest}"
+
+
+MAX_REQUEST_ID = 64
+"""An Identifier's length: the request id's bound (casework.domain.models, the store)."""
 
 
 def action_fields(
