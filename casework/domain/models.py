@@ -12,19 +12,21 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
     RootModel,
-    StringConstraints,
-    ValidatorFunctionWrapHandler,
-    WrapValidator,
     field_validator,
     model_validator,
 )
 
-from casework.domain.validation import RECORDED, one_line, text_lines
+# The field types live with their character rule; the models' modules import them from here.
+from casework.domain.validation import Identifier as Identifier
+from casework.domain.validation import LongText as LongText
+from casework.domain.validation import OptionalLine as OptionalLine
+from casework.domain.validation import OptionalText as OptionalText
+from casework.domain.validation import ShortText as ShortText
+from casework.domain.validation import read_as_recorded
 
 
 class Tier(StrEnum):
@@ -88,46 +90,6 @@ class Lenient(BaseModel):
     """Outputs and carried state ignore unknown fields: a newer writer never breaks a reader."""
 
     model_config = ConfigDict(extra="ignore")
-
-
-Identifier = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[\w.@:-]+$"),
-]
-"""An id: letters, digits and . _ @ : - (so never a control character)."""
-ShortText = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
-    AfterValidator(one_line),
-]
-"""One line (a product, a version, a name): no control character (casework.domain.validation)."""
-LongText = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000),
-    AfterValidator(text_lines),
-]
-"""A text (a description, a comment): line breaks and tabs, no other control character."""
-OptionalText = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, max_length=20_000),
-    AfterValidator(text_lines),
-]
-"""A note or reason that may be left out; as long as a LongText at the most."""
-OptionalLine = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, max_length=20_000),
-    AfterValidator(one_line),
-]
-"""A one-line reason that may be left out (the Case Center's one-line inputs): no control
-character, as a ShortText."""
-
-
-def _as_recorded(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
-    """A request a case carries was accepted before: it is read back without the character
-    rule, so a case opened before the rule still decodes (its history, its carried state)."""
-    if isinstance(value, dict):
-        return OpenCaseRequest.model_validate(value, context=RECORDED)
-    return handler(value)
 
 
 CASE_ID_PATTERN = re.compile(r"^case-\d{6,}(-esc-\d+)?$")
@@ -248,7 +210,7 @@ class IntakeResult(Lenient):
     """The validated facts a case starts from; produced by the intake activity."""
 
     case_id: str
-    request: Annotated[OpenCaseRequest, WrapValidator(_as_recorded)]
+    request: Annotated[OpenCaseRequest, read_as_recorded(OpenCaseRequest)]
     account_name: str
     contact_name: str
     account_contacts: list[str]

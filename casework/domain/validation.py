@@ -16,9 +16,17 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ValidationError, ValidationInfo
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    StringConstraints,
+    ValidationError,
+    ValidationInfo,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+)
 from pydantic_core import PydanticCustomError
 
 M = TypeVar("M", bound=BaseModel)
@@ -90,6 +98,53 @@ MAX_PAYLOAD_CHARS = 64_000
 
 class PayloadError(ValueError):
     """The payload is not one the action takes; the message says why and what it expects."""
+
+
+def read_as_recorded(model: type[BaseModel]) -> WrapValidator:
+    """For a field holding what a case accepted before (a request it carries in its history
+    and its state): read back without the character rule, so a case opened before the rule
+    still decodes."""
+
+    def read(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        if isinstance(value, dict):
+            return model.model_validate(value, context=RECORDED)
+        return handler(value)
+
+    return WrapValidator(read)
+
+
+# --- the field types of the models (casework.domain.models re-exports them) ---------------
+
+Identifier = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[\w.@:-]+$"),
+]
+"""An id: letters, digits and . _ @ : - (so never a control character)."""
+ShortText = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    AfterValidator(one_line),
+]
+"""One line (a product, a version, a name): no control character."""
+LongText = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000),
+    AfterValidator(text_lines),
+]
+"""A text (a description, a comment): line breaks and tabs, no other control character."""
+OptionalText = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=20_000),
+    AfterValidator(text_lines),
+]
+"""A note or reason that may be left out; as long as a LongText at the most."""
+OptionalLine = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=20_000),
+    AfterValidator(one_line),
+]
+"""A one-line reason that may be left out (the Case Center's one-line inputs): no control
+character, as a ShortText."""
 
 
 def first_error(error: ValidationError, most: int = 3) -> str:
