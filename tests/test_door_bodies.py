@@ -206,6 +206,7 @@ async def test_not_json_not_an_object_or_a_field_of_the_wrong_type_is_a_422(
         ("/v1/webhooks", erin, b'{"url": "https://h.example", "events": 5}', "events"),
         ("/v1/webhooks", erin, b'{"url": 5, "events": ["all"]}', "url"),
         ("/v1/webhooks", erin, b'{"url": "https://h.example", "events": {"all": 1}}', "events"),
+        ("/v1/webhooks", erin, b'{"url": "https://h.example/\\u001b[31m"}', "U+001B"),
     ]
     async with door(store, desk, tmp_path, raise_app_exceptions=False) as http:
         for path, who, body, words in sent:
