@@ -20,6 +20,10 @@ throw-away database, then writes each workflow's history as JSON into tests/hist
                     and returns its resolution (P3, P4)
     escalated-*     Escalate Now: the manager on duty does not acknowledge in time, the next one
                     does and de-escalates; a security vulnerability issue starting at L2 (E3, A5)
+    controls-case   control characters a case accepted before issue 24 refused them: a CR LF
+                    inside the version, escape sequences and a NUL in texts, line breaks in
+                    one-line reasons, by update and by the `act` signal; opened as `casework up`
+                    opens (the worker's intake in this process, no intake workflow)
 
 Re-record after a deliberate, compatible change to the workflows:
 
@@ -32,6 +36,9 @@ Re-record after a deliberate, compatible change to the workflows:
     python scripts/record_histories.py --prefix settled- --only ladder
                                             # case generation 3: settled side effects, the
                                             # first routing made by the intake
+    python scripts/record_histories.py --only controls
+                                            # recorded on the code before issue 24's text
+                                            # rule: keep it, do not re-record it
 
 Re-record only what changed: a history recorded by older code that still replays is the best
 proof that running cases survive a deploy.
@@ -69,7 +76,7 @@ from casework.identity.keyring import KeyRing
 from casework.identity.principal import Principal
 from casework.settings import DEMO_DIRECTORY
 from casework.store import Store
-from worker import activities_for, build_worker
+from worker import activities_for, build_worker, opener
 
 HISTORIES = Path(__file__).resolve().parent.parent / "tests" / "histories"
 SKIPPED_TIME_TTL = timedelta(days=3650)
@@ -114,6 +121,8 @@ class Recorder:
         self.task_queue = task_queue
         self.out = out
         self.prefix = prefix
+        self.opener: Any = None
+        """The worker's intake in this process (`worker.opener`), as `casework up` opens."""
 
     async def open(self, name: str, options: dict[str, Any] | None = None, **fields: Any) -> str:
         request = OpenCaseRequest.model_validate(
@@ -401,6 +410,39 @@ async def escalated(r: Recorder) -> None:
     await r.finished("escalated", case_id)
 
 
+async def controls(r: Recorder) -> None:
+    """Issue 24: control characters the case took before the text rule refused them. Recorded
+    on the code before the rule, so the replay proves that cases holding them still run."""
+    request = OpenCaseRequest.model_validate(
+        {
+            "request_id": f"controls-{uuid.uuid4().hex[:8]}",
+            "channel": "web",
+            "account_id": "acme",
+            "contact_id": "acme-alice",
+            "product": "FortiGate",
+            "version": "7.4\r\n.3",
+            "priority": "P2",
+            "description": "HA \x1b[1mfails\x1b[0m over\x0b every few minutes",
+        }
+    )
+    opened = await r.opener(request, CASE_OPTIONS)
+    case_id = opened.case_id
+    assert case_id is not None
+    view = await r.until(case_id, lambda v: v.state == "in_progress")
+    owner = owner_of(view)
+    await r.act(case_id, "respond", actor=owner, text="Looking\x0c at it")
+    await r.act(case_id, "comment", actor="acme-alice", text="red \x1b[31mERR\x1b[0m here")
+    with acting(Principal(id="acme-bob", via="api-key")):
+        await r.case(case_id).signal(
+            "act", {"action": "comment", "actor": "acme-bob", "text": "bell\x07 and \u2028 too"}
+        )
+    await r.until(case_id, lambda v: "bell" in v.feed[-1].text)
+    await r.act(case_id, "change_priority", actor="acme-alice", priority="P3", reason="less\nnow")
+    await r.act(case_id, "resolve", actor=owner, resolution="fixed\x00 in 7.4.4")
+    await r.act(case_id, "close", actor="acme-alice", reason="thanks\r\nbye")
+    await r.finished("controls", case_id)
+
+
 SCENARIOS = {
     "restricted": restricted,
     "declined": declined,
@@ -409,6 +451,7 @@ SCENARIOS = {
     "ladder": ladder,
     "breach": breach,
     "refusals": refusals,
+    "controls": controls,
 }
 """In recording order: time skipping (env.sleep) hangs once a case has completed (a test server
 bug, see tests/conftest.py), so the scenarios that sleep come first."""
@@ -435,14 +478,15 @@ async def main(out: Path, only: list[str], prefix: str = "") -> None:
             upload = Path(tmp) / "ike.log"
             upload.write_bytes(STORED_LOG)
             files.put(upload)
+            activities = activities_for(store, POLICY, attachments=files)
             worker = build_worker(
-                env.client,
-                task_queue=task_queue,
-                activities=activities_for(store, POLICY, attachments=files),
-                ring=TEST_RING,
+                env.client, task_queue=task_queue, activities=activities, ring=TEST_RING
             )
             async with worker:
                 recorder = Recorder(env, task_queue, out, prefix)
+                recorder.opener = opener(
+                    recorder.client, activities, task_queue, clock=env.get_current_time
+                )
                 for name, scenario in SCENARIOS.items():
                     if not only or name in only:
                         await scenario(recorder)

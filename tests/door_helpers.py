@@ -27,8 +27,15 @@ def bearer(token: str) -> dict[str, str]:
 
 @asynccontextmanager
 async def door(
-    store: Store, desk: Desk, tmp_path: Path, oidc: OidcConfig | None = None, **options: Any
+    store: Store,
+    desk: Desk,
+    tmp_path: Path,
+    oidc: OidcConfig | None = None,
+    raise_app_exceptions: bool = True,
+    **options: Any,
 ) -> AsyncIterator[httpx.AsyncClient]:
+    """The door in this process. `raise_app_exceptions=False`: an uncaught exception is the
+    500 a client of a real server gets, not an exception in the test."""
     app = create_app(
         store=store,
         client=desk.client,
@@ -40,6 +47,6 @@ async def door(
         opener=desk.opener,  # as `casework up` runs it: the worker's intake, in this process
         **options,
     )
-    transport = httpx.ASGITransport(app=app)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=raise_app_exceptions)
     async with httpx.AsyncClient(transport=transport, base_url="http://door", timeout=60) as http:
         yield http

@@ -201,7 +201,7 @@ async def test_every_refusal_is_a_problem_with_the_clis_sentence(
     problem(await alice.get("/v1/cases/abc"), 400, "not a case number")
     problem(
         await alice.post(f"/v1/cases/{case_id}/actions/comment", content=b"{not json"),
-        400,
+        422,
         "not JSON",
     )
     bad = await alice.post("/v1/cases", json={**HA_PROBLEM, "priority": "P7"})

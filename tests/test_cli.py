@@ -263,14 +263,15 @@ async def test_an_unknown_account_is_refused_and_no_case_starts(
     assert result.exit_code == 1, result.output
     assert "case not opened: unknown account 'initech'" in result.stderr
 
-    intake = cli_env.client.get_workflow_handle(intake_id(request_id))
+    scoped = f"cc-dana:{request_id}"  # the door makes a key the caller's own (issue 24)
+    intake = cli_env.client.get_workflow_handle(intake_id(scoped))
     assert (await intake.describe()).status is WorkflowExecutionStatus.FAILED
     history = await intake.fetch_history()
     started = EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED
     assert not any(e.event_type == started for e in history.events)
     with store.engine.connect() as conn:
         numbered = conn.execute(
-            select(case_numbers).where(case_numbers.c.request_id == request_id)
+            select(case_numbers).where(case_numbers.c.request_id == scoped)
         ).first()
     assert numbered is None
 

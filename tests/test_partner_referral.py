@@ -183,8 +183,8 @@ async def test_casework_open_prints_the_referral_and_referrals_lists_it(
     assert listed.exit_code == 0, listed.output
     rows = json.loads(listed.stdout)
     assert [(r["request_id"], r["channel"], r["partner"]) for r in rows] == [
-        ("par-cli-1", "web", "northwind-it"),
-        ("par-cli-2", "phone", "northwind-it"),
+        ("soylent:par-cli-1", "web", "northwind-it"),  # a key is the caller's own (issue 24)
+        ("cc-dana:par-cli-2", "phone", "northwind-it"),
     ]
 
     table = await test_cli.cli("referrals")

@@ -72,7 +72,9 @@ def open_command(
     request_id: Annotated[
         str | None,
         typer.Option(
-            help="Idempotency key: the same id again returns the same case. Default: new."
+            help="Idempotency key: the same id again returns the same case. It is yours (a "
+            "contact's is their account's): another account's same id is another case. "
+            "Default: new."
         ),
     ] = None,
     partner: Annotated[

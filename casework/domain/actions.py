@@ -1,5 +1,10 @@
 """Actions on a case (E2-E5, U5, U6, E3, A3): one pydantic model per Case Center action, the
-table from action name to model, and what an action answers. Pure."""
+table from action name to model, and what an action answers. Pure.
+
+Text fields follow the character rule (casework.domain.validation): a one-line reason (the
+Case Center's one-line inputs: change priority, close, decline) and an attachment's name take
+no control character; texts (comments, responses, notes, the reasons of escalate and reopen)
+keep line breaks and tabs."""
 
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ from casework.domain.models import (
     Lenient,
     Level,
     LongText,
+    OptionalLine,
     OptionalText,
     Priority,
     ShortText,
@@ -72,7 +78,7 @@ class ChangePriority(ActionBase):
     """E4/S4."""
 
     priority: Priority
-    reason: OptionalText = ""
+    reason: OptionalLine = ""
 
     @field_validator("priority", mode="before")
     @classmethod
@@ -87,7 +93,7 @@ class Resolve(ActionBase):
 class Close(ActionBase):
     """E4: the customer closes their case at any time."""
 
-    reason: OptionalText = ""
+    reason: OptionalLine = ""
 
 
 class Reopen(ActionBase):
@@ -126,7 +132,7 @@ class DeclineLogs(ActionBase):
     """U6: declining is allowed; the case goes on without sharing logs."""
 
     request_id: Identifier | None = None
-    reason: OptionalText = ""
+    reason: OptionalLine = ""
 
 
 EscalationReasonName = Literal["lack_of_progress", "expertise", "business_impact", "other"]

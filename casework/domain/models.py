@@ -16,12 +16,19 @@ from pydantic import (
     ConfigDict,
     Field,
     RootModel,
-    StringConstraints,
     field_validator,
     model_validator,
 )
 
 from casework.domain.once import RememberedAction, TakenToken
+
+# The field types live with their character rule; the models' modules import them from here.
+from casework.domain.validation import Identifier as Identifier
+from casework.domain.validation import LongText as LongText
+from casework.domain.validation import OptionalLine as OptionalLine
+from casework.domain.validation import OptionalText as OptionalText
+from casework.domain.validation import ShortText as ShortText
+from casework.domain.validation import read_as_recorded
 
 
 class Tier(StrEnum):
@@ -86,15 +93,6 @@ class Lenient(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-
-Identifier = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[\w.@:-]+$"),
-]
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)]
-OptionalText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=20_000)]
-"""A note or reason that may be left out; as long as a LongText at the most."""
 
 CASE_ID_PATTERN = re.compile(r"^case-\d{6,}(-esc-\d+)?$")
 """A case number; `-esc-<n>` is a partner case's vendor escalation (P4)."""
@@ -214,7 +212,7 @@ class IntakeResult(Lenient):
     """The validated facts a case starts from; produced by the intake activity."""
 
     case_id: str
-    request: OpenCaseRequest
+    request: Annotated[OpenCaseRequest, read_as_recorded(OpenCaseRequest)]
     account_name: str
     contact_name: str
     account_contacts: list[str]

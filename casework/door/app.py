@@ -27,6 +27,7 @@ from casework.domain.actions import ActionResult
 from casework.domain.models import CaseView, OpenCaseResult
 from casework.domain.us_citizen import withhold_outbox
 from casework.door import center
+from casework.door.bodies import json_object
 from casework.door.bounds import BoundedBodies
 from casework.door.center import MAX_LISTED_CASES, FeedPage
 from casework.door.credentials import (
@@ -66,15 +67,8 @@ PROBLEM_ANSWERS: dict[int | str, dict[str, Any]] = {
 
 
 async def _json_body(request: Request) -> dict[str, Any]:
-    if not await request.body():
-        return {}
-    try:
-        body = await request.json()
-    except ValueError:
-        raise DoorError(400, "the request body is not JSON: send a JSON object") from None
-    if not isinstance(body, dict):
-        raise DoorError(400, "the request body must be a JSON object of fields")
-    return body
+    """The body's fields; 422 for any body that is not a JSON object (casework.door.bodies)."""
+    return json_object(await request.body())
 
 
 async def _authenticated(request: Request) -> Identity:
@@ -151,6 +145,12 @@ def create_app(
         message = str(error.detail)
         if error.status_code == 404:
             message = f"there is no {request.url.path} in this API (see /docs)"
+        if error.status_code == 400:  # only the form parsers answer a bare 400 (issue 24)
+            return problem_response(
+                422,
+                f"the request body is not a form this route takes ({message}): send "
+                "multipart/form-data (a file in the field `file`) or a URL-encoded form",
+            )
         return problem_response(error.status_code, message)
 
     @app.get("/healthz")
@@ -181,7 +181,9 @@ def create_app(
             str | None,
             Header(
                 description="Opening is idempotent on it: the same key with the same request "
-                "answers the same case (created false); with another request, 422."
+                "answers the same case (created false); with another request, 422 naming the "
+                "fields that differ. A key is the caller's own: a contact's is their account's, "
+                "anyone else's their own; the same key from another account opens its own case."
             ),
         ] = None,
     ) -> OpenCaseResult:
@@ -404,7 +406,10 @@ def _request_bodies(schema: dict[str, Any]) -> None:
         OpenCaseRequest,
         ("request_id", "channel", "account_id", "contact_id"),
         {
-            "request_id": {"type": "string", "description": "or the Idempotency-Key header"},
+            "request_id": {
+                "type": "string",
+                "description": "or the Idempotency-Key header (the caller's own, as it is)",
+            },
             "channel": {"type": "string", "description": "default: what your credential says"},
             "account_id": {"type": "string", "description": "default: your account"},
             "contact_id": {"type": "string", "description": "default: yourself"},

@@ -48,7 +48,9 @@ from casework.domain.models import (
     case_id_for,
 )
 from casework.domain.once import action_update_id
+from casework.domain.partner import partner_queue
 from casework.domain.us_citizen import withhold_feed
+from casework.domain.validation import RECORDED
 from casework.door.bounds import store_upload
 from casework.door.errors import DoorError, invalid
 from casework.door.people import Identity, identify
@@ -57,14 +59,16 @@ from casework.door.rules import (
     Refused,
     action_fields,
     open_fields,
+    request_id_for,
     restricted_reason,
 )
 from casework.door.service import Door
+from casework.door.withhold import as_u5_allows
 from casework.identity.interceptors import acting
 from casework.identity.principal import Principal
 from casework.identity.tokens import message_digest
 
-T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
 
 MAX_LISTED_CASES = 1_000
 ACTIONS: dict[str, type[ActionBase]] = {**ACTION_MODELS, "accept": Accept}
@@ -124,7 +128,9 @@ async def open_for(
 ) -> OpenCaseResult:
     """Open a case (or, P2, refer a PAR customer to their partner) for `person`. The same
     Idempotency-Key (or `request_id`) with the same request answers the same case; with a
-    different request, 422 saying which fields differ, and nothing is opened."""
+    different request, 422 saying which fields differ, and nothing is opened. A key is the
+    caller's own (`rules.request_id_for`): the same key from another account opens its own
+    case and is never compared with this one."""
     key = check_idempotency_key(idempotency_key)
     if key is not None:
         named = body.get("request_id")
@@ -138,14 +144,18 @@ async def open_for(
         body = {**body, "request_id": key}
     try:
         fields = open_fields(person, body)
+    except BadRequest as e:
+        raise DoorError(422, f"case not opened: {e}", e.fields) from None
     except Refused as e:
         raise DoorError(403, f"case not opened: {e}") from None
+    asked = str(fields["request_id"])  # the caller's key, or the door's for them
+    fields["request_id"] = request_id_for(person, asked)
     try:
         opening = OpenCaseRequest.model_validate(fields)
     except ValidationError as e:
         raise invalid(e, "case not opened") from None
-    if "request_id" in body:
-        await _same_request_or_conflict(door, opening)
+    if body.get("request_id") is not None:
+        await _same_request_or_conflict(door, opening, asked)
     if door.opener is None:  # U5: the intake's input is encrypted with the account's keys
         await asyncio.to_thread(
             register_intake_realm, door.store, opening.request_id, opening.account_id
@@ -158,18 +168,17 @@ async def open_for(
             case_options=door.case_options,
             opener=door.opener,
         ),
-        f"open request {opening.request_id}",
-        f" The request is kept: send it again with request_id {opening.request_id} to get "
-        "its case number.",
+        f"open request {asked}",
+        f" The request is kept: send it again with request_id {asked} to get its case number.",
     )
-    if "request_id" in body:  # two requests raced on one key: the one that lost is told
-        await _same_request_or_conflict(door, opening)
+    if body.get("request_id") is not None:  # two requests raced on one key: the loser is told
+        await _same_request_or_conflict(door, opening, asked)
     return result
 
 
-async def _same_request_or_conflict(door: Door, opening: OpenCaseRequest) -> None:
+async def _same_request_or_conflict(door: Door, opening: OpenCaseRequest, key: str) -> None:
     """A request id used before must come with the same request, compared field by field
-    with the first one sent (`_earlier`)."""
+    with the first one sent (`_earlier`): the caller's own, as the id is theirs."""
     earlier = await _earlier(door, opening.request_id)
     if earlier is None:
         return  # never used
@@ -178,7 +187,7 @@ async def _same_request_or_conflict(door: Door, opening: OpenCaseRequest) -> Non
     if differ:
         raise DoorError(
             422,
-            f"case not opened: the key {opening.request_id!r} was used for another request "
+            f"case not opened: the key {key!r} was used for another request of yours "
             f"(it differs in {', '.join(differ)}); send that request again to get its case, "
             "or use a new key for a new case",
             differ,
@@ -215,18 +224,22 @@ async def _earlier(door: Door, request_id: str) -> dict[str, Any] | None:
     }
 
 
-async def _first_input(door: Door, workflow_id: str, model: type[T]) -> T | None:
-    """The input a workflow was started with, or None if there is no such workflow."""
+async def _first_input(door: Door, workflow_id: str, model: type[M]) -> M | None:
+    """The input a workflow was started with, or None if there is no such workflow. Read as
+    it was accepted then (RECORDED: before the character rule, a request could hold a control
+    character)."""
     handle = door.client.get_workflow_handle(workflow_id)
     try:
         async for event in handle.fetch_history_events():
             payloads = event.workflow_execution_started_event_attributes.input.payloads
-            first = (await door.client.data_converter.decode(payloads, [model]))[0]
-            return first if isinstance(first, model) else None
+            first = (await door.client.data_converter.decode(payloads, [dict]))[0]
+            return model.model_validate(first, context=RECORDED)
     except RPCError as e:
         if e.status is RPCStatusCode.NOT_FOUND:
             return None
         raise
+    except ValidationError:  # not a request this door sent: nothing to compare with
+        return None
     return None
 
 
@@ -246,13 +259,20 @@ async def list_for(
     security: bool = False,
     limit: int = 50,
 ) -> list[Any]:
-    """Rows carry no content of a case (U5). A contact lists their own account's cases."""
+    """Rows carry no content of a case (U5). A contact lists their own account's cases; a
+    partner's engineer their partner's, which wait in its queue at every level (P3), as `show`
+    lets them see (`rules.may_see_case_of`)."""
     if person.kind == "contact":
         if account is not None and account != person.account:
             raise DoorError(
                 403, f"{person.id} is a contact of {person.account}: list its cases only"
             )
         account = person.account
+    queue = None
+    if person.kind == "partner_engineer":
+        if person.partner is None:  # pragma: no cover - the directory gives each one a partner
+            raise DoorError(403, f"{person.id} is a partner's engineer of no partner")
+        queue = partner_queue(person.partner)
     try:
         query = case_list_query(
             state=state,
@@ -262,6 +282,7 @@ async def list_for(
             account=account,
             restricted=restricted,
             security=security,
+            queue=queue,
         )
     except CaseworkError as e:
         raise DoorError(400, str(e)) from None
@@ -386,7 +407,8 @@ async def act_for(
         raise invalid(e, f"{action} not sent") from None
     update_id = action_update_id(person.id, key, message_digest([action, checked]))
     with acting(principal_of(person, acted_for)):
-        return await door.send_action(case_id, action, checked, update_id, key)
+        answer = door.send_action(case_id, action, checked, update_id, key)
+        return await as_u5_allows(door, person, case_id, action, answer)
 
 
 async def attach_for(
@@ -411,7 +433,8 @@ async def attach_for(
     payload = {**fields, "sha256": stored.sha256, "size": stored.size}
     update_id = action_update_id(person.id, key, message_digest(["attach", payload]))
     with acting(principal_of(person)):
-        return await door.send_action(case_id, "attach", payload, update_id, key)
+        answer = door.send_action(case_id, "attach", payload, update_id, key)
+        return await as_u5_allows(door, person, case_id, "attach", answer)
 
 
 @dataclass(frozen=True)

@@ -104,6 +104,15 @@ def _secure(request: Request) -> bool:
     return request.url.scheme == "https"
 
 
+def _field(form: FormData, name: str, default: str = "") -> str:
+    """A text field of a form (`default` when it is missing or empty). A file sent in its place
+    is no text: "", which the model then names as wrong, never the file's description."""
+    value = form.get(name)
+    if value is None:
+        return default
+    return (value or default) if isinstance(value, str) else ""
+
+
 def form_body(action: str, form: FormData) -> dict[str, Any]:
     """An action's JSON fields from its form: lists for checkboxes, empty optionals left out."""
     body: dict[str, Any] = {}
@@ -147,8 +156,7 @@ async def patiently(send: Callable[[], Awaitable[T]]) -> T:
 def _form_key(form: FormData) -> str | None:
     """The Idempotency-Key the page rendered into the form: sending the same form twice (a
     double click, Back and send again) takes the action once."""
-    value = form.get("idempotency_key")
-    return value if isinstance(value, str) and value else None
+    return _field(form, "idempotency_key") or None
 
 
 def mount_page(app: FastAPI, door: Door, ring: KeyRing) -> None:
@@ -172,8 +180,8 @@ def mount_page(app: FastAPI, door: Door, ring: KeyRing) -> None:
     async def sign_in(request: Request) -> Response:
         form = await request.form()
         token = request.cookies.get(SIGN_IN_COOKIE) or ""
-        target = _safe_next(str(form.get("next") or ""))
-        if not token or not same_token(token, str(form.get("csrf") or "")):
+        target = _safe_next(_field(form, "next"))
+        if not token or not same_token(token, _field(form, "csrf")):
             return _sign_in_page(
                 page,
                 request,
@@ -182,7 +190,7 @@ def mount_page(app: FastAPI, door: Door, ring: KeyRing) -> None:
                 _new_sign_in_token(),
                 400,
             )
-        credential = str(form.get("credential") or "").strip()
+        credential = _field(form, "credential").strip()
         if not credential:
             return _sign_in_page(
                 page, request, target, "Paste your API key (cw_...) to sign in.", token, 422
@@ -209,7 +217,7 @@ def mount_page(app: FastAPI, door: Door, ring: KeyRing) -> None:
     async def sign_out(request: Request) -> Response:
         who = await page.signed_in(request)
         form = await request.form()
-        if who is not None and not same_token(who[1].csrf, str(form.get("csrf") or "")):
+        if who is not None and not same_token(who[1].csrf, _field(form, "csrf")):
             return HTMLResponse("the form expired: reload the page and sign out again", 400)
         response = RedirectResponse("/signin?signed_out=1", status_code=303)
         response.delete_cookie(COOKIE, path="/")
@@ -279,10 +287,10 @@ def mount_page(app: FastAPI, door: Door, ring: KeyRing) -> None:
             return _to_sign_in(request)
         person, session = who
         form = await request.form()
-        if not same_token(session.csrf, str(form.get("csrf") or "")):
+        if not same_token(session.csrf, _field(form, "csrf")):
             return HTMLResponse("the form expired: reload the page and send it again", 400)
         values = {
-            k: str(form.get(k) or "").strip()
+            k: _field(form, k).strip()
             for k in ("product", "version", "priority", "category", "description", "request_id")
         }
         body = {k: v for k, v in values.items() if v}
@@ -331,7 +339,7 @@ def mount_page(app: FastAPI, door: Door, ring: KeyRing) -> None:
             return _to_sign_in(request)
         person, session = who
         form = await request.form()
-        if not same_token(session.csrf, str(form.get("csrf") or "")):
+        if not same_token(session.csrf, _field(form, "csrf")):
             return HTMLResponse("the form expired: reload the page and send it again", 400)
         try:
             case_id = center.case_number(case)
@@ -353,14 +361,14 @@ def mount_page(app: FastAPI, door: Door, ring: KeyRing) -> None:
             return _to_sign_in(request)
         person, session = who
         form = await request.form()
-        if not same_token(session.csrf, str(form.get("csrf") or "")):
+        if not same_token(session.csrf, _field(form, "csrf")):
             return HTMLResponse("the form expired: reload the page and send it again", 400)
         upload = form.get("file")
         try:
             case_id = center.case_number(case)
             if not isinstance(upload, UploadFile) or not upload.filename:
                 raise DoorError(422, "attach not sent: choose a file", ["file"])
-            kind = str(form.get("kind") or "log")
+            kind = _field(form, "kind", "log")
             key = _form_key(form)
             await patiently(
                 lambda: center.attach_for(door, person, case_id, upload, kind, None, key)  # type: ignore[arg-type]

@@ -1,14 +1,18 @@
 """Who may do what through the door, before anything is sent (E1, E3, P3, U5). Pure: each
 function takes the authenticated person (`Identity`) and the request's fields and answers the
-fields to send, or raises `Refused` (403) / `BadRequest` (400) with a message that says what
+fields to send, or raises `Refused` (403) / `BadRequest` (422) with a message that says what
 was wrong and what to do instead. The case workflow still applies its own rules (who may act
 on a case, in which state); these are the door's: whose name a request may carry."""
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from typing import Any
 
+from pydantic import TypeAdapter, ValidationError
+
+from casework.domain.models import Identifier
 from casework.door.people import Identity
 
 PHONE_ACTIONS = frozenset(
@@ -32,7 +36,29 @@ class Refused(Exception):
 
 
 class BadRequest(Exception):
-    """400: the request itself is wrong; nothing was sent."""
+    """422: the request itself is wrong; nothing was sent. `fields`: the fields it is about."""
+
+    def __init__(self, message: str, fields: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.fields = fields or []
+
+
+OPENING_IDS = ("request_id", "account_id", "contact_id", "received_by", "partner_id")
+"""The ids of an open request the door reads before the request is validated whole: each must
+be an id before the rules compare it with the credential's (a malformed one is a 422, not a
+refusal about whose it is)."""
+_AN_ID: TypeAdapter[str] = TypeAdapter(Identifier)
+
+
+def _must_be_an_id(name: str, value: Any) -> None:
+    if value is None:
+        return
+    try:
+        _AN_ID.validate_python(value)
+    except ValidationError:
+        raise BadRequest(
+            f"{name} must be an id: 1 to 64 letters, digits and . _ @ : -", [name]
+        ) from None
 
 
 def _text(value: Any) -> Any:
@@ -43,9 +69,15 @@ def open_fields(person: Identity, body: dict[str, Any]) -> dict[str, Any]:
     """The fields of an OpenCaseRequest for `person`, with what the credential says filled in:
     a contact opens on the web for their own account and themselves; a Customer Care engineer
     opens a phone case they received, for any caller; a partner's engineer opens a partner case
-    for their own partner (P3). Anyone else: Refused."""
+    for their own partner (P3). Anyone else: Refused. An id or a channel that is not one:
+    BadRequest."""
+    for name in OPENING_IDS:
+        _must_be_an_id(name, body.get(name))
+    if not isinstance(body.get("channel", ""), str):
+        raise BadRequest("channel must be web, phone or partner", ["channel"])
     fields = {k: _text(v) for k, v in body.items()}
-    fields.setdefault("request_id", uuid.uuid4().hex)
+    if fields.get("request_id") is None:  # a key of the door's making: a new request
+        fields["request_id"] = uuid.uuid4().hex
     if isinstance(fields.get("channel"), str):
         fields["channel"] = fields["channel"].lower()
     if person.kind == "contact":
@@ -103,6 +135,28 @@ def open_fields(person: Identity, body: dict[str, Any]) -> dict[str, Any]:
     return fields
 
 
+def request_id_for(person: Identity, key: str) -> str:
+    """The request id an open request's key (its Idempotency-Key, or `request_id`) stands for:
+    the caller's own. A contact's keys are their account's (two contacts of one account sending
+    one portal request get one case), anyone else's are their own (Customer Care, a partner's
+    engineer): the same key from another account is another request, never compared with this
+    one. `<scope>:<key>` (`acme:portal-4711`) while that is an id of at most 64 characters,
+    otherwise `key-` and 40 hex digits of SHA-256 over the scope and the key; the intake's
+    workflow id is `intake-<request id>` and the database's request ids hold 64 characters.
+    Directory ids are unique across accounts and people, and a scoped id always has a `:`
+    after a scope without one, so no two scopes share a request id."""
+    scope = person.account if person.kind == "contact" and person.account else person.id
+    readable = f"{scope}:{key}"
+    if ":" not in scope and len(readable) <= MAX_REQUEST_ID:
+        return readable
+    digest = hashlib.sha256(f"{scope}\n{key}".encode()).hexdigest()[:40]
+    return f"key-{digest}"
+
+
+MAX_REQUEST_ID = 64
+"""An Identifier's length: the request id's bound (casework.domain.models, the store)."""
+
+
 def action_fields(
     person: Identity, action: str, body: dict[str, Any], acted_for: Identity | None
 ) -> dict[str, Any]:
@@ -118,6 +172,7 @@ def action_fields(
             )
     fields = {k: v for k, v in body.items() if k != "on_behalf_of"}
     named = body.get("on_behalf_of")
+    _must_be_an_id("on_behalf_of", named)  # the caller's contact id
     if named is None:
         if action == "escalate_now" and fields.get("channel") == "phone":
             raise Refused(

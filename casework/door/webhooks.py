@@ -4,7 +4,8 @@
 
 The door has no operator role of its own (the namespace's operator is whoever reaches Temporal):
 these routes are for the people the deployment names in CASEWORK_OPERATORS (directory ids,
-comma-separated), authenticated like everyone else; anyone else is refused with 403."""
+comma-separated), authenticated like everyone else; anyone else is refused with 403. A body that
+is not `{url, events}` is a 422 (casework.door.bodies), as on every route that reads one."""
 
 from __future__ import annotations
 
@@ -14,12 +15,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 
+from casework.door.bodies import json_object
 from casework.door.errors import DoorError
 from casework.door.people import Identity
 from casework.door.service import Door
 from casework.notify.subscriptions import subscription
 
 OPERATORS_ENV = "CASEWORK_OPERATORS"
+EXAMPLE = '{"url": "https://hooks.example/casework", "events": ["all"]}'
 router = APIRouter()
 
 
@@ -45,16 +48,20 @@ Operator = Annotated[Identity, Depends(_operator)]
 @router.post("/v1/webhooks", status_code=201)
 async def add_webhook(person: Operator, request: Request) -> dict[str, Any]:
     door: Door = request.app.state.door
+    body = json_object(await request.body(), EXAMPLE)
+    url, events = body.get("url", ""), body.get("events") or ["all"]
+    if not isinstance(url, str):
+        raise DoorError(422, f"no webhook added: url must be a text, like {EXAMPLE}", ["url"])
+    if not isinstance(events, list) or not all(isinstance(e, str) for e in events):
+        raise DoorError(
+            422,
+            f"no webhook added: events must be a list of event names, like {EXAMPLE}",
+            ["events"],
+        )
     try:
-        body = await request.json()
-    except ValueError:
-        raise DoorError(400, "the request body is not JSON: send {url, events}") from None
-    if not isinstance(body, dict):
-        raise DoorError(400, "the request body must be a JSON object: {url, events}")
-    try:
-        asked = subscription(str(body.get("url", "")), list(body.get("events") or ["all"]))
-    except (ValueError, TypeError) as e:
-        raise DoorError(400, f"no webhook added: {e}") from None
+        asked = subscription(url, events)
+    except ValueError as e:
+        raise DoorError(422, f"no webhook added: {e}") from None
     try:
         webhook_id, secret = await asyncio.to_thread(
             door.store.webhooks.add, asked.url, asked.events, person.id

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from typing import Annotated
 
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from casework.domain.validation import one_line
 from casework.notify.events import check_events
 
 
 class Subscription(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    url: str = Field(max_length=300, pattern=r"^https?://\S+$")
+    url: Annotated[str, AfterValidator(one_line)] = Field(max_length=300, pattern=r"^https?://\S+$")
     events: list[str] = Field(default_factory=lambda: ["all"], max_length=10)
 
     @field_validator("events")

@@ -77,6 +77,13 @@ case has settled (`CaseContext._settle`) and go in one write. Retire from 2027-1
 CASE_GENERATION_3 = "case-generation-3"
 """Issue 12: every patch above, SETTLED_EFFECTS included, in one marker (as CASE_GENERATION)."""
 
+TEXT_WITHOUT_CONTROLS = "text-without-control-characters"
+"""Issue 24: cases before it took control characters in any text (a CR LF inside a one-line
+reason, an escape sequence in a comment); since, the character rule of
+casework.domain.validation holds in the handlers too (the `act` signal has no validator).
+Asked only when a payload breaks the rule, so a case that never gets one records no marker.
+Retire from 2027-12-06."""
+
 KEPT_WRITES = "kept-task-writes"
 """Issue 24: cases before it wrote a task's side effects (feed, outbox, facts, escalation rows),
 the customer's log-sharing answer and the routing's assignment from local activities, which
@@ -98,8 +105,8 @@ case continues as new; since, the case remembers its recent updates' ids and out
 its first outcome and never applied twice. Retire from 2027-12-06."""
 
 CASE_GENERATION_4 = "case-generation-4"
-"""Issue 24: every patch above, KEPT_WRITES, ONE_TIME_TOKENS and REMEMBERED_ACTIONS included,
-in one marker (as CASE_GENERATION)."""
+"""Issue 24: every patch above, TEXT_WITHOUT_CONTROLS, KEPT_WRITES, ONE_TIME_TOKENS and
+REMEMBERED_ACTIONS included, in one marker (as CASE_GENERATION)."""
 
 ALL = (
     WAKE_AT_WINDOW_CHANGES,
@@ -116,6 +123,7 @@ ALL = (
     CASE_GENERATION_2,
     SETTLED_EFFECTS,
     CASE_GENERATION_3,
+    TEXT_WITHOUT_CONTROLS,
     KEPT_WRITES,
     ONE_TIME_TOKENS,
     REMEMBERED_ACTIONS,

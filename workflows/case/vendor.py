@@ -37,7 +37,7 @@ with workflow.unsafe.imports_passed_through():
         vendor_escalation_id_for,
     )
     from casework.domain.presentation import summary_line_for_intake
-    from casework.domain.validation import first_error
+    from casework.domain.validation import RECORDED, first_error
 
 from workflows.case.context import CALLER_DEADLINE, CaseContext
 
@@ -230,7 +230,7 @@ class VendorEscalations:
             )
             return
         try:
-            info = PartnerInfo.model_validate(payload)
+            info = PartnerInfo.model_validate(payload, context=RECORDED)  # taken by its case
         except ValidationError as e:
             feed.record(partner_id, "partner_info", f"refused: {first_error(e)}", refused=True)
             return

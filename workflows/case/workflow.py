@@ -81,6 +81,7 @@ from workflows.case.patches import (
     ONE_TIME_TOKENS,
     REMEMBERED_ACTIONS,
     SETTLED_EFFECTS,
+    TEXT_WITHOUT_CONTROLS,
     Patches,
 )
 from workflows.case.routing import Routing
@@ -371,7 +372,8 @@ class CaseWorkflow:
         field = "viewer" if name == "read" else "actor"
         try:
             payload = as_principal(payload, principal, field)
-            return parse_payload(ACCEPT_MODELS.get(name) or ACTION_MODELS[name], payload)
+            model = ACCEPT_MODELS.get(name) or ACTION_MODELS[name]
+            return parse_payload(model, payload, lambda: self.patched(TEXT_WITHOUT_CONTROLS))
         except Claimed as e:
             who = principal.acting_as if principal else actor_id_of(payload)
             raise self.ctx.refuse(name, who, str(e), "CredentialRefused") from None
