@@ -245,6 +245,11 @@ async def test_a_token_copied_out_of_a_history_acts_on_nothing(door: Door) -> No
             refused.value.cause
         )
     assert await door.comments(case) == ["mine"]
+    async with door.client("acme-alice") as alice:
+        entries = (await alice.get(f"/v1/cases/{case}/feed")).json()["entries"]
+    refusals = [e["text"] for e in entries if e["refused"]]
+    assert any("used already" in r for r in refusals), refusals
+    assert any("made for another message" in r for r in refusals), refusals
 
 
 async def test_a_case_remembers_an_update_across_its_roll_over(desk: Desk) -> None:
@@ -294,3 +299,67 @@ async def test_a_door_queues_a_cases_actions_and_answers_429_when_the_queue_is_f
     async with gates.slot("case-000001", "comment", "k4"):
         pass  # the slot is free again
     assert gates._gates == {}  # nothing kept once nobody uses it
+
+
+def test_the_cli_sends_a_busy_action_again_under_one_key(tmp_path: Any) -> None:
+    """The CLI waits out a busy case (429, then 503) and sends the same Idempotency-Key each
+    time, so the case takes the action once."""
+    import http.server
+    import threading
+
+    from casework.cli import door_client
+
+    seen: list[str | None] = []
+    answers = iter([429, 503, 200])
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            self.rfile.read(int(self.headers["Content-Length"]))
+            seen.append(self.headers.get("Idempotency-Key"))
+            status = next(answers)
+            body = (
+                b'{"case_id": "case-000001", "action": "comment", "state": "in_progress",'
+                b' "level": "L0", "message": "comment added"}'
+                if status == 200
+                else b'{"error": "busy"}'
+            )
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    credential = door_client.Credential(
+        url=f"http://127.0.0.1:{server.server_address[1]}", key="cw_x_y", profile=None, source="t"
+    )
+    original = door_client.credential_of, door_client.BUSY_PAUSES
+    door_client.credential_of = lambda ctx=None: credential  # type: ignore[assignment]
+    door_client.BUSY_PAUSES = (0.01, 0.01, 0.01)
+    try:
+        answer = door_client.act("/v1/cases/case-000001/actions/comment", json={"text": "x"})
+    finally:
+        door_client.credential_of, door_client.BUSY_PAUSES = original  # type: ignore[assignment]
+        server.shutdown()
+    assert answer["message"] == "comment added"
+    assert len(seen) == 3 and seen[0] is not None and len(set(seen)) == 1
+
+
+async def test_the_page_waits_out_a_busy_case_then_says_so_in_plain_words() -> None:
+    from casework.door import page
+
+    tries = 0
+
+    async def busy() -> None:
+        nonlocal tries
+        tries += 1
+        raise DoorError(429, "case-000001 is busy", headers={"Retry-After": "0"})
+
+    with pytest.raises(DoorError) as said:
+        await page.patiently(busy)
+    assert tries == page.PAGE_BUSY_TRIES
+    assert said.value.status == 429 and "nothing of yours was changed" in said.value.message
