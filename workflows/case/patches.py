@@ -77,6 +77,12 @@ case has settled (`CaseContext._settle`) and go in one write. Retire from 2027-1
 CASE_GENERATION_3 = "case-generation-3"
 """Issue 12: every patch above, SETTLED_EFFECTS included, in one marker (as CASE_GENERATION)."""
 
+UNDECODABLE_REFUSED = "undecodable-signal-refused"
+"""Issue 24: cases before it let the SDK drop a P4 signal whose payload did not decode, and
+keep in memory, unread, a signal of a name the case does not define; since, both are refused
+on the feed. Asked only when such a signal arrives (no marker on a case that never gets one).
+Retire from 2027-12-06."""
+
 ALL = (
     WAKE_AT_WINDOW_CHANGES,
     ESCALATE_SLA_BREACH,
@@ -92,6 +98,7 @@ ALL = (
     CASE_GENERATION_2,
     SETTLED_EFFECTS,
     CASE_GENERATION_3,
+    UNDECODABLE_REFUSED,
 )
 
 GENERATIONS = (
