@@ -214,12 +214,17 @@ async def _earlier(door: Door, request_id: str) -> dict[str, Any] | None:
 
 
 async def _first_input(door: Door, workflow_id: str, model: type[T]) -> T | None:
-    """The input a workflow was started with, or None if there is no such workflow."""
+    """The input a workflow was started with, or None if there is no such workflow, or its
+    input is not a `model` (issue 24: anyone with access to the namespace can start a workflow
+    under an intake's id with any payload, which the intake refuses: no request was sent)."""
     handle = door.client.get_workflow_handle(workflow_id)
     try:
         async for event in handle.fetch_history_events():
             payloads = event.workflow_execution_started_event_attributes.input.payloads
-            first = (await door.client.data_converter.decode(payloads, [model]))[0]
+            try:
+                first = (await door.client.data_converter.decode(payloads, [model]))[0]
+            except Exception:  # undecodable, another shape, no input: whatever it was, not one
+                return None
             return first if isinstance(first, model) else None
     except RPCError as e:
         if e.status is RPCStatusCode.NOT_FOUND:
