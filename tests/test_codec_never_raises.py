@@ -5,6 +5,7 @@ converter turns into a value. A codec that raises fails the workflow task, again
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime
 
 import pytest
 from temporalio.api.common.v1 import Payload
@@ -22,7 +23,9 @@ from casework.codec.payload import (
     UndecodablePayload,
     undecodable_reason,
 )
+from casework.identity.interceptors import principal_of
 from casework.identity.keyring import fresh_ring
+from casework.identity.tokens import HEADER
 
 RING = fresh_ring("/secret/place/keyring.json")
 REALMS = {"case-000001": Realm(restricted=True, account_id="cyberdyne")}
@@ -101,3 +104,12 @@ async def test_one_poison_leaves_the_other_payloads_of_an_activation_decoding() 
         b"json/plain",
     ]
     assert converter().payload_converter.from_payload(decoded[0], str) == CANARY
+
+
+@pytest.mark.parametrize("name", ["no key id", "unknown key id", "random bytes"])
+async def test_a_header_that_does_not_decrypt_is_no_token(name: str) -> None:
+    """With headers encoded too (`header_codec_behavior`), a stranger's poison in the
+    principal's header decodes like any payload, and the case reads it as a refused token."""
+    [header] = await EncryptionCodec(RING, REALMS.get).decode([POISONS[name][0]])
+    principal = principal_of(RING, {HEADER: header}, "case-000001", "comment", datetime.now(UTC))
+    assert principal.refused == "the casework token is not a token"
