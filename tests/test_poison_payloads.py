@@ -318,6 +318,12 @@ async def failed_tasks(client: Client, workflow_id: str) -> list[str]:
     return reasons
 
 
+async def updates_accepted(client: Client, workflow_id: str) -> int:
+    accepted = EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED
+    handle = client.get_workflow_handle(workflow_id)
+    return len([e async for e in handle.fetch_history_events() if e.event_type == accepted])
+
+
 async def view_of(desk: Desk, case_id: str) -> CaseView:
     with as_person(CONTACT):
         return await desk.case(case_id).query(
@@ -346,6 +352,8 @@ class Cell:
     case_id: str = ""
     due_at: datetime | None = None
     answer: Answer | None = None
+    alert_after: timedelta | None = None
+    """When the Escalation Manager's alert was seen, after the target."""
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -420,7 +428,9 @@ def _update_failure(text: str) -> Failure | None:
 def matrix(cells: list[Cell]) -> str:
     lines = [f"{'variant':<14}{'path':<18}{'route':<14}result"]
     for c in cells:
-        verdict = "wedged: " + "; ".join(c.problems) if c.problems else "not wedged"
+        after = c.alert_after.total_seconds() if c.alert_after else None
+        alert = f" (breach alert seen {after:+.1f} s after the target)" if after else ""
+        verdict = "wedged: " + "; ".join(c.problems) if c.problems else "not wedged" + alert
         lines.append(f"{c.variant:<14}{c.path:<18}{c.route:<14}{verdict}")
     return "\n".join(lines)
 
@@ -495,11 +505,16 @@ async def test_no_poison_payload_wedges_a_case_and_p1_targets_still_breach_on_ti
         assert cell.due_at is not None
         if at is None:
             cell.problems.append("the P1 breach alerted nobody")
-        elif at > cell.due_at + ALERT_SLACK:
-            cell.problems.append(f"the breach alert came {at - cell.due_at} after the target")
+        else:
+            cell.alert_after = at - cell.due_at
+            if at > cell.due_at + ALERT_SLACK:
+                cell.problems.append(f"the breach alert came {cell.alert_after} after the target")
         failures = await failed_tasks(engine.client, cell.case_id)
         if failures:
             cell.problems.append(f"{len(failures)} workflow task(s) failed: {failures[0]}")
+        accepted = await updates_accepted(engine.client, cell.case_id)
+        if accepted != 1:  # the test's own comment; a poisoned update never enters history
+            cell.problems.append(f"{accepted} updates in the history, not the comment alone")
     print("\n" + matrix(cells))
     assert not any(c.problems for c in cells), "cases wedged by a poison:\n" + matrix(cells)
 
