@@ -150,6 +150,36 @@ async def test_without_a_valid_credential_every_payload_comes_back_encrypted(
     assert audit.rows == []
 
 
+def poison(data: bytes, **metadata: bytes) -> dict[str, Any]:
+    return wire(Payload(metadata={"encoding": b"binary/encrypted", **metadata}, data=data))
+
+
+async def test_payloads_a_stranger_labelled_encrypted_come_back_as_they_came() -> None:
+    """Issue 24: the Web UI shows a history holding a stranger's poison payloads; the codec
+    answers for every one (left as it came, like any payload it cannot open) instead of a 500,
+    and the page's other payloads still decode."""
+    key = RING.active("payload").id.encode()
+    poisons = [
+        poison(b'"x"'),  # no key id
+        poison(b"\x00" * 48, **{"encryption-key-id": b"no-such-key"}),
+        poison(b"\x00" * 48, **{"encryption-key-id": b"\xff\xfe"}),  # a key id that is not text
+        poison(b"\x00" * 64, **{"encryption-key-id": key, "casework-realm": b"ordinary"}),
+        poison(
+            b"\x00" * 64,
+            **{
+                "encryption-key-id": key,
+                "casework-realm": b"restricted",
+                "casework-account": b"\xff",
+            },
+        ),
+    ]
+    body = {"payloads": [*poisons, await encrypted("case-000002")]}
+    response = await post(app_with(fake_may_read, Audit()), "/codec/decode", body, "Bearer k-kara")
+    assert response.status_code == 200, response.text
+    assert response.json()["payloads"][:-1] == poisons
+    assert CANARY in texts(response)
+
+
 async def test_a_payload_that_is_not_encrypted_comes_back_as_it_is() -> None:
     plain = {"metadata": {"encoding": base64.b64encode(b"json/plain").decode()}, "data": "IjEi"}
     response = await post(

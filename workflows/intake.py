@@ -11,6 +11,8 @@ A refused request (unknown account, a contact not on the account, unknown produc
 workflow with the reason, and no case is started.
 Memo `case_options` (optional): extra `CaseWorkflowInput` fields for the case, e.g.
 `{"index_search_attributes": false}` on a server without the case search attributes.
+A start whose input (or memo) does not decode fails at once with the reason, so a stranger's
+garbage never holds a request id (workflows/inputs.py).
 No handlers, no timers; it ends as soon as the case workflow has started (or the referral is
 recorded). The door that `casework up` runs beside its worker does the same step in its own
 process without this workflow (`worker.opener`, issue 12); every other client opens here.
@@ -24,7 +26,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import RawValue, RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from casework import contracts
@@ -34,6 +36,8 @@ with workflow.unsafe.imports_passed_through():
         OpenCaseResult,
         Referral,
     )
+
+from workflows.inputs import NO_INPUT, memo_or_refuse, start_input
 
 INTAKE_TIMEOUT = timedelta(seconds=30)
 INTAKE_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=30))
@@ -49,8 +53,9 @@ between a request and its case (issue 12). Retire with LOCAL_STEPS."""
 @workflow.defn(name="Intake")
 class IntakeWorkflow:
     @workflow.run
-    async def run(self, request: OpenCaseRequest) -> OpenCaseResult:
-        memo = workflow.memo_value("case_options", default={}, type_hint=dict)
+    async def run(self, input: RawValue = NO_INPUT) -> OpenCaseResult:
+        request = start_input(input, OpenCaseRequest)
+        memo = memo_or_refuse("case_options", default={}, type_hint=dict)
         if workflow.patched(ONE_STEP):
             return await workflow.execute_local_activity(
                 contracts.INTAKE_AND_START,

@@ -6,15 +6,18 @@ an outbox row, by `casework outbox retry` and by a worker as it starts). Each ro
 or the dead-letter state. Between rounds it waits for a `wake`, the next retry's due time or
 POLL, whichever comes first (the poll covers a lost signal). It continues as new every
 `RelayState.rounds_per_run` rounds (500), or sooner when the server suggests it; it never
-ends on its own.
+ends on its own. A start whose input does not decode fails at once with the reason
+(workflows/inputs.py), so the next `wake` starts a relay that works; a signal of any other name
+is dropped with a log line (the SDK would keep it in memory for the rest of the run).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import RawValue, RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from casework.notify.contracts import (
@@ -25,6 +28,8 @@ with workflow.unsafe.imports_passed_through():
         DeliveryRound,
         RelayState,
     )
+
+from workflows.inputs import NO_INPUT, start_input
 
 POLL = timedelta(seconds=30)
 DELIVERY_TIMEOUT = timedelta(minutes=5)
@@ -45,8 +50,13 @@ class NotificationRelay:
     def wake(self) -> None:
         self.woken = True
 
+    @workflow.signal(dynamic=True)
+    def stray(self, name: str, args: Sequence[RawValue]) -> None:
+        workflow.logger.warning("relay: dropped a signal named %.64r: it has only %s", name, WAKE)
+
     @workflow.run
-    async def run(self, state: RelayState) -> None:
+    async def run(self, input: RawValue = NO_INPUT) -> None:
+        state = start_input(input, RelayState)
         rounds = 0
         while True:
             self.woken = False  # a wake during the round asks for another one

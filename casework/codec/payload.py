@@ -20,6 +20,19 @@ An encrypted payload:
 account are authenticated with it, so relabelling a payload (to pass it off as another
 account's, for the codec server) breaks it. A payload that is not `binary/encrypted` (histories
 recorded before encryption) passes through decoding unchanged.
+
+Decoding never raises (issue 24). Anyone with access to the namespace can put a payload
+labelled `binary/encrypted` into a case's history (a signal, an update, a query, a start, a
+header), and a codec that raises there fails the workflow task, again and again: the case is
+wedged. A payload that cannot be decrypted (no key id, a key id the ring lacks, altered or
+random bytes, a plaintext that is not a payload) decodes to an *undecodable* payload instead:
+encoding `binary/casework-undecodable`, data a short reason that names no secret. No converter
+turns it into a value: the payload converter raises `UndecodablePayload` (a `CodecError`) with
+the reason, which the SDK treats as a payload that does not convert (a signal's argument is
+dropped, an update or a query is refused) and the case refuses on its feed where it takes the
+payload raw (`workflows/case/signals.py`). The reasons are the codec's own: a payload that
+arrives already labelled undecodable has its reason replaced, so a stranger cannot put words
+in the case's mouth.
 """
 
 from __future__ import annotations
@@ -36,19 +49,24 @@ from temporalio.api.common.v1 import Payload
 from temporalio.contrib.pydantic import PydanticPayloadConverter
 from temporalio.converter import (
     ActivitySerializationContext,
+    CompositePayloadConverter,
     DataConverter,
     DefaultFailureConverterWithEncodedAttributes,
+    EncodingPayloadConverter,
     PayloadCodec,
     SerializationContext,
     WithSerializationContext,
     WorkflowSerializationContext,
 )
 
-from casework.codec.crypto import DecryptionError, decrypt, encrypt, key_for
+from casework.codec.crypto import DecryptionError, decrypt, encrypt
 from casework.codec.realm import UNKNOWN, Realm, realm_parent
 from casework.identity.keyring import KeyRing
 
 ENCODING = b"binary/encrypted"
+UNDECODABLE = b"binary/casework-undecodable"
+"""The encoding of what a payload that cannot be decrypted decodes to (module docstring)."""
+MAX_KEY_ID_SHOWN = 64
 KEY_ID = "encryption-key-id"
 REALM = "casework-realm"
 ACCOUNT = "casework-account"
@@ -66,15 +84,40 @@ class CodecError(Exception):
     """A payload cannot be decoded: an unknown key id, or a payload that was altered."""
 
 
+class UndecodablePayload(CodecError):
+    """Raised by the payload converter for an undecodable payload (module docstring); the
+    message is the codec's reason."""
+
+
 def labels(payload: Payload) -> Realm | None:
-    """The realm an encrypted payload says it is in; None for a payload that is not encrypted."""
+    """The realm an encrypted payload says it is in; None for a payload that is not encrypted.
+    Labels that are not text (a stranger's) are read as far as they go: they then fail to
+    authenticate, as any altered label does."""
     if payload.metadata.get("encoding") != ENCODING:
         return None
     account = payload.metadata.get(ACCOUNT)
     return Realm(
         restricted=payload.metadata.get(REALM) != b"ordinary",
-        account_id=account.decode() if account else None,
+        account_id=account.decode("utf-8", "replace") if account else None,
     )
+
+
+def undecodable(reason: str) -> Payload:
+    """What a payload that cannot be decrypted decodes to: no converter accepts it."""
+    return Payload(metadata={"encoding": UNDECODABLE}, data=reason.encode())
+
+
+def undecodable_reason(payload: Payload) -> str | None:
+    """Why a payload did not decode, for an undecodable payload; None for any other."""
+    if payload.metadata.get("encoding") != UNDECODABLE:
+        return None
+    return payload.data.decode("utf-8", "replace")
+
+
+def _shown_key_id(key_id: str) -> str:
+    """A key id as a reason may name it: a stranger's is bounded and made printable."""
+    shown = "".join(c if c.isprintable() else "?" for c in key_id[:MAX_KEY_ID_SHOWN])
+    return repr(shown) + ("..." if len(key_id) > MAX_KEY_ID_SHOWN else "")
 
 
 def _context(realm: Realm) -> bytes:
@@ -97,21 +140,47 @@ def encrypt_payload(ring: KeyRing, realm: Realm, payload: Payload) -> Payload:
 
 
 def decrypt_payload(ring: KeyRing, payload: Payload) -> Payload:
-    """The original payload; a payload that is not encrypted is returned as it is."""
+    """The original payload; a payload that is not encrypted is returned as it is. CodecError,
+    and only CodecError, saying why (in words that name no secret) for one that cannot be
+    decrypted."""
     realm = labels(payload)
     if realm is None:
         return payload
-    key_id = payload.metadata.get(KEY_ID, b"").decode()
+    key_id = payload.metadata.get(KEY_ID, b"").decode("utf-8", "replace")
     if not key_id:
         raise CodecError("an encrypted payload has no encryption-key-id")
+    key = ring.get(key_id)
+    if key is None:
+        raise CodecError(
+            f"payload cannot be decrypted: encrypted with key {_shown_key_id(key_id)}, which is "
+            "not in the key ring"
+        )
     try:
-        key = key_for(ring, key_id)
         plain = decrypt(key, payload.data, _context(realm))
-    except DecryptionError as e:
-        raise CodecError(f"payload cannot be decrypted: {e}") from None
+    except DecryptionError:
+        raise CodecError(
+            f"payload cannot be decrypted: it does not verify with key {key.id}: altered, "
+            "relabelled, or not made by this engine"
+        ) from None
     original = Payload()
-    original.ParseFromString(plain)
+    try:
+        original.ParseFromString(plain)
+    except Exception:  # protobuf's DecodeError, whatever the bytes make it raise
+        raise CodecError("payload decrypts to something that is not a payload") from None
     return original
+
+
+def decode_or_mark(ring: KeyRing, payload: Payload) -> Payload:
+    """`decrypt_payload`, never raising: an undecodable payload (module docstring) for one that
+    cannot be decrypted, and for one that came already labelled undecodable."""
+    if payload.metadata.get("encoding") == UNDECODABLE:
+        return undecodable(f"the payload came labelled {UNDECODABLE.decode()}")
+    try:
+        return decrypt_payload(ring, payload)
+    except CodecError as e:
+        return undecodable(str(e))
+    except Exception as e:  # a codec that raises wedges the workflow: nothing may escape
+        return undecodable(f"payload cannot be decoded ({type(e).__name__})")
 
 
 class RealmCache:
@@ -177,7 +246,9 @@ class EncryptionCodec(PayloadCodec, WithSerializationContext):
         return [encrypt_payload(self.ring, realm, p) for p in payloads]
 
     async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
-        return [decrypt_payload(self.ring, p) for p in payloads]
+        """Never raises (module docstring): the worker decodes headers and every payload of an
+        activation with it before any workflow code can refuse anything."""
+        return [decode_or_mark(self.ring, p) for p in payloads]
 
 
 CACHED_CONTEXTS = 4_096
@@ -229,11 +300,27 @@ class EncryptingDataConverter(DataConverter):
         return clone
 
 
+class RefuseUndecodable(EncodingPayloadConverter):
+    """The converter of undecodable payloads (module docstring): it makes none, and refuses
+    every one with the codec's reason."""
+
+    @property
+    def encoding(self) -> str:
+        return UNDECODABLE.decode()
+
+    def to_payload(self, value: Any) -> Payload | None:
+        return None
+
+    def from_payload(self, payload: Payload, type_hint: type | None = None) -> Any:
+        raise UndecodablePayload(undecodable_reason(payload) or "the payload cannot be decoded")
+
+
 class SharedPayloadConverter(PydanticPayloadConverter):
     """The pydantic payload converter, built once: the worker builds a DataConverter (and with
     it a payload converter and its cache of type adapters) twice for every workflow activation
     only to reach the codec. Its parts keep no state but that cache (thread safe), and none
-    depends on a serialization context, so one instance serves every copy."""
+    depends on a serialization context, so one instance serves every copy. It also knows the
+    codec's undecodable payloads, to refuse them with their reason (`RefuseUndecodable`)."""
 
     _shared: typing.ClassVar[SharedPayloadConverter | None] = None
 
@@ -241,6 +328,9 @@ class SharedPayloadConverter(PydanticPayloadConverter):
         if cls._shared is None:
             shared = super().__new__(cls)
             PydanticPayloadConverter.__init__(shared)
+            CompositePayloadConverter.__init__(
+                shared, *shared.converters.values(), RefuseUndecodable()
+            )
             cls._shared = shared
         return cls._shared
 

@@ -225,15 +225,20 @@ async def _earlier(door: Door, request_id: str) -> dict[str, Any] | None:
 
 
 async def _first_input(door: Door, workflow_id: str, model: type[M]) -> M | None:
-    """The input a workflow was started with, or None if there is no such workflow. Read as
-    it was accepted then (RECORDED: before the character rule, a request could hold a control
-    character)."""
+    """The input a workflow was started with, or None if there is no such workflow, or its
+    input is not a `model` (issue 24: anyone with access to the namespace can start a workflow
+    under an intake's id with any payload, which the intake refuses: no request was sent).
+    Read as it was accepted then (RECORDED: before the character rule, a request could hold a
+    control character)."""
     handle = door.client.get_workflow_handle(workflow_id)
     try:
         async for event in handle.fetch_history_events():
             payloads = event.workflow_execution_started_event_attributes.input.payloads
-            first = (await door.client.data_converter.decode(payloads, [dict]))[0]
-            return model.model_validate(first, context=RECORDED)
+            try:
+                first = (await door.client.data_converter.decode(payloads, [dict]))[0]
+                return model.model_validate(first, context=RECORDED)
+            except Exception:  # undecodable, another shape, no input: whatever it was, not one
+                return None
     except RPCError as e:
         if e.status is RPCStatusCode.NOT_FOUND:
             return None

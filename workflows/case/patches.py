@@ -84,6 +84,12 @@ casework.domain.validation holds in the handlers too (the `act` signal has no va
 Asked only when a payload breaks the rule, so a case that never gets one records no marker.
 Retire from 2027-12-06."""
 
+UNDECODABLE_REFUSED = "undecodable-signal-refused"
+"""Issue 24: cases before it let the SDK drop a P4 signal whose payload did not decode, and
+keep in memory, unread, a signal of a name the case does not define; since, both are refused
+on the feed. Asked only when such a signal arrives (no marker on a case that never gets one).
+Retire from 2027-12-06."""
+
 KEPT_WRITES = "kept-task-writes"
 """Issue 24: cases before it wrote a task's side effects (feed, outbox, facts, escalation rows),
 the customer's log-sharing answer and the routing's assignment from local activities, which
@@ -105,8 +111,8 @@ case continues as new; since, the case remembers its recent updates' ids and out
 its first outcome and never applied twice. Retire from 2027-12-06."""
 
 CASE_GENERATION_4 = "case-generation-4"
-"""Issue 24: every patch above, TEXT_WITHOUT_CONTROLS, KEPT_WRITES, ONE_TIME_TOKENS and
-REMEMBERED_ACTIONS included, in one marker (as CASE_GENERATION)."""
+"""Issue 24: every patch above, TEXT_WITHOUT_CONTROLS, UNDECODABLE_REFUSED, KEPT_WRITES,
+ONE_TIME_TOKENS and REMEMBERED_ACTIONS included, in one marker (as CASE_GENERATION)."""
 
 ALL = (
     WAKE_AT_WINDOW_CHANGES,
@@ -124,6 +130,7 @@ ALL = (
     SETTLED_EFFECTS,
     CASE_GENERATION_3,
     TEXT_WITHOUT_CONTROLS,
+    UNDECODABLE_REFUSED,
     KEPT_WRITES,
     ONE_TIME_TOKENS,
     REMEMBERED_ACTIONS,

@@ -15,7 +15,9 @@ a sentence that says why, recorded on the feed, the case unchanged.
 Signal `act`: the same actions as `{"action": "<name>", ...}`, fire-and-forget, for the Web
 UI's signal form; refusals land on the feed, a payload that is not JSON too (taken raw,
 signals.py). Signals `vendor_progress` and `partner_info`:
-P4, between a partner case and its vendor escalation.
+P4, between a partner case and its vendor escalation. Any other signal name, and a signal
+payload the codec could not decrypt, is refused on the feed (issue 24: no payload fails a
+workflow task); a start whose input does not decode fails the case (workflows/inputs.py).
 Query `view`: `{"viewer": "<id>"}` -> `CaseView`, with the feed's tail (`feed_total` says how
 many entries the whole feed, in the database, has).
 
@@ -29,7 +31,7 @@ the state with the feed's tail (feed.py).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from temporalio import workflow
@@ -86,6 +88,7 @@ from workflows.case.patches import (
 )
 from workflows.case.routing import Routing
 from workflows.case.vendor import VendorEscalations
+from workflows.inputs import NO_INPUT, start_input
 
 Handler = Callable[[Any, Actor], Awaitable[str] | str]
 
@@ -130,8 +133,8 @@ ACCEPT_MODELS: dict[str, type[ActionBase] | type[ViewRequest]] = {
 @workflow.defn(name="Case")
 class CaseWorkflow:
     @workflow.init
-    def __init__(self, input: CaseWorkflowInput) -> None:
-        self.options = input
+    def __init__(self, start: RawValue = NO_INPUT) -> None:
+        self.options = input = start_input(start, CaseWorkflowInput)
         self.patched = patched = Patches()
         self.verified = patched_at_start(patched)
         self.refuses_undecodable = patched(ACT_PAYLOAD_RAW)
@@ -186,11 +189,11 @@ class CaseWorkflow:
     # --- the story of a case -------------------------------------------------------------
 
     @workflow.run
-    async def run(self, input: CaseWorkflowInput) -> CaseView:
+    async def run(self, start: RawValue = NO_INPUT) -> CaseView:
         case = self.case
         self.deferring = self.patched(DEFER_DURING_ROLL_OVER)
         self.floor: int | None = None
-        if input.carried is None:
+        if self.options.carried is None:
             self._announce_opening()
             self.feed.record_facts()
         else:
@@ -456,14 +459,24 @@ class CaseWorkflow:
         await self._act_quietly(name, {k: v for k, v in payload.items() if k != "action"})
 
     @workflow.signal
-    async def vendor_progress(self, payload: Any = None) -> None:
-        if self._from_another_case("vendor_progress", payload):
-            await self.vendor.on_progress(payload, actor_id_of)
+    async def vendor_progress(self, payload: RawValue = signals.NO_PAYLOAD) -> None:
+        value = self._refusals().decoded("vendor_progress", payload)
+        if value is not signals.REFUSED and self._from_another_case("vendor_progress", value):
+            await self.vendor.on_progress(value, actor_id_of)
 
     @workflow.signal
-    async def partner_info(self, payload: Any = None) -> None:
-        if self._from_another_case("partner_info", payload):
-            await self.vendor.on_partner_info(payload, actor_id_of)
+    async def partner_info(self, payload: RawValue = signals.NO_PAYLOAD) -> None:
+        value = self._refusals().decoded("partner_info", payload)
+        if value is not signals.REFUSED and self._from_another_case("partner_info", value):
+            await self.vendor.on_partner_info(value, actor_id_of)
+
+    @workflow.signal(dynamic=True)
+    def stray_signal(self, name: str, args: Sequence[RawValue]) -> None:
+        """A signal of a name the case does not define: refused on the feed, nothing kept."""
+        self._refusals().stray(name, args)
+
+    def _refusals(self) -> signals.Refusals:
+        return signals.Refusals(self.feed.record, self.patched, self.verified)
 
     def _from_another_case(self, name: str, payload: Any) -> bool:
         """P4's signals come from the partner case or its vendor escalation, signed by the
