@@ -1,7 +1,8 @@
-"""What a case costs Temporal (issue 12): a case of today's generation does its database work
-(routing, the task's side effects) as local activities inside the workflow task that decides
-it, so a whole lifecycle is a handful of workflow tasks, and nothing it decided is lost: every
-fact still reaches the database."""
+"""What a case costs Temporal (issues 12 and 24): a case of today's generation does its database
+work as local activities, no round trip through the task queue: its reads (routing, the
+checks) inside the workflow task that needs them, its writes in the task after the one that
+decided them (KEPT_WRITES: only a kept task's decisions are written), so a whole lifecycle is a
+handful of workflow tasks, and nothing it decided is lost: every fact reaches the database."""
 
 from __future__ import annotations
 
@@ -40,11 +41,12 @@ async def test_a_lifecycle_does_its_database_work_inside_its_workflow_tasks(
     desk: Desk, store: Store
 ) -> None:
     """Opened, routed, answered, resolved, closed: no activity goes through the task queue,
-    the side effects run as local activities, one workflow task to start and one per action,
-    each writing what it decided once (SETTLED_EFFECTS: the opening and its assignment
-    together, the close and the case's finish together); routing was done by the intake as
-    the case opened (E1), so the case asks nobody; and the feed, the facts and the messages
-    are all in the database."""
+    the side effects run as local activities, one write for what each task decided
+    (SETTLED_EFFECTS: the opening and its assignment together, the close and the case's
+    finish together), made by a later task: one workflow task to start and one per action,
+    and at most one more each when no later task came by itself (KEPT_WRITES); routing was
+    done by the intake as the case opened (E1), so the case asks nobody; and the feed, the
+    facts and the messages are all in the database."""
     opened = await desk.open_request(desk.request())
     assert opened.case_id and opened.owner, opened
     case_id, owner = opened.case_id, opened.owner
@@ -61,7 +63,7 @@ async def test_a_lifecycle_does_its_database_work_inside_its_workflow_tasks(
     assert local[contracts.ROUTE_CASE] == 0
     assert local[contracts.APPLY_EFFECTS] == 4, local  # opening, respond, resolve, close
     assert set(local) <= LOCAL
-    assert tasks == 4, f"{tasks} workflow tasks"
+    assert 5 <= tasks <= 8, f"{tasks} workflow tasks"  # the last decisions need a later task
 
     kinds = [entry["kind"] for entry in store.feed.page(case_id, limit=1000)]
     assert {"first_response", "resolve", "close"} <= set(kinds), kinds

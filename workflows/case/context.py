@@ -17,12 +17,14 @@ So, since KEPT_WRITES:
 - A local activity only reads (`LOCAL_READS`: routing's choice, the escalation plan, the
   checks). The one exception is a row keyed by its cause whose first write every later
   attempt adopts (the intake's case number and first assignment, keyed by the request id).
-- Everything a case decides to write goes in an ordinary activity: a task's side effects in
-  one `apply_effects` (feed, outbox, facts, escalation rows, assignments, approvals, release),
-  a write a handler must see done before it answers (the customer's log-sharing answer) by
-  `ask`. Only a task the server kept can schedule an activity, and its input is fixed in the
-  history: every retry writes the same rows under the same keys, so each table's
-  `ON CONFLICT DO NOTHING` (or its ordered upsert) keeps exactly one copy.
+- What a task decides to write (feed, outbox, facts, escalation rows, assignments,
+  approvals, release: one `apply_effects`) is written by a LATER task of the case, as a local
+  activity: a task runs on the history of the tasks before it, so what they decided was kept
+  (`_write`; a short timer brings a later task when nothing else does). A later task that is
+  itself discarded only wrote what kept tasks decided, under the keys they assigned, so its
+  writes repeat and each table's `ON CONFLICT DO NOTHING` (or ordered upsert) keeps one copy.
+- A write a handler must see done before it answers (the customer's log-sharing answer, which
+  the sharing checks) is an ordinary activity (`ask`), which only a kept task can schedule.
 Histories of older cases replay their local activities as they ran (`LOCAL`).
 """
 
@@ -57,6 +59,9 @@ SIDE_EFFECT_RETRY = RetryPolicy(
 ROLL_OVER_BUDGET = 300_000
 """Characters of feed text and side effects a rolling-over case may hold for its next run;
 past it, actions are refused until the new run takes them (send them again)."""
+WRITE_BEHIND = timedelta(milliseconds=10)
+"""KEPT_WRITES: the timer that brings a later task of the case, to write what a task decided,
+when nothing else brings one first."""
 CALLER_DEADLINE = timedelta(minutes=1)
 """How long a caller waiting on an update (filing a PR) waits for an activity before a
 refusal."""
@@ -130,8 +135,8 @@ class CaseContext:
         self.roll_over_due: Callable[[], bool] = lambda: False
         """Whether the case should roll over now (the workflow's rule); set by the workflow."""
         self.kept_writes = False
-        """KEPT_WRITES (patches.py): local activities only read, every write is an ordinary
-        activity (see "Who may write"); set by the workflow."""
+        """KEPT_WRITES (patches.py): a task's writes are made by a later task, local activities
+        read (see "Who may write"); set by the workflow."""
         self.settled = False
         """SETTLED_EFFECTS (patches.py): a task's side effects are written once the case has
         settled (see `_settle`); set by the workflow."""
@@ -141,6 +146,11 @@ class CaseContext:
         """How many times this run decided something to write (`flush_at_end_of_task`)."""
         self._asking = 0
         """Local activities the case waits on the answer of (`ask`), this moment."""
+        self._unwritten: list[tuple[int, list[contracts.Effect], int | None]] = []
+        """KEPT_WRITES: side effects decided and not written yet: (the history length of the
+        task that decided them, the effects, the feed position written up to with them)."""
+        self._writer: asyncio.Future[None] | None = None
+        self._wake: asyncio.Future[None] | None = None
 
     @property
     def restricted(self) -> bool:
@@ -248,8 +258,10 @@ class CaseContext:
         ]
         effects += self._effects
         self._effects = []
-        local = self.local and not self.kept_writes
-        start = workflow.start_local_activity if local else workflow.start_activity
+        if self.kept_writes:
+            self._write_behind(effects, upto)
+            return
+        start = workflow.start_local_activity if self.local else workflow.start_activity
         written = [
             start(
                 contracts.APPLY_EFFECTS,
@@ -263,6 +275,48 @@ class CaseContext:
         await asyncio.gather(*written)
         if upto is not None:
             self.feed.saved(upto)
+
+    def _write_behind(self, effects: list[contracts.Effect], upto: int | None) -> None:
+        """KEPT_WRITES: what this task decided is written by a later task of the case (see
+        "Who may write"), in the order decided, by one writer."""
+        if effects or upto is not None:
+            self._unwritten.append((workflow.info().get_current_history_length(), effects, upto))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.ensure_future(self._write())
+            self.in_background(self._writer)
+
+    async def _write(self) -> None:
+        """Write what earlier tasks decided, once a later task runs: this one's history holds
+        theirs, so the server kept them. When nothing else brings a later task, a short timer
+        does (WRITE_BEHIND: one at a time, never cancelled, so that it cannot race its own
+        firing)."""
+        while self._unwritten:
+            decided_in = self._unwritten[0][0]
+
+            def later(decided_in: int = decided_in) -> bool:
+                return workflow.info().get_current_history_length() > decided_in
+
+            if not later():
+                if self._wake is None or self._wake.done():
+                    self._wake = asyncio.ensure_future(workflow.sleep(WRITE_BEHIND))
+                await workflow.wait_condition(later)
+            now = workflow.info().get_current_history_length()
+            while self._unwritten and self._unwritten[0][0] < now:
+                _, effects, upto = self._unwritten.pop(0)
+                await asyncio.gather(
+                    *(
+                        workflow.start_local_activity(
+                            contracts.APPLY_EFFECTS,
+                            contracts.EffectBatch(case_id=self.case.case_id, effects=batch),
+                            result_type=int,
+                            start_to_close_timeout=SIDE_EFFECT_TIMEOUT,
+                            retry_policy=SIDE_EFFECT_RETRY,
+                        )
+                        for batch in effect_batches(effects)
+                    )
+                )
+                if upto is not None:
+                    self.feed.saved(upto)
 
     def over_roll_over_budget(self) -> bool:
         """While rolling over: has the case already set aside all it may carry?"""

@@ -117,6 +117,8 @@ class Feed:
 
     def saved(self, upto: int) -> None:
         self.ctx.case.feed_saved = max(self.ctx.case.feed_saved, upto)
+        if self.ctx.kept_writes:
+            self._trim()  # written: the tail may let go of them now
 
     def _batch_of(self, entries: list[FeedEntry]) -> contracts.FeedBatch:
         case = self.ctx.case
@@ -132,8 +134,9 @@ class Feed:
         case = self.ctx.case
         keep: list[FeedEntry] = []
         chars = 0
+        written = case.feed_saved if self.ctx.kept_writes else self._sent
         for entry in reversed(case.feed):
-            unsent = entry.seq is None or entry.seq >= self._sent
+            unsent = entry.seq is None or entry.seq >= written
             chars += len(entry.text)
             full = len(keep) >= FEED_TAIL_ENTRIES or (keep and chars > FEED_TAIL_CHARS)
             if full and not unsent:
