@@ -43,7 +43,7 @@ from casework.simulation.messages import CrowdInput, CrowdSummary
 from casework.simulation.plan import Roster, RosterAccount, RosterEngineer
 from casework.simulation.results import SimulationResult, collect
 from casework.store import Store
-from workflows.crowd import CrowdWorkflow
+from casework.simulation.crowd import CrowdWorkflow
 
 SKIPPED_TIME_TTL = timedelta(days=3650)
 """The run's tokens: the test server's clock runs days ahead of the wall clock."""
