@@ -129,12 +129,13 @@ def main() -> None:
     )
     took = time.perf_counter() - started
     after = os.getloadavg()
-    cases = result.total.cases
+    total = result.figures.first_response[-1]
+    cases = total.cases
     print(f"files: {roster_file} {load_file}")
     print(
         f"{args.days} day(s), {len(directory.engineers)} engineers, {cases} cases opened "
         f"({result.tally.escalated} escalations, {result.tally.escalate_now} Escalate Now, "
-        f"{result.total.breached} breaches, {result.tally.refused} refused acts)"
+        f"{total.judged - total.within_target} breaches, {result.tally.refused} refused acts)"
     )
     print(
         f"wall {took:.1f} s: {cases / took:.2f} cases/s, {progress.actions / took:.1f} crowd "

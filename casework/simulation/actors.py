@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -39,10 +40,13 @@ from casework.simulation.messages import (
     ENGINE_SAID,
     SIM_ACT,
     SIM_OPEN,
+    SIM_RECORD,
     ActOrder,
     ActOutcome,
     EngineNote,
     OpenOrder,
+    OpenOutcome,
+    SimCase,
 )
 
 CASE_OPTIONS = {"index_search_attributes": False}
@@ -68,16 +72,43 @@ class Progress:
             self.actions += 1
 
 
+@dataclass
+class Ledger:
+    """Each case's story as the crowd lived it (`SimCase`, by case number), written by the
+    crowd's activities in this process and read by the run when the crowd is done."""
+
+    cases: dict[str, SimCase] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def write(self, records: list[SimCase]) -> None:
+        with self.lock:
+            for record in records:
+                self.cases[record.case_id] = record
+
+
 class CrowdActivities:
-    def __init__(self, client: Client, engine_task_queue: str, progress: Progress) -> None:
+    """The crowd's hands: `client` must not unlock time skipping (a client built from the
+    time-skipping environment's configuration does, whenever it awaits a workflow's result:
+    the server would then skip past what the crowd is doing, STYLE.md)."""
+
+    def __init__(
+        self, client: Client, engine_task_queue: str, progress: Progress, ledger: Ledger
+    ) -> None:
         self.client = client
         self.engine_task_queue = engine_task_queue
         self.progress = progress
+        self.ledger = ledger
+
+    @activity.defn(name=SIM_RECORD)
+    async def record(self, records: list[SimCase]) -> None:
+        self.ledger.write(records)
 
     @activity.defn(name=SIM_OPEN)
-    async def open(self, order: OpenOrder) -> str:
+    async def open(self, order: OpenOrder) -> OpenOutcome:
         """Open the arrival's case as the engine's intake sees any other: web by the contact,
         phone taken by Customer Care (A2). Returns the case number."""
+        began = time.monotonic()
+        self.ledger.write(order.records)
         arrival = order.arrival
         phone = arrival.channel == Channel.PHONE.value
         request = OpenCaseRequest(
@@ -98,20 +129,26 @@ class CrowdActivities:
         self.progress.saw(arrival.at, opened=1)
         if not result.case_id:
             raise CaseworkError(f"no case opened for {arrival.request_id}: {result}")
-        return result.case_id
+        return OpenOutcome(case_id=result.case_id, wall_seconds=time.monotonic() - began)
 
     @activity.defn(name=SIM_ACT)
     async def act(self, order: ActOrder) -> ActOutcome:
         """The action as its actor, then the follow-ups; a refusal ends the chain (the crowd
         counts it: a crowd that acts as the rules allow meets none it did not expect)."""
+        began = time.monotonic()
+        self.ledger.write(order.records)
         for step in [order, *order.then]:
             with acting(Principal(id=step.actor, via="api-key")):
                 try:
                     await act_on_case(self.client, step.case_id, step.action, step.payload)
                 except CaseworkError as e:
-                    return ActOutcome(done=False, refusal=f"{step.action}: {e}")
+                    return ActOutcome(
+                        done=False,
+                        refusal=f"{step.action}: {e}",
+                        wall_seconds=time.monotonic() - began,
+                    )
         self.progress.saw(order.at)
-        return ActOutcome(done=True)
+        return ActOutcome(done=True, wall_seconds=time.monotonic() - began)
 
 
 class EngineEars:

@@ -1,21 +1,27 @@
-"""The simulated crowd, as a workflow on the time-skipping server: customers open cases at
-the load file's rates and sometimes Escalate Now, engineers take the cases the engine assigns
-them, answer, work and resolve or escalate, Escalation Managers acknowledge what they are
-alerted to. Its timers are the crowd's clock: the server skips from one to the next (or to the
-engine's own: SLA deadlines, routing retries, business hours, the ladder) whenever nothing is
-outstanding, so a week passes in minutes and every act lands at its simulated instant.
+"""The simulated crowd, as a workflow on the time-skipping server: customers open cases at the
+load file's rates and sometimes Escalate Now, engineers take the cases the engine assigns them,
+answer, work and resolve or escalate, Escalation Managers acknowledge what they are alerted to.
+Its timers are the crowd's clock: the server skips from one to the next (or to the engine's own:
+SLA deadlines, routing retries, business hours, the ladder) whenever nothing is outstanding, so
+a week passes in minutes.
 
 Input: `CrowdInput`. Signal `engine_said` (`EngineNote`, from the engine's wrapped activities,
 casework.simulation.actors). Query `progress`. Result: `CrowdSummary`. Continues as new with
-its whole state (`CrowdState`: the pending events, open cases, engineers' work) when the
-history grows long.
+its whole state (`CrowdState`) when the history grows long.
+
+Time: every act belongs to a whole minute and is sent at its kind's second of that minute
+(casework.simulation.clock), and what the engine says is placed in the minute it happened: the
+crowd reads `workflow.now()` only to check that the server's clock has not jumped past what it
+is waiting for (`MAX_LAG`), which stops the run (`INVARIANT`), as does an arrival that cannot be
+opened. Each finished case's story (`SimCase`, its visits to each level) goes to the run's
+ledger with the next act.
 
 An engineer works one case at a time while on shift: the highest priority, then the oldest, of
-the cases the engine assigned them (E1); the first time they take a case they respond (S2: the
-first response is the start of service), then after a service time drawn for their level they
-escalate it (E2, with the level's probability) or resolve it, and the customer closes it. With
-`triage`, Customer Care (L0) keeps one shared queue and passes the oldest case up as soon as an
-engineer of the next level is free: the textbook's single queue (see README, Simulation).
+the cases the engine assigned them (E1); the first time a case is taken the engineer responds
+(S2: the first response is the start of service), then after a service time drawn for their
+level they escalate it (E2, with the level's probability) or resolve it, and the customer
+closes it. With `triage`, Customer Care (L0) keeps one shared queue and passes the oldest case
+up as soon as an engineer of the next level is free: the textbook's single queue.
 """
 
 from __future__ import annotations
@@ -26,15 +32,27 @@ from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from casework.domain.models import Level
     from casework.simulation import plan
+    from casework.simulation.clock import Phase, minute_of, server_instant
+    from casework.simulation.crowd_rules import (
+        event_key,
+        jumped,
+        most_urgent,
+        note_lag,
+        queue_of,
+        triage_takers,
+    )
     from casework.simulation.messages import (
         CROWD_WORKFLOW,
         ENGINE_SAID,
+        INVARIANT,
         SIM_ACT,
         SIM_OPEN,
+        SIM_RECORD,
         ActOrder,
         ActOutcome,
         CrowdInput,
@@ -44,16 +62,29 @@ with workflow.unsafe.imports_passed_through():
         EngineNote,
         Event,
         OpenOrder,
+        OpenOutcome,
         SimCase,
         Tally,
+        Visit,
     )
 
-ACT_TIMEOUT = timedelta(seconds=120)
-ACT_RETRY = RetryPolicy(maximum_attempts=3)
+ACT_TIMEOUT = timedelta(days=3650)
+"""No timeout that the machine's speed could reach: an act outstanding holds the server's clock
+(it runs in real time then), and an act that never ends is the watchdog's to report."""
+ACT_RETRY = RetryPolicy(maximum_attempts=1)
+"""An act that fails stops the run: sent twice, an escalation would climb two levels."""
 HISTORY_LIMIT = 2000
 """Events before the crowd continues as new: short runs, so that a run the worker must replay
 (after a failed or timed-out task) replays in well under the task timeout on a loaded machine."""
 REFUSALS_KEPT = 10
+HeapItem = tuple[datetime, tuple[str, ...], int, Event]
+
+
+STOPPED = "the simulation stopped rather than measure a week that did not happen"
+
+
+def went_wrong(reason: str) -> ApplicationError:
+    return ApplicationError(reason, type=INVARIANT, non_retryable=True)
 
 
 @workflow.defn(name=CROWD_WORKFLOW)
@@ -63,8 +94,9 @@ class CrowdWorkflow:
         self.input = input
         self.s: CrowdState = input.state or CrowdState()
         self.inbox: list[EngineNote] = []
-        self.heap: list[tuple[datetime, int, Event]] = [(e.at, e.seq, e) for e in self.s.events]
-        heapq.heapify(self.heap)
+        self.heap: list[HeapItem] = []
+        for event in self.s.events:
+            self._heap_push(event)
         self.end = input.start + timedelta(days=input.days)
         self.drain_until = self.end + timedelta(seconds=input.drain)
 
@@ -83,54 +115,82 @@ class CrowdWorkflow:
         if input.state is None:
             for name in (e.id for e in input.roster.engineers):
                 self.s.engineers[name] = EngineerState()
-            self._push(Event(at=max(input.start, workflow.now()), seq=0, kind="day"))
+            self.s.minute = input.start
+            self._push(input.start, "plan", "plan")
         while True:
             while self.inbox:
                 await self._heard(self.inbox.pop(0))
             now = workflow.now()
             if self.heap and self.heap[0][0] <= now:
-                _, _, event = heapq.heappop(self.heap)
+                due, _, _, event = heapq.heappop(self.heap)
+                self._check_lag(event, due, now)
+                self.s.minute = max(self.s.minute or event.minute, event.minute)
                 await self._happen(event)
                 continue
-            if self._finished(now):
+            if self._all_opened() and not self.s.cases:
+                break
+            drained = server_instant(self.drain_until, "plan")
+            if self._all_opened() and now >= drained:
+                self.s.minute = self.drain_until  # the rest stay open, and are shown so
                 break
             if workflow.info().get_current_history_length() > HISTORY_LIMIT:
                 await workflow.wait_condition(workflow.all_handlers_finished)
-                self.s.events = [e for _, _, e in self.heap]
+                self.s.events = [item[3] for item in self.heap]
                 workflow.continue_as_new(self.input.model_copy(update={"state": self.s}))
-            until = self.heap[0][0] if self.heap else self.drain_until
+            until = min(self.heap[0][0], drained) if self.heap else drained
             try:
                 await workflow.wait_condition(lambda: bool(self.inbox), timeout=until - now)
             except TimeoutError:
                 pass
-        return CrowdSummary(tally=self.s.tally, ended_at=workflow.now())
+        self._account_for_every_case()
+        await self._record(final=True)
+        assert self.s.minute is not None
+        return CrowdSummary(tally=self.s.tally, timing=self.s.timing, ended_at=self.s.minute)
 
-    def _finished(self, now: datetime) -> bool:
-        """After the last day: once every case opened has had its first response (or the
-        drain time is up)."""
-        if now < self.end:
-            return False
-        if now >= self.drain_until:
-            return True
-        return all(c.responded for c in self.s.cases.values())
+    def _check_lag(self, event: Event, due: datetime, now: datetime) -> None:
+        problem = note_lag(self.s.timing, now - due)
+        if problem:
+            raise went_wrong(
+                f"{problem} ({event.kind} {event.case_id or event.person_id} at "
+                f"{due:%a %H:%M:%S}): {STOPPED}"
+            )
 
-    def _push(self, event: Event) -> None:
+    def _all_opened(self) -> bool:
+        """Every day planned and every arrival opened: the crowd then runs on until every case
+        is resolved, for at most the drain time."""
+        return self.s.day >= self.input.days and not any(i[3].kind == "arrive" for i in self.heap)
+
+    def _account_for_every_case(self) -> None:
+        """Every planned arrival was opened; every case opened is in the ledger (resolved) or
+        still open, as it stands."""
+        tally = self.s.tally
+        if tally.opened != tally.planned:
+            raise went_wrong(
+                f"{tally.planned} arrivals were planned but {tally.opened} cases opened"
+            )
+        self.s.records.extend(self.s.cases.values())
+
+    def _heap_push(self, event: Event) -> None:
         self.s.seq += 1
-        event.seq = self.s.seq
-        heapq.heappush(self.heap, (event.at, event.seq, event))
+        due = server_instant(event.minute, event.phase)
+        heapq.heappush(self.heap, (due, event_key(event), self.s.seq, event))
+
+    def _push(self, minute: datetime, phase: Phase, kind: str, **fields: object) -> None:
+        self._heap_push(Event(minute=minute, phase=phase, kind=kind, **fields))  # type: ignore[arg-type]
 
     async def _happen(self, event: Event) -> None:
-        if event.kind == "day":
+        if event.kind == "plan":
             self._plan_day()
         elif event.kind == "arrive":
-            assert event.arrival is not None
             await self._arrive(event)
         elif event.kind == "finish":
             await self._finish(event.case_id, event.person_id)
-        elif event.kind == "wake":
-            engineer = self.s.engineers[event.person_id]
-            engineer.wake_at = None
-            await self._take_next(event.person_id)
+        elif event.kind == "start":
+            self.s.engineers[event.person_id].start_at = None
+            await self._start(event.person_id)
+        elif event.kind == "handoff":
+            self.s.handoff_at = None
+            await self._dispatch()
         elif event.kind == "escalate_now":
             await self._escalate_now(event.case_id)
         elif event.kind == "acknowledge":
@@ -143,44 +203,53 @@ class CrowdWorkflow:
     # --- customers -----------------------------------------------------------------------
 
     def _plan_day(self) -> None:
-        day = self.s.now_day
+        day = self.s.day
         if day >= self.input.days:
             return
-        for arrival in plan.arrivals_for_day(
+        arrivals = plan.arrivals_for_day(
             self.input.load, self.input.roster, self.input.seed, day, self.input.start
-        ):
-            self._push(Event(at=arrival.at, seq=0, kind="arrive", arrival=arrival))
-        self.s.now_day += 1
-        self._push(Event(at=self.input.start + timedelta(days=day + 1), seq=0, kind="day"))
+        )
+        for arrival in arrivals:
+            self._push(arrival.at, "open", "arrive", arrival=arrival)
+        self.s.tally.planned += len(arrivals)
+        self.s.day += 1
+        self._push(self.input.start + timedelta(days=day + 1), "plan", "plan")
 
     async def _arrive(self, event: Event) -> None:
         arrival = event.arrival
         assert arrival is not None
-        case_id = await workflow.execute_activity(
+        before = workflow.now()
+        opened: OpenOutcome = await workflow.execute_activity(
             SIM_OPEN,
-            OpenOrder(arrival=arrival, phone_agent=self.input.roster.phone_agent),
-            result_type=str,
+            OpenOrder(
+                arrival=arrival, phone_agent=self.input.roster.phone_agent, records=self._hand()
+            ),
+            result_type=OpenOutcome,
             start_to_close_timeout=ACT_TIMEOUT,
             retry_policy=ACT_RETRY,
         )
-        self.s.cases[case_id] = SimCase(
-            case_id=case_id,
+        self._check_no_jump(f"open {arrival.request_id}", before, opened.wall_seconds)
+        level = plan.first_level_of(arrival.category)
+        self.s.cases[opened.case_id] = SimCase(
+            case_id=opened.case_id,
+            request_id=arrival.request_id,
             account_id=arrival.account_id,
             contact_id=arrival.contact_id,
             tier=arrival.tier,
             priority=arrival.priority,
-            level=plan.first_level_of(arrival.category),
+            level=level,
             opened_at=arrival.at,
             restricted=arrival.restricted,
             product=arrival.product,
+            visits=[
+                Visit(level=level, queue=queue_of(level, arrival.restricted), arrived=arrival.at)
+            ],
         )
         self.s.tally.opened += 1
         if arrival.escalate_now_at is not None:
-            self._push(
-                Event(at=arrival.escalate_now_at, seq=0, kind="escalate_now", case_id=case_id)
-            )
-        waiting = [n for n in self.s.pending if n.case_id == case_id]
-        self.s.pending = [n for n in self.s.pending if n.case_id != case_id]
+            self._push(arrival.escalate_now_at, "customer", "escalate_now", case_id=opened.case_id)
+        waiting = [n for n in self.s.pending if n.case_id == opened.case_id]
+        self.s.pending = [n for n in self.s.pending if n.case_id != opened.case_id]
         for note in waiting:
             await self._heard(note)
 
@@ -192,30 +261,27 @@ class CrowdWorkflow:
         payload = {"reason": "lack_of_progress", "note": "simulated"}
         if await self._act(case_id, case.contact_id, "escalate_now", payload, quiet=True):
             self.s.tally.escalate_now += 1
+            case.escalated_now = self.s.minute
 
     # --- what the engine said ------------------------------------------------------------
 
     async def _heard(self, note: EngineNote) -> None:
+        """The engine's word changes what the crowd knows at once; what a person does about it
+        waits for its kind's second of the minute it happened in."""
+        minute = minute_of(note.at)
         if note.kind == "manager_alert":
             delay = plan.acknowledge_after(self.input.load, self.input.seed, note.key)
             self._push(
-                Event(
-                    at=workflow.now() + delay,
-                    seq=0,
-                    kind="acknowledge",
-                    case_id=note.case_id,
-                    person_id=note.person_id,
-                    key=note.key,
-                )
+                minute + delay,
+                "acknowledge",
+                "acknowledge",
+                case_id=note.case_id,
+                person_id=note.person_id,
+                key=note.key,
             )
             return
         if note.kind == "released":
-            for state in self.s.engineers.values():
-                if note.case_id in state.unreleased:
-                    state.unreleased.remove(note.case_id)
-                    if not state.unreleased:
-                        await self._dispatch()
-            self.s.cases.pop(note.case_id, None)
+            self._released(note.case_id, minute)
             return
         case = self.s.cases.get(note.case_id)
         if case is None:
@@ -226,68 +292,103 @@ class CrowdWorkflow:
             return
         case.owner = note.person_id
         case.level = engineer.level
+        visit = case.visits[-1]
+        visit.engineer, visit.assigned = note.person_id, max(minute, visit.arrived)
         if case.triaged:
             self.s.dispatching = max(0, self.s.dispatching - 1)
         if self.input.load.triage and engineer.level is Level.L0 and not case.triaged:
             self.s.triage.append(case.case_id)
-            await self._dispatch()
+            self._handoff(minute)
             return
         self.s.engineers[note.person_id].backlog.append(case.case_id)
-        await self._take_next(note.person_id)
+        self._start_soon(note.person_id, minute)
+
+    def _released(self, case_id: str, minute: datetime) -> None:
+        for state in self.s.engineers.values():
+            if case_id in state.unreleased:
+                state.unreleased.remove(case_id)
+                if not state.unreleased:
+                    self._handoff(minute)
+        case = self.s.cases.pop(case_id, None)
+        if case is not None:
+            self.s.records.append(case)
+
+    def _start_soon(self, engineer_id: str, minute: datetime) -> None:
+        state = self.s.engineers[engineer_id]
+        if state.start_at is not None and state.start_at <= minute:
+            return
+        state.start_at = minute
+        self._push(minute, "start", "start", person_id=engineer_id)
+
+    def _handoff(self, minute: datetime) -> None:
+        if not self.input.load.triage:
+            return
+        if self.s.handoff_at is not None and self.s.handoff_at <= minute:
+            return
+        self.s.handoff_at = minute
+        self._push(minute, "handoff", "handoff")
 
     # --- engineers -----------------------------------------------------------------------
 
     def _on_shift(self, engineer_id: str) -> bool:
         engineer = self.input.roster.engineer(engineer_id)
-        return engineer is not None and engineer.shift.covers(workflow.now())
+        assert self.s.minute is not None
+        return engineer is not None and engineer.shift.covers(self.s.minute)
 
-    async def _take_next(self, engineer_id: str) -> None:
-        """The engineer, if free and on shift, takes their most urgent case."""
+    async def _start(self, engineer_id: str) -> None:
+        """The engineer, if free and on shift, starts on their most urgent case."""
         state = self.s.engineers[engineer_id]
-        state.backlog = [c for c in state.backlog if c in self.s.cases and not self.s.cases[c].done]
+        cases, minute = self.s.cases, self.s.minute
+        assert minute is not None
+        state.backlog = [
+            c
+            for c in state.backlog
+            if c in cases and not cases[c].done and cases[c].owner == engineer_id
+        ]
         if state.current is not None or not state.backlog:
             return
         if not self._on_shift(engineer_id):
             roster_entry = self.input.roster.engineer(engineer_id)
             assert roster_entry is not None
-            wake = plan.next_on_shift(roster_entry.shift, workflow.now())
-            if wake is not None and state.wake_at is None:
-                state.wake_at = wake
-                self._push(Event(at=wake, seq=0, kind="wake", person_id=engineer_id))
+            wake = plan.next_on_shift(roster_entry.shift, minute)
+            if wake is not None:
+                self._start_soon(engineer_id, wake)
             return
-        cases = self.s.cases
-        pick = min(
-            state.backlog,
-            key=lambda c: (plan.PRIORITY_ORDER[cases[c].priority], cases[c].opened_at),
-        )
+        pick = most_urgent(state.backlog, cases)
         state.backlog.remove(pick)
         state.current = pick
         case = cases[pick]
+        case.visits[-1].started = minute
         if not case.responded:
             text = {"text": "Looking at it now"}
             if await self._act(pick, engineer_id, "respond", text):
                 case.responded = True
+                case.first_response = minute
                 self.s.tally.responded += 1
         took = plan.service_time(self.input.load, self.input.seed, pick, case.level, case.visit)
-        self._push(
-            Event(
-                at=workflow.now() + took, seq=0, kind="finish", case_id=pick, person_id=engineer_id
-            )
-        )
+        self._push(minute + took, "finish", "finish", case_id=pick, person_id=engineer_id)
 
     async def _finish(self, case_id: str, engineer_id: str) -> None:
         state = self.s.engineers[engineer_id]
         state.current = None
         case = self.s.cases.get(case_id)
+        minute = self.s.minute
+        assert minute is not None
         if case is not None and not case.done:
             seed, load = self.input.seed, self.input.load
+            visit = case.visits[-1]
+            visit.finished = minute
             if plan.escalates(load, seed, case_id, case.level, case.visit):
                 case.visit += 1
                 case.owner = None
+                visit.outcome = "escalated"
+                self._next_visit(case, arrived=minute)
                 if await self._act(case_id, engineer_id, "escalate", {"reason": "simulated"}):
                     self.s.tally.escalated += 1
             else:
                 case.done = True
+                visit.outcome = "resolved"
+                case.resolved = minute
                 state.unreleased.append(case_id)
                 close = ActOrder(
                     case_id=case_id,
@@ -299,42 +400,52 @@ class CrowdWorkflow:
                     case_id, engineer_id, "resolve", {"resolution": "simulated"}, then=[close]
                 ):
                     self.s.tally.resolved += 1
-        await self._take_next(engineer_id)
-        await self._dispatch()
+        self._start_soon(engineer_id, minute)
+        self._handoff(minute)
+
+    def _next_visit(self, case: SimCase, arrived: datetime) -> None:
+        level = plan.NEXT_LEVEL.get(case.visits[-1].level, Level.L3)
+        case.visits.append(
+            Visit(level=level, queue=queue_of(level, case.restricted), arrived=arrived)
+        )
 
     async def _dispatch(self) -> None:
         """Triage: Customer Care passes its oldest held case up while an engineer who could
         take it is free (nothing in hand, nothing unreleased) beyond those already promised a
-        case (the engine routes to the fewest open cases, E1, so the free one gets it)."""
-        if not self.input.load.triage:
-            return
+        case (the engine routes to the fewest open cases, E1, so the free one gets it). The
+        case waits at the next level from its opening."""
         while self.s.triage:
             case = self.s.cases.get(self.s.triage[0])
             if case is None or case.done or case.owner is None:
                 self.s.triage.pop(0)
                 continue
-            free = [
-                e
-                for e in self.input.roster.engineers
-                if e.level is Level.L1
-                and self._free(e.id)
-                and self._on_shift(e.id)
-                and case.product.casefold() in {s.casefold() for s in e.skills}
-                and (e.restricted_member if case.restricted else not e.restricted_queue_only)
-            ]
+            free = triage_takers(self.input.roster, self.s.engineers, case, self._on_shift)
             if len(free) - self.s.dispatching <= 0:
                 return
             case_id = self.s.triage.pop(0)
             case.triaged = True
+            held = case.visits[-1]
+            held.started = held.finished = held.arrived
+            held.outcome = "passed_up"
+            self._next_visit(case, arrived=case.opened_at)
             self.s.dispatching += 1
             self.s.tally.triaged += 1
             await self._act(case_id, case.owner, "escalate", {"reason": "triage"})
 
-    def _free(self, engineer_id: str) -> bool:
-        state = self.s.engineers[engineer_id]
-        return state.current is None and not state.backlog and not state.unreleased
-
     # --- acting --------------------------------------------------------------------------
+
+    def _hand(self) -> list[SimCase]:
+        records, self.s.records = self.s.records, []
+        return records
+
+    async def _record(self, final: bool = False) -> None:
+        if self.s.records or final:
+            await workflow.execute_activity(
+                SIM_RECORD,
+                self._hand(),
+                start_to_close_timeout=ACT_TIMEOUT,
+                retry_policy=ACT_RETRY,
+            )
 
     async def _act(
         self,
@@ -345,6 +456,7 @@ class CrowdWorkflow:
         then: list[ActOrder] | None = None,
         quiet: bool = False,
     ) -> bool:
+        before = workflow.now()
         outcome = await workflow.execute_activity(
             SIM_ACT,
             ActOrder(
@@ -353,14 +465,21 @@ class CrowdWorkflow:
                 action=action,
                 payload={"actor": actor, **payload},
                 then=then or [],
-                at=workflow.now(),
+                at=self.s.minute,
+                records=self._hand(),
             ),
             result_type=ActOutcome,
             start_to_close_timeout=ACT_TIMEOUT,
             retry_policy=ACT_RETRY,
         )
+        self._check_no_jump(f"{action} {case_id}", before, outcome.wall_seconds)
         if not outcome.done and not quiet:
             self.s.tally.refused += 1
             if len(self.s.tally.refusals) < REFUSALS_KEPT:
                 self.s.tally.refusals.append(f"{case_id} {actor} {outcome.refusal}")
         return outcome.done
+
+    def _check_no_jump(self, what: str, before: datetime, wall_seconds: float) -> None:
+        problem = jumped(workflow.now() - before, wall_seconds)
+        if problem:
+            raise went_wrong(f"{problem} while `{what}` was outstanding: {STOPPED}")
