@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -25,7 +26,7 @@ from typing import Any
 from temporalio import activity
 from temporalio.client import Client
 
-from casework.client import CaseworkError, act_on_case, open_case
+from casework.client import CaseworkError, Opener, act_on_case, open_case
 from casework.contracts import (
     NOTIFY,
     RELEASE_CASE,
@@ -36,6 +37,7 @@ from casework.contracts import (
 from casework.domain.models import Channel, OpenCaseRequest
 from casework.identity.interceptors import acting
 from casework.identity.principal import Principal
+from casework.simulation.clock import PHASE
 from casework.simulation.messages import (
     ENGINE_SAID,
     SIM_ACT,
@@ -92,12 +94,21 @@ class CrowdActivities:
     the server would then skip past what the crowd is doing, STYLE.md)."""
 
     def __init__(
-        self, client: Client, engine_task_queue: str, progress: Progress, ledger: Ledger
+        self,
+        client: Client,
+        engine_task_queue: str,
+        progress: Progress,
+        ledger: Ledger,
+        opener_at: Callable[[datetime], Opener] | None = None,
     ) -> None:
+        """`opener_at`: the intake of the engine's worker done in this process for a case
+        opening at an instant (`worker.opener`, as the door beside a worker opens cases);
+        without one, cases open through the Intake workflow, as `casework open` does."""
         self.client = client
         self.engine_task_queue = engine_task_queue
         self.progress = progress
         self.ledger = ledger
+        self.opener_at = opener_at
 
     @activity.defn(name=SIM_RECORD)
     async def record(self, records: list[SimCase]) -> None:
@@ -123,8 +134,13 @@ class CrowdActivities:
             description=f"simulated {arrival.priority.value} {arrival.product} case",
             received_by=order.phone_agent if phone else None,
         )
+        opener = self.opener_at(arrival.at + PHASE["open"]) if self.opener_at else None
         result = await open_case(
-            self.client, request, task_queue=self.engine_task_queue, case_options=CASE_OPTIONS
+            self.client,
+            request,
+            task_queue=self.engine_task_queue,
+            case_options=CASE_OPTIONS,
+            opener=opener,
         )
         self.progress.saw(arrival.at, opened=1)
         if not result.case_id:

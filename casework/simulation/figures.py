@@ -35,10 +35,9 @@ Targets = Callable[[Tier, Priority], timedelta]
 
 
 class CaseStory(BaseModel):
-    """One case: the crowd's record of it and the engine's verdict on its first response."""
+    """One case: the crowd's record of it, with the engine's verdict on its first response."""
 
     case: SimCase
-    breached: bool = False
 
 
 class Figures(BaseModel):
@@ -127,7 +126,7 @@ def _figures(
 def _first_row(story: CaseStory) -> tuple[bool | None, float | None, float | None]:
     """The first response: the engine's verdict (S1, S2), the wait until it, the resolution."""
     case = story.case
-    verdict = False if story.breached else (True if case.first_response is not None else None)
+    verdict = False if case.breached else (True if case.first_response is not None else None)
     wait = (
         _minutes(case.first_response - case.opened_at) if case.first_response is not None else None
     )
@@ -138,7 +137,7 @@ def _resolution(case: SimCase) -> float | None:
     return _minutes(case.resolved - case.opened_at) if case.resolved is not None else None
 
 
-def _visit_row(
+def visit_row(
     story: CaseStory, index: int, end: datetime, targets: Targets
 ) -> tuple[bool | None, float | None, float | None]:
     case, visit = story.case, story.case.visits[index]
@@ -148,14 +147,14 @@ def _visit_row(
         return verdict, wait, resolution
     target = targets(case.tier, case.priority)
     if visit.started is not None:
-        wait = visit.started - visit.arrived
-        return wait <= target, _minutes(wait), resolution
+        waited = visit.started - visit.arrived
+        return waited <= target, _minutes(waited), resolution
     if end - visit.arrived > target:
         return False, None, resolution
     return None, None, resolution
 
 
-def _counted_visits(case: SimCase) -> list[int]:
+def counted_visits(case: SimCase) -> list[int]:
     """The visits that wait for an engineer: not Customer Care's triage hold (its wait is
     counted at the next level)."""
     return [i for i, v in enumerate(case.visits) if v.outcome != "passed_up"]
@@ -186,9 +185,9 @@ def breakdown(
         by_hour[opened.weekday() * 24 + opened.hour].append(first)
         climbed = any(v.outcome == "escalated" for v in case.visits)
         by_climb["escalated" if climbed else "resolved where it started"].append(first)
-        for index in _counted_visits(case):
+        for index in counted_visits(case):
             visit = case.visits[index]
-            row = _visit_row(story, index, ended, targets)
+            row = visit_row(story, index, ended, targets)
             key = (visit.queue, visit.level.value, case.tier.value, case.priority.value)
             by_visit[key].append(row)
             by_level[visit.level.value].append(row)
@@ -197,13 +196,13 @@ def breakdown(
     for level in LEVELS:
         if level not in by_level and not staffed[level]:
             continue
-        row = _figures(level, by_level.get(level, []))
+        figures = _figures(level, by_level.get(level, []))
         minutes_on_shift = sum(staffed[level].values())
-        row.engineers = _round(minutes_on_shift / _minutes(end - start), 2)
-        row.occupancy = _round(
+        figures.engineers = _round(minutes_on_shift / _minutes(end - start), 2)
+        figures.occupancy = _round(
             sum(busy[level].values()) / minutes_on_shift if minutes_on_shift else None, 4
         )
-        levels.append(row)
+        levels.append(figures)
     tiers = {t.value: i for i, t in enumerate((Tier.PLATINUM, Tier.GOLD))}
     return Breakdown(
         first_response=[

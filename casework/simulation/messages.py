@@ -75,6 +75,8 @@ class SimCase(BaseModel):
     first_response: datetime | None = None
     resolved: datetime | None = None
     escalated_now: datetime | None = None
+    breached: bool = False
+    """S3: the engine's verdict on the first response (set from its facts when the run ends)."""
 
 
 class ActOrder(BaseModel):

@@ -82,10 +82,9 @@ def collect(
             + "\n  ".join(problems[:10])
             + (f"\n  ... and {len(problems) - 10} more" if len(problems) > 10 else "")
         )
-    stories = [
-        CaseStory(case=case, breached=facts[case_id]["breached_at"] is not None)
-        for case_id, case in sorted(ledger.items())
-    ]
+    for case_id, case in ledger.items():
+        case.breached = facts[case_id]["breached_at"] is not None
+    stories = [CaseStory(case=case) for _, case in sorted(ledger.items())]
     return SimulationResult(
         label=label,
         seed=seed,

@@ -33,6 +33,7 @@ from temporalio.runtime import (
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from casework.client import Opener
 from casework.codec.engine import StoreRealms
 from casework.codec.payload import data_converter
 from casework.domain.directory import Directory
@@ -48,7 +49,7 @@ from casework.simulation.plan import Roster, RosterAccount, RosterEngineer
 from casework.simulation.results import RunWentWrong, SimulationResult, collect
 from casework.simulation.watchdog import DEFAULT_STALL, Heartbeat, watch
 from casework.store import Store
-from worker import WORKFLOW_RUNNER, activities_for, build_worker
+from worker import WORKFLOW_RUNNER, activities_for, build_worker, opener
 
 SKIPPED_TIME_TTL = timedelta(days=3650)
 """The run's tokens: the test server's clock runs days ahead of the wall clock."""
@@ -219,7 +220,14 @@ async def _run(
         executor=ThreadPoolExecutor(8),
         interceptors=[heartbeat.interceptor()],
     )
-    crowd_acts = CrowdActivities(signed, engine_queue, progress, ledger)
+
+    def opener_at(at: datetime) -> Opener:
+        async def clock() -> datetime:
+            return at
+
+        return opener(client, activities, engine_queue, clock=clock)
+
+    crowd_acts = CrowdActivities(signed, engine_queue, progress, ledger, opener_at)
     crowd = Worker(
         client,
         task_queue=crowd_queue,
