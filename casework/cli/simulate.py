@@ -7,10 +7,11 @@ exit 3 and says why."""
 from __future__ import annotations
 
 import os
+import sys
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
@@ -109,10 +110,22 @@ def simulate(
     if staff:
         if compare is not None:
             fail("--staff searches one roster: leave out --compare", BAD_INPUT)
-        _staff(template, rosters[0][0], replications, jobs, service_level, output)
+        _staff(template, rosters[0][0], replications, jobs, service_level, output, cases)
         return
     runs = _run(template, rosters, replications, jobs, output)
     _show(runs, output, chart, cases)
+
+
+def stopped(message: str) -> NoReturn:
+    """A run that went wrong or stalled: say why, exit 3 at once. Not through the interpreter's
+    orderly exit, which waits for every thread: one stuck in the run must not make the command
+    hang after it has said why it stopped."""
+    from rich.console import Console
+
+    Console(stderr=True, highlight=False, soft_wrap=True).print(message, style="red", markup=False)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(WENT_WRONG)
 
 
 def _check_options(
@@ -202,7 +215,7 @@ def _run(
     try:
         results = run_with_progress(specs, jobs, quiet=output is SimulateOutput.json)
     except SimulationFailed as e:
-        fail(f"{e}\nNothing it measured is shown.", WENT_WRONG)
+        stopped(f"{e}\nNothing it measured is shown.")
     _warn_if_late(results)
     return [
         (label, results[i * replications : (i + 1) * replications])
@@ -269,6 +282,7 @@ def _staff(
     jobs: int,
     service_level: float,
     output: SimulateOutput,
+    cases: bool,
 ) -> None:
     from dataclasses import replace
 
@@ -284,9 +298,10 @@ def _staff(
             jobs=jobs,
             goal=service_level,
             quiet=output is SimulateOutput.json,
+            cases=cases,
         )
     except SimulationFailed as e:
-        fail(f"{e}\nNo staffing answer.", WENT_WRONG)
+        stopped(f"{e}\nNo staffing answer.")
     if output is SimulateOutput.json:
         print_json(answer.model_dump(mode="json"))
     else:

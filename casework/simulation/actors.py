@@ -25,6 +25,7 @@ from typing import Any
 
 from temporalio import activity
 from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
 
 from casework.client import CaseworkError, Opener, act_on_case, open_case
 from casework.contracts import (
@@ -178,7 +179,12 @@ class EngineEars:
         self.crowd_id = crowd_id
 
     async def _tell(self, note: EngineNote) -> None:
-        await self.client.get_workflow_handle(self.crowd_id).signal(ENGINE_SAID, note)
+        try:
+            await self.client.get_workflow_handle(self.crowd_id).signal(ENGINE_SAID, note)
+        except RPCError as e:
+            if e.status is not RPCStatusCode.NOT_FOUND:
+                raise
+            # the crowd is done (or was stopped): the engine goes on without listeners
 
     @activity.defn(name=NOTIFY)
     async def notify(self, message: Notification) -> NotificationResult:

@@ -83,7 +83,8 @@ def note_lag(timing: Timing, lag: timedelta) -> str:
     if lag > MARGIN:
         timing.late_acts += 1
     if lag > MAX_LAG:
-        return f"the server's clock jumped {lag} past the crowd's next act"
+        jump = timedelta(seconds=round(lag.total_seconds()))
+        return f"the server's clock jumped {jump} past the crowd's next act"
     return ""
 
 
@@ -92,5 +93,8 @@ def jumped(moved: timedelta, wall_seconds: float) -> str:
     may move on by about as long as the act took, never by more (a client that unlocks time
     skipping while it waits lets the server skip to the next timer, STYLE.md)."""
     if moved - timedelta(seconds=wall_seconds) > JUMP_LIMIT:
-        return f"the server's clock moved {moved} in an act that took {wall_seconds:.1f} s"
+        return (
+            f"the server's clock moved {timedelta(seconds=round(moved.total_seconds()))} in an "
+            f"act that took {wall_seconds:.1f} s of real time"
+        )
     return ""

@@ -52,6 +52,7 @@ def run_all(
     waiting = list(enumerate(specs))
     running: dict[Connection, tuple[int, Any]] = {}
     results: dict[int, SimulationResult] = {}
+    previous = signal.signal(signal.SIGTERM, _terminated)
     try:
         while waiting or running:
             while waiting and len(running) < max(1, jobs):
@@ -78,7 +79,13 @@ def run_all(
     finally:
         for _, process in running.values():
             _stop(process)
+        signal.signal(signal.SIGTERM, previous)
     return [results[i] for i in range(len(specs))]
+
+
+def _terminated(signum: int, frame: object) -> None:
+    """Stopped from outside: the runs (each in a group of its own) are stopped on the way out."""
+    raise SystemExit(128 + signum)
 
 
 def _stop(process: Any) -> None:

@@ -4,6 +4,7 @@ and dicts out."""
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 from typing import Any
 
@@ -95,7 +96,7 @@ VISIT = (
     ("mean wait", "mean_wait"),
     ("p90 wait", "p90_wait"),
     ("P(wait)", "p_wait"),
-    ("resolved here: to resolution", "mean_resolution"),
+    ("resolved: time", "mean_resolution"),
 )
 
 
@@ -109,13 +110,13 @@ def summary_tables(label: str, summary: Summary, runs: Sequence[SimulationResult
         f"UTC, followed to {first.ended:%a %Y-%m-%d %H:%M}; {seeds}"
     )
     parts: list[RenderableType] = [
-        Text(heading, style="bold"),
+        Text("\n".join(textwrap.wrap(heading, WIDTH)), style="bold"),
         _section("First response (S1, S2), by tier and priority", summary.first_response, FIRST),
         _section("Each level: waits for an engineer and how busy they are", summary.levels, LEVEL),
         _section("By queue, level, tier and priority", summary.visits, VISIT),
         _section("Escalated cases (E2) and the others", summary.escalated, FIRST),
         hour_grid(summary.hours),
-        Text(_tally_line(runs)),
+        Text("\n".join(textwrap.wrap(_tally_line(runs), WIDTH))),
     ]
     return Group(*parts)
 
@@ -131,7 +132,7 @@ def hour_grid(hours: list[FiguresEstimate], figure: str = "service_level") -> Ta
     )
     table.add_column("", no_wrap=True)
     for hour in range(24):
-        table.add_column(f"{hour:02d}", justify="right", no_wrap=True, min_width=4)
+        table.add_column(f"{hour:02d}", justify="right", no_wrap=True, min_width=3)
     by_group = {row.group: row for row in hours}
     for day in DAYS:
         cells = []

@@ -8,12 +8,13 @@ long as the run.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import shutil
 import sys
 import tempfile
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -54,6 +55,7 @@ from worker import WORKFLOW_RUNNER, activities_for, build_worker, opener
 SKIPPED_TIME_TTL = timedelta(days=3650)
 """The run's tokens: the test server's clock runs days ahead of the wall clock."""
 SERVER_STARTUP = timedelta(seconds=60)
+TEARDOWN = timedelta(seconds=30)
 CROWD_TASK_TIMEOUT = timedelta(seconds=60)
 """Not the default 10 s: on a loaded machine a crowd task that replays its run takes longer."""
 
@@ -248,7 +250,7 @@ async def _run(
     if on_start:
         on_start(start, end)
     roster = roster_of(spec.directory)
-    async with engine, crowd:
+    async with _running(engine, crowd):
         # the environment's own client: its wait for the result unlocks time skipping
         handle = await environment_client.start_workflow(
             CrowdWorkflow.run,
@@ -275,6 +277,27 @@ async def _run(
         )
     except RunWentWrong as e:
         raise SimulationFailed(str(e)) from None
+
+
+@contextlib.asynccontextmanager
+async def _running(*workers: Worker) -> AsyncIterator[None]:
+    """The workers, run while the block runs; their shutdown waits at most `TEARDOWN` (an
+    activity stuck in a thread must not keep a finished or failed run from ending)."""
+    tasks = [asyncio.ensure_future(w.run()) for w in workers]
+    try:
+        yield
+    finally:
+        stopping: asyncio.Future[Any] = asyncio.ensure_future(
+            asyncio.gather(*(w.shutdown() for w in workers), return_exceptions=True)
+        )
+        done, _ = await asyncio.wait({stopping, *tasks}, timeout=TEARDOWN.total_seconds())
+        if stopping not in done:
+            logging.getLogger(__name__).warning(
+                "the simulation's workers did not stop within %s; leaving them", TEARDOWN
+            )
+        for task in tasks:
+            if task.done() and not task.cancelled():
+                task.exception()  # retrieved: a worker that failed is the run's failure already
 
 
 def _targets(policy: SlaPolicy) -> Callable[[Tier, Priority], timedelta]:

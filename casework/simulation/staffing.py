@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import Any
 
 from pydantic import BaseModel, Field
 from rich import box
@@ -66,6 +67,8 @@ class Trial(BaseModel):
     passed: bool | None
     """None: the roster cannot carry the load at all (nobody able at some level)."""
     missed: list[str] = Field(default_factory=list)
+    runs: list[dict[str, Any]] = Field(default_factory=list)
+    """With `--cases`: each run's figures and cases."""
 
 
 class TextbookAnswer(BaseModel):
@@ -168,9 +171,9 @@ def _target(spec: RunSpec):  # type: ignore[no-untyped-def]
 
 class Search:
     def __init__(
-        self, spec: RunSpec, replications: int, jobs: int, goal: float, quiet: bool
+        self, spec: RunSpec, replications: int, jobs: int, goal: float, quiet: bool, cases: bool
     ) -> None:
-        self.spec, self.goal, self.jobs, self.quiet = spec, goal, jobs, quiet
+        self.spec, self.goal, self.jobs, self.quiet, self.cases = spec, goal, jobs, quiet, cases
         self.seeds = [spec.seed + n for n in range(replications)]
         self.groups = Groups(spec.directory)
         self.known: dict[Staffing, tuple[bool | None, dict[str, dict[str, Estimate]]]] = {}
@@ -217,7 +220,12 @@ class Search:
             ]
             self.known[staffing] = (not missed, verdicts)
             self.trials.append(
-                Trial(staffing=self.groups.named(staffing), passed=not missed, missed=missed)
+                Trial(
+                    staffing=self.groups.named(staffing),
+                    passed=not missed,
+                    missed=missed,
+                    runs=[_run_json(r) for r in runs] if self.cases else [],
+                )
             )
 
     def passed(self, staffing: Staffing) -> bool | None:
@@ -248,10 +256,21 @@ class Search:
         )
 
 
+def _run_json(result: SimulationResult) -> dict[str, Any]:
+    data = result.model_dump(mode="json")
+    data["cases"] = [c.model_dump(mode="json") for c in result.cases]
+    return data
+
+
 def search(
-    spec: RunSpec, replications: int, jobs: int, goal: float, quiet: bool = False
+    spec: RunSpec,
+    replications: int,
+    jobs: int,
+    goal: float,
+    quiet: bool = False,
+    cases: bool = False,
 ) -> StaffingAnswer:
-    run = Search(spec, replications, jobs, goal, quiet)
+    run = Search(spec, replications, jobs, goal, quiet, cases)
     current = run.groups.roster
     run.evaluate([current, *run.fewer(current)])
     rounds = 0
