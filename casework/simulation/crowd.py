@@ -124,7 +124,8 @@ class CrowdWorkflow:
             if self.heap and self.heap[0][0] <= now:
                 due, _, _, event = heapq.heappop(self.heap)
                 self._check_lag(event, due, now)
-                self.s.minute = max(self.s.minute or event.minute, event.minute)
+                self.s.minute = event.minute  # a late event still happens in its own minute
+                self.s.last = max(self.s.last or event.minute, event.minute)
                 await self._happen(event)
                 continue
             if self._all_opened() and not self.s.cases:
@@ -144,8 +145,8 @@ class CrowdWorkflow:
                 pass
         self._account_for_every_case()
         await self._record(final=True)
-        assert self.s.minute is not None
-        return CrowdSummary(tally=self.s.tally, timing=self.s.timing, ended_at=self.s.minute)
+        ended = max(self.s.last or self.input.start, self.s.minute or self.input.start)
+        return CrowdSummary(tally=self.s.tally, timing=self.s.timing, ended_at=ended)
 
     def _check_lag(self, event: Event, due: datetime, now: datetime) -> None:
         problem = note_lag(self.s.timing, now - due)
@@ -297,7 +298,12 @@ class CrowdWorkflow:
         if case.triaged:
             self.s.dispatching = max(0, self.s.dispatching - 1)
         if self.input.load.triage and engineer.level is Level.L0 and not case.triaged:
+            # the oldest first, whatever order the engine's word came in
             self.s.triage.append(case.case_id)
+            cases = self.s.cases
+            self.s.triage = sorted(
+                (c for c in self.s.triage if c in cases), key=lambda c: (cases[c].opened_at, c)
+            )
             self._handoff(minute)
             return
         self.s.engineers[note.person_id].backlog.append(case.case_id)

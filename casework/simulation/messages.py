@@ -162,6 +162,9 @@ class CrowdState(BaseModel):
     day: int = 0
     seq: int = 0
     minute: datetime | None = None
+    """The minute of the act being sent."""
+    last: datetime | None = None
+    """The latest minute an act was sent in."""
     events: list[Event] = Field(default_factory=list)
     cases: dict[str, SimCase] = Field(default_factory=dict)
     engineers: dict[str, EngineerState] = Field(default_factory=dict)
