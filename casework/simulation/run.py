@@ -198,10 +198,68 @@ async def _run(
     server_now: datetime,
 ) -> SimulationResult:
     run_id = uuid.uuid4().hex[:8]
-    engine_queue, crowd_queue, crowd_id = f"casework-{run_id}", f"crowd-{run_id}", f"crowd-{run_id}"
+    queues = (f"casework-{run_id}", f"crowd-{run_id}")
+    crowd_id = f"crowd-{run_id}"
+    heartbeat, ledger = Heartbeat(), Ledger()
+    client = plain_client(environment_client)
+    engine, crowd = _workers(
+        environment_client, store, ring, spec, queues, crowd_id, progress, ledger, heartbeat
+    )
+    start = spec.start or next_monday(server_now)
+    if start <= server_now or start.second or start.microsecond:
+        raise SimulationFailed(
+            f"the run cannot start at {start:%Y-%m-%d %H:%M:%S} UTC: it must be a whole minute "
+            f"after the server's clock ({server_now:%Y-%m-%d %H:%M} UTC)"
+        )
+    end = start + timedelta(days=spec.days)
+    if on_start:
+        on_start(start, end)
+    roster = roster_of(spec.directory)
+    async with _running(engine, crowd):
+        # the environment's own client: its wait for the result unlocks time skipping
+        handle = await environment_client.start_workflow(
+            CrowdWorkflow.run,
+            CrowdInput(
+                load=spec.load,
+                roster=roster,
+                seed=spec.seed,
+                start=start,
+                days=spec.days,
+                engine_task_queue=queues[0],
+            ),
+            id=crowd_id,
+            task_queue=queues[1],
+            task_timeout=CROWD_TASK_TIMEOUT,
+        )
+        summary = await _outcome(handle, client, crowd_id, heartbeat, spec.stall)
+    try:
+        return collect(
+            store,
+            ledger.cases,
+            spec.label,
+            (spec.seed, start, end, spec.load.zone, roster, _targets(spec.policy)),
+            summary,
+        )
+    except RunWentWrong as e:
+        raise SimulationFailed(str(e)) from None
+
+
+def _workers(
+    environment_client: Client,
+    store: Store,
+    ring: object,
+    spec: RunSpec,
+    queues: tuple[str, str],
+    crowd_id: str,
+    progress: Progress,
+    ledger: Ledger,
+    heartbeat: Heartbeat,
+) -> tuple[Worker, Worker]:
+    """The casework worker (its `notify` and `release_case` telling the crowd) and the
+    crowd's, on clients without the environment's interceptors."""
+    engine_queue, crowd_queue = queues
     client = plain_client(environment_client)
     signed = plain_client(environment_client, PrincipalHeaders(ring, ttl=SKIPPED_TIME_TTL))  # type: ignore[arg-type]
-    heartbeat, ledger = Heartbeat(), Ledger()
     real = {getattr(a, "__name__", ""): a for a in activities_for(store, spec.policy)}
     ears = EngineEars(real["notify"], real["release_case"], client, crowd_id)
     # A case writes its notifications and its release in batches (`apply_effects`): the
@@ -240,43 +298,7 @@ async def _run(
         workflow_runner=WORKFLOW_RUNNER,
         interceptors=[heartbeat.interceptor()],
     )
-    start = spec.start or next_monday(server_now)
-    if start <= server_now or start.second or start.microsecond:
-        raise SimulationFailed(
-            f"the run cannot start at {start:%Y-%m-%d %H:%M:%S} UTC: it must be a whole minute "
-            f"after the server's clock ({server_now:%Y-%m-%d %H:%M} UTC)"
-        )
-    end = start + timedelta(days=spec.days)
-    if on_start:
-        on_start(start, end)
-    roster = roster_of(spec.directory)
-    async with _running(engine, crowd):
-        # the environment's own client: its wait for the result unlocks time skipping
-        handle = await environment_client.start_workflow(
-            CrowdWorkflow.run,
-            CrowdInput(
-                load=spec.load,
-                roster=roster,
-                seed=spec.seed,
-                start=start,
-                days=spec.days,
-                engine_task_queue=engine_queue,
-            ),
-            id=crowd_id,
-            task_queue=crowd_queue,
-            task_timeout=CROWD_TASK_TIMEOUT,
-        )
-        summary = await _outcome(handle, client, crowd_id, heartbeat, spec.stall)
-    try:
-        return collect(
-            store,
-            ledger.cases,
-            spec.label,
-            (spec.seed, start, end, spec.load.zone, roster, _targets(spec.policy)),
-            summary,
-        )
-    except RunWentWrong as e:
-        raise SimulationFailed(str(e)) from None
+    return engine, crowd
 
 
 @contextlib.asynccontextmanager
