@@ -111,9 +111,19 @@ def simulate(
         if compare is not None:
             fail("--staff searches one roster: leave out --compare", BAD_INPUT)
         _staff(template, rosters[0][0], replications, jobs, service_level, output, cases)
-        return
-    runs = _run(template, rosters, replications, jobs, output)
-    _show(runs, output, chart, cases)
+    else:
+        runs = _run(template, rosters, replications, jobs, output)
+        _show(runs, output, chart, cases)
+    answered()
+
+
+def answered() -> NoReturn:
+    """Exit 0 once the answer is out. At once: the run's servers are stopped and its files
+    gone, and a thread of a run that is stuck (an activity the workers left behind) must not
+    keep the command from ending, as the interpreter's orderly exit would."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def stopped(message: str) -> NoReturn:
