@@ -172,11 +172,21 @@ class EngineEars:
     """The engine's `notify` and `release_case`, doing their real work and then telling the
     crowd workflow `crowd_id`."""
 
-    def __init__(self, real_notify: Any, real_release: Any, client: Client, crowd_id: str) -> None:
+    def __init__(
+        self,
+        real_notify: Any,
+        real_release: Any,
+        client: Client,
+        crowd_id: str,
+        tell_releases: bool = True,
+    ) -> None:
+        """`tell_releases`: the crowd needs to hear releases only to hold triage (it knows a
+        case is done when it resolves it)."""
         self.real_notify = real_notify
         self.real_release = real_release
         self.client = client
         self.crowd_id = crowd_id
+        self.tell_releases = tell_releases
 
     async def _tell(self, note: EngineNote) -> None:
         try:
@@ -213,5 +223,6 @@ class EngineEars:
     @activity.defn(name=RELEASE_CASE)
     async def release_case(self, request: ReleaseRequest) -> int:
         released: int = await asyncio.to_thread(self.real_release, request)
-        await self._tell(EngineNote(kind="released", case_id=request.case_id, at=request.at))
+        if self.tell_releases:
+            await self._tell(EngineNote(kind="released", case_id=request.case_id, at=request.at))
         return released

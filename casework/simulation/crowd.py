@@ -93,7 +93,8 @@ class CrowdWorkflow:
     def __init__(self, input: CrowdInput) -> None:
         self.input = input
         self.s: CrowdState = input.state or CrowdState()
-        self.inbox: list[EngineNote] = []
+        self.inbox: list[EngineNote] = list(self.s.inbox)
+        self.s.inbox = []
         self.heap: list[HeapItem] = []
         for event in self.s.events:
             self._heap_push(event)
@@ -137,6 +138,7 @@ class CrowdWorkflow:
             if workflow.info().get_current_history_length() > HISTORY_LIMIT:
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 self.s.events = [item[3] for item in self.heap]
+                self.s.inbox = self.inbox  # heard while waiting: not lost across the new run
                 workflow.continue_as_new(self.input.model_copy(update={"state": self.s}))
             until = min(self.heap[0][0], drained) if self.heap else drained
             try:
@@ -249,10 +251,6 @@ class CrowdWorkflow:
         self.s.tally.opened += 1
         if arrival.escalate_now_at is not None:
             self._push(arrival.escalate_now_at, "customer", "escalate_now", case_id=opened.case_id)
-        waiting = [n for n in self.s.pending if n.case_id == opened.case_id]
-        self.s.pending = [n for n in self.s.pending if n.case_id != opened.case_id]
-        for note in waiting:
-            await self._heard(note)
 
     async def _escalate_now(self, case_id: str) -> None:
         """E3: the customer escalates online if the case is still open."""
@@ -286,8 +284,7 @@ class CrowdWorkflow:
             return
         case = self.s.cases.get(note.case_id)
         if case is None:
-            self.s.pending.append(note)  # assigned before its open came back
-            return
+            return  # resolved already: the crowd hears of a case only after its open came back
         engineer = self.input.roster.engineer(note.person_id)
         if engineer is None or note.person_id not in self.s.engineers:
             return
@@ -310,14 +307,12 @@ class CrowdWorkflow:
         self._start_soon(note.person_id, minute)
 
     def _released(self, case_id: str, minute: datetime) -> None:
+        """Triage: the engine released a closed case's engineer (E1 counts their open cases)."""
         for state in self.s.engineers.values():
             if case_id in state.unreleased:
                 state.unreleased.remove(case_id)
                 if not state.unreleased:
                     self._handoff(minute)
-        case = self.s.cases.pop(case_id, None)
-        if case is not None:
-            self.s.records.append(case)
 
     def _start_soon(self, engineer_id: str, minute: datetime) -> None:
         state = self.s.engineers[engineer_id]
@@ -395,7 +390,8 @@ class CrowdWorkflow:
                 case.done = True
                 visit.outcome = "resolved"
                 case.resolved = minute
-                state.unreleased.append(case_id)
+                if load.triage:
+                    state.unreleased.append(case_id)
                 close = ActOrder(
                     case_id=case_id,
                     actor=case.contact_id,
@@ -406,6 +402,7 @@ class CrowdWorkflow:
                     case_id, engineer_id, "resolve", {"resolution": "simulated"}, then=[close]
                 ):
                     self.s.tally.resolved += 1
+                self.s.records.append(self.s.cases.pop(case_id))
         self._start_soon(engineer_id, minute)
         self._handoff(minute)
 

@@ -53,8 +53,8 @@ class Visit(BaseModel):
 
 
 class SimCase(BaseModel):
-    """One case as the crowd lives it; handed to the ledger when its engineer is released (or
-    as it stands when the run ends)."""
+    """One case as the crowd lives it; handed to the ledger when it is resolved (or as it
+    stands when the run ends)."""
 
     case_id: str
     request_id: str = ""
@@ -171,7 +171,7 @@ class CrowdState(BaseModel):
     triage: list[str] = Field(default_factory=list)
     handoff_at: datetime | None = None
     dispatching: int = 0
-    pending: list[EngineNote] = Field(default_factory=list)
+    inbox: list[EngineNote] = Field(default_factory=list)
     records: list[SimCase] = Field(default_factory=list)
     tally: Tally = Field(default_factory=Tally)
     timing: Timing = Field(default_factory=Timing)

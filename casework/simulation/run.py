@@ -261,7 +261,9 @@ def _workers(
     client = plain_client(environment_client)
     signed = plain_client(environment_client, PrincipalHeaders(ring, ttl=SKIPPED_TIME_TTL))  # type: ignore[arg-type]
     real = {getattr(a, "__name__", ""): a for a in activities_for(store, spec.policy)}
-    ears = EngineEars(real["notify"], real["release_case"], client, crowd_id)
+    ears = EngineEars(
+        real["notify"], real["release_case"], client, crowd_id, tell_releases=spec.load.triage
+    )
     # A case writes its notifications and its release in batches (`apply_effects`): the
     # crowd hears them there too.
     activities = activities_for(
