@@ -67,6 +67,8 @@ class Trial(BaseModel):
     passed: bool | None
     """None: the roster cannot carry the load at all (nobody able at some level)."""
     missed: list[str] = Field(default_factory=list)
+    service_level: dict[str, dict[str, Estimate]] = Field(default_factory=dict)
+    """Per group and priority: the share within target, over the replications."""
     runs: list[dict[str, Any]] = Field(default_factory=list)
     """With `--cases`: each run's figures and cases."""
 
@@ -224,6 +226,7 @@ class Search:
                     staffing=self.groups.named(staffing),
                     passed=not missed,
                     missed=missed,
+                    service_level=verdicts,
                     runs=[_run_json(r) for r in runs] if self.cases else [],
                 )
             )
