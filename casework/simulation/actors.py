@@ -24,7 +24,7 @@ from datetime import datetime
 from typing import Any
 
 from temporalio import activity
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
 from casework.client import CaseworkError, Opener, act_on_case, open_case
@@ -55,6 +55,7 @@ from casework.simulation.messages import (
 CASE_OPTIONS = {"index_search_attributes": False}
 """The time-skipping server has no custom search attributes (STYLE.md)."""
 ASSIGNED_SUFFIX = " assigned to you"
+TELL_ATTEMPTS = 20
 
 
 @dataclass
@@ -189,12 +190,26 @@ class EngineEars:
         self.tell_releases = tell_releases
 
     async def _tell(self, note: EngineNote) -> None:
-        try:
-            await self.client.get_workflow_handle(self.crowd_id).signal(ENGINE_SAID, note)
-        except RPCError as e:
-            if e.status is not RPCStatusCode.NOT_FOUND:
-                raise
-            # the crowd is done (or was stopped): the engine goes on without listeners
+        """Signal the crowd; a signal that meets the crowd between two of its runs
+        (continue-as-new) is refused as if it were done, and is sent again while it runs (a
+        lost note would leave a case nobody works on). A crowd that is done (or was stopped):
+        the engine goes on without listeners."""
+        handle = self.client.get_workflow_handle(self.crowd_id)
+        for attempt in range(TELL_ATTEMPTS):
+            try:
+                await handle.signal(ENGINE_SAID, note)
+                return
+            except RPCError as e:
+                if e.status not in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
+                    raise
+            try:
+                running = (await handle.describe()).status is WorkflowExecutionStatus.RUNNING
+            except RPCError:
+                running = False
+            if not running:
+                return
+            await asyncio.sleep(0.01 * (attempt + 1))
+        raise RuntimeError(f"the crowd did not take {note.kind} {note.case_id}; the run stops")
 
     @activity.defn(name=NOTIFY)
     async def notify(self, message: Notification) -> NotificationResult:

@@ -22,7 +22,7 @@ from casework.simulation.figures import Breakdown, CaseStory, Targets, breakdown
 from casework.simulation.messages import CrowdSummary, SimCase, Tally, Timing
 from casework.simulation.plan import Roster
 from casework.store import Store
-from casework.store.tables import case_facts, escalations, feed
+from casework.store.tables import assignments, case_facts, escalations, feed
 
 _ESCALATION_ID = re.compile(r"^(\S+-E\d+):")
 
@@ -71,11 +71,24 @@ def collect(
     with store.engine.connect() as conn:
         facts = {r.case_id: dict(r._mapping) for r in conn.execute(select(case_facts))}
         escalation_rows = [dict(r._mapping) for r in conn.execute(select(escalations))]
+        assigned = [
+            (r.case_id, r.level, r.engineer_id, _utc(r.assigned_at))
+            for r in conn.execute(
+                select(
+                    assignments.c.case_id,
+                    assignments.c.level,
+                    assignments.c.engineer_id,
+                    assignments.c.assigned_at,
+                ).order_by(assignments.c.assigned_at, assignments.c.id)
+            )
+        ]
         passes = [
             store.feed.unseal(r.text)
             for r in conn.execute(select(feed.c.text).where(feed.c.kind == "escalation_passed_on"))
         ]
-    problems = unaccounted(ledger, facts, summary.tally)
+    problems = unaccounted(ledger, facts, summary.tally) + unheard(
+        ledger, assigned, summary.ended_at
+    )
     if problems:
         raise RunWentWrong(
             "the run does not account for every case, so its figures are not shown:\n  "
@@ -135,6 +148,31 @@ def unaccounted(
                     f"{case_id}: answered at {answered:%a %H:%M:%S}, by the crowd at "
                     f"{case.first_response + PHASE['start']:%a %H:%M:%S}"
                 )
+    return problems
+
+
+def unheard(
+    ledger: dict[str, SimCase],
+    assigned: list[tuple[str, str, str, datetime]],
+    ended: datetime,
+) -> list[str]:
+    """Every assignment the engine made (E1) reached the crowd: the case's visit at that level
+    names the engineer the engine last chose there. One the crowd never heard would leave a
+    case nobody works on, and its figures quietly wrong."""
+    latest: dict[tuple[str, str], tuple[str, datetime]] = {}
+    for case_id, level, engineer, at in assigned:
+        latest[(case_id, level)] = (engineer, at)
+    problems = []
+    for (case_id, level), (engineer, at) in sorted(latest.items()):
+        case = ledger.get(case_id)
+        if case is None or at > ended - MAX_LAG:
+            continue
+        heard = {v.engineer for v in case.visits if v.level.value == level}
+        if engineer not in heard:
+            problems.append(
+                f"{case_id}: the engine assigned it at {level} to {engineer} at "
+                f"{at:%a %H:%M:%S}; the crowd never heard"
+            )
     return problems
 
 
