@@ -1,41 +1,22 @@
-"""`casework simulate` from the outside, on the demo directory and the sample load: a day runs
-through the real engine and repeats exactly with the same seed; `--compare` runs a second
-roster side by side; `--chart` draws a PNG."""
+"""`casework simulate` from the outside, as a user runs it (a process of its own,
+tests/simulate_cli.py), on the demo directory and the sample load: the same seed gives the same
+bytes, replications give intervals, `--compare` says which differences are noise, the tables fit
+a terminal; a run whose clock jumps, or whose engine stops moving, stops with exit 3 and says
+why, never quietly wrong and never hanging."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
-from casework.cli import app
+from tests.simulate_cli import DEMO, SAMPLE, casework
 
-DATA = Path(__file__).parent.parent / "casework" / "data"
-DEMO, SAMPLE = DATA / "demo-directory.yaml", DATA / "simulation-load.yaml"
+FILES = ["--directory", str(DEMO), "--load", str(SAMPLE)]
 
 
-def simulate(*args: str) -> Any:
-    result = CliRunner().invoke(
-        app, ["simulate", "--directory", str(DEMO), "--load", str(SAMPLE), "--days", "1", *args]
-    )
-    assert result.exit_code == 0, result.output
-    return result
-
-
-def counts(run: dict[str, Any]) -> list[tuple[Any, ...]]:
-    """What a repeat must reproduce: per group, the counts and escalations (times carry the
-    server's sub-second drift while the engine works)."""
-    return [
-        (g["queue"], g["tier"], g["priority"], g["cases"], g["breached"], g["escalated_to"])
-        for g in [*run["groups"], run["total"]]
-    ] + [tuple(sorted(run["tally"].items()))]
-
-
-@pytest.mark.timeout(300)
-def test_a_day_repeats_exactly_and_compares_with_a_second_roster(tmp_path: Path) -> None:
+def more_l1(tmp_path: Path) -> Path:
     more = tmp_path / "more-l1.yaml"
     more.write_text(
         DEMO.read_text().replace(
@@ -44,20 +25,71 @@ def test_a_day_repeats_exactly_and_compares_with_a_second_roster(tmp_path: Path)
             "  - {id: gsc-farid,",
         )
     )
+    return more
+
+
+@pytest.mark.timeout(400)
+def test_the_same_seed_gives_the_same_bytes_with_intervals_and_a_paired_comparison(
+    tmp_path: Path,
+) -> None:
+    """Two rosters, two replications each, twice: the JSON is byte for byte the same; each
+    figure has its interval; the comparison pairs the seeds and says what is noise."""
+    args = [
+        "simulate", *FILES, "--days", "1", "--seed", "5", "--replications", "2", "--jobs", "2",
+        "--compare", str(more_l1(tmp_path)), "--output", "json",
+    ]  # fmt: skip
     chart = tmp_path / "day.png"
-    both = json.loads(
-        simulate(
-            "--seed", "5", "--output", "json", "--compare", str(more), "--chart", str(chart)
-        ).stdout
-    )
-    first, second = both["runs"]
-    assert first["label"] == "demo-directory" and second["label"] == "more-l1"
-    assert first["total"]["cases"] > 0 and first["total"]["cases"] == second["total"]["cases"]
-    assert first["tally"]["refused"] == 0, first["tally"]["refusals"]
-    assert "customer-care" in {g["queue"] for g in first["groups"]}
-    assert [d["group"] for d in both["difference"]][-1] == "all"
+    first = casework(*args, "--chart", str(chart))
+    again = casework(*args)
+    assert first.code == 0 and again.code == 0, first.stderr + again.stderr
+    assert first.stdout == again.stdout
     assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    again = json.loads(simulate("--seed", "5", "--output", "json").stdout)
-    assert counts(again) == counts(first)
-    table = simulate("--seed", "5").stdout
-    assert "customer-care PLATINUM P1" in table and "within target" in table
+    answer = json.loads(first.stdout)
+    demo, more = answer["rosters"]
+    assert demo["label"] == "demo-directory" and more["label"] == "more-l1"
+    assert [r["seed"] for r in demo["runs"]] == [5, 6] == [r["seed"] for r in more["runs"]]
+    for run in demo["runs"]:
+        assert run["tally"]["refused"] == 0, run["tally"]["refusals"]
+        assert run["tally"]["opened"] == run["tally"]["planned"] > 0
+    every = {row["group"]: row["figures"] for row in demo["summary"]["first_response"]}["all"]
+    assert every["cases"]["n"] == 2 and every["service_level"]["half_width"] is not None
+    levels = {row["group"] for row in demo["summary"]["levels"]}
+    assert {"L0", "L1"} <= levels
+    assert any(d["inside_noise"] is not None for d in answer["comparison"])
+    same = [d for d in answer["comparison"] if d["figure"] == "cases" and d["group"] == "all"]
+    assert same and same[0]["difference"]["mean"] == 0  # the same arrivals for both rosters
+
+
+@pytest.mark.timeout(300)
+def test_the_table_answers_the_staffing_question_in_120_columns() -> None:
+    table = casework("simulate", *FILES, "--days", "1", "--seed", "5")
+    assert table.code == 0, table.stderr
+    lines = table.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 120, max(lines, key=len)
+    text = table.stdout
+    for heading in ("First response (S1, S2)", "Each level", "occupancy", "within target"):
+        assert heading in text
+    assert "customer-care L0 PLATINUM P1" in text and "Mon" in text
+
+
+@pytest.mark.timeout(300)
+def test_a_run_whose_clock_jumps_stops_with_exit_3_and_says_why() -> None:
+    """Time skipping unlocked while the crowd opens a case (the lead of issue 29): the server
+    skips a day under it; the run stops instead of measuring a day that did not happen."""
+    stopped = casework("jump", "simulate", *FILES, "--days", "1", module="tests.simulation_faults")
+    assert stopped.code == 3, stopped.stderr
+    assert "the server's clock moved 1 day" in stopped.stderr
+    assert "Nothing it measured is shown." in stopped.stderr
+    assert stopped.stdout == ""
+
+
+@pytest.mark.timeout(300)
+def test_an_engine_that_stops_moving_is_reported_not_waited_for() -> None:
+    stopped = casework(
+        "stall", "simulate", *FILES, "--days", "1", "--stall", "10",
+        module="tests.simulation_faults",
+    )  # fmt: skip
+    assert stopped.code == 3, stopped.stderr
+    assert "the engine stopped moving: nothing moved for 1" in stopped.stderr
+    assert "the server's clock is locked" in stopped.stderr
+    assert "its activity sim_act is pending" in stopped.stderr

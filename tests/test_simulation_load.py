@@ -237,3 +237,83 @@ def test_the_fifo_recursion_and_the_spread_of_a_run() -> None:
     short = spread(0.5, 1.0, 1, 200, 0.1, expected, replications=300)
     long = spread(0.5, 1.0, 1, 2000, 0.1, expected, replications=300)
     assert long.p_wait < short.p_wait and long.mean_wait < short.mean_wait
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (
+            b"escalate_now: {probability: 0.1, after: 99999999999999999999d}\n",
+            ":7: escalate_now.after: '99999999999999999999d' is longer than any duration can be",
+        ),
+        (
+            b"escalate_now: {probability: 0.1, after: 31d}\n",
+            ":7: escalate_now.after: must be at most 30 days",
+        ),
+        (
+            b"zone: UTC\nzone: Europe/Paris\n",
+            ":8: zone: written twice in one mapping (lines 7 and 8); keep one",
+        ),
+        (b"# caf\xe9\n", ":7: not UTF-8 text (byte 0xe9 at column 6); save the file as UTF-8"),
+    ],
+    ids=["huge duration", "long duration", "a key twice", "not UTF-8"],
+)
+def test_a_bad_load_file_is_refused_with_its_line_and_no_traceback(
+    tmp_path: Path, raw: bytes, reason: str
+) -> None:
+    """Refused by `casework simulate` before anything runs (exit 2), with the file's line:
+    never an OverflowError or a UnicodeDecodeError, never the last of two keys taken silently."""
+    path = tmp_path / "load.yaml"
+    path.write_bytes(
+        b"arrivals:\n  - {account: acme, priority: P1, product: FortiGate, per_hour: 1}\n"
+        + SERVICE.encode()
+        + b"  L2: {mean: 2h}\n"
+        + raw
+    )
+    result = CliRunner().invoke(
+        app, ["simulate", "--directory", str(DEMO), "--load", str(path), "--days", "1"]
+    )
+    assert result.exit_code == 2, result.output
+    assert f"{path}{reason}" in result.output, result.output
+    assert "Traceback" not in result.output and "Nothing was simulated." in result.output
+
+
+def test_a_key_written_twice_inside_a_stream_names_both_lines(tmp_path: Path) -> None:
+    path = tmp_path / "load.yaml"
+    path.write_text(
+        "arrivals:\n"
+        "  - account: acme\n"
+        "    priority: P1\n"
+        "    product: FortiGate\n"
+        "    per_hour: 1\n"
+        "    per_hour: 3\n" + SERVICE
+    )
+    with pytest.raises(FileRefused) as refused:
+        read_load(path)
+    assert str(refused.value) == (
+        f"{path}:6: arrivals.0.per_hour: written twice in one mapping (lines 5 and 6); keep one"
+    )
+
+
+def test_a_load_where_no_case_would_arrive_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "load.yaml"
+    path.write_text(
+        "arrivals:\n"
+        "  - {account: acme, priority: P1, product: FortiGate, per_hour: 0}\n"
+        '  - {account: acme, priority: P2, product: FortiGate, per_hour: {"mon-fri 09-17": 0}}\n'
+        + SERVICE
+    )
+    with pytest.raises(FileRefused) as refused:
+        read_load(path)
+    assert f"{path}:1: arrivals: every rate is 0, so no case would arrive" in str(refused.value)
+
+
+def test_every_draw_is_a_whole_number_of_minutes(directory: Directory) -> None:
+    """The simulation's resolution (casework.simulation.clock): arrivals, service times and
+    acknowledgements fall on whole minutes, so figures never carry the machine's speed."""
+    load, _ = read_load(SAMPLE)
+    arrivals = arrivals_for_day(load, roster_of(directory), 3, 0, MONDAY)
+    assert arrivals and all(a.at.second == 0 and a.at.microsecond == 0 for a in arrivals)
+    for n in range(1, 50):
+        took = service_time(load, 3, f"case-{n:06d}", next(iter(load.service)), 0)
+        assert took >= timedelta(minutes=1) and took % timedelta(minutes=1) == timedelta(0)

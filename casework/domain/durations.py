@@ -13,6 +13,7 @@ from pydantic import BeforeValidator
 
 _PART = re.compile(r"(\d+)\s*([dhms])")
 _UNITS = {"d": "days", "h": "hours", "m": "minutes", "s": "seconds"}
+MAX_TEXT = 40
 
 
 def parse_duration(value: object) -> object:
@@ -20,16 +21,21 @@ def parse_duration(value: object) -> object:
     if not isinstance(value, str):
         return value
     text = value.strip().lower().replace(" ", "")
-    if text.lstrip("-").isdigit():
-        return timedelta(seconds=int(text))
-    if not text or text.startswith("p"):
-        return value
-    parts = _PART.findall(text)
-    if not parts or "".join(n + u for n, u in parts) != text:
-        raise ValueError(
-            f"{value!r} is not a duration; write it like 15m, 1h, 8h, 90s, 1d or 1h30m"
-        )
-    return timedelta(**{_UNITS[u]: int(n) for n, u in parts})
+    if len(text) > MAX_TEXT:
+        raise ValueError(f"{value[:MAX_TEXT]!r}... is too long to be a duration")
+    try:
+        if text.lstrip("-").isdigit():
+            return timedelta(seconds=int(text))
+        if not text or text.startswith("p"):
+            return value
+        parts = _PART.findall(text)
+        if not parts or "".join(n + u for n, u in parts) != text:
+            raise ValueError(
+                f"{value!r} is not a duration; write it like 15m, 1h, 8h, 90s, 1d or 1h30m"
+            )
+        return timedelta(**{_UNITS[u]: int(n) for n, u in parts})
+    except OverflowError:
+        raise ValueError(f"{value!r} is longer than any duration can be") from None
 
 
 def format_duration(delta: timedelta) -> str:

@@ -52,3 +52,21 @@ class ErlangC:
         return self.probability_of_waiting * math.exp(
             -(self.servers * self.service_rate - self.arrival_rate) * t
         )
+
+    def service_level(self, target: float) -> float:
+        """The share of cases whose wait is at most `target`: 1 - P(wait > target)."""
+        return 1 - self.wait_exceeds(target)
+
+
+MAX_SERVERS = 10_000
+
+
+def fewest_servers(arrival_rate: float, service_rate: float, target: float, goal: float) -> int:
+    """The textbook's staffing answer: the fewest engineers for which at least `goal` of the
+    cases wait at most `target` (the unit of the rates)."""
+    servers = math.floor(arrival_rate / service_rate) + 1
+    while ErlangC(arrival_rate, service_rate, servers).service_level(target) < goal:
+        servers += 1
+        if servers > MAX_SERVERS:
+            raise ValueError(f"more than {MAX_SERVERS} engineers: check the rates")
+    return servers

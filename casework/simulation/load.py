@@ -33,7 +33,6 @@ from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
-import yaml
 from pydantic import Field, field_validator, model_validator
 
 from casework.domain.directory import WEEKDAYS, Directory
@@ -41,7 +40,7 @@ from casework.domain.durations import Duration
 from casework.domain.models import Category, Level, Priority, Strict, Tier
 from casework.domain.routing import first_level, required_skills
 from casework.domain.us_citizen import restricted_member_refusal
-from casework.files import FileRefused, parse_model
+from casework.files import FileRefused, parse_yaml_model, read_text
 
 MAX_STREAMS = 500
 MAX_RATE_PER_HOUR = 1000.0
@@ -172,6 +171,8 @@ class EscalateNow(Strict):
     @field_validator("after")
     @classmethod
     def _after_positive(cls, after: timedelta) -> timedelta:
+        if after > timedelta(days=30):
+            raise ValueError("must be at most 30 days")
         return _positive(after)
 
 
@@ -212,6 +213,16 @@ class LoadFile(Strict):
             raise ValueError("L3 is the top of the ladder (E2): it cannot escalate further")
         return escalation
 
+    @field_validator("arrivals")
+    @classmethod
+    def _some_cases(cls, arrivals: list[Stream]) -> list[Stream]:
+        if arrivals and all(_peak_rate(s) == 0 for s in arrivals):
+            raise ValueError(
+                "every rate is 0, so no case would arrive; give at least one stream a rate "
+                "above 0 (cases per hour)"
+            )
+        return arrivals
+
     @model_validator(mode="after")
     def _triage_needs_a_next_level(self) -> LoadFile:
         if self.triage and any(s.category is not Category.SUPPORT for s in self.arrivals):
@@ -239,14 +250,17 @@ class LoadFile(Strict):
 
 def _stream_lines(text: str) -> list[int]:
     """The 1-based line of each entry of `arrivals`."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
     try:
-        root = yaml.compose(text)
-    except yaml.YAMLError:
+        root = YAML(typ="safe", pure=True).compose(text)
+    except YAMLError:
         return []
-    if not isinstance(root, yaml.MappingNode):
+    if getattr(root, "id", None) != "mapping":
         return []
     for key, value in root.value:
-        if key.value == "arrivals" and isinstance(value, yaml.SequenceNode):
+        if key.value == "arrivals" and getattr(value, "id", None) == "sequence":
             return [item.start_mark.line + 1 for item in value.value]
     return []
 
@@ -259,12 +273,10 @@ def _key_line(text: str, name: str) -> int:
 
 
 def read_load(path: Path) -> tuple[LoadFile, str]:
-    """The load file and its text; FileRefused with `file:line: path: reason`."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as e:
-        raise FileRefused(f"{path}: cannot be read: {e.strerror or e}") from None
-    return parse_model(text, LoadFile, str(path)), text
+    """The load file and its text; FileRefused with `file:line: path: reason` (a file that is
+    not UTF-8 or writes a key twice included)."""
+    text = read_text(path)
+    return parse_yaml_model(text, LoadFile, str(path)), text
 
 
 def check_against(load: LoadFile, text: str, source: str, directory: Directory) -> None:

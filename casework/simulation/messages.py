@@ -1,5 +1,8 @@
 """What the crowd workflow, its activities and the engine's wrapped activities say to each
-other. Pure pydantic models."""
+other, and the story of each case the crowd hands to the run's ledger. Pure pydantic models.
+
+Every time here that the crowd keeps is an *ideal* instant (a whole minute,
+casework.simulation.clock); only `EngineNote.at` is the engine's own instant."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from casework.domain.models import Level, Priority, Tier
+from casework.simulation.clock import Phase
 from casework.simulation.load import LoadFile
 from casework.simulation.plan import Arrival, Roster
 
@@ -16,6 +20,9 @@ CROWD_WORKFLOW = "SimulationCrowd"
 ENGINE_SAID = "engine_said"
 SIM_OPEN = "sim_open"
 SIM_ACT = "sim_act"
+SIM_RECORD = "sim_record"
+INVARIANT = "SimulationInvariant"
+"""The type of the ApplicationError that stops a run that went wrong."""
 
 
 class EngineNote(BaseModel):
@@ -29,30 +36,28 @@ class EngineNote(BaseModel):
     at: datetime
 
 
-class ActOrder(BaseModel):
-    """One action on a case, as `actor` (signed for them, as the door does)."""
+class Visit(BaseModel):
+    """A case's stay at one level (E1, E2): when it got there, when the engine assigned it, when
+    an engineer started on it (the first visit's start is the first response, S2) and when they
+    finished with it. A case Customer Care holds for triage waits at the next level, from its
+    opening."""
 
-    case_id: str
-    actor: str
-    action: str
-    payload: dict[str, Any]
-    then: list[ActOrder] = Field(default_factory=list)
-    """Actions to send after this one succeeds, in order (resolve, then the customer closes)."""
-    at: datetime | None = None
-
-
-class ActOutcome(BaseModel):
-    done: bool
-    refusal: str = ""
-
-
-class OpenOrder(BaseModel):
-    arrival: Arrival
-    phone_agent: str | None = None
+    level: Level
+    queue: str
+    arrived: datetime
+    engineer: str | None = None
+    assigned: datetime | None = None
+    started: datetime | None = None
+    finished: datetime | None = None
+    outcome: Literal["escalated", "resolved", "passed_up"] | None = None
 
 
 class SimCase(BaseModel):
+    """One case as the crowd lives it; handed to the ledger when it is resolved (or as it
+    stands when the run ends)."""
+
     case_id: str
+    request_id: str = ""
     account_id: str
     contact_id: str
     tier: Tier
@@ -66,12 +71,52 @@ class SimCase(BaseModel):
     visit: int = 0
     done: bool = False
     triaged: bool = False
+    visits: list[Visit] = Field(default_factory=list)
+    first_response: datetime | None = None
+    resolved: datetime | None = None
+    escalated_now: datetime | None = None
+    breached: bool = False
+    """S3: the engine's verdict on the first response (set from its facts when the run ends)."""
+
+
+class ActOrder(BaseModel):
+    """One action on a case, as `actor` (signed for them, as the door does)."""
+
+    case_id: str
+    actor: str
+    action: str
+    payload: dict[str, Any]
+    then: list[ActOrder] = Field(default_factory=list)
+    """Actions to send after this one succeeds, in order (resolve, then the customer closes)."""
+    at: datetime | None = None
+    """The minute the act belongs to (ideal)."""
+    records: list[SimCase] = Field(default_factory=list)
+    """Finished cases for the ledger, carried by the next act the crowd sends anyway."""
+
+
+class ActOutcome(BaseModel):
+    done: bool
+    refusal: str = ""
+    wall_seconds: float = 0.0
+    """How long the act took in real time: the server's clock may run on by about as much
+    while it is outstanding, never by a jump."""
+
+
+class OpenOrder(BaseModel):
+    arrival: Arrival
+    phone_agent: str | None = None
+    records: list[SimCase] = Field(default_factory=list)
+
+
+class OpenOutcome(BaseModel):
+    case_id: str
+    wall_seconds: float = 0.0
 
 
 class Event(BaseModel):
-    at: datetime
-    seq: int
-    kind: Literal["day", "arrive", "finish", "wake", "escalate_now", "acknowledge"]
+    minute: datetime
+    phase: Phase
+    kind: Literal["plan", "arrive", "finish", "start", "escalate_now", "acknowledge", "handoff"]
     case_id: str = ""
     person_id: str = ""
     key: str = ""
@@ -82,10 +127,14 @@ class EngineerState(BaseModel):
     backlog: list[str] = Field(default_factory=list)
     current: str | None = None
     unreleased: list[str] = Field(default_factory=list)
-    wake_at: datetime | None = None
+    start_at: datetime | None = None
+    """The minute of the start this engineer already has coming (one at a time)."""
 
 
 class Tally(BaseModel):
+    """What the crowd did: the same for the same seed, to the act."""
+
+    planned: int = 0
     opened: int = 0
     responded: int = 0
     resolved: int = 0
@@ -98,16 +147,34 @@ class Tally(BaseModel):
     """The first few refusals the crowd met (a crowd that acts as it should meets none)."""
 
 
+class Timing(BaseModel):
+    """How the machine kept up (not part of the run's answer: it differs from run to run)."""
+
+    acts: int = 0
+    max_lag_seconds: float = 0.0
+    """How far at most the server's clock had run past the instant of an act when it was sent."""
+    late_acts: int = 0
+    """Acts sent more than the phase margin late: with any, the run may not repeat byte for
+    byte (casework.simulation.clock)."""
+
+
 class CrowdState(BaseModel):
-    now_day: int = 0
+    day: int = 0
     seq: int = 0
+    minute: datetime | None = None
+    """The minute of the act being sent."""
+    last: datetime | None = None
+    """The latest minute an act was sent in."""
     events: list[Event] = Field(default_factory=list)
     cases: dict[str, SimCase] = Field(default_factory=dict)
     engineers: dict[str, EngineerState] = Field(default_factory=dict)
     triage: list[str] = Field(default_factory=list)
+    handoff_at: datetime | None = None
     dispatching: int = 0
-    pending: list[EngineNote] = Field(default_factory=list)
+    inbox: list[EngineNote] = Field(default_factory=list)
+    records: list[SimCase] = Field(default_factory=list)
     tally: Tally = Field(default_factory=Tally)
+    timing: Timing = Field(default_factory=Timing)
 
 
 class CrowdInput(BaseModel):
@@ -116,11 +183,13 @@ class CrowdInput(BaseModel):
     seed: int
     start: datetime
     days: int
-    drain: float = Field(default=2 * 86400.0, description="seconds after the last day")
+    drain: float = Field(default=3 * 86400.0, description="seconds after the last day")
     engine_task_queue: str
     state: CrowdState | None = None
 
 
 class CrowdSummary(BaseModel):
     tally: Tally
+    timing: Timing
     ended_at: datetime
+    """The minute the crowd stopped (ideal)."""

@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from casework.domain.directory import Shift
 from casework.domain.models import Category, Level, Priority, Tier
 from casework.domain.routing import first_level
+from casework.simulation.clock import minutes
 from casework.simulation.load import Distribution, LoadFile, lognormal_mu
 
 SHIFT_STEP = timedelta(minutes=15)
@@ -73,13 +74,15 @@ def rng(seed: int, *parts: object) -> random.Random:
 
 
 def draw(distribution: Distribution, source: random.Random) -> timedelta:
+    """A duration drawn from `distribution`, in whole minutes (at least one: the simulation's
+    resolution, casework.simulation.clock)."""
     mean = distribution.mean.total_seconds()
     if distribution.distribution == "exponential":
         seconds = source.expovariate(1.0 / mean)
     else:
         assert distribution.sigma is not None
         seconds = source.lognormvariate(lognormal_mu(mean, distribution.sigma), distribution.sigma)
-    return timedelta(seconds=max(seconds, 1.0))
+    return minutes(timedelta(seconds=seconds))
 
 
 def _poisson(mean: float, source: random.Random) -> int:
@@ -100,7 +103,8 @@ def arrivals_for_day(
     load: LoadFile, roster: Roster, seed: int, day: int, start: datetime
 ) -> list[Arrival]:
     """The arrivals of day `day` of the run (from `start + day`), in time order: for each
-    stream and hour, a Poisson number of cases at that hour's rate, at uniform times."""
+    stream and hour, a Poisson number of cases at that hour's rate, each in a minute of the hour
+    drawn uniformly."""
     zone = ZoneInfo(load.zone)
     by_tier: dict[Tier, list[RosterAccount]] = {}
     for account in roster.accounts:
@@ -113,7 +117,7 @@ def arrivals_for_day(
         for hour in range(24):
             begins = start + timedelta(days=day, hours=hour)
             for _ in range(_poisson(stream.rate(begins, zone), source)):
-                at = begins + timedelta(seconds=source.uniform(0, 3600))
+                at = begins + timedelta(minutes=source.randrange(60))
                 if stream.account is not None:
                     account = accounts[stream.account]
                 else:
@@ -132,7 +136,9 @@ def arrivals_for_day(
                         channel=stream.channel,
                         category=stream.category,
                         restricted=account.restricted,
-                        escalate_now_at=at + load.escalate_now.after if escalates else None,
+                        escalate_now_at=at + minutes(load.escalate_now.after)
+                        if escalates
+                        else None,
                     )
                 )
     found.sort(key=lambda a: (a.at, a.request_id))

@@ -1,20 +1,32 @@
-"""What `casework simulate` prints: a table per run (or two runs side by side with
-`--compare`), JSON for tools. Pure: results in, rich tables and dicts out."""
+"""What `casework simulate` prints: tables that fit a terminal of 120 columns (each figure with
+its 95% interval over the replications), JSON with everything. Pure: summaries in, rich tables
+and dicts out."""
 
 from __future__ import annotations
 
+import textwrap
+from collections.abc import Sequence
 from typing import Any
 
+from rich import box
+from rich.console import Group, RenderableType
 from rich.table import Table
+from rich.text import Text
 
-from casework.simulation.results import GroupStats, SimulationResult
+from casework.simulation.figures import DAYS
+from casework.simulation.results import SimulationResult
+from casework.simulation.stats import Difference, Estimate, FiguresEstimate, Summary
+
+WIDTH = 120
+DURATIONS = {"mean_wait", "p90_wait", "mean_resolution", "p90_resolution"}
+SHARES = {"service_level", "p_wait", "occupancy"}
+SHOWN_DIFFERENCES = ("service_level", "mean_wait", "p90_wait", "occupancy", "mean_resolution")
 
 
 def minutes(value: float | None) -> str:
     if value is None:
         return "-"
-    if value < 1:
-        return f"{value * 60:.0f}s"
+    value = abs(value)
     if value < 60:
         return f"{value:.0f}m"
     hours, rest = divmod(round(value), 60)
@@ -24,139 +36,179 @@ def minutes(value: float | None) -> str:
     return f"{days}d{hours:02d}h"
 
 
-def _group(stats: GroupStats) -> str:
-    if stats.queue == "all":
-        return "all"
-    return f"{stats.queue} {stats.tier} {stats.priority}"
-
-
-def _levels(stats: GroupStats) -> str:
-    return " ".join(f"{k}:{v}" for k, v in stats.escalated_to.items()) or "-"
-
-
-def _ladder(stats: GroupStats) -> str:
-    if not stats.ladder:
+def shown(name: str, value: float | None, signed: bool = False) -> str:
+    if value is None:
         return "-"
-    parts = []
-    for step, count in stats.ladder.items():
-        label = "never ack" if step == "unacknowledged" else f"+{step}"
-        parts.append(f"{label}:{count}")
-    return " ".join(parts)
+    sign = ("+" if value > 0 else "-" if value < 0 else "±") if signed else ""
+    if name in DURATIONS:
+        return sign + minutes(value)
+    if name in SHARES:
+        return f"{sign}{abs(value) * 100:.0f}%"
+    if name == "cases":
+        return f"{sign}{abs(value):.0f}" if value == int(value) else f"{sign}{abs(value):.1f}"
+    return f"{sign}{abs(value):.1f}"
 
 
-def result_table(result: SimulationResult) -> Table:
-    table = Table(
-        title=f"{result.label}: cases opened {result.start:%a %Y-%m-%d %H:%M} to "
-        f"{result.end:%a %Y-%m-%d %H:%M} UTC",
-        title_justify="left",
-    )
-    for name, justify in (
-        ("queue tier priority", "left"),
-        ("cases", "right"),
-        ("within target", "right"),
-        ("breached", "right"),
-        ("awaiting", "right"),
-        ("first response p50", "right"),
-        ("p90", "right"),
-        ("queue wait p50", "right"),
-        ("p90", "right"),
-        ("escalated to", "left"),
-        ("EM: Escalate Now / breach", "right"),
-        ("ladder (+steps passed on)", "left"),
-    ):
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
-    for stats in [*result.groups, result.total]:
-        table.add_row(
-            _group(stats),
-            str(stats.cases),
-            str(stats.within_target),
-            str(stats.breached),
-            str(stats.awaiting),
-            minutes(stats.ttfr_p50),
-            minutes(stats.ttfr_p90),
-            minutes(stats.wait_p50),
-            minutes(stats.wait_p90),
-            _levels(stats),
-            f"{stats.manager_escalations} / {stats.breach_escalations}",
-            _ladder(stats),
-            end_section=stats is result.groups[-1] if result.groups else False,
-        )
+def cell(name: str, estimate: Estimate | None, signed: bool = False) -> str:
+    if estimate is None or estimate.mean is None:
+        return "-"
+    text = shown(name, estimate.mean, signed)
+    if estimate.half_width is not None:
+        text += f" ±{shown(name, estimate.half_width).lstrip('±')}"
+    return text
+
+
+def _table(title: str, columns: Sequence[str]) -> Table:
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, padding=(0, 1))
+    for index, name in enumerate(columns):
+        table.add_column(name, justify="left" if index == 0 else "right", no_wrap=True)
     return table
 
 
-def _delta(a: float | int | None, b: float | int | None, as_minutes: bool = False) -> str:
-    show = minutes if as_minutes else (lambda v: "-" if v is None else str(v))
-    if a is None or b is None:
-        return f"{show(a)} → {show(b)}"  # type: ignore[operator]
-    diff = b - a
-    if as_minutes and abs(diff) < 1 / 60:
-        diff = 0  # the server's clock runs on while the engine works: sub-second, not a change
-    sign = "+" if diff > 0 else ("-" if diff < 0 else "±")
-    change = minutes(abs(diff)) if as_minutes else str(abs(diff))
-    return f"{show(a)} → {show(b)} ({sign}{change})"  # type: ignore[operator]
-
-
-def compare_table(first: SimulationResult, second: SimulationResult) -> Table:
-    table = Table(
-        title=f"{first.label} → {second.label} (same load, same seed)", title_justify="left"
-    )
-    for name in (
-        "queue tier priority",
-        "cases",
-        "breached",
-        "first response p50",
-        "first response p90",
-        "queue wait p90",
-        "EM escalations",
-    ):
-        table.add_column(name)
-    for key, a, b in paired(first, second):
-        table.add_row(
-            key,
-            _delta(a.cases if a else 0, b.cases if b else 0),
-            _delta(a.breached if a else 0, b.breached if b else 0),
-            _delta(a.ttfr_p50 if a else None, b.ttfr_p50 if b else None, as_minutes=True),
-            _delta(a.ttfr_p90 if a else None, b.ttfr_p90 if b else None, as_minutes=True),
-            _delta(a.wait_p90 if a else None, b.wait_p90 if b else None, as_minutes=True),
-            _delta(
-                (a.manager_escalations + a.breach_escalations) if a else 0,
-                (b.manager_escalations + b.breach_escalations) if b else 0,
-            ),
-        )
+def _section(title: str, rows: list[FiguresEstimate], columns: Sequence[tuple[str, str]]) -> Table:
+    table = _table(title, ["", *(label for label, _ in columns)])
+    for row in rows:
+        table.add_row(row.group, *(cell(name, row.figures.get(name)) for _, name in columns))
     return table
 
 
-def paired(
-    first: SimulationResult, second: SimulationResult
-) -> list[tuple[str, GroupStats | None, GroupStats | None]]:
-    """The groups of both runs, matched by queue, tier and priority (a group only one run
-    has is paired with None); the totals last."""
-    a = {_group(g): g for g in first.groups}
-    b = {_group(g): g for g in second.groups}
-    keys = list(a) + [k for k in b if k not in a]
-    rows: list[tuple[str, GroupStats | None, GroupStats | None]] = [
-        (k, a.get(k), b.get(k)) for k in keys
+FIRST = (
+    ("cases", "cases"),
+    ("within target", "service_level"),
+    ("mean wait", "mean_wait"),
+    ("p90 wait", "p90_wait"),
+    ("P(wait)", "p_wait"),
+    ("to resolution", "mean_resolution"),
+    ("p90", "p90_resolution"),
+)
+LEVEL = (
+    ("engineers", "engineers"),
+    ("cases", "cases"),
+    ("within target", "service_level"),
+    ("mean wait", "mean_wait"),
+    ("p90 wait", "p90_wait"),
+    ("P(wait)", "p_wait"),
+    ("occupancy", "occupancy"),
+)
+VISIT = (
+    ("cases", "cases"),
+    ("within target", "service_level"),
+    ("mean wait", "mean_wait"),
+    ("p90 wait", "p90_wait"),
+    ("P(wait)", "p_wait"),
+    ("resolved: time", "mean_resolution"),
+)
+
+
+def summary_tables(label: str, summary: Summary, runs: Sequence[SimulationResult]) -> Group:
+    first = runs[0]
+    n = len(runs)
+    seeds = f"seed {first.seed}" if n == 1 else f"{n} replications (seeds {summary.seeds[0]}-"
+    seeds += "" if n == 1 else f"{summary.seeds[-1]}), mean ±95% interval"
+    heading = (
+        f"{label}: cases opened {first.start:%a %Y-%m-%d %H:%M} to {first.end:%a %Y-%m-%d %H:%M} "
+        f"UTC, followed to {first.ended:%a %Y-%m-%d %H:%M}; {seeds}"
+    )
+    parts: list[RenderableType] = [
+        Text("\n".join(textwrap.wrap(heading, WIDTH)), style="bold"),
+        _section("First response (S1, S2), by tier and priority", summary.first_response, FIRST),
+        _section("Each level: waits for an engineer and how busy they are", summary.levels, LEVEL),
+        _section("By queue, level, tier and priority", summary.visits, VISIT),
+        _section("Escalated cases (E2) and the others", summary.escalated, FIRST),
+        hour_grid(summary.hours),
+        Text("\n".join(textwrap.wrap(_tally_line(runs), WIDTH))),
     ]
-    rows.append(("all", first.total, second.total))
-    return rows
+    return Group(*parts)
 
 
-def result_json(result: SimulationResult) -> dict[str, Any]:
-    return result.model_dump(mode="json")
+def hour_grid(hours: list[FiguresEstimate], figure: str = "service_level") -> Table:
+    """Service level (%) of the cases opened in each hour of the week, days down, hours
+    across; '-' for an hour without cases."""
+    table = Table(
+        title="First response within target (%) by the hour the case opened (load's zone)",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        padding=(0, 0),
+    )
+    table.add_column("", no_wrap=True)
+    for hour in range(24):
+        table.add_column(f"{hour:02d}", justify="right", no_wrap=True, min_width=3)
+    by_group = {row.group: row for row in hours}
+    for day in DAYS:
+        cells = []
+        for hour in range(24):
+            row = by_group.get(f"{day} {hour:02d}")
+            value = row.figures.get(figure) if row else None
+            cells.append("-" if value is None or value.mean is None else f"{value.mean * 100:.0f}")
+        table.add_row(day, *cells)
+    return table
 
 
-def comparison_json(first: SimulationResult, second: SimulationResult) -> dict[str, Any]:
+def _tally_line(runs: Sequence[SimulationResult]) -> str:
+    def mean(values: list[int]) -> str:
+        total = sum(values) / len(values)
+        return f"{total:.0f}" if len(values) == 1 else f"{total:.1f}"
+
+    tallies = [r.tally for r in runs]
+    managers = [r.managers for r in runs]
+    ladder: dict[str, list[int]] = {}
+    for m in managers:
+        for step, count in m.ladder.items():
+            ladder.setdefault(step, []).append(count)
+    steps = ", ".join(
+        f"{'never acknowledged' if k == 'unacknowledged' else '+' + k}: "
+        f"{mean(v + [0] * (len(runs) - len(v)))}"
+        for k, v in ladder.items()
+    )
+    per = "" if len(runs) == 1 else " (mean per replication)"
+    return (
+        f"Crowd{per}: {mean([t.opened for t in tallies])} cases opened, "
+        f"{mean([t.escalated for t in tallies])} escalations (E2), "
+        f"{mean([t.escalate_now for t in tallies])} Escalate Now (E3), "
+        f"{mean([t.refused for t in tallies])} acts refused. Escalation Managers: "
+        f"{mean([m.escalate_now for m in managers])} online, {mean([m.breach for m in managers])} "
+        f"on breach (S3); ladder {steps or '-'}."
+    )
+
+
+def comparison_table(first: str, second: str, differences: list[Difference]) -> Table:
+    table = _table(
+        f"{first} → {second}: same load, same seeds (paired)",
+        ["", "figure", first[:18], second[:18], "difference", ""],
+    )
+    for d in differences:
+        if d.figure not in SHOWN_DIFFERENCES or d.section not in ("first_response", "levels"):
+            continue
+        if d.first.mean is None and d.second.mean is None:
+            continue
+        verdict = (
+            "one replication"
+            if d.inside_noise is None
+            else "inside the noise"
+            if d.inside_noise
+            else "a real difference"
+        )
+        table.add_row(
+            d.group,
+            d.figure.replace("_", " "),
+            cell(d.figure, d.first),
+            cell(d.figure, d.second),
+            cell(d.figure, d.difference, signed=True),
+            verdict,
+        )
+    return table
+
+
+def result_json(label: str, runs: Sequence[SimulationResult], summary: Summary, cases: bool) -> Any:
     return {
-        "runs": [result_json(first), result_json(second)],
-        "difference": [
-            {
-                "group": key,
-                "breached": (b.breached if b else 0) - (a.breached if a else 0),
-                "cases": (b.cases if b else 0) - (a.cases if a else 0),
-                "ttfr_p90_minutes": (b.ttfr_p90 - a.ttfr_p90)
-                if a and b and a.ttfr_p90 is not None and b.ttfr_p90 is not None
-                else None,
-            }
-            for key, a, b in paired(first, second)
-        ],
+        "label": label,
+        "summary": summary.model_dump(mode="json"),
+        "runs": [_run_json(r, cases) for r in runs],
     }
+
+
+def _run_json(result: SimulationResult, cases: bool) -> Any:
+    data = result.model_dump(mode="json")
+    if cases:
+        data["cases"] = [c.model_dump(mode="json") for c in result.cases]
+    return data

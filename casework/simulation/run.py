@@ -8,18 +8,22 @@ long as the run.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import shutil
 import sys
 import tempfile
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
+from temporalio.client import Interceptor as ClientInterceptor
+from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 from temporalio.runtime import (
     LogForwardingConfig,
     LoggingConfig,
@@ -30,24 +34,28 @@ from temporalio.runtime import (
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from casework.client import Opener
 from casework.codec.engine import StoreRealms
 from casework.codec.payload import data_converter
 from casework.domain.directory import Directory
-from casework.domain.models import Level
+from casework.domain.models import Level, Priority, Tier
 from casework.domain.sla import SlaPolicy
 from casework.identity.interceptors import PrincipalHeaders
 from casework.identity.keyring import fresh_ring
-from casework.simulation.actors import CrowdActivities, EngineEars, Progress
+from casework.simulation.actors import CrowdActivities, EngineEars, Ledger, Progress
+from casework.simulation.crowd import CrowdWorkflow
 from casework.simulation.load import LoadFile
 from casework.simulation.messages import CrowdInput, CrowdSummary
 from casework.simulation.plan import Roster, RosterAccount, RosterEngineer
-from casework.simulation.results import SimulationResult, collect
+from casework.simulation.results import RunWentWrong, SimulationResult, collect
+from casework.simulation.watchdog import DEFAULT_STALL, Heartbeat, watch
 from casework.store import Store
-from workflows.crowd import CrowdWorkflow
+from worker import WORKFLOW_RUNNER, activities_for, build_worker, opener
 
 SKIPPED_TIME_TTL = timedelta(days=3650)
 """The run's tokens: the test server's clock runs days ahead of the wall clock."""
 SERVER_STARTUP = timedelta(seconds=60)
+TEARDOWN = timedelta(seconds=30)
 CROWD_TASK_TIMEOUT = timedelta(seconds=60)
 """Not the default 10 s: on a loaded machine a crowd task that replays its run takes longer."""
 
@@ -130,6 +138,15 @@ class RunSpec:
     days: int
     seed: int
     label: str = "roster"
+    stall: timedelta = DEFAULT_STALL
+    start: datetime | None = None
+    """The first simulated instant (a whole minute, after the server's clock); default: the
+    Monday 00:00 UTC after it. The same seed and start give the same answer, byte for byte."""
+
+
+class SimulationFailed(Exception):
+    """The run stopped: it went wrong (an invariant broke) or the engine stopped moving. The
+    message says why; nothing it measured is shown."""
 
 
 async def simulate(
@@ -137,7 +154,8 @@ async def simulate(
     progress: Progress | None = None,
     on_start: Callable[[datetime, datetime], None] | None = None,
 ) -> SimulationResult:
-    """Run the simulation; its result read from the run's database."""
+    """Run the simulation; its result read from the crowd's ledger and the run's database.
+    SimulationFailed if it went wrong or stalled."""
     binary = test_server_binary()
     progress = progress or Progress()
     with tempfile.TemporaryDirectory(prefix="casework-sim-") as folder:
@@ -151,15 +169,27 @@ async def simulate(
             test_server_existing_path=binary,
             test_server_startup_timeout=SERVER_STARTUP,
         )
-        async with environment:
-            now = await environment.get_current_time()
-            result = await _run(environment.client, store, ring, spec, progress, on_start, now)
-        store.engine.dispose()
+        try:
+            async with environment:
+                now = await environment.get_current_time()
+                result = await _run(environment.client, store, ring, spec, progress, on_start, now)
+        finally:
+            store.engine.dispose()
         return result
 
 
+def plain_client(client: Client, *interceptors: ClientInterceptor) -> Client:
+    """A client on the same connection with only `interceptors`: none of the time-skipping
+    environment's. Its own unlocks time skipping whenever it awaits a workflow's result (the
+    crowd's opening of a case does), and the server then skips past whatever is outstanding
+    (STYLE.md): only the run's own wait for the crowd may do that."""
+    config = client.config()
+    config["interceptors"] = list(interceptors)
+    return Client(**config)
+
+
 async def _run(
-    client: Client,
+    environment_client: Client,
     store: Store,
     ring: object,
     spec: RunSpec,
@@ -167,18 +197,73 @@ async def _run(
     on_start: Callable[[datetime, datetime], None] | None,
     server_now: datetime,
 ) -> SimulationResult:
-    from worker import WORKFLOW_RUNNER, activities_for, build_worker
-
     run_id = uuid.uuid4().hex[:8]
-    engine_queue, crowd_queue, crowd_id = f"casework-{run_id}", f"crowd-{run_id}", f"crowd-{run_id}"
-    config = client.config()
-    config["interceptors"] = [
-        *config.get("interceptors", []),
-        PrincipalHeaders(ring, ttl=SKIPPED_TIME_TTL),  # type: ignore[arg-type]
-    ]
-    signed = Client(**config)
+    queues = (f"casework-{run_id}", f"crowd-{run_id}")
+    crowd_id = f"crowd-{run_id}"
+    heartbeat, ledger = Heartbeat(), Ledger()
+    client = plain_client(environment_client)
+    engine, crowd = _workers(
+        environment_client, store, ring, spec, queues, crowd_id, progress, ledger, heartbeat
+    )
+    start = spec.start or next_monday(server_now)
+    if start <= server_now or start.second or start.microsecond:
+        raise SimulationFailed(
+            f"the run cannot start at {start:%Y-%m-%d %H:%M:%S} UTC: it must be a whole minute "
+            f"after the server's clock ({server_now:%Y-%m-%d %H:%M} UTC)"
+        )
+    end = start + timedelta(days=spec.days)
+    if on_start:
+        on_start(start, end)
+    roster = roster_of(spec.directory)
+    async with _running(engine, crowd):
+        # the environment's own client: its wait for the result unlocks time skipping
+        handle = await environment_client.start_workflow(
+            CrowdWorkflow.run,
+            CrowdInput(
+                load=spec.load,
+                roster=roster,
+                seed=spec.seed,
+                start=start,
+                days=spec.days,
+                engine_task_queue=queues[0],
+            ),
+            id=crowd_id,
+            task_queue=queues[1],
+            task_timeout=CROWD_TASK_TIMEOUT,
+        )
+        summary = await _outcome(handle, client, crowd_id, heartbeat, spec.stall)
+    try:
+        return collect(
+            store,
+            ledger.cases,
+            spec.label,
+            (spec.seed, start, end, spec.load.zone, roster, _targets(spec.policy)),
+            summary,
+        )
+    except RunWentWrong as e:
+        raise SimulationFailed(str(e)) from None
+
+
+def _workers(
+    environment_client: Client,
+    store: Store,
+    ring: object,
+    spec: RunSpec,
+    queues: tuple[str, str],
+    crowd_id: str,
+    progress: Progress,
+    ledger: Ledger,
+    heartbeat: Heartbeat,
+) -> tuple[Worker, Worker]:
+    """The casework worker (its `notify` and `release_case` telling the crowd) and the
+    crowd's, on clients without the environment's interceptors."""
+    engine_queue, crowd_queue = queues
+    client = plain_client(environment_client)
+    signed = plain_client(environment_client, PrincipalHeaders(ring, ttl=SKIPPED_TIME_TTL))  # type: ignore[arg-type]
     real = {getattr(a, "__name__", ""): a for a in activities_for(store, spec.policy)}
-    ears = EngineEars(real["notify"], real["release_case"], client, crowd_id)
+    ears = EngineEars(
+        real["notify"], real["release_case"], client, crowd_id, tell_releases=spec.load.triage
+    )
     # A case writes its notifications and its release in batches (`apply_effects`): the
     # crowd hears them there too.
     activities = activities_for(
@@ -195,36 +280,97 @@ async def _run(
         activities=[*wrapped, ears.notify, ears.release_case],
         ring=ring,  # type: ignore[arg-type]
         executor=ThreadPoolExecutor(8),
+        interceptors=[heartbeat.interceptor()],
     )
-    crowd_acts = CrowdActivities(signed, engine_queue, progress)
+
+    def opener_at(at: datetime) -> Opener:
+        async def clock() -> datetime:
+            return at
+
+        return opener(client, activities, engine_queue, clock=clock)
+
+    crowd_acts = CrowdActivities(signed, engine_queue, progress, ledger, opener_at)
     crowd = Worker(
         client,
         task_queue=crowd_queue,
         workflows=[CrowdWorkflow],
-        activities=[crowd_acts.open, crowd_acts.act],
+        activities=[crowd_acts.open, crowd_acts.act, crowd_acts.record],
         # the engine's runner: the sandbox, without its cost for every payload (a fifth of
         # the crowd's workflow tasks asked the sandbox which workflow each payload was for)
         workflow_runner=WORKFLOW_RUNNER,
+        interceptors=[heartbeat.interceptor()],
     )
-    start = next_monday(server_now)
-    end = start + timedelta(days=spec.days)
-    if on_start:
-        on_start(start, end)
-    async with engine, crowd:
-        handle = await client.start_workflow(
-            CrowdWorkflow.run,
-            CrowdInput(
-                load=spec.load,
-                roster=roster_of(spec.directory),
-                seed=spec.seed,
-                start=start,
-                days=spec.days,
-                engine_task_queue=engine_queue,
-            ),
-            id=crowd_id,
-            task_queue=crowd_queue,
-            task_timeout=CROWD_TASK_TIMEOUT,
+    return engine, crowd
+
+
+@contextlib.asynccontextmanager
+async def _running(*workers: Worker) -> AsyncIterator[None]:
+    """The workers, run while the block runs; their shutdown waits at most `TEARDOWN` (an
+    activity stuck in a thread must not keep a finished or failed run from ending)."""
+    tasks = [asyncio.ensure_future(w.run()) for w in workers]
+    try:
+        yield
+    finally:
+        stopping: asyncio.Future[Any] = asyncio.ensure_future(
+            asyncio.gather(*(w.shutdown() for w in workers), return_exceptions=True)
         )
-        summary: CrowdSummary = await handle.result()
-        await asyncio.sleep(0)
-    return collect(store, spec.label, start, end, summary)
+        done, _ = await asyncio.wait({stopping, *tasks}, timeout=TEARDOWN.total_seconds())
+        if stopping not in done:
+            logging.getLogger(__name__).warning(
+                "the simulation's workers did not stop within %s; leaving them", TEARDOWN
+            )
+        for task in tasks:
+            if task.done() and not task.cancelled():
+                task.exception()  # retrieved: a worker that failed is the run's failure already
+
+
+def _targets(policy: SlaPolicy) -> Callable[[Tier, Priority], timedelta]:
+    def target(tier: Tier, priority: Priority) -> timedelta:
+        return policy.targets_for(tier)[priority]
+
+    return target
+
+
+async def _outcome(
+    handle: WorkflowHandle[Any, CrowdSummary],
+    client: Client,
+    crowd_id: str,
+    heartbeat: Heartbeat,
+    stall: timedelta,
+) -> CrowdSummary:
+    """The crowd's summary, or SimulationFailed: it went wrong (an invariant), or the watchdog
+    saw the engine stop."""
+    result = asyncio.ensure_future(handle.result())
+    dog = asyncio.ensure_future(watch(client, crowd_id, heartbeat, stall))
+    try:
+        await asyncio.wait({result, dog}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (result, dog):
+            if not task.done():
+                task.cancel()
+        await asyncio.gather(result, dog, return_exceptions=True)
+    if dog.done() and not dog.cancelled() and dog.exception() is not None:
+        error = dog.exception()
+        await _stop(handle)
+        raise SimulationFailed(f"the engine stopped moving: {error}") from None
+    try:
+        return result.result()
+    except WorkflowFailureError as e:
+        raise SimulationFailed(f"the simulation went wrong: {_reason(e)}") from None
+
+
+def _reason(error: BaseException) -> str:
+    cause: BaseException | None = error
+    message = str(error)
+    while cause is not None:
+        if isinstance(cause, ApplicationError | ActivityError | FailureError) and str(cause):
+            message = cause.message if isinstance(cause, FailureError) else str(cause)
+        cause = cause.__cause__
+    return message
+
+
+async def _stop(handle: WorkflowHandle[Any, Any]) -> None:
+    try:
+        await handle.terminate("the engine stopped moving")
+    except Exception:
+        pass  # the server may be the one that stopped
