@@ -54,20 +54,25 @@ class MetricsRefused(Exception):
     """The metrics cannot be served as asked; says why and what to do."""
 
 
-def check_ports(host: str, port: int) -> None:
+def check_ports(host: str, port: int, *, pair: bool = True) -> None:
     """Both metrics ports (casework's `port`, the SDK's `port + 1`) free on `host`, or
-    MetricsRefused naming the one taken."""
+    MetricsRefused naming the one taken. `pair=False`: only `port` (the health port)."""
     import socket
 
-    for which, candidate in (("casework's", port), ("the Temporal SDK's", port + 1)):
+    wanted = [("casework's", port), ("the Temporal SDK's", port + 1)] if pair else []
+    if not pair:
+        wanted = [("health", port)]
+    for which, candidate in wanted:
         with socket.socket() as probe:
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 probe.bind((host, candidate))
             except OSError as e:
+                flag = "--metrics-port (casework's metrics use it, the SDK's the next)"
                 raise MetricsRefused(
-                    f"cannot serve {which} metrics on {host}:{candidate} ({e.strerror}): choose "
-                    "another --metrics-port (casework's metrics use it, the SDK's the next)"
+                    f"cannot serve {which} {'metrics' if pair else 'checks'} on "
+                    f"{host}:{candidate} ({e.strerror}): choose another "
+                    + (flag if pair else "--health-port")
                 ) from None
 
 

@@ -18,6 +18,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from casework.attachments import AttachmentStore
 from casework.client import CaseworkError, Opener, view_case
 from casework.domain.models import CaseView
+from casework.door.access_log import note_principal
 from casework.door.credentials import (
     KEY_PREFIX,
     MAX_CREDENTIAL_CHARS,
@@ -124,6 +125,7 @@ class Door:
                 "(no contact, engineer, partner engineer or Escalation Manager has that id): "
                 "ask your operator",
             )
+        note_principal(person.id)  # the access log names who asked (issue 27)
         return person
 
     async def authenticate(self, authorization: str | None) -> Principal | None:
