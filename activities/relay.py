@@ -312,7 +312,7 @@ def _log_outcome(
     elif outcome.status == PENDING:
         wait = (outcome.retry_at - outcome.at).total_seconds() if outcome.retry_at else 0.0
         log.warning(
-            "notification %d by %s failed (%s), attempt %d; retried in %.0f s",
+            "notification %d by %s failed (%s), attempt %d; retried in %.1f s",
             row["id"],
             lane,
             kind,

@@ -195,7 +195,14 @@ _RESERVED = [
 
 
 LOG_LEVEL_VARIABLE = "CASEWORK_LOG_LEVEL"
-QUIET_LOGGERS = ("httpx", "httpcore", "hpack", "aiosmtplib", "uvicorn.access")
+QUIET_LOGGERS = (
+    "httpx",
+    "httpcore",
+    "hpack",
+    "aiosmtplib",
+    "uvicorn.access",
+    "alembic.runtime.plugins",
+)
 """Third-party loggers held at WARNING: httpx logs every request's full URL at INFO, and the
 URL of a chat incoming webhook or a pager *is* its credential (issue 27); the relay logs each
 failure itself, with the row, the channel and the error's kind."""
