@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
+from casework import search_attributes
 from tests.conftest import binary
 from tests.postgres_cluster import PostgresCluster, PostgresUnavailable
 from tests.test_up import CASEWORK, clean_env, free_port
@@ -25,7 +26,8 @@ WAIT = 90.0
 
 
 class TemporalServer:
-    """`temporal server start-dev` on a port and a file of the test's, restartable on both."""
+    """`temporal server start-dev` on a port and a file of the test's, restartable on both,
+    with the case search attributes registered (as a deployment registers them)."""
 
     def __init__(self, folder: Path) -> None:
         self.port = free_port()
@@ -38,7 +40,7 @@ class TemporalServer:
             self.process = subprocess.Popen(
                 [binary("temporal"), "server", "start-dev", "--ip", "127.0.0.1"]
                 + ["--port", str(self.port), "--headless", "--db-filename", str(self.db)]
-                + ["--log-level", "error"],
+                + ["--log-level", "error", *search_attributes.dev_server_flags()],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
