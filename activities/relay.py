@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -53,6 +54,9 @@ class RelayActivities:
     def __init__(self, store: Store, config: RelayConfig) -> None:
         self.store = store
         self.config = config
+        self._planning = threading.Lock()
+        """Lanes of this worker plan one at a time: the next finds the rows planned already."""
+        self._clients: dict[str, tuple[asyncio.AbstractEventLoop, httpx.AsyncClient]] = {}
 
     @activity.defn(name=DELIVER_DUE)
     async def deliver_due(self, request: DeliveryRound) -> DeliveryReport:
@@ -88,6 +92,10 @@ class RelayActivities:
 
     def _plan(self, batch: int) -> tuple[list[int], bool]:
         """The channels of the rows no lane has taken yet; rows with none are dead at once."""
+        with self._planning:
+            return self._plan_unplanned(batch)
+
+    def _plan_unplanned(self, batch: int) -> tuple[list[int], bool]:
         rows = self.store.deliveries.unplanned(batch)
         if not rows:
             return [], False
@@ -137,19 +145,32 @@ class RelayActivities:
         round_ = _Round()
         timeout = self.config.timeout(lane)
         mailers = _Mailers(self.config, timeout, self.config.concurrency(lane))
-        async with httpx.AsyncClient(timeout=timeout) as http:
+        recorder = _Recorder(self.store)
+        http = self._http(lane)
 
-            async def one(row: dict[str, Any]) -> tuple[int, str, bool]:
-                async with gate:
-                    outcome = await self._attempt(lane, row, http, mailers, round_, timeout)
-                    status = await asyncio.to_thread(self.store.deliveries.record, outcome)
-                    return row["id"], status, outcome.error is not None
+        async def one(row: dict[str, Any]) -> tuple[int, str, bool]:
+            async with gate:
+                outcome = await self._attempt(lane, row, http, mailers, round_, timeout)
+            status = await recorder.record(outcome)
+            return row["id"], status, outcome.error is not None
 
-            try:
-                done = await asyncio.gather(*(one(row) for row in rows))
-            finally:
-                await mailers.close()
+        try:
+            done = await asyncio.gather(*(one(row) for row in rows))
+        finally:
+            recorder.close()
+            await mailers.close()
         return list(done), len(rows) >= batch
+
+    def _http(self, lane: str) -> httpx.AsyncClient:
+        """The lane's HTTP client, kept for the worker's life: its connections are reused from
+        round to round, and its TLS context is made once (making one costs a round's worth of
+        CPU). Activities run on the worker's one event loop, which the clients belong to."""
+        loop = asyncio.get_running_loop()
+        found = self._clients.get(lane)
+        if found is None or found[0] is not loop or found[1].is_closed:
+            found = (loop, httpx.AsyncClient(timeout=self.config.timeout(lane)))
+            self._clients[lane] = found
+        return found[1]
 
     async def _attempt(
         self,
@@ -330,6 +351,45 @@ def _log_outcome(
             row["id"],
             extra=fields,
         )
+
+
+class _Recorder:
+    """A lane's outcomes written as they end: one transaction for those that end together
+    (while one write runs, the next ones gather), so a burst of sends costs a few
+    transactions, and a slow send never holds the record of a fast one."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.waiting: list[tuple[Outcome, asyncio.Future[str]]] = []
+        self.ready = asyncio.Event()
+        self.task = asyncio.ensure_future(self._write())
+
+    async def record(self, outcome: Outcome) -> str:
+        answer: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self.waiting.append((outcome, answer))
+        self.ready.set()
+        return await answer
+
+    async def _write(self) -> None:
+        while True:
+            await self.ready.wait()
+            self.ready.clear()
+            batch, self.waiting = self.waiting, []
+            if not batch:
+                continue
+            try:
+                statuses = await asyncio.to_thread(
+                    self.store.deliveries.record_many, [outcome for outcome, _ in batch]
+                )
+            except Exception as e:  # each sender learns it: its round fails, and is retried
+                for _, answer in batch:
+                    answer.set_exception(e)
+                continue
+            for (_, answer), status in zip(batch, statuses, strict=True):
+                answer.set_result(status)
+
+    def close(self) -> None:
+        self.task.cancel()
 
 
 class _Mailers:

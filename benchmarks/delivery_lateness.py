@@ -16,9 +16,9 @@ X-Casework-Key, Idempotency-Key). Printed, p50/p95/p99/max:
 
 - breach -> mail / breach -> page: from the case's due time to the alert arriving (what a
   manager feels);
-- breach -> queued: from the due time to the alert's outbox row (the engine's part: the
-  breach timer, the escalation, the notify activity);
-- queued -> mail: from the outbox row's creation to the mail arriving (the relay's part).
+- breach -> queued: from the due time to the alert's outbox row being seen in the database
+  (looked for every 50 ms: the engine's part: the breach timer, the escalation, the write);
+- queued -> mail: from then to the mail arriving (the relay's part).
 
 `--slow-webhook S`: an integration subscribes to every case event at a receiver that answers
 after S seconds (issue 27: with one round for every channel, a manager's alert waited for it;
@@ -230,31 +230,26 @@ async def measure(
     def all_arrived() -> bool:
         return all(k in mails.at and k in pages.at for k in keys)
 
-    while time.time() < deadline and not all_arrived():
-        await asyncio.sleep(0.2)
+    seen: dict[str, float] = {}  # when each alert's row was first seen in the database
     with sqlite3.connect(db) as conn:
-        queued = {
-            k: datetime.fromisoformat(at).replace(tzinfo=UTC)
-            for k, at in conn.execute(
-                "SELECT idempotency_key, created_at FROM outbox "
-                "WHERE recipient_kind = 'escalation_manager'"
-            )
-        }
+        while time.time() < deadline and not all_arrived():
+            now = time.time()
+            for (key,) in conn.execute(
+                "SELECT idempotency_key FROM outbox WHERE recipient_kind = 'escalation_manager'"
+            ):
+                seen.setdefault(key, now)
+            await asyncio.sleep(0.05)
         states = dict(conn.execute("SELECT status, count(*) FROM outbox GROUP BY status"))
     for name, arrivals in (("breach -> mail", mails), ("breach -> page", pages)):
         arrived = {k: arrivals.at[k] for k in keys if k in arrivals.at}
         report(name, [t - due[keys[k]].timestamp() for k, t in arrived.items()], count)
     report(
         "breach -> queued",
-        [(queued[k] - due[c]).total_seconds() for k, c in keys.items() if k in queued],
+        [seen[k] - due[c].timestamp() for k, c in keys.items() if k in seen],
         count,
     )
     arrived = {k: mails.at[k] for k in keys if k in mails.at}
-    report(
-        "queued -> mail",
-        [t - queued[k].timestamp() for k, t in arrived.items() if k in queued],
-        count,
-    )
+    report("queued -> mail", [t - seen[k] for k, t in arrived.items() if k in seen], count)
     print(
         f"mails received: {mails.count}; pages: {pages.count}; webhook posts received: "
         f"{hooks.count}; outbox rows by status: {states}",

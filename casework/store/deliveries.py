@@ -163,8 +163,21 @@ class DeliveryRepository(SealingRepository):
         return rows
 
     def record(self, outcome: Outcome) -> str:
-        """One channel's attempt and the outbox row's summary, in one transaction; returns the
-        row's status after it. An attempt on a delivery no longer pending changes nothing."""
+        """One channel's attempt and the outbox row's summary; the row's status after it."""
+        return self.record_many([outcome])[0]
+
+    def record_many(self, outcomes: list[Outcome]) -> list[str]:
+        """Attempts that ended together, in one transaction, each with its row's summary; the
+        rows' statuses after them, in order. Rows are locked in ascending id, so two lanes
+        recording at once never wait on each other in a circle. An attempt on a delivery no
+        longer pending changes nothing."""
+        statuses: dict[int, str] = {}
+        with self.engine.begin() as conn:
+            for outcome in sorted(outcomes, key=lambda o: (o.row_id, o.channel)):
+                statuses[id(outcome)] = self._record(conn, outcome)
+        return [statuses[id(o)] for o in outcomes]
+
+    def _record(self, conn: Any, outcome: Outcome) -> str:
         values: dict[str, Any] = {
             "status": outcome.status,
             "attempts": deliveries.c.attempts + 1,
@@ -176,36 +189,35 @@ class DeliveryRepository(SealingRepository):
         }
         if outcome.status == DELIVERED:
             values["delivered_at"] = utc(outcome.at)
-        with self.engine.begin() as conn:
-            conn.execute(  # first a write: on SQLite it takes the lock before anything is read
-                update(deliveries)
-                .where(
-                    deliveries.c.outbox_id == outcome.row_id,
-                    deliveries.c.channel == outcome.channel,
-                    deliveries.c.status == PENDING,
-                )
-                .values(**values)
+        conn.execute(  # first a write: on SQLite it takes the lock before anything is read
+            update(deliveries)
+            .where(
+                deliveries.c.outbox_id == outcome.row_id,
+                deliveries.c.channel == outcome.channel,
+                deliveries.c.status == PENDING,
             )
-            row = conn.execute(
-                select(outbox.c.status, outbox.c.attempts)
-                .where(outbox.c.id == outcome.row_id)
-                .with_for_update()
-            ).first()
-            if row is None:
-                return DEAD
-            channels = [
-                aware(dict(r))
-                for r in conn.execute(
-                    select(deliveries).where(deliveries.c.outbox_id == outcome.row_id)
-                ).mappings()
-            ]
-            summary = _summary(channels, row.attempts, outcome)
-            conn.execute(
-                update(outbox)
-                .where(outbox.c.id == outcome.row_id, outbox.c.status == PENDING)
-                .values(**summary)
-            )
-            return str(summary["status"]) if row.status == PENDING else str(row.status)
+            .values(**values)
+        )
+        row = conn.execute(
+            select(outbox.c.status, outbox.c.attempts)
+            .where(outbox.c.id == outcome.row_id)
+            .with_for_update()
+        ).first()
+        if row is None:
+            return DEAD
+        channels = [
+            aware(dict(r))
+            for r in conn.execute(
+                select(deliveries).where(deliveries.c.outbox_id == outcome.row_id)
+            ).mappings()
+        ]
+        summary = _summary(channels, row.attempts, outcome)
+        conn.execute(
+            update(outbox)
+            .where(outbox.c.id == outcome.row_id, outbox.c.status == PENDING)
+            .values(**summary)
+        )
+        return str(summary["status"]) if row.status == PENDING else str(row.status)
 
     def next_due(self, lane: str | None = None) -> datetime | None:
         """When `lane`'s (every lane's) earliest delivery waiting for a retry is due."""
