@@ -234,6 +234,25 @@ def level_from_env(default: int) -> int:
     return int(getattr(logging, chosen))
 
 
+class BusinessRefusalsInOneLine(logging.Filter):
+    """An activity's business refusal (a non-retryable ApplicationError, e.g. an unknown
+    account at intake) is the caller's answer, not a crash: one line, no traceback
+    (`casework up`, whose terminal shows the log)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from temporalio.exceptions import ApplicationError
+
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, ApplicationError) and error.non_retryable:
+            activity = getattr(record, "temporal_activity", {}) or {}
+            record.msg = "%s refused: %s"
+            record.args = (activity.get("activity_type", "activity"), error.message)
+            record.exc_info = None
+            record.exc_text = None
+            record.levelno, record.levelname = logging.INFO, "INFO"
+        return True
+
+
 # --- a line per activity ----------------------------------------------------------------------
 
 

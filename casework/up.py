@@ -30,8 +30,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
-from temporalio.exceptions import ApplicationError
-
 from casework import search_attributes, state_lock
 from casework.attachments import FOLDER as ATTACHMENTS
 from casework.attachments import AttachmentStore
@@ -52,11 +50,15 @@ from casework.door.serve import PROFILES, DoorRefused, demo_profiles, owner_only
 from casework.engine import load_directory, load_policy, open_store
 from casework.engine_record import EngineMismatch, EngineRecord, for_engine, write_record
 from casework.files import FileRefused
-from casework.identity.keyring import KeyRingError, load_keyring
+from casework.identity.keyring import KeyRing, KeyRingError, load_keyring
 from casework.metrics import runtime_with_metrics, serve_casework_metrics
 from casework.notify.config import RelayConfig, RelayConfigError, save_for_joiners
 from casework.notify.waker import RelayWaker
-from casework.observability import configure_logging, tracing_interceptors
+from casework.observability import (
+    BusinessRefusalsInOneLine,
+    configure_logging,
+    tracing_interceptors,
+)
 from casework.settings import Settings
 from casework.startup import announce, register_secrets
 from casework.state_lock import Holder, StateFolderHeld, StateLock
@@ -326,29 +328,14 @@ async def _run_holding(options: UpOptions, command: list[str]) -> int:
     from worker import activities_for, build_worker, opener
 
     settings = options.settings
-    try:
-        oidc = OidcConfig.from_env()
-        RelayConfig.from_env(public_url=api_url(options))  # a bad one refused before starting
-        ring = load_keyring(settings.state_dir, create=True)
-    except (ValueError, KeyRingError, RelayConfigError) as e:
-        raise UpRefused(f"{e}\nNothing was started.", 2) from None
-
+    oidc, ring = _checked_configuration(options)
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
 
     (settings.state_dir / ATTACHMENTS).mkdir(exist_ok=True)
-    log_path = settings.state_dir / "temporal.log"
-    with log_path.open("ab") as log_file:
-        log = ServerLog.begin(log_path, log_file)
-        process = await asyncio.create_subprocess_exec(
-            *command,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=log_file,
-            stderr=asyncio.subprocess.STDOUT,
-            preexec_fn=_server_child_setup,
-        )
+    process, log = await _start_server(settings, command)
     try:
         client = await _until_stopped(
             _connect_when_ready(
@@ -370,17 +357,7 @@ async def _run_holding(options: UpOptions, command: list[str]) -> int:
         policy = load_policy(settings)
         relay, mail, sink = start_mail(options)
         save_for_joiners(settings.state_dir, relay)
-        register_secrets(ring, relay)
-        announce(
-            "casework up",
-            settings,
-            temporal=f"{HOST}:{options.port}",
-            namespace=NAMESPACE,
-            ring=ring,
-            relay=relay,
-            api=api_url(options),
-            metrics_port=options.metrics_port,
-        )
+        _announce(options, ring, relay)
         waker = RelayWaker(client, settings.task_queue, loop)
         activities = activities_for(
             store,
@@ -410,53 +387,98 @@ async def _run_holding(options: UpOptions, command: list[str]) -> int:
             # the door opens cases with this worker's intake: no intake workflow (issue 12)
             opener=opener(client, activities, settings.task_queue),
         )
-        try:
-            door = await start_door(app, HOST, options.api_port)
-        except DoorRefused as e:
-            await worker.shutdown()
-            raise UpRefused(str(e)) from None
+        door = await _open_door(app, options, worker)
         print(banner(options, profiles, mail), flush=True)
         await asyncio.wait({worker_run, server_exit, stopper}, return_when=asyncio.FIRST_COMPLETED)
         stopper.cancel()
         await door.stop()
         if sink is not None:
             sink.stop()
-        if not worker_run.done():
-            await worker.shutdown()
-        await asyncio.wait({worker_run})
-        worker_error = None if worker_run.cancelled() else worker_run.exception()
-        metrics.shutdown()
-        store.dispose()
-        if server_exit.done() and not stop.is_set():
-            raise UpRefused(
-                f"the Temporal server stopped unexpectedly (exit {process.returncode}); "
-                f"{log.ends_with()}"
-            )
-        server_exit.cancel()
-        if worker_error is not None:
-            raise UpRefused(f"the worker stopped: {worker_error}")
-        print("stopping the Temporal server ...", flush=True)
-        return 0
+        return await _wind_down(worker, worker_run, server_exit, stop, (metrics, store, log))
     finally:
         await _stop_server(process)
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
 
 
-class BusinessRefusalsInOneLine(logging.Filter):
-    """An activity's business refusal (a non-retryable ApplicationError, e.g. an unknown
-    account at intake) is the caller's answer, not a crash: one line, no traceback."""
+async def _wind_down(
+    worker: Any,
+    worker_run: asyncio.Future[None],
+    server_exit: asyncio.Future[int],
+    stop: asyncio.Event,
+    held: tuple[Any, Any, ServerLog],
+) -> int:
+    """Once stopped (or the worker or the server ended): the worker, metrics and database
+    closed; UpRefused if the server or the worker ended on its own."""
+    metrics, store, log = held
+    if not worker_run.done():
+        await worker.shutdown()
+    await asyncio.wait({worker_run})
+    worker_error = None if worker_run.cancelled() else worker_run.exception()
+    metrics.shutdown()
+    store.dispose()
+    if server_exit.done() and not stop.is_set():
+        raise UpRefused(
+            f"the Temporal server stopped unexpectedly (exit {server_exit.result()}); "
+            f"{log.ends_with()}"
+        )
+    server_exit.cancel()
+    if worker_error is not None:
+        raise UpRefused(f"the worker stopped: {worker_error}")
+    print("stopping the Temporal server ...", flush=True)
+    return 0
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        error = record.exc_info[1] if record.exc_info else None
-        if isinstance(error, ApplicationError) and error.non_retryable:
-            activity = getattr(record, "temporal_activity", {}) or {}
-            record.msg = "%s refused: %s"
-            record.args = (activity.get("activity_type", "activity"), error.message)
-            record.exc_info = None
-            record.exc_text = None
-            record.levelno, record.levelname = logging.INFO, "INFO"
-        return True
+
+def _checked_configuration(options: UpOptions) -> tuple[OidcConfig | None, KeyRing]:
+    """OIDC, the relay and the key ring, checked before anything starts (UpRefused, exit 2)."""
+    try:
+        oidc = OidcConfig.from_env()
+        RelayConfig.from_env(public_url=api_url(options))  # a bad one refused before starting
+        ring = load_keyring(options.settings.state_dir, create=True)
+    except (ValueError, KeyRingError, RelayConfigError) as e:
+        raise UpRefused(f"{e}\nNothing was started.", 2) from None
+    return oidc, ring
+
+
+async def _open_door(app: Any, options: UpOptions, worker: Any) -> Any:
+    """The door on --api-port, or UpRefused (the worker stopped first)."""
+    try:
+        return await start_door(app, HOST, options.api_port)
+    except DoorRefused as e:
+        await worker.shutdown()
+        raise UpRefused(str(e)) from None
+
+
+async def _start_server(
+    settings: Settings, command: list[str]
+) -> tuple[asyncio.subprocess.Process, ServerLog]:
+    """The dev server, its output appended to `<state>/temporal.log` (this run marked)."""
+    log_path = settings.state_dir / "temporal.log"
+    with log_path.open("ab") as log_file:
+        log = ServerLog.begin(log_path, log_file)
+        process = await asyncio.create_subprocess_exec(
+            *command,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=asyncio.subprocess.STDOUT,
+            preexec_fn=_server_child_setup,
+        )
+    return process, log
+
+
+def _announce(options: UpOptions, ring: KeyRing, relay: RelayConfig) -> None:
+    """Issue 27: this process's secrets masked from now on, and its configuration logged."""
+    register_secrets(ring, relay)
+    announce(
+        "casework up",
+        options.settings,
+        temporal=f"{HOST}:{options.port}",
+        namespace=NAMESPACE,
+        ring=ring,
+        relay=relay,
+        api=api_url(options),
+        metrics_port=options.metrics_port,
+    )
 
 
 def main(options: UpOptions) -> int:

@@ -136,13 +136,26 @@ def worker_command(
     On a state folder that `casework up` holds it is refused, unless --join says it is an extra
     worker of that engine: it then takes the engine's database, Temporal, namespace, task queue
     and policy from the engine's lock, and is refused if told others."""
-    import os
-
-    import worker
-    from casework.client import CaseworkError
     from casework.observability import configure_logging
 
-    g = globals_of(ctx)
+    _check_ports(metrics_port, health_port)
+    placed = _placement(globals_of(ctx), database, join)
+    refuse_bad_files(placed.settings)
+    address = placed.temporal or _address_or_fail()
+    if join:
+        _say_joined(placed, address)
+    try:
+        configure_logging()
+    except ValueError as e:
+        fail(str(e), BAD_INPUT)
+    mark_temporal_used()
+    try:
+        run(_serve_worker(placed, address, join, metrics_port, health_port))
+    except KeyboardInterrupt:
+        pass
+
+
+def _check_ports(metrics_port: int | None, health_port: int | None) -> None:
     for flag, port in (("--metrics-port", metrics_port), ("--health-port", health_port)):
         if port is not None and not 0 < port < 65535:
             fail(f"{flag} {port} is not a TCP port below 65535", BAD_INPUT)
@@ -152,52 +165,52 @@ def worker_command(
             f"{metrics_port + 1}): give it another",
             BAD_INPUT,
         )
-    placed = _placement(g, database, join)
+
+
+def _say_joined(placed: Placement, address: str) -> None:
+    from casework.redact import masked_url
+    from casework.state_lock import engine_holding
+
     settings = placed.settings
-    refuse_bad_files(settings)
-    address = placed.temporal or _address_or_fail()
-    if join:
-        from casework.redact import masked_url
-        from casework.state_lock import engine_holding
+    holder = engine_holding(settings.state_dir)
+    print(
+        f"joins {holder.describe() if holder else placed.source} as an extra worker "
+        f"(Temporal {address}, namespace {placed.namespace}, task queue "
+        f"{settings.task_queue}, database {masked_url(settings.db_url)})",
+        flush=True,
+    )
 
-        holder = engine_holding(settings.state_dir)
-        print(
-            f"joins {holder.describe() if holder else placed.source} as an extra worker "
-            f"(Temporal {address}, namespace {placed.namespace}, task queue "
-            f"{settings.task_queue}, database {masked_url(settings.db_url)})",
-            flush=True,
+
+async def _serve_worker(
+    placed: Placement,
+    address: str,
+    join: bool,
+    metrics_port: int | None,
+    health_port: int | None,
+) -> None:
+    import os
+
+    import worker
+    from casework.client import CaseworkError
+    from casework.identity.keyring import KeyRingError
+    from casework.metrics import MetricsRefused
+
+    try:
+        await worker.main(
+            placed.settings,
+            target=placed.temporal,
+            namespace=placed.namespace,
+            joined=join,
+            metrics_port=metrics_port,
+            metrics_host=os.environ.get("CASEWORK_METRICS_HOST") or "127.0.0.1",
+            health_port=health_port,
         )
-    try:
-        configure_logging()
-    except ValueError as e:
-        fail(str(e), BAD_INPUT)
-    mark_temporal_used()
-
-    async def serve() -> None:
-        from casework.identity.keyring import KeyRingError
-        from casework.metrics import MetricsRefused
-
-        try:
-            await worker.main(
-                settings,
-                target=placed.temporal,
-                namespace=placed.namespace,
-                joined=join,
-                metrics_port=metrics_port,
-                metrics_host=os.environ.get("CASEWORK_METRICS_HOST") or "127.0.0.1",
-                health_port=health_port,
-            )
-        except (KeyRingError, MetricsRefused) as e:
-            raise CaseworkError(str(e)) from None
-        except RuntimeError as e:
-            if "connect" not in str(e).lower():
-                raise
-            raise CaseworkError(unreachable(address)) from None
-
-    try:
-        run(serve())
-    except KeyboardInterrupt:
-        pass
+    except (KeyRingError, MetricsRefused) as e:
+        raise CaseworkError(str(e)) from None
+    except RuntimeError as e:
+        if "connect" not in str(e).lower():
+            raise
+        raise CaseworkError(unreachable(address)) from None
 
 
 def _placement(g: Globals, database: str | None, join: bool) -> Placement:
