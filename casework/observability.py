@@ -144,6 +144,7 @@ def log_handler(stream: Any = None, *, as_json: bool | None = None) -> logging.H
                         *_RESERVED,
                         "temporal_workflow",
                         "temporal_activity",
+                        "temporal_log",  # the SDK core's entry object: its message is the line
                         "where",
                     ],
                     timestamp=False,

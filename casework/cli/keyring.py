@@ -95,6 +95,8 @@ def keyring_rotate(
 
 # --- issue 27: a ring made, backed up and restored without `casework up` ---------------------
 
+MAX_RING_BYTES = 1_000_000
+"""Bound on a ring to import (200 keys take about 40 KB)."""
 TO_HELP = (
     "Where to write the ring: a file (made 0600), or - for standard output (a pipe to a "
     "secret manager)."
@@ -174,11 +176,13 @@ def keyring_import(
     from casework.identity.keyring import KeyRing, KeyRingError
 
     if source == "-":
-        text, where = sys.stdin.read(2_000_000), "standard input"
+        text, where = sys.stdin.read(MAX_RING_BYTES), "standard input"
     else:
         file = Path(source)
         if not file.is_file():
             fail(f"there is no file {file} to import", BAD_INPUT)
+        if file.stat().st_size > MAX_RING_BYTES:
+            fail(f"{file} is larger than a key ring can be ({MAX_RING_BYTES} bytes)", BAD_INPUT)
         text, where = file.read_text(encoding="utf-8", errors="replace"), str(file)
     try:
         ring = KeyRing.from_json(text, where)
