@@ -125,19 +125,12 @@ class Globals:
         from casework.client import CaseworkError
         from casework.engine_record import EngineMismatch, place
 
-        global _placed
-        if _placed is not None and _placed[0] == self:
-            return _placed[1]
         try:
-            placed = place(self.settings(), self.told(), "command")
+            return place(self.settings(), self.told(), "command")
         except (EngineMismatch, CaseworkError) as e:
             fail(str(e), BAD_INPUT)
-        _placed = (self, placed)
-        return placed
 
 
-_placed: tuple[Globals, Placement] | None = None
-"""The placement of the command running in this process (resolved once)."""
 _running: ContextVar[Globals | None] = ContextVar("casework_globals", default=None)
 
 
