@@ -49,6 +49,7 @@ from casework.contracts import IntakeStep
 from casework.domain.models import OpenCaseRequest, OpenCaseResult
 from casework.domain.sla import SlaPolicy
 from casework.engine import load_policy, open_store
+from casework.health import Health, serve_health
 from casework.identity.interceptors import PrincipalCheck, with_encrypted_headers
 from casework.identity.keyring import KeyRing, load_keyring
 from casework.metrics import METRICS_HOST, runtime_with_metrics, serve_casework_metrics
@@ -58,6 +59,8 @@ from casework.notify.waker import RelayWaker
 from casework.observability import ActivityLog, configure_logging, tracing_interceptors
 from casework.sandbox import ShortcutRunner
 from casework.settings import Settings
+from casework.sharing import EagerWhenAlone
+from casework.startup import announce, register_secrets
 from workflows.case import CaseWorkflow
 from workflows.intake import IntakeWorkflow
 from workflows.relay import NotificationRelay
@@ -146,7 +149,7 @@ def build_worker(
     every worker of a deployment loads the same ring."""
     tune_for_worker()
     client = with_encrypted_headers(client)  # the door's tokens arrive encrypted
-    starter = _starter(client, activities)
+    starter = _starter(client, activities, task_queue)
     return Worker(
         client,
         task_queue=task_queue,
@@ -172,7 +175,7 @@ def opener(
     CaseworkError with the intake's reason; a database that does not answer, one the door
     turns into 503. `clock`: the time the first routing is made for (the wall clock; tests
     on the time-skipping server pass its clock)."""
-    starter = _starter(client, activities)
+    starter = _starter(client, activities, task_queue)
 
     async def open_here(request: OpenCaseRequest, case_options: dict[str, Any]) -> OpenCaseResult:
         at = await clock() if clock is not None else datetime.now(UTC)
@@ -191,12 +194,13 @@ def opener(
     return open_here
 
 
-def _starter(client: Client, activities: list) -> CaseStarter:  # type: ignore[type-arg]
+def _starter(client: Client, activities: list, task_queue: str) -> CaseStarter:  # type: ignore[type-arg]
     directory = getattr(_activity_named(activities, contracts.INTAKE), "__self__", None)
     return CaseStarter(  # the intake's DirectoryActivities, for `intake_at`
         client,
         intake=directory.intake_at if directory is not None else None,
         route=_activity_named(activities, contracts.ROUTE_CASE),
+        eager=EagerWhenAlone(client, task_queue),  # others on the queue share the cases
     )
 
 
@@ -218,14 +222,18 @@ async def connect(
     target: str | None = None,
     runtime: Runtime | None = None,
     interceptors: Sequence[ClientInterceptor] = (),
+    namespace: str | None = None,
 ) -> Client:
     """Connect as the SDK's environment configuration says; localhost:7233 by default, `target`
-    if given. Payloads are encrypted with the deployment's key ring (casework.codec), which only
-    the engine (`engine=True`) makes if there is none yet. `runtime`: one exporting the SDK's
-    metrics (casework.metrics); `interceptors`: tracing (casework.observability)."""
+    and `namespace` if given (the state folder's engine's, casework.engine_record). Payloads are
+    encrypted with the deployment's key ring (casework.codec), which only the engine
+    (`engine=True`) makes if there is none yet. `runtime`: one exporting the SDK's metrics
+    (casework.metrics); `interceptors`: tracing (casework.observability)."""
     config = ClientConfig.load_client_connect_config(profile=profile)
     if target:
         config["target_host"] = target
+    if namespace:
+        config["namespace"] = namespace
     config.setdefault("target_host", "localhost:7233")
     converter = converter_for(settings or Settings.from_env(), create_ring=engine)
     return await Client.connect(
@@ -238,21 +246,40 @@ async def main(
     target: str | None = None,
     metrics_port: int | None = None,
     metrics_host: str = METRICS_HOST,
+    *,
+    namespace: str | None = None,
+    joined: bool = False,
+    health_port: int | None = None,
 ) -> None:
     """A worker of a deployment: it loads the deployment's key ring (CASEWORK_KEYRING,
     CASEWORK_KEYRING_FILE or <state>/keyring.json) and never makes one, since a worker with a
-    ring of its own could neither read the door's payloads nor verify its tokens. `target`:
-    the Temporal address, when not the environment's (a worker joining `casework up`).
-    `metrics_port`: casework's metrics on it, the SDK's on the next (casework.metrics).
-    Traces go over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set (casework.observability)."""
+    ring of its own could neither read the door's payloads nor verify its tokens. `target`,
+    `namespace`: the Temporal address and namespace, when not the environment's (the state
+    folder's engine's, casework.engine_record); `joined`: an extra worker of `casework up`.
+    `metrics_port`: casework's metrics on it, the SDK's on the next (casework.metrics);
+    `health_port`: /livez and /readyz (casework.health). Traces go over OTLP when
+    OTEL_EXPORTER_OTLP_ENDPOINT is set (casework.observability)."""
     settings = settings or Settings.from_env()
-    if metrics_port is not None:
-        check_metrics_ports(metrics_host, metrics_port)
+    for port in (metrics_port, health_port):
+        if port is not None:
+            check_metrics_ports(metrics_host, port, pair=port == metrics_port)
     try:  # a worker joining `casework up` mails through the engine's sink (its state folder)
-        relay = for_joiner(settings.state_dir) if target else RelayConfig.from_env()
+        relay = for_joiner(settings.state_dir) if joined else RelayConfig.from_env()
     except RelayConfigError as e:
         raise SystemExit(str(e)) from None
     ring = load_keyring(settings.state_dir)
+    register_secrets(ring, relay)
+    announce(
+        "casework worker",
+        settings,
+        temporal=target,
+        namespace=namespace,
+        ring=ring,
+        relay=relay,
+        joined=joined,
+        metrics_port=metrics_port,
+        health_port=health_port,
+    )
     store = open_store(settings, create_ring=False)
     policy = load_policy(settings)
     sdk_metrics = f"{metrics_host}:{metrics_port + 1}" if metrics_port is not None else None
@@ -269,17 +296,24 @@ async def main(
     client = await connect(
         settings=settings,
         target=target,
+        namespace=namespace,
         runtime=runtime,
         interceptors=tracing_interceptors("casework-worker"),
     )
     attachments = AttachmentStore.for_settings(settings)
-    waker = RelayWaker(client, settings.task_queue, asyncio.get_running_loop())
+    loop = asyncio.get_running_loop()
+    waker = RelayWaker(client, settings.task_queue, loop)
     worker = build_worker(
         client,
         task_queue=settings.task_queue,
         activities=activities_for(store, policy, attachments=attachments, relay=relay, waker=waker),
         ring=ring,
     )
+    if health_port is not None:
+        health = Health(client, store, running=lambda: worker.is_running)
+        health.start_ticking()
+        serve_health(health, loop, health_port, metrics_host)
+        logging.info("health on http://%s:%d/livez and /readyz", metrics_host, health_port)
     logging.info("casework worker on task queue %s", settings.task_queue)
     running = asyncio.ensure_future(worker.run())
     await waker.wake_now()  # the relay runs (rows queued while no worker ran go out now)
@@ -287,11 +321,12 @@ async def main(
 
 
 def cli() -> None:
-    """`python worker.py [--join]`, as `casework worker`: refused on a state folder that
-    `casework up` holds unless it joins that engine (casework.state_lock)."""
+    """`python worker.py [--join]`, as `casework worker`: it finds the state folder's engine as
+    every casework process does (casework.engine_record), or is refused saying why."""
     import argparse
+    import os
 
-    from casework.state_lock import WorkerRefused, engine_to_join
+    from casework.engine_record import EngineMismatch, Told, place
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -301,17 +336,22 @@ def cli() -> None:
     )
     join = parser.parse_args().join
     settings = Settings.from_env()
+    config = ClientConfig.load_client_connect_config()
+    told = Told(
+        database=os.environ.get("CASEWORK_DB_URL") or None,
+        temporal=str(config["target_host"]) if config.get("target_host") else None,
+        namespace=str(config["namespace"]) if config.get("namespace") else None,
+        task_queue=os.environ.get("CASEWORK_TASK_QUEUE") or None,
+        policy=os.environ.get("CASEWORK_POLICY") or None,
+    )
     try:
-        engine = engine_to_join(
-            settings.state_dir,
-            join=join,
-            configured_target=ClientConfig.load_client_connect_config().get("target_host"),
-            task_queue=settings.task_queue,
-        )
-    except WorkerRefused as e:
+        placed = place(settings, told, "join" if join else "worker")
+    except EngineMismatch as e:
         raise SystemExit(str(e)) from None
     configure_logging()
-    asyncio.run(main(settings, target=engine.temporal if engine else None))
+    asyncio.run(
+        main(placed.settings, target=placed.temporal, namespace=placed.namespace, joined=join)
+    )
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ workflow at all (`worker.opener`).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from temporalio import activity
@@ -46,13 +46,20 @@ RouteFn = Callable[[RouteRequest], RouteResult]
 
 class CaseStarter:
     def __init__(
-        self, client: Client, intake: IntakeFn | None = None, route: RouteFn | None = None
+        self,
+        client: Client,
+        intake: IntakeFn | None = None,
+        route: RouteFn | None = None,
+        eager: Callable[[], Awaitable[bool]] | None = None,
     ) -> None:
         """`intake`: the worker's intake (DirectoryActivities.intake_at), which an opening runs
-        first; `route`: its `route_case` activity, for the case's first routing (E1)."""
+        first; `route`: its `route_case` activity, for the case's first routing (E1); `eager`:
+        whether a start may hand the case's first task to this worker (casework.sharing;
+        default: always)."""
         self.client = client
         self.intake = intake
         self.route = route
+        self.eager = eager
 
     @activity.defn(name=START_CASE)
     async def start_case(self, request: StartCaseRequest) -> OpenCaseResult:
@@ -101,7 +108,8 @@ class CaseStarter:
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
                 static_summary=summary_line_for_intake(intake),
-                request_eager_start=True,  # this worker routes the new case at once
+                # this worker routes the new case at once, unless others share the queue
+                request_eager_start=await self.eager() if self.eager is not None else True,
             )
             created = True
         except WorkflowAlreadyStartedError:

@@ -1,12 +1,20 @@
-"""The relay's activity (issue 14): send the outbox rows that are due, through each
-recipient's channels in the directory, and record how it went.
+"""The relay's activity (issues 14 and 27): send what is due on one lane (a channel: email,
+chat, page, webhook) and record how each send went, as it goes.
 
-At least once, received once: a row is marked delivered only after every channel took it, so a
-worker killed mid-round sends it again in the next round, under the same idempotency key
-(Message-ID, `Idempotency-Key`, PagerDuty's dedup_key); channels that took it are recorded and
-not sent to again. A transient failure is retried with backoff; after `max_attempts`, or at
-once when it cannot go out as things are (no channel, a 4xx), the row is dead (`casework outbox
---failed`; `casework outbox retry ID`).
+Lanes (issue 27): each channel has its own rounds, concurrency and timeout (`RelayConfig`), and
+a row's channels are separate deliveries (`casework.store.deliveries`): a webhook receiver that
+takes 14 s holds only the webhook lane, never an Escalation Manager's mail or page (E3, S3).
+A round first *plans* the outbox rows no lane has taken yet (their channels, from the directory
+of the moment), then sends its lane's due deliveries, urgent ones (to managers) first.
+
+At least once, received once: a delivery is marked delivered only after its channel took it, so
+a worker killed mid-round sends it again in the next round, under the same idempotency key
+(Message-ID, `Idempotency-Key`, PagerDuty's dedup_key). A transient failure is retried with
+backoff; after `max_attempts`, or at once when it cannot go out as things are (no channel, a
+4xx), the delivery is dead and so, once its other channels are settled, the row (`casework
+outbox --failed`; `casework outbox retry ID`). Every failure, retry and dead letter is logged
+with the row id, the channel and the error's kind: never the receiver's URL (it may be its
+credential) nor the message (U5).
 
 U5: the recipient is checked against the row's own flag: a message about a restricted case to
 someone who may not read it carries no content (casework.notify.compose).
@@ -17,6 +25,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -26,96 +36,207 @@ from temporalio import activity
 from casework.domain.channels import channels_of
 from casework.domain.us_citizen import notification_withheld
 from casework.notify import compose, send
-from casework.notify.config import RelayConfig
+from casework.notify.config import LANES, RelayConfig
 from casework.notify.contracts import DELIVER_DUE, DeliveryReport, DeliveryRound
 from casework.store import Store
-from casework.store.outbox import DEAD, DELIVERED, Attempt
+from casework.store.deliveries import Outcome, Plan
+from casework.store.outbox import DEAD, DELIVERED, PENDING
 
-CONCURRENCY = 16
-"""Rows sent at once within a round."""
 HEARTBEAT_EVERY = 2.0
 """Seconds between heartbeats while a round sends (the workflow's heartbeat timeout is 10 s:
 a worker killed mid-round is noticed then, and the round runs again elsewhere)."""
-log = logging.getLogger(__name__)
+TIMEOUT_GRACE = 1.0
+"""Seconds past a lane's timeout after which a send still going is abandoned as timed out."""
+log = logging.getLogger("casework.relay")
 
 
 class RelayActivities:
     def __init__(self, store: Store, config: RelayConfig) -> None:
         self.store = store
         self.config = config
+        self._planning = threading.Lock()
+        """Lanes of this worker plan one at a time: the next finds the rows planned already."""
+        self._clients: dict[str, tuple[asyncio.AbstractEventLoop, httpx.AsyncClient]] = {}
 
     @activity.defn(name=DELIVER_DUE)
     async def deliver_due(self, request: DeliveryRound) -> DeliveryReport:
-        now = datetime.now(UTC)
-        rows = await asyncio.to_thread(self.store.outbox.due, now, request.batch)
-        report = DeliveryReport(full=len(rows) >= request.batch)
-        if rows:
-            round_ = _Round(
-                members=set(await asyncio.to_thread(self.store.directory.restricted_members))
-            )
-            gate = asyncio.Semaphore(CONCURRENCY)
-            beating = asyncio.ensure_future(_heartbeats())
-            mailer = send.Mailer(self.config)
-            async with httpx.AsyncClient(timeout=self.config.timeout_seconds) as http:
-
-                async def one(row: dict[str, Any]) -> Attempt:
-                    async with gate:
-                        return await self._deliver(http, mailer, row, round_)
-
-                try:
-                    attempts = await asyncio.gather(*(one(row) for row in rows))
-                finally:
-                    beating.cancel()
-                    await mailer.close()
-            await asyncio.to_thread(self.store.outbox.record_attempts, attempts)
-            for attempt in attempts:
-                if attempt.status == DELIVERED:
-                    report.delivered += 1
-                elif attempt.status == DEAD:
-                    report.dead += 1
-                else:
-                    report.retrying += 1
-        report.next_due_at = await asyncio.to_thread(self.store.outbox.next_due)
+        lanes = [request.lane] if request.lane else list(LANES)
+        beating = asyncio.ensure_future(_heartbeats())
+        try:
+            dead, planning_full = await asyncio.to_thread(self._plan, request.batch)
+            rounds = await asyncio.gather(*(self._lane(lane, request.batch) for lane in lanes))
+        finally:
+            beating.cancel()
+        report = DeliveryReport(full=planning_full or any(full for _, full in rounds))
+        report.dead += len(dead)
+        touched: dict[int, str] = {}
+        failed: set[int] = set()
+        for outcomes, _ in rounds:
+            for row_id, status, error in outcomes:
+                touched[row_id] = status
+                if error:
+                    failed.add(row_id)
+        if len(lanes) > 1 and touched:  # several lanes recorded one row: its last summary
+            touched = await asyncio.to_thread(self._statuses, list(touched))
+        for row_id, status in touched.items():
+            if status == DELIVERED:
+                report.delivered += 1
+            elif status == DEAD:
+                report.dead += 1
+            elif row_id in failed:
+                report.retrying += 1
+        report.next_due_at = await asyncio.to_thread(self.store.deliveries.next_due, request.lane)
         return report
+
+    # --- planning ---------------------------------------------------------------------------
+
+    def _plan(self, batch: int) -> tuple[list[int], bool]:
+        """The channels of the rows no lane has taken yet; rows with none are dead at once."""
+        with self._planning:
+            return self._plan_unplanned(batch)
+
+    def _plan_unplanned(self, batch: int) -> tuple[list[int], bool]:
+        rows = self.store.deliveries.unplanned(batch)
+        if not rows:
+            return [], False
+        plans = []
+        people: dict[tuple[str, str], dict[str, Any] | str] = {}
+        for row in rows:
+            if row["recipient_kind"] == "webhook":
+                plans.append(Plan(row["id"], ["webhook"]))
+                continue
+            key = (row["recipient_kind"], row["recipient_id"])
+            if key not in people:
+                try:
+                    people[key] = self._person(row)
+                except send.Undeliverable as e:
+                    people[key] = str(e)
+            found = people[key]
+            if isinstance(found, str):
+                plans.append(Plan(row["id"], None, found))
+            else:
+                plans.append(Plan(row["id"], list(found["channels"])))
+        dead = self.store.deliveries.plan(plans, {r["id"]: r for r in rows}, datetime.now(UTC))
+        for row_id in dead:
+            log.error(
+                "notification %d is dead: its recipient has no channel (fix the directory, "
+                "then casework outbox retry %d)",
+                row_id,
+                row_id,
+                extra={"row_id": row_id, "channel": None, "error_kind": "no_channel"},
+            )
+        return dead, len(rows) >= batch
+
+    def _statuses(self, row_ids: list[int]) -> dict[int, str]:
+        return {
+            row_id: (found or {}).get("status", DEAD)
+            for row_id in row_ids
+            for found in [self.store.outbox.row(row_id)]
+        }
+
+    # --- one lane ---------------------------------------------------------------------------
+
+    async def _lane(self, lane: str, batch: int) -> tuple[list[tuple[int, str, bool]], bool]:
+        """Send `lane`'s due deliveries, each recorded as it ends; (row, status, failed) each."""
+        rows = await asyncio.to_thread(self.store.deliveries.due, lane, datetime.now(UTC), batch)
+        if not rows:
+            return [], False
+        gate = asyncio.Semaphore(self.config.concurrency(lane))
+        round_ = _Round()
+        timeout = self.config.timeout(lane)
+        mailers = _Mailers(self.config, timeout, self.config.concurrency(lane))
+        recorder = _Recorder(self.store)
+        http = self._http(lane)
+
+        async def one(row: dict[str, Any]) -> tuple[int, str, bool]:
+            async with gate:
+                outcome = await self._attempt(lane, row, http, mailers, round_, timeout)
+            status = await recorder.record(outcome)
+            return row["id"], status, outcome.error is not None
+
+        try:
+            done = await asyncio.gather(*(one(row) for row in rows))
+        finally:
+            recorder.close()
+            await mailers.close()
+        return list(done), len(rows) >= batch
+
+    def _http(self, lane: str) -> httpx.AsyncClient:
+        """The lane's HTTP client, kept for the worker's life: its connections are reused from
+        round to round, and its TLS context is made once (making one costs a round's worth of
+        CPU). Activities run on the worker's one event loop, which the clients belong to."""
+        loop = asyncio.get_running_loop()
+        found = self._clients.get(lane)
+        if found is None or found[0] is not loop or found[1].is_closed:
+            found = (loop, httpx.AsyncClient(timeout=self.config.timeout(lane)))
+            self._clients[lane] = found
+        return found[1]
+
+    async def _attempt(
+        self,
+        lane: str,
+        row: dict[str, Any],
+        http: httpx.AsyncClient,
+        mailers: _Mailers,
+        round_: _Round,
+        timeout: float,
+    ) -> Outcome:
+        started = time.monotonic()
+        error: str | None = None
+        kind = ""
+        permanent = False
+        try:
+            await asyncio.wait_for(
+                self._deliver(lane, row, http, mailers, round_), timeout + TIMEOUT_GRACE
+            )
+        except TimeoutError:
+            error, kind = f"{lane}: no answer within {timeout:.0f} s", "timeout"
+        except send.Undeliverable as e:
+            error, kind, permanent = str(e), e.kind, True
+        except send.SendFailed as e:
+            error, kind = str(e), e.kind
+        except Exception as e:  # a bug must not stop the other rows: dead-letter, say why
+            log.exception(
+                "delivering notification %d by %s",
+                row["id"],
+                lane,
+                extra={"row_id": row["id"], "channel": lane, "error_kind": "bug"},
+            )
+            error, kind, permanent = f"{type(e).__name__}: {e}", type(e).__name__, True
+        now = datetime.now(UTC)
+        retry_at = None
+        failures = int(row.get("channel_failures") or 0) + 1
+        if error and not permanent and failures < self.config.max_attempts:
+            retry_at = now + timedelta(seconds=self.config.backoff(failures))
+        outcome = Outcome(row["id"], lane, now, error, retry_at)
+        _log_outcome(row, lane, kind, failures, outcome, time.monotonic() - started)
+        return outcome
 
     async def _deliver(
         self,
-        http: httpx.AsyncClient,
-        mailer: send.Mailer,
+        lane: str,
         row: dict[str, Any],
+        http: httpx.AsyncClient,
+        mailers: _Mailers,
         round_: _Round,
-    ) -> Attempt:
-        done: list[str] = list(row["channels_done"] or [])
-        error: str | None = None
-        permanent = False
-        try:
-            if row["recipient_kind"] == "webhook":
-                await self._webhook(http, row)
-                done.append("webhook")
-            else:
-                person = await round_.person(self, row)
-                message = compose.compose(
-                    row,
-                    withheld=await round_.withheld(self, row),
-                    public_url=self.config.public_url,
-                )
-                for channel in person["channels"]:
-                    if channel in done:
-                        continue
-                    await self._send(http, mailer, channel, person, message)
-                    done.append(channel)
-        except send.Undeliverable as e:
-            error, permanent = str(e), True
-        except send.SendFailed as e:
-            error = str(e)
-        except Exception as e:  # a bug must not stop the other rows: dead-letter, say why
-            log.exception("delivering outbox row %s", row["id"])
-            error, permanent = f"{type(e).__name__}: {e}", True
-        now = datetime.now(UTC)
-        retry_at = None
-        if error and not permanent and row["failed_attempts"] + 1 < self.config.max_attempts:
-            retry_at = now + timedelta(seconds=self.config.backoff(row["failed_attempts"] + 1))
-        return Attempt(row["id"], now, done, error, retry_at)
+    ) -> None:
+        if lane == "webhook":
+            await self._webhook(http, row)
+            return
+        person = await round_.person(self, row)
+        if lane not in person["channels"]:
+            raise send.Undeliverable(
+                f"{person['id']} has no {lane} channel any more: fix the directory, then "
+                "`casework outbox retry`",
+                "no_channel",
+            )
+        message = compose.compose(
+            row, withheld=await round_.withheld(self, row), public_url=self.config.public_url
+        )
+        if lane == "email":
+            await mailers.send(person["email"], message)
+        else:
+            await self._post(http, lane, person["config"], message)
 
     # --- who, how ---------------------------------------------------------------------------
 
@@ -145,7 +266,8 @@ class RelayActivities:
         if not names:
             raise send.Undeliverable(
                 f"{person_id} ({kind}) has no channel: give them an email or channels in the "
-                "directory file, load it, then `casework outbox retry`"
+                "directory file, load it, then `casework outbox retry`",
+                "no_channel",
             )
         return {"id": person_id, "email": email, "channels": names, "config": channels}
 
@@ -161,34 +283,28 @@ class RelayActivities:
             True, row["account_id"], row["recipient_id"], members, contacts
         )
 
-    async def _send(
-        self,
-        http: httpx.AsyncClient,
-        mailer: send.Mailer,
-        channel: str,
-        person: dict[str, Any],
-        message: compose.Outgoing,
+    async def _post(
+        self, http: httpx.AsyncClient, lane: str, config: Any, message: compose.Outgoing
     ) -> None:
-        config = person["config"]
-        if channel == "email":
-            await mailer.send(person["email"], message)
-        elif channel == "chat":
+        if lane == "chat":
             await send.post_json(
                 http, config.chat, compose.chat_payload(message), message.key, "chat webhook"
             )
-        elif channel == "page":
-            pager = config.page
-            payload = (
-                compose.pagerduty_payload(message, pager.routing_key)
-                if pager.kind == "pagerduty"
-                else compose.page_webhook_payload(message)
-            )
-            await send.post_json(http, pager.url, payload, message.key, "pager")
+            return
+        pager = config.page
+        payload = (
+            compose.pagerduty_payload(message, pager.routing_key)
+            if pager.kind == "pagerduty"
+            else compose.page_webhook_payload(message)
+        )
+        await send.post_json(http, pager.url, payload, message.key, "pager")
 
     async def _webhook(self, http: httpx.AsyncClient, row: dict[str, Any]) -> None:
         secret = await asyncio.to_thread(self.store.webhooks.secret, row["recipient_id"])
         if secret is None or not row["address"]:
-            raise send.Undeliverable(f"webhook {row['recipient_id']} does not exist")
+            raise send.Undeliverable(
+                f"webhook {row['recipient_id']} does not exist", "no_subscription"
+            )
         event_id = json.loads(row["body"]).get("id", row["idempotency_key"])
         await send.post_signed(
             http,
@@ -200,12 +316,120 @@ class RelayActivities:
         )
 
 
+def _log_outcome(
+    row: dict[str, Any], lane: str, kind: str, failures: int, outcome: Outcome, took: float
+) -> None:
+    """One line per failure, retry and dead letter (issue 27): ids, channel, kind; no URL."""
+    fields = {
+        "row_id": row["id"],
+        "channel": lane,
+        "recipient_kind": row["recipient_kind"],
+        "error_kind": kind or None,
+        "attempt": failures if outcome.error else None,
+        "duration_ms": round(took * 1000, 1),
+    }
+    if outcome.status == DELIVERED:
+        log.debug("notification %d delivered by %s", row["id"], lane, extra=fields)
+    elif outcome.status == PENDING:
+        wait = (outcome.retry_at - outcome.at).total_seconds() if outcome.retry_at else 0.0
+        log.warning(
+            "notification %d by %s failed (%s), attempt %d; retried in %.1f s",
+            row["id"],
+            lane,
+            kind,
+            failures,
+            wait,
+            extra={**fields, "retry_in_seconds": round(wait, 1)},
+        )
+    else:
+        log.error(
+            "notification %d by %s is dead (%s) after %d attempt(s): casework outbox retry %d",
+            row["id"],
+            lane,
+            kind,
+            failures,
+            row["id"],
+            extra=fields,
+        )
+
+
+class _Recorder:
+    """A lane's outcomes written as they end: one transaction for those that end together
+    (while one write runs, the next ones gather), so a burst of sends costs a few
+    transactions, and a slow send never holds the record of a fast one."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.waiting: list[tuple[Outcome, asyncio.Future[str]]] = []
+        self.ready = asyncio.Event()
+        self.task = asyncio.ensure_future(self._write())
+
+    async def record(self, outcome: Outcome) -> str:
+        answer: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self.waiting.append((outcome, answer))
+        self.ready.set()
+        return await answer
+
+    async def _write(self) -> None:
+        while True:
+            await self.ready.wait()
+            self.ready.clear()
+            batch, self.waiting = self.waiting, []
+            if not batch:
+                continue
+            try:
+                statuses = await asyncio.to_thread(
+                    self.store.deliveries.record_many, [outcome for outcome, _ in batch]
+                )
+            except Exception as e:  # each sender learns it: its round fails, and is retried
+                for _, answer in batch:
+                    answer.set_exception(e)
+                continue
+            for (_, answer), status in zip(batch, statuses, strict=True):
+                answer.set_result(status)
+
+    def close(self) -> None:
+        self.task.cancel()
+
+
+class _Mailers:
+    """The email lane's SMTP connections: up to `size` at once, each sending one mail at a
+    time, opened on first use and reused for the round (casework.notify.send.Mailer)."""
+
+    def __init__(self, config: RelayConfig, timeout: float, size: int) -> None:
+        self.config = config.model_copy(update={"timeout_seconds": timeout})
+        self.free: asyncio.Queue[send.Mailer] = asyncio.Queue()
+        self.made: list[send.Mailer] = []
+        self.size = size
+
+    async def send(self, to: str | None, message: compose.Outgoing) -> None:
+        if not to:
+            raise send.Undeliverable("no email address any more", "no_channel")
+        if self.free.empty() and len(self.made) < self.size:
+            self.made.append(send.Mailer(self.config))
+            self.free.put_nowait(self.made[-1])
+        mailer = await self.free.get()
+        try:
+            await mailer.send(to, message)
+        except asyncio.CancelledError:  # timed out mid-conversation: that connection is done
+            if mailer.smtp is not None:
+                mailer.smtp.close()
+                mailer.smtp = None
+            raise
+        finally:
+            self.free.put_nowait(mailer)
+
+    async def close(self) -> None:
+        for mailer in self.made:
+            await mailer.close()
+
+
 class _Round:
     """What one round looks up once per recipient: who they are and how they are reached
     (the directory of the moment), and whether U5 withholds a restricted row from them."""
 
-    def __init__(self, members: set[str]) -> None:
-        self.members = members
+    def __init__(self) -> None:
+        self.members: set[str] | None = None
         self.people: dict[tuple[str, str], dict[str, Any] | str] = {}
         self.verdicts: dict[tuple[str | None, str], bool] = {}
 
@@ -218,12 +442,14 @@ class _Round:
                 self.people[key] = str(e)
         found = self.people[key]
         if isinstance(found, str):
-            raise send.Undeliverable(found)
+            raise send.Undeliverable(found, "no_channel")
         return found
 
     async def withheld(self, relay: RelayActivities, row: dict[str, Any]) -> bool:
         if not row["restricted"]:
             return False
+        if self.members is None:
+            self.members = set(await asyncio.to_thread(relay.store.directory.restricted_members))
         key = (row["account_id"], row["recipient_id"])
         if key not in self.verdicts:
             self.verdicts[key] = await asyncio.to_thread(relay._withheld, row, self.members)

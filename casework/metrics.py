@@ -35,10 +35,19 @@ from prometheus_client.core import (
     Metric,
 )
 from prometheus_client.registry import Collector, CollectorRegistry
-from sqlalchemy import and_, case, false, func, literal, select
+from sqlalchemy import and_, case, exists, false, func, literal, select
 
-from casework.store.base import aware
-from casework.store.tables import assignments, case_facts, engineers, escalations, feed, outbox
+from casework.notify.contracts import LANES
+from casework.store.base import aware, utc
+from casework.store.tables import (
+    assignments,
+    case_facts,
+    deliveries,
+    engineers,
+    escalations,
+    feed,
+    outbox,
+)
 
 if TYPE_CHECKING:
     from temporalio.runtime import Runtime
@@ -54,20 +63,25 @@ class MetricsRefused(Exception):
     """The metrics cannot be served as asked; says why and what to do."""
 
 
-def check_ports(host: str, port: int) -> None:
+def check_ports(host: str, port: int, *, pair: bool = True) -> None:
     """Both metrics ports (casework's `port`, the SDK's `port + 1`) free on `host`, or
-    MetricsRefused naming the one taken."""
+    MetricsRefused naming the one taken. `pair=False`: only `port` (the health port)."""
     import socket
 
-    for which, candidate in (("casework's", port), ("the Temporal SDK's", port + 1)):
+    wanted = [("casework's", port), ("the Temporal SDK's", port + 1)] if pair else []
+    if not pair:
+        wanted = [("health", port)]
+    for which, candidate in wanted:
         with socket.socket() as probe:
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 probe.bind((host, candidate))
             except OSError as e:
+                flag = "--metrics-port (casework's metrics use it, the SDK's the next)"
                 raise MetricsRefused(
-                    f"cannot serve {which} metrics on {host}:{candidate} ({e.strerror}): choose "
-                    "another --metrics-port (casework's metrics use it, the SDK's the next)"
+                    f"cannot serve {which} {'metrics' if pair else 'checks'} on "
+                    f"{host}:{candidate} ({e.strerror}): choose another "
+                    + (flag if pair else "--health-port")
                 ) from None
 
 
@@ -209,13 +223,17 @@ class StoreCollector(Collector):
         yield histogram
         breached = GaugeMetricFamily(
             "casework_cases_awaiting_first_response_past_target",
-            "Cases with no first response whose target has passed (breached, S3).",
+            "Open cases with no first response whose target has passed (breached, S3).",
         )
         breached.add_metric(
             [],
             conn.execute(
                 select(func.count()).where(
-                    and_(case_facts.c.responded_at.is_(None), case_facts.c.breached_at.is_not(None))
+                    and_(
+                        case_facts.c.responded_at.is_(None),
+                        case_facts.c.breached_at.is_not(None),
+                        case_facts.c.case_id.not_in(_closed_cases()),  # issue 27: still waiting
+                    )
                 )
             ).scalar_one(),
         )
@@ -279,6 +297,71 @@ class StoreCollector(Collector):
             failed.add_metric([], by_status.get("dead", 0))
         yield pending
         yield failed
+        yield from self._lanes(conn)
+
+    def _lanes(self, conn: Any) -> Iterator[Metric]:
+        """Issue 27: each relay lane (channel) how far behind it is and what it holds. A
+        delivery is due from its next retry time, or from its row's queueing when it has none;
+        a row no lane has taken yet counts under lane `unplanned`. Lag: the age of the oldest
+        delivery due now and not sent (0: the lane is keeping up)."""
+        now = self.now()
+        lag = GaugeMetricFamily(
+            "casework_relay_lag_seconds",
+            "Seconds the oldest due, unsent notification of each relay lane has waited.",
+            labels=["lane"],
+        )
+        pending = GaugeMetricFamily(
+            "casework_deliveries_pending",
+            "Deliveries not yet made (due or waiting for a retry), by lane (channel).",
+            labels=["lane"],
+        )
+        dead = GaugeMetricFamily(
+            "casework_deliveries_dead",
+            "Deliveries given up on (their rows are dead letters), by lane (channel).",
+            labels=["lane"],
+        )
+        due_from = func.coalesce(deliveries.c.next_attempt_at, outbox.c.created_at)
+        oldest: dict[str, datetime] = {}
+        counts: dict[tuple[str, str], int] = {}
+        joined = deliveries.join(outbox, outbox.c.id == deliveries.c.outbox_id)
+        for lane, status, n in conn.execute(
+            select(deliveries.c.channel, deliveries.c.status, func.count())
+            .select_from(joined)
+            .where(deliveries.c.status.in_(("pending", "dead")))
+            .group_by(deliveries.c.channel, deliveries.c.status)
+        ):
+            counts[(lane, status)] = n
+        for lane, first in conn.execute(
+            select(deliveries.c.channel, func.min(due_from))
+            .select_from(joined)
+            .where(deliveries.c.status == "pending", outbox.c.status == "pending")
+            .where(due_from <= utc(now))
+            .group_by(deliveries.c.channel)
+        ):
+            oldest[lane] = aware({"at": first})["at"]
+        unplanned = conn.execute(
+            select(func.min(func.coalesce(outbox.c.next_attempt_at, outbox.c.created_at))).where(
+                outbox.c.status == "pending",
+                ~exists().where(deliveries.c.outbox_id == outbox.c.id),
+                func.coalesce(outbox.c.next_attempt_at, outbox.c.created_at) <= utc(now),
+            )
+        ).scalar()
+        if unplanned is not None:
+            oldest["unplanned"] = aware({"at": unplanned})["at"]
+        for lane in (*LANES, "unplanned"):
+            first = oldest.get(lane)
+            lag.add_metric([lane], max(0.0, (now - first).total_seconds()) if first else 0.0)
+        for lane in LANES:
+            pending.add_metric([lane], counts.get((lane, "pending"), 0))
+            dead.add_metric([lane], counts.get((lane, "dead"), 0))
+        yield lag
+        yield pending
+        yield dead
+
+
+def _closed_cases() -> Any:
+    """The cases closed (E4): their close is on the feed, and a closed case stays closed."""
+    return select(feed.c.case_id).where(feed.c.kind == "close", feed.c.refused == false())
 
 
 def casework_registry(store: Store) -> CollectorRegistry:

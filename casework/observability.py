@@ -127,30 +127,48 @@ def wants_json(stream: Any = None) -> bool:
 
 
 def log_handler(stream: Any = None, *, as_json: bool | None = None) -> logging.Handler:
-    """A handler writing one line per record to `stream` (stderr), JSON or text."""
+    """A handler writing one line per record to `stream` (stderr), JSON or text, every line
+    through `casework.redact` (issue 27: no secret reaches a log)."""
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.addFilter(CaseContext())
     if wants_json(stream) if as_json is None else as_json:
         from pythonjsonlogger.json import JsonFormatter
 
         handler.setFormatter(
-            JsonFormatter(
-                JSON_FIELDS,
-                rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
-                static_fields={},
-                reserved_attrs=[
-                    *_RESERVED,
-                    "temporal_workflow",
-                    "temporal_activity",
-                    "where",
-                ],
-                timestamp=False,
-                datefmt=TIME_FORMAT,
+            Redacting(
+                JsonFormatter(
+                    JSON_FIELDS,
+                    rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+                    static_fields={},
+                    reserved_attrs=[
+                        *_RESERVED,
+                        "temporal_workflow",
+                        "temporal_activity",
+                        "temporal_log",  # the SDK core's entry object: its message is the line
+                        "where",
+                    ],
+                    timestamp=False,
+                    datefmt=TIME_FORMAT,
+                )
             )
         )
     else:
-        handler.setFormatter(logging.Formatter(TEXT_FORMAT, TIME_FORMAT))
+        handler.setFormatter(Redacting(logging.Formatter(TEXT_FORMAT, TIME_FORMAT)))
     return handler
+
+
+class Redacting(logging.Formatter):
+    """Another formatter's line with secrets masked (`casework.redact.redact`): the message,
+    the extra fields and any traceback alike, whichever logger wrote it."""
+
+    def __init__(self, inner: logging.Formatter) -> None:
+        super().__init__()
+        self.inner = inner
+
+    def format(self, record: logging.LogRecord) -> str:
+        from casework.redact import redact
+
+        return redact(self.inner.format(record))
 
 
 _RESERVED = [
@@ -177,15 +195,63 @@ _RESERVED = [
 """LogRecord attributes left out of a JSON line (the message, level, logger and time stay)."""
 
 
+LOG_LEVEL_VARIABLE = "CASEWORK_LOG_LEVEL"
+QUIET_LOGGERS = (
+    "httpx",
+    "httpcore",
+    "hpack",
+    "aiosmtplib",
+    "uvicorn.access",
+    "alembic.runtime.plugins",
+)
+"""Third-party loggers held at WARNING: httpx logs every request's full URL at INFO, and the
+URL of a chat incoming webhook or a pager *is* its credential (issue 27); the relay logs each
+failure itself, with the row, the channel and the error's kind."""
+
+
 def configure_logging(level: int = logging.INFO, stream: Any = None) -> logging.Handler:
-    """The root logger writes through `log_handler` (replacing its handlers); returns it."""
+    """The root logger writes through `log_handler` (replacing its handlers); returns it.
+    CASEWORK_LOG_LEVEL (debug, info, warning, error) overrides `level`."""
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
     handler = log_handler(stream)
     root.addHandler(handler)
-    root.setLevel(level)
+    root.setLevel(level_from_env(level))
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+    logging.getLogger("uvicorn.access").disabled = True  # the door logs its own (no query)
     return handler
+
+
+def level_from_env(default: int) -> int:
+    chosen = os.environ.get(LOG_LEVEL_VARIABLE, "").strip().upper()
+    if not chosen:
+        return default
+    if chosen not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise ValueError(
+            f"{LOG_LEVEL_VARIABLE} must be debug, info, warning or error, not {chosen.lower()!r}"
+        )
+    return int(getattr(logging, chosen))
+
+
+class BusinessRefusalsInOneLine(logging.Filter):
+    """An activity's business refusal (a non-retryable ApplicationError, e.g. an unknown
+    account at intake) is the caller's answer, not a crash: one line, no traceback
+    (`casework up`, whose terminal shows the log)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from temporalio.exceptions import ApplicationError
+
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, ApplicationError) and error.non_retryable:
+            activity = getattr(record, "temporal_activity", {}) or {}
+            record.msg = "%s refused: %s"
+            record.args = (activity.get("activity_type", "activity"), error.message)
+            record.exc_info = None
+            record.exc_text = None
+            record.levelno, record.levelname = logging.INFO, "INFO"
+        return True
 
 
 # --- a line per activity ----------------------------------------------------------------------

@@ -32,6 +32,8 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from casework.redact import redact
+
 LOCK_FILE = "engine.lock"
 READ_ATTEMPTS = 20
 """A holder writes its details right after taking the lock: a refusal that finds the file
@@ -54,9 +56,18 @@ class Holder:
     role: str = "casework up"
     temporal: str = ""
     task_queue: str = ""
+    namespace: str = ""
+    database: str = ""
+    """The casework database URL (with its password, if it has one: the file is 0600, in a
+    0700 folder that holds the key ring too). Never printed unmasked (`describe`)."""
+    policy: str = ""
+    """The SLA policy file the engine loaded ("" for the default S1 table)."""
 
     @classmethod
-    def this_process(cls, role: str, temporal: str = "", task_queue: str = "") -> Holder:
+    def this_process(
+        cls, role: str, temporal: str = "", task_queue: str = "", **more: str
+    ) -> Holder:
+        """`more`: namespace, database, policy (casework.engine_record reads them)."""
         return cls(
             pid=os.getpid(),
             host=socket.gethostname(),
@@ -65,6 +76,7 @@ class Holder:
             role=role,
             temporal=temporal,
             task_queue=task_queue,
+            **more,
         )
 
     @classmethod
@@ -85,7 +97,7 @@ class Holder:
             return f"{self.role} (it has not said which)"
         return (
             f"{self.role}, pid {self.pid} on {self.host}, started {self.started} "
-            f"(command: {self.command})"
+            f"(command: {redact(self.command)})"
         )
 
     def runs(self) -> bool:

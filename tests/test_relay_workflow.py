@@ -254,6 +254,16 @@ async def test_the_relay_continues_as_new_and_keeps_delivering(
     assert described.run_id != handle.result_run_id  # a later run than the one started
     keys = [m["key"] for m in smtp_sink.mails() if m["key"].startswith("k-run-")]
     assert sorted(keys) == [f"k-run-{n}" for n in range(4)]
+    # issue 27: the first run (a lane per channel, patch relay-lanes) replays as it ran
+    from temporalio.worker import Replayer
+
+    from tests.conftest import CONVERTER
+    from workflows.relay import NotificationRelay
+
+    first = client.get_workflow_handle(handle.id, run_id=handle.result_run_id)
+    history = await first.fetch_history()
+    assert any(e.HasField("marker_recorded_event_attributes") for e in history.events)
+    await Replayer(workflows=[NotificationRelay], data_converter=CONVERTER).replay_workflow(history)
 
 
 def test_a_recorded_relay_run_is_replayed() -> None:

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from rich.console import Console
     from temporalio.client import Client
 
+    from casework.engine_record import Placement, Told
     from casework.store import Store
 
 T = TypeVar("T")
@@ -93,6 +94,41 @@ class Globals:
         }
         fields.update({k: v for k, v in overrides.items() if v is not None})
         return Settings.from_env(**fields)
+
+    def told(self, database: str | None = None) -> Told:
+        """What this command was told explicitly about where the engine is
+        (casework.engine_record): the database flags, the SDK's environment configuration,
+        CASEWORK_TASK_QUEUE, the policy flag."""
+        import os
+
+        from casework.client import CaseworkError
+        from casework.engine_record import Told
+
+        try:
+            from temporalio.envconfig import ClientConfig
+
+            config = ClientConfig.load_client_connect_config()
+        except Exception as e:  # a bad TEMPORAL_CONFIG_FILE or profile
+            raise CaseworkError(f"the Temporal client configuration cannot be read: {e}") from None
+        return Told(
+            database=database or self.db_url,
+            temporal=str(config["target_host"]) if config.get("target_host") else None,
+            namespace=str(config["namespace"]) if config.get("namespace") else None,
+            task_queue=os.environ.get("CASEWORK_TASK_QUEUE") or None,
+            policy=str(self.policy) if self.policy else None,
+        )
+
+    def placement(self) -> Placement:
+        """Where an operator's command works: the engine of the state folder if it has one
+        (its lock while it runs, else `<state>/engine.json`), or the flags and environment;
+        refused (exit 2) when told otherwise than the engine (casework.engine_record)."""
+        from casework.client import CaseworkError
+        from casework.engine_record import EngineMismatch, place
+
+        try:
+            return place(self.settings(), self.told(), "command")
+        except (EngineMismatch, CaseworkError) as e:
+            fail(str(e), BAD_INPUT)
 
 
 _running: ContextVar[Globals | None] = ContextVar("casework_globals", default=None)
@@ -214,12 +250,15 @@ def unreachable(address: str) -> str:
 
 async def connect(settings: Settings | None = None, service: str | None = None) -> Client:
     """A client of the engine's namespace, encrypting with the ring of `settings`' state
-    folder (or CASEWORK_KEYRING*). `service`: a long-running process (the door) that traces
-    what it starts when OTEL_EXPORTER_OTLP_ENDPOINT is set (casework.observability)."""
+    folder (or CASEWORK_KEYRING*). Temporal and the namespace are the state folder's engine's
+    when it has one (`Globals.placement`), else the SDK's environment configuration.
+    `service`: a long-running process (the door) that traces what it starts when
+    OTEL_EXPORTER_OTLP_ENDPOINT is set (casework.observability)."""
     import worker
     from casework.client import CaseworkError
 
-    address = temporal_address()
+    placed = globals_of().placement()
+    address = placed.temporal or temporal_address()
     mark_temporal_used()
     from casework.identity.keyring import KeyRingError
 
@@ -229,7 +268,12 @@ async def connect(settings: Settings | None = None, service: str | None = None) 
 
         interceptors = tracing_interceptors(service)
     try:
-        return await worker.connect(settings=settings, interceptors=interceptors)
+        return await worker.connect(
+            settings=settings or placed.settings,
+            target=placed.temporal,
+            namespace=placed.namespace,
+            interceptors=interceptors,
+        )
     except KeyRingError as e:  # payloads are encrypted with the engine's ring (casework.codec)
         raise CaseworkError(str(e)) from None
     except RuntimeError as e:
@@ -246,7 +290,7 @@ async def answered(work: Awaitable[T], what: str, hint: str = "") -> T:
 
         return await asyncio.wait_for(work, ANSWER_TIMEOUT)
     except TimeoutError:
-        task_queue = Settings.from_env().task_queue
+        task_queue = globals_of().placement().settings.task_queue
         raise CaseworkError(
             f"no answer to {what} within {ANSWER_TIMEOUT:.0f} s: is a casework worker running on "
             f"task queue {task_queue!r} (`casework up` or `casework worker`)?{hint}"
@@ -257,10 +301,11 @@ async def answered(work: Awaitable[T], what: str, hint: str = "") -> T:
 
 
 def existing_store(ctx: typer.Context) -> Store:
-    """The engine's database; a missing SQLite file is refused rather than created empty."""
+    """The engine's database (the state folder's engine's, `Globals.placement`); a missing
+    SQLite file is refused rather than created empty."""
     from casework.store import Store
 
-    settings = globals_of(ctx).settings()
+    settings = globals_of(ctx).placement().settings
     url = settings.db_url
     if url.startswith("sqlite:///"):
         path = Path(url.removeprefix("sqlite:///"))

@@ -54,10 +54,11 @@ def directory_load(ctx: typer.Context, file: DirectoryFile) -> None:
 
     The running worker uses it for the next intake and routing; open cases keep their owner."""
     from casework.cli.render import directory_summary
+    from casework.redact import masked_url
     from casework.store import Store
 
     directory = checked_directory(file)
-    settings = globals_of(ctx).settings()
+    settings = globals_of(ctx).placement().settings  # the state folder's engine's database
     settings.ensure_state_dir()
     store = Store(settings.db_url)
     try:
@@ -65,7 +66,8 @@ def directory_load(ctx: typer.Context, file: DirectoryFile) -> None:
     finally:
         store.dispose()
     out().print(
-        f"loaded {file} into {settings.db_url}: {directory_summary(directory)}", markup=False
+        f"loaded {file} into {masked_url(settings.db_url)}: {directory_summary(directory)}",
+        markup=False,
     )
 
 

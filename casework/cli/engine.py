@@ -18,8 +18,9 @@ from casework.cli.common import (
 )
 
 if TYPE_CHECKING:
+    from casework.cli.common import Globals
+    from casework.engine_record import Placement
     from casework.settings import Settings
-    from casework.state_lock import Holder
 
 commands = typer.Typer()
 
@@ -69,11 +70,13 @@ def up(
     from casework.files import FileRefused
 
     mark_temporal_used()
-    settings = globals_of(ctx).settings(
+    g = globals_of(ctx)
+    settings = g.settings(
         state_dir=state_dir, directory_file=directory, policy_file=policy, db_url=database
     )
     options = runner.UpOptions(
         settings=settings,
+        database_given=bool(database or g.db_url),
         port=port,
         ui_port=ui_port,
         api_port=api_port,
@@ -117,82 +120,120 @@ def worker_command(
             "next (CASEWORK_METRICS_HOST: the address, default 127.0.0.1). Default: none.",
         ),
     ] = None,
+    health_port: Annotated[
+        int | None,
+        typer.Option(
+            envvar="CASEWORK_HEALTH_PORT",
+            help="Answer /livez and /readyz on this port (CASEWORK_METRICS_HOST: the address) "
+            "for a process supervisor or an orchestrator. Default: none.",
+        ),
+    ] = None,
 ) -> None:
     """Run a worker only, against the Temporal that TEMPORAL_ADDRESS etc. name (a cluster
     or Temporal Cloud); the database and files come from the global options. Any number of
     workers may serve one task queue and one database (on one machine or many).
 
     On a state folder that `casework up` holds it is refused, unless --join says it is an extra
-    worker of that engine."""
-    import os
-
-    import worker
-    from casework.client import CaseworkError
+    worker of that engine: it then takes the engine's database, Temporal, namespace, task queue
+    and policy from the engine's lock, and is refused if told others."""
     from casework.observability import configure_logging
 
-    settings = globals_of(ctx).settings(db_url=database)
-    if metrics_port is not None and not 0 < metrics_port < 65535:
-        fail(f"--metrics-port {metrics_port} is not a TCP port below 65535", BAD_INPUT)
-    try:
-        refuse_bad_files(settings)
-        address = temporal_address()
-        engine = _engine_to_join(settings, join)
-    except CaseworkError as e:
-        fail(str(e), BAD_INPUT)
-    if engine is not None:
-        address = engine.temporal or address
-        print(
-            f"joins {engine.describe()} as an extra worker (Temporal {address}, task queue "
-            f"{settings.task_queue})",
-            flush=True,
-        )
+    _check_ports(metrics_port, health_port)
+    placed = _placement(globals_of(ctx), database, join)
+    refuse_bad_files(placed.settings)
+    address = placed.temporal or _address_or_fail()
+    if join:
+        _say_joined(placed, address)
     try:
         configure_logging()
     except ValueError as e:
         fail(str(e), BAD_INPUT)
     mark_temporal_used()
-
-    async def serve() -> None:
-        from casework.identity.keyring import KeyRingError
-        from casework.metrics import MetricsRefused
-
-        try:
-            await worker.main(
-                settings,
-                target=address if engine else None,
-                metrics_port=metrics_port,
-                metrics_host=os.environ.get("CASEWORK_METRICS_HOST") or "127.0.0.1",
-            )
-        except (KeyRingError, MetricsRefused) as e:
-            raise CaseworkError(str(e)) from None
-        except RuntimeError as e:
-            if "connect" not in str(e).lower():
-                raise
-            raise CaseworkError(unreachable(address)) from None
-
     try:
-        run(serve())
+        run(_serve_worker(placed, address, join, metrics_port, health_port))
     except KeyboardInterrupt:
         pass
 
 
-def _engine_to_join(settings: Settings, join: bool) -> Holder | None:
-    """One engine per state folder (casework.state_lock): refused on a folder `casework up`
-    holds unless joining it; the engine joined, if any."""
-    from temporalio.envconfig import ClientConfig
-
-    from casework.state_lock import WorkerRefused, engine_to_join
-
-    configured = ClientConfig.load_client_connect_config().get("target_host")
-    try:
-        return engine_to_join(
-            settings.state_dir,
-            join=join,
-            configured_target=str(configured) if configured else None,
-            task_queue=settings.task_queue,
+def _check_ports(metrics_port: int | None, health_port: int | None) -> None:
+    for flag, port in (("--metrics-port", metrics_port), ("--health-port", health_port)):
+        if port is not None and not 0 < port < 65535:
+            fail(f"{flag} {port} is not a TCP port below 65535", BAD_INPUT)
+    if metrics_port is not None and health_port in (metrics_port, metrics_port + 1):
+        fail(
+            f"--health-port {health_port} is one of the metrics ports ({metrics_port} and "
+            f"{metrics_port + 1}): give it another",
+            BAD_INPUT,
         )
-    except WorkerRefused as e:
+
+
+def _say_joined(placed: Placement, address: str) -> None:
+    from casework.redact import masked_url
+    from casework.state_lock import engine_holding
+
+    settings = placed.settings
+    holder = engine_holding(settings.state_dir)
+    print(
+        f"joins {holder.describe() if holder else placed.source} as an extra worker "
+        f"(Temporal {address}, namespace {placed.namespace}, task queue "
+        f"{settings.task_queue}, database {masked_url(settings.db_url)})",
+        flush=True,
+    )
+
+
+async def _serve_worker(
+    placed: Placement,
+    address: str,
+    join: bool,
+    metrics_port: int | None,
+    health_port: int | None,
+) -> None:
+    import os
+
+    import worker
+    from casework.client import CaseworkError
+    from casework.identity.keyring import KeyRingError
+    from casework.metrics import MetricsRefused
+
+    try:
+        await worker.main(
+            placed.settings,
+            target=placed.temporal,
+            namespace=placed.namespace,
+            joined=join,
+            metrics_port=metrics_port,
+            metrics_host=os.environ.get("CASEWORK_METRICS_HOST") or "127.0.0.1",
+            health_port=health_port,
+        )
+    except (KeyRingError, MetricsRefused) as e:
+        raise CaseworkError(str(e)) from None
+    except RuntimeError as e:
+        if "connect" not in str(e).lower():
+            raise
+        raise CaseworkError(unreachable(address)) from None
+
+
+def _placement(g: Globals, database: str | None, join: bool) -> Placement:
+    """Where this worker works (casework.engine_record): the engine it joins, or (alone) the
+    state folder's engine record if any; refused with the reason otherwise."""
+    from casework.client import CaseworkError
+    from casework.engine_record import EngineMismatch, place
+
+    try:
+        return place(g.settings(db_url=database), g.told(database), "join" if join else "worker")
+    except EngineMismatch as e:
         fail(str(e))
+    except CaseworkError as e:
+        fail(str(e), BAD_INPUT)
+
+
+def _address_or_fail() -> str:
+    from casework.client import CaseworkError
+
+    try:
+        return temporal_address()
+    except CaseworkError as e:
+        fail(str(e), BAD_INPUT)
 
 
 @commands.command("api")
@@ -218,13 +259,14 @@ def api_command(
     from casework.client import CaseworkError
     from casework.door.service import MAX_UPLOAD_BYTES, parse_size
 
-    settings = globals_of(ctx).settings()
     if not 0 < port < 65536:
         fail(f"--port {port} is not a TCP port; use a number from 1 to 65535", BAD_INPUT)
     try:
         upload_bound = parse_size(max_upload) if max_upload else MAX_UPLOAD_BYTES
     except ValueError as e:
         fail(f"--max-upload: {e}", BAD_INPUT)
+    placed = globals_of(ctx).placement()  # the state folder's engine's, if it has one
+    settings = placed.settings
     try:
         temporal_address()
     except CaseworkError as e:
@@ -267,6 +309,19 @@ async def _serve_door(
         ring = load_keyring(settings.state_dir)
     except (ValueError, KeyRingError) as e:
         fail(str(e), BAD_INPUT)
+    from casework.startup import announce, register_secrets
+
+    register_secrets(ring)
+    placed = globals_of(ctx).placement()
+    announce(
+        "casework api",
+        settings,
+        temporal=placed.temporal,
+        namespace=placed.namespace,
+        ring=ring,
+        api=f"http://{host}:{port}",
+        oidc=oidc.issuer if oidc else None,
+    )
     store = existing_store(ctx)
     client = await connect(settings, service="casework-door")
     app = create_app(
@@ -287,7 +342,8 @@ async def _serve_door(
     except DoorRefused as e:
         fail(str(e))
     print(
-        f"casework API on {door.url} (Temporal {temporal_address()}); Ctrl+C stops it\n"
+        f"casework API on {door.url} (Temporal "
+        f"{globals_of().placement().temporal or temporal_address()}); Ctrl+C stops it\n"
         f"  Case Center: {door.url}/  (sign in with your API key)\n"
         f"  OpenAPI:     {door.url}/openapi.json  (browse it at {door.url}/docs)",
         flush=True,

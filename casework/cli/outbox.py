@@ -140,7 +140,7 @@ def retry(
             )
     finally:
         store.dispose()
-    settings = globals_of(ctx).settings()
+    settings = globals_of(ctx).placement().settings
 
     async def wake() -> str | None:
         import asyncio

@@ -42,6 +42,7 @@ from casework.door.errors import (
     field_names,
     problem_response,
 )
+from casework.door.health import router as health_router
 from casework.door.people import Identity
 from casework.door.service import (
     ANSWER_TIMEOUT,
@@ -318,6 +319,7 @@ def create_app(
         return center.file_response(got)
 
     app.include_router(webhooks_router)  # issue 14: integrations' webhooks (operators only)
+    app.include_router(health_router)  # issue 27: /livez, /readyz for a load balancer
     app.add_middleware(BoundedBodies, max_upload_bytes=max_upload_bytes)
     mount_codec(app, door, ring)
     if page:

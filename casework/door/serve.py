@@ -17,6 +17,7 @@ from pathlib import Path
 import uvicorn
 from fastapi import FastAPI
 
+from casework.door.access_log import AccessLog
 from casework.door.credentials import create_key
 from casework.door.people import directory_ids
 from casework.identity.keyring import write_private
@@ -59,10 +60,12 @@ async def start_door(app: FastAPI, host: str, port: int) -> RunningDoor:
     """Serve `app` on host:port in this event loop; returns once it listens (DoorRefused if
     it cannot)."""
     config = uvicorn.Config(
-        app,
+        AccessLog(app),  # issue 27: one line per request, no bodies, no credentials
         host=host,
         port=port,
         log_level="warning",
+        log_config=None,  # uvicorn's lines go through casework's handler (JSON, redacted)
+        access_log=False,
         lifespan="off",
         timeout_graceful_shutdown=STOP_GRACE,
         server_header=False,

@@ -20,6 +20,7 @@ from casework.attachments import AttachmentStore
 from casework.client import CaseworkError, Opener, act_on_case, view_case
 from casework.domain.actions import ActionResult
 from casework.domain.models import CaseView
+from casework.door.access_log import note_principal
 from casework.door.credentials import (
     KEY_PREFIX,
     MAX_CREDENTIAL_CHARS,
@@ -182,6 +183,7 @@ class Door:
                 "(no contact, engineer, partner engineer or Escalation Manager has that id): "
                 "ask your operator",
             )
+        note_principal(person.id)  # the access log names who asked (issue 27)
         return person
 
     async def authenticate(self, authorization: str | None) -> Principal | None:

@@ -11,6 +11,12 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from casework.notify.contracts import LANES
+
+CONCURRENCY = {"email": 4, "chat": 8, "page": 8, "webhook": 16}
+"""Sends at once per lane by default (email: SMTP connections, each sending one mail at a
+time)."""
+
 ENV = {
     "smtp_host": "CASEWORK_SMTP_HOST",
     "smtp_port": "CASEWORK_SMTP_PORT",
@@ -23,6 +29,8 @@ ENV = {
     "backoff_seconds": "CASEWORK_RELAY_BACKOFF",
     "backoff_max_seconds": "CASEWORK_RELAY_BACKOFF_MAX",
     "timeout_seconds": "CASEWORK_RELAY_TIMEOUT",
+    **{f"{lane}_concurrency": f"CASEWORK_RELAY_{lane.upper()}_CONCURRENCY" for lane in LANES},
+    **{f"{lane}_timeout_seconds": f"CASEWORK_RELAY_{lane.upper()}_TIMEOUT" for lane in LANES},
 }
 
 
@@ -50,7 +58,27 @@ class RelayConfig(BaseModel):
     backoff_max_seconds: float = Field(default=900.0, gt=0, le=86_400)
     """... up to this."""
     timeout_seconds: float = Field(default=15.0, gt=0, le=300)
-    """One send's limit (SMTP conversation, HTTP request)."""
+    """One send's limit (SMTP conversation, HTTP request), for a lane without its own."""
+    email_concurrency: int = Field(default=CONCURRENCY["email"], ge=1, le=64)
+    chat_concurrency: int = Field(default=CONCURRENCY["chat"], ge=1, le=64)
+    page_concurrency: int = Field(default=CONCURRENCY["page"], ge=1, le=64)
+    webhook_concurrency: int = Field(default=CONCURRENCY["webhook"], ge=1, le=64)
+    email_timeout_seconds: float | None = Field(default=None, gt=0, le=300)
+    chat_timeout_seconds: float | None = Field(default=None, gt=0, le=300)
+    page_timeout_seconds: float | None = Field(default=None, gt=0, le=300)
+    webhook_timeout_seconds: float | None = Field(default=None, gt=0, le=300)
+
+    @staticmethod
+    def lanes() -> tuple[str, ...]:
+        return LANES
+
+    def concurrency(self, lane: str) -> int:
+        return int(getattr(self, f"{lane}_concurrency"))
+
+    def timeout(self, lane: str) -> float:
+        """One send's limit on `lane` (its own, else `timeout_seconds`)."""
+        own = getattr(self, f"{lane}_timeout_seconds")
+        return float(own if own is not None else self.timeout_seconds)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **given: object) -> RelayConfig:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -23,11 +24,20 @@ class RelayState(BaseModel):
 
     rounds_before: int = Field(default=0, ge=0)
     rounds_per_run: int = Field(default=500, ge=1, le=10_000)
-    """Rounds before the relay continues as new (its history stays small)."""
+    """Rounds before the relay continues as new (its history stays small); with lanes, the
+    rounds of all lanes together."""
+
+
+Lane = Literal["email", "chat", "page", "webhook"]
+LANES: tuple[Lane, ...] = ("email", "chat", "page", "webhook")
+"""The relay's lanes, one per channel (issue 27), in the order `channels_done` lists them."""
 
 
 class DeliveryRound(BaseModel):
     batch: int = Field(default=BATCH, ge=1, le=1_000)
+    lane: Lane | None = None
+    """The channel this round sends on (issue 27: one lane per channel); None: every lane at
+    once (a relay started before lanes, and tests)."""
 
 
 class DeliveryReport(BaseModel):

@@ -19,14 +19,33 @@ import httpx
 from casework.notify.compose import Outgoing, message_id
 from casework.notify.config import RelayConfig
 from casework.notify.signing import signature
+from casework.redact import url_origin
 
 
-class SendFailed(Exception):
+class DeliveryError(Exception):
+    """`kind` names the failure for logs and metrics (`timeout`, `connection`, `http_503`,
+    `smtp`, `no_channel`, ...); the message says more, naming a receiver by its origin only
+    (a chat or pager URL is its own credential: casework.redact)."""
+
+    def __init__(self, message: str, kind: str = "error") -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+class SendFailed(DeliveryError):
     """The channel did not take it this time (network, 5xx, 429): retried with backoff."""
 
 
-class Undeliverable(Exception):
+class Undeliverable(DeliveryError):
     """It cannot go out as things are (no channel, a 4xx): dead-lettered at once."""
+
+
+def http_error_kind(error: Exception) -> str:
+    if isinstance(error, httpx.TimeoutException):
+        return "timeout"
+    if isinstance(error, httpx.NetworkError):
+        return "connection"
+    return type(error).__name__.lower()
 
 
 def mail_for(config: RelayConfig, to: str, message: Outgoing) -> EmailMessage:
@@ -70,11 +89,20 @@ class Mailer:
                         await self.smtp.login(config.smtp_user, config.smtp_password or "")
                 await self.smtp.send_message(mail_for(config, to, message))
             except aiosmtplib.SMTPRecipientsRefused as e:
-                raise Undeliverable(f"the SMTP server refused {to}: {e}") from None
+                raise Undeliverable(
+                    f"the SMTP server refused {to}: {e}", "smtp_recipient_refused"
+                ) from None
             except (TimeoutError, aiosmtplib.SMTPException, OSError) as e:
                 await self.close()
+                kind = (
+                    "timeout"
+                    if isinstance(e, TimeoutError | aiosmtplib.SMTPTimeoutError)
+                    else (
+                        "smtp_auth" if isinstance(e, aiosmtplib.SMTPAuthenticationError) else "smtp"
+                    )
+                )
                 raise SendFailed(
-                    f"SMTP {config.smtp_host}:{config.smtp_port}: {type(e).__name__}: {e}"
+                    f"SMTP {config.smtp_host}:{config.smtp_port}: {type(e).__name__}: {e}", kind
                 ) from None
 
     async def close(self) -> None:
@@ -98,18 +126,20 @@ async def send_mail(config: RelayConfig, to: str, message: Outgoing) -> None:
 async def post(
     http: httpx.AsyncClient, url: str, body: bytes, headers: dict[str, str], what: str
 ) -> None:
+    where = url_origin(url)  # the path of a chat or pager URL is its credential
     try:
         response = await http.post(
             url, content=body, headers={"Content-Type": "application/json", **headers}
         )
     except httpx.HTTPError as e:
-        raise SendFailed(f"{what} {url}: {type(e).__name__}: {e}") from None
+        raise SendFailed(f"{what} {where}: {type(e).__name__}", http_error_kind(e)) from None
     if response.is_success:
         return
     said = response.text[:200]
+    kind = f"http_{response.status_code}"
     if response.status_code in (408, 425, 429) or response.status_code >= 500:
-        raise SendFailed(f"{what} {url} answered {response.status_code}: {said}")
-    raise Undeliverable(f"{what} {url} refused it with {response.status_code}: {said}")
+        raise SendFailed(f"{what} {where} answered {response.status_code}: {said}", kind)
+    raise Undeliverable(f"{what} {where} refused it with {response.status_code}: {said}", kind)
 
 
 async def post_json(

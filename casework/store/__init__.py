@@ -6,6 +6,7 @@
     store.intake       case numbers, referrals (P2)
     store.tracker      assignments (E1), Problem Reports (E2), log approvals and shared logs (U6)
     store.outbox       notifications
+    store.deliveries   the relay's progress per notification and channel (issue 27)
     store.escalations  escalations (E3, S3)
     store.reporting    case facts for `casework report`
     store.feed         every case's feed (E4), appended by the case, read a page at a time
@@ -30,6 +31,7 @@ from sqlalchemy.engine import Engine
 
 from casework.store.api_keys import ApiKeyRepository
 from casework.store.audit import AuditRepository
+from casework.store.deliveries import DeliveryRepository
 from casework.store.directory import DirectoryRepository
 from casework.store.escalations import EscalationRepository
 from casework.store.feed import FeedRepository
@@ -66,6 +68,7 @@ class Store:
         self.intake = IntakeRepository(self.engine)
         self.tracker = TrackerRepository(self.engine, ring)
         self.outbox = OutboxRepository(self.engine, ring)
+        self.deliveries = DeliveryRepository(self.engine, ring)
         self.escalations = EscalationRepository(self.engine)
         self.reporting = ReportingRepository(self.engine)
         self.feed = FeedRepository(self.engine, ring)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy import and_, case, delete, func, or_, select, update
 
 from casework.store.base import SealingRepository, aware, insert_for, utc
 from casework.store.tables import outbox
@@ -150,12 +150,17 @@ class OutboxRepository(SealingRepository):
         return rows[0] if rows else None
 
     def retry(self, row_id: int) -> bool:
-        """Send a dead row again: pending now, its failed attempts counted afresh (the channels
-        that took it already are not sent to again). False if the row is not dead."""
+        """Send a dead row again: pending now, its failed attempts counted afresh, its channels
+        planned again from the directory of the moment (the channels that took it already are
+        not sent to again: `channels_done`). False if the row is not dead."""
+        from casework.store.tables import deliveries
+
         with self.engine.begin() as conn:
             result = conn.execute(
                 update(outbox)
                 .where(and_(outbox.c.id == row_id, outbox.c.status == DEAD))
                 .values(status=PENDING, next_attempt_at=None, failed_attempts=0)
             )
+            if result.rowcount == 1:  # issue 27: the relay plans its lanes afresh
+                conn.execute(delete(deliveries).where(deliveries.c.outbox_id == row_id))
         return result.rowcount == 1

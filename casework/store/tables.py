@@ -195,6 +195,21 @@ outbox = Table(
     Column("channels_done", JSON),
     Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),
 )
+deliveries = Table(
+    "deliveries",
+    metadata,
+    # Issue 27: the relay's progress per outbox row and channel (email, chat, page, webhook),
+    # so that each channel is a lane of its own; the outbox row keeps the summary.
+    Column("outbox_id", Integer, primary_key=True, autoincrement=False),
+    Column("channel", String(16), primary_key=True),
+    Column("status", String(16), nullable=False, default="pending", server_default="pending"),
+    Column("attempts", Integer, nullable=False, default=0, server_default="0"),
+    Column("failed_attempts", Integer, nullable=False, default=0, server_default="0"),
+    Column("next_attempt_at", DateTime(timezone=True)),
+    Column("delivered_at", DateTime(timezone=True)),
+    Column("last_error", Text),
+    Index("ix_deliveries_channel_status_next_attempt_at", "channel", "status", "next_attempt_at"),
+)
 escalations = Table(
     "escalations",
     metadata,
