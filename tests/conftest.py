@@ -54,6 +54,7 @@ from casework.settings import DEMO_DIRECTORY
 from casework.store import Store
 from tests.postgres_cluster import PostgresCluster, PostgresUnavailable
 from worker import activities_for, build_worker, opener
+from workflows.case.context import WRITE_BEHIND
 from workflows.intake import IntakeWorkflow
 
 TIME_SCALE = float(os.environ.get("CASEWORK_TEST_TIME_SCALE", "1"))
@@ -629,6 +630,9 @@ class RunState:
     activities_pending: int
     task_failure: str
     """Why the last workflow task failed, until one completes (a wedged workflow's reason)."""
+    writes_pending: int = 0
+    """Write-behind timers not fired yet (KEPT_WRITES, workflows/case/context.py): what a
+    task decided is written by the next one, which such a timer brings."""
 
     @property
     def marker(self) -> tuple[str, int]:
@@ -637,8 +641,14 @@ class RunState:
 
     @property
     def settled(self) -> bool:
-        """Running, with no workflow or activity task outstanding."""
-        return not self.closed and not self.task_pending and not self.activities_pending
+        """Running, with no workflow or activity task outstanding and nothing it decided
+        left to write."""
+        return (
+            not self.closed
+            and not self.task_pending
+            and not self.activities_pending
+            and not self.writes_pending
+        )
 
     def __str__(self) -> str:
         if self.closed:
@@ -665,6 +675,7 @@ async def run_state(handle: WorkflowHandle[Any, Any]) -> RunState | None:
     continued_from = failure = ""
     closed = continued = task_pending = False
     activities: set[int] = set()
+    wakes: set[int] = set()
     for event in events:
         kind = event.event_type
         if kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
@@ -684,6 +695,14 @@ async def run_state(handle: WorkflowHandle[Any, Any]) -> RunState | None:
         elif kind in _ACTIVITY_DONE:
             attributes = getattr(event, _ACTIVITY_DONE[kind])
             activities.discard(attributes.scheduled_event_id)
+        elif kind == EventType.EVENT_TYPE_TIMER_STARTED:
+            started = event.timer_started_event_attributes
+            if started.start_to_fire_timeout.ToTimedelta() <= WRITE_BEHIND:
+                wakes.add(event.event_id)
+        elif kind == EventType.EVENT_TYPE_TIMER_FIRED:
+            wakes.discard(event.timer_fired_event_attributes.started_event_id)
+        elif kind == EventType.EVENT_TYPE_TIMER_CANCELED:
+            wakes.discard(event.timer_canceled_event_attributes.started_event_id)
     return RunState(
         continued_from=continued_from,
         events=len(events),
@@ -692,6 +711,7 @@ async def run_state(handle: WorkflowHandle[Any, Any]) -> RunState | None:
         task_pending=task_pending and not closed,
         activities_pending=0 if closed else len(activities),
         task_failure=failure,
+        writes_pending=0 if closed else len(wakes),
     )
 
 

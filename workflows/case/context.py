@@ -151,6 +151,9 @@ class CaseContext:
         task that decided them, the effects, the feed position written up to with them)."""
         self._writer: asyncio.Future[None] | None = None
         self._wake: asyncio.Future[None] | None = None
+        self._queued = 0
+        """Batches handed to the writer, and written, in this run."""
+        self._written = 0
 
     @property
     def restricted(self) -> bool:
@@ -259,7 +262,7 @@ class CaseContext:
         effects += self._effects
         self._effects = []
         if self.kept_writes:
-            self._write_behind(effects, upto)
+            await self._write_behind(effects, upto)
             return
         start = workflow.start_local_activity if self.local else workflow.start_activity
         written = [
@@ -276,14 +279,18 @@ class CaseContext:
         if upto is not None:
             self.feed.saved(upto)
 
-    def _write_behind(self, effects: list[contracts.Effect], upto: int | None) -> None:
+    async def _write_behind(self, effects: list[contracts.Effect], upto: int | None) -> None:
         """KEPT_WRITES: what this task decided is written by a later task of the case (see
-        "Who may write"), in the order decided, by one writer."""
-        if effects or upto is not None:
-            self._unwritten.append((workflow.info().get_current_history_length(), effects, upto))
+        "Who may write"), in the order decided, by one writer; done once it is written (a
+        run's start-up, a roll-over and the close wait for it)."""
+        if not effects and upto is None:
+            return
+        self._unwritten.append((workflow.info().get_current_history_length(), effects, upto))
+        self._queued += 1
+        mine = self._queued
         if self._writer is None or self._writer.done():
             self._writer = asyncio.ensure_future(self._write())
-            self.in_background(self._writer)
+        await workflow.wait_condition(lambda: self._written >= mine)
 
     async def _write(self) -> None:
         """Write what earlier tasks decided, once a later task runs: this one's history holds
@@ -317,6 +324,7 @@ class CaseContext:
                 )
                 if upto is not None:
                     self.feed.saved(upto)
+                self._written += 1
 
     def over_roll_over_budget(self) -> bool:
         """While rolling over: has the case already set aside all it may carry?"""
@@ -340,6 +348,10 @@ class CaseContext:
         while self.pending:
             batch, self.pending = self.pending, []
             await asyncio.gather(*batch)
+        if self._wake is not None and not self._wake.done():
+            # KEPT_WRITES: let the write-behind timer fire before the case closes or rolls
+            # over; a run that ended with it pending would race its firing.
+            await self._wake
 
     async def ask(
         self, activity: str, arg: Any, result_type: type[T], *, caller_waits: bool = True
