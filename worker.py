@@ -111,7 +111,6 @@ def activities_for(  # type: ignore[no-untyped-def]
         contracts.RECORD_LOG_APPROVAL: sharing.record_log_approval,
         contracts.RELEASE_CASE: directory.release_case,
         contracts.ALERT_ESCALATION_MANAGER: notifications.alert_escalation_manager,
-        contracts.RECORD_ASSIGNMENT: directory.record_assignment,
     }
     effects = EffectActivities(table | dict(writers or {}))
     return [

@@ -11,10 +11,8 @@ from casework.contracts import (
     CHECK_PARTNER,
     CHECK_VIEWER,
     INTAKE,
-    RECORD_ASSIGNMENT,
     RELEASE_CASE,
     ROUTE_CASE,
-    AssignmentRecord,
     PartnerCheck,
     PartnerStatus,
     ReleaseRequest,
@@ -265,14 +263,13 @@ class DirectoryActivities:
                 queue=PREMIUM_QUEUE,
                 reason=f"the expert {engineer_id} is no longer in the directory",
             )
-        if request.record:
-            self.store.tracker.record_assignment(
-                assignment_key(request.case_id, request.level, request.attempt),
-                request.case_id,
-                expert.id,
-                expert.level.value,
-                request.at,
-            )
+        self.store.tracker.record_assignment(
+            assignment_key(request.case_id, request.level, request.attempt),
+            request.case_id,
+            expert.id,
+            expert.level.value,
+            request.at,
+        )
         return RouteResult(
             assignment=Assignment(
                 engineer_id=expert.id,
@@ -325,17 +322,16 @@ class DirectoryActivities:
                 ),
                 restricted_members=members,
             )
-        chosen = engineer
-        if request.record:
-            chosen_id = self.store.tracker.record_assignment(
-                assignment_key(request.case_id, request.level, request.attempt),
-                request.case_id,
-                engineer.id,
-                request.level.value,
-                request.at,
-            )
-            if chosen_id != engineer.id:  # a retried attempt finds the engineer it recorded
-                chosen = self.store.directory.engineer(chosen_id) or engineer
+        chosen_id = self.store.tracker.record_assignment(
+            assignment_key(request.case_id, request.level, request.attempt),
+            request.case_id,
+            engineer.id,
+            request.level.value,
+            request.at,
+        )
+        chosen = engineer  # a retried attempt finds the engineer it recorded the first time
+        if chosen_id != engineer.id:
+            chosen = self.store.directory.engineer(chosen_id) or engineer
         return RouteResult(
             assignment=Assignment(
                 engineer_id=chosen.id, engineer_name=chosen.name, level=chosen.level, queue=queue
@@ -372,14 +368,6 @@ class DirectoryActivities:
             allowed=reason is None,
             reason=reason or "",
             partner_name=partner.name if partner else "",
-        )
-
-    @activity.defn(name=RECORD_ASSIGNMENT)
-    def record_assignment(self, record: AssignmentRecord) -> str:
-        """E1: the assignment a case decided (KEPT_WRITES: its routing only chose), under the
-        routing attempt's key; a retried write finds the row it wrote."""
-        return self.store.tracker.record_assignment(
-            record.key, record.case_id, record.engineer_id, record.level.value, record.at
         )
 
     @activity.defn(name=RELEASE_CASE)

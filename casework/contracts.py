@@ -39,7 +39,6 @@ CHECK_PARTNER = "check_partner"
 RECORD_CASE_FACTS = "record_case_facts"
 RECORD_FEED = "record_feed"
 CHECK_ATTACHMENT = "check_attachment"
-RECORD_ASSIGNMENT = "record_assignment"
 
 
 class StartCaseRequest(Strict):
@@ -77,22 +76,6 @@ class RouteRequest(Strict):
     engineer_id: str | None = Field(
         default=None, description="A3: assign this engineer (the premium expert who accepted)"
     )
-    record: bool = Field(
-        default=True,
-        description="record the assignment too (the intake's first routing, older cases); "
-        "False: choose only, the case records it with its side effects (KEPT_WRITES)",
-    )
-
-
-class AssignmentRecord(Strict):
-    """E1: an assignment the case decided (KEPT_WRITES), recorded under the routing attempt's
-    key: one row per key, however often the write is retried."""
-
-    key: str
-    case_id: str
-    engineer_id: str
-    level: Level
-    at: datetime
 
 
 class ViewerCheck(Strict):
@@ -310,12 +293,12 @@ BATCHED_EFFECTS = (
     RECORD_LOG_APPROVAL,
     RELEASE_CASE,
     ALERT_ESCALATION_MANAGER,
-    RECORD_ASSIGNMENT,
 )
 """The fire-and-forget writes a case may batch: each is idempotent on its own key (outbox key,
-feed seq, facts revision, escalation id, approval request id, the routing attempt's key, the
-case's assignments), so a retried batch repeats nothing. Written by an ordinary activity, so
-that only a task the server kept writes them (workflows/case/context.py, "Who may write")."""
+feed seq, facts revision, escalation id, approval request id, the case's assignments), so a
+retried batch repeats nothing. Written by a later task of the case than the one that decided
+them, so that only what a kept task decided is written (workflows/case/context.py, "Who may
+write")."""
 EFFECTS_PER_BATCH = 200
 EFFECT_BATCH_CHARS = 200_000
 """A batch's bounds: its payload stays below Temporal's 256 KB warning."""

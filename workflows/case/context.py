@@ -14,9 +14,13 @@ feed's seq, an escalation's number), a discarded attempt's row then stands in fo
 the attempt the server kept: accepted comments vanish, others show twice.
 
 So, since KEPT_WRITES:
-- A local activity only reads (`LOCAL_READS`: routing's choice, the escalation plan, the
+- A local activity in the task that decides reads (`LOCAL_READS`: the escalation plan, the
   checks). The one exception is a row keyed by its cause whose first write every later
-  attempt adopts (the intake's case number and first assignment, keyed by the request id).
+  attempt adopts: the intake's case number (keyed by the request id) and a routing's
+  assignment (keyed by case, level and routing attempt: `route_case` chooses and records in
+  one step, so that routings of different cases at once see each other's engineers busy; a
+  discarded attempt's row is adopted by the kept one under the same key, and any other is
+  released by the case's next assignment or its close).
 - What a task decides to write (feed, outbox, facts, escalation rows, assignments,
   approvals, release: one `apply_effects`) is written by a LATER task of the case, as a local
   activity: a task runs on the history of the tasks before it, so what they decided was kept

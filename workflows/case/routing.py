@@ -14,7 +14,7 @@ with workflow.unsafe.imports_passed_through():
     from casework.domain.lifecycle import Actor
     from casework.domain.models import ActorRole, Assignment, Channel, Level, PremiumOffer
     from casework.domain.presentation import summary_line
-    from casework.domain.routing import PREMIUM_QUEUE, assignment_key, queue_for_case
+    from casework.domain.routing import PREMIUM_QUEUE, queue_for_case
 
 from workflows.case.context import CaseContext
 
@@ -26,9 +26,6 @@ class Routing:
         self.opening = options.opening_route if options.carried is None else None
         """E1: the first routing, made by the intake as the case opened (`activities/cases.py`);
         taken instead of asking, in the case's first workflow task only."""
-        self._unrecorded: contracts.AssignmentRecord | None = None
-        """KEPT_WRITES: the last routing attempt chose without recording; the assignment the
-        case takes from it is recorded with the task's side effects, under its key."""
 
     def announce_restricted_routing(self) -> None:
         """U2/U3: by phone the receiving agent routes the call to a US citizen and tells the
@@ -94,30 +91,22 @@ class Routing:
             and workflow.now() == case.opened_at  # still the case's first workflow task
         ):
             return opening  # recorded by the intake under this attempt's key
-        request = contracts.RouteRequest(
-            case_id=case.case_id,
-            level=case.level,
-            product=case.intake.request.product,
-            category=case.intake.request.category,
-            at=workflow.now(),
-            attempt=case.routing_attempts,
-            restricted=self.ctx.restricted,
-            partner_id=case.intake.entitlement.partner_id,
-            engineer_id=engineer_id,
-            record=not self.ctx.kept_writes,
-        )
-        result = await self.ctx.ask(
-            contracts.ROUTE_CASE, request, contracts.RouteResult, caller_waits=False
-        )
-        if self.ctx.kept_writes and result.assignment is not None:
-            self._unrecorded = contracts.AssignmentRecord(
-                key=assignment_key(case.case_id, request.level, request.attempt),
+        return await self.ctx.ask(
+            contracts.ROUTE_CASE,
+            contracts.RouteRequest(
                 case_id=case.case_id,
-                engineer_id=result.assignment.engineer_id,
-                level=result.assignment.level,
-                at=request.at,
-            )
-        return result
+                level=case.level,
+                product=case.intake.request.product,
+                category=case.intake.request.category,
+                at=workflow.now(),
+                attempt=case.routing_attempts,
+                restricted=self.ctx.restricted,
+                partner_id=case.intake.entitlement.partner_id,
+                engineer_id=engineer_id,
+            ),
+            contracts.RouteResult,
+            caller_waits=False,
+        )
 
     async def _wait_for_business_hours(self) -> bool:
         """U4: outside the service's hours a case waits in the queue and is assigned when the
@@ -141,9 +130,6 @@ class Routing:
         case, feed = self.ctx.case, self.ctx.feed
         self.ctx.lifecycle.act("assign", actor=Actor("routing", ActorRole.SYSTEM))
         case.owner = owner
-        recorded, self._unrecorded = self._unrecorded, None
-        if recorded is not None and recorded.engineer_id == owner.engineer_id:
-            self.ctx.side_effect(contracts.RECORD_ASSIGNMENT, recorded)
         feed.record(
             "routing",
             "assigned",
