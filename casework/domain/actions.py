@@ -1,5 +1,6 @@
 """Actions on a case (E2-E5, U5, U6, E3, A3): one pydantic model per Case Center action, the
-table from action name to model, and what an action answers. Pure.
+table from action name to model (named by the catalogue, casework.domain.catalogue), and what
+an action answers. Pure.
 
 Text fields follow the character rule (casework.domain.validation): a one-line reason (the
 Case Center's one-line inputs: change priority, close, decline) and an attachment's name take
@@ -12,6 +13,9 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
+from casework.domain.catalogue import CATALOGUE
+from casework.domain.catalogue import ESCALATION_ACTIONS as ESCALATION_ACTIONS
+from casework.domain.catalogue_entry import Action
 from casework.domain.models import (
     Identifier,
     Lenient,
@@ -186,26 +190,23 @@ class Accept(ActionBase):
     """A3: the premium expert takes the case offered to them."""
 
 
+def _model_of(action: Action) -> type[ActionBase]:
+    """The model a catalogue entry names: a class of this module (fails at import if not)."""
+    model = globals().get(action.model)
+    if not (isinstance(model, type) and issubclass(model, ActionBase)):
+        raise TypeError(
+            f"the catalogue's {action.name!r} names model {action.model!r}, which is not an "
+            "action model of casework.domain.actions: define it here, or correct the entry"
+        )
+    return model
+
+
+MODELS: dict[str, type[ActionBase]] = {a.name: _model_of(a) for a in CATALOGUE}
+"""Every Case Center action's model, by action name (casework.domain.catalogue)."""
 ACTION_MODELS: dict[str, type[ActionBase]] = {
-    "respond": Respond,
-    "comment": Comment,
-    "request_info": RequestInfo,
-    "provide_info": ProvideInfo,
-    "escalate": Escalate,
-    "file_problem_report": FileProblemReport,
-    "change_priority": ChangePriority,
-    "resolve": Resolve,
-    "close": Close,
-    "reopen": Reopen,
-    "attach": Attach,
-    "request_log_approval": RequestLogApproval,
-    "approve_logs": ApproveLogs,
-    "decline_logs": DeclineLogs,
-    "escalate_now": EscalateNow,
-    "acknowledge_escalation": AcknowledgeEscalation,
-    "de_escalate": DeEscalate,
+    a.name: MODELS[a.name] for a in CATALOGUE if not a.own_update
 }
-ESCALATION_ACTIONS = frozenset({"escalate_now", "acknowledge_escalation", "de_escalate"})
+"""The actions the case's generated updates and its `act` signal take (all but `accept`)."""
 
 
 class ActionResult(Lenient):

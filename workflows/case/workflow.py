@@ -3,11 +3,9 @@
 Input: `CaseWorkflowInput` (the intake facts; the carried `CaseState` after continue-as-new).
 Result: the final `CaseView` once the customer closes the case.
 
-Updates, one per Case Center action (E4), named as in `ACTION_MODELS` (respond, comment,
-request_info, provide_info, escalate, file_problem_report, change_priority, resolve, close,
-reopen, attach, request_log_approval, approve_logs, decline_logs, escalate_now,
-acknowledge_escalation, de_escalate), plus `accept` (A3) and `read` (the audited read, U5).
-Each takes the action's JSON and answers an `ActionResult` (`read`: a `CaseView`). A payload
+Updates, one per Case Center action of the catalogue (E4; casework/domain/catalogue.py, made
+in updates.py; `accept`, A3, written here) plus `read` (the audited read, U5). Each takes the
+action's JSON and answers an `ActionResult` (`read`: a `CaseView`). A payload
 of the wrong shape (not an object the action's model accepts, unknown fields, larger than
 MAX_PAYLOAD_CHARS) is rejected by the update's validator and never enters history; a
 well-formed action the rules refuse (wrong actor, wrong state) fails with `ActionRefused` and
@@ -31,7 +29,7 @@ the state with the feed's tail (feed.py).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from temporalio import workflow
@@ -87,51 +85,28 @@ from workflows.case.patches import (
     Patches,
 )
 from workflows.case.routing import Routing
+from workflows.case.updates import (
+    ActionUpdates,
+    Handler,
+    caller_field,
+    handlers_of,
+    model_of,
+    validator,
+)
 from workflows.case.vendor import VendorEscalations
 from workflows.inputs import NO_INPUT, start_input
 
-Handler = Callable[[Any, Actor], Awaitable[str] | str]
-
-
-def _validator(name: str) -> Callable[..., None]:
-    """Reject a payload the action's model does not accept before it enters history."""
-    model = ACCEPT_MODELS.get(name) or ACTION_MODELS[name]
-
-    field = "viewer" if name == "read" else "actor"
-
-    def validate(self, payload: Any = None) -> None:  # type: ignore[no-untyped-def]
-        try:
-            parse_payload(model, as_principal(payload, checked_principal(), field))
-        except (PayloadError, Claimed) as e:
-            raise ApplicationError(
-                f"{name} refused on {self.case.case_id}: {e}",
-                type="InvalidPayload",
-                non_retryable=True,
-            ) from None
-
-    return validate
-
-
-def _action_update(name: str) -> Any:
-    """The update for one Case Center action: validated at the door, then `_act`."""
-
-    async def update(self, payload: Any = None) -> ActionResult:  # type: ignore[no-untyped-def]
-        return await self._act(name, payload)
-
-    update.__name__ = name
-    defined = workflow.update(name=name)(update)
-    defined.validator(_validator(name))
-    return defined
-
-
-ACCEPT_MODELS: dict[str, type[ActionBase] | type[ViewRequest]] = {
-    "accept": Accept,
-    "read": ViewRequest,
-}
-
 
 @workflow.defn(name="Case")
-class CaseWorkflow:
+class CaseWorkflow(ActionUpdates):
+    """The parts, by the attribute each lives in (catalogue entries name them: `Part`)."""
+
+    clock: FirstResponseClock
+    actions: CaseActions
+    approvals: LogApprovals
+    ladder: EscalationLadder
+    routing: Routing
+
     @workflow.init
     def __init__(self, start: RawValue = NO_INPUT) -> None:
         self.options = input = start_input(start, CaseWorkflowInput)
@@ -165,26 +140,7 @@ class CaseWorkflow:
             escalate_to_vendor=self.vendor.escalate,
             forward_to_vendor=self.vendor.forward,
         )
-        self.handlers: dict[str, Handler] = {
-            "respond": self.clock.respond,
-            "change_priority": self.clock.change_priority_action,
-            "comment": self.actions.comment,
-            "request_info": self.actions.request_info,
-            "provide_info": self.actions.provide_info,
-            "escalate": self.actions.escalate,
-            "file_problem_report": self.actions.file_problem_report,
-            "resolve": self.actions.resolve,
-            "reopen": self.actions.reopen,
-            "close": self.actions.close,
-            "attach": self.approvals.attach,
-            "request_log_approval": self.approvals.request,
-            "approve_logs": self.approvals.answer,
-            "decline_logs": self.approvals.answer,
-            "escalate_now": self.ladder.escalate_now,
-            "acknowledge_escalation": self.ladder.acknowledge,
-            "de_escalate": self.ladder.de_escalate,
-            "accept": self.routing.accept,
-        }
+        self.handlers: dict[str, Handler] = handlers_of(self)
 
     # --- the story of a case -------------------------------------------------------------
 
@@ -372,10 +328,9 @@ class CaseWorkflow:
     def _parse(self, name: str, payload: Any, principal: Principal | None) -> Any:
         """The handler's own check (validators do not run on replay, nor for signals), on
         the payload as the principal makes it (callers.py)."""
-        field = "viewer" if name == "read" else "actor"
         try:
-            payload = as_principal(payload, principal, field)
-            model = ACCEPT_MODELS.get(name) or ACTION_MODELS[name]
+            payload = as_principal(payload, principal, caller_field(name))
+            model = model_of(name)
             return parse_payload(model, payload, lambda: self.patched(TEXT_WITHOUT_CONTROLS))
         except Claimed as e:
             who = principal.acting_as if principal else actor_id_of(payload)
@@ -391,24 +346,6 @@ class CaseWorkflow:
         except ApplicationError:
             pass
 
-    respond = _action_update("respond")
-    comment = _action_update("comment")
-    request_info = _action_update("request_info")
-    provide_info = _action_update("provide_info")
-    escalate = _action_update("escalate")
-    file_problem_report = _action_update("file_problem_report")
-    change_priority = _action_update("change_priority")
-    resolve = _action_update("resolve")
-    close = _action_update("close")
-    reopen = _action_update("reopen")
-    attach = _action_update("attach")
-    request_log_approval = _action_update("request_log_approval")
-    approve_logs = _action_update("approve_logs")
-    decline_logs = _action_update("decline_logs")
-    escalate_now = _action_update("escalate_now")
-    acknowledge_escalation = _action_update("acknowledge_escalation")
-    de_escalate = _action_update("de_escalate")
-
     @workflow.update
     async def accept(self, payload: Any = None) -> ActionResult:
         """A3: the premium expert takes the case offered to them; answers once routed."""
@@ -420,7 +357,7 @@ class CaseWorkflow:
             update={"state": self.case.state, "level": self.case.level, "message": message}
         )
 
-    accept.validator(_validator("accept"))
+    accept.validator(validator("accept"))
 
     @workflow.signal
     async def act(self, payload: RawValue = signals.NO_PAYLOAD) -> None:
@@ -533,7 +470,7 @@ class CaseWorkflow:
             )
         return self._view(viewer)
 
-    read.validator(_validator("read"))
+    read.validator(validator("read"))
 
     def _view(self, viewer: str) -> CaseView:
         view = present(
