@@ -5,7 +5,9 @@ the CLI), so `casework list` answers without loading Temporal."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from casework import search_attribute_names as names
 from casework.domain.endings import ENDINGS, VISIBILITY_STATUS
@@ -53,52 +55,81 @@ def _one_of(name: str, value: str | None, allowed: tuple[str, ...]) -> str | Non
     raise CaseworkError(f"unknown {name} {value!r}; use one of: {', '.join(allowed)}")
 
 
-def case_list_query(
-    *,
-    state: str | None = None,
-    priority: str | None = None,
-    tier: str | None = None,
-    breached: bool | None = None,
-    account: str | None = None,
-    restricted: bool | None = None,
-    security: bool = False,
-    queue: str | None = None,
-) -> str:
-    """The visibility query for Case workflows matching the filters (the same text works in
-    `temporal workflow list --query` and the Web UI). Unknown values: CaseworkError. `queue`:
-    the cases in one queue (the door lists a partner's engineer their partner's, P3)."""
-    clauses = [f"WorkflowType = '{CASE_WORKFLOW}'", LATEST_RUNS]
+@dataclass(frozen=True)
+class CaseFilters:
+    """What a list of cases is filtered by: `casework list`'s options, `GET /v1/cases`'s query
+    (the door reads it into this class) and the page's state and priority. Values as a person
+    types them (any case); an unknown one: CaseworkError from `query`."""
+
+    state: str | None = None
+    priority: str | None = None
+    tier: str | None = None
+    breached: bool | None = None
+    account: str | None = None
+    restricted: bool | None = None
+    security: bool = False
+
+    def query(self, queue: str | None = None) -> str:
+        """The visibility query for Case workflows matching the filters (the same text works
+        in `temporal workflow list --query` and the Web UI). `queue`: the cases in one queue
+        (the door lists a partner's engineer their partner's, P3; never a caller's filter)."""
+        clauses = [f"WorkflowType = '{CASE_WORKFLOW}'", LATEST_RUNS, *_state_clauses(self.state)]
+        filters = [
+            (names.CASE_PRIORITY, _one_of("priority", self.priority, PRIORITIES)),
+            (names.CASE_TIER, _one_of("tier", self.tier, tuple(t.value for t in Tier))),
+        ]
+        if self.account is not None:
+            account = _query_safe(self.account.strip(), self.account, "an account id", "ids")
+            filters.append((names.CASE_ACCOUNT, account))
+        if queue is not None:
+            filters.append((names.CASE_QUEUE, _query_safe(queue, queue, "a queue", "queues")))
+        clauses += [f"{name} = '{value}'" for name, value in filters if value is not None]
+        if self.breached is not None:
+            clauses.append(f"{names.CASE_SLA_BREACHED} = {_flag(self.breached)}")
+        if self.restricted is not None:
+            clauses.append(f"{names.CASE_RESTRICTED} = {_flag(self.restricted)}")
+        if self.security:  # A5: the case's category flags a security vulnerability issue
+            clauses.append(f"{names.CASE_CATEGORY} = '{Category.SECURITY_VULNERABILITY.value}'")
+        return " AND ".join(clauses)
+
+    def params(self) -> dict[str, str | None]:
+        """The filters as `GET /v1/cases` takes them (None: not sent)."""
+        return {
+            "state": self.state,
+            "priority": self.priority,
+            "tier": self.tier,
+            "breached": None if self.breached is None else _flag(self.breached),
+            "account": self.account,
+            "restricted": None if self.restricted is None else _flag(self.restricted),
+            "security": "true" if self.security else None,
+        }
+
+
+PRIORITIES = tuple(p.value for p in Priority)
+
+
+def _flag(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def _state_clauses(state: str | None) -> list[str]:
     chosen = _one_of("state", state, CASE_STATES)
     if chosen in OPEN_STATES:  # a case left in this state by a terminated run is not in it
-        clauses += [f"{names.CASE_STATE} = '{chosen}'", "ExecutionStatus = 'Running'"]
-    elif chosen == "closed":  # closed by the customer (E4); its workflow may still be draining
-        clauses += [
-            f"{names.CASE_STATE} = 'closed'",
-            "ExecutionStatus IN ('Running', 'Completed')",
-        ]
-    elif chosen is not None:  # ended from outside the case
-        clauses.append(f"ExecutionStatus = '{VISIBILITY_STATUS[chosen]}'")
-    filters = [
-        (names.CASE_PRIORITY, _one_of("priority", priority, tuple(p.value for p in Priority))),
-        (names.CASE_TIER, _one_of("tier", tier, tuple(t.value for t in Tier))),
-    ]
-    if account is not None:
-        if not _QUERY_SAFE.match(account.strip()):
-            raise CaseworkError(
-                f"{account!r} is not an account id; ids are letters, digits and . _ @ : -"
-            )
-        filters.append((names.CASE_ACCOUNT, account.strip()))
-    if queue is not None:
-        if not _QUERY_SAFE.match(queue):
-            raise CaseworkError(
-                f"{queue!r} is not a queue; queues are letters, digits and . _ @ : -"
-            )
-        filters.append((names.CASE_QUEUE, queue))
-    clauses += [f"{name} = '{value}'" for name, value in filters if value is not None]
-    if breached is not None:
-        clauses.append(f"{names.CASE_SLA_BREACHED} = {'true' if breached else 'false'}")
-    if restricted is not None:
-        clauses.append(f"{names.CASE_RESTRICTED} = {'true' if restricted else 'false'}")
-    if security:  # A5: the case's category flags a security vulnerability issue
-        clauses.append(f"{names.CASE_CATEGORY} = '{Category.SECURITY_VULNERABILITY.value}'")
-    return " AND ".join(clauses)
+        return [f"{names.CASE_STATE} = '{chosen}'", "ExecutionStatus = 'Running'"]
+    if chosen == "closed":  # closed by the customer (E4); its workflow may still be draining
+        return [f"{names.CASE_STATE} = 'closed'", "ExecutionStatus IN ('Running', 'Completed')"]
+    if chosen is not None:  # ended from outside the case
+        return [f"ExecutionStatus = '{VISIBILITY_STATUS[chosen]}'"]
+    return []
+
+
+def _query_safe(value: str, typed: str, what: str, these: str) -> str:
+    """`value`, if it may stand in a visibility query; else what `typed` should have been."""
+    if not _QUERY_SAFE.match(value):
+        raise CaseworkError(f"{typed!r} is not {what}; {these} are letters, digits and . _ @ : -")
+    return value
+
+
+def case_list_query(*, queue: str | None = None, **filters: Any) -> str:
+    """`CaseFilters(**filters).query(queue)`: the visibility query for the filters."""
+    return CaseFilters(**filters).query(queue)

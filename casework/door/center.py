@@ -15,7 +15,7 @@ import contextlib
 import os
 import tempfile
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -25,9 +25,9 @@ from pydantic import BaseModel, ValidationError
 from starlette.background import BackgroundTask
 from temporalio.service import RPCError, RPCStatusCode
 
+from casework.case_list import CaseFilters, CaseSummary
 from casework.client import (
     CaseworkError,
-    case_list_query,
     check_case_id,
     intake_id,
     list_cases,
@@ -35,7 +35,8 @@ from casework.client import (
     read_case,
 )
 from casework.codec.access import register_intake_realm
-from casework.domain.actions import ACTION_MODELS, Accept, ActionBase, ActionResult
+from casework.domain.actions import ACTION_MODELS, MODELS, ActionBase, ActionResult
+from casework.domain.catalogue import ACTIONS as CATALOGUE
 from casework.domain.feed_pages import feed_window
 from casework.domain.models import (
     Attachment,
@@ -71,7 +72,8 @@ from casework.identity.tokens import message_digest
 M = TypeVar("M", bound=BaseModel)
 
 MAX_LISTED_CASES = 1_000
-ACTIONS: dict[str, type[ActionBase]] = {**ACTION_MODELS, "accept": Accept}
+ACTIONS: dict[str, type[ActionBase]] = MODELS
+"""What the action route takes: every action of the catalogue (a file's, by its own route)."""
 IDEMPOTENCY_KEY_CHARS = 64
 """An Idempotency-Key becomes the open request's `request_id` (an Identifier: 64 characters
 of letters, digits and . _ @ : -)."""
@@ -252,43 +254,24 @@ async def _first_input(door: Door, workflow_id: str, model: type[M]) -> M | None
 
 
 async def list_for(
-    door: Door,
-    person: Identity,
-    *,
-    state: str | None = None,
-    priority: str | None = None,
-    tier: str | None = None,
-    breached: bool | None = None,
-    account: str | None = None,
-    restricted: bool | None = None,
-    security: bool = False,
-    limit: int = 50,
-) -> list[Any]:
+    door: Door, person: Identity, filters: CaseFilters, limit: int = 50
+) -> list[CaseSummary]:
     """Rows carry no content of a case (U5). A contact lists their own account's cases; a
     partner's engineer their partner's, which wait in its queue at every level (P3), as `show`
     lets them see (`rules.may_see_case_of`)."""
     if person.kind == "contact":
-        if account is not None and account != person.account:
+        if filters.account is not None and filters.account != person.account:
             raise DoorError(
                 403, f"{person.id} is a contact of {person.account}: list its cases only"
             )
-        account = person.account
+        filters = replace(filters, account=person.account)
     queue = None
     if person.kind == "partner_engineer":
         if person.partner is None:  # pragma: no cover - the directory gives each one a partner
             raise DoorError(403, f"{person.id} is a partner's engineer of no partner")
         queue = partner_queue(person.partner)
     try:
-        query = case_list_query(
-            state=state,
-            priority=priority,
-            tier=tier,
-            breached=breached,
-            account=account,
-            restricted=restricted,
-            security=security,
-            queue=queue,
-        )
+        query = filters.query(queue)
     except CaseworkError as e:
         raise DoorError(400, str(e)) from None
     return await door.answered(list_cases(door.client, query, limit=limit), "the case list")
@@ -388,8 +371,9 @@ async def act_for(
     applied at most once under `idempotency_key` (a new key when None: the door's own resends
     still count once)."""
     key = action_key(idempotency_key)
-    if action == "attach":
-        raise DoorError(400, f"attach a file with POST /v1/cases/{case_id}/attachments (multipart)")
+    if action in CATALOGUE and CATALOGUE[action].upload:
+        where = f"POST /v1/cases/{case_id}/attachments (multipart)"
+        raise DoorError(400, f"{action} a file with {where}")
     model = ACTIONS.get(action)
     if model is None:
         raise DoorError(

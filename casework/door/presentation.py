@@ -8,41 +8,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from enum import Enum
+from typing import Any, Literal, get_args, get_origin
 
-from casework.domain.actions import EscalationReasonName, InfoKind
+from casework.domain.actions import MODELS
+from casework.domain.catalogue import CATALOGUE
+from casework.domain.catalogue_entry import CUSTOMERS, ENGINEERS, MANAGERS, Action
 from casework.domain.models import CaseView, Priority
 from casework.door.people import Identity
-
-CUSTOMER_ACTIONS = (
-    "comment",
-    "provide_info",
-    "change_priority",
-    "escalate_now",
-    "approve_logs",
-    "decline_logs",
-    "close",
-    "reopen",
-)
-ENGINEER_ACTIONS = (
-    "respond",
-    "request_info",
-    "comment",
-    "escalate",
-    "resolve",
-    "change_priority",
-    "request_log_approval",
-    "file_problem_report",
-    "accept",
-)
-MANAGER_ACTIONS = ("acknowledge_escalation", "de_escalate")
-ROLE_ACTIONS: dict[str, tuple[str, ...]] = {
-    "contact": CUSTOMER_ACTIONS,
-    "engineer": ENGINEER_ACTIONS,
-    "partner_engineer": ENGINEER_ACTIONS,
-    "escalation_manager": MANAGER_ACTIONS,
-    "support_director": MANAGER_ACTIONS,
-}
-"""Which forms a person of each kind is shown, among the engine's allowed actions."""
 
 
 @dataclass(frozen=True)
@@ -64,106 +37,48 @@ class ActionForm:
 
 
 PRIORITIES = tuple(p.value for p in Priority)
-_INFO_ITEMS: tuple[str, ...] = InfoKind.__args__  # type: ignore[attr-defined]
-_REASONS: tuple[str, ...] = EscalationReasonName.__args__  # type: ignore[attr-defined]
 
-FORMS: dict[str, ActionForm] = {
-    "respond": ActionForm(
-        "Respond to the customer",
-        "Send response",
-        (Field("text", "Response", "textarea", True),),
-        "primary",
-        "Your first response stops the SLA clock (S2).",
-    ),
-    "comment": ActionForm(
-        "Add a comment", "Post comment", (Field("text", "Comment", "textarea", True),), "primary"
-    ),
-    "request_info": ActionForm(
-        "Request information",
-        "Ask the customer",
-        (
-            Field("items", "What you need", "checkboxes", True, _INFO_ITEMS),
-            Field("text", "Message", "textarea"),
-        ),
-        hint="The case waits on the customer until they answer (E5).",
-    ),
-    "provide_info": ActionForm(
-        "Provide the information asked for",
-        "Send information",
-        (Field("text", "Information", "textarea", True),),
-        "primary",
-    ),
-    "change_priority": ActionForm(
-        "Change priority",
-        "Change priority",
-        (
-            Field("priority", "New priority", "select", True, PRIORITIES),
-            Field("reason", "Why"),
-        ),
-        hint="The SLA target is recomputed from the opening time (S4).",
-    ),
-    "escalate_now": ActionForm(
-        "Escalate Now",
-        "Escalate Now",
-        (
-            Field("reason", "Reason", "select", True, _REASONS),
-            Field("priority", "Raise priority to (optional)", "select", False, ("", *PRIORITIES)),
-            Field("note", "Note for the Escalation Manager", "textarea"),
-        ),
-        "warning",
-        "An Escalation Manager on duty takes it up (E3).",
-    ),
-    "approve_logs": ActionForm(
-        "Approve sharing the logs",
-        "Approve",
-        (),
-        "primary",
-        "Exactly the logs named in the request go to product engineering, for this escalation "
-        "only (U6).",
-    ),
-    "decline_logs": ActionForm(
-        "Decline sharing the logs",
-        "Decline",
-        (Field("reason", "Why (optional)"),),
-        "danger",
-        "The case goes on without the logs; resolution may be significantly delayed (U6).",
-    ),
-    "close": ActionForm(
-        "Close the case", "Close case", (Field("reason", "Why (optional)"),), "danger"
-    ),
-    "reopen": ActionForm(
-        "Reopen the case", "Reopen", (Field("reason", "Why", "textarea", True),), "warning"
-    ),
-    "escalate": ActionForm(
-        "Escalate to the next level",
-        "Escalate",
-        (Field("reason", "Reason", "textarea", True),),
-        "warning",
-        "The case goes back to routing one level up (E2).",
-    ),
-    "resolve": ActionForm(
-        "Resolve", "Resolve case", (Field("resolution", "Resolution", "textarea", True),), "primary"
-    ),
-    "request_log_approval": ActionForm(
-        "Ask the customer to approve sharing logs",
-        "Request approval",
-        (Field("logs", "Logs (att-N)", "checkboxes", True), Field("note", "Note")),
-        hint="U6: nothing leaves without the approval of an authorised contact.",
-    ),
-    "file_problem_report": ActionForm(
-        "File a Problem Report",
-        "File PR",
-        (Field("summary", "Summary", "textarea", True),),
-        hint="E2: to product engineering; the case stays open and linked.",
-    ),
-    "accept": ActionForm("Accept this case", "Accept", (), "primary"),
-    "acknowledge_escalation": ActionForm(
-        "Acknowledge the escalation", "Acknowledge", (Field("note", "Note"),), "primary"
-    ),
-    "de_escalate": ActionForm("De-escalate", "De-escalate", (Field("note", "Note"),)),
+
+def choices_of(annotation: Any) -> tuple[str, ...]:
+    """The values a model's field takes, for a select or checkboxes: an enum's or a literal's
+    (inside an optional or a list); none for free text."""
+    if get_origin(annotation) is Literal:
+        return tuple(str(a) for a in get_args(annotation))
+    if isinstance(annotation, type) and issubclass(annotation, Enum):
+        return tuple(str(m.value) for m in annotation)
+    for inner in get_args(annotation):
+        found = choices_of(inner)
+        if found:
+            return found
+    return ()
+
+
+def _form(action: Action) -> ActionForm:
+    """The catalogue's form of `action`, its choices from the action's model (an optional
+    select offers "" first: keep the value as it is)."""
+    model, form = MODELS[action.name], action.form
+    fields = []
+    for f in form.fields:
+        choices: tuple[str, ...] = ()
+        if f.kind in ("select", "checkboxes"):
+            choices = choices_of(model.model_fields[f.name].annotation)
+            if f.kind == "select" and not f.required:
+                choices = ("", *choices)
+        fields.append(Field(f.name, f.label, f.kind, f.required, choices))
+    return ActionForm(form.label, form.button, tuple(fields), form.tone, form.hint)
+
+
+_ON_THE_PAGE = sorted((a for a in CATALOGUE if not a.upload), key=lambda a: a.form.place)
+FORMS: dict[str, ActionForm] = {a.name: _form(a) for a in _ON_THE_PAGE}
+"""The forms the page draws, in the order it draws them (the catalogue's `place`); a file is
+attached with the page's upload form (`may_attach`)."""
+ROLE_ACTIONS: dict[str, tuple[str, ...]] = {
+    kind: tuple(a.name for a in _ON_THE_PAGE if kind in a.offered_to)
+    for kind in (*CUSTOMERS, *ENGINEERS, *MANAGERS)
 }
-
-DONE = {name: form.label for name, form in FORMS.items()} | {"attach": "Attach a file"}
+"""Which forms a person of each kind is shown, among the engine's allowed actions."""
+UPLOAD = next(a for a in CATALOGUE if a.upload)
+DONE = {a.name: a.form.label for a in CATALOGUE}
 STATE_WORDS = {
     "queued": "Queued for an engineer",
     "in_progress": "In progress",
@@ -291,15 +206,11 @@ def offered_actions(person: Identity, view: CaseView) -> list[Offered]:
 
 
 def may_attach(person: Identity, view: CaseView) -> bool:
+    """The page's upload form: for whom the catalogue offers it, when the case allows it."""
     return (
         not view.content_withheld
-        and "attach" in view.allowed_actions
-        and person.kind
-        in (
-            "contact",
-            "engineer",
-            "partner_engineer",
-        )
+        and UPLOAD.name in view.allowed_actions
+        and person.kind in UPLOAD.offered_to
     )
 
 

@@ -12,22 +12,10 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
+from casework.domain.catalogue import PHONE_ACTIONS as PHONE_ACTIONS  # E3, U6: by_phone
 from casework.domain.models import Identifier
 from casework.door.people import Identity
 
-PHONE_ACTIONS = frozenset(
-    {
-        "escalate_now",
-        "approve_logs",
-        "decline_logs",
-        "comment",
-        "provide_info",
-        "change_priority",
-        "close",
-        "reopen",
-    }
-)
-"""E3, U6: what Customer Care records for a caller; the only actions done for someone else."""
 FILLED_BY_THE_DOOR = ("actor", "recorded_by")
 
 
