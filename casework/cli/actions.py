@@ -1,7 +1,9 @@
 """Actions on a case (E4), each sent to the door (`casework.door`) as the person the
-credential names: `respond`, `comment`, `request-info`, `provide-info`, `escalate`, `file-pr`,
-`change-priority`, `resolve`, `close`, `reopen`. The other groups' actions go through `checked`
-and `send` too.
+credential names. Their commands are declared from the catalogue (casework/domain/catalogue.py,
+`declare`): this group's `respond`, `comment`, `request-info`, `provide-info`, `escalate`,
+`file-pr`, `change-priority`, `resolve`, `close`, `reopen`; the other groups' (escalations,
+files, premium) likewise, beside the few they declare by hand, which go through `checked` and
+`send` too.
 
 Who acts is never typed: the door acts as the credential's person. A Customer Care agent
 recording what a caller asked for names the caller with `--for`; the door lets only the roles
@@ -10,6 +12,8 @@ that may act for someone else, and the case records both.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from inspect import Parameter, Signature
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -25,6 +29,8 @@ from casework.cli.common import (
     out,
     print_json,
 )
+from casework.domain.catalogue import ACTIONS, CATALOGUE, commands_of
+from casework.domain.catalogue_entry import Action, Group, Option
 
 if TYPE_CHECKING:
     from casework.domain.actions import ActionResult
@@ -32,19 +38,9 @@ if TYPE_CHECKING:
 commands = typer.Typer()
 
 ACTION_OPTIONS = {
-    "text": "--text",
-    "items": "--item",
-    "reason": "--reason",
-    "summary": "--summary",
-    "priority": "--priority",
-    "resolution": "--resolution",
-    "name": "--name",
-    "kind": "--kind",
+    **{o.field: o.flag for a in CATALOGUE for o in a.command.options},
     "sha256": "FILE",
     "size": "FILE",
-    "logs": "--log",
-    "note": "--note",
-    "request_id": "--request",
 }
 """An action's fields by the option that sets them, for refusals (`explain`)."""
 
@@ -58,11 +54,11 @@ def checked(action: str, **fields: Any) -> dict[str, Any]:
     without `actor`: who acts is the credential's person."""
     from pydantic import ValidationError
 
-    from casework.domain.actions import ACTION_MODELS
+    from casework.domain.actions import MODELS
 
     payload = {k: v for k, v in fields.items() if v is not None}
     try:
-        ACTION_MODELS[action].model_validate({**payload, "actor": PLACEHOLDER_ACTOR})
+        MODELS[action].model_validate({**payload, "actor": PLACEHOLDER_ACTOR})
     except ValidationError as e:
         fail(f"{action.replace('_', ' ')} not sent: {explain(e, ACTION_OPTIONS)}", BAD_INPUT)
     return payload
@@ -107,98 +103,58 @@ def act(case: str, action: str, on_behalf_of: str | None = None, **fields: Any) 
     send(case_id, action, {**checked(action, **fields), **for_whom(on_behalf_of)})
 
 
-@commands.command()
-def respond(case: CaseArgument, text: Annotated[str, typer.Option(help="The answer.")]) -> None:
-    """The owning engineer answers the customer; the first answer stops the SLA clock (S2)."""
-    act(case, "respond", text=text)
+def declare(commands: typer.Typer, group: Group) -> None:
+    """The commands of the catalogue's actions of `group` that are not declared by hand, in
+    catalogue order: each sends its options as the action's fields (`act`)."""
+    for action in commands_of(group):
+        if not action.command.by_hand:
+            commands.command(action.command.name, help=action.command.help)(_command(action))
 
 
-@commands.command()
-def comment(
-    case: CaseArgument,
-    text: Annotated[str, typer.Option(help="The comment.")],
-    on_behalf_of: ForOption = None,
-) -> None:
-    """A Case Comment by a contact of the account or the owning engineer (E4)."""
-    act(case, "comment", on_behalf_of, text=text)
+def option_help(action: str, field: str) -> str:
+    """The help of the option that sets `field` of `action` (for commands declared by hand)."""
+    return next(o.help for o in ACTIONS[action].command.options if o.field == field)
 
 
-@commands.command("request-info")
-def request_info(
-    case: CaseArgument,
-    item: Annotated[
-        list[str],
-        typer.Option(
-            help="What the customer should send (repeat): hardware, software_version, logs, "
-            "events_before_problem, configuration, deployment_type, device_locations."
-        ),
-    ],
-    text: Annotated[str | None, typer.Option(help="A note to the customer.")] = None,
-) -> None:
-    """The owning engineer asks the customer for information; the case waits on them (E5)."""
-    act(case, "request_info", items=[i.strip().lower() for i in item], text=text)
+def _command(action: Action) -> Callable[..., None]:
+    """A command that takes the case and the action's options (and `--for`, if Customer Care
+    may record it for a caller) and sends them."""
+    options = action.command.options
+
+    def command(case: str, **given: Any) -> None:
+        fields = {o.field: _as_typed(o, given[_parameter(o)]) for o in options}
+        act(case, action.name, given.get("on_behalf_of"), **fields)
+
+    parameters = [Parameter("case", Parameter.POSITIONAL_OR_KEYWORD, annotation=CaseArgument)]
+    parameters += [_option(o) for o in options]
+    if action.by_phone:
+        parameters.append(
+            Parameter("on_behalf_of", Parameter.KEYWORD_ONLY, annotation=ForOption, default=None)
+        )
+    command.__signature__ = Signature(parameters, return_annotation=None)  # type: ignore[attr-defined]
+    command.__name__ = action.name
+    return command
 
 
-@commands.command("provide-info")
-def provide_info(
-    case: CaseArgument,
-    text: Annotated[str, typer.Option(help="The answer.")],
-    on_behalf_of: ForOption = None,
-) -> None:
-    """A contact answers a request for information; the case goes back to the engineer (E5)."""
-    act(case, "provide_info", on_behalf_of, text=text)
+def _parameter(option: Option) -> str:
+    return option.flag.removeprefix("--").replace("-", "_")
 
 
-@commands.command()
-def escalate(case: CaseArgument, reason: Annotated[str, typer.Option(help="Why.")]) -> None:
-    """The owning engineer hands the case to the next level, L0 -> L1 -> L2 -> L3 (E2)."""
-    act(case, "escalate", reason=reason)
+def _option(option: Option) -> Parameter:
+    """The typer parameter of one option: required as the model says, a list if repeated."""
+    kind: Any = list[str] if option.repeat else str
+    name, keyword = _parameter(option), Parameter.KEYWORD_ONLY
+    given = typer.Option(option.flag, help=option.help)
+    if option.required:
+        return Parameter(name, keyword, annotation=Annotated[kind, given])
+    return Parameter(name, keyword, annotation=Annotated[kind | None, given], default=None)
 
 
-@commands.command("file-pr")
-def file_pr(
-    case: CaseArgument,
-    summary: Annotated[str, typer.Option(help="The problem.")],
-) -> None:
-    """At L3, file a Problem Report to product engineering; the case stays open (E2)."""
-    act(case, "file_problem_report", summary=summary)
+def _as_typed(option: Option, value: Any) -> Any:
+    """A repeated option's items stripped (and lowercased where the option says so)."""
+    if not option.repeat or value is None:
+        return value
+    return [i.strip().lower() if option.lower else i.strip() for i in value]
 
 
-@commands.command("change-priority")
-def change_priority(
-    case: CaseArgument,
-    priority: Annotated[str, typer.Option(help="P1, P2 or P3.")],
-    reason: Annotated[str | None, typer.Option(help="Why.")] = None,
-    on_behalf_of: ForOption = None,
-) -> None:
-    """Change Priority: the SLA target is recomputed from the opening time at once (S4)."""
-    act(case, "change_priority", on_behalf_of, priority=priority, reason=reason)
-
-
-@commands.command()
-def resolve(
-    case: CaseArgument,
-    resolution: Annotated[str, typer.Option(help="The fix.")],
-) -> None:
-    """The owning engineer resolves the case; the customer can close or reopen it."""
-    act(case, "resolve", resolution=resolution)
-
-
-@commands.command()
-def close(
-    case: CaseArgument,
-    reason: Annotated[str | None, typer.Option(help="Why.")] = None,
-    on_behalf_of: ForOption = None,
-) -> None:
-    """A contact closes the case, at any time (E4)."""
-    act(case, "close", on_behalf_of, reason=reason)
-
-
-@commands.command()
-def reopen(
-    case: CaseArgument,
-    reason: Annotated[str, typer.Option(help="Why.")],
-    on_behalf_of: ForOption = None,
-) -> None:
-    """A contact reopens a resolved case; it goes back to its engineer."""
-    act(case, "reopen", on_behalf_of, reason=reason)
+declare(commands, "actions")

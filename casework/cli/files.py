@@ -1,5 +1,6 @@
 """Files on a case, and the customer's approval before logs go to engineering (U5, U6):
-`attach`, `request-log-approval`, `approve-logs`, `decline-logs`."""
+`attach` (declared here: it uploads the file), `request-log-approval`, `approve-logs`,
+`decline-logs` (declared from the catalogue)."""
 
 from __future__ import annotations
 
@@ -10,17 +11,12 @@ from typing import Annotated
 
 import typer
 
-from casework.cli.actions import act, checked
-from casework.cli.common import (
-    BAD_INPUT,
-    CaseArgument,
-    ForOption,
-    case_number,
-    fail,
-    out,
-)
+from casework.cli.actions import checked, declare, option_help
+from casework.cli.common import BAD_INPUT, CaseArgument, case_number, fail, out
+from casework.domain.catalogue import CATALOGUE
 
 commands = typer.Typer()
+UPLOAD = next(a for a in CATALOGUE if a.upload)
 
 
 class AttachmentKind(StrEnum):
@@ -29,22 +25,15 @@ class AttachmentKind(StrEnum):
     other = "other"
 
 
-@commands.command()
+@commands.command(UPLOAD.command.name, help=UPLOAD.command.help)
 def attach(
     case: CaseArgument,
     file: Annotated[Path, typer.Argument(help="The file to attach (a log, a configuration).")],
     kind: Annotated[
-        AttachmentKind, typer.Option(help="log, configuration or other.")
+        AttachmentKind, typer.Option(help=option_help(UPLOAD.name, "kind"))
     ] = AttachmentKind.log,
-    name: Annotated[
-        str | None, typer.Option(help="Its name on the case. Default: the file's name.")
-    ] = None,
+    name: Annotated[str | None, typer.Option(help=option_help(UPLOAD.name, "name"))] = None,
 ) -> None:
-    """Attach a file: a contact of the account or the owning engineer (E5).
-
-    The file is uploaded to the casework API, which keeps it in the attachment store; the case
-    records only a reference (name, kind, SHA-256, size), never the bytes (U5). Prints its id
-    on the case, att-N, for `request-log-approval --log`."""
     from casework.attachments import AttachmentRefused, AttachmentStore
     from casework.cli import render
     from casework.cli.door_client import act as post_action
@@ -87,44 +76,4 @@ def _sha256_and_size(file: Path) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
-@commands.command("request-log-approval")
-def request_log_approval(
-    case: CaseArgument,
-    log: Annotated[
-        list[str], typer.Option(help="A log attachment to share, e.g. att-1 (repeat for more).")
-    ],
-    note: Annotated[str | None, typer.Option(help="Why engineering needs them.")] = None,
-) -> None:
-    """U6: the owning engineer at L3 asks the customer before any log goes to product
-    engineering with a Problem Report. An authorised contact approves or declines; the
-    customer is reminded and the request expires, in business days (policy)."""
-    act(case, "request_log_approval", logs=[i.strip() for i in log], note=note)
-
-
-RequestOption = Annotated[
-    str | None,
-    typer.Option(
-        "--request", help="The request id, e.g. case-000001-logs-1. Default: the pending one."
-    ),
-]
-
-
-@commands.command("approve-logs")
-def approve_logs(
-    case: CaseArgument, request: RequestOption = None, on_behalf_of: ForOption = None
-) -> None:
-    """U6: an authorised contact (approver) lets exactly the named logs go to engineering,
-    with this case's next PR only. Customer Care records a caller's approval with --for."""
-    act(case, "approve_logs", on_behalf_of, request_id=request)
-
-
-@commands.command("decline-logs")
-def decline_logs(
-    case: CaseArgument,
-    request: RequestOption = None,
-    reason: Annotated[str | None, typer.Option(help="Why.")] = None,
-    on_behalf_of: ForOption = None,
-) -> None:
-    """U6: an authorised contact declines; the case goes on without sharing logs (resolution
-    may take significantly longer). Customer Care records a caller's answer with --for."""
-    act(case, "decline_logs", on_behalf_of, request_id=request, reason=reason)
+declare(commands, "files")
