@@ -230,38 +230,26 @@ def list_command(
 
     A row carries no content of a case (no description, notes or contacts), so the list is
     the same for every viewer (U5); a restricted case is marked as such."""
-    from casework.case_list import CaseSummary, case_list_query
+    from casework.case_list import CaseFilters, CaseSummary
     from casework.cli import render
     from casework.cli.door_client import call
     from casework.errors import CaseworkError
 
+    filters = CaseFilters(
+        state=state,
+        priority=priority,
+        tier=tier,
+        breached=breached,
+        account=account,
+        restricted=restricted,
+        security=security,
+    )
     try:
-        query = case_list_query(
-            state=state,
-            priority=priority,
-            tier=tier,
-            breached=breached,
-            account=account,
-            restricted=restricted,
-            security=security,
-        )
+        query = filters.query()
     except CaseworkError as e:
         fail(str(e), BAD_INPUT)
 
-    answer = call(
-        "GET",
-        "/v1/cases",
-        params={
-            "state": state,
-            "priority": priority,
-            "tier": tier,
-            "breached": _flag(breached),
-            "account": account,
-            "restricted": _flag(restricted),
-            "security": "true" if security else None,
-            "limit": limit,
-        },
-    )
+    answer = call("GET", "/v1/cases", params={**filters.params(), "limit": limit})
     cases = [CaseSummary.model_validate(row) for row in answer]
     if output is Output.json:
         print_json([c.model_dump(mode="json") for c in cases])
@@ -270,10 +258,6 @@ def list_command(
         out().print(f"no cases match: {query}", markup=False)
         return
     out().print(render.case_list(cases))
-
-
-def _flag(value: bool | None) -> str | None:
-    return None if value is None else str(value).lower()
 
 
 def _who_am_i() -> dict[str, object]:
