@@ -43,9 +43,9 @@ from activities.reporting import ReportingActivities
 from casework import contracts
 from casework.attachments import AttachmentStore
 from casework.client import CaseworkError, Opener
-from casework.codec.engine import converter_for
 from casework.collector import tune_for_worker
 from casework.contracts import IntakeStep
+from casework.converter import converter_for
 from casework.domain.models import OpenCaseRequest, OpenCaseResult
 from casework.domain.sla import SlaPolicy
 from casework.engine import load_policy, open_store

@@ -33,7 +33,7 @@ from typing import Any, TypeVar
 from casework import search_attributes, state_lock
 from casework.attachments import FOLDER as ATTACHMENTS
 from casework.attachments import AttachmentStore
-from casework.codec.engine import converter_for
+from casework.converter import converter_for
 from casework.dev_server import (
     NAMESPACE,
     ServerLog,

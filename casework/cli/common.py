@@ -190,21 +190,16 @@ def explain(error: ValidationError, options: dict[str, str]) -> str:
 
 
 def case_number(case: str) -> str:
-    """`case-000123` from `123` or `case-000123`; anything else exits 2. As
-    `casework.client.check_case_id` checks, without importing Temporal (the people-facing
+    """`case-000123` from `123` or `case-000123`; anything else exits 2. The domain's reading
+    (casework.domain.case_ids, as the door's), without importing Temporal (the people-facing
     commands talk HTTP to the door)."""
-    from casework.domain.models import CASE_ID_PATTERN
+    from casework.domain.case_ids import case_id_from
+    from casework.errors import CaseworkError
 
-    case_id = case.strip()
-    if case_id.isdigit():
-        case_id = f"case-{int(case_id):06d}"
-    if not CASE_ID_PATTERN.match(case_id):
-        fail(
-            f"{case_id!r} is not a case number; write it like case-000123 or 123 "
-            "(a vendor escalation: case-000123-esc-1)",
-            BAD_INPUT,
-        )
-    return case_id
+    try:
+        return case_id_from(case)
+    except CaseworkError as e:
+        fail(str(e), BAD_INPUT)
 
 
 # --- talking to the engine -----------------------------------------------------------------
