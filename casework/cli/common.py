@@ -19,14 +19,13 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 
-from casework.settings import Settings
-
 if TYPE_CHECKING:
     from pydantic import ValidationError
     from rich.console import Console
     from temporalio.client import Client
 
     from casework.engine_record import Placement, Told
+    from casework.settings import Settings
     from casework.store import Store
 
 T = TypeVar("T")
@@ -93,16 +92,17 @@ class Globals:
             "policy_file": self.policy,
         }
         fields.update({k: v for k, v in overrides.items() if v is not None})
+        from casework.settings import Settings
+
         return Settings.from_env(**fields)
 
     def told(self, database: str | None = None) -> Told:
         """What this command was told explicitly about where the engine is
         (casework.engine_record): the database flags, the SDK's environment configuration,
         CASEWORK_TASK_QUEUE, the policy flag."""
-        import os
-
         from casework.client import CaseworkError
         from casework.engine_record import Told
+        from casework.settings import environment
 
         try:
             from temporalio.envconfig import ClientConfig
@@ -114,7 +114,7 @@ class Globals:
             database=database or self.db_url,
             temporal=str(config["target_host"]) if config.get("target_host") else None,
             namespace=str(config["namespace"]) if config.get("namespace") else None,
-            task_queue=os.environ.get("CASEWORK_TASK_QUEUE") or None,
+            task_queue=environment().given("task_queue"),
             policy=str(self.policy) if self.policy else None,
         )
 
