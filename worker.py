@@ -43,9 +43,9 @@ from activities.reporting import ReportingActivities
 from casework import contracts
 from casework.attachments import AttachmentStore
 from casework.client import CaseworkError, Opener
-from casework.codec.engine import converter_for
 from casework.collector import tune_for_worker
 from casework.contracts import IntakeStep
+from casework.converter import converter_for
 from casework.domain.models import OpenCaseRequest, OpenCaseResult
 from casework.domain.sla import SlaPolicy
 from casework.engine import load_policy, open_store
@@ -58,7 +58,7 @@ from casework.notify.config import RelayConfig, RelayConfigError, for_joiner
 from casework.notify.waker import RelayWaker
 from casework.observability import ActivityLog, configure_logging, tracing_interceptors
 from casework.sandbox import ShortcutRunner
-from casework.settings import Settings
+from casework.settings import Settings, SettingsRefused, environment
 from casework.sharing import EagerWhenAlone
 from casework.startup import announce, register_secrets
 from workflows.case import CaseWorkflow
@@ -323,7 +323,6 @@ def cli() -> None:
     """`python worker.py [--join]`, as `casework worker`: it finds the state folder's engine as
     every casework process does (casework.engine_record), or is refused saying why."""
     import argparse
-    import os
 
     from casework.engine_record import EngineMismatch, Told, place
 
@@ -334,14 +333,18 @@ def cli() -> None:
         help="join the engine (`casework up`) holding the state folder as an extra worker",
     )
     join = parser.parse_args().join
+    try:  # every CASEWORK_* variable checked before anything starts (casework.settings)
+        env = environment()
+    except SettingsRefused as e:
+        raise SystemExit(str(e)) from None
     settings = Settings.from_env()
     config = ClientConfig.load_client_connect_config()
     told = Told(
-        database=os.environ.get("CASEWORK_DB_URL") or None,
+        database=env.db_url,
         temporal=str(config["target_host"]) if config.get("target_host") else None,
         namespace=str(config["namespace"]) if config.get("namespace") else None,
-        task_queue=os.environ.get("CASEWORK_TASK_QUEUE") or None,
-        policy=os.environ.get("CASEWORK_POLICY") or None,
+        task_queue=env.given("task_queue"),
+        policy=str(env.policy) if env.policy else None,
     )
     try:
         placed = place(settings, told, "join" if join else "worker")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -195,23 +195,29 @@ class DirectoryActivities:
         if not account.us_citizen_support:
             return entitlement
         terms = self.policy.us_citizen_support
-        today = at.date()
         return entitlement.model_copy(
             update={
-                "clock": ClockSpec(
-                    kind="business_hours",
-                    zone=account.zone,
-                    holidays=closed_days(
-                        range(today.year - 1, today.year + HOLIDAY_YEARS_AHEAD + 1),
-                        terms.vendor_holidays,
-                        terms.federal_holidays,
-                    ),
-                ),
+                "clock": self._business_hours(account.zone, at.date()),
                 "us_citizen": UsCitizenTerms(
                     approval_reminder_business_days=terms.approval_reminder_business_days,
                     approval_expiry_business_days=terms.approval_expiry_business_days,
                 ),
             }
+        )
+
+    def _business_hours(self, zone: str | None, today: date) -> ClockSpec:
+        """U4, A3: weekdays 9-17 in `zone`, closed on the vendor's and federal holidays from
+        last year to HOLIDAY_YEARS_AHEAD years ahead: the same clock for a US Citizen Support
+        case and a premium expert's hours, carried into the case as data."""
+        terms = self.policy.us_citizen_support
+        return ClockSpec(
+            kind="business_hours",
+            zone=zone,
+            holidays=closed_days(
+                range(today.year - 1, today.year + HOLIDAY_YEARS_AHEAD + 1),
+                terms.vendor_holidays,
+                terms.federal_holidays,
+            ),
         )
 
     def _with_premium(
@@ -232,23 +238,13 @@ class DirectoryActivities:
             return entitlement
         if premium_expert_refusal(account, expert, self.store.directory.authorised_locations()):
             return entitlement  # refused on load and on `account us-citizen`; older databases
-        terms = self.policy.us_citizen_support
-        today = _now().date()
         return entitlement.model_copy(
             update={
                 "premium": PremiumCoverage(
                     offering=premium.offering_name,
                     expert_id=expert.id,
                     expert_name=expert.name,
-                    hours=ClockSpec(
-                        kind="business_hours",
-                        zone=expert.zone,
-                        holidays=closed_days(
-                            range(today.year - 1, today.year + HOLIDAY_YEARS_AHEAD + 1),
-                            terms.vendor_holidays,
-                            terms.federal_holidays,
-                        ),
-                    ),
+                    hours=self._business_hours(expert.zone, _now().date()),
                     accept_within=self.policy.premium_accept_within,
                 )
             }

@@ -69,7 +69,7 @@ class Engine:
         """A Temporal client of the engine, with its key ring (reads what the engine wrote)."""
         from temporalio.client import Client
 
-        from casework.codec.engine import converter_for
+        from casework.converter import converter_for
         from casework.settings import Settings
 
         settings = Settings.from_env(state_dir=self.state, db_url=self.database)

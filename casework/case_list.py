@@ -10,13 +10,11 @@ from datetime import datetime
 from typing import Any
 
 from casework import search_attribute_names as names
-from casework.domain.endings import ENDINGS, VISIBILITY_STATUS
+from casework.domain.endings import ENDINGS, OPEN_STATES, VISIBILITY_STATUS
 from casework.domain.models import Category, Lenient, Priority, Tier
 from casework.errors import CaseworkError
 
 CASE_WORKFLOW = "Case"
-OPEN_STATES = ("queued", "in_progress", "waiting_on_customer", "resolved", "waiting_on_vendor")
-"""The states of a case that is not closed (the lifecycle's, casework.domain.lifecycle)."""
 CASE_STATES = (*OPEN_STATES, *ENDINGS)
 """What `--state` takes: a state of a running case, or how it ended (casework.domain.endings)."""
 LATEST_RUNS = "ExecutionStatus != 'ContinuedAsNew'"

@@ -26,9 +26,10 @@ from casework.case_list import CASE_WORKFLOW as CASE_WORKFLOW
 from casework.case_list import LATEST_RUNS, CaseSummary
 from casework.case_list import case_list_query as case_list_query
 from casework.domain.actions import ActionResult, ViewRequest
+from casework.domain.case_ids import case_id_from as check_case_id
+from casework.domain.case_ids import intake_id as intake_id
 from casework.domain.endings import ended_sentence
 from casework.domain.models import (
-    CASE_ID_PATTERN,
     CaseView,
     Category,
     OpenCaseRequest,
@@ -41,10 +42,6 @@ INTAKE_WORKFLOW = "Intake"
 Opener = Callable[[OpenCaseRequest, dict[str, Any]], Awaitable[OpenCaseResult]]
 """An intake done in this process (`worker.opener`): the door beside a worker opens cases with
 it, without an intake workflow. Raises CaseworkError for a refused request."""
-
-
-def intake_id(request_id: str) -> str:
-    return f"intake-{request_id}"
 
 
 def _root_message(error: BaseException) -> str:
@@ -99,18 +96,6 @@ async def open_case(
         return await handle.result()
     except WorkflowFailureError as e:
         raise CaseworkError(f"case not opened: {_root_message(e)}") from None
-
-
-def check_case_id(case_id: str) -> str:
-    case_id = case_id.strip()
-    if case_id.isdigit():
-        case_id = f"case-{int(case_id):06d}"
-    if not CASE_ID_PATTERN.match(case_id):
-        raise CaseworkError(
-            f"{case_id!r} is not a case number; write it like case-000123 or 123 "
-            "(a vendor escalation: case-000123-esc-1)"
-        )
-    return case_id
 
 
 _ENDED_BY = {

@@ -36,7 +36,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from casework.redact import masked_url
-from casework.settings import Settings
+from casework.settings import Settings, environment
 from casework.state_lock import Holder, engine_holding, same_address
 
 RECORD_FILE = "engine.json"
@@ -244,7 +244,7 @@ def for_engine(settings: Settings, *, database_given: bool) -> Settings:
         return settings
     told = Told(
         database=settings.db_url if database_given else None,
-        task_queue=os.environ.get("CASEWORK_TASK_QUEUE") or None,
+        task_queue=environment().given("task_queue"),
     )
     problems = conflicts(record, told, temporal=False)
     if problems:

@@ -11,10 +11,11 @@ the interceptor traces its workflows and activities too (the SDK hands client in
 are also worker interceptors to the worker).
 
 **Logs**: one record per line, as JSON when stderr is not a terminal (a service's logs, for a
-collector) and as human lines on a terminal; CASEWORK_LOG_FORMAT=json|text forces one. Every
-line carries `case_id`, `workflow` and `activity` (null when the line is not about one): the
-SDK puts the workflow's or activity's details on the records of `workflow.logger` and
-`activity.logger`, and a record logged by any logger inside an activity gets the activity's.
+collector) and as human lines on a terminal; CASEWORK_LOG_FORMAT=json|text forces one, and
+CASEWORK_LOG_LEVEL sets the level (casework.settings). Every line carries `case_id`,
+`workflow` and `activity` (null when the line is not about one): the SDK puts the workflow's
+or activity's details on the records of `workflow.logger` and `activity.logger`, and a record
+logged by any logger inside an activity gets the activity's.
 U5: no line carries a case's content: the fields are ids and types, and casework logs no case
 text (descriptions, comments, resolutions); the SDK's own lines carry none either.
 """
@@ -33,12 +34,13 @@ from temporalio.worker import (
     Interceptor,
 )
 
+from casework.settings import environment
+
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider
     from temporalio.contrib.opentelemetry import TracingInterceptor
 
 OTLP_VARIABLES = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
-LOG_FORMAT_VARIABLE = "CASEWORK_LOG_FORMAT"
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s%(where)s: %(message)s"
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
 """ISO 8601 with the offset (local time, as the machine's clock is set)."""
@@ -114,14 +116,11 @@ def _current_activity() -> dict[str, Any]:
 
 
 def wants_json(stream: Any = None) -> bool:
-    chosen = os.environ.get(LOG_FORMAT_VARIABLE, "").strip().lower()
-    if chosen in ("json", "text"):
+    """CASEWORK_LOG_FORMAT says (casework.settings); unset: JSON unless `stream` (stderr) is
+    a terminal."""
+    chosen = environment().log_format
+    if chosen is not None:
         return chosen == "json"
-    if chosen:
-        raise ValueError(
-            f"{LOG_FORMAT_VARIABLE} must be json or text, not {chosen!r} (unset: JSON unless "
-            "the logs go to a terminal)"
-        )
     stream = stream or sys.stderr
     return not (hasattr(stream, "isatty") and stream.isatty())
 
@@ -195,7 +194,6 @@ _RESERVED = [
 """LogRecord attributes left out of a JSON line (the message, level, logger and time stay)."""
 
 
-LOG_LEVEL_VARIABLE = "CASEWORK_LOG_LEVEL"
 QUIET_LOGGERS = (
     "httpx",
     "httpcore",
@@ -225,14 +223,8 @@ def configure_logging(level: int = logging.INFO, stream: Any = None) -> logging.
 
 
 def level_from_env(default: int) -> int:
-    chosen = os.environ.get(LOG_LEVEL_VARIABLE, "").strip().upper()
-    if not chosen:
-        return default
-    if chosen not in ("DEBUG", "INFO", "WARNING", "ERROR"):
-        raise ValueError(
-            f"{LOG_LEVEL_VARIABLE} must be debug, info, warning or error, not {chosen.lower()!r}"
-        )
-    return int(getattr(logging, chosen))
+    chosen = environment().log_level
+    return default if chosen is None else int(getattr(logging, chosen.upper()))
 
 
 class BusinessRefusalsInOneLine(logging.Filter):

@@ -16,11 +16,11 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from casework.redact import masked_url, redact, register_secret, url_origin
+from casework.settings import Settings, environment
 
 if TYPE_CHECKING:
     from casework.identity.keyring import KeyRing
     from casework.notify.config import RelayConfig
-    from casework.settings import Settings
 
 log = logging.getLogger("casework.startup")
 
@@ -28,8 +28,9 @@ log = logging.getLogger("casework.startup")
 def register_secrets(ring: KeyRing | None = None, relay: RelayConfig | None = None) -> None:
     """What this process knows to be secret, masked in every log line from now on."""
     register_secret(os.environ.get("TEMPORAL_API_KEY"))
-    register_secret(os.environ.get("CASEWORK_SMTP_PASSWORD"))
-    register_secret(os.environ.get("CASEWORK_KEYRING"))
+    told = environment()
+    register_secret(told.smtp_password)
+    register_secret(told.keyring)
     if relay is not None:
         register_secret(relay.smtp_password)
     if ring is not None:
@@ -108,7 +109,7 @@ def announce(
         "directory": str(settings.directory_file) if settings.directory_file else None,
         "key_ring": ring_of(ring),
         "relay": relay_of(relay),
-        "log_format": os.environ.get("CASEWORK_LOG_FORMAT") or "auto",
+        "log_format": environment().log_format or "auto",
         "tracing": bool(
             os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
             or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")

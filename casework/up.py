@@ -33,7 +33,7 @@ from typing import Any, TypeVar
 from casework import search_attributes, state_lock
 from casework.attachments import FOLDER as ATTACHMENTS
 from casework.attachments import AttachmentStore
-from casework.codec.engine import converter_for
+from casework.converter import converter_for
 from casework.dev_server import (
     NAMESPACE,
     ServerLog,
@@ -59,7 +59,7 @@ from casework.observability import (
     configure_logging,
     tracing_interceptors,
 )
-from casework.settings import Settings
+from casework.settings import Settings, environment
 from casework.startup import announce, register_secrets
 from casework.state_lock import Holder, StateFolderHeld, StateLock
 
@@ -133,16 +133,8 @@ def check_ports(options: UpOptions) -> None:
 
 
 def upload_bound() -> int:
-    """CASEWORK_MAX_UPLOAD (like 256MB) bounds an attachment; a bad value stops `up` saying why."""
-    from casework.door.service import MAX_UPLOAD_BYTES, parse_size
-
-    configured = os.environ.get("CASEWORK_MAX_UPLOAD")
-    if not configured:
-        return MAX_UPLOAD_BYTES
-    try:
-        return parse_size(configured)
-    except ValueError as e:
-        raise UpRefused(f"CASEWORK_MAX_UPLOAD: {e}", 2) from None
+    """CASEWORK_MAX_UPLOAD (like 256MB) bounds an attachment (casework.settings)."""
+    return environment().max_upload
 
 
 def start_mail(options: UpOptions) -> tuple[RelayConfig, str, Any]:
@@ -151,7 +143,7 @@ def start_mail(options: UpOptions) -> tuple[RelayConfig, str, Any]:
     from casework.notify.sink import MAIL_FOLDER, start_sink
 
     public_url = api_url(options)
-    if os.environ.get("CASEWORK_SMTP_HOST", "").strip():
+    if environment().is_set("smtp_host"):
         relay = RelayConfig.from_env(public_url=public_url)
         return relay, f"smtp {relay.smtp_host}:{relay.smtp_port} (CASEWORK_SMTP_HOST)", None
     folder = options.settings.state_dir / MAIL_FOLDER

@@ -373,3 +373,11 @@ def test_the_engineer_cannot_close_for_the_customer(state: str) -> None:
         "only a contact of the account can do this; gsc-erin is not one"
     )
     assert case.state == state
+
+
+def test_the_open_states_are_the_machines_states_but_closed() -> None:
+    """`casework list --state` and the lifecycle name the same open states (the list takes
+    them from the domain, without building a machine)."""
+    states = {s.value for s in CaseLifecycle.states}
+    assert set(OPEN_STATES) == states - {"closed"}
+    assert len(OPEN_STATES) == len(set(OPEN_STATES))

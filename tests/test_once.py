@@ -33,7 +33,7 @@ from temporalio.client import (
 )
 from temporalio.converter import PayloadConverter
 
-from casework.codec.engine import converter_for
+from casework.converter import converter_for
 from casework.domain.actions import ActionResult
 from casework.door.errors import DoorError
 from casework.door.service import CaseGates

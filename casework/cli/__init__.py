@@ -38,7 +38,7 @@ from casework.cli import (
 from casework.cli import directory as directory_group
 from casework.cli import keyring as keyring_group
 from casework.cli import policy as policy_group
-from casework.cli.common import Globals, set_globals, temporal_used
+from casework.cli.common import BAD_INPUT, Globals, fail, set_globals, temporal_used
 
 
 class Casework(typer.Typer):
@@ -76,41 +76,53 @@ def main(
     state_dir: Annotated[
         Path | None,
         typer.Option(
-            envvar="CASEWORK_STATE_DIR",
-            help="Folder of the engine's state (temporal.db, casework.db). Default: .state",
+            help="Folder of the engine's state (temporal.db, casework.db). Default: "
+            "CASEWORK_STATE_DIR, else .state",
         ),
     ] = None,
     db_url: Annotated[
         str | None,
         typer.Option(
-            envvar="CASEWORK_DB_URL",
-            help="Casework database URL. Default: sqlite:///<state-dir>/casework.db",
+            help="Casework database URL. Default: CASEWORK_DB_URL, else "
+            "sqlite:///<state-dir>/casework.db",
         ),
     ] = None,
     directory: Annotated[
         Path | None,
         typer.Option(
-            envvar="CASEWORK_DIRECTORY",
-            help="Directory YAML loaded at start. Default: the demo directory on first run",
+            help="Directory YAML loaded at start. Default: CASEWORK_DIRECTORY, else the demo "
+            "directory on first run",
         ),
     ] = None,
     policy: Annotated[
         Path | None,
-        typer.Option(envvar="CASEWORK_POLICY", help="SLA policy YAML (S5). Default: the S1 table"),
+        typer.Option(help="SLA policy YAML (S5). Default: CASEWORK_POLICY, else the S1 table"),
     ] = None,
     profile: Annotated[
         str | None,
         typer.Option(
-            envvar="CASEWORK_PROFILE",
             help="Who you are: a profile of ~/.config/casework/profiles.toml or "
-            "<state-dir>/profiles.toml. Default: CASEWORK_API_KEY, else the files' default",
+            "<state-dir>/profiles.toml. Default: CASEWORK_PROFILE, else CASEWORK_API_KEY, else "
+            "the files' default",
         ),
     ] = None,
 ) -> None:
     """Support cases on Temporal. TEMPORAL_ADDRESS etc. say where Temporal is (default
-    localhost:7233); CASEWORK_TASK_QUEUE names the worker's task queue (default casework)."""
+    localhost:7233); CASEWORK_TASK_QUEUE names the worker's task queue (default casework).
+    Every CASEWORK_* variable is checked first: a bad one stops the command (exit 2) saying
+    what to write (docs/configuration.md)."""
+    from casework.settings import SettingsRefused, environment
+
+    try:
+        env = environment()
+    except SettingsRefused as e:
+        fail(str(e), BAD_INPUT)
     ctx.obj = Globals(
-        state_dir=state_dir, db_url=db_url, directory=directory, policy=policy, profile=profile
+        state_dir=state_dir or env.state_dir,
+        db_url=db_url or env.db_url,
+        directory=directory or env.directory,
+        policy=policy or env.policy,
+        profile=profile or env.profile,
     )
     set_globals(ctx.obj)
 

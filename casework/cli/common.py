@@ -19,14 +19,13 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 
-from casework.settings import Settings
-
 if TYPE_CHECKING:
     from pydantic import ValidationError
     from rich.console import Console
     from temporalio.client import Client
 
     from casework.engine_record import Placement, Told
+    from casework.settings import Settings
     from casework.store import Store
 
 T = TypeVar("T")
@@ -93,16 +92,17 @@ class Globals:
             "policy_file": self.policy,
         }
         fields.update({k: v for k, v in overrides.items() if v is not None})
+        from casework.settings import Settings
+
         return Settings.from_env(**fields)
 
     def told(self, database: str | None = None) -> Told:
         """What this command was told explicitly about where the engine is
         (casework.engine_record): the database flags, the SDK's environment configuration,
         CASEWORK_TASK_QUEUE, the policy flag."""
-        import os
-
         from casework.client import CaseworkError
         from casework.engine_record import Told
+        from casework.settings import environment
 
         try:
             from temporalio.envconfig import ClientConfig
@@ -114,7 +114,7 @@ class Globals:
             database=database or self.db_url,
             temporal=str(config["target_host"]) if config.get("target_host") else None,
             namespace=str(config["namespace"]) if config.get("namespace") else None,
-            task_queue=os.environ.get("CASEWORK_TASK_QUEUE") or None,
+            task_queue=environment().given("task_queue"),
             policy=str(self.policy) if self.policy else None,
         )
 
@@ -190,21 +190,16 @@ def explain(error: ValidationError, options: dict[str, str]) -> str:
 
 
 def case_number(case: str) -> str:
-    """`case-000123` from `123` or `case-000123`; anything else exits 2. As
-    `casework.client.check_case_id` checks, without importing Temporal (the people-facing
+    """`case-000123` from `123` or `case-000123`; anything else exits 2. The domain's reading
+    (casework.domain.case_ids, as the door's), without importing Temporal (the people-facing
     commands talk HTTP to the door)."""
-    from casework.domain.models import CASE_ID_PATTERN
+    from casework.domain.case_ids import case_id_from
+    from casework.errors import CaseworkError
 
-    case_id = case.strip()
-    if case_id.isdigit():
-        case_id = f"case-{int(case_id):06d}"
-    if not CASE_ID_PATTERN.match(case_id):
-        fail(
-            f"{case_id!r} is not a case number; write it like case-000123 or 123 "
-            "(a vendor escalation: case-000123-esc-1)",
-            BAD_INPUT,
-        )
-    return case_id
+    try:
+        return case_id_from(case)
+    except CaseworkError as e:
+        fail(str(e), BAD_INPUT)
 
 
 # --- talking to the engine -----------------------------------------------------------------

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from casework.cli.common import ANSWER_TIMEOUT, BAD_INPUT, REFUSED, fail, globals_of
+from casework.settings import environment
 
 if TYPE_CHECKING:
     import typer
@@ -188,7 +189,8 @@ def all_profiles(state_dir: Path | None) -> list[ProfilesFile]:
 
 def resolve(profile: str | None, state_dir: Path | None) -> Credential:
     """The credential this command uses (see the module docstring for the order)."""
-    env_url = os.environ.get("CASEWORK_URL") or None
+    told = environment()
+    env_url = told.url
     if profile is not None:
         files = all_profiles(state_dir)
         for found in files:
@@ -205,7 +207,7 @@ def resolve(profile: str | None, state_dir: Path | None) -> Credential:
             ),
             BAD_INPUT,
         )
-    key = os.environ.get("CASEWORK_API_KEY", "").strip()
+    key = told.api_key
     if key:
         return Credential(
             url=env_url or DEFAULT_URL, key=key, profile=None, source="CASEWORK_API_KEY"

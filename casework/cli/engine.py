@@ -115,17 +115,17 @@ def worker_command(
     metrics_port: Annotated[
         int | None,
         typer.Option(
-            envvar="CASEWORK_METRICS_PORT",
             help="Serve Prometheus metrics: casework's on this port, the Temporal SDK's on the "
-            "next (CASEWORK_METRICS_HOST: the address, default 127.0.0.1). Default: none.",
+            "next (CASEWORK_METRICS_HOST: the address, default 127.0.0.1). Default: "
+            "CASEWORK_METRICS_PORT, else none.",
         ),
     ] = None,
     health_port: Annotated[
         int | None,
         typer.Option(
-            envvar="CASEWORK_HEALTH_PORT",
             help="Answer /livez and /readyz on this port (CASEWORK_METRICS_HOST: the address) "
-            "for a process supervisor or an orchestrator. Default: none.",
+            "for a process supervisor or an orchestrator. Default: CASEWORK_HEALTH_PORT, else "
+            "none.",
         ),
     ] = None,
 ) -> None:
@@ -137,7 +137,11 @@ def worker_command(
     worker of that engine: it then takes the engine's database, Temporal, namespace, task queue
     and policy from the engine's lock, and is refused if told others."""
     from casework.observability import configure_logging
+    from casework.settings import environment
 
+    told = environment()  # the flags win; the CLI refused a bad value at its start
+    metrics_port = told.metrics_port if metrics_port is None else metrics_port
+    health_port = told.health_port if health_port is None else health_port
     _check_ports(metrics_port, health_port)
     placed = _placement(globals_of(ctx), database, join)
     refuse_bad_files(placed.settings)
@@ -188,12 +192,11 @@ async def _serve_worker(
     metrics_port: int | None,
     health_port: int | None,
 ) -> None:
-    import os
-
     import worker
     from casework.client import CaseworkError
     from casework.identity.keyring import KeyRingError
     from casework.metrics import MetricsRefused
+    from casework.settings import environment
 
     try:
         await worker.main(
@@ -202,7 +205,7 @@ async def _serve_worker(
             namespace=placed.namespace,
             joined=join,
             metrics_port=metrics_port,
-            metrics_host=os.environ.get("CASEWORK_METRICS_HOST") or "127.0.0.1",
+            metrics_host=environment().metrics_host,
             health_port=health_port,
         )
     except (KeyRingError, MetricsRefused) as e:
@@ -244,8 +247,8 @@ def api_command(
     max_upload: Annotated[
         str | None,
         typer.Option(
-            envvar="CASEWORK_MAX_UPLOAD",
-            help="Largest attachment the API takes, like 256MB, 10MB or 500KB (default 256MB).",
+            help="Largest attachment the API takes, like 256MB, 10MB or 500KB. Default: "
+            "CASEWORK_MAX_UPLOAD, else 256MB.",
         ),
     ] = None,
 ) -> None:
@@ -257,12 +260,12 @@ def api_command(
     import asyncio
 
     from casework.client import CaseworkError
-    from casework.door.service import MAX_UPLOAD_BYTES, parse_size
+    from casework.settings import environment, parse_size
 
     if not 0 < port < 65536:
         fail(f"--port {port} is not a TCP port; use a number from 1 to 65535", BAD_INPUT)
     try:
-        upload_bound = parse_size(max_upload) if max_upload else MAX_UPLOAD_BYTES
+        upload_bound = parse_size(max_upload) if max_upload else environment().max_upload
     except ValueError as e:
         fail(f"--max-upload: {e}", BAD_INPUT)
     placed = globals_of(ctx).placement()  # the state folder's engine's, if it has one

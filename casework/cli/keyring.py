@@ -23,18 +23,17 @@ commands = typer.Typer(
 
 
 def _ring_path(ctx: typer.Context):  # type: ignore[no-untyped-def]
-    import os
-    from pathlib import Path
+    from casework.settings import environment
 
     settings = globals_of(ctx).settings()
-    if os.environ.get("CASEWORK_KEYRING"):
+    told = environment()
+    if told.keyring is not None:
         fail(
             "the key ring comes from CASEWORK_KEYRING (a secret manager): rotate it there, "
             "then restart the door and the workers",
             BAD_INPUT,
         )
-    file = os.environ.get("CASEWORK_KEYRING_FILE")
-    return Path(file) if file else settings.state_dir / "keyring.json"
+    return told.keyring_file or settings.state_dir / "keyring.json"
 
 
 @commands.command("list")

@@ -1,20 +1,41 @@
-"""Who may read a restricted payload (U5), from the directory as it is now."""
+"""Who may read a restricted payload (U5), from the directory as it is now.
+
+The codec sits below the store: it names what it reads of the store (`Directory`, `Realms`,
+`Deployment`: the store's repositories answer them) and imports none of it.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Collection
+from typing import Protocol
 
 from casework.codec.realm import Realm
+from casework.domain.case_ids import intake_id
+from casework.domain.directory import Account
 from casework.identity.principal import Principal
-
-if TYPE_CHECKING:
-    from casework.store import Store
 
 MayReadRestricted = Callable[[Principal, str | None], bool]
 
 
-def restricted_reader(store: Store) -> MayReadRestricted:
+class Directory(Protocol):
+    def restricted_members(self) -> Collection[str]: ...
+    def account(self, account_id: str) -> Account | None: ...
+
+
+class Realms(Protocol):
+    def register(self, workflow_id: str, account_id: str, restricted: bool) -> Realm: ...
+
+
+class Deployment(Protocol):
+    """What the codec reads of the deployment's database (casework.store.Store)."""
+
+    @property
+    def directory(self) -> Directory: ...
+    @property
+    def realms(self) -> Realms: ...
+
+
+def restricted_reader(store: Deployment) -> MayReadRestricted:
     """`may_read_restricted(principal, account_id)` over `store`'s directory: U5, a member of
     the restricted queue (U2/U7: verified citizenship, authorised location) or a contact of
     the account whose data it is. Asked of the authenticated person themselves: acting for a
@@ -34,14 +55,12 @@ def restricted_reader(store: Store) -> MayReadRestricted:
     return may_read_restricted
 
 
-def register_intake_realm(store: Store, request_id: str, account_id: str) -> Realm | None:
+def register_intake_realm(store: Deployment, request_id: str, account_id: str) -> Realm | None:
     """Before starting an intake (`casework.client.open_case`), the door records its realm, so
     the intake's input (the description) is encrypted with the account's keys and readable at
     the codec server by the account's contacts, not only by the restricted queue. An unknown
     account registers nothing: the intake refuses it, and its payloads stay restricted without
     an account (fail closed)."""
-    from casework.client import intake_id
-
     account = store.directory.account(account_id)
     if account is None:
         return None

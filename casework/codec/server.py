@@ -28,7 +28,6 @@ import asyncio
 import inspect
 import json
 import logging
-import os
 import re
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
@@ -43,15 +42,13 @@ from casework.codec.payload import CodecError, decrypt_payload, encrypt_payload,
 from casework.codec.realm import UNKNOWN
 from casework.identity.keyring import KeyRing
 from casework.identity.principal import Principal
+from casework.settings import environment
 
 MAX_BODY_BYTES = 16 * 1024 * 1024
 """A request's body: room for a page of history at Temporal's 2 MB payload limit."""
 MAX_PAYLOADS = 1_000
 MAX_NAMESPACE = 256
 _BASE64 = re.compile(r"^[A-Za-z0-9+/_-]*={0,2}$")
-DEFAULT_UI_ORIGINS = ("http://localhost:8233", "http://127.0.0.1:8233")
-ORIGINS_VARIABLE = "CASEWORK_CODEC_CORS_ORIGINS"
-"""Comma-separated origins allowed to call the codec from a browser (the Web UI's address)."""
 
 Authenticate = Callable[[str | None], Awaitable[Principal | None]]
 MayRead = Callable[[Principal, str | None], bool]
@@ -205,10 +202,8 @@ def codec_router(
 
 def ui_origins(environ: dict[str, str] | None = None) -> list[str]:
     """The browser origins allowed to call the codec: CASEWORK_CODEC_CORS_ORIGINS, or the
-    embedded Web UI's (`casework up --ui-port`, 8233 by default)."""
-    value = (os.environ if environ is None else environ).get(ORIGINS_VARIABLE, "")
-    found = [o.strip().rstrip("/") for o in value.split(",") if o.strip()]
-    return found or list(DEFAULT_UI_ORIGINS)
+    embedded Web UI's (`casework up --ui-port`, 8233 by default): casework.settings."""
+    return list(environment(environ).codec_cors_origins)
 
 
 def add_codec_cors(app: FastAPI, origins: Sequence[str] | None = None) -> None:

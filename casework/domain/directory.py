@@ -23,6 +23,7 @@ from pydantic_core import PydanticCustomError
 
 from casework.domain.channels import Channels, channels_refusal
 from casework.domain.models import Identifier, Level, ShortText, Strict, Tier
+from casework.domain.us_citizen import restricted_member_refusal
 
 PLATINUM_MIN_USERS = 250
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -161,9 +162,6 @@ def premium_expert_refusal(
             f"cannot be {role} (A3)"
         )
     if account.us_citizen_support:
-        # imported here: casework.domain.us_citizen imports this module
-        from casework.domain.us_citizen import restricted_member_refusal
-
         not_a_member = restricted_member_refusal(expert, authorised_locations)
         if not_a_member is not None:
             return (

@@ -1,4 +1,5 @@
-"""How a case's workflow ended, in the words `show`, `list` and refusals use.
+"""How a case's workflow ended, in the words `show`, `list` and refusals use, and the states a
+case is in until then.
 
 A case ends normally when the customer closes it (E4): its workflow completes. It can also end
 from outside the case, where its last state still says `in_progress`: an operator terminates it
@@ -10,6 +11,10 @@ Pure: no Temporal import (the CLI renders these words without loading the SDK);
 """
 
 from __future__ import annotations
+
+OPEN_STATES = ("queued", "in_progress", "waiting_on_customer", "resolved", "waiting_on_vendor")
+"""The states of a case that is not closed: the lifecycle's (casework.domain.lifecycle), named
+here so that what lists cases (casework.case_list) needs no state machine."""
 
 ENDINGS = ("closed", "terminated", "timed_out", "failed", "canceled")
 """Every way a case's workflow ends; "closed" is the normal one (it completed)."""

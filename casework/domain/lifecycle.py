@@ -19,7 +19,7 @@ from typing import Any
 
 from statemachine import State, StateMachine
 
-from casework.case_list import OPEN_STATES as OPEN_STATES  # one list of the open states
+from casework.domain.endings import OPEN_STATES as OPEN_STATES  # one list of the open states
 from casework.domain.models import ActorRole, CaseState, Level, Priority
 
 CALLER_GUARDS = frozenset(

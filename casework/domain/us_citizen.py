@@ -13,17 +13,28 @@ Our readings, where the seed is vague:
 from __future__ import annotations
 
 from collections.abc import Collection
-from typing import Any
+from typing import Any, Protocol
 
-from casework.domain.directory import Engineer
 from casework.domain.models import CaseState, CaseView, FeedEntry, LogApproval
 
 RESTRICTED_QUEUE = "us-citizen"
 WITHHELD = "[withheld: US Citizen Support, visible to the restricted queue only]"
 
 
+class Candidate(Protocol):
+    """What the queue's rules read of an engineer (casework.domain.directory.Engineer, which
+    uses these rules: so this module does not import it)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def citizenship(self) -> object | None: ...
+    @property
+    def work_location(self) -> str | None: ...
+
+
 def restricted_member_refusal(
-    engineer: Engineer, authorised_locations: Collection[str]
+    engineer: Candidate, authorised_locations: Collection[str]
 ) -> str | None:
     """U2/U7: why `engineer` is not a member of the restricted queue, or None if they are."""
     if engineer.citizenship is None:
@@ -34,7 +45,7 @@ def restricted_member_refusal(
     return None
 
 
-def is_restricted_member(engineer: Engineer, authorised_locations: Collection[str]) -> bool:
+def is_restricted_member(engineer: Candidate, authorised_locations: Collection[str]) -> bool:
     return restricted_member_refusal(engineer, authorised_locations) is None
 
 

@@ -10,19 +10,14 @@ OIDC: a JWT signed by the identity provider, verified with PyJWT against the pro
 published keys (`PyJWKClient` on the JWKS URL, cached), its issuer and audience checked and its
 expiry against the wall clock; the directory id is the configured claim (default `sub`).
 
-| variable | what |
-|---|---|
-| CASEWORK_OIDC_ISSUER | the provider's issuer (`iss`), e.g. https://login.example.com/ |
-| CASEWORK_OIDC_AUDIENCE | the audience (`aud`) tokens for casework carry |
-| CASEWORK_OIDC_JWKS_URL | where the provider publishes its signing keys |
-| CASEWORK_OIDC_CLAIM | the claim that holds the directory id (default `sub`) |
+CASEWORK_OIDC_ISSUER, CASEWORK_OIDC_AUDIENCE, CASEWORK_OIDC_JWKS_URL and CASEWORK_OIDC_CLAIM
+configure it (casework.settings; docs/configuration.md).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import re
 import secrets
 from collections.abc import Mapping
@@ -33,6 +28,7 @@ from typing import Any
 import jwt
 
 from casework.domain.durations import parse_duration
+from casework.settings import environment
 from casework.store import Store
 
 KEY_PREFIX = "cw_"
@@ -146,20 +142,14 @@ class OidcConfig:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> OidcConfig | None:
-        """The configuration, None when no OIDC variable is set; ValueError when only some
-        are (a half-configured provider would refuse every token)."""
-        env = os.environ if env is None else env
-        names = ("CASEWORK_OIDC_ISSUER", "CASEWORK_OIDC_AUDIENCE", "CASEWORK_OIDC_JWKS_URL")
-        values = [env.get(n, "").strip() for n in names]
-        if not any(values):
+        """The configuration, None when no OIDC variable is set; SettingsRefused (a
+        ValueError) when only some are: a half-configured provider would refuse every token
+        (casework.settings)."""
+        found = environment(env)
+        issuer, audience, jwks_url = found.oidc_issuer, found.oidc_audience, found.oidc_jwks_url
+        if issuer is None or audience is None or jwks_url is None:  # all three or none
             return None
-        missing = [n for n, v in zip(names, values, strict=True) if not v]
-        if missing:
-            raise ValueError(
-                f"OIDC is half configured: set {', '.join(missing)} too, or unset the others"
-            )
-        claim = env.get("CASEWORK_OIDC_CLAIM", "").strip() or "sub"
-        return cls(issuer=values[0], audience=values[1], jwks_url=values[2], claim=claim)
+        return cls(issuer=issuer, audience=audience, jwks_url=jwks_url, claim=found.oidc_claim)
 
 
 class OidcVerifier:

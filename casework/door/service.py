@@ -6,7 +6,6 @@ loop."""
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -34,6 +33,9 @@ from casework.door.rules import may_see_case_of
 from casework.identity.interceptors import PrincipalHeaders, acting, with_encrypted_headers
 from casework.identity.keyring import KeyRing
 from casework.identity.principal import Principal
+from casework.settings import MAX_UPLOAD_BOUND as MAX_UPLOAD_BOUND
+from casework.settings import MAX_UPLOAD_BYTES as MAX_UPLOAD_BYTES
+from casework.settings import parse_size as parse_size
 from casework.store import Store
 
 T = TypeVar("T")
@@ -48,26 +50,6 @@ RESENT_ON = frozenset({RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDE
 aborted it (it lost the task carrying it) or did not answer."""
 RESEND_FIRST_PAUSE = 0.1
 RESEND_LAST_PAUSE = 2.0
-MAX_UPLOAD_BYTES = 256 << 20
-"""An attachment's bound (a large log); `create_app(max_upload_bytes=...)` changes it."""
-
-
-_SIZE = re.compile(r"^\s*(\d+)\s*(|B|KB|MB|GB|KIB|MIB|GIB)\s*$", re.IGNORECASE)
-_UNITS = {"": 1, "B": 1, "KB": 1 << 10, "MB": 1 << 20, "GB": 1 << 30}
-MAX_UPLOAD_BOUND = 64 << 30
-"""The largest bound one may configure (64 GB)."""
-
-
-def parse_size(text: str) -> int:
-    """`256MB`, `10mb`, `500KB` or bytes as a bound for an attachment (KB = 1024 bytes)."""
-    found = _SIZE.match(text)
-    if not found:
-        raise ValueError(f"{text!r} is not a size; write it like 256MB, 10MB, 500KB or 1048576")
-    unit = found.group(2).upper().replace("IB", "B")
-    size = int(found.group(1)) * _UNITS[unit]
-    if not 0 < size <= MAX_UPLOAD_BOUND:
-        raise ValueError(f"{text!r} is out of range: from 1 byte to 64GB")
-    return size
 
 
 def door_client(client: Client, ring: KeyRing) -> Client:

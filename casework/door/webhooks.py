@@ -10,7 +10,6 @@ is not `{url, events}` is a 422 (casework.door.bodies), as on every route that r
 from __future__ import annotations
 
 import asyncio
-import os
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -20,6 +19,7 @@ from casework.door.errors import DoorError
 from casework.door.people import Identity
 from casework.door.service import Door
 from casework.notify.subscriptions import subscription
+from casework.settings import environment
 
 OPERATORS_ENV = "CASEWORK_OPERATORS"
 EXAMPLE = '{"url": "https://hooks.example/casework", "events": ["all"]}'
@@ -27,7 +27,7 @@ router = APIRouter()
 
 
 def operator_ids() -> set[str]:
-    return {i.strip() for i in os.environ.get(OPERATORS_ENV, "").split(",") if i.strip()}
+    return set(environment().operators)
 
 
 async def _operator(request: Request) -> Identity:

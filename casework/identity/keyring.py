@@ -12,7 +12,8 @@ Each purpose has one active key (the newest) that encrypts and signs; older keys
 ring to decrypt and verify what they made (`rotate`). A key is never removed while a history,
 file or row may still need it.
 
-Where the ring comes from (`load_keyring`), first match wins:
+Where the ring comes from (`load_keyring`; the variables are casework.settings'), first match
+wins:
 1. `CASEWORK_KEYRING`: the ring's JSON itself, e.g. injected from a secret manager (Vault,
    AWS Secrets Manager, Kubernetes secret as an environment variable);
 2. `CASEWORK_KEYRING_FILE`: a path to that JSON;
@@ -31,6 +32,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
+
+from casework.settings import environment
 
 Purpose = Literal["signing", "payload", "restricted"]
 PURPOSES: tuple[Purpose, ...] = ("signing", "payload", "restricted")
@@ -141,11 +144,10 @@ def load_keyring(
 ) -> KeyRing:
     """The deployment's ring (module docstring); with `create`, the state folder's ring is
     made on first use."""
-    env = os.environ if env is None else env
-    if env.get("CASEWORK_KEYRING"):
-        return KeyRing.from_json(env["CASEWORK_KEYRING"], "CASEWORK_KEYRING")
-    path = Path(env["CASEWORK_KEYRING_FILE"]) if env.get("CASEWORK_KEYRING_FILE") else None
-    path = path or state_dir / "keyring.json"
+    found = environment(env)
+    if found.keyring is not None:
+        return KeyRing.from_json(found.keyring, "CASEWORK_KEYRING")
+    path = found.keyring_file or state_dir / "keyring.json"
     if not path.exists():
         if not create:
             raise KeyRingError(

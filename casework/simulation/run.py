@@ -35,8 +35,8 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from casework.client import Opener
-from casework.codec.engine import StoreRealms
 from casework.codec.payload import data_converter
+from casework.converter import StoreRealms
 from casework.domain.directory import Directory
 from casework.domain.models import Level, Priority, Tier
 from casework.domain.sla import SlaPolicy

@@ -1,14 +1,14 @@
 """The data converter of a deployment: its key ring, and the realms in its database.
 
 Every client and worker of one deployment (the worker, `casework up`, the CLI, the door) builds
-its converter here, so they all encrypt and decrypt alike.
+its converter here, so they all encrypt and decrypt alike. It joins the codec (below the store)
+to the store's realm lookup, so it sits above both (it was casework.codec.engine).
 """
 
 from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from temporalio.converter import DataConverter
 
@@ -16,9 +16,7 @@ from casework.codec.payload import data_converter
 from casework.codec.realm import Realm
 from casework.identity.keyring import KeyRing, load_keyring
 from casework.settings import Settings
-
-if TYPE_CHECKING:
-    from casework.store import Store
+from casework.store import Store
 
 
 class StoreRealms:
@@ -36,8 +34,6 @@ class StoreRealms:
                 if self.store is None:
                     if _missing_sqlite_file(self.db_url):
                         return None  # a client away from the engine's database: fail closed
-                    from casework.store import Store
-
                     self.store = Store(self.db_url)
         return self.store.realms.lookup(workflow_id)
 
