@@ -24,13 +24,13 @@ class RealmRepository(Repository):
         """Record the realm of `workflow_id`; idempotent: the first registration is the one
         kept (a retried intake registers again), and it is returned."""
         with self.engine.begin() as conn:
-            row = {
+            new = {
                 "workflow_id": workflow_id,
                 "account_id": account_id,
                 "restricted": restricted,
                 "created_at": datetime.now(UTC),
             }
-            insert_or_nothing(conn, case_realms, row, key=[case_realms.c.workflow_id])
+            insert_or_nothing(conn, case_realms, new, key=[case_realms.c.workflow_id])
             row = conn.execute(
                 select(case_realms.c.account_id, case_realms.c.restricted).where(
                     case_realms.c.workflow_id == workflow_id
