@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.ports import IntakeStore
 from casework.contracts import (
     CHECK_PARTNER,
     CHECK_VIEWER,
@@ -46,7 +47,6 @@ from casework.domain.routing import (
 )
 from casework.domain.sla import SlaPolicy
 from casework.domain.us_citizen import RESTRICTED_QUEUE, restricted_member_refusal
-from casework.store import Store
 
 DIRECT_CHANNELS = (Channel.PHONE, Channel.WEB)
 """P2: the ways a customer reaches us directly; a PAR customer doing so is referred."""
@@ -61,7 +61,7 @@ def refuse(kind: str, message: str) -> ApplicationError:
 
 
 class DirectoryActivities:
-    def __init__(self, store: Store, policy: SlaPolicy) -> None:
+    def __init__(self, store: IntakeStore, policy: SlaPolicy) -> None:
         self.store = store
         self.policy = policy
 

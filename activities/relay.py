@@ -33,12 +33,12 @@ from typing import Any
 import httpx
 from temporalio import activity
 
+from activities.ports import RelayStore
 from casework.domain.channels import channels_of
 from casework.domain.us_citizen import notification_withheld
 from casework.notify import compose, send
 from casework.notify.config import LANES, RelayConfig
 from casework.notify.contracts import DELIVER_DUE, DeliveryReport, DeliveryRound
-from casework.store import Store
 from casework.store.deliveries import Outcome, Plan
 from casework.store.outbox import DEAD, DELIVERED, PENDING
 
@@ -51,7 +51,7 @@ log = logging.getLogger("casework.relay")
 
 
 class RelayActivities:
-    def __init__(self, store: Store, config: RelayConfig) -> None:
+    def __init__(self, store: RelayStore, config: RelayConfig) -> None:
         self.store = store
         self.config = config
         self._planning = threading.Lock()
@@ -358,7 +358,7 @@ class _Recorder:
     (while one write runs, the next ones gather), so a burst of sends costs a few
     transactions, and a slow send never holds the record of a fast one."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: RelayStore) -> None:
         self.store = store
         self.waiting: list[tuple[Outcome, asyncio.Future[str]]] = []
         self.ready = asyncio.Event()
