@@ -195,18 +195,9 @@ class DirectoryActivities:
         if not account.us_citizen_support:
             return entitlement
         terms = self.policy.us_citizen_support
-        today = at.date()
         return entitlement.model_copy(
             update={
-                "clock": ClockSpec(
-                    kind="business_hours",
-                    zone=account.zone,
-                    holidays=closed_days(
-                        range(today.year - 1, today.year + HOLIDAY_YEARS_AHEAD + 1),
-                        terms.vendor_holidays,
-                        terms.federal_holidays,
-                    ),
-                ),
+                "clock": self._business_hours(account.zone, at),
                 "us_citizen": UsCitizenTerms(
                     approval_reminder_business_days=terms.approval_reminder_business_days,
                     approval_expiry_business_days=terms.approval_expiry_business_days,
@@ -232,26 +223,31 @@ class DirectoryActivities:
             return entitlement
         if premium_expert_refusal(account, expert, self.store.directory.authorised_locations()):
             return entitlement  # refused on load and on `account us-citizen`; older databases
-        terms = self.policy.us_citizen_support
-        today = _now().date()
         return entitlement.model_copy(
             update={
                 "premium": PremiumCoverage(
                     offering=premium.offering_name,
                     expert_id=expert.id,
                     expert_name=expert.name,
-                    hours=ClockSpec(
-                        kind="business_hours",
-                        zone=expert.zone,
-                        holidays=closed_days(
-                            range(today.year - 1, today.year + HOLIDAY_YEARS_AHEAD + 1),
-                            terms.vendor_holidays,
-                            terms.federal_holidays,
-                        ),
-                    ),
+                    hours=self._business_hours(expert.zone, _now()),
                     accept_within=self.policy.premium_accept_within,
                 )
             }
+        )
+
+    def _business_hours(self, zone: str | None, at: datetime) -> ClockSpec:
+        """U4, A3: weekdays 9-17 in `zone`, without the vendor's (and, as the policy says, the
+        federal) holidays of the year of `at`, the year before and the years ahead."""
+        terms = self.policy.us_citizen_support
+        year = at.year
+        return ClockSpec(
+            kind="business_hours",
+            zone=zone,
+            holidays=closed_days(
+                range(year - 1, year + HOLIDAY_YEARS_AHEAD + 1),
+                terms.vendor_holidays,
+                terms.federal_holidays,
+            ),
         )
 
     def _assign_expert(self, request: RouteRequest, engineer_id: str) -> RouteResult:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import Table, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.sql import Select
 
@@ -35,6 +36,15 @@ class Repository:
     def _rows(self, query: Select[Any]) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:
             return [aware(dict(r)) for r in conn.execute(query).mappings()]
+
+    def _between(
+        self, table: Table, column: str, start: datetime, end: datetime, then: str
+    ) -> list[dict[str, Any]]:
+        """The rows of `table` whose `column` is in [start, end), oldest first (by `then` at
+        the same instant)."""
+        at = table.c[column]
+        query = select(table).where(at >= start, at < end).order_by(at, table.c[then])
+        return self._rows(query)
 
 
 class SealingRepository(Repository):

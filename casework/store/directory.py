@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import ValidationError
 from pydantic_core import PydanticCustomError
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import Table, delete, func, insert, select, update
 
 from casework.domain.channels import Channels
 from casework.domain.directory import (
@@ -42,67 +42,13 @@ class DirectoryRepository(Repository):
 
     def replace(self, directory: Directory) -> None:
         """Load a validated directory, replacing the previous one in one transaction."""
+        rows = _rows_of(directory)
         with self.engine.begin() as conn:
-            for table in (
-                products,
-                contacts,
-                accounts,
-                engineers,
-                escalation_managers,
-                authorised_locations,
-                partners,
-                support_director,
-                notify_channels,
-            ):
+            for table in rows:
                 conn.execute(delete(table))
-            given = [
-                {"person_id": person.id, "channels": person.notify.model_dump(mode="json")}
-                for person in _people(directory)
-                if person.notify is not None
-            ]
-            if given:
-                conn.execute(insert(notify_channels), given)
-            if directory.partners:
-                conn.execute(
-                    insert(partners),
-                    [p.model_dump(mode="json", exclude={"notify"}) for p in directory.partners],
-                )
-            if directory.authorised_locations:
-                conn.execute(
-                    insert(authorised_locations),
-                    [{"id": location} for location in directory.authorised_locations],
-                )
-            conn.execute(insert(products), [{"name": p} for p in directory.products])
-            if directory.accounts:
-                conn.execute(
-                    insert(accounts),
-                    [a.model_dump(mode="json", exclude={"contacts"}) for a in directory.accounts],
-                )
-                conn.execute(
-                    insert(contacts),
-                    [
-                        {**c.model_dump(exclude={"notify"}), "account_id": a.id}
-                        for a in directory.accounts
-                        for c in a.contacts
-                    ],
-                )
-            if directory.engineers:
-                conn.execute(
-                    insert(engineers),
-                    [e.model_dump(mode="json", exclude={"notify"}) for e in directory.engineers],
-                )
-            conn.execute(
-                insert(escalation_managers),
-                [
-                    {**m.model_dump(mode="json", exclude={"notify"}), "rota_position": i}
-                    for i, m in enumerate(directory.escalation_managers)
-                ],
-            )
-            if directory.support_director is not None:
-                conn.execute(
-                    insert(support_director),
-                    [directory.support_director.model_dump(mode="json", exclude={"notify"})],
-                )
+            for table, given in rows.items():
+                if given:
+                    conn.execute(insert(table), given)
 
     def product_names(self) -> list[str]:
         with self.engine.connect() as conn:
@@ -270,6 +216,33 @@ class DirectoryRepository(Repository):
                 select(notify_channels.c.channels).where(notify_channels.c.person_id == person_id)
             ).scalar()
         return Channels.model_validate(found) if found is not None else None
+
+
+def _rows_of(directory: Directory) -> dict[Table, list[dict[str, Any]]]:
+    """The directory's rows, table by table; its people's channels in a table of their own."""
+
+    def dumped(models: list[Any], **extra: Any) -> list[dict[str, Any]]:
+        return [m.model_dump(mode="json", exclude={"notify", "contacts"}) | extra for m in models]
+
+    director = [directory.support_director] if directory.support_director else []
+    return {
+        products: [{"name": p} for p in directory.products],
+        accounts: dumped(directory.accounts),
+        contacts: [row for a in directory.accounts for row in dumped(a.contacts, account_id=a.id)],
+        engineers: dumped(directory.engineers),
+        escalation_managers: [
+            row | {"rota_position": i}
+            for i, row in enumerate(dumped(directory.escalation_managers))
+        ],
+        authorised_locations: [{"id": location} for location in directory.authorised_locations],
+        partners: dumped(directory.partners),
+        support_director: dumped(director),
+        notify_channels: [
+            {"person_id": person.id, "channels": person.notify.model_dump(mode="json")}
+            for person in _people(directory)
+            if person.notify is not None
+        ],
+    }
 
 
 def _people(directory: Directory) -> list[Any]:

@@ -59,9 +59,4 @@ class EscalationRepository(Repository):
 
     def raised(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
         """Escalations raised in [start, end), oldest first."""
-        query = (
-            select(escalations)
-            .where(escalations.c.raised_at >= start, escalations.c.raised_at < end)
-            .order_by(escalations.c.raised_at, escalations.c.escalation_id)
-        )
-        return self._rows(query)
+        return self._between(escalations, "raised_at", start, end, then="escalation_id")

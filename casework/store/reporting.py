@@ -6,8 +6,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-
 from casework.store.base import Repository
 from casework.store.dialect import insert_or_update
 from casework.store.tables import case_facts
@@ -32,9 +30,4 @@ class ReportingRepository(Repository):
 
     def cases_opened(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
         """The facts of cases opened in [start, end), oldest first."""
-        query = (
-            select(case_facts)
-            .where(case_facts.c.opened_at >= start, case_facts.c.opened_at < end)
-            .order_by(case_facts.c.opened_at, case_facts.c.case_id)
-        )
-        return self._rows(query)
+        return self._between(case_facts, "opened_at", start, end, then="case_id")
