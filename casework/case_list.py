@@ -9,7 +9,8 @@ from datetime import datetime
 
 from casework import search_attribute_names as names
 from casework.domain.endings import ENDINGS, VISIBILITY_STATUS
-from casework.domain.models import Category, Lenient, Priority, Tier
+from casework.domain.models import Category, Lenient, Priority
+from casework.domain.vocabulary import tier_name_refusal
 from casework.errors import CaseworkError
 
 CASE_WORKFLOW = "Case"
@@ -53,6 +54,18 @@ def _one_of(name: str, value: str | None, allowed: tuple[str, ...]) -> str | Non
     raise CaseworkError(f"unknown {name} {value!r}; use one of: {', '.join(allowed)}")
 
 
+def _tier(value: str | None) -> str | None:
+    """Any tier's name (in capitals): the cases of a tier the policy no longer sells are still
+    listed."""
+    if value is None:
+        return None
+    name = value.strip().upper()
+    refusal = tier_name_refusal(name)
+    if refusal:
+        raise CaseworkError(f"unknown tier {value!r}: {refusal}")
+    return name
+
+
 def case_list_query(
     *,
     state: str | None = None,
@@ -80,7 +93,7 @@ def case_list_query(
         clauses.append(f"ExecutionStatus = '{VISIBILITY_STATUS[chosen]}'")
     filters = [
         (names.CASE_PRIORITY, _one_of("priority", priority, tuple(p.value for p in Priority))),
-        (names.CASE_TIER, _one_of("tier", tier, tuple(t.value for t in Tier))),
+        (names.CASE_TIER, _tier(tier)),
     ]
     if account is not None:
         if not _QUERY_SAFE.match(account.strip()):

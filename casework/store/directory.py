@@ -20,6 +20,7 @@ from casework.domain.directory import (
     SupportDirector,
     premium_expert_refusal,
 )
+from casework.domain.tiers import LOADED, S1_RULES, TierRules, under
 from casework.domain.us_citizen import is_restricted_member
 from casework.store.base import Repository
 from casework.store.tables import (
@@ -64,23 +65,16 @@ class DirectoryRepository(Repository):
             people = conn.execute(
                 select(contacts).where(contacts.c.account_id == account_id).order_by(contacts.c.id)
             ).mappings()
-            return Account(
-                **dict(row),
-                contacts=[
-                    Contact(**{k: v for k, v in p.items() if k != "account_id"}) for p in people
-                ],
-            )
+            return _account(row, [_contact(p) for p in people])
 
     def accounts(self) -> list[Account]:
         """Every account with its contacts, by id."""
         with self.engine.connect() as conn:
             people: dict[str, list[Contact]] = {}
             for p in conn.execute(select(contacts).order_by(contacts.c.id)).mappings():
-                people.setdefault(p["account_id"], []).append(
-                    Contact(**{k: v for k, v in p.items() if k != "account_id"})
-                )
+                people.setdefault(p["account_id"], []).append(_contact(p))
             rows = conn.execute(select(accounts).order_by(accounts.c.id)).mappings()
-            return [Account(**dict(r), contacts=people.get(r["id"], [])) for r in rows]
+            return [_account(r, people.get(r["id"], [])) for r in rows]
 
     def partner(self, partner_id: str) -> Partner | None:
         with self.engine.connect() as conn:
@@ -103,7 +97,7 @@ class DirectoryRepository(Repository):
             )
         if row is None:
             return None
-        return row["account_id"], Contact(**{k: v for k, v in row.items() if k != "account_id"})
+        return row["account_id"], _contact(row)
 
     def contact_address(self, contact_id: str) -> str | None:
         with self.engine.connect() as conn:
@@ -142,17 +136,20 @@ class DirectoryRepository(Repository):
         locations = set(self.authorised_locations())
         return [e.id for e in self.engineers() if is_restricted_member(e, locations)]
 
-    def set_us_citizen_support(self, account_id: str, on: bool, zone: str | None = None) -> Account:
-        """U1: flag or unflag an account; refused (ValueError, nothing changed) for a Gold
-        account, one without a zone, or one whose premium expert could then not take its cases
-        (A3, U2)."""
+    def set_us_citizen_support(
+        self, account_id: str, on: bool, zone: str | None = None, tiers: TierRules = S1_RULES
+    ) -> Account:
+        """U1: flag or unflag an account; refused (ValueError, nothing changed) for an account
+        whose tier may not buy US Citizen Support under `tiers` (the engine's policy's; S1's:
+        Platinum only), one without a zone, or one whose premium expert could then not take
+        its cases (A3, U2)."""
         account = self.account(account_id)
         if account is None:
             raise ValueError(f"unknown account {account_id!r}")
         changes: dict[str, Any] = {"us_citizen_support": on}
         if zone is not None:
             changes["zone"] = zone
-        updated = Account.model_validate({**account.model_dump(), **changes})
+        updated = Account.model_validate({**account.model_dump(), **changes}, context=under(tiers))
         expert = self.engineer(updated.premium.expert) if updated.premium else None
         if updated.premium is not None and expert is not None:
             # A3 with U2: the expert must still be someone the account's cases may go to
@@ -216,6 +213,15 @@ class DirectoryRepository(Repository):
                 select(notify_channels.c.channels).where(notify_channels.c.person_id == person_id)
             ).scalar()
         return Channels.model_validate(found) if found is not None else None
+
+
+def _account(row: Any, people: list[Contact]) -> Account:
+    """An account as loaded: checked against the policy then (A1, A3), not again now."""
+    return Account.model_validate({**dict(row), "contacts": people}, context=LOADED)
+
+
+def _contact(row: Any) -> Contact:
+    return Contact(**{k: v for k, v in row.items() if k != "account_id"})
 
 
 def _rows_of(directory: Directory) -> dict[Table, list[dict[str, Any]]]:
