@@ -38,6 +38,7 @@ from activities.cases import CaseStarter
 from activities.effects import EffectActivities
 from activities.escalation import EscalationActivities
 from activities.feed import FeedActivities
+from activities.ports import WorkerStore
 from activities.relay import RelayActivities
 from activities.reporting import ReportingActivities
 from casework import contracts
@@ -81,8 +82,8 @@ lookups outside it (`casework.sandbox`)."""
 ACTIVITY_THREADS = 16
 
 
-def activities_for(  # type: ignore[no-untyped-def]
-    store,
+def activities_for(
+    store: WorkerStore,
     policy: SlaPolicy,
     *,
     attachments: AttachmentStore | None = None,

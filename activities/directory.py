@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.ports import IntakeStore
 from casework.contracts import (
     CHECK_PARTNER,
     CHECK_VIEWER,
@@ -32,7 +33,6 @@ from casework.domain.models import (
     OpenCaseRequest,
     PremiumCoverage,
     Referral,
-    Tier,
     UsCitizenTerms,
     case_id_for,
 )
@@ -46,7 +46,6 @@ from casework.domain.routing import (
 )
 from casework.domain.sla import SlaPolicy
 from casework.domain.us_citizen import RESTRICTED_QUEUE, restricted_member_refusal
-from casework.store import Store
 
 DIRECT_CHANNELS = (Channel.PHONE, Channel.WEB)
 """P2: the ways a customer reaches us directly; a PAR customer doing so is referred."""
@@ -61,7 +60,7 @@ def refuse(kind: str, message: str) -> ApplicationError:
 
 
 class DirectoryActivities:
-    def __init__(self, store: Store, policy: SlaPolicy) -> None:
+    def __init__(self, store: IntakeStore, policy: SlaPolicy) -> None:
         self.store = store
         self.policy = policy
 
@@ -91,6 +90,15 @@ class DirectoryActivities:
             )
         if account.partner is not None and request.channel in DIRECT_CHANNELS:
             return self._refer(request, account, contact, account.partner)
+        rules = self.policy.tier_rules()
+        if not rules.sells(account.tier):  # A1: loaded under another policy, or an older one
+            raise refuse(
+                "TierNotSold",
+                f"the {account.tier} tier of account {account.id} ({account.name}) is not sold "
+                f"under this engine's SLA policy, which sells {', '.join(rules.terms)}: ask "
+                "your support administrator to move the account to one of those in the "
+                f"directory, or to give {account.tier} first-response targets in the policy",
+            )
         partner_name = None
         if request.channel is Channel.PARTNER:
             partner_name = self._partner_opening(request, account)
@@ -223,13 +231,15 @@ class DirectoryActivities:
     def _with_premium(
         self, account: Account, request: OpenCaseRequest, entitlement: Entitlement
     ) -> Entitlement:
-        """A3: a Platinum account's premium expert, with their business hours (their zone,
+        """A3: the premium expert of an account whose tier may buy the offering (the policy's
+        `tiers`; the default policy's: Platinum), with their business hours (their zone,
         weekdays 9-17, the vendor's holidays) carried into the case as data. Not offered a
         case they cannot work: without the case's skills (E1, A5), or when the account's cases
         may not go to them (`premium_expert_refusal`: P3, U2 win)."""
         premium = account.premium
-        if premium is None or account.tier is not Tier.PLATINUM:
-            return entitlement
+        rules = self.policy.tier_rules()
+        if premium is None or rules.may_not_buy(account.id, account.tier, premium.offering):
+            return entitlement  # refused on load: the policy may have changed since
         expert = self.store.directory.engineer(premium.expert)
         if expert is None or expert.zone is None:  # refused on load; an older database may not
             return entitlement

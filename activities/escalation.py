@@ -8,6 +8,7 @@ from collections.abc import Callable
 from temporalio import activity
 
 from activities.directory import refuse
+from activities.ports import EscalationStore
 from casework.contracts import (
     PLAN_ESCALATION,
     RECORD_ESCALATION,
@@ -19,13 +20,12 @@ from casework.contracts import (
 from casework.domain.escalation import alert_text, ladder
 from casework.domain.models import EscalationStep, Level
 from casework.domain.sla import SlaPolicy
-from casework.store import Store
 
 
 class EscalationActivities:
     def __init__(
         self,
-        store: Store,
+        store: EscalationStore,
         policy: SlaPolicy,
         notify: Callable[[Notification], object] | None = None,
     ) -> None:

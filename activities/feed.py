@@ -10,10 +10,10 @@ from typing import Any
 
 from temporalio import activity
 
+from activities.ports import FeedStore
 from casework.contracts import RECORD_FEED, FeedBatch
 from casework.notify import events
 from casework.notify.waker import RelayWaker
-from casework.store import Store
 
 SUBSCRIPTIONS_FRESH_FOR = 2.0
 """Seconds the subscriptions read by one activity serve the next ones (a query per batch
@@ -22,7 +22,7 @@ otherwise); a new subscription takes effect within this."""
 
 class FeedActivities:
     def __init__(
-        self, store: Store, waker: RelayWaker | None = None, public_url: str | None = None
+        self, store: FeedStore, waker: RelayWaker | None = None, public_url: str | None = None
     ) -> None:
         self.store = store
         self.waker = waker

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from temporalio import activity
 
+from activities.ports import NotificationStore
 from casework.contracts import (
     ALERT_ESCALATION_MANAGER,
     NOTIFY,
@@ -18,11 +19,10 @@ from casework.contracts import (
 )
 from casework.domain.routing import manager_on_duty
 from casework.notify.waker import RelayWaker
-from casework.store import Store
 
 
 class NotificationActivities:
-    def __init__(self, store: Store, waker: RelayWaker | None = None) -> None:
+    def __init__(self, store: NotificationStore, waker: RelayWaker | None = None) -> None:
         self.store = store
         self.waker = waker
 

@@ -33,12 +33,12 @@ from typing import Any
 import httpx
 from temporalio import activity
 
+from activities.ports import RelayStore
 from casework.domain.channels import channels_of
 from casework.domain.us_citizen import notification_withheld
 from casework.notify import compose, send
 from casework.notify.config import LANES, RelayConfig
 from casework.notify.contracts import DELIVER_DUE, DeliveryReport, DeliveryRound
-from casework.store import Store
 from casework.store.deliveries import Outcome, Plan
 from casework.store.outbox import DEAD, DELIVERED, PENDING
 
@@ -51,7 +51,7 @@ log = logging.getLogger("casework.relay")
 
 
 class RelayActivities:
-    def __init__(self, store: Store, config: RelayConfig) -> None:
+    def __init__(self, store: RelayStore, config: RelayConfig) -> None:
         self.store = store
         self.config = config
         self._planning = threading.Lock()
@@ -142,15 +142,14 @@ class RelayActivities:
         if not rows:
             return [], False
         gate = asyncio.Semaphore(self.config.concurrency(lane))
-        round_ = _Round()
         timeout = self.config.timeout(lane)
         mailers = _Mailers(self.config, timeout, self.config.concurrency(lane))
+        round_ = _Round(lane, self._http(lane), mailers, timeout)
         recorder = _Recorder(self.store)
-        http = self._http(lane)
 
         async def one(row: dict[str, Any]) -> tuple[int, str, bool]:
             async with gate:
-                outcome = await self._attempt(lane, row, http, mailers, round_, timeout)
+                outcome = await self._attempt(row, round_)
             status = await recorder.record(outcome)
             return row["id"], status, outcome.error is not None
 
@@ -172,23 +171,14 @@ class RelayActivities:
             self._clients[lane] = found
         return found[1]
 
-    async def _attempt(
-        self,
-        lane: str,
-        row: dict[str, Any],
-        http: httpx.AsyncClient,
-        mailers: _Mailers,
-        round_: _Round,
-        timeout: float,
-    ) -> Outcome:
+    async def _attempt(self, row: dict[str, Any], round_: _Round) -> Outcome:
+        lane, timeout = round_.lane, round_.timeout
         started = time.monotonic()
         error: str | None = None
         kind = ""
         permanent = False
         try:
-            await asyncio.wait_for(
-                self._deliver(lane, row, http, mailers, round_), timeout + TIMEOUT_GRACE
-            )
+            await asyncio.wait_for(self._deliver(row, round_), timeout + TIMEOUT_GRACE)
         except TimeoutError:
             error, kind = f"{lane}: no answer within {timeout:.0f} s", "timeout"
         except send.Undeliverable as e:
@@ -212,16 +202,10 @@ class RelayActivities:
         _log_outcome(row, lane, kind, failures, outcome, time.monotonic() - started)
         return outcome
 
-    async def _deliver(
-        self,
-        lane: str,
-        row: dict[str, Any],
-        http: httpx.AsyncClient,
-        mailers: _Mailers,
-        round_: _Round,
-    ) -> None:
+    async def _deliver(self, row: dict[str, Any], round_: _Round) -> None:
+        lane = round_.lane
         if lane == "webhook":
-            await self._webhook(http, row)
+            await self._webhook(round_.http, row)
             return
         person = await round_.person(self, row)
         if lane not in person["channels"]:
@@ -234,9 +218,9 @@ class RelayActivities:
             row, withheld=await round_.withheld(self, row), public_url=self.config.public_url
         )
         if lane == "email":
-            await mailers.send(person["email"], message)
+            await round_.mailers.send(person["email"], message)
         else:
-            await self._post(http, lane, person["config"], message)
+            await self._post(round_.http, lane, person["config"], message)
 
     # --- who, how ---------------------------------------------------------------------------
 
@@ -358,7 +342,7 @@ class _Recorder:
     (while one write runs, the next ones gather), so a burst of sends costs a few
     transactions, and a slow send never holds the record of a fast one."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: RelayStore) -> None:
         self.store = store
         self.waiting: list[tuple[Outcome, asyncio.Future[str]]] = []
         self.ready = asyncio.Event()
@@ -425,10 +409,17 @@ class _Mailers:
 
 
 class _Round:
-    """What one round looks up once per recipient: who they are and how they are reached
-    (the directory of the moment), and whether U5 withholds a restricted row from them."""
+    """One round of a lane: its HTTP client, mail connections and timeout, and what it looks
+    up once per recipient: who they are and how they are reached (the directory of the
+    moment), and whether U5 withholds a restricted row from them."""
 
-    def __init__(self) -> None:
+    def __init__(
+        self, lane: str, http: httpx.AsyncClient, mailers: _Mailers, timeout: float
+    ) -> None:
+        self.lane = lane
+        self.http = http
+        self.mailers = mailers
+        self.timeout = timeout
         self.members: set[str] | None = None
         self.people: dict[tuple[str, str], dict[str, Any] | str] = {}
         self.verdicts: dict[tuple[str | None, str], bool] = {}

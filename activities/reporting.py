@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from temporalio import activity
 
+from activities.ports import ReportingStore
 from casework.contracts import RECORD_CASE_FACTS, CaseFacts
-from casework.store import Store
 
 
 class ReportingActivities:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: ReportingStore) -> None:
         self.store = store
 
     @activity.defn(name=RECORD_CASE_FACTS)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.ports import LogSharingStore, TrackerStore
 from casework.contracts import (
     FILE_PROBLEM_REPORT,
     RECORD_LOG_APPROVAL,
@@ -15,11 +16,11 @@ from casework.contracts import (
     ShareLogsRequest,
     ShareLogsResult,
 )
-from casework.store import LogSharingRefused, Store
+from casework.store.tracker import LogSharingRefused
 
 
 class TrackerActivities:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: TrackerStore) -> None:
         self.store = store
 
     @activity.defn(name=FILE_PROBLEM_REPORT)
@@ -34,7 +35,7 @@ class TrackerActivities:
 class LogSharingActivities:
     """U6: the customer's answers on record, and the only code that attaches logs to a PR."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: LogSharingStore) -> None:
         self.store = store
 
     @activity.defn(name=RECORD_LOG_APPROVAL)

@@ -36,7 +36,7 @@ from casework import search_attributes
 from casework.client import open_case
 from casework.codec import data_converter
 from casework.domain.models import Channel, OpenCaseRequest, Priority
-from casework.domain.sla import SlaPolicy
+from casework.domain.sla import policy_with
 from casework.engine import load_directory
 from casework.identity.keyring import fresh_ring
 from casework.settings import DEMO_DIRECTORY
@@ -83,14 +83,7 @@ async def watch(db: Path, query: str, due: dict[str, datetime], deadline: float)
 
 
 async def main(count: int, target: int, open_over: float = 0.0) -> None:
-    policy = SlaPolicy.model_validate(
-        {
-            "first_response_targets": {
-                tier: {"P1": f"{target}s", "P2": "3600s", "P3": "7200s"}
-                for tier in ("GOLD", "PLATINUM")
-            }
-        }
-    )
+    policy = policy_with(every_tier={"P1": f"{target}s", "P2": "3600s", "P3": "7200s"})
     with tempfile.TemporaryDirectory() as tmp:
         ring = fresh_ring()
         db = Path(tmp) / "casework.db"

@@ -55,7 +55,7 @@ from casework.client import open_case
 from casework.codec import data_converter
 from casework.domain.directory import Directory
 from casework.domain.models import Channel, OpenCaseRequest, Priority
-from casework.domain.sla import SlaPolicy
+from casework.domain.sla import policy_with
 from casework.identity.keyring import fresh_ring
 from casework.notify.config import RelayConfig
 from casework.notify.contracts import relay_id
@@ -136,14 +136,7 @@ async def main(count: int, target: int, slow_webhook: float) -> None:
 
     from casework.notify.sink import start_sink
 
-    policy = SlaPolicy.model_validate(
-        {
-            "first_response_targets": {
-                tier: {"P1": f"{target}s", "P2": "3600s", "P3": "7200s"}
-                for tier in ("GOLD", "PLATINUM")
-            }
-        }
-    )
+    policy = policy_with(every_tier={"P1": f"{target}s", "P2": "3600s", "P3": "7200s"})
     print(
         f"--- {count} breaches, "
         + (f"a webhook receiver answering in {slow_webhook:g} s" if slow_webhook else "no webhook")

@@ -11,7 +11,8 @@ from typing import Any
 
 from casework import search_attribute_names as names
 from casework.domain.endings import ENDINGS, OPEN_STATES, VISIBILITY_STATUS
-from casework.domain.models import Category, Lenient, Priority, Tier
+from casework.domain.models import Category, Lenient, Priority
+from casework.domain.vocabulary import tier_name_refusal
 from casework.errors import CaseworkError
 
 CASE_WORKFLOW = "Case"
@@ -53,6 +54,18 @@ def _one_of(name: str, value: str | None, allowed: tuple[str, ...]) -> str | Non
     raise CaseworkError(f"unknown {name} {value!r}; use one of: {', '.join(allowed)}")
 
 
+def _tier(value: str | None) -> str | None:
+    """Any tier's name (in capitals): the cases of a tier the policy no longer sells are still
+    listed."""
+    if value is None:
+        return None
+    name = value.strip().upper()
+    refusal = tier_name_refusal(name)
+    if refusal:
+        raise CaseworkError(f"unknown tier {value!r}: {refusal}")
+    return name
+
+
 @dataclass(frozen=True)
 class CaseFilters:
     """What a list of cases is filtered by: `casework list`'s options, `GET /v1/cases`'s query
@@ -74,7 +87,7 @@ class CaseFilters:
         clauses = [f"WorkflowType = '{CASE_WORKFLOW}'", LATEST_RUNS, *_state_clauses(self.state)]
         filters = [
             (names.CASE_PRIORITY, _one_of("priority", self.priority, PRIORITIES)),
-            (names.CASE_TIER, _one_of("tier", self.tier, tuple(t.value for t in Tier))),
+            (names.CASE_TIER, _tier(self.tier)),
         ]
         if self.account is not None:
             account = _query_safe(self.account.strip(), self.account, "an account id", "ids")

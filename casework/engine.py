@@ -6,6 +6,7 @@ from pathlib import Path
 
 from casework.domain.directory import Directory
 from casework.domain.sla import DEFAULT_POLICY, SlaPolicy
+from casework.domain.tiers import under
 from casework.files import load_model
 from casework.settings import DEMO_DIRECTORY, Settings
 from casework.store import Store
@@ -18,25 +19,29 @@ def load_policy(settings: Settings) -> SlaPolicy:
     return load_model(settings.policy_file, SlaPolicy)
 
 
-def load_directory(path: Path) -> Directory:
-    """Raises FileRefused with the line and the reason."""
-    return load_model(path, Directory)
+def load_directory(path: Path, policy: SlaPolicy = DEFAULT_POLICY) -> Directory:
+    """The directory at `path`, checked against `policy`'s tiers (A1, A3: an account of a tier
+    it does not sell is refused at the account's line). Raises FileRefused with the line and
+    the reason."""
+    return load_model(path, Directory, under(policy.tier_rules()))
 
 
 def open_store(settings: Settings, *, create_ring: bool = True) -> Store:
-    """The database, with a directory in it: the named file (validated first, replacing the
-    loaded one), or the demo directory on first run. Restricted rows are sealed with the
-    deployment's key ring; `create_ring`: make the state folder's ring if there is none (the
-    embedded engine; a worker of a deployment must be given the deployment's ring)."""
+    """The database, with a directory in it: the named file (validated first, against the
+    policy, replacing the loaded one), or the demo directory on first run. Restricted rows
+    are sealed with the deployment's key ring; `create_ring`: make the state folder's ring if
+    there is none (the embedded engine; a worker of a deployment must be given the
+    deployment's ring)."""
     settings.ensure_state_dir()
     directory = None
+    policy = load_policy(settings)
     if settings.directory_file is not None:
-        directory = load_directory(settings.directory_file)
+        directory = load_directory(settings.directory_file, policy)
     from casework.identity.keyring import load_keyring
 
     store = Store(settings.db_url, load_keyring(settings.state_dir, create=create_ring))
     if directory is not None:
         store.directory.replace(directory)
     elif not store.directory.is_loaded():
-        store.directory.replace(load_directory(DEMO_DIRECTORY))
+        store.directory.replace(load_directory(DEMO_DIRECTORY, policy))
     return store

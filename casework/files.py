@@ -41,8 +41,9 @@ def _line_of(node: Any, loc: tuple[Any, ...]) -> int | None:
     return line
 
 
-def parse_model(text: str, model: type[M], source: str) -> M:
-    """Validate YAML text as `model`; FileRefused names `source:line` and the reason."""
+def parse_model(text: str, model: type[M], source: str, context: dict[str, Any] | None = None) -> M:
+    """Validate YAML text as `model` (with pydantic's validation `context`); FileRefused names
+    `source:line` and the reason."""
     try:
         node = yaml.compose(text)
         data = yaml.safe_load(text)
@@ -51,14 +52,16 @@ def parse_model(text: str, model: type[M], source: str) -> M:
         where = f"{source}:{mark.line + 1}" if mark else source
         problem = getattr(e, "problem", None) or str(e)
         raise FileRefused(f"{where}: not valid YAML: {problem}") from None
-    return _validated(node, data, model, source)
+    return _validated(node, data, model, source, context)
 
 
-def _validated(node: Any, data: Any, model: type[M], source: str) -> M:
+def _validated(
+    node: Any, data: Any, model: type[M], source: str, context: dict[str, Any] | None = None
+) -> M:
     if not isinstance(data, dict):
         raise FileRefused(f"{source}:1: expected a mapping of settings at the top of the file")
     try:
-        return model.model_validate(data)
+        return model.model_validate(data, context=context)
     except ValidationError as e:
         lines = []
         for err in e.errors():
@@ -140,10 +143,10 @@ def _written_twice(node: Any, path: tuple[str, ...]) -> list[str]:
     return found
 
 
-def load_model(path: str | Path, model: type[M]) -> M:
+def load_model(path: str | Path, model: type[M], context: dict[str, Any] | None = None) -> M:
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as e:
         raise FileRefused(f"{path}: cannot be read: {e.strerror or e}") from None
-    return parse_model(text, model, str(path))
+    return parse_model(text, model, str(path), context)

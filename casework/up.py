@@ -44,6 +44,7 @@ from casework.dev_server import (
     ensure_search_attributes,
     temporal_binary,
 )
+from casework.domain.sla import DEFAULT_POLICY
 from casework.door.app import create_app
 from casework.door.credentials import OidcConfig
 from casework.door.serve import PROFILES, DoorRefused, demo_profiles, owner_only, start_door
@@ -86,13 +87,14 @@ class UpOptions:
 def check_files(settings: Settings) -> None:
     """S5: the policy and directory files are valid before anything starts (FileRefused)."""
     problems = []
+    policy = DEFAULT_POLICY  # the directory's tiers are checked against it if the file is bad
     try:
-        load_policy(settings)
+        policy = load_policy(settings)
     except FileRefused as e:
         problems.append(str(e))
     if settings.directory_file is not None:
         try:
-            load_directory(settings.directory_file)
+            load_directory(settings.directory_file, policy)
         except FileRefused as e:
             problems.append(str(e))
     if problems:

@@ -69,7 +69,7 @@ from casework.codec import data_converter
 from casework.domain.actions import ActionResult, ViewRequest
 from casework.domain.business_calendar import calendar_for, closed_days
 from casework.domain.models import CaseView, OpenCaseRequest
-from casework.domain.sla import SlaPolicy
+from casework.domain.sla import policy_with
 from casework.engine import load_directory
 from casework.identity.interceptors import PrincipalHeaders, acting
 from casework.identity.keyring import KeyRing
@@ -87,15 +87,11 @@ TEST_RING = KeyRing.from_json(
 )
 """The test-only ring the histories' tokens are signed with (tests/conftest.py replays them
 with the same one)."""
-POLICY = SlaPolicy.model_validate(
-    {
-        "first_response_targets": {
-            "GOLD": {"P1": "2s", "P2": "60s", "P3": "480s"},
-            "PLATINUM": {"P1": "15s", "P2": "60s", "P3": "240s"},
-        },
-        "routing_retry": "1s",
-        "escalation_acknowledge_within": "2s",
-    }
+POLICY = policy_with(
+    {"GOLD": {"P1": "2s", "P3": "480s"}, "PLATINUM": {"P1": "15s", "P3": "240s"}},
+    every_tier={"P2": "60s"},
+    routing_retry="1s",
+    escalation_acknowledge_within="2s",
 )
 """Seconds, so that the breach case breaches in real time: the recorder acts through updates and
 queries, which do not skip time on the test server."""

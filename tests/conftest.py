@@ -45,7 +45,7 @@ from casework.codec import Realm, data_converter
 from casework.domain.actions import ViewRequest
 from casework.domain.directory import Directory
 from casework.domain.models import CaseView, OpenCaseRequest, OpenCaseResult
-from casework.domain.sla import DEFAULT_POLICY, SlaPolicy
+from casework.domain.sla import DEFAULT_POLICY, SlaPolicy, policy_with
 from casework.engine import load_directory
 from casework.identity.interceptors import PrincipalHeaders, acting
 from casework.identity.keyring import KeyRing
@@ -739,14 +739,12 @@ _ACTIVITY_DONE = {
 
 def policy_in_seconds() -> SlaPolicy:
     """S5: tests may load a table with seconds instead of hours."""
-    return SlaPolicy.model_validate(
+    return policy_with(
         {
-            "first_response_targets": {
-                "GOLD": {"P1": "30s", "P2": "60s", "P3": "480s"},
-                "PLATINUM": {"P1": "15s", "P2": "60s", "P3": "240s"},
-            },
-            "routing_retry": "5s",
-        }
+            "GOLD": {"P1": "30s", "P2": "60s", "P3": "480s"},
+            "PLATINUM": {"P1": "15s", "P2": "60s", "P3": "240s"},
+        },
+        routing_retry="5s",
     )
 
 

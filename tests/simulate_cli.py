@@ -86,10 +86,7 @@ def write_textbook(
     from casework.simulation.textbook import textbook_directory, textbook_load, textbook_policy
 
     folder.mkdir(parents=True, exist_ok=True)
-    policy = textbook_policy().model_dump(mode="json", exclude_none=True)
-    for row in policy["first_response_targets"].values():
-        for priority in row:
-            row[priority] = target
+    policy = textbook_policy(target).model_dump(mode="json", exclude_none=True)
     files = {
         "roster.yaml": textbook_directory(engineers).model_dump(mode="json", exclude_none=True),
         "load.yaml": textbook_load(arrivals, services).model_dump(mode="json", exclude_none=True),

@@ -21,6 +21,7 @@ from casework.contracts import (
 from casework.domain.directory import Directory
 from casework.domain.models import Category, Level, OpenCaseRequest, Priority, Tier
 from casework.domain.sla import DEFAULT_POLICY
+from casework.domain.tiers import GOLD, PLATINUM
 from casework.store import Store
 from tests.conftest import activity_env_at, case_request, policy_in_seconds
 
@@ -121,8 +122,8 @@ def test_intake_is_idempotent_per_request_id(
 @pytest.mark.parametrize(
     ("account", "contact", "tier", "p1"),
     [
-        ("acme", "acme-bob", Tier.PLATINUM, timedelta(minutes=15)),
-        ("globex", "globex-carol", Tier.GOLD, timedelta(minutes=30)),
+        ("acme", "acme-bob", PLATINUM, timedelta(minutes=15)),
+        ("globex", "globex-carol", GOLD, timedelta(minutes=30)),
     ],
 )
 def test_intake_resolves_tier_and_targets_from_the_policy(
@@ -138,7 +139,7 @@ def test_intake_resolves_tier_and_targets_from_the_policy(
         directory_activities.intake,
         open_request(account_id=account, contact_id=contact, product="fortigate"),
     )
-    assert intake.entitlement.tier is tier
+    assert intake.entitlement.tier == tier
     assert intake.entitlement.targets == DEFAULT_POLICY.targets_for(tier)
     assert intake.entitlement.targets[Priority.P1] == p1
     assert intake.entitlement.routing_retry == timedelta(minutes=5)

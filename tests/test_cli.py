@@ -222,7 +222,7 @@ async def test_a_refused_action_says_why_and_changes_nothing(cli_env: Desk) -> N
         (["show", "case-12x"], "'case-12x' is not a case number; write it like case-000123"),
         (["respond", "abc", "--text", "hi"], "is not a case number"),
         (["list", "--state", "sleeping"], "unknown state 'sleeping'; use one of: queued"),
-        (["list", "--tier", "silver"], "unknown tier 'silver'; use one of: GOLD, PLATINUM"),
+        (["list", "--tier", "gold!"], "unknown tier 'gold!': 'GOLD!' is not a tier's name"),
         (["list", "--priority", "P0"], "unknown priority 'P0'; use one of: P1, P2, P3"),
         (
             ["request-info", "1", "--item", "horoscope"],
@@ -440,9 +440,10 @@ async def test_a_bad_directory_file_is_shown_by_line_and_not_loaded(
     for command in ("check", "load"):
         result = await cli("directory", command, str(bad))
         assert result.exit_code == 2, result.output
-        assert f"{bad}:{gold_line}: accounts.1.tier: Input should be 'GOLD' or 'PLATINUM'" in (
-            result.stderr
-        )
+        assert (  # A1: a tier the policy does not sell, at the account's line
+            f"{bad}:{gold_line}: accounts.1.tier: account globex is on the BRONZE tier, which "
+            "the SLA policy does not sell (it sells GOLD, PLATINUM)"
+        ) in result.stderr
         assert f"{bad}:{acme_line}: accounts.0: account acme has 12 users" in result.stderr  # A1
         assert "Traceback" not in result.output
     acme = store.directory.account("acme")

@@ -32,6 +32,7 @@ from casework.domain.models import (
 )
 from casework.domain.presentation import present
 from casework.domain.sla import clock_for
+from casework.domain.tiers import PLATINUM
 from casework.domain.us_citizen import WITHHELD, may_see_content, redact
 from tests.conftest import case_request
 
@@ -94,7 +95,7 @@ def case(
     account: str = "acme",
     contact: str = "acme-alice",
     contacts: tuple[str, ...] = ("acme-alice", "acme-bob"),
-    tier: Tier = Tier.PLATINUM,
+    tier: Tier = PLATINUM,
     clock: ClockSpec | None = None,
     restricted: bool = False,
     opened_at: datetime = OPENED,

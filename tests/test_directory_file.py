@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from casework.domain.directory import Directory
-from casework.domain.models import Level, Tier
+from casework.domain.models import Level
+from casework.domain.tiers import GOLD, PLATINUM
 from casework.engine import load_directory, open_store
 from casework.files import FileRefused
 from casework.settings import DEMO_DIRECTORY, Settings
@@ -51,10 +52,10 @@ def test_the_demo_directory_loads() -> None:
     assert directory.products == ["FortiGate", "FortiAnalyzer", "FortiManager"]
     tiers = {a.id: a.tier for a in directory.accounts}
     assert tiers == {
-        "acme": Tier.PLATINUM,
-        "globex": Tier.GOLD,
-        "cyberdyne": Tier.PLATINUM,
-        "soylent": Tier.GOLD,
+        "acme": PLATINUM,
+        "globex": GOLD,
+        "cyberdyne": PLATINUM,
+        "soylent": GOLD,
     }
     assert {e.level for e in directory.engineers} == set(Level)
     assert [m.id for m in directory.escalation_managers] == ["em-ines", "em-jon"]

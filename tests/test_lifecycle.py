@@ -20,9 +20,9 @@ from casework.domain.models import (
     Level,
     OpenCaseRequest,
     Priority,
-    Tier,
 )
 from casework.domain.sla import AroundTheClock, start_clock
+from casework.domain.tiers import PLATINUM
 
 OPENED = datetime(2025, 3, 4, 9, 0, tzinfo=UTC)
 
@@ -61,7 +61,7 @@ def a_case(
         account_name="Acme Manufacturing",
         contact_name="Alice Moreau",
         account_contacts=["acme-alice", "acme-bob"],
-        entitlement=Entitlement(tier=Tier.PLATINUM, targets=targets),
+        entitlement=Entitlement(tier=PLATINUM, targets=targets),
     )
     return CaseState(
         case_id="case-000001",

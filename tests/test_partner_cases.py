@@ -22,7 +22,7 @@ from temporalio.testing import WorkflowEnvironment
 from casework.client import CaseworkError
 from casework.domain.directory import Directory, Partner
 from casework.domain.models import CaseView
-from casework.domain.sla import SlaPolicy
+from casework.domain.sla import SlaPolicy, policy_with
 from casework.store import Store
 from tests.conftest import Desk, eventually
 
@@ -32,16 +32,10 @@ PARTNER_ADDRESS = "support@northwind.example"
 
 def partner_targets_policy() -> SlaPolicy:
     """S5/P3: the partner's own response targets, in seconds so the test can watch them."""
-    return SlaPolicy.model_validate(
-        {
-            "first_response_targets": {
-                "GOLD": {"P1": "30m", "P2": "1h", "P3": "8h"},
-                "PLATINUM": {"P1": "15m", "P2": "1h", "P3": "4h"},
-            },
-            "partner_targets": {
-                "GOLD": {"P1": "2h", "P2": "4h", "P3": "1d"},
-                "PLATINUM": {"P1": "1h", "P2": "2h", "P3": "8h"},
-            },
+    return policy_with(
+        partner_targets={
+            "GOLD": {"P1": "2h", "P2": "4h", "P3": "1d"},
+            "PLATINUM": {"P1": "1h", "P2": "2h", "P3": "8h"},
         }
     )
 

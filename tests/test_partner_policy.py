@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from casework.domain.models import Priority, Tier
+from casework.domain.models import Priority
 from casework.domain.sla import DEFAULT_POLICY, SlaPolicy
+from casework.domain.tiers import GOLD, PLATINUM
 from casework.files import FileRefused, load_model
 from casework.settings import DEFAULT_POLICY_FILE
 
@@ -26,7 +27,7 @@ def test_an_old_policy_file_gives_partner_cases_the_s1_table() -> None:
     """S5/P3: the shipped file has no partner targets; partner cases use S1."""
     policy = load_model(DEFAULT_POLICY_FILE, SlaPolicy)
     assert policy.partner_targets is None
-    for tier in Tier:
+    for tier in (GOLD, PLATINUM):
         assert policy.partner_targets_for(tier) == DEFAULT_POLICY.targets_for(tier)
 
 
@@ -44,10 +45,10 @@ def test_partner_targets_come_from_the_policy_file(tmp_path: Path) -> None:
         """,
     )
     policy = load_model(path, SlaPolicy)
-    assert policy.partner_targets_for(Tier.GOLD)[Priority.P1] == timedelta(hours=2)
-    assert policy.partner_targets_for(Tier.GOLD)[Priority.P3] == timedelta(days=1)
-    assert policy.targets_for(Tier.GOLD)[Priority.P1] == timedelta(minutes=30)
-    assert policy.partner_targets_for(Tier.PLATINUM) == policy.targets_for(Tier.PLATINUM)
+    assert policy.partner_targets_for(GOLD)[Priority.P1] == timedelta(hours=2)
+    assert policy.partner_targets_for(GOLD)[Priority.P3] == timedelta(days=1)
+    assert policy.targets_for(GOLD)[Priority.P1] == timedelta(minutes=30)
+    assert policy.partner_targets_for(PLATINUM) == policy.targets_for(PLATINUM)
 
 
 def test_a_bad_partner_target_is_refused_at_its_line(tmp_path: Path) -> None:

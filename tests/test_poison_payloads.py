@@ -41,7 +41,7 @@ from casework import search_attributes
 from casework.attachments import AttachmentStore
 from casework.domain.actions import ActionResult, ViewRequest
 from casework.domain.models import CaseView
-from casework.domain.sla import SlaPolicy
+from casework.domain.sla import SlaPolicy, policy_with
 from casework.identity.interceptors import PrincipalCheck
 from casework.notify.contracts import RELAY_WORKFLOW
 from casework.store import Store
@@ -115,14 +115,10 @@ REFUSED_ON_FEED = {
 
 
 def policy_with_short_p1() -> SlaPolicy:
-    return SlaPolicy.model_validate(
-        {
-            "first_response_targets": {
-                "GOLD": {"P1": f"{TARGET_SECONDS}s", "P2": "600s", "P3": "4800s"},
-                "PLATINUM": {"P1": f"{TARGET_SECONDS}s", "P2": "600s", "P3": "2400s"},
-            },
-            "routing_retry": "5s",
-        }
+    return policy_with(
+        {"GOLD": {"P2": "600s", "P3": "4800s"}, "PLATINUM": {"P2": "600s", "P3": "2400s"}},
+        every_tier={"P1": f"{TARGET_SECONDS}s"},
+        routing_retry="5s",
     )
 
 

@@ -26,7 +26,7 @@ from activities import NotificationActivities
 from casework.attachments import AttachmentStore
 from casework.contracts import Notification
 from casework.domain.routing import manager_on_duty
-from casework.domain.sla import SlaPolicy
+from casework.domain.sla import SlaPolicy, policy_with
 from casework.notify.config import RelayConfig
 from casework.notify.contracts import relay_id
 from casework.notify.waker import RelayWaker
@@ -42,15 +42,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def fast_policy() -> SlaPolicy:
-    return SlaPolicy.model_validate(
-        {
-            "first_response_targets": {
-                "GOLD": {"P1": "60s", "P2": "60s", "P3": "480s"},
-                "PLATINUM": {"P1": "2s", "P2": "60s", "P3": "240s"},
-            },
-            "routing_retry": "5s",
-            "escalation_acknowledge_within": "4s",
-        }
+    return policy_with(
+        {"GOLD": {"P1": "60s", "P3": "480s"}, "PLATINUM": {"P1": "2s", "P3": "240s"}},
+        every_tier={"P2": "60s"},
+        routing_retry="5s",
+        escalation_acknowledge_within="4s",
     )
 
 

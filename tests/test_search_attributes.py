@@ -13,22 +13,14 @@ import asyncio
 import pytest
 from temporalio.client import Client
 
-from casework.domain.sla import SlaPolicy
+from casework.domain.sla import SlaPolicy, policy_with
 from tests.conftest import SETTLE_TIMEOUT, Desk
 
 
 @pytest.fixture
 def policy() -> SlaPolicy:
     """S5: P1 in two seconds so that a case breaches in real time; everything else an hour."""
-    return SlaPolicy.model_validate(
-        {
-            "first_response_targets": {
-                "GOLD": {"P1": "2s", "P2": "1h", "P3": "1h"},
-                "PLATINUM": {"P1": "2s", "P2": "1h", "P3": "1h"},
-            },
-            "routing_retry": "1s",
-        }
-    )
+    return policy_with(every_tier={"P1": "2s", "P2": "1h", "P3": "1h"}, routing_retry="1s")
 
 
 async def case_ids(client: Client, query: str) -> set[str]:

@@ -13,6 +13,7 @@ from rich.console import Console
 from casework.domain.directory import Directory
 from casework.domain.models import Level, Priority, Tier
 from casework.domain.sla import DEFAULT_POLICY
+from casework.domain.tiers import PLATINUM
 from casework.simulation.clock import MARGIN, MAX_LAG, PHASE
 from casework.simulation.crowd_rules import jumped, note_lag
 from casework.simulation.figures import CaseStory, breakdown
@@ -37,7 +38,7 @@ def case(
         case_id=f"case-{n:06d}",
         account_id="acme",
         contact_id="acme-alice",
-        tier=Tier.PLATINUM,
+        tier=PLATINUM,
         priority=priority,
         level=visits[-1].level,
         opened_at=opened,
@@ -250,9 +251,7 @@ def test_staffing_rosters_copy_the_groups_own_engineers(directory: Directory) ->
 
 def test_staff_gives_erlang_cs_answer_beside_its_own_where_the_textbook_applies() -> None:
     spec = RunSpec(textbook_directory(3), textbook_policy(), textbook_load(2.5, 1.0), 1, 1)
-    policy = textbook_policy().model_copy(
-        update={"first_response_targets": {tier: {p: HOUR for p in Priority} for tier in Tier}}
-    )
+    policy = textbook_policy(target=HOUR)
     answer = textbook_answer(
         RunSpec(spec.directory, policy, spec.load, 1, 1), Groups(spec.directory), 0.8
     )

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from casework.domain.models import ClockSpec, Priority, Tier
+from casework.domain.models import ClockSpec, Priority
 from casework.domain.sla import (
     DEFAULT_POLICY,
     AroundTheClock,
@@ -20,6 +20,7 @@ from casework.domain.sla import (
     retarget,
     start_clock,
 )
+from casework.domain.tiers import GOLD, PLATINUM
 from casework.files import FileRefused, load_model
 from casework.settings import DEFAULT_POLICY_FILE
 
@@ -38,13 +39,13 @@ S1_TABLE = {
 def test_default_policy_is_the_s1_table_cell_by_cell(priority: Priority) -> None:
     """S1: Gold P1 30 min, P2 1 h, P3 8 h; Platinum P1 15 min, P2 1 h, P3 4 h."""
     gold, platinum = S1_TABLE[priority]
-    assert DEFAULT_POLICY.targets_for(Tier.GOLD)[priority] == gold
-    assert DEFAULT_POLICY.targets_for(Tier.PLATINUM)[priority] == platinum
+    assert DEFAULT_POLICY.targets_for(GOLD)[priority] == gold
+    assert DEFAULT_POLICY.targets_for(PLATINUM)[priority] == platinum
 
 
 def test_default_policy_has_no_cells_beyond_s1() -> None:
     """S1: two tiers, three priorities each; nothing else."""
-    assert set(DEFAULT_POLICY.first_response_targets) == {Tier.GOLD, Tier.PLATINUM}
+    assert set(DEFAULT_POLICY.first_response_targets) == {GOLD, PLATINUM}
     for row in DEFAULT_POLICY.first_response_targets.values():
         assert set(row) == set(Priority)
 
@@ -72,12 +73,12 @@ def test_a_policy_in_seconds_loads(tmp_path: Path) -> None:
         """,
     )
     policy = load_model(path, SlaPolicy)
-    assert policy.targets_for(Tier.PLATINUM) == {
+    assert policy.targets_for(PLATINUM) == {
         Priority.P1: timedelta(seconds=15),
         Priority.P2: timedelta(seconds=60),
         Priority.P3: timedelta(seconds=240),
     }
-    assert policy.targets_for(Tier.GOLD)[Priority.P3] == timedelta(minutes=8)
+    assert policy.targets_for(GOLD)[Priority.P3] == timedelta(minutes=8)
     assert policy.routing_retry == timedelta(seconds=5)
 
 
@@ -109,10 +110,10 @@ first_response_targets:
 """
 
 BAD_POLICIES = {
-    "missing tier": (
-        "first_response_targets:\n  GOLD:\n    P1: 30m\n    P2: 1h\n    P3: 8h\n",
-        "policy.yaml:1: first_response_targets: no targets for tier PLATINUM; "
-        "every tier needs P1, P2, P3",
+    "no tier at all": (
+        "first_response_targets: {}\n",
+        "policy.yaml:1: first_response_targets: names no tier, so the policy sells nothing: "
+        "give it at least one tier with P1, P2, P3 (S1)",
     ),
     "missing priority": (
         GOOD_ROWS.replace("    P3: 4h\n", ""),
@@ -140,9 +141,21 @@ BAD_POLICIES = {
         GOOD_ROWS + "# a comment\nrouting_retyr: 5m\n",
         "policy.yaml:11: routing_retyr: Extra inputs are not permitted",
     ),
-    "unknown tier": (
-        GOOD_ROWS + "  SILVER: {P1: 1h, P2: 2h, P3: 9h}\n",
-        "policy.yaml:10: first_response_targets.SILVER.[key]: Input should be 'GOLD' or 'PLATINUM'",
+    "a tier in small letters": (
+        GOOD_ROWS + "  silver: {P1: 1h, P2: 2h, P3: 9h}\n",
+        "policy.yaml:10: first_response_targets.silver.[key]: 'silver' is not a tier's name: "
+        "write it in capitals, digits and _, starting with a letter, up to 16 characters "
+        "(GOLD, PLATINUM, SILVER)",
+    ),
+    "terms of a tier not sold": (
+        GOOD_ROWS + "tiers:\n  SILVER: {min_users: 50}\n",
+        "policy.yaml:11: tiers.SILVER: SILVER has no first_response_targets, so it is not sold: "
+        "give it first_response_targets.SILVER, or remove tiers.SILVER",
+    ),
+    "an offering that does not exist": (
+        GOOD_ROWS + "tiers:\n  GOLD: {premium_offerings: [csm, concierge]}\n",
+        "policy.yaml:11: tiers.GOLD.premium_offerings.1: Input should be 'us_citizen_support', "
+        "'csm_lite', 'csm' or 'resident_engineer'",
     ),
     "top-level list": (
         "- GOLD\n- PLATINUM\n",

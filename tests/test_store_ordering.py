@@ -18,7 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from casework.domain.directory import Directory
 from casework.store import Store
-from casework.store.base import insert_for
+from casework.store.dialect import insert_or_nothing, insert_or_update
 from casework.store.tables import log_approvals
 from tests.conftest import TEST_RING
 
@@ -130,26 +130,42 @@ def test_a_referral_and_a_problem_report_are_one_per_request(store: Store) -> No
     assert [p["id"] for p in store.tracker.problem_reports(CASE)] == [pr]
 
 
+class Recording:
+    """A connection of `dialect` that keeps what it is asked to run instead of running it."""
+
+    def __init__(self, dialect: str) -> None:
+        self.dialect = SimpleNamespace(name=dialect)
+        self.statements: list[Any] = []
+
+    def execute(self, statement: Any) -> None:
+        self.statements.append(statement)
+
+
 @pytest.mark.parametrize(
     ("dialect", "kind"), [("sqlite", sqlite.Insert), ("postgresql", postgresql.Insert)]
 )
 def test_the_upsert_is_the_databases_own(dialect: str, kind: type) -> None:
-    """One helper picks the dialect's INSERT; on PostgreSQL the guard is the same SQL."""
-    conn: Any = SimpleNamespace(dialect=SimpleNamespace(name=dialect))
-    statement = insert_for(conn, log_approvals)
-    assert isinstance(statement, kind)
-    upsert = statement.values(request_id="r", case_id="c", logs=[], status="pending")
-    guarded = upsert.on_conflict_do_update(
-        index_elements=[log_approvals.c.request_id],
-        set_={"status": upsert.excluded.status},
-        where=log_approvals.c.status == "pending",
+    """One helper writes each dialect's INSERT; on PostgreSQL the guard is the same SQL."""
+    conn: Any = Recording(dialect)
+    insert_or_update(
+        conn,
+        log_approvals,
+        {"request_id": "r", "case_id": "c", "logs": [], "status": "pending"},
+        key=[log_approvals.c.request_id],
+        changes=lambda new: {"status": new.status},
+        where=lambda _new: log_approvals.c.status == "pending",
     )
-    sql = str(guarded.compile(dialect=postgresql.dialect() if dialect == "postgresql" else None))
+    insert_or_nothing(conn, log_approvals, {"request_id": "r"}, key=["request_id"])
+    guarded, kept = conn.statements
+    assert isinstance(guarded, kind) and isinstance(kept, kind)
+    on = postgresql.dialect() if dialect == "postgresql" else sqlite.dialect()
+    sql = str(guarded.compile(dialect=on))
     assert "ON CONFLICT (request_id) DO UPDATE SET status = excluded.status" in sql
     assert "WHERE log_approvals.status = " in sql
+    assert "ON CONFLICT (request_id) DO NOTHING" in str(kept.compile(dialect=on))
 
 
 def test_another_database_is_refused_by_name() -> None:
-    conn: Any = SimpleNamespace(dialect=SimpleNamespace(name="mysql"))
+    conn: Any = Recording("mysql")
     with pytest.raises(NotImplementedError, match="SQLite or PostgreSQL, not mysql"):
-        insert_for(conn, log_approvals)
+        insert_or_nothing(conn, log_approvals, {"request_id": "r"})

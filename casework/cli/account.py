@@ -12,12 +12,14 @@ from casework.cli.common import (
     OutputOption,
     existing_store,
     fail,
+    globals_of,
     out,
     print_json,
 )
 
 if TYPE_CHECKING:
     from casework.domain.directory import Account
+    from casework.domain.tiers import TierRules
 
 commands = typer.Typer(
     help="Look at an account, or change its US Citizen Support flag (U1).", no_args_is_help=True
@@ -76,10 +78,11 @@ def account_us_citizen(
     replaces it with what the file says."""
     from pydantic import ValidationError as Invalid
 
+    tiers = _tiers_sold(ctx)
     store = existing_store(ctx)
     try:
         try:
-            updated = store.directory.set_us_citizen_support(account.strip(), on, zone)
+            updated = store.directory.set_us_citizen_support(account.strip(), on, zone, tiers)
         except Invalid as e:
             reasons = "; ".join(err["msg"].removeprefix("Value error, ") for err in e.errors())
             fail(f"account {account} not changed: {reasons}", BAD_INPUT)
@@ -118,3 +121,14 @@ def account_us_citizen(
             markup=False,
         )
     print_account(updated, Output.text)
+
+
+def _tiers_sold(ctx: typer.Context) -> TierRules:
+    """A3: what the engine's SLA policy lets each tier buy (the default policy's: Platinum)."""
+    from casework.engine import load_policy
+    from casework.files import FileRefused
+
+    try:
+        return load_policy(globals_of(ctx).placement().settings).tier_rules()
+    except FileRefused as e:
+        fail(f"{e}\nThe account was not changed.", BAD_INPUT)

@@ -20,6 +20,7 @@ from casework.cli.common import (
 
 if TYPE_CHECKING:
     from casework.domain.directory import Directory
+    from casework.settings import Settings
 
 commands = typer.Typer(
     help="Check or load the directory (accounts, contacts, products, engineers, rota).",
@@ -29,36 +30,40 @@ commands = typer.Typer(
 DirectoryFile = Annotated[Path, typer.Argument(help="Directory YAML.")]
 
 
-def checked_directory(file: Path) -> Directory:
-    from casework.engine import load_directory
+def checked_directory(file: Path, settings: Settings) -> Directory:
+    """The directory file, checked against the engine's SLA policy (its tiers: A1, A3)."""
+    from casework.engine import load_directory, load_policy
     from casework.files import FileRefused
 
     try:
-        return load_directory(file)
+        return load_directory(file, load_policy(settings))
     except FileRefused as e:
         fail(f"{e}\nThe directory was not loaded.", BAD_INPUT)
 
 
 @commands.command("check")
-def directory_check(file: DirectoryFile) -> None:
-    """Validate a directory file; every problem is shown as file:line: path: reason."""
+def directory_check(ctx: typer.Context, file: DirectoryFile) -> None:
+    """Validate a directory file, against the engine's SLA policy (--policy, CASEWORK_POLICY,
+    or the one the state folder's engine runs); every problem is shown as file:line: path:
+    reason."""
     from casework.cli.render import directory_summary
 
-    directory = checked_directory(file)
+    directory = checked_directory(file, globals_of(ctx).placement().settings)
     out().print(f"{file}: valid: {directory_summary(directory)}", markup=False)
 
 
 @commands.command("load")
 def directory_load(ctx: typer.Context, file: DirectoryFile) -> None:
-    """Validate a directory file, then replace the directory in the casework database.
+    """Validate a directory file (against the engine's SLA policy), then replace the directory
+    in the casework database.
 
     The running worker uses it for the next intake and routing; open cases keep their owner."""
     from casework.cli.render import directory_summary
     from casework.redact import masked_url
     from casework.store import Store
 
-    directory = checked_directory(file)
     settings = globals_of(ctx).placement().settings  # the state folder's engine's database
+    directory = checked_directory(file, settings)
     settings.ensure_state_dir()
     store = Store(settings.db_url)
     try:

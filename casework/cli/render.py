@@ -215,7 +215,7 @@ def accounts_table(accounts: list[Account]) -> Table:
         table.add_row(
             a.id,
             a.name,
-            a.tier.value,
+            a.tier,
             str(a.users),
             premium,
             via,
@@ -300,7 +300,7 @@ def account_lines(account: Account) -> list[tuple[str, str]]:
     approvers = [c.id for c in account.contacts if c.approver]
     return [
         ("account", f"{account.name} ({account.id})"),
-        ("tier", f"{account.tier.value}, {account.users} users"),
+        ("tier", f"{account.tier}, {account.users} users"),
         ("US Citizen Support", usc),
         ("zone", account.zone or "-"),
         (
@@ -323,7 +323,7 @@ def policy_targets(policy: SlaPolicy) -> Table:
     table.add_column("priority")
     tiers = list(policy.first_response_targets)
     for tier in tiers:
-        table.add_column(tier.value)
+        table.add_column(tier)
     for priority in next(iter(policy.first_response_targets.values())):
         table.add_row(
             priority.value,
@@ -348,7 +348,7 @@ def report_tables(report: Report) -> list[Table]:
     for line in [*report.lines, report.total]:
         percent = line.within_target_percent
         table.add_row(
-            line.tier.value if line.tier else "all",
+            line.tier if line.tier else "all",
             line.priority.value if line.priority else "all",
             str(line.opened),
             str(line.responded_within_target),

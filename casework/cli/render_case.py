@@ -73,7 +73,7 @@ def fact_lines(view: CaseView, now: datetime) -> Lines:
         (
             "priority",
             Text(
-                f"{view.priority.value}, tier {view.tier.value}, category {view.category.value}, "
+                f"{view.priority.value}, tier {view.tier}, category {view.category.value}, "
                 f"via {view.channel.value}"
             ),
         ),

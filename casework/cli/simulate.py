@@ -193,7 +193,7 @@ def _read_files(
         the_policy = load_model(policy, SlaPolicy) if policy else DEFAULT_POLICY
         the_load, text = read_load(load)
         for path in [directory, *([compare] if compare else [])]:
-            roster = load_directory(path)
+            roster = load_directory(path, the_policy)
             check_against(the_load, text, str(load), roster)
             rosters.append((path.stem, roster))
     except FileRefused as e:

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import holidays
 
-from casework.domain.directory import SERVICE_ZONES, WEEKDAYS
+from casework.domain.shifts import SERVICE_ZONES, WEEKDAYS
 
 MAX_DAYS_SCANNED = 3 * 366
 """A target never needs more than this many calendar days; guards against an empty calendar."""

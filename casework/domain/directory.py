@@ -7,26 +7,27 @@ database. A directory that breaks a rule is refused whole, with the place and th
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import date, datetime, time
+from datetime import date
 from typing import Annotated, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     EmailStr,
     Field,
     StringConstraints,
-    ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
-from pydantic_core import PydanticCustomError
 
 from casework.domain.channels import Channels, channels_refusal
 from casework.domain.models import Identifier, Level, ShortText, Strict, Tier
+from casework.domain.shifts import SERVICE_ZONES as SERVICE_ZONES
+from casework.domain.shifts import WEEKDAYS as WEEKDAYS
+from casework.domain.shifts import Shift as Shift
+from casework.domain.shifts import check_zone
+from casework.domain.tiers import PREMIUM_OFFERINGS, rules_of
 from casework.domain.us_citizen import restricted_member_refusal
-
-PLATINUM_MIN_USERS = 250
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+from casework.domain.vocabulary import refused_at
 
 
 class Contact(Strict):
@@ -62,9 +63,6 @@ class Premium(Strict):
         return PREMIUM_OFFERINGS[self.offering]
 
 
-PREMIUM_OFFERINGS = {"csm_lite": "CSM-Lite", "csm": "CSM", "resident_engineer": "Resident Engineer"}
-
-
 class Account(Strict):
     id: Identifier
     name: ShortText
@@ -92,47 +90,42 @@ class Account(Strict):
         if zone is None:
             return None
         zone = SERVICE_ZONES.get(zone.strip().lower(), zone.strip())
-        _check_zone(zone)
+        check_zone(zone)
         return zone
 
     @model_validator(mode="after")
-    def _platinum_needs_250_users(self) -> Account:
-        """A1: Platinum is sold to accounts of 250 or more users."""
-        if self.tier is Tier.PLATINUM and self.users < PLATINUM_MIN_USERS:
+    def _fits_its_tier(self, info: ValidationInfo) -> Account:
+        """A1: the account's tier is one the policy sells (refused at its `tier` line), to
+        accounts of at least the tier's users. A3/U1: what the account buys beyond the Global
+        Support Center (US Citizen Support, a premium expert) is among its tier's premium
+        offerings (the default policy's: Platinum's). Checked against the policy a directory
+        is loaded under (casework.domain.tiers.under); an account read back from the
+        database is not checked again (`LOADED`)."""
+        rules = rules_of(info)
+        if rules is None:
+            return self
+        if not rules.sells(self.tier):
+            raise refused_at("Account", ("tier",), rules.not_sold(self.id, self.tier), self.tier)
+        refusal = rules.too_few_users(self.id, self.tier, self.users)
+        if refusal is None and self.us_citizen_support:
+            refusal = rules.may_not_buy(self.id, self.tier, "us_citizen_support")
+        if refusal:
+            raise ValueError(refusal)
+        if self.premium is not None:
+            refusal = rules.may_not_buy(self.id, self.tier, self.premium.offering)
+            if refusal:
+                raise refused_at("Account", ("premium",), refusal, self.premium.offering)
+        return self
+
+    @model_validator(mode="after")
+    def _us_citizen_support_has_a_zone(self) -> Account:
+        """U1/U4: US Citizen Support runs in the customer's business hours: its zone."""
+        if self.us_citizen_support and self.zone is None:
             raise ValueError(
-                f"account {self.id} has {self.users} users; Platinum is sold to accounts of "
-                f"{PLATINUM_MIN_USERS} or more users (A1): make it GOLD or correct the count"
+                f"account {self.id}: US Citizen Support runs in the customer's business hours; "
+                "give the account a zone: eastern or pacific (U4)"
             )
         return self
-
-    @model_validator(mode="after")
-    def _us_citizen_support_is_platinum_only(self) -> Account:
-        """A3/U1: US Citizen Support is sold to Platinum accounts only; it needs a zone (U4)."""
-        if self.us_citizen_support:
-            refusal = us_citizen_support_refusal(self)
-            if refusal:
-                raise ValueError(refusal)
-        return self
-
-    @model_validator(mode="after")
-    def _premium_is_platinum_only(self) -> Account:
-        """A3: CSM-Lite, CSM and Resident Engineer are sold to Platinum accounts only."""
-        if self.premium is None or self.tier is Tier.PLATINUM:
-            return self
-        reason = (
-            f"account {self.id} is {self.tier.value}: {self.premium.offering_name} is a "
-            "Platinum offering, upgrade to Platinum first (A3)"
-        )
-        raise ValidationError.from_exception_data(
-            "Account",
-            [
-                {
-                    "type": PydanticCustomError("premium", "{reason}", {"reason": reason}),
-                    "loc": ("premium",),
-                    "input": self.premium.offering,
-                }
-            ],
-        )
 
 
 def premium_expert_refusal(
@@ -178,24 +171,6 @@ def premium_expert_refusal(
     return None
 
 
-def us_citizen_support_refusal(account: Account) -> str | None:
-    """Why `account` may not have US Citizen Support (A3, U1, U4), or None."""
-    if account.tier is not Tier.PLATINUM:
-        return (
-            f"account {account.id} is {account.tier.value}: US Citizen Support is a Platinum "
-            "offering, upgrade to Platinum first (A3)"
-        )
-    if account.zone is None:
-        return (
-            f"account {account.id}: US Citizen Support runs in the customer's business hours; "
-            "give the account a zone: eastern or pacific (U4)"
-        )
-    return None
-
-
-SERVICE_ZONES = {"eastern": "America/New_York", "pacific": "America/Los_Angeles"}
-
-
 WebAddress = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^https?://\S+$")]
 
 
@@ -238,15 +213,6 @@ class Partner(Strict):
         return ", ".join(f"{kind} {value}" for kind, value in found if value)
 
 
-def _check_zone(zone: str) -> None:
-    try:
-        ZoneInfo(zone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(
-            f"unknown time zone {zone!r}; use an IANA name like America/New_York"
-        ) from None
-
-
 class CitizenshipProof(Strict):
     """U2: verified proof of US citizenship: a US passport, or a US birth certificate together
     with a government-issued photo ID."""
@@ -266,43 +232,6 @@ class CitizenshipProof(Strict):
                 "government-issued photo ID: add photo_id (e.g. state driver license) (U2)"
             )
         return self
-
-
-class Shift(Strict):
-    """When someone works: weekdays and hours in a zone. `end` <= `start` spans midnight;
-    `start` == `end` means the whole day."""
-
-    zone: str = "UTC"
-    days: list[str] = Field(default_factory=lambda: list(WEEKDAYS))
-    start: time = time(0, 0)
-    end: time = time(0, 0)
-
-    @field_validator("zone")
-    @classmethod
-    def _known_zone(cls, zone: str) -> str:
-        _check_zone(zone)
-        return zone
-
-    @field_validator("days")
-    @classmethod
-    def _known_days(cls, days: list[str]) -> list[str]:
-        days = [d.strip().lower()[:3] for d in days]
-        bad = [d for d in days if d not in WEEKDAYS]
-        if bad or not days:
-            raise ValueError(f"days must be among {', '.join(WEEKDAYS)}; got {bad or 'none'}")
-        return days
-
-    def covers(self, at: datetime) -> bool:
-        local = at.astimezone(ZoneInfo(self.zone))
-        clock = local.time().replace(tzinfo=None)
-        if self.start == self.end:
-            return WEEKDAYS[local.weekday()] in self.days
-        if self.start < self.end:
-            return WEEKDAYS[local.weekday()] in self.days and self.start <= clock < self.end
-        # spans midnight: the shift belongs to the day it started on
-        if clock >= self.start:
-            return WEEKDAYS[local.weekday()] in self.days
-        return clock < self.end and WEEKDAYS[(local.weekday() - 1) % 7] in self.days
 
 
 class Engineer(Strict):
@@ -344,7 +273,7 @@ class Engineer(Strict):
         if zone is None:
             return None
         zone = SERVICE_ZONES.get(zone.strip().lower(), zone.strip())
-        _check_zone(zone)
+        check_zone(zone)
         return zone
 
     def has_skill(self, skill: str) -> bool:
@@ -431,20 +360,8 @@ class Directory(Strict):
             if ident in seen:
                 # Raised with the second occurrence's location, so that a refused directory
                 # file names the line of the duplicate (casework.files), not the file's top.
-                raise ValidationError.from_exception_data(
-                    "Directory",
-                    [
-                        {
-                            "type": PydanticCustomError(
-                                "duplicate_id",
-                                "id '{ident}' is used twice ({first} and {kind}); ids are unique",
-                                {"ident": ident, "first": seen[ident], "kind": kind},
-                            ),
-                            "loc": where,
-                            "input": ident,
-                        }
-                    ],
-                )
+                reason = f"id '{ident}' is used twice ({seen[ident]} and {kind}); ids are unique"
+                raise refused_at("Directory", where, reason, ident)
             seen[ident] = kind
         return self
 
@@ -470,16 +387,7 @@ class Directory(Strict):
                 )
             else:
                 continue
-            raise ValidationError.from_exception_data(
-                "Directory",
-                [
-                    {
-                        "type": PydanticCustomError("par_partner", "{reason}", {"reason": reason}),
-                        "loc": ("accounts", i, "partner"),
-                        "input": account.partner,
-                    }
-                ],
-            )
+            raise refused_at("Directory", ("accounts", i, "partner"), reason, account.partner)
         return self
 
     @model_validator(mode="after")
@@ -504,18 +412,8 @@ class Directory(Strict):
                 )
             else:
                 continue
-            raise ValidationError.from_exception_data(
-                "Directory",
-                [
-                    {
-                        "type": PydanticCustomError(
-                            "partner_engineer", "{reason}", {"reason": reason}
-                        ),
-                        "loc": ("engineers", i, field),
-                        "input": getattr(engineer, field),
-                    }
-                ],
-            )
+            given = getattr(engineer, field)
+            raise refused_at("Directory", ("engineers", i, field), reason, given)
         return self
 
     @model_validator(mode="after")
@@ -543,16 +441,8 @@ class Directory(Strict):
                 )
             if reason is None:
                 continue
-            raise ValidationError.from_exception_data(
-                "Directory",
-                [
-                    {
-                        "type": PydanticCustomError("premium", "{reason}", {"reason": reason}),
-                        "loc": ("accounts", i, "premium", "expert"),
-                        "input": account.premium.expert,
-                    }
-                ],
-            )
+            where = ("accounts", i, "premium", "expert")
+            raise refused_at("Directory", where, reason, account.premium.expert)
         return self
 
     def product_named(self, name: str) -> str | None:

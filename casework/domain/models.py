@@ -6,14 +6,10 @@ out (STYLE.md). New fields always get defaults so that old histories still decod
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime, timedelta
-from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     RootModel,
     field_validator,
@@ -30,77 +26,17 @@ from casework.domain.validation import OptionalText as OptionalText
 from casework.domain.validation import ShortText as ShortText
 from casework.domain.validation import read_as_recorded
 
-
-class Tier(StrEnum):
-    """A1: every account has a support tier."""
-
-    GOLD = "GOLD"
-    PLATINUM = "PLATINUM"
-
-
-class Priority(StrEnum):
-    P1 = "P1"
-    P2 = "P2"
-    P3 = "P3"
-
-
-class Channel(StrEnum):
-    """A2: cases come by phone or by web (Case Center)."""
-
-    PHONE = "phone"
-    WEB = "web"
-    PARTNER = "partner"
-    """P3: a Support Now partner opens a case for its PAR customer (needs `partner_id`)."""
-
-
-class Category(StrEnum):
-    """A5: a case is a support issue or a security vulnerability issue."""
-
-    SUPPORT = "support"
-    SECURITY_VULNERABILITY = "security_vulnerability"
-
-
-class Level(StrEnum):
-    """E1: L0 Customer Care, L1-L2 Global Support Center, L3 Global Escalation Center."""
-
-    L0 = "L0"
-    L1 = "L1"
-    L2 = "L2"
-    L3 = "L3"
-
-    def next(self) -> Level | None:
-        order = list(Level)
-        i = order.index(self)
-        return order[i + 1] if i + 1 < len(order) else None
-
-
-class ActorRole(StrEnum):
-    CONTACT = "contact"
-    ENGINEER = "engineer"
-    SYSTEM = "system"
-    UNKNOWN = "unknown"
-    ESCALATION_MANAGER = "escalation_manager"
-
-
-class Strict(BaseModel):
-    """Inputs refuse unknown fields: a typo in a hand-typed payload is an error, not a no-op."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-class Lenient(BaseModel):
-    """Outputs and carried state ignore unknown fields: a newer writer never breaks a reader."""
-
-    model_config = ConfigDict(extra="ignore")
-
-
-CASE_ID_PATTERN = re.compile(r"^case-\d{6,}(-esc-\d+)?$")
-"""A case number; `-esc-<n>` is a partner case's vendor escalation (P4)."""
-
-
-def case_id_for(number: int) -> str:
-    return f"case-{number:06d}"
-
+# The vocabulary (casework.domain.vocabulary): every module imports it from here.
+from casework.domain.vocabulary import CASE_ID_PATTERN as CASE_ID_PATTERN
+from casework.domain.vocabulary import ActorRole as ActorRole
+from casework.domain.vocabulary import Category as Category
+from casework.domain.vocabulary import Channel as Channel
+from casework.domain.vocabulary import Lenient as Lenient
+from casework.domain.vocabulary import Level as Level
+from casework.domain.vocabulary import Priority as Priority
+from casework.domain.vocabulary import Strict as Strict
+from casework.domain.vocabulary import Tier as Tier
+from casework.domain.vocabulary import case_id_for as case_id_for
 
 # --- intake -------------------------------------------------------------------------------
 

@@ -75,6 +75,6 @@ def summary_line_for_intake(intake: IntakeResult, priority: Priority | None = No
     request = intake.request
     about = RESTRICTED_SUMMARY if intake.entitlement.restricted else request.description[:80]
     return (
-        f"{(priority or request.priority).value} {intake.entitlement.tier.value} · "
+        f"{(priority or request.priority).value} {intake.entitlement.tier} · "
         f"{intake.account_name} · {request.product} {request.version} · {about}"
     )

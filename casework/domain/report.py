@@ -12,6 +12,7 @@ from raised to acknowledged.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from statistics import median
 
@@ -19,6 +20,7 @@ from pydantic import Field
 
 from casework.domain.durations import format_duration
 from casework.domain.models import Lenient, Priority, Tier
+from casework.domain.tiers import S1_RULES
 
 
 class CaseFactRow(Lenient):
@@ -122,14 +124,17 @@ def build_report(
     end: datetime,
     cases: list[CaseFactRow],
     escalations: list[EscalationRow],
+    tiers: Sequence[str] = tuple(S1_RULES.terms),
 ) -> Report:
-    """The report for [start, end): one line per tier and priority (all six, zeros included,
-    so that a quiet week reads as such), a total, and every escalation raised in the range."""
+    """The report for [start, end): one line per tier and priority (every priority of each
+    of `tiers`, zeros included, so that a quiet week reads as such; then those of any other
+    tier a case was opened on), a total, and every escalation raised in the range."""
     cases = [c for c in cases if start <= c.opened_at < end]
     escalations = [e for e in escalations if start <= e.raised_at < end]
+    every = list(dict.fromkeys([*tiers, *sorted({c.tier for c in cases} - set(tiers))]))
     lines = [
-        _line(tier, priority, [c for c in cases if c.tier is tier and c.priority is priority])
-        for tier in Tier
+        _line(tier, priority, [c for c in cases if c.tier == tier and c.priority is priority])
+        for tier in every
         for priority in Priority
     ]
     rows = [
@@ -179,13 +184,15 @@ class AcknowledgementGroup(Lenient):
 
 
 def acknowledgement_groups(report: Report) -> list[AcknowledgementGroup]:
-    """E3: the report's escalations by tier and priority, in the table's order (all six,
+    """E3: the report's escalations by tier and priority, in the table's order (its lines,
     empty ones included, so a chart lines up with the case counts), then any other tier and
     priority an escalation carries."""
     groups = {
-        (tier.value, priority.value): AcknowledgementGroup(tier=tier.value, priority=priority.value)
-        for tier in Tier
-        for priority in Priority
+        (line.tier, line.priority.value): AcknowledgementGroup(
+            tier=line.tier, priority=line.priority.value
+        )
+        for line in report.lines
+        if line.tier is not None and line.priority is not None
     }
     for row in report.escalations:
         group = groups.setdefault(

@@ -6,14 +6,25 @@ does the arithmetic itself, so a business-hours clock (U4) slots in as another `
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta
-from typing import Annotated, Protocol
+from typing import Annotated, Any, Protocol
 
-from pydantic import AfterValidator, Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from casework.domain.business_calendar import BusinessCalendar, calendar_for
 from casework.domain.durations import Duration, format_duration
 from casework.domain.models import ClockSpec, Priority, SlaState, Strict, Tier
+from casework.domain.tiers import (
+    GOLD,
+    MAX_TIERS,
+    PLATINUM,
+    PLATINUM_TERMS,
+    UNSTATED_TERMS,
+    TierRules,
+    TierTerms,
+)
+from casework.domain.vocabulary import refused_at
 
 
 class ServiceClock(Protocol):
@@ -142,9 +153,14 @@ class UsCitizenSupportPolicy(Strict):
 
 
 class SlaPolicy(Strict):
-    """S5: the targets are data. `first_response_targets[tier][priority]`."""
+    """S5: the targets are data. `first_response_targets[tier][priority]`; the tiers named
+    there are the tiers sold (A1), and `tiers` says what each is sold to and may buy (A1, A3;
+    casework.domain.tiers)."""
 
-    first_response_targets: dict[Tier, TargetRow]
+    first_response_targets: dict[Tier, TargetRow] = Field(
+        max_length=MAX_TIERS,
+        description="S1: each tier sold, with its targets; a tier not named is not sold",
+    )
     routing_retry: PositiveDuration = Field(
         default=timedelta(minutes=5),
         description="how long a case waits in its queue before routing is tried again",
@@ -152,7 +168,15 @@ class SlaPolicy(Strict):
     us_citizen_support: UsCitizenSupportPolicy = Field(default_factory=UsCitizenSupportPolicy)
     partner_targets: dict[Tier, TargetRow] | None = Field(
         default=None,
+        max_length=MAX_TIERS,
         description="P3: first-response targets of partner cases; the S1 table when absent",
+    )
+    tiers: dict[Tier, TierTerms] = Field(
+        default_factory=dict,
+        max_length=MAX_TIERS,
+        description="A1/A3: what a sold tier is sold to (min_users) and the premium offerings "
+        "it may buy; a tier not named: PLATINUM as S1 sells it (250 users, every premium "
+        "offering), any other to any account with none",
     )
     escalation_acknowledge_within: PositiveDuration = Field(
         default=timedelta(minutes=15),
@@ -164,40 +188,94 @@ class SlaPolicy(Strict):
         "routed normally",
     )
 
-    @field_validator("first_response_targets")
-    @classmethod
-    def _every_tier(
-        cls, table: dict[Tier, dict[Priority, timedelta]]
-    ) -> dict[Tier, dict[Priority, timedelta]]:
-        for tier in Tier:
-            if tier not in table:
-                raise ValueError(f"no targets for tier {tier.value}; every tier needs P1, P2, P3")
-        return table
+    @model_validator(mode="after")
+    def _terms_of_sold_tiers(self) -> SlaPolicy:
+        """A tier's terms and partner targets go with its targets: a tier is sold with them.
+        Refused at the line of the tier that has none."""
+        sold = self.first_response_targets
+        if not sold:
+            reason = (
+                "names no tier, so the policy sells nothing: give it at least one tier with "
+                "P1, P2, P3 (S1)"
+            )
+            raise refused_at("SlaPolicy", ("first_response_targets",), reason, sold)
+        for field in ("tiers", "partner_targets"):
+            for tier in getattr(self, field) or {}:
+                if tier not in sold:
+                    reason = (
+                        f"{tier} has no first_response_targets, so it is not sold: give it "
+                        f"first_response_targets.{tier}, or remove {field}.{tier}"
+                    )
+                    raise refused_at("SlaPolicy", (field, tier), reason, tier)
+        return self
+
+    def tier_rules(self) -> TierRules:
+        """A1, A3: the tiers this policy sells, with their terms."""
+        return TierRules({tier: self.terms_for(tier) for tier in self.first_response_targets})
+
+    def terms_for(self, tier: Tier) -> TierTerms:
+        return self.tiers.get(tier) or UNSTATED_TERMS.get(tier) or TierTerms()
 
     def targets_for(self, tier: Tier) -> dict[Priority, timedelta]:
+        """S1: the tier's targets; ValueError for a tier this policy does not sell."""
+        if tier not in self.first_response_targets:
+            raise ValueError(
+                f"the SLA policy does not sell {tier} (it sells "
+                f"{', '.join(self.first_response_targets)})"
+            )
         return dict(self.first_response_targets[tier])
 
     def partner_targets_for(self, tier: Tier) -> dict[Priority, timedelta]:
         """P3: a partner case's targets: `partner_targets` for its tier, else the S1 table."""
         table = self.partner_targets or {}
-        return dict(table.get(tier) or self.first_response_targets[tier])
+        return dict(table.get(tier) or self.targets_for(tier))
 
 
 DEFAULT_POLICY = SlaPolicy(
     first_response_targets={
-        Tier.GOLD: {
+        GOLD: {
             Priority.P1: timedelta(minutes=30),
             Priority.P2: timedelta(hours=1),
             Priority.P3: timedelta(hours=8),
         },
-        Tier.PLATINUM: {
+        PLATINUM: {
             Priority.P1: timedelta(minutes=15),
             Priority.P2: timedelta(hours=1),
             Priority.P3: timedelta(hours=4),
         },
-    }
+    },
+    tiers={PLATINUM: PLATINUM_TERMS},
 )
-"""S1, as the service description states it."""
+"""S1, as the service description states it; A1 and A3 for Platinum."""
+
+
+def policy_with(
+    targets: Mapping[str, Mapping[str, Any] | None] | None = None,
+    *,
+    every_tier: Mapping[str, Any] | None = None,
+    **settings: Any,
+) -> SlaPolicy:
+    """A policy made in code (tests, benchmarks, scripts, the simulator's textbook): the
+    default policy with changes, validated as a policy file is (S5). Durations as a file
+    writes them ("2s", "1h") or timedeltas.
+
+    `targets`: rows by tier, each merged priority by priority over the default policy's row
+    of that tier (a tier it does not sell needs all three); None for a tier: a policy that
+    does not sell it. `every_tier`: priorities set in every tier's row, after `targets`.
+    `settings`: any other setting of the policy (`routing_retry="5s"`, `tiers={...}`)."""
+    rows: dict[str, dict[str, Any]] = {
+        tier: {p.value: t for p, t in row.items()}
+        for tier, row in DEFAULT_POLICY.first_response_targets.items()
+    }
+    for tier, row in (targets or {}).items():
+        if row is None:
+            rows.pop(tier, None)
+        else:
+            rows[tier] = {**rows.get(tier, {}), **{str(p): t for p, t in row.items()}}
+    for row in rows.values():
+        row.update({str(p): t for p, t in (every_tier or {}).items()})
+    terms = {t: terms for t, terms in DEFAULT_POLICY.tiers.items() if t in rows}
+    return SlaPolicy.model_validate({"first_response_targets": rows, "tiers": terms, **settings})
 
 
 def start_clock(opened_at: datetime, target: timedelta, clock: ServiceClock) -> SlaState:

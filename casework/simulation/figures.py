@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, Field
 
 from casework.domain.models import Level, Priority, Tier
+from casework.domain.tiers import GOLD, PLATINUM
 from casework.simulation.messages import SimCase, Visit
 from casework.simulation.plan import Roster
 
@@ -179,7 +180,7 @@ def breakdown(
     for story in stories:
         case = story.case
         first = _first_row(story)
-        by_priority[f"{case.tier.value} {case.priority.value}"].append(first)
+        by_priority[f"{case.tier} {case.priority.value}"].append(first)
         by_priority["all"].append(first)
         opened = case.opened_at.astimezone(local)
         by_hour[opened.weekday() * 24 + opened.hour].append(first)
@@ -188,7 +189,7 @@ def breakdown(
         for index in counted_visits(case):
             visit = case.visits[index]
             row = visit_row(story, index, ended, targets)
-            key = (visit.queue, visit.level.value, case.tier.value, case.priority.value)
+            key = (visit.queue, visit.level.value, case.tier, case.priority.value)
             by_visit[key].append(row)
             by_level[visit.level.value].append(row)
     busy, staffed = _occupancy(stories, roster, start, end, local)
@@ -203,7 +204,7 @@ def breakdown(
             sum(busy[level].values()) / minutes_on_shift if minutes_on_shift else None, 4
         )
         levels.append(figures)
-    tiers = {t.value: i for i, t in enumerate((Tier.PLATINUM, Tier.GOLD))}
+    tiers = {t: i for i, t in enumerate((PLATINUM, GOLD))}  # then any other tier, by name
     return Breakdown(
         first_response=[
             _figures(k, v)

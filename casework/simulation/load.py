@@ -311,7 +311,7 @@ def check_against(load: LoadFile, text: str, source: str, directory: Directory) 
                 continue
             chosen = [account]
         else:
-            chosen = [a for a in directory.accounts if a.tier is stream.tier and a.partner is None]
+            chosen = [a for a in directory.accounts if a.tier == stream.tier and a.partner is None]
             if not chosen:
                 problems.append(f"{where}.tier: the roster has no direct {stream.tier} account")
                 continue

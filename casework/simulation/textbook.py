@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from casework.domain.directory import Directory
-from casework.domain.sla import SlaPolicy
+from casework.domain.sla import SlaPolicy, policy_with
 from casework.simulation.load import LoadFile
 
 NO_BREACH = "30d"
@@ -46,11 +46,9 @@ def textbook_directory(servers: int) -> Directory:
     )
 
 
-def textbook_policy() -> SlaPolicy:
-    row = {"P1": NO_BREACH, "P2": NO_BREACH, "P3": NO_BREACH}
-    return SlaPolicy.model_validate(
-        {"first_response_targets": {"GOLD": row, "PLATINUM": row}, "routing_retry": "5m"}
-    )
+def textbook_policy(target: str | timedelta = NO_BREACH) -> SlaPolicy:
+    """One `target` for every tier and priority (by default, one no case reaches)."""
+    return policy_with(every_tier={"P1": target, "P2": target, "P3": target}, routing_retry="5m")
 
 
 def textbook_load(arrival_rate: float, service_rate: float) -> LoadFile:

@@ -24,14 +24,14 @@ transaction, safe to retry.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 
 from casework.store.api_keys import ApiKeyRepository
 from casework.store.audit import AuditRepository
 from casework.store.deliveries import DeliveryRepository
+from casework.store.dialect import open_engine
 from casework.store.directory import DirectoryRepository
 from casework.store.escalations import EscalationRepository
 from casework.store.feed import FeedRepository
@@ -59,10 +59,7 @@ class Store:
         sealed texts are read as they are stored, and writing a restricted one is refused."""
         self.url = url
         self.ring = ring
-        connect_args = {"timeout": 30} if url.startswith("sqlite") else {}
-        self.engine: Engine = create_engine(url, connect_args=connect_args)
-        if url.startswith("sqlite"):
-            event.listen(self.engine, "connect", _sqlite_write_ahead)
+        self.engine: Engine = open_engine(url)
         ensure_current(self.engine)
         self.directory = DirectoryRepository(self.engine)
         self.intake = IntakeRepository(self.engine)
@@ -79,13 +76,3 @@ class Store:
 
     def dispose(self) -> None:
         self.engine.dispose()
-
-
-def _sqlite_write_ahead(connection: Any, _record: Any) -> None:
-    """SQLite in write-ahead mode: readers (the door, `casework` commands) do not wait for the
-    worker's writes, and a commit needs one sync of the log, not of the database; with
-    `synchronous=NORMAL` a commit can be lost only to a power cut, never corrupt the file."""
-    cursor = connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()

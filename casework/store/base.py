@@ -1,33 +1,17 @@
-"""What every repository shares: the engine, the dialect's upsert and timezone-aware reads."""
+"""What every repository shares: the engine and timezone-aware reads (the dialect's upserts:
+casework.store.dialect)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Table
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy import Table, select
+from sqlalchemy.engine import Engine
 from sqlalchemy.sql import Select
 
-if TYPE_CHECKING:  # the dialects are imported when used: PostgreSQL's costs CLI start-up time
-    from sqlalchemy.dialects import postgresql, sqlite
-
+if TYPE_CHECKING:
     from casework.identity.keyring import KeyRing
-
-
-def insert_for(conn: Connection, table: Table) -> sqlite.Insert | postgresql.Insert:
-    """The dialect's INSERT, which has ON CONFLICT DO UPDATE ... WHERE and DO NOTHING: every
-    idempotent write is one statement, and its guard is decided by the database, so a retried
-    older write never wins over a newer one, however the two interleave."""
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-
-        return postgresql_insert(table)
-    if conn.dialect.name == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        return sqlite_insert(table)
-    raise NotImplementedError(f"casework runs on SQLite or PostgreSQL, not {conn.dialect.name}")
 
 
 def aware(row: dict[str, Any]) -> dict[str, Any]:
@@ -52,6 +36,15 @@ class Repository:
     def _rows(self, query: Select[Any]) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:
             return [aware(dict(r)) for r in conn.execute(query).mappings()]
+
+    def _between(
+        self, table: Table, column: str, start: datetime, end: datetime, then: str
+    ) -> list[dict[str, Any]]:
+        """The rows of `table` whose `column` is in [start, end), oldest first (by `then` at
+        the same instant)."""
+        at = table.c[column]
+        query = select(table).where(at >= start, at < end).order_by(at, table.c[then])
+        return self._rows(query)
 
 
 class SealingRepository(Repository):

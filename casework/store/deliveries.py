@@ -27,7 +27,8 @@ from typing import Any
 from sqlalchemy import case, exists, func, or_, select, update
 
 from casework.notify.contracts import LANES
-from casework.store.base import SealingRepository, aware, insert_for, utc
+from casework.store.base import SealingRepository, aware, utc
+from casework.store.dialect import insert_or_nothing
 from casework.store.outbox import DEAD, DELIVERED, ERROR_CHARS, PENDING, URGENT_KINDS
 from casework.store.tables import deliveries, outbox
 
@@ -124,9 +125,7 @@ class DeliveryRepository(SealingRepository):
                     for channel in plan.channels
                 ]
                 if values:
-                    conn.execute(
-                        insert_for(conn, deliveries).values(values).on_conflict_do_nothing()
-                    )
+                    insert_or_nothing(conn, deliveries, values)
                 if done >= set(plan.channels):  # an upgraded row every channel took already
                     conn.execute(
                         update(outbox)

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import ValidationError
 from pydantic_core import PydanticCustomError
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import Table, delete, func, insert, select, update
 
 from casework.domain.channels import Channels
 from casework.domain.directory import (
@@ -20,6 +20,7 @@ from casework.domain.directory import (
     SupportDirector,
     premium_expert_refusal,
 )
+from casework.domain.tiers import LOADED, S1_RULES, TierRules, under
 from casework.domain.us_citizen import is_restricted_member
 from casework.store.base import Repository
 from casework.store.tables import (
@@ -42,67 +43,13 @@ class DirectoryRepository(Repository):
 
     def replace(self, directory: Directory) -> None:
         """Load a validated directory, replacing the previous one in one transaction."""
+        rows = _rows_of(directory)
         with self.engine.begin() as conn:
-            for table in (
-                products,
-                contacts,
-                accounts,
-                engineers,
-                escalation_managers,
-                authorised_locations,
-                partners,
-                support_director,
-                notify_channels,
-            ):
+            for table in rows:
                 conn.execute(delete(table))
-            given = [
-                {"person_id": person.id, "channels": person.notify.model_dump(mode="json")}
-                for person in _people(directory)
-                if person.notify is not None
-            ]
-            if given:
-                conn.execute(insert(notify_channels), given)
-            if directory.partners:
-                conn.execute(
-                    insert(partners),
-                    [p.model_dump(mode="json", exclude={"notify"}) for p in directory.partners],
-                )
-            if directory.authorised_locations:
-                conn.execute(
-                    insert(authorised_locations),
-                    [{"id": location} for location in directory.authorised_locations],
-                )
-            conn.execute(insert(products), [{"name": p} for p in directory.products])
-            if directory.accounts:
-                conn.execute(
-                    insert(accounts),
-                    [a.model_dump(mode="json", exclude={"contacts"}) for a in directory.accounts],
-                )
-                conn.execute(
-                    insert(contacts),
-                    [
-                        {**c.model_dump(exclude={"notify"}), "account_id": a.id}
-                        for a in directory.accounts
-                        for c in a.contacts
-                    ],
-                )
-            if directory.engineers:
-                conn.execute(
-                    insert(engineers),
-                    [e.model_dump(mode="json", exclude={"notify"}) for e in directory.engineers],
-                )
-            conn.execute(
-                insert(escalation_managers),
-                [
-                    {**m.model_dump(mode="json", exclude={"notify"}), "rota_position": i}
-                    for i, m in enumerate(directory.escalation_managers)
-                ],
-            )
-            if directory.support_director is not None:
-                conn.execute(
-                    insert(support_director),
-                    [directory.support_director.model_dump(mode="json", exclude={"notify"})],
-                )
+            for table, given in rows.items():
+                if given:
+                    conn.execute(insert(table), given)
 
     def product_names(self) -> list[str]:
         with self.engine.connect() as conn:
@@ -118,23 +65,16 @@ class DirectoryRepository(Repository):
             people = conn.execute(
                 select(contacts).where(contacts.c.account_id == account_id).order_by(contacts.c.id)
             ).mappings()
-            return Account(
-                **dict(row),
-                contacts=[
-                    Contact(**{k: v for k, v in p.items() if k != "account_id"}) for p in people
-                ],
-            )
+            return _account(row, [_contact(p) for p in people])
 
     def accounts(self) -> list[Account]:
         """Every account with its contacts, by id."""
         with self.engine.connect() as conn:
             people: dict[str, list[Contact]] = {}
             for p in conn.execute(select(contacts).order_by(contacts.c.id)).mappings():
-                people.setdefault(p["account_id"], []).append(
-                    Contact(**{k: v for k, v in p.items() if k != "account_id"})
-                )
+                people.setdefault(p["account_id"], []).append(_contact(p))
             rows = conn.execute(select(accounts).order_by(accounts.c.id)).mappings()
-            return [Account(**dict(r), contacts=people.get(r["id"], [])) for r in rows]
+            return [_account(r, people.get(r["id"], [])) for r in rows]
 
     def partner(self, partner_id: str) -> Partner | None:
         with self.engine.connect() as conn:
@@ -157,7 +97,7 @@ class DirectoryRepository(Repository):
             )
         if row is None:
             return None
-        return row["account_id"], Contact(**{k: v for k, v in row.items() if k != "account_id"})
+        return row["account_id"], _contact(row)
 
     def contact_address(self, contact_id: str) -> str | None:
         with self.engine.connect() as conn:
@@ -196,17 +136,20 @@ class DirectoryRepository(Repository):
         locations = set(self.authorised_locations())
         return [e.id for e in self.engineers() if is_restricted_member(e, locations)]
 
-    def set_us_citizen_support(self, account_id: str, on: bool, zone: str | None = None) -> Account:
-        """U1: flag or unflag an account; refused (ValueError, nothing changed) for a Gold
-        account, one without a zone, or one whose premium expert could then not take its cases
-        (A3, U2)."""
+    def set_us_citizen_support(
+        self, account_id: str, on: bool, zone: str | None = None, tiers: TierRules = S1_RULES
+    ) -> Account:
+        """U1: flag or unflag an account; refused (ValueError, nothing changed) for an account
+        whose tier may not buy US Citizen Support under `tiers` (the engine's policy's; S1's:
+        Platinum only), one without a zone, or one whose premium expert could then not take
+        its cases (A3, U2)."""
         account = self.account(account_id)
         if account is None:
             raise ValueError(f"unknown account {account_id!r}")
         changes: dict[str, Any] = {"us_citizen_support": on}
         if zone is not None:
             changes["zone"] = zone
-        updated = Account.model_validate({**account.model_dump(), **changes})
+        updated = Account.model_validate({**account.model_dump(), **changes}, context=under(tiers))
         expert = self.engineer(updated.premium.expert) if updated.premium else None
         if updated.premium is not None and expert is not None:
             # A3 with U2: the expert must still be someone the account's cases may go to
@@ -270,6 +213,42 @@ class DirectoryRepository(Repository):
                 select(notify_channels.c.channels).where(notify_channels.c.person_id == person_id)
             ).scalar()
         return Channels.model_validate(found) if found is not None else None
+
+
+def _account(row: Any, people: list[Contact]) -> Account:
+    """An account as loaded: checked against the policy then (A1, A3), not again now."""
+    return Account.model_validate({**dict(row), "contacts": people}, context=LOADED)
+
+
+def _contact(row: Any) -> Contact:
+    return Contact(**{k: v for k, v in row.items() if k != "account_id"})
+
+
+def _rows_of(directory: Directory) -> dict[Table, list[dict[str, Any]]]:
+    """The directory's rows, table by table; its people's channels in a table of their own."""
+
+    def dumped(models: list[Any], **extra: Any) -> list[dict[str, Any]]:
+        return [m.model_dump(mode="json", exclude={"notify", "contacts"}) | extra for m in models]
+
+    director = [directory.support_director] if directory.support_director else []
+    return {
+        products: [{"name": p} for p in directory.products],
+        accounts: dumped(directory.accounts),
+        contacts: [row for a in directory.accounts for row in dumped(a.contacts, account_id=a.id)],
+        engineers: dumped(directory.engineers),
+        escalation_managers: [
+            row | {"rota_position": i}
+            for i, row in enumerate(dumped(directory.escalation_managers))
+        ],
+        authorised_locations: [{"id": location} for location in directory.authorised_locations],
+        partners: dumped(directory.partners),
+        support_director: dumped(director),
+        notify_channels: [
+            {"person_id": person.id, "channels": person.notify.model_dump(mode="json")}
+            for person in _people(directory)
+            if person.notify is not None
+        ],
+    }
 
 
 def _people(directory: Directory) -> list[Any]:

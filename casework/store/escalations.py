@@ -8,7 +8,8 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, case, func, select
 
-from casework.store.base import Repository, insert_for
+from casework.store.base import Repository
+from casework.store.dialect import insert_or_update
 from casework.store.tables import escalations
 
 ONCE_SET = ("acknowledged_at", "acknowledged_by", "ended_at")
@@ -29,22 +30,24 @@ class EscalationRepository(Repository):
         less of the escalation's life than the row on record (no acknowledgement or end where
         the row has one) changes nothing, and an acknowledgement or an end, once recorded, is
         never cleared."""
-        with self.engine.begin() as conn:
-            statement = insert_for(conn, escalations).values(**row)
-            new = statement.excluded
-            changes: dict[str, Any] = {
+
+        def changes(new: Any) -> dict[str, Any]:
+            return {
                 name: func.coalesce(new[name], escalations.c[name])
                 if name in ONCE_SET
                 else new[name]
                 for name in row
                 if name != "escalation_id"
             }
-            conn.execute(
-                statement.on_conflict_do_update(
-                    index_elements=[escalations.c.escalation_id],
-                    set_=changes,
-                    where=_progress(new) >= _progress(escalations.c),
-                )
+
+        with self.engine.begin() as conn:
+            insert_or_update(
+                conn,
+                escalations,
+                row,
+                key=[escalations.c.escalation_id],
+                changes=changes,
+                where=lambda new: _progress(new) >= _progress(escalations.c),
             )
 
     def rows(self, case_id: str | None = None) -> list[dict[str, Any]]:
@@ -56,9 +59,4 @@ class EscalationRepository(Repository):
 
     def raised(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
         """Escalations raised in [start, end), oldest first."""
-        query = (
-            select(escalations)
-            .where(escalations.c.raised_at >= start, escalations.c.raised_at < end)
-            .order_by(escalations.c.raised_at, escalations.c.escalation_id)
-        )
-        return self._rows(query)
+        return self._between(escalations, "raised_at", start, end, then="escalation_id")

@@ -11,7 +11,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from casework.store.base import SealingRepository, insert_for, utc
+from casework.store.base import SealingRepository, utc
+from casework.store.dialect import insert_or_nothing
 from casework.store.tables import feed
 
 ROWS_PER_STATEMENT = 100
@@ -41,11 +42,12 @@ class FeedRepository(SealingRepository):
         added = 0
         with self.engine.begin() as conn:
             for start in range(0, len(rows), ROWS_PER_STATEMENT):
-                statement = insert_for(conn, feed).values(rows[start : start + ROWS_PER_STATEMENT])
-                result = conn.execute(
-                    statement.on_conflict_do_nothing(
-                        index_elements=[feed.c.case_id, feed.c.seq]
-                    ).returning(feed.c.seq)
+                result = insert_or_nothing(
+                    conn,
+                    feed,
+                    rows[start : start + ROWS_PER_STATEMENT],
+                    key=[feed.c.case_id, feed.c.seq],
+                    returning=[feed.c.seq],
                 )
                 added += len(result.all())
         return added

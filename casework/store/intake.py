@@ -6,9 +6,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, insert, select
 
-from casework.store.base import Repository, insert_for
+from casework.store.base import Repository
+from casework.store.dialect import insert_or_nothing, number_from
 from casework.store.tables import case_numbers, referrals
 
 
@@ -38,11 +39,12 @@ class IntakeRepository(Repository):
             existing = conn.execute(query).scalar()
             if existing is not None:
                 return int(existing), False
-            statement = insert_for(conn, case_numbers).values(request_id=request_id, created_at=at)
-            number = conn.execute(
-                statement.on_conflict_do_nothing(
-                    index_elements=[case_numbers.c.request_id]
-                ).returning(case_numbers.c.number)
+            number = insert_or_nothing(
+                conn,
+                case_numbers,
+                {"request_id": request_id, "created_at": at},
+                key=[case_numbers.c.request_id],
+                returning=[case_numbers.c.number],
             ).scalar()
             if number is not None:
                 return int(number), True
@@ -80,11 +82,7 @@ class IntakeRepository(Repository):
                         created_at=datetime.now(UTC),
                     )
                 )
-                if conn.dialect.name == "postgresql":  # an explicit key leaves its sequence be
-                    conn.execute(
-                        text("SELECT setval(pg_get_serial_sequence('case_numbers', 'number'), :n)"),
-                        {"n": first - 1},
-                    )
+                number_from(conn, case_numbers, "number", first - 1)
 
     # --- referrals to partners (P2) -------------------------------------------------------
 
@@ -98,18 +96,16 @@ class IntakeRepository(Repository):
             existing = conn.execute(query).mappings().first()
             if existing is not None:
                 return _referral_row(existing), False
-            statement = insert_for(conn, referrals).values(
-                request_id=request_id,
-                account=account,
-                contact=contact,
-                partner=partner,
-                channel=channel,
-                at=at,
-            )
-            created = conn.execute(
-                statement.on_conflict_do_nothing(index_elements=[referrals.c.request_id]).returning(
-                    referrals.c.id
-                )
+            row = {
+                "request_id": request_id,
+                "account": account,
+                "contact": contact,
+                "partner": partner,
+                "channel": channel,
+                "at": at,
+            }
+            created = insert_or_nothing(
+                conn, referrals, row, key=[referrals.c.request_id], returning=[referrals.c.id]
             ).first()
             return _referral_row(conn.execute(query).mappings().one()), created is not None
 

@@ -10,7 +10,8 @@ from typing import Any
 
 from sqlalchemy import and_, case, delete, func, or_, select, update
 
-from casework.store.base import SealingRepository, aware, insert_for, utc
+from casework.store.base import SealingRepository, aware, utc
+from casework.store.dialect import insert_or_nothing
 from casework.store.tables import outbox
 
 MAX_ROWS = 1_000
@@ -45,11 +46,12 @@ class OutboxRepository(SealingRepository):
         if fields.get("restricted") and "body" in fields:
             fields["body"] = self.seal(fields["body"])
         with self.engine.begin() as conn:
-            statement = insert_for(conn, outbox).values(idempotency_key=key, **fields)
-            result = conn.execute(
-                statement.on_conflict_do_nothing(
-                    index_elements=[outbox.c.idempotency_key]
-                ).returning(outbox.c.id)
+            result = insert_or_nothing(
+                conn,
+                outbox,
+                {"idempotency_key": key, **fields},
+                key=[outbox.c.idempotency_key],
+                returning=[outbox.c.id],
             )
             return result.first() is not None
 

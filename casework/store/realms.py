@@ -14,7 +14,8 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 
 from casework.codec.realm import Realm
-from casework.store.base import Repository, insert_for
+from casework.store.base import Repository
+from casework.store.dialect import insert_or_nothing
 from casework.store.tables import case_realms
 
 
@@ -23,13 +24,13 @@ class RealmRepository(Repository):
         """Record the realm of `workflow_id`; idempotent: the first registration is the one
         kept (a retried intake registers again), and it is returned."""
         with self.engine.begin() as conn:
-            statement = insert_for(conn, case_realms).values(
-                workflow_id=workflow_id,
-                account_id=account_id,
-                restricted=restricted,
-                created_at=datetime.now(UTC),
-            )
-            conn.execute(statement.on_conflict_do_nothing(index_elements=["workflow_id"]))
+            new = {
+                "workflow_id": workflow_id,
+                "account_id": account_id,
+                "restricted": restricted,
+                "created_at": datetime.now(UTC),
+            }
+            insert_or_nothing(conn, case_realms, new, key=[case_realms.c.workflow_id])
             row = conn.execute(
                 select(case_realms.c.account_id, case_realms.c.restricted).where(
                     case_realms.c.workflow_id == workflow_id

@@ -6,9 +6,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-
-from casework.store.base import Repository, insert_for
+from casework.store.base import Repository
+from casework.store.dialect import insert_or_update
 from casework.store.tables import case_facts
 
 
@@ -18,21 +17,17 @@ class ReportingRepository(Repository):
         newer one (the database decides, in the same statement). True if the row changed."""
         values = {k: v for k, v in facts.items() if k != "case_id"}
         with self.engine.begin() as conn:
-            statement = insert_for(conn, case_facts).values(**facts)
-            result = conn.execute(
-                statement.on_conflict_do_update(
-                    index_elements=[case_facts.c.case_id],
-                    set_=values,
-                    where=case_facts.c.revision <= statement.excluded.revision,
-                ).returning(case_facts.c.case_id)
+            result = insert_or_update(
+                conn,
+                case_facts,
+                facts,
+                key=[case_facts.c.case_id],
+                changes=lambda _new: values,
+                where=lambda new: case_facts.c.revision <= new.revision,
+                returning=[case_facts.c.case_id],
             )
             return result.first() is not None
 
     def cases_opened(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
         """The facts of cases opened in [start, end), oldest first."""
-        query = (
-            select(case_facts)
-            .where(case_facts.c.opened_at >= start, case_facts.c.opened_at < end)
-            .order_by(case_facts.c.opened_at, case_facts.c.case_id)
-        )
-        return self._rows(query)
+        return self._between(case_facts, "opened_at", start, end, then="case_id")

@@ -15,9 +15,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Boolean, MetaData, create_engine, event, false, inspect, text
-from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy import Boolean, MetaData, false, inspect, text
+from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.exc import DBAPIError
+
+from casework.store.dialect import in_memory, lock_for_migration, migration_engine
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -27,7 +29,6 @@ HEAD = "0005"
 
 BASELINE = "0001"
 MIGRATIONS = Path(__file__).with_name("migrations")
-POSTGRES_LOCK = 0x6361_7365_776F_726B  # pg_advisory_xact_lock key: "casework" in hex
 
 
 class SchemaTooNew(RuntimeError):
@@ -48,7 +49,7 @@ def ensure_current(engine: Engine) -> None:
     """Upgrade the database behind `engine` if it is not at HEAD; one query when it is."""
     if version_of(engine) == HEAD:
         return
-    if _in_memory(engine):  # a private database: nobody to lock out, and no second engine
+    if in_memory(engine):  # a private database: nobody to lock out, and no second engine
         _upgrade(engine)
     else:
         migrate(engine.url)
@@ -57,7 +58,7 @@ def ensure_current(engine: Engine) -> None:
 def migrate(url: str | URL) -> None:
     """Bring the database at `url` to HEAD: create it, adopt one made before migrations, or
     apply the revisions it lacks. Safe to run from several processes at once."""
-    engine = _migration_engine(url if isinstance(url, str) else url.render_as_string(False))
+    engine = migration_engine(url if isinstance(url, str) else url.render_as_string(False))
     try:
         _upgrade(engine)
     finally:
@@ -68,8 +69,7 @@ def _upgrade(engine: Engine) -> None:
     from alembic import command
 
     with engine.begin() as conn:  # one transaction: DDL is transactional on both databases
-        if conn.dialect.name == "postgresql":
-            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": POSTGRES_LOCK})
+        lock_for_migration(conn)
         config = _config(conn)
         tables = set(inspect(conn).get_table_names())
         if "alembic_version" not in tables:
@@ -133,22 +133,3 @@ def _refuse_unknown(conn: Connection, config: Config) -> None:
             f"the database is at schema revision {version}, which this casework (at {HEAD}) "
             "does not know: it was migrated by a newer casework; run that one"
         ) from None
-
-
-def _in_memory(engine: Engine) -> bool:
-    return engine.dialect.name == "sqlite" and engine.url.database in (None, "", ":memory:")
-
-
-def _migration_engine(url: str) -> Engine:
-    """An engine whose transactions hold the database's write lock from their first statement:
-    SQLite's BEGIN IMMEDIATE (pysqlite otherwise begins lazily, and not before DDL), so a
-    second process waits, then finds the work done."""
-    if make_url(url).get_backend_name() != "sqlite":
-        return create_engine(url)
-    engine = create_engine(url, connect_args={"timeout": 30, "isolation_level": None})
-
-    @event.listens_for(engine, "begin")
-    def _begin_immediate(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
-
-    return engine

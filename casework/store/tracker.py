@@ -9,7 +9,8 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select, update
 
 from casework.codec.realm import realm_parent
-from casework.store.base import SealingRepository, insert_for
+from casework.store.base import SealingRepository
+from casework.store.dialect import insert_or_nothing, insert_or_update
 from casework.store.tables import (
     assignments,
     case_realms,
@@ -50,17 +51,19 @@ class TrackerRepository(SealingRepository):
         Ordered by `at`: an assignment that lands after a newer one of the same case (a late
         retry) is recorded as already released, and the newer one stays the case's owner."""
         with self.engine.begin() as conn:
-            statement = insert_for(conn, assignments).values(
-                idempotency_key=key,
-                case_id=case_id,
-                engineer_id=engineer_id,
-                level=level,
-                assigned_at=at,
-            )
-            assignment_id = conn.execute(
-                statement.on_conflict_do_nothing(
-                    index_elements=[assignments.c.idempotency_key]
-                ).returning(assignments.c.id)
+            row = {
+                "idempotency_key": key,
+                "case_id": case_id,
+                "engineer_id": engineer_id,
+                "level": level,
+                "assigned_at": at,
+            }
+            assignment_id = insert_or_nothing(
+                conn,
+                assignments,
+                row,
+                key=[assignments.c.idempotency_key],
+                returning=[assignments.c.id],
             ).scalar()
             if assignment_id is None:
                 existing = select(assignments.c.engineer_id).where(
@@ -125,17 +128,15 @@ class TrackerRepository(SealingRepository):
                 summary = self.seal(summary)
             number = conn.execute(query).scalar()
             if number is None:
-                statement = insert_for(conn, problem_reports).values(
-                    idempotency_key=key,
-                    case_id=case_id,
-                    summary=summary,
-                    filed_by=filed_by,
-                    filed_at=at,
-                )
-                conn.execute(
-                    statement.on_conflict_do_nothing(
-                        index_elements=[problem_reports.c.idempotency_key]
-                    )
+                row = {
+                    "idempotency_key": key,
+                    "case_id": case_id,
+                    "summary": summary,
+                    "filed_by": filed_by,
+                    "filed_at": at,
+                }
+                insert_or_nothing(
+                    conn, problem_reports, row, key=[problem_reports.c.idempotency_key]
                 )
                 number = conn.execute(query).scalar_one()
             return pr_id_for(number)
@@ -172,13 +173,13 @@ class TrackerRepository(SealingRepository):
             "decided_at": decided_at,
         }
         with self.engine.begin() as conn:
-            statement = insert_for(conn, log_approvals).values(request_id=request_id, **values)
-            conn.execute(
-                statement.on_conflict_do_update(
-                    index_elements=[log_approvals.c.request_id],
-                    set_=values,
-                    where=log_approvals.c.status == PENDING,
-                )
+            insert_or_update(
+                conn,
+                log_approvals,
+                {"request_id": request_id, **values},
+                key=[log_approvals.c.request_id],
+                changes=lambda _new: values,
+                where=lambda _new: log_approvals.c.status == PENDING,
             )
 
     def share_logs(

@@ -72,7 +72,7 @@ class FirstResponseClock:
             "sla",
             "sla_breached",
             f"no first response within {format_duration(case.sla.target)} "
-            f"({case.priority.value}, {case.intake.entitlement.tier.value})",
+            f"({case.priority.value}, {case.intake.entitlement.tier})",
         )
         feed.publish()
         feed.record_facts()

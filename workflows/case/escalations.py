@@ -383,7 +383,7 @@ class EscalationLadder:
                 escalation_id=escalation.escalation_id,
                 case_id=case.case_id,
                 account=case.intake.request.account_id,
-                tier=case.intake.entitlement.tier.value,
+                tier=case.intake.entitlement.tier,
                 priority=case.priority.value,
                 channel=escalation.channel,
                 reason=escalation.reason,

@@ -186,7 +186,7 @@ class Feed:
         updates: list[SearchAttributeUpdate[Any]] = [
             sa.CASE_STATE.value_set(case.state),
             sa.CASE_PRIORITY.value_set(case.priority.value),
-            sa.CASE_TIER.value_set(case.intake.entitlement.tier.value),
+            sa.CASE_TIER.value_set(case.intake.entitlement.tier),
             sa.CASE_LEVEL.value_set(case.level.value),
             sa.CASE_ACCOUNT.value_set(case.intake.request.account_id),
             sa.CASE_CATEGORY.value_set(case.intake.request.category.value),
@@ -238,7 +238,7 @@ class Feed:
                 case_id=case.case_id,
                 revision=case.feed_total,
                 account=case.intake.request.account_id,
-                tier=case.intake.entitlement.tier.value,
+                tier=case.intake.entitlement.tier,
                 priority=case.priority.value,
                 category=case.intake.request.category.value,
                 opened_at=case.opened_at,
