@@ -370,10 +370,12 @@ class DirectoryActivities:
         if account is None:
             return PartnerStatus(allowed=False, reason=f"unknown account {check.account_id!r}")
         reason = partner_refusal(check.partner_id, partner, account)
+        engineers = engineers_for(self.store.directory.engineers(), check.partner_id)
         return PartnerStatus(
             allowed=reason is None,
             reason=reason or "",
             partner_name=partner.name if partner else "",
+            engineers=[e.id for e in engineers],
         )
 
     @activity.defn(name=RELEASE_CASE)

@@ -194,6 +194,9 @@ class PartnerStatus(Lenient):
     allowed: bool
     reason: str = ""
     partner_name: str = ""
+    engineers: list[str] = Field(
+        default_factory=list, description="P4/E3: the partner's engineers, for its escalation"
+    )
 
 
 # --- escalations (E3, S3) -------------------------------------------------------------------

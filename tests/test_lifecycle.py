@@ -21,6 +21,7 @@ from casework.domain.models import (
     OpenCaseRequest,
     Priority,
 )
+from casework.domain.partner import ACTIONS_ON_ITS_ESCALATION
 from casework.domain.sla import AroundTheClock, start_clock
 from casework.domain.tiers import PLATINUM
 
@@ -381,3 +382,41 @@ def test_the_open_states_are_the_machines_states_but_closed() -> None:
     states = {s.value for s in CaseLifecycle.states}
     assert set(OPEN_STATES) == states - {"closed"}
     assert len(OPEN_STATES) == len(set(OPEN_STATES))
+
+
+def test_on_a_vendor_escalation_the_partners_engineers_are_the_customer_for_escalate_now() -> None:
+    """E3/P4: on a vendor escalation the partner is our customer: an engineer of the partner
+    Escalates Now (and does nothing else a contact does: the partner case is where they work);
+    anyone else is refused naming who may. On any other case the customer is a contact."""
+    lifecycle, model = machine("in_progress")
+    model.intake = model.intake.model_copy(
+        update={
+            "escalated_from": "case-000001",
+            "account_contacts": ["northwind-it"],
+            "request": model.intake.request.model_copy(update={"contact_id": "northwind-it"}),
+        }
+    )
+    pia = Actor("nw-pia", ActorRole.PARTNER_ENGINEER)
+    assert lifecycle.refusal("escalate_now", actor=pia) is None
+    for event in ("close", "comment", "change_priority"):
+        assert lifecycle.refusal(event, actor=pia, priority=Priority.P1) is not None, event
+    assert lifecycle.refusal("escalate_now", actor=STRANGER) == (
+        "only an engineer of northwind-it, the partner this escalation to us is for (P4), can "
+        "do this; mallory is not one"
+    )
+    direct, _ = machine("in_progress")
+    assert direct.refusal("escalate_now", actor=STRANGER) == (
+        "only a contact of the account can do this; mallory is not one"
+    )
+
+
+def test_the_page_offers_a_partner_engineer_what_the_lifecycle_lets_them_do() -> None:
+    """P4: the actions the page offers a partner's engineer on its escalation are exactly the
+    events the lifecycle guards with `actor_is_customer` (so page, API and CLI agree)."""
+    guarded = {
+        t.event
+        for state in CaseLifecycle.states
+        for t in state.transitions
+        if "actor_is_customer" in [str(c) for c in t.cond]
+    }
+    assert guarded == set(ACTIONS_ON_ITS_ESCALATION)

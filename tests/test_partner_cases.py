@@ -20,9 +20,12 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from casework.client import CaseworkError
+from casework.domain.actions import ActionResult
 from casework.domain.directory import Directory, Partner
 from casework.domain.models import CaseView
 from casework.domain.sla import SlaPolicy, policy_with
+from casework.identity.interceptors import acting
+from casework.identity.principal import Principal
 from casework.store import Store
 from tests.conftest import Desk, eventually
 
@@ -373,17 +376,70 @@ async def test_a_par_customer_escalates_with_the_partner_and_a_breach_goes_to_th
     await desk.act(case_id, "close", actor="soylent-sam")
 
 
-async def test_on_a_vendor_escalation_the_partner_may_escalate_now(desk: Desk) -> None:
-    """P4/E3: on our side of the escalation the partner is our customer: its Escalate Now goes
-    to our Escalation Manager on duty."""
+def with_another_partner(directory: Directory) -> Directory:
+    """The demo directory and a second validated partner, Eastwind, with an L2 engineer of its
+    own (ew-eve): an engineer, but not Northwind's."""
+    directory.partners.append(
+        Partner(
+            id="eastwind",
+            name="Eastwind Networks",
+            email="help@eastwind.example",
+            support_now_validated=True,
+        )
+    )
+    pia = next(e for e in directory.engineers if e.id == "nw-pia")
+    directory.engineers.append(pia.model_copy(update={"id": "ew-eve", "partner": "eastwind"}))
+    return directory
+
+
+async def test_on_a_vendor_escalation_the_partners_engineers_escalate_now(
+    desk: Desk, store: Store, directory: Directory
+) -> None:
+    """P4/E3: on our side of the escalation the partner is our customer, and its engineers are
+    the people who speak for it: any of them (not only the one who escalated) presses Escalate
+    Now, and Customer Care records one's call (`--for`); the escalation's manager is alerted and
+    the partner is told. Nobody else may: a customer of another account, the partner's own
+    customer (P4: the vendor talks to the partner), another partner's engineer, our own
+    engineer; each is refused saying who may, and nothing is escalated."""
+    store.directory.replace(with_another_partner(directory))
     case_id = await open_partner_case(desk)
     await to_partner_l2(desk, case_id)
     await desk.act(case_id, "escalate", actor="nw-pia", reason="looks like a bug")
     escalation_id = f"{case_id}-esc-1"
     desk.opened.insert(0, escalation_id)  # tidied up before its parent
     await desk.until(escalation_id, lambda v: v.state == "in_progress")
+
+    for stranger in ("acme-alice", "soylent-sam", "ew-eve", "gec-hugo"):
+        message = await refusal(
+            desk, escalation_id, "escalate_now", actor=stranger, reason="expertise"
+        )
+        assert f"an engineer of {PARTNER}" in message and f"{stranger} is not one" in message
+    assert not (await desk.view(escalation_id)).escalations
+
     answer = await desk.act(
-        escalation_id, "escalate_now", actor=PARTNER, reason="business_impact", note="plant down"
+        escalation_id, "escalate_now", actor="nw-omar", reason="business_impact", note="plant down"
     )
     assert answer.escalation_id == f"{escalation_id}-E1" and answer.escalation_manager
+    first = (await desk.view(escalation_id)).escalations[-1]
+    assert (first.raised_by, first.channel) == ("nw-omar", "online")
+    told = await eventually(
+        lambda: [n for n in store.outbox.rows(escalation_id) if "escalated" in n["subject"]]
+    )
+    assert [(n["recipient_kind"], n["recipient_id"]) for n in told] == [("partner", PARTNER)]
+
+    await desk.act(escalation_id, "de_escalate", actor=first.manager.id, note="on track")
+    with acting(Principal(id="cc-dana", on_behalf_of="nw-pia")):  # as the door signs it
+        await desk.case(escalation_id).execute_update(
+            "escalate_now",
+            {
+                "actor": "nw-pia",
+                "reason": "expertise",
+                "channel": "phone",
+                "recorded_by": "cc-dana",
+            },
+            result_type=ActionResult,
+        )
+    second = (await desk.view(escalation_id)).escalations[-1]
+    assert (second.escalation_id, second.raised_by) == (f"{escalation_id}-E2", "nw-pia")
+    assert (second.channel, second.recorded_by) == ("phone", "cc-dana")
     await desk.act(case_id, "close", actor="soylent-sam")

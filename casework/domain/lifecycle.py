@@ -27,6 +27,7 @@ CALLER_GUARDS = frozenset(
         "actor_is_system",
         "actor_is_owner",
         "actor_is_contact",
+        "actor_is_customer",
         "actor_is_party",
         "actor_is_approver",
         "priority_differs",
@@ -49,7 +50,7 @@ class Actor:
     has_escalation: bool = False
 
 
-_ESCALATE_NOW = ["actor_is_contact", "not_a_partner_case", "no_active_escalation"]
+_ESCALATE_NOW = ["actor_is_customer", "not_a_partner_case", "no_active_escalation"]
 _ACKNOWLEDGE = ["escalation_is_active", "actor_has_escalation", "escalation_unacknowledged"]
 _DE_ESCALATE = ["escalation_is_active", "actor_has_escalation"]
 
@@ -138,8 +139,9 @@ class CaseLifecycle(StateMachine):
         | waiting_on_vendor.to(closed, cond="actor_is_contact")
     )
 
-    # E3: a contact escalates an open case (online or by phone through Customer Care); the
-    # Escalation Manager who has it acknowledges it and, when done, de-escalates it.
+    # E3: the customer escalates an open case (online or by phone through Customer Care): a
+    # contact, or on a vendor escalation an engineer of its partner (P4); the Escalation
+    # Manager who has it acknowledges it and, when done, de-escalates it.
     escalate_now = (
         queued.to.itself(cond=_ESCALATE_NOW)
         | in_progress.to.itself(cond=_ESCALATE_NOW)
@@ -169,6 +171,11 @@ class CaseLifecycle(StateMachine):
 
     def actor_is_contact(self, actor: Actor, **_: Any) -> bool:
         return actor.role is ActorRole.CONTACT
+
+    def actor_is_customer(self, actor: Actor, **_: Any) -> bool:
+        """E3/P4: whoever the case is for: a contact of the account; on a vendor escalation,
+        where the partner is our customer, an engineer of that partner."""
+        return actor.role in (ActorRole.CONTACT, ActorRole.PARTNER_ENGINEER)
 
     def actor_is_party(self, actor: Actor, **_: Any) -> bool:
         return self.actor_is_contact(actor) or self.actor_is_owner(actor)
@@ -235,7 +242,19 @@ class CaseLifecycle(StateMachine):
             failed = [str(c) for c in transition.cond if not getattr(self, str(c))(**kwargs)]
             if not failed:
                 return None
-        return GUARD_REFUSALS[failed[0]].format(case=self.model, **kwargs)
+        return GUARD_REFUSALS[failed[0]].format(
+            case=self.model, customer=self.customer_words(), **kwargs
+        )
+
+    def customer_words(self) -> str:
+        """Who the case is for, in a refusal: a contact of its account; on a vendor escalation
+        (P4), an engineer of the partner, our customer there."""
+        if self.model.intake.escalated_from is None:
+            return "a contact of the account"
+        return (
+            f"an engineer of {self.model.intake.request.contact_id}, the partner this "
+            "escalation to us is for (P4),"
+        )
 
     def allowed_now(self) -> list[str]:
         """Events with a transition from the current state whose guards about the case hold
@@ -261,6 +280,7 @@ GUARD_REFUSALS: dict[str, str] = {
         "only the engineer who owns the case can do this; {actor.id} is not the owner"
     ),
     "actor_is_contact": "only a contact of the account can do this; {actor.id} is not one",
+    "actor_is_customer": "only {customer} can do this; {actor.id} is not one",
     "actor_is_party": (
         "only a contact of the account or the engineer who owns the case can do this; "
         "{actor.id} is neither"

@@ -164,6 +164,11 @@ class IntakeResult(Lenient):
         description="P4: set on a vendor escalation: the partner case it was escalated from",
     )
     partner_name: str | None = Field(default=None, description="P3/P4: the partner's name")
+    partner_engineers: list[str] = Field(
+        default_factory=list,
+        description="P4/E3: on a vendor escalation, the partner's engineers when it escalated: "
+        "the people who speak for our customer there (Escalate Now)",
+    )
 
 
 class Referral(Lenient):

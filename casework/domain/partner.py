@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from casework.domain.directory import Account, Engineer, Partner
-from casework.domain.models import CaseState, Entitlement, IntakeResult
+from casework.domain.models import CaseState, CaseView, Entitlement, IntakeResult
 
 PARTNER_QUEUE_PREFIX = "partner:"
 
@@ -33,6 +33,18 @@ PROGRESS_KINDS = frozenset(
 )
 """P4: what the partner case sees of our work on its escalation (no refusals, no routing
 noise)."""
+
+
+ACTIONS_ON_ITS_ESCALATION = ("escalate_now",)
+"""E3/P4: what a partner's engineers do on the partner's vendor escalation, where the partner
+is our customer: Escalate Now (the lifecycle's `actor_is_customer`). The rest of their work
+goes through the partner case (a comment there answers us)."""
+
+
+def escalated_for(view: CaseView) -> str | None:
+    """P4: the partner a vendor escalation is for (its contact: our customer there), whose
+    engineers see it; None for any other case."""
+    return view.contact_id if view.escalated_from else None
 
 
 def partner_queue(partner_id: str) -> str:
@@ -79,11 +91,16 @@ def partner_refusal(partner_id: str, partner: Partner | None, account: Account) 
 
 
 def escalation_intake(
-    case: CaseState, escalation_id: str, reason: str, escalated_by: str
+    case: CaseState,
+    escalation_id: str,
+    reason: str,
+    escalated_by: str,
+    partner_engineers: Sequence[str] = (),
 ) -> IntakeResult:
     """P4: the facts our escalation starts from. Its "customer" is the partner (we talk to the
-    partner only, never to the partner's customer); its clock is our S1 table for the account's
-    tier; it starts at our L3."""
+    partner only, never to the partner's customer), whose engineers speak for it there (E3:
+    they Escalate Now); its clock is our S1 table for the account's tier; it starts at our
+    L3."""
     intake = case.intake
     entitlement = intake.entitlement
     partner_id = entitlement.partner_id
@@ -113,4 +130,5 @@ def escalation_intake(
         ),
         escalated_from=case.case_id,
         partner_name=intake.partner_name,
+        partner_engineers=list(partner_engineers),
     )

@@ -82,6 +82,8 @@ class ActorRole(StrEnum):
     SYSTEM = "system"
     UNKNOWN = "unknown"
     ESCALATION_MANAGER = "escalation_manager"
+    PARTNER_ENGINEER = "partner_engineer"
+    """P4: on a vendor escalation, an engineer of the partner it is for (our customer there)."""
 
 
 class Strict(BaseModel):

@@ -15,6 +15,7 @@ from casework.domain.actions import MODELS
 from casework.domain.catalogue import CATALOGUE
 from casework.domain.catalogue_entry import CUSTOMERS, ENGINEERS, MANAGERS, Action
 from casework.domain.models import CaseView, Priority
+from casework.domain.partner import ACTIONS_ON_ITS_ESCALATION, escalated_for
 from casework.door.people import Identity
 
 
@@ -190,6 +191,8 @@ def offered_actions(person: Identity, view: CaseView) -> list[Offered]:
     if view.content_withheld:
         return []
     mine = ROLE_ACTIONS.get(person.kind, ())
+    if person.kind == "partner_engineer" and view.escalated_from:  # P4: our customer there
+        mine = ACTIONS_ON_ITS_ESCALATION if escalated_for(view) == person.partner else ()
     allowed = set(view.allowed_actions)
     offered = []
     for name in mine:

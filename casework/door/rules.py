@@ -150,7 +150,9 @@ def action_fields(
 ) -> dict[str, Any]:
     """The payload of `action` for `person`; `acted_for` is the person `on_behalf_of` names
     (None if nobody is named, or if the directory does not know the id). Only Customer Care
-    acts for someone else, only for a contact, only for what a phone call records."""
+    acts for someone else, only for what a phone call records, only for a contact, or for a
+    partner's engineer calling to Escalate Now on the partner's vendor escalation (E3, P4: the
+    case decides whether they speak for the partner it is for)."""
     for name in FILLED_BY_THE_DOOR:
         if name in body:
             raise BadRequest(
@@ -180,10 +182,11 @@ def action_fields(
             f"{action} is not done for someone else: Customer Care records for a caller only "
             f"{', '.join(sorted(PHONE_ACTIONS))}"
         )
-    if acted_for is None or acted_for.kind != "contact":
+    callers = ("contact", "partner_engineer") if action == "escalate_now" else ("contact",)
+    if acted_for is None or acted_for.kind not in callers:
         raise Refused(
             f"on_behalf_of {named!r} is not a contact of any account: Customer Care acts only "
-            "for a customer's contact"
+            "for a customer's contact (and, for Escalate Now, for a partner's engineer)"
         )
     fields["actor"] = acted_for.id
     if action == "escalate_now":
@@ -194,8 +197,9 @@ def action_fields(
 
 def may_see_case_of(person: Identity, account_id: str, partner_id: str | None) -> str | None:
     """Why `person` may not look at a case of `account_id` at all, or None: a contact sees
-    their own account's cases, a partner's engineer their partner's cases (P3); our engineers
-    and Escalation Managers every case (U5 then decides what of a restricted one they see)."""
+    their own account's cases, a partner's engineer their partner's cases (P3) and its vendor
+    escalations (P4: `partner_id` is then the partner it is for); our engineers and Escalation
+    Managers every case (U5 then decides what of a restricted one they see)."""
     if person.kind == "contact" and person.account != account_id:
         return f"{person.id} is a contact of {person.account}, not of {account_id}"
     if person.kind == "partner_engineer" and partner_id != person.partner:

@@ -19,6 +19,7 @@ from casework.attachments import AttachmentStore
 from casework.client import CaseworkError, Opener, act_on_case, view_case
 from casework.domain.actions import ActionResult
 from casework.domain.models import CaseView
+from casework.domain.partner import escalated_for
 from casework.door.access_log import note_principal
 from casework.door.credentials import (
     KEY_PREFIX,
@@ -298,7 +299,7 @@ class Door:
             view = await self.answered(
                 view_case(self.client, case_id, person.id), f"the view of {case_id}"
             )
-        refusal = may_see_case_of(person, view.account_id, view.partner_id)
+        refusal = may_see_case_of(person, view.account_id, view.partner_id or escalated_for(view))
         if refusal is not None:
             if view.restricted:
                 await self.audit(person, "read", case_id, view.account_id, False, refusal)

@@ -169,7 +169,8 @@ class CaseContext:
 
     def actor(self, actor_id: str) -> Actor:
         """Who `actor_id` is to this case: its Escalation Manager (E3), a contact (and an
-        approver, U6), the owning engineer, or nobody in particular."""
+        approver, U6), the owning engineer, on a vendor escalation an engineer of its partner
+        (P4), or nobody in particular."""
         case = self.case
         escalation = case.active_escalation
         if escalation is not None and escalation.manager.id == actor_id:
@@ -179,6 +180,8 @@ class CaseContext:
         owner = case.owner
         if owner is not None and owner.engineer_id == actor_id:
             return Actor(actor_id, ActorRole.ENGINEER, is_owner=True)
+        if actor_id in case.intake.partner_engineers:
+            return Actor(actor_id, ActorRole.PARTNER_ENGINEER)
         return Actor(actor_id, ActorRole.UNKNOWN)
 
     def refuse(

@@ -90,7 +90,9 @@ class VendorEscalations:
         if not status.allowed:
             raise self.ctx.refuse("escalate", actor.id, status.reason, kind="PartnerRefused")
         escalation_id = vendor_escalation_id_for(case.case_id, len(case.vendor_escalations) + 1)
-        intake = escalation_intake(case, escalation_id, action.reason, actor.id)
+        intake = escalation_intake(
+            case, escalation_id, action.reason, actor.id, partner_engineers=status.engineers
+        )
         self.children[escalation_id] = await workflow.start_child_workflow(
             CASE_WORKFLOW,
             CaseWorkflowInput(
