@@ -114,7 +114,7 @@ def outbox_table(rows: list[dict[str, Any]]) -> Table:
         table.add_column(column, no_wrap=column in ("time", "case"))
     for r in rows:
         table.add_row(
-            when(r["created_at"].replace(tzinfo=r["created_at"].tzinfo or UTC)),
+            when(_instant(r["created_at"])),
             Text(r["case_id"] or "-"),
             Text(f"{r['recipient_kind']} {r['recipient_id']}"),
             Text(r["address"] or "-"),
@@ -123,6 +123,13 @@ def outbox_table(rows: list[dict[str, Any]]) -> Table:
             delivery(r),
         )
     return table
+
+
+def _instant(value: datetime | str) -> datetime:
+    """A row's time: the API answers it as an ISO string, the database as a datetime; a time
+    without a zone is UTC."""
+    at = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return at.replace(tzinfo=at.tzinfo or UTC)
 
 
 def delivery(row: dict[str, Any]) -> Text:
