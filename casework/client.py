@@ -130,7 +130,10 @@ async def view_case(client: Client, case_id: str, viewer: str) -> CaseView:
     ended = ending_of(described.status)
     if ended is None:
         return view
-    return view.model_copy(update={"ended": ended, "allowed_actions": []})
+    update: dict[str, Any] = {"ended": ended, "allowed_actions": []}
+    if ended != "closed":  # ended from outside: the state it was left in is no longer true
+        update |= {"state": ended, "last_state": view.state}
+    return view.model_copy(update=update)
 
 
 async def read_case(client: Client, case_id: str, viewer: str) -> CaseView:

@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import tomllib
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from temporalio.client import WorkflowExecutionStatus
 
@@ -101,10 +104,12 @@ async def test_a_case_that_continued_as_new_is_listed_once_as_it_is_now(
 
 async def test_a_terminated_case_says_it_ended_and_takes_no_action(
     cli_env: Desk,  # noqa: F811
+    tmp_path: Path,
 ) -> None:
     """A case an operator terminated (`temporal workflow terminate`) is no longer in
-    progress: `show` and `list` say it was terminated, `--state in_progress` does not match
-    it, and an action on it is refused with that reason."""
+    progress: `show` (its JSON's `state` too), the API's case and `list` say it was terminated,
+    and the text still says the state it was left in; `--state in_progress` does not match it,
+    and an action on it is refused with that reason."""
     desk = cli_env
     case_id = await desk.open(priority="P3")
     await desk.until(case_id, lambda v: v.state == "in_progress")
@@ -115,12 +120,20 @@ async def test_a_terminated_case_says_it_ended_and_takes_no_action(
     shown = await cli("show", case_id, "--output", "json")
     assert shown.exit_code == 0, shown.output
     view = CaseView.model_validate_json(shown.stdout)
-    assert view.ended == "terminated"
+    assert (view.state, view.ended, view.last_state) == ("terminated", "terminated", "in_progress")
     assert view.allowed_actions == []
     text = await cli("show", case_id)
     assert text.exit_code == 0, text.output
-    assert "terminated" in text.stdout.splitlines()[0]
+    assert "terminated (was in_progress)" in text.stdout.splitlines()[0]
     assert "nothing more can be done" in text.stdout
+
+    profiles = tomllib.loads((tmp_path / "state" / "profiles.toml").read_text())["profiles"]
+    alice = profiles["acme-alice"]
+    async with httpx.AsyncClient(base_url=alice["url"], timeout=60) as api:
+        bearer = {"Authorization": f"Bearer {alice['key']}"}
+        got = await api.get(f"/v1/cases/{case_id}", headers=bearer)
+    assert got.status_code == 200, got.text
+    assert (got.json()["state"], got.json()["ended"]) == ("terminated", "terminated")
 
     rows = await until_row(case_id, lambda r: r.get("ended") is not None)
     row = next(r for r in rows if r["case_id"] == case_id)

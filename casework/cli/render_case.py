@@ -49,7 +49,7 @@ def title(view: CaseView) -> Text:
     so, in red, before the state it was left in."""
     text = Text(f"{view.case_id}  ", style="bold")
     if view.ended and view.ended != "closed":
-        text.append(shown_state(view.state, view.ended), style="bold red")
+        text.append(shown_state(view.last_state or view.state, view.ended), style="bold red")
     else:
         text.append(view.state, style="bold green" if view.state != "closed" else "bold")
     return text

@@ -489,5 +489,9 @@ class CaseView(Lenient):
         default=None,
         description="how the case's workflow ended (casework.domain.endings), None while it "
         "runs; set by the reader from the execution status, never by the workflow: a "
-        "terminated case still answers its query with the state it was left in",
+        "terminated case still answers its query with the state it was left in, so the reader "
+        "puts the ending in `state` and that state in `last_state`",
+    )
+    last_state: str | None = Field(
+        default=None, description="the state a case that ended from outside was left in"
     )
