@@ -215,7 +215,8 @@ async def test_resolve_reopen_resolve_close(desk: Desk, store: Store) -> None:
     assert final.state == "closed"
     assert final.resolution == "firmware 7.4.4"
     kinds = [e.kind for e in final.feed if not e.refused]
-    assert kinds[-4:] == ["resolve", "reopen", "resolve", "close"]
+    # S2: resolving before any response was the owner's first word to the customer
+    assert kinds[-5:] == ["resolve", "first_response", "reopen", "resolve", "close"]
     closing = await eventually(
         lambda: [
             n

@@ -28,10 +28,11 @@ COMMENTS = 24
 async def test_a_busy_case_rolls_over_and_keeps_its_feed_state_and_clock(
     env: WorkflowEnvironment, desk: Desk, store: Store
 ) -> None:
-    """E4/S2/S3: two dozen comments roll the case over at least twice; afterwards it is a new
-    run with the same case: every comment on the feed exactly once and in order, a `continued`
-    entry per roll-over, the same state, owner and first-response clock; the clock that was
-    running still breaches at its target (one alert), and the customer can close the case."""
+    """E4/S2/S3: two dozen comments by the customer's two contacts roll the case over at least
+    twice (an owner's comment would be its first response, S2); afterwards it is a new run with
+    the same case: every comment on the feed exactly once and in order, a `continued` entry per
+    roll-over, the same state, owner and first-response clock; the clock that was running
+    still breaches at its target (one alert), and the customer can close the case."""
     desk.case_options = {"index_search_attributes": False, "continue_as_new_after_events": 40}
     case_id = await desk.open(priority="P2")
     opened = await desk.until(case_id, lambda v: v.state == "in_progress")
@@ -39,12 +40,12 @@ async def test_a_busy_case_rolls_over_and_keeps_its_feed_state_and_clock(
 
     said = []
     for i in range(COMMENTS):
-        actor = "acme-alice" if i % 2 == 0 else "cc-dana"
+        actor = "acme-alice" if i % 2 == 0 else "acme-bob"
         said.append((actor, f"comment {i:02d}"))
         text = f"comment {i:02d}"
         await desk.act(case_id, "comment", actor=actor, text=text)
-        # people pause between comments: the other side's message goes out meanwhile (a case
-        # rolls over only once its side effects are done)
+        # people pause between comments: the owner's message goes out meanwhile (a case rolls
+        # over only once its side effects are done)
         await eventually(_sent(store, case_id, text))
 
     view = await desk.view(case_id)

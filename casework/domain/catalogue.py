@@ -62,6 +62,7 @@ CATALOGUE: tuple[Action, ...] = (
             "The owning engineer answers the customer; the first answer stops the SLA clock (S2).",
             (Option("text", "--text", "The answer.", required=True),),
         ),
+        tells_customer=True,
     ),
     Action(
         "comment",
@@ -77,6 +78,7 @@ CATALOGUE: tuple[Action, ...] = (
             (Option("text", "--text", "The comment.", required=True),),
         ),
         by_phone=True,
+        tells_customer=True,
     ),
     Action(
         "request_info",
@@ -111,6 +113,7 @@ CATALOGUE: tuple[Action, ...] = (
                 Option("text", "--text", "A note to the customer."),
             ),
         ),
+        tells_customer=True,
     ),
     Action(
         "provide_info",
@@ -173,6 +176,7 @@ CATALOGUE: tuple[Action, ...] = (
             "At L3, file a Problem Report to product engineering; the case stays open (E2).",
             (Option("summary", "--summary", "The problem.", required=True),),
         ),
+        tells_customer=True,
     ),
     Action(
         "change_priority",
@@ -211,6 +215,7 @@ CATALOGUE: tuple[Action, ...] = (
             "The owning engineer resolves the case; the customer can close or reopen it.",
             (Option("resolution", "--resolution", "The fix.", required=True),),
         ),
+        tells_customer=True,
     ),
     Action(
         "close",
@@ -296,6 +301,7 @@ CATALOGUE: tuple[Action, ...] = (
                 Option("note", "--note", "Why engineering needs them."),
             ),
         ),
+        tells_customer=True,
     ),
     Action(
         "approve_logs",

@@ -81,7 +81,8 @@ class Action:
     names_escalation: its answer names the escalation and its manager (E3). upload: a file,
     sent to `/v1/cases/{case}/attachments`, not to the action route. own_update: the workflow
     writes its update by hand (it answers once the case is routed) and the `act` signal does
-    not take it."""
+    not take it. tells_customer: the action says something to the customer (it sends them a
+    message); S2: the owning engineer's first such act is the case's first response."""
 
     name: str
     model: str
@@ -94,3 +95,4 @@ class Action:
     names_escalation: bool = False
     upload: bool = False
     own_update: bool = False
+    tells_customer: bool = False

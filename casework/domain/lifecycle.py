@@ -105,7 +105,9 @@ class CaseLifecycle(StateMachine):
         | waiting_on_customer.to.itself(cond="actor_is_party")
         | resolved.to.itself(cond="actor_is_party")
     )
-    # S2: the assigned engineer answers the customer; the first answer stops the clock.
+    # S2: the assigned engineer answers the customer. The first thing the owner tells the
+    # customer, this or any act that tells them something (sla.FIRST_RESPONSE_ACTIONS: a
+    # request for information, a comment, the resolution, ...), stops the clock.
     respond = in_progress.to.itself(cond="actor_is_owner") | waiting_on_customer.to.itself(
         cond="actor_is_owner"
     )

@@ -3,7 +3,9 @@ escalations raised in it. Pure: rows in (from `casework.store`), numbers out.
 
 Our reading of the counts (S1-S3):
 - *opened*: cases whose opening time is in the range;
-- *responded within target*: the first response came and the case never breached (S2/S3);
+- *responded within target*: the first response (the owner's first word to the customer of
+  any kind, `casework.domain.sla.FIRST_RESPONSE_ACTIONS`) came and the case never breached
+  (S2/S3);
 - *breached*: the case missed its first-response target (S3), responded later or not;
 - *awaiting response*: neither responded nor breached when the report was made.
 An escalation (E3) counts in the range in which it was raised; its acknowledgement time is

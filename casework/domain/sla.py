@@ -13,6 +13,7 @@ from typing import Annotated, Any, Protocol
 from pydantic import AfterValidator, Field, model_validator
 
 from casework.domain.business_calendar import BusinessCalendar, calendar_for
+from casework.domain.catalogue import CATALOGUE
 from casework.domain.durations import Duration, format_duration
 from casework.domain.models import ClockSpec, Priority, SlaState, Strict, Tier
 from casework.domain.tiers import (
@@ -289,6 +290,21 @@ def retarget(
     """S4: the target is recomputed from the opening time under the new priority."""
     clock = clock or AroundTheClock()
     return sla.model_copy(update={"target": target, "due_at": clock.due(opened_at, target)})
+
+
+FIRST_RESPONSE_ACTIONS = frozenset(a.name for a in CATALOGUE if a.tells_customer)
+"""S2, our reading: the first response is the first thing the engineer who owns the case says
+to the customer, of any kind: a response, a request for information, a comment, a request to
+share logs, a Problem Report they are told of, or the resolution itself (as Zendesk's first
+reply time and Salesforce's first-response milestone count the first public reply). What the
+customer is not told does not count: a file attached, a note to the next level with an
+escalation (E2), a priority change. The catalogue says which actions tell the customer."""
+
+
+def is_first_response(action: str, by_owner: bool, sla: SlaState) -> bool:
+    """S2: whether `action`, taken now, is the case's first response: the owning engineer's
+    first act that tells the customer something (FIRST_RESPONSE_ACTIONS)."""
+    return by_owner and action in FIRST_RESPONSE_ACTIONS and sla.responded_at is None
 
 
 def is_running(sla: SlaState) -> bool:

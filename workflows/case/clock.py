@@ -1,6 +1,7 @@
 """The first-response clock of a case (S2-S4): one durable timer to the target, moved at once
-by a priority change, paused outside business hours (U4), and a breach recorded for good and
-escalated (S3)."""
+by a priority change, paused outside business hours (U4), stopped by the owner's first word to
+the customer (a response, or since FIRST_WORD_TO_CUSTOMER any act that tells the customer
+something), and a breach recorded for good and escalated (S3)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,9 @@ with workflow.unsafe.imports_passed_through():
     from casework.domain.actions import ChangePriority, Respond
     from casework.domain.durations import format_duration
     from casework.domain.lifecycle import Actor
+    from casework.domain.models import ActorRole, CaseState, IntakeResult
     from casework.domain.presentation import summary_line
+    from casework.domain.routing import opening_level, queue_for_case
 
 from workflows.case.context import CaseContext
 from workflows.case.patches import ESCALATE_SLA_BREACH, WAKE_AT_WINDOW_CHANGES
@@ -26,9 +29,14 @@ BreachEscalation = Callable[[datetime], Coroutine[Any, Any, None]]
 
 
 class FirstResponseClock:
-    def __init__(self, ctx: CaseContext, escalate_breach: BreachEscalation) -> None:
+    def __init__(
+        self, ctx: CaseContext, escalate_breach: BreachEscalation, any_word: bool = False
+    ) -> None:
         self.ctx = ctx
         self.escalate_breach = escalate_breach
+        self.any_word = any_word
+        """FIRST_WORD_TO_CUSTOMER (patches.py): any act that tells the customer something
+        stops the clock, not only `respond`; set by the workflow when the run starts."""
 
     async def watch(self) -> None:
         """S2/S3/S4: breach at the target, not a moment before; a moved target moves the timer
@@ -98,7 +106,7 @@ class FirstResponseClock:
     # --- actions ---------------------------------------------------------------------------
 
     def respond(self, action: Respond, actor: Actor) -> str:
-        """S2: the owner answers the customer; the first answer stops the clock."""
+        """S2: the owner answers the customer; the first word to them stops the clock."""
         case, feed = self.ctx.case, self.ctx.feed
         self.ctx.lifecycle.act("respond", actor=actor)
         if case.sla.responded_at is None:
@@ -113,6 +121,24 @@ class FirstResponseClock:
             "contact", case.intake.request.contact_id, f"Update on {case.case_id}", action.text
         )
         return message
+
+    def after(self, name: str, actor: Actor) -> str:
+        """S2: after the action `name` was taken: if it was the owner's first word to the
+        customer (`sla_rules.is_first_response`), the clock stops now; what to add to the
+        action's answer. `respond` stops it itself, and so did nothing else before
+        FIRST_WORD_TO_CUSTOMER."""
+        case = self.ctx.case
+        by_owner = actor.role is ActorRole.ENGINEER and actor.is_owner
+        if not self.any_word or not sla_rules.is_first_response(name, by_owner, case.sla):
+            return ""
+        case.sla.responded_at = workflow.now()
+        self.ctx.feed.record(
+            actor.id,
+            "first_response",
+            f"{name.replace('_', ' ')}: the first word to the customer stops the SLA clock (S2)",
+        )
+        self.ctx.feed.record_facts()
+        return "; first response: the SLA clock stopped"
 
     def change_priority_action(self, action: ChangePriority, actor: Actor) -> str:
         """E4 Change Priority, by a contact or the owner."""
@@ -145,3 +171,20 @@ class FirstResponseClock:
         if sla_rules.is_running(case.sla) and case.sla.due_at <= workflow.now():
             return f"priority {action.priority.value}; its target has passed: the case is in breach"
         return f"priority {action.priority.value}; first response due {case.sla.due_at.isoformat()}"
+
+
+def opened_case(intake: IntakeResult) -> CaseState:
+    """A new case, as it opens: at its opening level and queue (E1), its clock started (S2)."""
+    now = workflow.now()
+    priority = intake.request.priority
+    level = opening_level(intake)
+    clock = sla_rules.clock_for(intake.entitlement.clock)
+    return CaseState(
+        case_id=intake.case_id,
+        intake=intake,
+        priority=priority,
+        level=level,
+        queue=queue_for_case(intake, level),
+        opened_at=now,
+        sla=sla_rules.start_clock(now, intake.entitlement.targets[priority], clock),
+    )

@@ -114,6 +114,17 @@ CASE_GENERATION_4 = "case-generation-4"
 """Issue 24: every patch above, TEXT_WITHOUT_CONTROLS, UNDECODABLE_REFUSED, KEPT_WRITES,
 ONE_TIME_TOKENS and REMEMBERED_ACTIONS included, in one marker (as CASE_GENERATION)."""
 
+FIRST_WORD_TO_CUSTOMER = "first-response-any-word-to-customer"
+"""Issue 26, S2: cases before it stopped the first-response clock at the owner's `respond`
+only (a case answered with a request for information, a comment or its resolution breached);
+since, the owning engineer's first act that tells the customer anything stops it
+(`casework.domain.sla.FIRST_RESPONSE_ACTIONS`). Asked once, when a run starts (callers.py:
+a marker recorded in an update handler does not replay). Retire from 2027-12-07."""
+
+CASE_GENERATION_5 = "case-generation-5"
+"""Issue 26: every patch above, FIRST_WORD_TO_CUSTOMER included, in one marker (as
+CASE_GENERATION)."""
+
 ALL = (
     WAKE_AT_WINDOW_CHANGES,
     ESCALATE_SLA_BREACH,
@@ -135,9 +146,12 @@ ALL = (
     ONE_TIME_TOKENS,
     REMEMBERED_ACTIONS,
     CASE_GENERATION_4,
+    FIRST_WORD_TO_CUSTOMER,
+    CASE_GENERATION_5,
 )
 
 GENERATIONS = (
+    (CASE_GENERATION_5, frozenset(ALL[: ALL.index(CASE_GENERATION_5)])),
     (CASE_GENERATION_4, frozenset(ALL[: ALL.index(CASE_GENERATION_4)])),
     (CASE_GENERATION_3, frozenset(ALL[: ALL.index(CASE_GENERATION_3)])),
     (CASE_GENERATION_2, frozenset(ALL[: ALL.index(CASE_GENERATION_2)])),

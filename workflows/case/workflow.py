@@ -38,7 +38,6 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from casework import contracts
-    from casework.domain import sla as sla_rules
     from casework.domain.actions import (
         ACTION_MODELS,
         ESCALATION_ACTIONS,
@@ -48,9 +47,8 @@ with workflow.unsafe.imports_passed_through():
         ViewRequest,
     )
     from casework.domain.lifecycle import Actor
-    from casework.domain.models import CaseState, CaseView, CaseWorkflowInput, IntakeResult
+    from casework.domain.models import CaseView, CaseWorkflowInput
     from casework.domain.presentation import present
-    from casework.domain.routing import opening_level, queue_for_case
     from casework.domain.us_citizen import may_see_content, redact
     from casework.domain.validation import PayloadError, actor_id_of, parse_payload
     from casework.identity.principal import Principal
@@ -66,7 +64,7 @@ from workflows.case.callers import (
     patched_at_start,
     principal_now,
 )
-from workflows.case.clock import FirstResponseClock
+from workflows.case.clock import FirstResponseClock, opened_case
 from workflows.case.context import CaseContext
 from workflows.case.escalations import EscalationLadder
 from workflows.case.feed import Feed
@@ -76,6 +74,7 @@ from workflows.case.patches import (
     ATTACHMENT_IN_STORE,
     BATCHED_EFFECTS,
     DEFER_DURING_ROLL_OVER,
+    FIRST_WORD_TO_CUSTOMER,
     KEPT_WRITES,
     LOCAL_ACTIVITIES,
     ONE_TIME_TOKENS,
@@ -113,7 +112,7 @@ class CaseWorkflow(ActionUpdates):
         self.patched = patched = Patches()
         self.verified = patched_at_start(patched)
         self.refuses_undecodable = patched(ACT_PAYLOAD_RAW)
-        case = input.carried or _new_case(input.intake)
+        case = input.carried or opened_case(input.intake)
         if input.carried is None:
             case.restricted_members = list(input.intake.restricted_members)
         self.case = case
@@ -127,7 +126,9 @@ class CaseWorkflow(ActionUpdates):
         """The side effects of the run's start-up; None until the run has started up."""
         self.vendor = VendorEscalations(ctx, act=self._act_quietly)
         self.feed = ctx.feed = Feed(ctx, on_record=self.vendor.tell_partner_case)
-        self.clock = FirstResponseClock(ctx, escalate_breach=self._escalate_breach)
+        self.clock = FirstResponseClock(
+            ctx, self._escalate_breach, any_word=patched(FIRST_WORD_TO_CUSTOMER)
+        )
         self.ladder = EscalationLadder(ctx, change_priority=self.clock.change_priority)
         self.routing = Routing(ctx)
         self.once = Once(
@@ -305,6 +306,7 @@ class CaseWorkflow(ActionUpdates):
             message = self.handlers[name](action, actor)
             if not isinstance(message, str):
                 message = await message
+            message += self.clock.after(name, actor)  # S2: the first word to the customer
             if principal is not None and principal.on_behalf_of:
                 self.feed.record(
                     principal.id, "recorded_for", f"{name} recorded for {principal.on_behalf_of}"
@@ -477,19 +479,3 @@ class CaseWorkflow(ActionUpdates):
             self.case, viewer, workflow.now(), self.ctx.lifecycle.allowed_now(), self.ctx.clock
         )
         return view if may_see_content(self.case, viewer) else redact(view, self.case)
-
-
-def _new_case(intake: IntakeResult) -> CaseState:
-    now = workflow.now()
-    priority = intake.request.priority
-    level = opening_level(intake)
-    clock = sla_rules.clock_for(intake.entitlement.clock)
-    return CaseState(
-        case_id=intake.case_id,
-        intake=intake,
-        priority=priority,
-        level=level,
-        queue=queue_for_case(intake, level),
-        opened_at=now,
-        sla=sla_rules.start_clock(now, intake.entitlement.targets[priority], clock),
-    )
