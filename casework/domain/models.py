@@ -474,6 +474,12 @@ class CaseView(Lenient):
     clock: ClockSpec = Field(default_factory=ClockSpec)
     content_withheld: bool = False
     sla_paused_reason: str | None = None
+    sla_read_at: datetime | None = Field(
+        default=None,
+        description="the instant `sla_remaining_seconds` and `sla_paused_reason` were computed "
+        "for: the reader's clock when the case was read (the door's, as it answered); None in "
+        "the case's own answer (its `view` query, `read` update), which is as of its last step",
+    )
     attachments: list[Attachment] = Field(default_factory=list)
     log_approvals: list[LogApproval] = Field(default_factory=list)
     vendor_escalations: list[VendorEscalation] = Field(default_factory=list)
