@@ -114,11 +114,12 @@ def ending_of(status: WorkflowExecutionStatus | None) -> str | None:
     return _ENDED_BY.get(status) if status is not None else None
 
 
-Clock = Callable[[], datetime]
-"""The reader's clock: what a read's time left is computed at."""
+Clock = Callable[[], Awaitable[datetime]]
+"""The reader's clock: the instant a read's time left is computed at (the wall clock; tests
+on the time-skipping server pass its clock, `WorkflowEnvironment.get_current_time`)."""
 
 
-def wall_clock() -> datetime:
+async def wall_clock() -> datetime:
     return datetime.now(UTC)
 
 
@@ -128,7 +129,7 @@ async def view_case(
     """The case as `viewer` sees it (the `view` query), marked with how it ended when its
     workflow no longer runs: a terminated case still answers the query with its last state,
     so the execution status (`describe`) says whether that state is still true. Its SLA clock
-    is read at `clock()` once the case has answered (S2, U4: `as_read_at`): the query's own
+    is read at `await clock()` once the case has answered (S2, U4: `as_read_at`): the query's own
     figure is as of the case's last step, however long ago that was."""
     case_id = check_case_id(case_id)
     handle = client.get_workflow_handle(case_id)
@@ -144,7 +145,7 @@ async def view_case(
     ended = ending_of(described.status)
     if ended is not None:
         view = view.model_copy(update={"ended": ended, "allowed_actions": []})
-    return as_read_at(view, clock())
+    return as_read_at(view, await clock())
 
 
 async def read_case(
@@ -154,7 +155,7 @@ async def read_case(
     update, which checks the viewer against the directory now and records a refused read on
     the case's feed. A case that ended takes no updates: the `view` query answers, read-only, as
     it does for any other case (so reading an ordinary case adds nothing to its history). The
-    SLA clock is read at `clock()`, as `view_case` reads it."""
+    SLA clock is read at `await clock()`, as `view_case` reads it."""
     case_id = check_case_id(case_id)
     view = await view_case(client, case_id, viewer, clock)
     if not view.restricted or view.state == "closed" or view.ended:
@@ -163,7 +164,7 @@ async def read_case(
         read = await client.get_workflow_handle(case_id).execute_update(
             "read", ViewRequest(viewer=viewer), result_type=CaseView
         )
-        return as_read_at(read, clock())
+        return as_read_at(read, await clock())
     except WorkflowUpdateFailedError as e:
         raise CaseworkError(_root_message(e)) from None
     except RPCError as e:
