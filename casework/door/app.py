@@ -23,6 +23,7 @@ from casework.client import Clock, Opener, wall_clock
 from casework.door.bounds import BoundedBodies
 from casework.door.center import FeedPage
 from casework.door.credentials import OidcConfig, OidcVerifier
+from casework.door.headers import SecurityHeaders
 from casework.door.routes import API_ROUTERS
 from casework.door.routes.codec import mount_codec
 from casework.door.routes.openapi import PROBLEM_ANSWERS, describe_problems_and_bodies
@@ -88,4 +89,5 @@ def create_app(
 
         mount_page(app, door, ring)
     describe_problems_and_bodies(app)
+    app.add_middleware(SecurityHeaders)  # the outermost: every answer carries them (issue 26)
     return app
