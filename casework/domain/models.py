@@ -462,7 +462,11 @@ class CaseView(Lenient):
     queue: str
     opened_at: datetime
     sla: SlaState
-    sla_remaining_seconds: float | None
+    sla_remaining_seconds: float | None = Field(
+        description="S2, U4: service time left until the first response is due, computed at "
+        "`sla_read_at` from `sla.due_at` and the case's clock (zero once due; None once the "
+        "clock has stopped)"
+    )
     problem_report: str | None
     waiting_for: list[str]
     resolution: str | None
