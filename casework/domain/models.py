@@ -463,9 +463,8 @@ class CaseView(Lenient):
     opened_at: datetime
     sla: SlaState
     sla_remaining_seconds: float | None = Field(
-        description="S2, U4: service time left until the first response is due, computed at "
-        "`sla_read_at` from `sla.due_at` and the case's clock (zero once due; None once the "
-        "clock has stopped)"
+        description="S2, U4: service time left to the first response's due time, at "
+        "`sla_read_at` (zero once due; None once the clock has stopped)"
     )
     problem_report: str | None
     waiting_for: list[str]
@@ -480,9 +479,8 @@ class CaseView(Lenient):
     sla_paused_reason: str | None = None
     sla_read_at: datetime | None = Field(
         default=None,
-        description="the instant `sla_remaining_seconds` and `sla_paused_reason` were computed "
-        "for: the reader's clock when the case was read (the door's, as it answered); None in "
-        "the case's own answer (its `view` query, `read` update), which is as of its last step",
+        description="when the clock was read: the reader's (the door's) instant; None in the "
+        "case's own answer (`view` query, `read` update), as of its last step",
     )
     attachments: list[Attachment] = Field(default_factory=list)
     log_approvals: list[LogApproval] = Field(default_factory=list)
