@@ -1,15 +1,17 @@
 """Read paths: what a viewer is shown of a case (E4 Case Detail, Show Feed).
 
 Every read (the `view` query, `casework show`, `casework list`) goes through `present`, with
-the viewer's identity, so that need-to-know rules (U5) are enforced in one place.
+the viewer's identity, so that need-to-know rules (U5) are enforced in one place. The case
+answers as of its last step (a query's `workflow.now()` is that step's time); every reader
+outside it recomputes the clock at its own instant with `as_read_at`.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from casework.domain.models import CaseState, CaseView, IntakeResult, Priority
-from casework.domain.sla import ServiceClock, is_running
+from casework.domain.models import CaseState, CaseView, IntakeResult, Priority, SlaState
+from casework.domain.sla import STOPPED, ClockReading, ServiceClock, clock_for, read_clock
 
 RESTRICTED_SUMMARY = "details restricted (US Citizen Support)"
 
@@ -24,8 +26,7 @@ def present(
     """The whole case; `casework.domain.us_citizen.redact` narrows it for a viewer outside
     a restricted case's queue (U5). Remaining time is service time (U4: business hours)."""
     request = case.intake.request
-    running = is_running(case.sla)
-    left = clock.service_time(now, case.sla.due_at) if running else None
+    reading = clock_reading(case.sla, clock, now, case.state)
     return CaseView(
         case_id=case.case_id,
         state=case.state,
@@ -44,7 +45,7 @@ def present(
         queue=case.queue,
         opened_at=case.opened_at,
         sla=case.sla,
-        sla_remaining_seconds=left.total_seconds() if left is not None else None,
+        sla_remaining_seconds=_seconds(reading.left),
         problem_report=case.problem_report,
         waiting_for=case.waiting_for,
         resolution=case.resolution,
@@ -53,7 +54,7 @@ def present(
         feed=case.feed,
         feed_total=case.feed_total,
         restricted=case.intake.entitlement.restricted,
-        sla_paused_reason=clock.paused_reason(now) if running else None,
+        sla_paused_reason=reading.paused,
         attachments=case.attachments,
         log_approvals=case.log_approvals,
         vendor_escalations=case.vendor_escalations,
@@ -62,6 +63,39 @@ def present(
         escalations=case.escalations,
         clock=case.intake.entitlement.clock,
     )
+
+
+def clock_reading(
+    sla: SlaState, clock: ServiceClock, now: datetime, state: str, ended: str | None = None
+) -> ClockReading:
+    """S2-S4: the first-response clock at `now`. It stops at the first response and at a
+    breach, and with the case: closed (E4), or its workflow ended from outside."""
+    if state == "closed" or ended:
+        return STOPPED
+    return read_clock(sla, clock, now)
+
+
+def as_read_at(view: CaseView, now: datetime) -> CaseView:
+    """`view` with its time left and pause computed at `now`, the reader's clock: what every
+    reader (the API, the page, `casework show`) shows, never the figure the case computed at
+    its last step. The case's own clock spec (U4) gives the service time; a spec that names
+    no clock the case could run on leaves the case's figures as they came."""
+    try:
+        clock = clock_for(view.clock)
+    except ValueError:
+        return view
+    reading = clock_reading(view.sla, clock, now, view.state, view.ended)
+    return view.model_copy(
+        update={
+            "sla_remaining_seconds": _seconds(reading.left),
+            "sla_paused_reason": reading.paused,
+            "sla_read_at": now,
+        }
+    )
+
+
+def _seconds(left: timedelta | None) -> float | None:
+    return left.total_seconds() if left is not None else None
 
 
 def summary_line(case: CaseState) -> str:

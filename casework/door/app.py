@@ -19,10 +19,11 @@ from temporalio.client import Client
 
 from casework import door as contract
 from casework.attachments import AttachmentStore
-from casework.client import Opener
+from casework.client import Clock, Opener, wall_clock
 from casework.door.bounds import BoundedBodies
 from casework.door.center import FeedPage
 from casework.door.credentials import OidcConfig, OidcVerifier
+from casework.door.headers import SecurityHeaders
 from casework.door.routes import API_ROUTERS
 from casework.door.routes.codec import mount_codec
 from casework.door.routes.openapi import PROBLEM_ANSWERS, describe_problems_and_bodies
@@ -47,12 +48,14 @@ def create_app(
     max_upload_bytes: int = MAX_UPLOAD_BYTES,
     page: bool = True,
     opener: Opener | None = None,
+    clock: Clock = wall_clock,
 ) -> FastAPI:
     """The door. `client` is any client of the engine's namespace (pydantic data converter);
     the door adds its `PrincipalHeaders(ring)`. `case_options` go to every case it opens (tests
     on the time-skipping server turn search attributes off). `page`: serve the Case Center web
     page (`casework.door.page`) beside the API. `opener`: the intake of the worker beside the
-    door (`worker.opener`), so that cases open without an intake workflow."""
+    door (`worker.opener`), so that cases open without an intake workflow. `clock`: the door's
+    clock, at which every SLA figure it answers is read (the wall clock; tests set their own)."""
     if attachments.ring is None:  # restricted files are encrypted with the ring's keys
         attachments = AttachmentStore(attachments.root, ring)
     door = Door(
@@ -65,6 +68,7 @@ def create_app(
         case_options=case_options or {},
         max_upload_bytes=max_upload_bytes,
         opener=opener,
+        clock=clock,
     )
     app = FastAPI(
         title="casework Case Center API",
@@ -85,4 +89,5 @@ def create_app(
 
         mount_page(app, door, ring)
     describe_problems_and_bodies(app)
+    app.add_middleware(SecurityHeaders)  # the outermost: every answer carries them (issue 26)
     return app
