@@ -6,7 +6,8 @@
 - Every relative link of the README and of docs/*.md reaches a file that exists, and, where it
   names a heading of a Markdown page, that heading; every page of docs/ is reachable from the
   README.
-- docs/architecture.md's seams (`path` `name`) name files and names that exist.
+- docs/architecture.md's seams (`path` `name`) name files and names that exist, and its table
+  of layers is the one tests/test_layers.py enforces.
 Read as text: nothing is imported or run.
 """
 
@@ -17,6 +18,8 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+
+from tests.test_layers import LAYERS
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
@@ -204,3 +207,15 @@ def test_anchors_are_made_as_github_makes_them(heading: str, expected: str) -> N
 def test_the_citation_reader_sees_ids_and_skips_quoted_data() -> None:
     line = "U5: withheld (S2-S4); priority \"P7\" and 'P9' are refused; A002 is not an id"
     assert RULE_ID.findall(line) == ["U5", "S2", "S4"]
+
+
+def test_the_architecture_pages_layers_are_the_ones_the_layer_test_enforces() -> None:
+    text = ARCHITECTURE.read_text(encoding="utf-8")
+    section = text[text.index("## The layers") :]
+    rows = re.findall(r"^\| \d+\. [^|]+\| (.+) \|$", section, flags=re.M)
+    written = [set(re.findall(r"`([\w.]+)`", row)) for row in rows]
+    enforced = [set(members) for _, members in LAYERS]
+    assert written == enforced, (
+        "docs/architecture.md's table of layers differs from LAYERS in tests/test_layers.py: "
+        f"written {written}, enforced {enforced}"
+    )
