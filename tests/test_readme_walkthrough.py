@@ -15,16 +15,17 @@ the case to leave the queue before the next command.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shlex
 import subprocess
 import sys
+import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.conftest import eventually
@@ -138,16 +139,16 @@ class Walk:
         return outcome
 
     def _assigned(self, profile: str, case: str) -> bool:
-        """Whether routing has given the escalated case to someone (it left the queue)."""
-        shown = subprocess.run(
-            ["casework", "--profile", profile, "show", case, "--output", "json"],
-            cwd=self.home,
-            env=self.env,
-            capture_output=True,
-            text=True,
+        """Whether routing has given the escalated case to someone (it left the queue), read
+        from the door as `profile` (what `casework show` reads, without starting a process)."""
+        person = tomllib.loads((self.home / ".state" / "profiles.toml").read_text())["profiles"]
+        url, key = person[profile]["url"], person[profile]["key"]
+        answer = httpx.get(
+            f"{url}/v1/cases/{case}",
+            headers={"Authorization": f"Bearer {key}"},
             timeout=COMMAND_TIMEOUT,
         )
-        return shown.returncode == 0 and json.loads(shown.stdout)["state"] != "queued"
+        return answer.status_code == 200 and answer.json()["state"] != "queued"
 
 
 def escalation_of(line: str) -> tuple[str, str] | None:
