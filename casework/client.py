@@ -1,7 +1,7 @@
 """Talking to the engine from outside: the functions behind `casework` and integrations.
 
 They speak plain Temporal (workflow ids, updates, queries), so everything here can also be done
-with the `temporal` CLI or the Web UI; README shows how.
+with the `temporal` CLI or the Web UI; docs/api.md shows how.
 """
 
 from __future__ import annotations
@@ -239,7 +239,7 @@ async def list_cases(client: Client, query: str, *, limit: int = 50) -> list[Cas
             raise CaseworkError(
                 f"the Temporal server refused the case query ({e.message}); are the case "
                 "search attributes registered? `casework up` registers them; on another server "
-                "see README, Search attributes"
+                "see docs/deployment.md, step 3 (the case search attributes)"
             ) from None
         raise
     return list(cases.values())
