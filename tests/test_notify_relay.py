@@ -12,7 +12,6 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-import yaml
 from temporalio.testing import ActivityEnvironment
 
 from activities import NotificationActivities
@@ -26,6 +25,7 @@ from casework.notify.contracts import DeliveryReport, DeliveryRound
 from casework.notify.signing import verify
 from casework.settings import DEMO_DIRECTORY
 from casework.store import Store
+from casework.yamlfiles import load_data
 from tests import receivers
 from tests.receivers import Receiver, Sink
 
@@ -37,7 +37,7 @@ SECRET_TEXT = "Enclave firewall drops the tunnel to site Bravo-7"
 
 def directory_with(**notify: dict[str, Any]) -> Directory:
     """The demo directory, with `notify:` channels for the people named."""
-    data = yaml.safe_load(DEMO_DIRECTORY.read_text())
+    data = load_data(DEMO_DIRECTORY.read_text(), str(DEMO_DIRECTORY))
     people = [c for a in data["accounts"] for c in a["contacts"]]
     people += data["engineers"] + data["escalation_managers"]
     for person in people:
