@@ -33,7 +33,7 @@ M = TypeVar("M", bound=BaseModel)
 
 MAX_FILE_BYTES = 1_000_000
 """A settings file longer than this is refused (the demo directory with 5,000 more engineers,
-one line each, is 692 KB and reads in about 8 s: benchmarks/yaml_files.py)."""
+one line each, is 692 KB and reads in about 3 s: benchmarks/yaml_files.py)."""
 MAX_NODES = 500_000
 """The most values a file may stand for once its aliases are expanded."""
 MAX_DEPTH = 100
