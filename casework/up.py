@@ -50,7 +50,6 @@ from casework.door.credentials import OidcConfig
 from casework.door.serve import PROFILES, DoorRefused, demo_profiles, owner_only, start_door
 from casework.engine import load_directory, load_policy, open_store
 from casework.engine_record import EngineMismatch, EngineRecord, for_engine, write_record
-from casework.files import FileRefused
 from casework.identity.keyring import KeyRing, KeyRingError, load_keyring
 from casework.metrics import runtime_with_metrics, serve_casework_metrics
 from casework.notify.config import RelayConfig, RelayConfigError, save_for_joiners
@@ -63,6 +62,7 @@ from casework.observability import (
 from casework.settings import Settings, environment
 from casework.startup import announce, register_secrets
 from casework.state_lock import Holder, StateFolderHeld, StateLock
+from casework.yamlfiles import FileRefused
 
 HOST = "127.0.0.1"
 

@@ -1,6 +1,6 @@
 """The directory: accounts and their contacts, products, engineers, the Escalation Manager rota.
 
-Pure models and checks; `casework.files` reads the YAML and `casework.store` keeps it in the
+Pure models and checks; `casework.yamlfiles` reads the YAML and `casework.store` keeps it in the
 database. A directory that breaks a rule is refused whole, with the place and the reason.
 """
 
@@ -359,7 +359,7 @@ class Directory(Strict):
         for kind, ident, where in people:
             if ident in seen:
                 # Raised with the second occurrence's location, so that a refused directory
-                # file names the line of the duplicate (casework.files), not the file's top.
+                # file names the line of the duplicate (casework.yamlfiles), not the file's top.
                 reason = f"id '{ident}' is used twice ({seen[ident]} and {kind}); ids are unique"
                 raise refused_at("Directory", where, reason, ident)
             seen[ident] = kind

@@ -128,7 +128,7 @@ def _every_priority(row: dict[Priority, timedelta]) -> dict[Priority, timedelta]
 PositiveDuration = Annotated[Duration, AfterValidator(_positive)]
 TargetRow = Annotated[dict[Priority, PositiveDuration], AfterValidator(_every_priority)]
 """One tier's targets. Checked value by value, so that a refused policy file points at the
-line of the bad target or the incomplete tier (`casework.files`)."""
+line of the bad target or the incomplete tier (`casework.yamlfiles`)."""
 
 
 class UsCitizenSupportPolicy(Strict):
