@@ -1,8 +1,8 @@
 """A feed that cannot outgrow a case (E4 Show Feed).
 
-The whole feed is kept in the database; the case carries only its tail. A chatty case with a
-thousand entries of the longest text an action takes (20 MB of feed; FEED_ENTRIES=3000 for a
-longer run) rolls over several times, still takes actions, and every entry can be read back,
+The whole feed is kept in the database; the case carries only its tail. A chatty case with
+600 entries of the longest text an action takes (12 MB of feed; FEED_ENTRIES=3000 for a longer
+run) rolls over several times, still takes actions, and every entry can be read back,
 in order, page by page.
 """
 
@@ -21,7 +21,7 @@ from workflows.case.feed import FEED_TAIL_CHARS, FEED_TAIL_ENTRIES
 
 LONGEST = 20_000
 """The longest text an action takes (LongText)."""
-ENTRIES = int(os.environ.get("FEED_ENTRIES", "1000"))
+ENTRIES = int(os.environ.get("FEED_ENTRIES", "600"))
 
 
 def text_of(i: int) -> str:
@@ -55,7 +55,7 @@ class FeedReader:
 
 @pytest.mark.timeout(300)
 async def test_a_chatty_case_rolls_over_and_keeps_every_entry(desk: Desk, store: Store) -> None:
-    desk.case_options = {"index_search_attributes": False, "continue_as_new_after_events": 1000}
+    desk.case_options = {"index_search_attributes": False, "continue_as_new_after_events": 400}
     case_id = await desk.open(priority="P3")
     opened = await desk.until(case_id, lambda v: v.state == "in_progress")
     handle = desk.case(case_id)
