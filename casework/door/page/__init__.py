@@ -20,13 +20,13 @@ cookie; every form carries the session's CSRF token. Nobody types who they are.
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from casework.door.page import case, cases, signin
-from casework.door.page.base import HERE, FormExpired, Page, SignInFirst, to_sign_in
+from casework.door.page.base import HERE, Page
 from casework.door.page.case import form_body as form_body
+from casework.door.page.errors import answer_with_pages
 from casework.door.page.signin import safe_next as _safe_next
 from casework.door.service import Door
 from casework.identity.keyring import KeyRing
@@ -38,15 +38,6 @@ def mount_page(app: FastAPI, door: Door, ring: KeyRing) -> None:
     """The page's routes on `app`, beside the API (none of them in the OpenAPI document)."""
     app.state.page = Page(door, ring)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
-    app.add_exception_handler(SignInFirst, _sign_in_first)  # type: ignore[arg-type]
-    app.add_exception_handler(FormExpired, _form_expired)  # type: ignore[arg-type]
+    answer_with_pages(app)
     for router in (signin.router, cases.router, case.router):
         app.include_router(router)
-
-
-async def _sign_in_first(request: Request, error: SignInFirst) -> Response:
-    return to_sign_in(request)
-
-
-async def _form_expired(request: Request, error: FormExpired) -> Response:
-    return HTMLResponse(str(error), 400)
