@@ -83,7 +83,8 @@ async def _form_expired(request: Request, error: FormExpired) -> Response:
     message = str(error)
     if back is not None:
         message = (
-            "The form was older than your session, so nothing was sent. What you typed is "
+            "The form expired (it was drawn before your current session), so nothing was sent. "
+            "What you typed is "
             f"kept: open {back} and it is back in the form, ready to send."
         )
     return await page_error(request, 400, message, back=back)
