@@ -90,7 +90,7 @@ class Page:
         zone = await asyncio.to_thread(zone_of_person, self.door.store, person)
         request.state.reader = reader_of(person.kind, zone)
 
-    async def form(self, request: Request, session: Session, max_files: int = 0) -> FormData:
+    async def form(self, request: Request, session: Session, max_files: int = 1000) -> FormData:
         """The request's form, if it carries the session's CSRF token; FormExpired if not.
         More than `max_files` files: DoorError 413, saying how many it takes."""
         try:

@@ -141,8 +141,9 @@ async def _http_error(request: Request, error: StarletteHTTPException) -> Respon
         message = f"There is no page at {path}."
     elif status == 405:
         message = f"{path} takes a form sent from its page ({request.method} is not one)."
-    elif status == 400:
-        message = "The form could not be read: send it again from its page."
+    elif status == 400:  # only the form parsers answer a bare 400 (as the API's, a 422)
+        status = 422
+        message = f"The form could not be read ({error.detail}): send it again from its page."
     else:
         message = str(error.detail)
     return await page_error(request, status, message)
