@@ -15,8 +15,8 @@ from casework.door.drafts import (
     Drafts,
     new_browser_id,
 )
-from casework.door.previews import inline_disposition, preview_type
 from casework.door.presentation import STATE_WORDS
+from casework.door.previews import inline_disposition, preview_type
 from casework.door.words import kind_words, plain, reader_of, state_words
 
 
