@@ -11,7 +11,9 @@ a rule): the case still decides, and a refusal is shown with its reason, as the 
 How a case is shown (the forms, the clock, what it waits for, in words) is
 `casework.door.presentation`; the routes are in this package, one router each for signing in
 (`signin`), the list of cases and a new one (`cases`), and one case (`case`); `base` holds
-what they share.
+what they share; `errors` answers what went wrong as pages (issue 26), keeping a form sent after
+the session ended as a draft (`casework.door.drafts`). Each person reads the page in their own
+zone and, a customer, in plain words (`casework.door.words`).
 
 Sign-in (`casework.door.session`): the person pastes their API key (or an OIDC access token);
 the door authenticates it as the API does and keeps it in a sealed, HttpOnly, SameSite=Strict
