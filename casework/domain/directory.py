@@ -42,6 +42,20 @@ class Contact(Strict):
     notify: Channels | None = Field(
         default=None, description="how notifications reach them (issue 14); default: email"
     )
+    zone: str | None = Field(
+        default=None,
+        description="the zone the Case Center shows their times in: eastern, pacific or an "
+        "IANA name (default UTC)",
+    )
+
+    @field_validator("zone")
+    @classmethod
+    def _reading_zone(cls, zone: str | None) -> str | None:
+        if zone is None:
+            return None
+        zone = SERVICE_ZONES.get(zone.strip().lower(), zone.strip())
+        check_zone(zone)
+        return zone
 
     @model_validator(mode="after")
     def _channels_fit(self) -> Contact:
