@@ -151,3 +151,101 @@ def test_the_web_ui_on_another_port_reaches_the_codec_and_decodes_for_its_signed
         assert answer.status_code == 200 and canary not in answer.text
         assert "access-control-allow-origin" not in answer.headers
     assert engine.stop() == 0
+
+
+def test_in_a_real_browser_the_web_ui_decodes_for_the_operator_signed_in_to_the_case_center(
+    tmp_path: Path,
+    engines: list[Engine],  # noqa: F811
+) -> None:
+    """Debian's chromium, as an operator does it (docs/api.md): sign in to the Case Center,
+    set the UI's codec to the browser's setting with Include cross-origin credentials, open
+    the cases. An Escalation Manager reads the ordinary case, not the restricted one (U5)."""
+    from tests.browser import browser_missing
+
+    missing = browser_missing()
+    if missing:
+        pytest.skip(missing)
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    canary = f"CANARY-{uuid.uuid4().hex}"
+    state = tmp_path / "state"
+    port, ui_port, api_port = free_port(), free_port(), free_port()
+    engine = Engine(state, port, ui_port, "--api-port", str(api_port))
+    engines.append(engine)
+    engine.wait_for("Ctrl+C")
+    api, ui = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{ui_port}"
+    opened = {}
+    for who, product, text in (
+        ("globex-carol", "FortiManager", f"{canary}-ordinary"),
+        ("cyberdyne-judy", "FortiGate", f"{canary}-restricted"),
+    ):
+        result = engine.casework(
+            *("--profile", who, "open", "--product", product, "--version", "7.2.1"),
+            *("--priority", "P3", "--description", f"It fails: {text}"),
+        )
+        assert result.returncode == 0, result.stderr
+        opened[who] = result.stdout.split()[0]
+
+    driver = chromium()
+    try:
+        wait = WebDriverWait(driver, 60)
+        driver.get(f"{api}/signin")
+        driver.find_element(By.NAME, "credential").send_keys(keys_of(state)["em-jon"]["key"])
+        driver.find_element(By.CSS_SELECTOR, "form button[type=submit], form button").click()
+        wait.until(lambda d: "/signin" not in d.current_url)
+
+        driver.get(f"{ui}/namespaces/default/workflows")
+        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "[data-testid^=data-encoder-status]"))
+        driver.find_element(By.CSS_SELECTOR, "[data-testid^=data-encoder-status]").click()
+        labels = wait.until(lambda d: named(d, "label", "browser setting"))
+        labels.click()
+        endpoint = wait.until(
+            lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=data-encoder-endpoint-input]")
+        )
+        endpoint.clear()
+        endpoint.send_keys(f"{api}/codec")
+        named(driver, "label", "Include cross-origin credentials").click()
+        assert driver.find_element(By.ID, "pass-access-credentials").is_selected()
+        named(driver, "button", "Apply").click()
+
+        driver.get(f"{ui}/namespaces/default/workflows/{opened['globex-carol']}")
+        wait.until(lambda d: f"{canary}-ordinary" in d.find_element(By.TAG_NAME, "body").text)
+        driver.get(f"{ui}/namespaces/default/workflows/{opened['cyberdyne-judy']}")
+        # its input is on the page, still encrypted (base64 of ciphertext), the canary nowhere
+        wait.until(lambda d: re.search(r'"[A-Za-z0-9+/]{60,}', page_text(d)))
+        assert f"{canary}-restricted" not in page_text(driver)
+    finally:
+        driver.quit()
+    assert engine.stop() == 0
+    said = engine.everything_said()
+    assert "POST /decode 200" in said and "principal=em-jon" in said  # the cookie reached it
+
+
+def chromium() -> Any:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    from tests.browser import CHROMEDRIVER, CHROMIUM, FLAGS
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in (*FLAGS, "--window-size=1400,1000"):
+        options.add_argument(flag)
+    return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+
+
+def named(driver: Any, tag: str, text: str) -> Any:
+    """The visible `tag` element whose text holds `text`, or None (to wait on)."""
+    from selenium.webdriver.common.by import By
+
+    for element in driver.find_elements(By.CSS_SELECTOR, tag):
+        if text in element.text and element.is_displayed():
+            return element
+    return None
+
+
+def page_text(driver: Any) -> str:
+    from selenium.webdriver.common.by import By
+
+    return str(driver.find_element(By.TAG_NAME, "body").text)
