@@ -26,6 +26,7 @@ from casework.case_list import CASE_STATES as CASE_STATES
 from casework.case_list import CASE_WORKFLOW as CASE_WORKFLOW
 from casework.case_list import LATEST_RUNS, CaseSummary
 from casework.case_list import case_list_query as case_list_query
+from casework.codec.payload import in_the_clear
 from casework.domain.actions import ActionResult, ViewRequest
 from casework.domain.case_ids import case_id_from as check_case_id
 from casework.domain.case_ids import intake_id as intake_id
@@ -85,7 +86,10 @@ async def open_case(
             id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             memo={"case_options": case_options or {}},
-            static_summary=f"open a case for {request.account_id} ({request.channel.value})",
+            # in the clear: the Web UI shows it without the codec (an account id is no content)
+            static_summary=in_the_clear(
+                f"open a case for {request.account_id} ({request.channel.value})"
+            ),
             # a worker in this process (casework up) takes the intake's first task from the
             # start's answer, skipping the task queue; any other client starts it as usual
             request_eager_start=True,

@@ -33,6 +33,7 @@ from typing import Any, TypeVar
 from casework import search_attributes, state_lock
 from casework.attachments import FOLDER as ATTACHMENTS
 from casework.attachments import AttachmentStore
+from casework.codec.server import ui_origins
 from casework.converter import converter_for
 from casework.dev_server import (
     NAMESPACE,
@@ -210,7 +211,8 @@ def banner(options: UpOptions, profiles: Path | None = None, mail: str | None = 
     lines = [
         "casework is up",
         f"  Temporal:   {address} (namespace {NAMESPACE})",
-        f"  Web UI:     http://localhost:{options.ui_port}",
+        # the Web page's host: the UI sends its sign-in to the codec only within one site
+        f"  Web UI:     http://{HOST}:{options.ui_port}",
         f"  API:        {api_url(options)}  (OpenAPI: {api_url(options)}/openapi.json)",
         f"  Web page:   {api_url(options)}/  (the Case Center: sign in with a key from Profiles)",
         f"  Metrics:    http://{HOST}:{options.metrics_port}/metrics (casework), "
@@ -380,6 +382,7 @@ async def _run_holding(options: UpOptions, command: list[str]) -> int:
             max_upload_bytes=upload_bound(),
             # the door opens cases with this worker's intake: no intake workflow (issue 12)
             opener=opener(client, activities, settings.task_queue),
+            ui_origins=ui_origins(ui_port=options.ui_port),
         )
         door = await _open_door(app, options, worker)
         print(banner(options, profiles, mail), flush=True)

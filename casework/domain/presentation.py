@@ -14,6 +14,8 @@ from casework.domain.models import CaseState, CaseView, IntakeResult, Priority, 
 from casework.domain.sla import STOPPED, ClockReading, ServiceClock, clock_for, read_clock
 
 RESTRICTED_SUMMARY = "details restricted (US Citizen Support)"
+WEB_UI_DETAILS_CHARS = 200
+"""The most of a description the Web UI's details show (its first line)."""
 
 
 def present(
@@ -112,3 +114,38 @@ def summary_line_for_intake(intake: IntakeResult, priority: Priority | None = No
         f"{(priority or request.priority).value} {intake.entitlement.tier} · "
         f"{intake.account_name} · {request.product} {request.version} · {about}"
     )
+
+
+def web_ui_summary(intake: IntakeResult) -> str:
+    """The Web UI's one-line summary of a case (Temporal's `static_summary`), set as the case
+    opens. casework leaves it unencrypted, so the UI shows it with or without the codec: it
+    says what the case is, never what anyone wrote. U5: a restricted case's says only that it
+    is restricted (number, priority, tier), not whose it is nor about what."""
+    request = intake.request
+    head = f"{intake.case_id} · {request.priority.value} {intake.entitlement.tier}"
+    if intake.entitlement.restricted:
+        return f"{head} · {RESTRICTED_SUMMARY}"
+    return f"{head} · {intake.account_name} · {request.product} {request.version}"
+
+
+def web_ui_details(intake: IntakeResult) -> str | None:
+    """The Web UI's details of an ordinary case (`static_details`): its description's first
+    line, encrypted like the case's other payloads (the codec decodes it for a casework
+    credential). None for a restricted case (U5): nothing of its text leaves the queue."""
+    if intake.entitlement.restricted:
+        return None
+    first = (intake.request.description.strip().splitlines() or [""])[0]
+    return first[:WEB_UI_DETAILS_CHARS]
+
+
+def web_ui_current_details(case: CaseState) -> str:
+    """What the Web UI shows as the case's current details (`workflow.set_current_details`),
+    rewritten at every step. U5: a restricted case's says its state, level, priority and tier,
+    and that it is restricted: not who works it, whose it is nor what it is about."""
+    if case.intake.entitlement.restricted:
+        return (
+            f"**{case.state}** · {case.level.value} · {case.priority.value} "
+            f"{case.intake.entitlement.tier} · {RESTRICTED_SUMMARY}"
+        )
+    owner = case.owner.engineer_name if case.owner else "unassigned"
+    return f"**{case.state}** · {case.level.value} · {owner} · {summary_line(case)}"

@@ -12,6 +12,7 @@ per resource, are in `casework.door.routes`; the page's in `casework.door.page`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI
@@ -49,13 +50,16 @@ def create_app(
     page: bool = True,
     opener: Opener | None = None,
     clock: Clock = wall_clock,
+    ui_origins: Sequence[str] | None = None,
 ) -> FastAPI:
     """The door. `client` is any client of the engine's namespace (pydantic data converter);
     the door adds its `PrincipalHeaders(ring)`. `case_options` go to every case it opens (tests
     on the time-skipping server turn search attributes off). `page`: serve the Case Center web
     page (`casework.door.page`) beside the API. `opener`: the intake of the worker beside the
     door (`worker.opener`), so that cases open without an intake workflow. `clock`: the door's
-    clock, at which every SLA figure it answers is read (the wall clock; tests set their own)."""
+    clock, at which every SLA figure it answers is read (the wall clock; tests set their own).
+    `ui_origins`: the Web UI's origins, which may call the codec with credentials (`casework up`
+    passes its `--ui-port`'s; by default CASEWORK_CODEC_CORS_ORIGINS or port 8233's)."""
     if attachments.ring is None:  # restricted files are encrypted with the ring's keys
         attachments = AttachmentStore(attachments.root, ring)
     door = Door(
@@ -83,7 +87,7 @@ def create_app(
     for router in API_ROUTERS:
         app.include_router(router)
     app.add_middleware(BoundedBodies, max_upload_bytes=max_upload_bytes)
-    mount_codec(app, door, ring)
+    mount_codec(app, door, ring, ui_origins)
     if page:
         from casework.door.page import mount_page
 
