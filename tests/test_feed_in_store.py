@@ -22,6 +22,7 @@ from workflows.case.feed import FEED_TAIL_CHARS, FEED_TAIL_ENTRIES
 LONGEST = 20_000
 """The longest text an action takes (LongText)."""
 ENTRIES = int(os.environ.get("FEED_ENTRIES", "600"))
+WAVE = 50
 
 
 def text_of(i: int) -> str:
@@ -61,17 +62,21 @@ async def test_a_chatty_case_rolls_over_and_keeps_every_entry(desk: Desk, store:
     handle = desk.case(case_id)
     first_run = (await handle.describe()).run_id
 
-    # The customer and the engineer post through the Web UI's `act` form as fast as the
-    # server takes it, each comment as long as a comment may be; what the case refuses while
-    # it rolls over ("send it again") they send again.
+    # The customer and the engineer post through the Web UI's `act` form, WAVE comments at a
+    # time as fast as the server takes them, each as long as a comment may be; what the case
+    # refuses while it rolls over ("send it again") they send again. (In waves: a thousand
+    # 20 KB signals in one workflow task can outlast the SDK's fixed 2 s deadlock detector on a
+    # starved machine, and a worker never recovers a run it declared deadlocked; a flood of
+    # short ones is test_a_flood_of_signals_never_wedges_the_case.)
     unsent, sent, reader = [text_of(i) for i in range(ENTRIES)], 0, FeedReader(store, case_id)
     while unsent:
-        for i, text in enumerate(unsent):
-            actor = "acme-alice" if i % 2 == 0 else "cc-dana"
-            with as_person(actor):
-                await handle.signal("act", {"action": "comment", "actor": actor, "text": text})
-        sent += len(unsent)
-        taken = await reader.taken(desk, sent)
+        for start in range(0, len(unsent), WAVE):
+            for i, text in enumerate(unsent[start : start + WAVE], start):
+                actor = "acme-alice" if i % 2 == 0 else "cc-dana"
+                with as_person(actor):
+                    await handle.signal("act", {"action": "comment", "actor": actor, "text": text})
+            sent += len(unsent[start : start + WAVE])
+            taken = await reader.taken(desk, sent)
         unsent = sorted(set(unsent) - set(taken))
 
     # It still takes actions, and answers them at once.
