@@ -20,6 +20,7 @@ from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
+from casework.codec.payload import in_the_clear
 from casework.contracts import (
     INTAKE_AND_START,
     START_CASE,
@@ -35,7 +36,7 @@ from casework.domain.models import (
     Referral,
     RouteResult,
 )
-from casework.domain.presentation import summary_line_for_intake
+from casework.domain.presentation import web_ui_details, web_ui_summary
 from casework.domain.routing import opening_level, routed_as_it_opens
 
 CASE_WORKFLOW = "Case"
@@ -107,7 +108,10 @@ class CaseStarter:
                 task_queue=task_queue,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-                static_summary=summary_line_for_intake(intake),
+                # the Web UI's: the summary in the clear (no restricted text), the details
+                # encrypted in the case's realm, like its other payloads
+                static_summary=in_the_clear(web_ui_summary(intake)),
+                static_details=web_ui_details(intake),
                 # this worker routes the new case at once, unless others share the queue
                 request_eager_start=await self.eager() if self.eager is not None else True,
             )

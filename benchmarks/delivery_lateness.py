@@ -46,7 +46,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import yaml
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
@@ -67,6 +66,8 @@ from worker import activities_for, build_worker
 
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_tools import binary, percentile  # noqa: E402
+
+from casework.yamlfiles import load_data
 
 
 class Arrivals:
@@ -113,7 +114,7 @@ def http_receiver(arrivals: Arrivals, delay: float) -> tuple[ThreadingHTTPServer
 
 def paged_directory(pager_url: str) -> Directory:
     """The demo directory, with both managers of the rota paged at `pager_url` too."""
-    data = yaml.safe_load(DEMO_DIRECTORY.read_text())
+    data = load_data(DEMO_DIRECTORY.read_text(), str(DEMO_DIRECTORY))
     for manager in data["escalation_managers"]:
         manager["notify"] = {"email": True, "page": {"kind": "webhook", "url": pager_url}}
     return Directory.model_validate(data)

@@ -25,8 +25,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import yaml
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from casework.domain.sla import DEFAULT_POLICY  # noqa: E402
@@ -34,6 +32,7 @@ from casework.engine import load_directory  # noqa: E402
 from casework.simulation.actors import Progress  # noqa: E402
 from casework.simulation.load import check_against, read_load  # noqa: E402
 from casework.simulation.run import RunSpec, simulate  # noqa: E402
+from casework.yamlfiles import dump_text
 
 PRODUCTS = ["FortiGate", "FortiAnalyzer", "FortiManager"]
 SHIFTS = [("00:00", "08:00"), ("08:00", "16:00"), ("16:00", "00:00")]
@@ -116,8 +115,8 @@ def main() -> None:
     folder = args.keep or Path(tempfile.mkdtemp(prefix="casework-bench-sim-"))
     folder.mkdir(parents=True, exist_ok=True)
     roster_file, load_file = folder / "roster.yaml", folder / "load.yaml"
-    roster_file.write_text(yaml.safe_dump(organisation(), sort_keys=False))
-    load_file.write_text(yaml.safe_dump(load(args.per_day), sort_keys=False))
+    roster_file.write_text(dump_text(organisation()))
+    load_file.write_text(dump_text(load(args.per_day)))
     directory = load_directory(roster_file)
     the_load, text = read_load(load_file)
     check_against(the_load, text, str(load_file), directory)

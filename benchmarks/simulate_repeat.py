@@ -33,8 +33,6 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import yaml
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -49,6 +47,7 @@ from casework.simulation.textbook import (  # noqa: E402
     textbook_policy,
 )
 from casework.simulation.textbook_check import fifo_waits  # noqa: E402
+from casework.yamlfiles import dump_text  # noqa: E402
 
 ENTRY = "import sys; from casework.cli import app; sys.argv[0] = 'casework'; app()"
 
@@ -68,7 +67,7 @@ def files(folder: Path, week: bool, rate: float, servers: int) -> list[str]:
             "policy.yaml": textbook_policy().model_dump(mode="json", exclude_none=True),
         }
     for name, content in data.items():
-        (folder / name).write_text(yaml.safe_dump(content, sort_keys=False))
+        (folder / name).write_text(dump_text(content))
     options = ["--directory", str(folder / "roster.yaml"), "--load", str(folder / "load.yaml")]
     if not week:
         options += ["--policy", str(folder / "policy.yaml")]

@@ -1,13 +1,14 @@
 """Talking to the engine from outside: the functions behind `casework` and integrations.
 
 They speak plain Temporal (workflow ids, updates, queries), so everything here can also be done
-with the `temporal` CLI or the Web UI; README shows how.
+with the `temporal` CLI or the Web UI; docs/api.md shows how.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from temporalio.client import (
@@ -25,6 +26,7 @@ from casework.case_list import CASE_STATES as CASE_STATES
 from casework.case_list import CASE_WORKFLOW as CASE_WORKFLOW
 from casework.case_list import LATEST_RUNS, CaseSummary
 from casework.case_list import case_list_query as case_list_query
+from casework.codec.payload import in_the_clear
 from casework.domain.actions import ActionResult, ViewRequest
 from casework.domain.case_ids import case_id_from as check_case_id
 from casework.domain.case_ids import intake_id as intake_id
@@ -35,6 +37,7 @@ from casework.domain.models import (
     OpenCaseRequest,
     OpenCaseResult,
 )
+from casework.domain.presentation import as_read_at
 from casework.errors import CaseworkError as CaseworkError
 
 INTAKE_WORKFLOW = "Intake"
@@ -83,7 +86,10 @@ async def open_case(
             id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             memo={"case_options": case_options or {}},
-            static_summary=f"open a case for {request.account_id} ({request.channel.value})",
+            # in the clear: the Web UI shows it without the codec (an account id is no content)
+            static_summary=in_the_clear(
+                f"open a case for {request.account_id} ({request.channel.value})"
+            ),
             # a worker in this process (casework up) takes the intake's first task from the
             # start's answer, skipping the task queue; any other client starts it as usual
             request_eager_start=True,
@@ -112,10 +118,23 @@ def ending_of(status: WorkflowExecutionStatus | None) -> str | None:
     return _ENDED_BY.get(status) if status is not None else None
 
 
-async def view_case(client: Client, case_id: str, viewer: str) -> CaseView:
+Clock = Callable[[], Awaitable[datetime]]
+"""The reader's clock: the instant a read's time left is computed at (the wall clock; tests
+on the time-skipping server pass its clock, `WorkflowEnvironment.get_current_time`)."""
+
+
+async def wall_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+async def view_case(
+    client: Client, case_id: str, viewer: str, clock: Clock = wall_clock
+) -> CaseView:
     """The case as `viewer` sees it (the `view` query), marked with how it ended when its
     workflow no longer runs: a terminated case still answers the query with its last state,
-    so the execution status (`describe`) says whether that state is still true."""
+    so the execution status (`describe`) says whether that state is still true. Its SLA clock
+    is read at `await clock()` once the case has answered (S2, U4: `as_read_at`): the query's own
+    figure is as of the case's last step, however long ago that was."""
     case_id = check_case_id(case_id)
     handle = client.get_workflow_handle(case_id)
     try:
@@ -128,33 +147,37 @@ async def view_case(client: Client, case_id: str, viewer: str) -> CaseView:
             raise CaseworkError(f"there is no case {case_id}") from None
         raise
     ended = ending_of(described.status)
-    if ended is None:
-        return view
-    update: dict[str, Any] = {"ended": ended, "allowed_actions": []}
-    if ended != "closed":  # ended from outside: the state it was left in is no longer true
-        update |= {"state": ended, "last_state": view.state}
-    return view.model_copy(update=update)
+    if ended is not None:
+        update: dict[str, Any] = {"ended": ended, "allowed_actions": []}
+        if ended != "closed":  # ended from outside: the state it was left in is no longer true
+            update |= {"state": ended, "last_state": view.state}
+        view = view.model_copy(update=update)
+    return as_read_at(view, await clock())
 
 
-async def read_case(client: Client, case_id: str, viewer: str) -> CaseView:
+async def read_case(
+    client: Client, case_id: str, viewer: str, clock: Clock = wall_clock
+) -> CaseView:
     """U5: every read of a restricted case that is still running goes through its `read`
     update, which checks the viewer against the directory now and records a refused read on
     the case's feed. A case that ended takes no updates: the `view` query answers, read-only, as
-    it does for any other case (so reading an ordinary case adds nothing to its history)."""
+    it does for any other case (so reading an ordinary case adds nothing to its history). The
+    SLA clock is read at `await clock()`, as `view_case` reads it."""
     case_id = check_case_id(case_id)
-    view = await view_case(client, case_id, viewer)
+    view = await view_case(client, case_id, viewer, clock)
     if not view.restricted or view.state == "closed" or view.ended:
         return view
     try:
-        return await client.get_workflow_handle(case_id).execute_update(
+        read = await client.get_workflow_handle(case_id).execute_update(
             "read", ViewRequest(viewer=viewer), result_type=CaseView
         )
+        return as_read_at(read, await clock())
     except WorkflowUpdateFailedError as e:
         raise CaseworkError(_root_message(e)) from None
     except RPCError as e:
         if e.status is not RPCStatusCode.NOT_FOUND:
             raise
-    return await view_case(client, case_id, viewer)  # ended in between
+    return await view_case(client, case_id, viewer, clock)  # ended in between
 
 
 async def act_on_case(
@@ -223,7 +246,7 @@ async def list_cases(client: Client, query: str, *, limit: int = 50) -> list[Cas
             raise CaseworkError(
                 f"the Temporal server refused the case query ({e.message}); are the case "
                 "search attributes registered? `casework up` registers them; on another server "
-                "see README, Search attributes"
+                "see docs/deployment.md, step 3 (the case search attributes)"
             ) from None
         raise
     return list(cases.values())

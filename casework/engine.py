@@ -7,9 +7,9 @@ from pathlib import Path
 from casework.domain.directory import Directory
 from casework.domain.sla import DEFAULT_POLICY, SlaPolicy
 from casework.domain.tiers import under
-from casework.files import load_model
 from casework.settings import DEMO_DIRECTORY, Settings
 from casework.store import Store
+from casework.yamlfiles import load_model
 
 
 def load_policy(settings: Settings) -> SlaPolicy:

@@ -33,6 +33,7 @@ from typing import Any, TypeVar
 from casework import search_attributes, state_lock
 from casework.attachments import FOLDER as ATTACHMENTS
 from casework.attachments import AttachmentStore
+from casework.codec.server import ui_origins
 from casework.converter import converter_for
 from casework.dev_server import (
     NAMESPACE,
@@ -50,7 +51,6 @@ from casework.door.credentials import OidcConfig
 from casework.door.serve import PROFILES, DoorRefused, demo_profiles, owner_only, start_door
 from casework.engine import load_directory, load_policy, open_store
 from casework.engine_record import EngineMismatch, EngineRecord, for_engine, write_record
-from casework.files import FileRefused
 from casework.identity.keyring import KeyRing, KeyRingError, load_keyring
 from casework.metrics import runtime_with_metrics, serve_casework_metrics
 from casework.notify.config import RelayConfig, RelayConfigError, save_for_joiners
@@ -63,6 +63,7 @@ from casework.observability import (
 from casework.settings import Settings, environment
 from casework.startup import announce, register_secrets
 from casework.state_lock import Holder, StateFolderHeld, StateLock
+from casework.yamlfiles import FileRefused
 
 HOST = "127.0.0.1"
 
@@ -210,7 +211,8 @@ def banner(options: UpOptions, profiles: Path | None = None, mail: str | None = 
     lines = [
         "casework is up",
         f"  Temporal:   {address} (namespace {NAMESPACE})",
-        f"  Web UI:     http://localhost:{options.ui_port}",
+        # the Web page's host: the UI sends its sign-in to the codec only within one site
+        f"  Web UI:     http://{HOST}:{options.ui_port}",
         f"  API:        {api_url(options)}  (OpenAPI: {api_url(options)}/openapi.json)",
         f"  Web page:   {api_url(options)}/  (the Case Center: sign in with a key from Profiles)",
         f"  Metrics:    http://{HOST}:{options.metrics_port}/metrics (casework), "
@@ -380,6 +382,7 @@ async def _run_holding(options: UpOptions, command: list[str]) -> int:
             max_upload_bytes=upload_bound(),
             # the door opens cases with this worker's intake: no intake workflow (issue 12)
             opener=opener(client, activities, settings.task_queue),
+            ui_origins=ui_origins(ui_port=options.ui_port),
         )
         door = await _open_door(app, options, worker)
         print(banner(options, profiles, mail), flush=True)

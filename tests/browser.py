@@ -162,6 +162,28 @@ class Browser:
     async def sign_out(self) -> None:
         await self.click("signout")
 
+    async def back(self) -> None:
+        """The browser's Back button; waits for the page it lands on."""
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        def work() -> None:
+            self.driver.back()
+            WebDriverWait(self.driver, 60).until(
+                lambda d: d.execute_script("return document.readyState") == "complete"
+            )
+
+        await self._run(work)
+
+    async def policy_violations(self) -> list[str]:
+        """What the page's Content-Security-Policy refused since the last call (Chromium says
+        so on the console): an inline script or style, a resource from elsewhere."""
+        logs = await self._run(lambda: list(self.driver.get_log("browser")))
+        return [
+            str(entry.get("message"))
+            for entry in logs
+            if "Content Security Policy" in str(entry.get("message"))
+        ]
+
     async def shot(self, name: str, sizes: tuple[tuple[int, int], ...] = (LAPTOP, PHONE)) -> None:
         """Screenshots of the whole page at each width, docs/screenshots/<name>-<width>.png."""
 
@@ -180,7 +202,9 @@ class Browser:
 
 @asynccontextmanager
 async def chromium(base: str) -> AsyncIterator[Browser]:
-    """A fresh headless Chromium (its own profile folder) on the page at `base`."""
+    """A fresh headless Chromium (its own profile folder) on the page at `base`. At the end
+    of a test that passed, nothing the pages did was refused by their Content-Security-Policy
+    (issue 26)."""
     missing = browser_missing()
     if missing:
         pytest.skip(f"no browser for the Case Center page tests: {missing}")
@@ -195,12 +219,16 @@ async def chromium(base: str) -> AsyncIterator[Browser]:
         options.add_argument(flag)
     options.add_argument(f"--user-data-dir={profile}")
     options.add_argument(f"--window-size={LAPTOP[0]},{LAPTOP[1]}")
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # policy_violations
     driver = await asyncio.to_thread(
         webdriver.Chrome, service=Service(CHROMEDRIVER), options=options
     )
     driver.set_page_load_timeout(60)
+    browser = Browser(driver, base)
     try:
-        yield Browser(driver, base)
+        yield browser
+        refused = await browser.policy_violations()
+        assert not refused, f"the page's Content-Security-Policy refused: {refused}"
     finally:
         await asyncio.to_thread(driver.quit)
         shutil.rmtree(profile, ignore_errors=True)

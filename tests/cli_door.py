@@ -63,8 +63,10 @@ async def serving_door(
     state_dir: Path,
     case_options: dict[str, Any] | None = None,
     ring: KeyRing | None = None,
+    **options: Any,
 ) -> AsyncIterator[str]:
-    """The door's URL while it serves; stopped afterwards."""
+    """The door's URL while it serves; stopped afterwards. `options`: more of `create_app`'s
+    (a `clock` for the door)."""
     port = free_port()
     servers: list[uvicorn.Server] = []
     failed: list[BaseException] = []
@@ -83,6 +85,7 @@ async def serving_door(
             task_queue=task_queue,
             attachments=AttachmentStore(state_dir / "attachments"),
             case_options=case_options,
+            **options,
         )
         config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
         server = uvicorn.Server(config)

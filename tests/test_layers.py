@@ -32,7 +32,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "casework.errors",
             "casework.redact",
             "casework.settings",
-            "casework.files",
+            "casework.yamlfiles",
             "casework.search_attribute_names",
         ),
     ),

@@ -30,9 +30,9 @@ from typing import Any
 
 import httpx
 import pytest
-import yaml
 
 from casework.settings import DEMO_DIRECTORY
+from casework.yamlfiles import dump_text, load_data
 from tests.postgres_cluster import PostgresCluster
 from tests.test_up import CASEWORK, clean_env, free_port, free_port_pair
 from tests.worker_processes import SECONDS_POLICY
@@ -171,7 +171,7 @@ def until(check: Any, what: str, timeout: float = WAIT) -> Any:
 
 def directory_file(folder: Path, receivers: Receivers) -> Path:
     """The demo directory: Alice told in chat, both Escalation Managers paged."""
-    data = yaml.safe_load(DEMO_DIRECTORY.read_text())
+    data = load_data(DEMO_DIRECTORY.read_text(), str(DEMO_DIRECTORY))
     pager = {
         "kind": "pagerduty",
         "url": receivers.url(f"/page/{PAGE_SECRET}"),
@@ -184,7 +184,7 @@ def directory_file(folder: Path, receivers: Receivers) -> Path:
     for manager in data["escalation_managers"]:
         manager["notify"] = {"email": True, "page": pager}
     path = folder / "directory.yaml"
-    path.write_text(yaml.safe_dump(data))
+    path.write_text(dump_text(data))
     return path
 
 

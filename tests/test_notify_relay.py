@@ -7,12 +7,16 @@ message to a non-member carries none of its content (U5); integrations' webhooks
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
+import secrets
 import time
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
-import yaml
+import httpx
+import pytest
+from standardwebhooks import Webhook, WebhookVerificationError
 from temporalio.testing import ActivityEnvironment
 
 from activities import NotificationActivities
@@ -20,12 +24,19 @@ from activities.feed import FeedActivities
 from activities.relay import RelayActivities
 from casework.contracts import FeedBatch, FeedRow, ManagerAlert, Notification
 from casework.domain.directory import Directory
+from casework.notify import send
 from casework.notify.compose import message_id
 from casework.notify.config import RelayConfig
 from casework.notify.contracts import DeliveryReport, DeliveryRound
-from casework.notify.signing import verify
+from casework.notify.signing import (
+    LEGACY_HEADERS_UNTIL,
+    signed_headers,
+    standard_secret,
+    verify,
+)
 from casework.settings import DEMO_DIRECTORY
 from casework.store import Store
+from casework.yamlfiles import load_data
 from tests import receivers
 from tests.receivers import Receiver, Sink
 
@@ -37,7 +48,7 @@ SECRET_TEXT = "Enclave firewall drops the tunnel to site Bravo-7"
 
 def directory_with(**notify: dict[str, Any]) -> Directory:
     """The demo directory, with `notify:` channels for the people named."""
-    data = yaml.safe_load(DEMO_DIRECTORY.read_text())
+    data = load_data(DEMO_DIRECTORY.read_text(), str(DEMO_DIRECTORY))
     people = [c for a in data["accounts"] for c in a["contacts"]]
     people += data["engineers"] + data["escalation_managers"]
     for person in people:
@@ -293,3 +304,63 @@ async def test_an_integrations_webhook_is_signed_and_retried_under_one_event_id(
     assert SECRET_TEXT not in str([e for e in opened if e["case_id"] == "case-000005"])
     assert store.webhooks.remove(other_id) and not store.webhooks.remove(other_id)
     assert [w["id"] for w in store.webhooks.active()] == [webhook_id]
+
+
+async def test_an_integration_verifies_a_delivery_with_a_standard_webhooks_library(
+    store: Store, smtp_sink: Sink, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 25: a delivery carries webhook-id (the event), webhook-timestamp and
+    webhook-signature, so the integrator's off-the-shelf library verifies it with the secret
+    shown at creation, and a body changed on the way fails. A subscription made before (its
+    secret in the URL-safe spelling, as casework made them) verifies with the standard spelling
+    of the same secret. Until 2027-06-30 the Casework-* headers come too, as before."""
+    _, secret = store.webhooks.add(receiver.url + "/new", ["breached"], "operator")
+    old_secret = "whsec_" + secrets.token_urlsafe(32)  # what casework made before issue 25
+    monkeypatch.setattr("casework.store.webhooks.new_secret", lambda: old_secret)
+    store.webhooks.add(receiver.url + "/old", ["breached"], "operator")
+    breach = FeedRow(seq=1, at=AT, actor="sla", kind="sla_breached", text="no first response")
+    batch = FeedBatch(case_id="case-000006", entries=[breach], restricted=False, account_id="acme")
+    ActivityEnvironment().run(FeedActivities(store).record_feed, batch)
+    report = await round_of(store, config(smtp_sink))
+    assert (report.delivered, report.dead) == (2, 0)
+    delivered = {r.path: r for r in receiver.requests}
+    assert set(delivered) == {"/new", "/old"}
+    for path, verifying_secret in (("/new", secret), ("/old", standard_secret(old_secret))):
+        request = delivered[path]
+        event = Webhook(verifying_secret).verify(request.body, request.headers)
+        assert (event["case_id"], event["event"]) == ("case-000006", "breached")
+        assert request.headers["webhook-id"] == "case-000006:1"
+        tampered = request.body.replace(b"no first response", b"responded in time")
+        with pytest.raises(WebhookVerificationError):
+            Webhook(verifying_secret).verify(tampered, request.headers)
+        assert request.headers["casework-event-id"] == "case-000006:1"
+    assert verify(
+        old_secret,
+        int(delivered["/old"].headers["casework-timestamp"]),
+        delivered["/old"].body,
+        delivered["/old"].headers["casework-signature"],
+        time.time(),
+    )
+
+
+def test_the_casework_headers_stop_after_the_stated_day() -> None:
+    """The Casework-* headers come until LEGACY_HEADERS_UNTIL (2027-06-30, UTC) included;
+    the Standard Webhooks headers always."""
+    last = int(datetime(2027, 6, 30, 23, 59, 59, tzinfo=UTC).timestamp())
+    secret = "whsec_" + base64.b64encode(bytes(range(32))).decode()
+    on_the_day = signed_headers(secret, "case-000001:3", "{}", last)
+    after = signed_headers(secret, "case-000001:3", "{}", last + 1)
+    standard = {"webhook-id", "webhook-timestamp", "webhook-signature"}
+    legacy = {"Casework-Event-Id", "Casework-Timestamp", "Casework-Signature"}
+    assert set(on_the_day) == standard | legacy and set(after) == standard
+    assert LEGACY_HEADERS_UNTIL == date(2027, 6, 30)
+
+
+async def test_a_secret_that_cannot_sign_is_dead_at_once_naming_no_secret() -> None:
+    async with httpx.AsyncClient() as http:
+        with pytest.raises(send.Undeliverable) as dead:
+            await send.post_signed(
+                http, "http://127.0.0.1:9/", "{}", key="k", event_id="e", secret="whsec_#%!"
+            )
+    assert "secret cannot sign: a webhook secret is base64 after whsec_" in str(dead.value)
+    assert "#%!" not in str(dead.value) and dead.value.kind == "bad_secret"

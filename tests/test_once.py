@@ -350,7 +350,7 @@ def test_the_cli_sends_a_busy_action_again_under_one_key(tmp_path: Any) -> None:
 
 
 async def test_the_page_waits_out_a_busy_case_then_says_so_in_plain_words() -> None:
-    from casework.door import page
+    from casework.door.page import base as page
 
     tries = 0
 

@@ -13,8 +13,8 @@ import pytest
 from casework.domain.models import Priority
 from casework.domain.sla import DEFAULT_POLICY, SlaPolicy
 from casework.domain.tiers import GOLD, PLATINUM
-from casework.files import FileRefused, load_model
 from casework.settings import DEFAULT_POLICY_FILE
+from casework.yamlfiles import FileRefused, load_model
 
 
 def write(tmp_path: Path, text: str) -> Path:

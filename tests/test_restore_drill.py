@@ -99,7 +99,7 @@ class Deployment:
         """What `show` prints of the case: its view and its whole feed."""
         view = self.call(person, "GET", f"/v1/cases/{case_id}")
         feed = self.call(person, "GET", f"/v1/cases/{case_id}/feed?page_size=100")
-        for volatile in ("sla_remaining_seconds", "allowed_actions"):
+        for volatile in ("sla_remaining_seconds", "sla_read_at", "allowed_actions"):
             view.pop(volatile, None)
         return {"view": view, "feed": feed}
 

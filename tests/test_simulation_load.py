@@ -14,13 +14,13 @@ from typer.testing import CliRunner
 
 from casework.cli import app
 from casework.domain.directory import Directory
-from casework.files import FileRefused
 from casework.simulation.erlang import ErlangC
 from casework.simulation.load import check_against, read_load
 from casework.simulation.plan import arrivals_for_day, next_on_shift, service_time
 from casework.simulation.run import roster_of
 from casework.simulation.textbook import textbook_load
 from casework.simulation.textbook_check import fifo_waits, spread
+from casework.yamlfiles import FileRefused
 
 DEMO = Path(__file__).parent.parent / "casework" / "data" / "demo-directory.yaml"
 SAMPLE = Path(__file__).parent.parent / "casework" / "data" / "simulation-load.yaml"

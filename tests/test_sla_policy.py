@@ -21,8 +21,8 @@ from casework.domain.sla import (
     start_clock,
 )
 from casework.domain.tiers import GOLD, PLATINUM
-from casework.files import FileRefused, load_model
 from casework.settings import DEFAULT_POLICY_FILE
+from casework.yamlfiles import FileRefused, load_model
 
 OPENED = datetime(2025, 3, 4, 9, 0, tzinfo=UTC)
 TICK = timedelta(microseconds=1)
@@ -182,6 +182,35 @@ def test_invalid_yaml_is_refused_at_its_line(tmp_path: Path) -> None:
     with pytest.raises(FileRefused) as refused:
         load_model(path, SlaPolicy)
     assert str(refused.value) == (f"{path}:4: not valid YAML: mapping values are not allowed here")
+
+
+def test_a_policy_that_writes_a_key_twice_is_refused_naming_both_lines(tmp_path: Path) -> None:
+    """S1/S5: a tier's P1 written twice used to keep the last silently (PyYAML): Gold P1 would
+    have been 45 minutes against the 30 the operator read first. Refused, naming both lines;
+    a tier written twice likewise, each problem at its line."""
+    path = tmp_path / "policy.yaml"
+    path.write_text(
+        GOOD_ROWS.replace("P1: 30m\n", "P1: 30m\n    P1: 45m\n")
+        + "  GOLD: {P1: 1h, P2: 2h, P3: 9h}\n"
+    )
+    with pytest.raises(FileRefused) as refused:
+        load_model(path, SlaPolicy)
+    assert str(refused.value).splitlines() == [
+        f"{path}:4: first_response_targets.GOLD.P1: written twice in one mapping (lines 3 and "
+        "4); keep one",
+        f"{path}:11: first_response_targets.GOLD: written twice in one mapping (lines 2 and "
+        "11); keep one",
+    ]
+
+
+def test_a_policy_that_is_not_utf8_is_refused_at_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "policy.yaml"
+    path.write_bytes(GOOD_ROWS.encode() + b"# \xff\n")
+    with pytest.raises(FileRefused) as refused:
+        load_model(path, SlaPolicy)
+    assert str(refused.value) == (
+        f"{path}:10: not UTF-8 text (byte 0xff at column 3); save the file as UTF-8"
+    )
 
 
 def test_unbalanced_brackets_are_refused_at_their_line(tmp_path: Path) -> None:

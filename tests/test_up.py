@@ -160,7 +160,7 @@ def test_up_serves_cases_stops_cleanly_and_keeps_them_across_a_restart(
     engine = Engine(state, port, ui_port)
     engines.append(engine)
     ui = engine.wait_for("Web UI:")
-    assert f"http://localhost:{ui_port}" in ui
+    assert f"http://127.0.0.1:{ui_port}" in ui  # the codec's host: one site for its cookie
     engine.wait_for("Ctrl+C")
 
     opened = engine.casework(  # Customer Care takes globex-carol's call (demo profile)

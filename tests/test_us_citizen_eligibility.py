@@ -17,9 +17,9 @@ from casework.domain.sla import DEFAULT_POLICY
 from casework.domain.tiers import GOLD
 from casework.domain.us_citizen import is_restricted_member, restricted_member_refusal
 from casework.engine import load_directory
-from casework.files import FileRefused
 from casework.settings import DEMO_DIRECTORY
 from casework.store import Store
+from casework.yamlfiles import FileRefused
 
 DEMO = DEMO_DIRECTORY.read_text(encoding="utf-8")
 LOCATIONS = ["reston-va", "sunnyvale-ca"]

@@ -14,16 +14,16 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
 from temporalio.api.enums.v1 import TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 
+from casework.yamlfiles import dump_text
 from tests.conftest import policy_in_seconds
 
 TEST_KEYRING = Path(__file__).parent / "data" / "test-keyring.json"
-SECONDS_POLICY = yaml.safe_dump(policy_in_seconds().model_dump(mode="json", exclude_none=True))
+SECONDS_POLICY = dump_text(policy_in_seconds().model_dump(mode="json", exclude_none=True))
 """S5: the policy file of a worker process, targets in seconds so that breaches happen within
 a test (tests/conftest.py's `policy_in_seconds`)."""
 

@@ -126,7 +126,7 @@ def account_us_citizen(
 def _tiers_sold(ctx: typer.Context) -> TierRules:
     """A3: what the engine's SLA policy lets each tier buy (the default policy's: Platinum)."""
     from casework.engine import load_policy
-    from casework.files import FileRefused
+    from casework.yamlfiles import FileRefused
 
     try:
         return load_policy(globals_of(ctx).placement().settings).tier_rules()

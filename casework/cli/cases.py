@@ -161,7 +161,8 @@ def show(
         print_json(view)
         return
     viewer = _who_am_i()["id"] if view.content_withheld else ""
-    out().print(case_view(view, str(viewer), now=datetime.now(UTC)))
+    # the clock as the door read it, when it answered (S2): the JSON and this text agree
+    out().print(case_view(view, str(viewer), now=view.sla_read_at or datetime.now(UTC)))
     footer = feed_footer(view, page, page_size)
     if footer:
         out().print(footer, markup=False)

@@ -210,7 +210,7 @@ def run(work: Coroutine[Any, Any, T]) -> T:
     from temporalio.service import RPCError
 
     from casework.client import CaseworkError
-    from casework.files import FileRefused
+    from casework.yamlfiles import FileRefused
 
     try:
         import asyncio

@@ -33,7 +33,7 @@ DirectoryFile = Annotated[Path, typer.Argument(help="Directory YAML.")]
 def checked_directory(file: Path, settings: Settings) -> Directory:
     """The directory file, checked against the engine's SLA policy (its tiers: A1, A3)."""
     from casework.engine import load_directory, load_policy
-    from casework.files import FileRefused
+    from casework.yamlfiles import FileRefused
 
     try:
         return load_directory(file, load_policy(settings))

@@ -268,20 +268,12 @@ def request(
     Plain `http.client` (no HTTP library to import: most commands are one small request, and
     an operator runs dozens an hour). A file upload (`files={"file": (name, reader, type)}`,
     with `data` form fields) is streamed as multipart/form-data, never read into memory."""
-    import http.client
     import json as jsonlib
-    from urllib.parse import urlencode, urlsplit
+    from urllib.parse import urlencode
 
-    url = credential.url.rstrip("/")
-    target = urlsplit(url)
-    if target.scheme not in ("http", "https") or not target.hostname:
-        raise DoorProblem(
-            f"{url} ({credential.source}) is not the casework API's address: write it "
-            f"like {DEFAULT_URL}",
-            BAD_INPUT,
-        )
+    url, prefix, address = _door_address(credential)
     query = {k: v for k, v in (params or {}).items() if v is not None}
-    full_path = f"{target.path}{path}" + (f"?{urlencode(query, doseq=True)}" if query else "")
+    full_path = f"{prefix}{path}" + (f"?{urlencode(query, doseq=True)}" if query else "")
     headers = {"Authorization": f"Bearer {credential.key}", "User-Agent": "casework-cli"}
     if idempotency_key is not None:
         headers["Idempotency-Key"] = idempotency_key
@@ -291,14 +283,50 @@ def request(
     elif json is not None:
         body = jsonlib.dumps(json).encode()
         headers["Content-Type"] = "application/json"
-    connection_class = (
-        http.client.HTTPSConnection if target.scheme == "https" else http.client.HTTPConnection
-    )
+    status, reason, payload = _exchange(url, address, (method, full_path, body, headers))
+    if 200 <= status < 300:
+        try:
+            return jsonlib.loads(payload)
+        except ValueError:
+            raise DoorProblem(
+                f"{url} answered {path} with something other than JSON: is CASEWORK_URL the "
+                "casework API's address?"
+            ) from None
+    raise refusal(credential, status, reason, payload)
+
+
+def _door_address(credential: Credential) -> tuple[str, str, tuple[str, str, int | None]]:
+    """The door's URL (without a trailing /), its path, and its scheme, host and port;
+    DoorProblem (exit 2) when it is not an http(s) address with a host and a valid port."""
+    from urllib.parse import urlsplit
+
+    url = credential.url.rstrip("/")
+    target = urlsplit(url)
+    if target.scheme not in ("http", "https") or not target.hostname:
+        raise DoorProblem(
+            f"{url} ({credential.source}) is not the casework API's address: write it "
+            f"like {DEFAULT_URL}",
+            BAD_INPUT,
+        )
     try:
         port = target.port
     except ValueError as e:
         raise DoorProblem(f"{url} ({credential.source}) has a bad port: {e}", BAD_INPUT) from None
-    connection = connection_class(target.hostname, port, timeout=CONNECT_TIMEOUT)
+    return url, target.path, (target.scheme, target.hostname, port)
+
+
+def _exchange(
+    url: str, address: tuple[str, str, int | None], sent: tuple[str, str, Any, dict[str, str]]
+) -> tuple[int, str, bytes]:
+    """One request (`method, path, body, headers`) on a connection of its own: the answer's
+    status, reason and body; DoorProblem when the door cannot be reached or does not answer."""
+    import http.client
+
+    (scheme, host, port), (method, full_path, body, headers) = address, sent
+    connection_class = (
+        http.client.HTTPSConnection if scheme == "https" else http.client.HTTPConnection
+    )
+    connection = connection_class(host, port, timeout=CONNECT_TIMEOUT)
     try:
         try:
             connection.connect()
@@ -312,7 +340,7 @@ def request(
         try:
             connection.request(method, full_path, body=body, headers=headers)
             response = connection.getresponse()
-            status, reason, payload = response.status, response.reason, response.read()
+            return response.status, response.reason, response.read()
         except TimeoutError:
             raise DoorProblem(
                 f"the casework API at {url} did not answer within {REQUEST_TIMEOUT:.0f} s: the "
@@ -323,15 +351,6 @@ def request(
             raise DoorProblem(f"talking to the casework API at {url} failed: {e}") from None
     finally:
         connection.close()
-    if 200 <= status < 300:
-        try:
-            return jsonlib.loads(payload)
-        except ValueError:
-            raise DoorProblem(
-                f"{url} answered {path} with something other than JSON: is CASEWORK_URL the "
-                "casework API's address?"
-            ) from None
-    raise refusal(credential, status, reason, payload)
 
 
 def _multipart(files: dict[str, Any], fields: dict[str, Any]) -> tuple[Any, str, str]:

@@ -67,7 +67,7 @@ def up(
     Ctrl+C stops everything it started. Cases survive a restart (state in <state>/temporal.db).
     """
     from casework import up as runner
-    from casework.files import FileRefused
+    from casework.yamlfiles import FileRefused
 
     mark_temporal_used()
     g = globals_of(ctx)
@@ -358,8 +358,8 @@ async def _serve_door(
 
 def refuse_bad_files(settings: Settings) -> None:
     """Check the policy and directory files before starting anything (FileRefused -> exit 2)."""
-    from casework.files import FileRefused
     from casework.up import check_files
+    from casework.yamlfiles import FileRefused
 
     try:
         check_files(settings)

@@ -18,7 +18,7 @@ def policy_check(file: Annotated[Path, typer.Argument(help="SLA policy YAML.")])
     from casework.cli.render import policy_targets
     from casework.domain.durations import format_duration
     from casework.domain.sla import SlaPolicy
-    from casework.files import FileRefused, load_model
+    from casework.yamlfiles import FileRefused, load_model
 
     try:
         policy = load_model(file, SlaPolicy)

@@ -123,16 +123,7 @@ def sla_lines(view: CaseView, now: datetime) -> Lines:
     elif view.ended:
         lines.append(("SLA clock", Text(f"stopped: the case {ended_phrase(view.ended)}")))
     elif sla.breached_at is None:
-        paused, left = None, sla.due_at - now  # around the clock: service time is time
-        if clock.kind != "24x7":
-            from casework.domain.sla import clock_for  # the calendar: only for business hours
-
-            try:
-                service = clock_for(clock)
-                paused = service.paused_reason(now)
-                left = service.service_time(now, sla.due_at)
-            except ValueError:  # a clock the case cannot describe: say what the case said
-                paused, left = view.sla_paused_reason, sla.due_at - now
+        left, paused = clock_at(view, now)
         due = Text(f"due {when(sla.due_at)}")
         if left > timedelta(0):
             due.append(f" ({format_duration(left)} of service time left)")
@@ -146,6 +137,21 @@ def sla_lines(view: CaseView, now: datetime) -> Lines:
             ("breach", Text(f"BREACHED at {when(sla.breached_at)} (S3)", style="bold red"))
         )
     return lines
+
+
+def clock_at(view: CaseView, now: datetime) -> tuple[timedelta, str | None]:
+    """S2, U4: the service time left and why the clock is paused, at `now`: the door's reading
+    when it read the case at `now` (`casework show` prints the case at the instant the door
+    read it, so the two agree), else read here from the due instant and the case's clock."""
+    if view.sla_read_at == now and view.sla_remaining_seconds is not None:
+        return timedelta(seconds=view.sla_remaining_seconds), view.sla_paused_reason
+    from casework.domain.sla import clock_for, read_clock  # the calendar: only when needed
+
+    try:
+        reading = read_clock(view.sla, clock_for(view.clock), now)
+    except ValueError:  # a clock the case cannot describe: say what the case said
+        return view.sla.due_at - now, view.sla_paused_reason
+    return reading.left or timedelta(0), reading.paused
 
 
 def withheld_notice(viewer: str) -> str:

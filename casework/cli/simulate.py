@@ -185,8 +185,8 @@ def _read_files(
 ) -> tuple[SlaPolicy, LoadFile, list[tuple[str, Directory]]]:
     from casework.domain.sla import DEFAULT_POLICY, SlaPolicy
     from casework.engine import load_directory
-    from casework.files import FileRefused, load_model
     from casework.simulation.load import check_against, read_load
+    from casework.yamlfiles import FileRefused, load_model
 
     rosters: list[tuple[str, Directory]] = []
     try:

@@ -39,8 +39,10 @@ def add(
     ] = None,
     output: OutputOption = Output.text,
 ) -> None:
-    """Subscribe a URL to case events. Its signing secret is printed once: every delivery
-    carries Casework-Signature: v1=HMAC-SHA256(secret, "<Casework-Timestamp>.<body>")."""
+    """Subscribe a URL to case events. Its signing secret is printed once: every delivery is
+    signed the Standard Webhooks way (webhook-id, webhook-timestamp, webhook-signature), which a
+    Standard Webhooks library verifies with the secret; Casework-Signature comes too until
+    2027-06-30."""
     from casework.notify.subscriptions import subscription
 
     try:

@@ -54,6 +54,7 @@ from temporalio.converter import (
     DefaultFailureConverterWithEncodedAttributes,
     EncodingPayloadConverter,
     PayloadCodec,
+    PayloadConverter,
     SerializationContext,
     WithSerializationContext,
     WorkflowSerializationContext,
@@ -349,3 +350,12 @@ def data_converter(ring: KeyRing, lookup: RealmLookup) -> DataConverter:
         payload_codec=EncryptionCodec(ring, lookup),
         failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
     )
+
+
+def in_the_clear(text: str) -> Any:
+    """`text` as a JSON payload that no codec encrypts: Temporal's user metadata (a workflow's
+    `static_summary`) given as a Payload is stored as given (the SDK encodes only a `str`;
+    tests/test_web_ui_summary.py checks it still does), so the Web UI shows it with or without
+    the codec. Only for text that carries nothing restricted
+    (casework.domain.presentation.web_ui_summary). Typed Any: the SDK's signature says str."""
+    return PayloadConverter.default.to_payload(text)

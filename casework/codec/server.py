@@ -14,6 +14,12 @@ callables it is given:
 - `may_read_restricted(principal, account_id) -> bool` (`casework.codec.access`);
 - `audit(principal_id, action, workflow_id, account_id, granted, reason)`.
 
+The credential comes in `Authorization` (the `temporal` CLI's `--codec-auth`; the Web UI's
+"Pass the user access token", an OIDC token) or, from the Web UI's "Include cross-origin
+credentials", in a cookie: `cookie_credential(request)` reads it (the door: the Case Center's
+sign-in session), and it counts only on a request from one of `origins` (the Web UI's) or from
+no browser at all (no `Origin`): a page of any other origin lends its visitor's cookie nothing.
+
 Decode, U5: without a valid credential every payload comes back as it came (the UI shows
 encrypted payloads, nothing else); with one, ordinary payloads are decrypted, restricted ones
 only for a member of the restricted queue or a contact of the payload's account, and every
@@ -36,13 +42,14 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 from google.protobuf.json_format import MessageToDict, ParseDict
+from starlette.types import ASGIApp, Receive, Scope, Send
 from temporalio.api.common.v1 import Payload, Payloads
 
 from casework.codec.payload import CodecError, decrypt_payload, encrypt_payload, labels
 from casework.codec.realm import UNKNOWN
 from casework.identity.keyring import KeyRing
 from casework.identity.principal import Principal
-from casework.settings import environment
+from casework.settings import environment, web_ui_origins
 
 MAX_BODY_BYTES = 16 * 1024 * 1024
 """A request's body: room for a page of history at Temporal's 2 MB payload limit."""
@@ -53,6 +60,7 @@ _BASE64 = re.compile(r"^[A-Za-z0-9+/_-]*={0,2}$")
 Authenticate = Callable[[str | None], Awaitable[Principal | None]]
 MayRead = Callable[[Principal, str | None], bool]
 Audit = Callable[[str, str, str | None, str | None, bool, str], Any]
+CookieCredential = Callable[[Request], str | None]
 
 log = logging.getLogger(__name__)
 
@@ -131,6 +139,20 @@ def _not_a_payload(item: Any) -> str | None:
     return None
 
 
+def authorization_of(
+    request: Request, cookie_credential: CookieCredential | None, origins: Sequence[str]
+) -> str | None:
+    """The request's credential: its Authorization header, else its cookie's (the module
+    docstring: only from the Web UI's origins, or without an Origin)."""
+    header = request.headers.get("authorization")
+    if header is not None or cookie_credential is None:
+        return header
+    origin = request.headers.get("origin")
+    if origin is not None and origin.rstrip("/") not in origins:
+        return None
+    return cookie_credential(request)
+
+
 def answer(payloads: Sequence[Payload]) -> JSONResponse:
     return JSONResponse(MessageToDict(Payloads(payloads=payloads)) or {"payloads": []})
 
@@ -144,15 +166,22 @@ def codec_router(
     namespaces: Sequence[str] | None = None,
     max_body_bytes: int = MAX_BODY_BYTES,
     max_payloads: int = MAX_PAYLOADS,
+    cookie_credential: CookieCredential | None = None,
+    origins: Sequence[str] = (),
 ) -> APIRouter:
     """The codec endpoints (module docstring), to mount with `app.include_router(router,
-    prefix="/codec")`. `namespaces`: the only X-Namespace values served (None: any)."""
+    prefix="/codec")`. `namespaces`: the only X-Namespace values served (None: any);
+    `cookie_credential` and `origins`: a browser's credential (module docstring)."""
     router = APIRouter()
+    allowed = [o.rstrip("/") for o in origins]
+
+    async def caller(request: Request) -> Principal | None:
+        return await authenticate(authorization_of(request, cookie_credential, allowed))
 
     @router.post("/decode")
     async def decode(request: Request) -> JSONResponse:
         payloads = await read_payloads(request, max_body_bytes, max_payloads, namespaces)
-        principal = await authenticate(request.headers.get("authorization"))
+        principal = await caller(request)
         if principal is None:
             return answer(payloads)  # no credential: what the UI gets is what it sent
         decisions: dict[str | None, bool] = {}
@@ -190,31 +219,57 @@ def codec_router(
     @router.post("/encode")
     async def encode(request: Request) -> JSONResponse:
         payloads = await read_payloads(request, max_body_bytes, max_payloads, namespaces)
-        principal = await authenticate(request.headers.get("authorization"))
+        principal = await caller(request)
         if principal is None:
             raise refuse(
-                "encoding needs a casework credential: send Authorization: Bearer <key>", 401
+                "encoding needs a casework credential: send Authorization: Bearer <key>, or "
+                "sign in to the Case Center at this codec's address in this browser and turn on "
+                "the Web UI's Include cross-origin credentials",
+                401,
             )
         return answer([encrypt_payload(ring, UNKNOWN, p) for p in payloads])
 
     return router
 
 
-def ui_origins(environ: dict[str, str] | None = None) -> list[str]:
-    """The browser origins allowed to call the codec: CASEWORK_CODEC_CORS_ORIGINS, or the
-    embedded Web UI's (`casework up --ui-port`, 8233 by default): casework.settings."""
-    return list(environment(environ).codec_cors_origins)
+def ui_origins(environ: dict[str, str] | None = None, ui_port: int | None = None) -> list[str]:
+    """The browser origins allowed to call the codec: CASEWORK_CODEC_CORS_ORIGINS when set (a
+    deployment's Web UI), else the Web UI at `ui_port` on this machine (`casework up
+    --ui-port`), else the default port's (casework.settings)."""
+    told = environment(environ)
+    if ui_port is not None and not told.is_set("codec_cors_origins"):
+        return list(web_ui_origins(ui_port))
+    return list(told.codec_cors_origins)
 
 
-def add_codec_cors(app: FastAPI, origins: Sequence[str] | None = None) -> None:
+class CodecCors:
+    """CORS for the codec's paths only: the Web UI's origin may call `/codec/...` with
+    credentials, and nothing else of the app (the Case Center's pages and API answer no
+    other origin)."""
+
+    def __init__(self, app: ASGIApp, prefix: str, origins: Sequence[str]) -> None:
+        from fastapi.middleware.cors import CORSMiddleware
+
+        self.app = app
+        self.prefix = prefix.rstrip("/") + "/"
+        self.cors = CORSMiddleware(
+            app,
+            allow_origins=list(origins),
+            allow_credentials=True,
+            allow_methods=["POST", "OPTIONS"],
+            allow_headers=["Authorization", "Content-Type", "X-Namespace"],
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and str(scope.get("path", "")).startswith(self.prefix):
+            await self.cors(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+
+def add_codec_cors(
+    app: FastAPI, origins: Sequence[str] | None = None, prefix: str = "/codec"
+) -> None:
     """Let the Web UI (another origin) call the codec with its credential: the UI sends
-    Authorization, Content-Type and X-Namespace, with credentials."""
-    from fastapi.middleware.cors import CORSMiddleware
-
-    app.add_middleware(
-        CORSMiddleware,
-        allow_origins=list(origins or ui_origins()),
-        allow_credentials=True,
-        allow_methods=["POST", "OPTIONS"],
-        allow_headers=["Authorization", "Content-Type", "X-Namespace"],
-    )
+    Authorization, Content-Type and X-Namespace, with credentials (cookies)."""
+    app.add_middleware(CodecCors, prefix=prefix, origins=list(origins or ui_origins()))

@@ -1,6 +1,6 @@
 """The directory: accounts and their contacts, products, engineers, the Escalation Manager rota.
 
-Pure models and checks; `casework.files` reads the YAML and `casework.store` keeps it in the
+Pure models and checks; `casework.yamlfiles` reads the YAML and `casework.store` keeps it in the
 database. A directory that breaks a rule is refused whole, with the place and the reason.
 """
 
@@ -42,6 +42,20 @@ class Contact(Strict):
     notify: Channels | None = Field(
         default=None, description="how notifications reach them (issue 14); default: email"
     )
+    zone: str | None = Field(
+        default=None,
+        description="the zone the Case Center shows their times in: eastern, pacific or an "
+        "IANA name (default UTC)",
+    )
+
+    @field_validator("zone")
+    @classmethod
+    def _reading_zone(cls, zone: str | None) -> str | None:
+        if zone is None:
+            return None
+        zone = SERVICE_ZONES.get(zone.strip().lower(), zone.strip())
+        check_zone(zone)
+        return zone
 
     @model_validator(mode="after")
     def _channels_fit(self) -> Contact:
@@ -359,7 +373,7 @@ class Directory(Strict):
         for kind, ident, where in people:
             if ident in seen:
                 # Raised with the second occurrence's location, so that a refused directory
-                # file names the line of the duplicate (casework.files), not the file's top.
+                # file names the line of the duplicate (casework.yamlfiles), not the file's top.
                 reason = f"id '{ident}' is used twice ({seen[ident]} and {kind}); ids are unique"
                 raise refused_at("Directory", where, reason, ident)
             seen[ident] = kind

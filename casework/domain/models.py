@@ -467,7 +467,10 @@ class CaseView(Lenient):
     queue: str
     opened_at: datetime
     sla: SlaState
-    sla_remaining_seconds: float | None
+    sla_remaining_seconds: float | None = Field(
+        description="S2, U4: service time left to the first response's due time, at "
+        "`sla_read_at` (zero once due; None once the clock has stopped)"
+    )
     problem_report: str | None
     waiting_for: list[str]
     resolution: str | None
@@ -479,6 +482,11 @@ class CaseView(Lenient):
     clock: ClockSpec = Field(default_factory=ClockSpec)
     content_withheld: bool = False
     sla_paused_reason: str | None = None
+    sla_read_at: datetime | None = Field(
+        default=None,
+        description="when the clock was read: the reader's (the door's) instant; None in the "
+        "case's own answer (`view` query, `read` update), as of its last step",
+    )
     attachments: list[Attachment] = Field(default_factory=list)
     log_approvals: list[LogApproval] = Field(default_factory=list)
     vendor_escalations: list[VendorEscalation] = Field(default_factory=list)

@@ -7,6 +7,7 @@ does the arithmetic itself, so a business-hours clock (U4) slots in as another `
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Protocol
 
@@ -128,7 +129,7 @@ def _every_priority(row: dict[Priority, timedelta]) -> dict[Priority, timedelta]
 PositiveDuration = Annotated[Duration, AfterValidator(_positive)]
 TargetRow = Annotated[dict[Priority, PositiveDuration], AfterValidator(_every_priority)]
 """One tier's targets. Checked value by value, so that a refused policy file points at the
-line of the bad target or the incomplete tier (`casework.files`)."""
+line of the bad target or the incomplete tier (`casework.yamlfiles`)."""
 
 
 class UsCitizenSupportPolicy(Strict):
@@ -322,3 +323,27 @@ def remaining(sla: SlaState, now: datetime) -> timedelta | None:
     if not is_running(sla):
         return None
     return max(sla.due_at - now, timedelta(0))
+
+
+@dataclass(frozen=True)
+class ClockReading:
+    """S2-S4, U4: a case's first-response clock as read at one instant."""
+
+    left: timedelta | None
+    """Service time left until the due instant (zero once it has passed); None when the clock
+    does not run (answered, breached, or the case stopped)."""
+    paused: str | None
+    """Why a running clock is paused at that instant (U4: outside the service's hours)."""
+
+
+STOPPED = ClockReading(left=None, paused=None)
+
+
+def read_clock(sla: SlaState, clock: ServiceClock, now: datetime) -> ClockReading:
+    """The clock as it reads at `now`: computed from the due instant and `now`, never a figure
+    kept from an earlier moment (a case's own answer is as of its last step). On a
+    business-hours clock (U4) the time left is service time, so outside the hours it stays
+    what it was at closing, and the clock says it is paused."""
+    if not is_running(sla):
+        return STOPPED
+    return ClockReading(left=clock.service_time(now, sla.due_at), paused=clock.paused_reason(now))

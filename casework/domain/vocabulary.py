@@ -108,7 +108,7 @@ def case_id_for(number: int) -> str:
 
 def refused_at(model: str, loc: tuple[str | int, ...], reason: str, given: Any) -> ValidationError:
     """A refusal of `model` at `loc` (from a validator of the whole model), so that a refused
-    file names the line of that field (casework.files), not the file's top."""
+    file names the line of that field (casework.yamlfiles), not the file's top."""
     return ValidationError.from_exception_data(
         model,
         [

@@ -12,6 +12,7 @@ per resource, are in `casework.door.routes`; the page's in `casework.door.page`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI
@@ -19,10 +20,11 @@ from temporalio.client import Client
 
 from casework import door as contract
 from casework.attachments import AttachmentStore
-from casework.client import Opener
+from casework.client import Clock, Opener, wall_clock
 from casework.door.bounds import BoundedBodies
 from casework.door.center import FeedPage
 from casework.door.credentials import OidcConfig, OidcVerifier
+from casework.door.headers import SecurityHeaders
 from casework.door.routes import API_ROUTERS
 from casework.door.routes.codec import mount_codec
 from casework.door.routes.openapi import PROBLEM_ANSWERS, describe_problems_and_bodies
@@ -47,12 +49,17 @@ def create_app(
     max_upload_bytes: int = MAX_UPLOAD_BYTES,
     page: bool = True,
     opener: Opener | None = None,
+    clock: Clock = wall_clock,
+    ui_origins: Sequence[str] | None = None,
 ) -> FastAPI:
     """The door. `client` is any client of the engine's namespace (pydantic data converter);
     the door adds its `PrincipalHeaders(ring)`. `case_options` go to every case it opens (tests
     on the time-skipping server turn search attributes off). `page`: serve the Case Center web
     page (`casework.door.page`) beside the API. `opener`: the intake of the worker beside the
-    door (`worker.opener`), so that cases open without an intake workflow."""
+    door (`worker.opener`), so that cases open without an intake workflow. `clock`: the door's
+    clock, at which every SLA figure it answers is read (the wall clock; tests set their own).
+    `ui_origins`: the Web UI's origins, which may call the codec with credentials (`casework up`
+    passes its `--ui-port`'s; by default CASEWORK_CODEC_CORS_ORIGINS or port 8233's)."""
     if attachments.ring is None:  # restricted files are encrypted with the ring's keys
         attachments = AttachmentStore(attachments.root, ring)
     door = Door(
@@ -65,6 +72,7 @@ def create_app(
         case_options=case_options or {},
         max_upload_bytes=max_upload_bytes,
         opener=opener,
+        clock=clock,
     )
     app = FastAPI(
         title="casework Case Center API",
@@ -79,10 +87,11 @@ def create_app(
     for router in API_ROUTERS:
         app.include_router(router)
     app.add_middleware(BoundedBodies, max_upload_bytes=max_upload_bytes)
-    mount_codec(app, door, ring)
+    mount_codec(app, door, ring, ui_origins)
     if page:
         from casework.door.page import mount_page
 
         mount_page(app, door, ring)
     describe_problems_and_bodies(app)
+    app.add_middleware(SecurityHeaders)  # the outermost: every answer carries them (issue 26)
     return app

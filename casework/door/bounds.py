@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from casework.attachments import AttachmentRefused
 from casework.door.errors import DoorError, problem_response
+from casework.door.problem_page import is_page_path, problem_page
 from casework.door.service import Door
 
 MAX_BODY_BYTES = 1 << 20
@@ -49,7 +50,7 @@ class BoundedBodies:
         headers = dict(scope.get("headers") or [])
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
-            await problem_response(413, message)(scope, receive, send)
+            await too_large(scope, message)(scope, receive, send)
             return
         received = 0
         started = exceeded = False
@@ -71,7 +72,7 @@ class BoundedBodies:
             if exceeded:
                 if item["type"] == "http.response.start" and not started:
                     started = True
-                    await problem_response(413, message)(scope, receive, send)
+                    await too_large(scope, message)(scope, receive, send)
                 return
             if item["type"] == "http.response.start":
                 started = True
@@ -81,7 +82,14 @@ class BoundedBodies:
             await self.app(scope, counted, watched)
         except BodyTooLarge:
             if not started:
-                await problem_response(413, message)(scope, receive, send)
+                await too_large(scope, message)(scope, receive, send)
+
+
+def too_large(scope: Scope, message: str) -> Any:
+    """413: a page for the page's paths (issue 26), a problem for the API's."""
+    if is_page_path(scope.get("path", "")):
+        return problem_page(413, message)
+    return problem_response(413, message)
 
 
 async def store_upload(door: Door, upload: UploadFile, *, restricted: bool) -> Any:

@@ -283,7 +283,7 @@ async def show_for(door: Door, person: Identity, case_id: str) -> CaseView:
     if view.restricted:
         with acting(principal_of(person)):
             view = await door.answered(
-                read_case(door.client, case_id, person.id), f"the view of {case_id}"
+                read_case(door.client, case_id, person.id, door.clock), f"the view of {case_id}"
             )
         contacts = await door.contacts_of(view.account_id)
         reason = restricted_reason(person, view.account_id, contacts)

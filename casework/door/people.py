@@ -95,3 +95,20 @@ def directory_ids(store: Store) -> list[str]:
     if director is not None:
         ids.append(director.id)
     return ids
+
+
+def zone_of_person(store: Store, person: Identity) -> str | None:
+    """The zone `person` reads times in (issue 26), as the directory keeps it: a contact's own
+    zone, an engineer's (a premium expert's business-hours zone, else their shift's), an
+    Escalation Manager's shift's; None (UTC) for anyone else or a zone never given."""
+    directory = store.directory
+    if person.kind == "contact":
+        found = directory.contact(person.id)
+        return found[1].zone if found else None
+    if person.kind in ("engineer", "partner_engineer"):
+        engineer = directory.engineer(person.id)
+        return (engineer.zone or engineer.shift.zone) if engineer else None
+    if person.kind == "escalation_manager":
+        manager = next((m for m in directory.rota() if m.id == person.id), None)
+        return manager.shift.zone if manager else None
+    return None

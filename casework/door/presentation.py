@@ -123,6 +123,8 @@ class Clock:
 
 
 def clock_of(view: CaseView) -> Clock:
+    """The clock as the door read it when it answered (`view.sla_read_at`, S2): time left is
+    computed at that instant from the due time, never kept from the case's last change."""
     sla = view.sla
     if sla.responded_at is not None:
         late = sla.breached_at is not None
@@ -139,13 +141,12 @@ def clock_of(view: CaseView) -> Clock:
         )
     if view.state in ("closed", "resolved") or view.ended:
         return Clock("met", "Clock stopped", f"the case is {view.state}")
-    if view.sla_paused_reason:
-        return Clock("paused", "Clock paused", view.sla_paused_reason)
-    return Clock(
-        "running",
-        duration_words(view.sla_remaining_seconds),
-        f"First response due {when(sla.due_at)} ({_target(view)} target)",
-    )
+    due = f"First response due {when(sla.due_at)} ({_target(view)} target)"
+    left = duration_words(view.sla_remaining_seconds)
+    if view.sla_paused_reason:  # U4: outside the service's hours, the time left stands still
+        headline = f"Clock paused, {left}" if left else "Clock paused"
+        return Clock("paused", headline, f"{view.sla_paused_reason}. {due}")
+    return Clock("running", left, due)
 
 
 def _target(view: CaseView) -> str:

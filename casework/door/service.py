@@ -16,7 +16,7 @@ from temporalio.client import Client, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError, RPCStatusCode
 
 from casework.attachments import AttachmentStore
-from casework.client import CaseworkError, Opener, act_on_case, view_case
+from casework.client import CaseworkError, Clock, Opener, act_on_case, view_case, wall_clock
 from casework.domain.actions import ActionResult
 from casework.domain.models import CaseView
 from casework.domain.partner import escalated_for
@@ -125,6 +125,8 @@ class Door:
     cases open without an intake workflow. None: through the Intake workflow."""
     gates: CaseGates = field(default_factory=lambda: CaseGates())
     """How many actions this door has in flight on each case (`CaseGates`)."""
+    clock: Clock = wall_clock
+    """The door's clock: every SLA figure it answers is read at it, when it answers (S2)."""
 
     # --- who is asking ----------------------------------------------------------------------
 
@@ -297,7 +299,7 @@ class Door:
         principal = Principal(id=person.id, via=person.via)
         with acting(principal):
             view = await self.answered(
-                view_case(self.client, case_id, person.id), f"the view of {case_id}"
+                view_case(self.client, case_id, person.id, self.clock), f"the view of {case_id}"
             )
         refusal = may_see_case_of(person, view.account_id, view.partner_id or escalated_for(view))
         if refusal is not None:

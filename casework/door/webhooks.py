@@ -73,7 +73,8 @@ async def add_webhook(person: Operator, request: Request) -> dict[str, Any]:
         "url": asked.url,
         "events": asked.events,
         "secret": secret,
-        "note": "the secret is shown once: keep it to verify Casework-Signature",
+        "note": "the secret is shown once: keep it to verify webhook-signature with a "
+        "Standard Webhooks library (Casework-Signature comes too until 2027-06-30)",
     }
 
 

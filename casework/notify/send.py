@@ -18,7 +18,7 @@ import httpx
 
 from casework.notify.compose import Outgoing, message_id
 from casework.notify.config import RelayConfig
-from casework.notify.signing import signature
+from casework.notify.signing import signed_headers
 from casework.redact import url_origin
 
 
@@ -151,13 +151,14 @@ async def post_json(
 async def post_signed(
     http: httpx.AsyncClient, url: str, body: str, *, key: str, event_id: str, secret: str
 ) -> None:
-    """An integration's webhook: the body as queued, signed (casework.notify.signing)."""
-    raw = body.encode()
-    timestamp = int(time.time())
-    headers = {
-        "Idempotency-Key": key,
-        "Casework-Event-Id": event_id,
-        "Casework-Timestamp": str(timestamp),
-        "Casework-Signature": signature(secret, timestamp, raw),
-    }
-    await post(http, url, raw, headers, "webhook")
+    """An integration's webhook: the body as queued, signed the Standard Webhooks way (and with
+    casework's own headers for a while: casework.notify.signing)."""
+    try:
+        signed = signed_headers(secret, event_id, body, int(time.time()))
+    except ValueError as e:
+        raise Undeliverable(
+            f"the webhook's secret cannot sign: {e}; add the webhook again for a new secret "
+            "(casework webhooks add) and remove this one",
+            "bad_secret",
+        ) from None
+    await post(http, url, body.encode(), {"Idempotency-Key": key, **signed}, "webhook")

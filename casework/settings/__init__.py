@@ -29,6 +29,7 @@ from casework.settings.fields import (
     DEFAULT_POLICY_FILE,
     DEFAULT_TASK_QUEUE,
     DEFAULT_UI_ORIGINS,
+    DEFAULT_UI_PORT,
     DEMO_DIRECTORY,
     MAX_PATH,
     MAX_UPLOAD_BOUND,
@@ -36,6 +37,7 @@ from casework.settings.fields import (
     PREFIX,
     RelayFields,
     parse_size,
+    web_ui_origins,
 )
 
 __all__ = [
@@ -43,6 +45,7 @@ __all__ = [
     "DEFAULT_POLICY_FILE",
     "DEFAULT_TASK_QUEUE",
     "DEFAULT_UI_ORIGINS",
+    "DEFAULT_UI_PORT",
     "DEMO_DIRECTORY",
     "MAX_PATH",
     "MAX_UPLOAD_BOUND",
@@ -55,6 +58,7 @@ __all__ = [
     "parse_size",
     "refusal",
     "variables",
+    "web_ui_origins",
 ]
 
 

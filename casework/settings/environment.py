@@ -120,8 +120,9 @@ class Environment(BaseSettings, RelayFields):
     codec_cors_origins: Annotated[tuple[str, ...], NoDecode] = variable(
         "CASEWORK_CODEC_CORS_ORIGINS",
         "http(s) origins separated by commas, like https://temporal-ui.example.com",
-        "The browser origins (the Web UI's address) that may call the codec server; the "
-        "default is the embedded Web UI's.",
+        "The browser origins (the Web UI's address) that may call the codec server, with "
+        "credentials; unset, `casework up` answers its own Web UI's (`--ui-port`), "
+        "`casework api` the default port's.",
         default=DEFAULT_UI_ORIGINS,
         min_length=1,
         max_length=MAX_LIST,

@@ -14,8 +14,18 @@ DATA_DIR = Path(__file__).parent.parent / "data"
 DEMO_DIRECTORY = DATA_DIR / "demo-directory.yaml"
 DEFAULT_POLICY_FILE = DATA_DIR / "default-policy.yaml"
 DEFAULT_TASK_QUEUE = "casework"
-DEFAULT_UI_ORIGINS = ("http://localhost:8233", "http://127.0.0.1:8233")
-"""The embedded Web UI's (`casework up --ui-port`, 8233 by default)."""
+DEFAULT_UI_PORT = 8233
+"""The embedded Web UI's port (`casework up --ui-port`)."""
+
+
+def web_ui_origins(port: int) -> tuple[str, ...]:
+    """The browser origins of a Web UI served on this machine at `port`: a browser names the
+    page by whichever host was typed, so both."""
+    return (f"http://localhost:{port}", f"http://127.0.0.1:{port}")
+
+
+DEFAULT_UI_ORIGINS = web_ui_origins(DEFAULT_UI_PORT)
+"""The embedded Web UI's at its default port; `casework up --ui-port N` answers N's instead."""
 MAX_UPLOAD_BYTES = 256 << 20
 """An attachment's bound (a large log) unless CASEWORK_MAX_UPLOAD says otherwise."""
 MAX_UPLOAD_BOUND = 64 << 30

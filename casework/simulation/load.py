@@ -40,7 +40,7 @@ from casework.domain.durations import Duration
 from casework.domain.models import Category, Level, Priority, Strict, Tier
 from casework.domain.routing import first_level, required_skills
 from casework.domain.us_citizen import restricted_member_refusal
-from casework.files import FileRefused, parse_yaml_model, read_text
+from casework.yamlfiles import FileRefused, compose, parse_model, read_text
 
 MAX_STREAMS = 500
 MAX_RATE_PER_HOUR = 1000.0
@@ -249,13 +249,10 @@ class LoadFile(Strict):
 
 
 def _stream_lines(text: str) -> list[int]:
-    """The 1-based line of each entry of `arrivals`."""
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import YAMLError
-
+    """The 1-based line of each entry of `arrivals` (the text was read by `read_load`)."""
     try:
-        root = YAML(typ="safe", pure=True).compose(text)
-    except YAMLError:
+        root = compose(text, "")
+    except FileRefused:
         return []
     if getattr(root, "id", None) != "mapping":
         return []
@@ -276,7 +273,7 @@ def read_load(path: Path) -> tuple[LoadFile, str]:
     """The load file and its text; FileRefused with `file:line: path: reason` (a file that is
     not UTF-8 or writes a key twice included)."""
     text = read_text(path)
-    return parse_yaml_model(text, LoadFile, str(path)), text
+    return parse_model(text, LoadFile, str(path)), text
 
 
 def check_against(load: LoadFile, text: str, source: str, directory: Directory) -> None:

@@ -35,7 +35,6 @@ from rich.text import Text
 from casework.domain.directory import Directory, Engineer, Shift
 from casework.domain.models import Level
 from casework.domain.us_citizen import RESTRICTED_QUEUE
-from casework.files import FileRefused
 from casework.simulation.erlang import fewest_servers
 from casework.simulation.figures import CaseStory, counted_visits, visit_row
 from casework.simulation.load import check_against
@@ -43,6 +42,7 @@ from casework.simulation.progress import run_with_progress
 from casework.simulation.results import SimulationResult
 from casework.simulation.run import RunSpec
 from casework.simulation.stats import Estimate, estimate
+from casework.yamlfiles import FileRefused
 
 MIN_JUDGED = 10
 MAX_ROUNDS = 40

@@ -54,6 +54,7 @@ contacts = Table(
     Column("email", String(320)),
     Column("phone", String(200)),
     Column("approver", Boolean, nullable=False, default=False),
+    Column("zone", String(64)),  # the zone the Case Center shows their times in (issue 26)
 )
 engineers = Table(
     "engineers",

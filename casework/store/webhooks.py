@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import insert, select, update
 
+from casework.notify.signing import new_secret
 from casework.store.base import SealingRepository
 from casework.store.tables import webhooks
 
@@ -25,7 +26,7 @@ class WebhookRepository(SealingRepository):
                 "(casework webhooks remove ID)"
             )
         webhook_id = f"wh_{secrets.token_hex(6)}"
-        secret = f"whsec_{secrets.token_urlsafe(32)}"
+        secret = new_secret()  # Standard Webhooks' spelling (older ones: signing.signing_key)
         kept = self.seal(secret) if self.ring is not None else secret
         with self.engine.begin() as conn:
             conn.execute(

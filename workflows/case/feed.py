@@ -20,7 +20,7 @@ with workflow.unsafe.imports_passed_through():
     from casework import contracts
     from casework import search_attributes as sa
     from casework.domain.models import FeedEntry
-    from casework.domain.presentation import summary_line
+    from casework.domain.presentation import web_ui_current_details
 
 from workflows.case.context import SIDE_EFFECT_RETRY, SIDE_EFFECT_TIMEOUT, CaseContext
 from workflows.case.patches import CASE_FACTS, FEED_IN_STORE
@@ -177,10 +177,7 @@ class Feed:
     def publish(self) -> None:
         """Search attributes and the Web UI's details say where the case stands."""
         case = self.ctx.case
-        workflow.set_current_details(
-            f"**{case.state}** · {case.level.value} · "
-            f"{case.owner.engineer_name if case.owner else 'unassigned'} · {summary_line(case)}"
-        )
+        workflow.set_current_details(web_ui_current_details(case))  # not a command: no patch
         if not self.ctx.options.index_search_attributes:
             return
         updates: list[SearchAttributeUpdate[Any]] = [

@@ -11,7 +11,9 @@ a rule): the case still decides, and a refusal is shown with its reason, as the 
 How a case is shown (the forms, the clock, what it waits for, in words) is
 `casework.door.presentation`; the routes are in this package, one router each for signing in
 (`signin`), the list of cases and a new one (`cases`), and one case (`case`); `base` holds
-what they share.
+what they share; `errors` answers what went wrong as pages (issue 26), keeping a form sent after
+the session ended as a draft (`casework.door.drafts`). Each person reads the page in their own
+zone and, a customer, in plain words (`casework.door.words`).
 
 Sign-in (`casework.door.session`): the person pastes their API key (or an OIDC access token);
 the door authenticates it as the API does and keeps it in a sealed, HttpOnly, SameSite=Strict
@@ -20,13 +22,13 @@ cookie; every form carries the session's CSRF token. Nobody types who they are.
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from casework.door.page import case, cases, signin
-from casework.door.page.base import HERE, FormExpired, Page, SignInFirst, to_sign_in
+from casework.door.page.base import HERE, Page
 from casework.door.page.case import form_body as form_body
+from casework.door.page.errors import answer_with_pages
 from casework.door.page.signin import safe_next as _safe_next
 from casework.door.service import Door
 from casework.identity.keyring import KeyRing
@@ -38,15 +40,6 @@ def mount_page(app: FastAPI, door: Door, ring: KeyRing) -> None:
     """The page's routes on `app`, beside the API (none of them in the OpenAPI document)."""
     app.state.page = Page(door, ring)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
-    app.add_exception_handler(SignInFirst, _sign_in_first)  # type: ignore[arg-type]
-    app.add_exception_handler(FormExpired, _form_expired)  # type: ignore[arg-type]
+    answer_with_pages(app)
     for router in (signin.router, cases.router, case.router):
         app.include_router(router)
-
-
-async def _sign_in_first(request: Request, error: SignInFirst) -> Response:
-    return to_sign_in(request)
-
-
-async def _form_expired(request: Request, error: FormExpired) -> Response:
-    return HTMLResponse(str(error), 400)

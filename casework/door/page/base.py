@@ -10,15 +10,26 @@ from typing import Any, TypeVar
 from urllib.parse import quote
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
 
+from casework.door.drafts import (
+    BROWSER_COOKIE,
+    BROWSER_DAYS,
+    Draft,
+    Drafts,
+    new_browser_id,
+    valid_browser_id,
+)
 from casework.door.errors import DoorError
-from casework.door.people import Identity
+from casework.door.people import Identity, zone_of_person
 from casework.door.presentation import STATE_WORDS, duration_words, when
+from casework.door.problem_page import problem_context
 from casework.door.service import Door
 from casework.door.session import COOKIE, Session, Sessions, same_token
+from casework.door.words import kind_words, reader_of, state_words
 from casework.identity.keyring import KeyRing
 
 T = TypeVar("T")
@@ -42,9 +53,16 @@ class Page:
     def __init__(self, door: Door, ring: KeyRing) -> None:
         self.door = door
         self.sessions = Sessions(ring)
+        self.drafts = Drafts()
         self.templates = Jinja2Templates(directory=str(HERE / "templates"))
         self.templates.env.globals.update(
-            when=when, duration_words=duration_words, state_words=STATE_WORDS
+            when=when,
+            duration_words=duration_words,
+            state_words=STATE_WORDS,
+            kind_words=kind_words,
+            state_label=lambda state, ended=None: state_words(state, ended, STATE_WORDS),
+            say=lambda text: text or "",
+            zone_name="UTC",
         )
 
     async def signed_in(self, request: Request) -> tuple[Identity, Session] | None:
@@ -58,15 +76,31 @@ class Page:
         return person, session
 
     async def visitor(self, request: Request) -> tuple[Identity, Session]:
-        """Who is signed in; SignInFirst if nobody is."""
+        """Who is signed in; SignInFirst if nobody is. The page then speaks to them in their
+        zone and, to a customer, in plain words (`casework.door.words`)."""
         who = await self.signed_in(request)
         if who is None:
             raise SignInFirst()
+        request.state.visitor = who
+        await self.speak_to(request, who[0])
         return who
 
-    async def form(self, request: Request, session: Session) -> FormData:
-        """The request's form, if it carries the session's CSRF token; FormExpired if not."""
-        form = await request.form()
+    async def speak_to(self, request: Request, person: Identity) -> None:
+        """Draw this request's pages for `person`: their zone, their words."""
+        zone = await asyncio.to_thread(zone_of_person, self.door.store, person)
+        request.state.reader = reader_of(person.kind, zone)
+
+    async def form(self, request: Request, session: Session, max_files: int = 1000) -> FormData:
+        """The request's form, if it carries the session's CSRF token; FormExpired if not.
+        More than `max_files` files: DoorError 413, saying how many it takes."""
+        try:
+            form = await request.form(max_files=max_files)
+        except HTTPException as e:
+            if "files" not in str(e.detail).lower():
+                raise
+            raise DoorError(
+                413, f"at most {max_files} files at once: send the others in another upload"
+            ) from None
         if not same_token(session.csrf, field(form, "csrf")):
             raise FormExpired()
         return form
@@ -78,19 +112,43 @@ class Page:
         status: int = 200,
         **context: Any,
     ) -> HTMLResponse:
-        return self.templates.TemplateResponse(request, template, context, status_code=status)
+        reader = getattr(request.state, "reader", None)
+        if reader is not None:
+            context = {**reader.helpers(), **context}
+        answer = self.templates.TemplateResponse(request, template, context, status_code=status)
+        if context.get("person") is not None:
+            remember_browser(request, answer)
+        return answer
+
+    def take_draft(self, request: Request, person: Identity, page: str) -> Draft | None:
+        """What `person` typed on `page` in this browser before signing in again, once."""
+        return self.drafts.take(request.cookies.get(BROWSER_COOKIE), person.id, page)
 
     def problem(
         self, request: Request, person: Identity, session: Session, error: DoorError
     ) -> HTMLResponse:
-        """The page that says what went wrong, with the error's status."""
+        """The page that says what went wrong and what to do, with the error's status."""
         return self.render(
             request,
             "problem.html",
             status=error.status,
             person=person,
             csrf=session.csrf,
-            error=error.message,
+            **problem_context(error.status, error.message),
+        )
+
+
+def remember_browser(request: Request, answer: Response) -> None:
+    """Give this browser its id (`casework.door.drafts`) if it has none yet."""
+    if valid_browser_id(request.cookies.get(BROWSER_COOKIE)) is None:
+        answer.set_cookie(
+            BROWSER_COOKIE,
+            new_browser_id(),
+            max_age=BROWSER_DAYS * 86400,
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",
+            path="/",
         )
 
 

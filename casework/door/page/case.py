@@ -9,10 +9,12 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import FileResponse, RedirectResponse, Response
+from starlette.background import BackgroundTask
 from starlette.datastructures import FormData, UploadFile
 
 from casework.door import center
+from casework.door.drafts import Draft
 from casework.door.errors import DoorError
 from casework.door.page.base import Page, field, form_key, patiently, the_page
 from casework.door.people import Identity
@@ -25,11 +27,13 @@ from casework.door.presentation import (
     offered_actions,
     waits_for,
 )
+from casework.door.previews import SNIFF_BYTES, inline_disposition, preview_kind, preview_type
 from casework.door.session import Session
 
 router = APIRouter(include_in_schema=False)
 ThePage = Annotated[Page, Depends(the_page)]
 FEED_PAGE_SIZE = 25
+MAX_FILES_PER_UPLOAD = 10
 
 
 def form_body(action: str, form: FormData) -> dict[str, Any]:
@@ -58,7 +62,8 @@ async def case_page(
     done: str | None = None,
 ) -> Response:
     person, session = await page.visitor(request)
-    return await _render_case(page, request, person, session, case, page_number, done)
+    draft = page.take_draft(request, person, f"/cases/{case}")
+    return await _render_case(page, request, person, session, case, page_number, done, draft=draft)
 
 
 @router.post("/cases/{case}/act/{action}")
@@ -79,19 +84,29 @@ async def act_from_page(request: Request, page: ThePage, case: str, action: str)
 
 @router.post("/cases/{case}/attachments")
 async def attach_from_page(request: Request, page: ThePage, case: str) -> Response:
+    """Several files at once (at most MAX_FILES_PER_UPLOAD; the whole request within the door's
+    upload bound), each attached under its own Idempotency-Key derived from the form's, so
+    sending the form again attaches none twice. A refusal names what was attached and what
+    was not."""
     person, session = await page.visitor(request)
-    form = await page.form(request, session)
-    upload = form.get("file")
+    form = await page.form(request, session, max_files=MAX_FILES_PER_UPLOAD)
+    uploads = [u for u in form.getlist("file") if isinstance(u, UploadFile) and u.filename]
+    attached: list[str] = []
     try:
         case_id = center.case_number(case)
-        if not isinstance(upload, UploadFile) or not upload.filename:
-            raise DoorError(422, f"{UPLOAD.name} not sent: choose a file", ["file"])
+        if not uploads:
+            raise DoorError(422, f"{UPLOAD.name} not sent: choose one or more files", ["file"])
         kind = field(form, "kind", "log")
         key = form_key(form)
-        await patiently(
-            lambda: center.attach_for(page.door, person, case_id, upload, kind, None, key)  # type: ignore[arg-type]
-        )
+        for number, upload in enumerate(uploads):
+            one = f"{key}-{number}" if key else None
+            await patiently(
+                lambda: center.attach_for(page.door, person, case_id, upload, kind, None, one)  # type: ignore[arg-type]  # noqa: B023
+            )
+            attached.append(str(upload.filename))
     except DoorError as e:
+        if attached:
+            e = DoorError(e.status, f"attached {', '.join(attached)}; the rest not: {e.message}")
         return await _render_case(page, request, person, session, case, error=e)
     return RedirectResponse(f"/cases/{case_id}?done={UPLOAD.name}", 303)
 
@@ -108,6 +123,38 @@ async def download_from_page(
     return center.file_response(got)
 
 
+@router.get("/cases/{case}/files/{attachment}/preview")
+async def preview_from_page(
+    request: Request, page: ThePage, case: str, attachment: str
+) -> Response:
+    """The file shown in the browser (an image, a PDF, text), for whoever may download it;
+    415 for a file with no preview, or whose first bytes are not what its name says."""
+    person, session = await page.visitor(request)
+    try:
+        got = await center.download_for(page.door, person, center.case_number(case), attachment)
+    except DoorError as e:
+        return page.problem(request, person, session, e)
+    with got.path.open("rb") as reader:
+        head = reader.read(SNIFF_BYTES)
+    media = preview_type(got.attachment.name, head, got.attachment.size)
+    if media is None:
+        if got.temporary:
+            got.path.unlink(missing_ok=True)
+        refusal = DoorError(
+            415,
+            f"{got.attachment.name} has no preview: images (PNG, JPEG, GIF, WebP), PDFs and "
+            "text are shown; download it instead",
+        )
+        return page.problem(request, person, session, refusal)
+    cleanup = BackgroundTask(got.path.unlink, missing_ok=True) if got.temporary else None
+    return FileResponse(
+        got.path,
+        media_type=media,
+        headers={"content-disposition": inline_disposition(got.attachment.name)},
+        background=cleanup,
+    )
+
+
 async def _render_case(
     page: Page,
     request: Request,
@@ -117,6 +164,7 @@ async def _render_case(
     page_number: int = 1,
     done: str | None = None,
     error: DoorError | None = None,
+    draft: Draft | None = None,
 ) -> Response:
     """The case's page; with `error`, the case as it is now, saying what was refused (and
     with the error's status)."""
@@ -151,4 +199,10 @@ async def _render_case(
         pending_approval=next((a for a in view.log_approvals if a.status == "pending"), None),
         done=DONE.get(done or "", "Case opened" if done == "opened" else ""),
         error=error.message if error else "",
+        draft=draft,
+        previews={a.id: preview_kind(a.name) for a in view.attachments},
+        upload_limits={
+            "count": MAX_FILES_PER_UPLOAD,
+            "total_words": f"{page.door.max_upload_bytes / (1 << 20):g} MB",
+        },
     )

@@ -20,6 +20,9 @@ from casework.door.session import Session
 router = APIRouter(include_in_schema=False)
 ThePage = Annotated[Page, Depends(the_page)]
 LIST_LIMIT = 100
+OPENERS = ("contact", "partner_engineer")
+"""Who opens cases on the page: a customer for themselves, a partner's engineer for their
+partner's customers (P3); Customer Care opens phone cases from the CLI or the API."""
 OPENING_FIELDS = ("product", "version", "priority", "category", "description", "request_id")
 REQUIRED_TO_OPEN = ("product", "version", "priority", "description")
 
@@ -55,7 +58,7 @@ async def case_list(
         priority=filters.priority or "",
         states=CASE_STATES,
         priorities=PRIORITIES,
-        may_open=person.kind == "contact",
+        may_open=person.kind in OPENERS,
         engineer=engineer,
         mine=bool(mine),
     )
@@ -65,15 +68,21 @@ async def case_list(
 async def new_case_form(request: Request, page: ThePage) -> Response:
     person, session = await page.visitor(request)
     values = {"request_id": uuid.uuid4().hex}  # a form sent twice opens one case
-    return _new_case_page(page, request, person, session, values)
+    draft = page.take_draft(request, person, "/cases/new")
+    if draft is not None:  # typed before the session ended: back, ready to send
+        values = {k: draft.fields.get(k, "") for k in (*OPENING_FIELDS, "customer")}
+    return _new_case_page(page, request, person, session, values, kept=draft is not None)
 
 
 @router.post("/cases/new")
 async def open_from_page(request: Request, page: ThePage) -> Response:
     person, session = await page.visitor(request)
     form = await page.form(request, session)
-    values = {k: field(form, k).strip() for k in OPENING_FIELDS}
-    body = {k: v for k, v in values.items() if v}
+    values = {k: field(form, k).strip() for k in (*OPENING_FIELDS, "customer")}
+    body = {k: v for k, v in values.items() if v and k != "customer"}
+    if person.kind == "partner_engineer":  # P3: for one of the partner's customers
+        account_id, _, contact_id = values["customer"].partition("/")
+        body |= {"account_id": account_id or "", "contact_id": contact_id or ""}
     for required in REQUIRED_TO_OPEN:
         body.setdefault(required, "")
     try:
@@ -95,7 +104,12 @@ def _new_case_page(
     values: dict[str, str],
     error: str = "",
     status: int = 200,
+    kept: bool = False,
 ) -> Response:
+    customers = []
+    if person.kind == "partner_engineer" and person.partner:
+        accounts = partner_customers(page, person.partner)
+        customers = [(a.name, [(f"{a.id}/{c.id}", c.name) for c in a.contacts]) for a in accounts]
     return page.render(
         request,
         "new_case.html",
@@ -105,4 +119,11 @@ def _new_case_page(
         error=error,
         values=values,
         priorities=PRIORITIES,
+        customers=customers,
+        kept=kept,
     )
+
+
+def partner_customers(page: Page, partner: str) -> list[Any]:
+    """P3: the accounts a partner's engineer opens cases for (its PAR customers)."""
+    return [a for a in page.door.store.directory.accounts() if a.partner == partner]

@@ -11,8 +11,14 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from casework.door.errors import DoorError
-from casework.door.page.base import FormExpired, Page, field, the_page
-from casework.door.session import COOKIE, SIGN_IN_COOKIE, same_token
+from casework.door.page.base import FormExpired, Page, field, remember_browser, the_page
+from casework.door.session import (
+    COOKIE,
+    COOKIE_GRACE_HOURS,
+    SESSION_HOURS,
+    SIGN_IN_COOKIE,
+    same_token,
+)
 
 router = APIRouter(include_in_schema=False)
 ThePage = Annotated[Page, Depends(the_page)]
@@ -57,15 +63,16 @@ async def sign_in(request: Request, page: ThePage) -> Response:
         missing = "Paste your API key (cw_...) to sign in."
         return _sign_in_page(page, request, target, missing, token, 422)
     try:
-        await page.door.person(f"Bearer {credential}")
+        person = await page.door.person(f"Bearer {credential}")
     except DoorError as e:
         return _sign_in_page(page, request, target, e.message, token, e.status)
-    cookie, _ = page.sessions.new(credential)
+    cookie, _ = page.sessions.new(credential, person.id)
     response = RedirectResponse(target, status_code=303)
+    remember_browser(request, response)
     response.set_cookie(
         COOKIE,
         cookie,
-        max_age=8 * 3600,
+        max_age=(SESSION_HOURS + COOKIE_GRACE_HOURS) * 3600,  # a draft knows whose it is
         httponly=True,
         samesite="strict",
         secure=_secure(request),
@@ -101,6 +108,7 @@ def _sign_in_page(
         error=error,
         csrf=token,
         signed_out=request.query_params.get("signed_out") == "1",
+        kept=request.query_params.get("kept") == "1",
     )
     response.set_cookie(
         SIGN_IN_COOKIE,

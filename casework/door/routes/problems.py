@@ -4,6 +4,8 @@ each problem's `type` points to."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
@@ -48,9 +50,17 @@ async def _http_error(request: Request, error: StarletteHTTPException) -> JSONRe
     return problem_response(error.status_code, message)
 
 
+API_ANSWERS: dict[type[Exception], Any] = {
+    DoorError: _door_error,
+    RequestValidationError: _bad_request,
+    StarletteHTTPException: _http_error,
+}
+"""Each error's problem answer; the page (casework.door.page.errors) answers its own paths with
+pages and hands the API's paths to these."""
+
+
 def answer_with_problems(app: FastAPI) -> None:
     """Every error of `app` answers as a problem: the door's own, a request FastAPI could not
     read, and Starlette's (no such path, a form it could not parse)."""
-    app.add_exception_handler(DoorError, _door_error)  # type: ignore[arg-type]
-    app.add_exception_handler(RequestValidationError, _bad_request)  # type: ignore[arg-type]
-    app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
+    for kind, handler in API_ANSWERS.items():
+        app.add_exception_handler(kind, handler)

@@ -21,7 +21,13 @@ depends_on = None
 
 
 def baseline(metadata: sa.MetaData) -> None:
-    """The 17 tables of revision 0001, on `metadata`."""
+    """The 17 tables of revision 0001, on `metadata`, in the order they were always added."""
+    for group in (_directory, _people, _case_work, _log_sharing, _records):
+        group(metadata)
+
+
+def _directory(metadata: sa.MetaData) -> None:
+    """Products, accounts, Support Now partners and contacts (A1-A5, P1)."""
     sa.Table("products", metadata, sa.Column("name", sa.String(200), primary_key=True))
     sa.Table(
         "accounts",
@@ -55,6 +61,11 @@ def baseline(metadata: sa.MetaData) -> None:
         sa.Column("phone", sa.String(200)),
         sa.Column("approver", sa.Boolean, nullable=False, default=False),
     )
+
+
+def _people(metadata: sa.MetaData) -> None:
+    """Engineers, authorised locations, the Escalation Manager rota and the support director
+    (E1, E3, U2, U7)."""
     sa.Table(
         "engineers",
         metadata,
@@ -89,6 +100,10 @@ def baseline(metadata: sa.MetaData) -> None:
         sa.Column("email", sa.String(320)),
         sa.Column("phone", sa.String(200)),
     )
+
+
+def _case_work(metadata: sa.MetaData) -> None:
+    """Case numbers, assignments and Problem Reports (E1, E2)."""
     sa.Table(
         "case_numbers",
         metadata,
@@ -117,6 +132,10 @@ def baseline(metadata: sa.MetaData) -> None:
         sa.Column("filed_by", sa.String(64), nullable=False),
         sa.Column("filed_at", sa.DateTime(timezone=True), nullable=False),
     )
+
+
+def _log_sharing(metadata: sa.MetaData) -> None:
+    """Log-sharing approvals and what was shared (U6)."""
     sa.Table(
         "log_approvals",
         metadata,
@@ -139,6 +158,10 @@ def baseline(metadata: sa.MetaData) -> None:
         sa.Column("approval_request_id", sa.String(64), nullable=False),
         sa.Column("shared_at", sa.DateTime(timezone=True), nullable=False),
     )
+
+
+def _records(metadata: sa.MetaData) -> None:
+    """Referrals (P2), the report's case facts (S3), the outbox and escalations (E3)."""
     sa.Table(
         "referrals",
         metadata,
