@@ -42,12 +42,7 @@ VENV_BIN = str(Path(sys.executable).parent)
 COMMAND_TIMEOUT = 60.0
 ASSIGNED_WITHIN = 30.0
 
-KNOWN_BROKEN = {
-    "casework --profile acme-alice outbox --case 1": (
-        "casework outbox's table crashes once a notification exists: 'str' object has no "
-        "attribute 'tzinfo' (casework/cli/render.py:117); branch rules26 fixes it (issue 26)"
-    ),
-}
+KNOWN_BROKEN: dict[str, str] = {}
 """Walk-through commands that fail today for a known reason: xfail(strict=True), so the fix
 that lands turns them into failures until this entry goes."""
 
