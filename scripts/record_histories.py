@@ -20,6 +20,8 @@ throw-away database, then writes each workflow's history as JSON into tests/hist
                     and returns its resolution (P3, P4)
     escalated-*     Escalate Now: the manager on duty does not acknowledge in time, the next one
                     does and de-escalates; a security vulnerability issue starting at L2 (E3, A5)
+    firstword-case  the owner's first word to the customer is a request for information, which
+                    stops the clock (S2, case generation 5: FIRST_WORD_TO_CUSTOMER, issue 26)
     controls-case   control characters a case accepted before issue 24 refused them: a CR LF
                     inside the version, escape sequences and a NUL in texts, line breaks in
                     one-line reasons, by update and by the `act` signal; opened as `casework up`
@@ -36,6 +38,8 @@ Re-record after a deliberate, compatible change to the workflows:
     python scripts/record_histories.py --prefix settled- --only ladder
                                             # case generation 3: settled side effects, the
                                             # first routing made by the intake
+    python scripts/record_histories.py --only firstword
+                                            # case generation 5 (issue 26)
     python scripts/record_histories.py --only controls
                                             # recorded on the code before issue 24's text
                                             # rule: keep it, do not re-record it
@@ -439,6 +443,35 @@ async def controls(r: Recorder) -> None:
     await r.finished("controls", case_id)
 
 
+async def firstword(r: Recorder) -> None:
+    """S2, case generation 5 (FIRST_WORD_TO_CUSTOMER): the owner's first word to the customer
+    is a request for information, which stops the clock; the customer answers, the owner
+    resolves, the customer closes. Opened as `casework up` opens (no intake workflow)."""
+    request = OpenCaseRequest.model_validate(
+        {
+            "request_id": f"firstword-{uuid.uuid4().hex[:8]}",
+            "channel": "web",
+            "account_id": "acme",
+            "contact_id": "acme-alice",
+            "product": "FortiGate",
+            "version": "7.4.3",
+            "priority": "P2",
+            "description": "HA cluster fails over every few minutes",
+        }
+    )
+    opened = await r.opener(request, CASE_OPTIONS)
+    case_id = opened.case_id
+    assert case_id is not None
+    view = await r.until(case_id, lambda v: v.state == "in_progress")
+    owner = owner_of(view)
+    asked = await r.act(case_id, "request_info", actor=owner, items=["logs"], text="HA log?")
+    assert "the SLA clock stopped" in asked.message, asked.message
+    await r.act(case_id, "provide_info", actor="acme-alice", text="uploaded")
+    await r.act(case_id, "resolve", actor=owner, resolution="fixed in 7.4.4")
+    await r.act(case_id, "close", actor="acme-alice", reason="thanks")
+    await r.finished("firstword", case_id)
+
+
 SCENARIOS = {
     "restricted": restricted,
     "declined": declined,
@@ -448,6 +481,7 @@ SCENARIOS = {
     "breach": breach,
     "refusals": refusals,
     "controls": controls,
+    "firstword": firstword,
 }
 """In recording order: time skipping (env.sleep) hangs once a case has completed (a test server
 bug, see tests/conftest.py), so the scenarios that sleep come first."""
