@@ -164,11 +164,8 @@ class IntakeResult(Lenient):
         description="P4: set on a vendor escalation: the partner case it was escalated from",
     )
     partner_name: str | None = Field(default=None, description="P3/P4: the partner's name")
-    partner_engineers: list[str] = Field(
-        default_factory=list,
-        description="P4/E3: on a vendor escalation, the partner's engineers when it escalated: "
-        "the people who speak for our customer there (Escalate Now)",
-    )
+    partner_engineers: list[str] = Field(default_factory=list)
+    """P4/E3: on a vendor escalation, the partner's engineers when it escalated (Escalate Now)."""
 
 
 class Referral(Lenient):
@@ -496,10 +493,7 @@ class CaseView(Lenient):
     ended: str | None = Field(
         default=None,
         description="how the case's workflow ended (casework.domain.endings), None while it "
-        "runs; set by the reader from the execution status, never by the workflow: a "
-        "terminated case still answers its query with the state it was left in, so the reader "
-        "puts the ending in `state` and that state in `last_state`",
+        "runs; set by the reader from the execution status. A case ended from outside says so "
+        "in `state` too; `last_state` is the state it was left in (its query still answers it)",
     )
-    last_state: str | None = Field(
-        default=None, description="the state a case that ended from outside was left in"
-    )
+    last_state: str | None = None
