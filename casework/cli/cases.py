@@ -36,6 +36,7 @@ OPEN_OPTIONS = {
     "priority": "--priority",
     "category": "--category",
     "description": "--description",
+    "subject": "--subject",
     "partner_id": "--partner",
 }
 
@@ -52,6 +53,13 @@ def open_command(
     version: Annotated[str, typer.Option(help="Product version, e.g. 7.4.3.")],
     priority: Annotated[str, typer.Option(help="P1, P2 or P3 (S1).")],
     description: Annotated[str, typer.Option(help="What happened.")],
+    subject: Annotated[
+        str | None,
+        typer.Option(
+            help="A short title the case list shows, one line of 1-120 characters. Default: "
+            "the description's first line."
+        ),
+    ] = None,
     channel: Annotated[
         str | None,
         typer.Option(
@@ -103,6 +111,7 @@ def open_command(
         "priority": priority,
         "category": category.strip().lower(),
         "description": description,
+        "subject": subject,
         "partner_id": partner,
     }
     sent = {k: v for k, v in fields.items() if v is not None}

@@ -20,8 +20,16 @@ from casework.door.session import Session
 router = APIRouter(include_in_schema=False)
 ThePage = Annotated[Page, Depends(the_page)]
 LIST_LIMIT = 100
-OPENING_FIELDS = ("product", "version", "priority", "category", "description", "request_id")
-REQUIRED_TO_OPEN = ("product", "version", "priority", "description")
+OPENING_FIELDS = (
+    "product",
+    "version",
+    "priority",
+    "category",
+    "subject",
+    "description",
+    "request_id",
+)
+REQUIRED_TO_OPEN = ("product", "version", "priority", "subject", "description")
 
 
 @router.get("/cases")
