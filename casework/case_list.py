@@ -17,6 +17,8 @@ from casework.errors import CaseworkError
 
 CASE_WORKFLOW = "Case"
 CASE_STATES = (*OPEN_STATES, *ENDINGS)
+ENDED_OUTSIDE = tuple(e for e in ENDINGS if e != "closed")
+"""The endings only Temporal's visibility knows (the case's own rows stop at its last state)."""
 """What `--state` takes: a state of a running case, or how it ended (casework.domain.endings)."""
 LATEST_RUNS = "ExecutionStatus != 'ContinuedAsNew'"
 """A case that continued as new keeps a closed row per earlier run in the visibility store;
@@ -102,6 +104,23 @@ class CaseFilters:
         if self.security:  # A5: the case's category flags a security vulnerability issue
             clauses.append(f"{names.CASE_CATEGORY} = '{Category.SECURITY_VULNERABILITY.value}'")
         return " AND ".join(clauses)
+
+    def columns(self) -> dict[str, Any]:
+        """The filters as values of the case list's rows (casework.store.case_rows), checked
+        as `query` checks them (CaseworkError). A state a case's workflow ends in from outside
+        (terminated, timed out) is not one a row knows: `ENDED_OUTSIDE` says which."""
+        account = self.account
+        if account is not None:
+            account = _query_safe(account.strip(), account, "an account id", "ids")
+        return {
+            "state": _one_of("state", self.state, CASE_STATES),
+            "priority": _one_of("priority", self.priority, PRIORITIES),
+            "tier": _tier(self.tier),
+            "breached": self.breached,
+            "account": account,
+            "restricted": self.restricted,
+            "category": Category.SECURITY_VULNERABILITY.value if self.security else None,
+        }
 
     def params(self) -> dict[str, str | None]:
         """The filters as `GET /v1/cases` takes them (None: not sent)."""

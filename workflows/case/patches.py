@@ -114,6 +114,12 @@ CASE_GENERATION_4 = "case-generation-4"
 """Issue 24: every patch above, TEXT_WITHOUT_CONTROLS, UNDECODABLE_REFUSED, KEPT_WRITES,
 ONE_TIME_TOKENS and REMEMBERED_ACTIONS included, in one marker (as CASE_GENERATION)."""
 
+CASE_ROWS = "case-list-rows"
+"""Issue 26: cases before it kept no row for the case list; since, a case upserts its list row
+(`record_case_row`) with the task's side effects whenever its search attributes change. Asked
+at a case's first such change, so histories recorded before it replay unchanged. Retire from
+2027-12-07."""
+
 ALL = (
     WAKE_AT_WINDOW_CHANGES,
     ESCALATE_SLA_BREACH,
@@ -135,6 +141,7 @@ ALL = (
     ONE_TIME_TOKENS,
     REMEMBERED_ACTIONS,
     CASE_GENERATION_4,
+    CASE_ROWS,
 )
 
 GENERATIONS = (
