@@ -35,7 +35,8 @@ ORDERS = ("asc", "desc")
 DEFAULT_SORT = "opened"
 DEFAULT_ORDER = "desc"
 PAGE_SIZE = 50
-MAX_PAGE_SIZE = 200
+MAX_PAGE_SIZE = 1_000
+"""As many as `casework list --limit` took before pages: every existing caller still works."""
 SEARCH_CHARS = 200
 MAX_CURSOR_CHARS = 1_000
 _DATES = frozenset({"due_at", "opened_at", "updated_at"})
@@ -91,7 +92,8 @@ class CaseQuery:
     """One page of the list as a reader asks for it. `scope_*` come from who reads (never from
     the reader's filters): a contact's account, a partner engineer's queue. `reads_restricted`:
     the reader may read restricted cases' texts (U5: a member of the restricted queue, or a
-    contact of the account, which is a contact's whole scope)."""
+    contact of the account, which is a contact's whole scope). `owner`: the reader's own cases
+    only."""
 
     filters: CaseFilters = field(default_factory=CaseFilters)
     sort: str = DEFAULT_SORT
@@ -102,6 +104,9 @@ class CaseQuery:
     owner: str | None = None
     scope_queue: str | None = None
     reads_restricted: bool = False
+    leave_out: frozenset[str] = frozenset()
+    """Cases a state filter must not match though their rows say so: those whose workflow
+    ended from outside (terminated), which only Temporal's visibility knows."""
 
     def fingerprint(self) -> str:
         """What a cursor is valid for: the filters, the search and the sort."""

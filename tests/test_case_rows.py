@@ -153,8 +153,8 @@ def test_a_later_write_keeps_the_texts_and_an_older_one_loses(store: Store) -> N
     [
         (lambda: sort_of("colour", None), "sort by one of: number, subject"),
         (lambda: sort_of("due", "upward"), "write asc or desc"),
-        (lambda: page_size_of(0), "a page holds 1 to 200"),
-        (lambda: page_size_of(201), "a page holds 1 to 200"),
+        (lambda: page_size_of(0), "a page holds 1 to 1000"),
+        (lambda: page_size_of(1001), "a page holds 1 to 1000"),
         (lambda: search_of("x" * 201), "at most 200"),
         (lambda: search_of("a\nb"), "one line"),
     ],

@@ -116,6 +116,8 @@ class CaseRowRepository(SealingRepository):
             clauses.append(case_rows.c.owner == query.owner)
         if query.scope_queue is not None:
             clauses.append(case_rows.c.queue == query.scope_queue)
+        if query.leave_out:
+            clauses.append(case_rows.c.case_id.not_in(sorted(query.leave_out)))
         if query.search is not None:
             clauses.append(self._matching(query, list(clauses)))
         return clauses
