@@ -26,6 +26,8 @@ from casework.store.tables import case_rows
 TEXTS = ("subject", "description")
 RESTRICTED_SCANNED = 5_000
 """The most restricted rows one search unseals (a member's search of sealed texts)."""
+QUEUE_ROWS = 500
+"""The most cases of each kind (own, unowned) an engineer's queue shows."""
 _DATES = ("due_at", "responded_at", "opened_at", "updated_at")
 _LISTED = [c for c in case_rows.c if c.name != "description"]
 
@@ -101,6 +103,33 @@ class CaseRowRepository(SealingRepository):
             last = rows[-1]
             cursor = make_cursor(query, last[SORTS[query.sort]], last["case_id"])
         return CasePage(rows=rows, total=total, next_cursor=cursor)
+
+    def queue(
+        self,
+        engineer: str,
+        queues: list[str],
+        *,
+        reads_restricted: bool,
+        leave_out: frozenset[str] = frozenset(),
+        most: int = QUEUE_ROWS,
+    ) -> list[dict[str, Any]]:
+        """An engineer's queue (issue 26): the cases not closed that they own, and those of
+        their team's `queues` nobody owns; at most `most` of each kind, the oldest first."""
+        mine = case_rows.c.owner == engineer
+        unowned = and_(case_rows.c.owner.is_(None), case_rows.c.queue.in_(queues or [""]))
+        rows: list[dict[str, Any]] = []
+        for which in (mine, unowned):
+            chosen = (
+                select(*_LISTED)
+                .where(which, case_rows.c.state != "closed")
+                .where(case_rows.c.case_id.not_in(sorted(leave_out)))
+                .order_by(case_rows.c.opened_at, case_rows.c.case_id)
+                .limit(most)
+            )
+            rows += self._rows(chosen)
+        for row in rows:
+            row["subject"] = self._subject(row, reads_restricted)
+        return rows
 
     def _subject(self, row: dict[str, Any], reads_restricted: bool) -> str:
         if not row["restricted"]:

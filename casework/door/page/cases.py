@@ -18,6 +18,7 @@ from casework.door.listing import ListAsk, ListPage, page_for
 from casework.door.page.base import Page, field, the_page
 from casework.door.people import Identity
 from casework.door.presentation import PRIORITIES
+from casework.door.queue import REFRESH_SECONDS, queue_of
 from casework.door.session import Session
 
 router = APIRouter(include_in_schema=False)
@@ -111,6 +112,33 @@ def _flip(kept: dict[str, str], column: str) -> str:
 def _link(kept: dict[str, str], **changes: str | None) -> str:
     params = {**kept, **{k: v for k, v in changes.items() if v}}
     return "/cases?" + urlencode(params) if params else "/cases"
+
+
+@router.get("/queue")
+async def engineer_queue(request: Request, page: ThePage) -> Response:
+    """Issue 26: the engineer's queue; it reloads itself every REFRESH_SECONDS (a Refresh
+    header: the page sends a strict CSP and runs no script). A customer is told they have
+    none."""
+    person, session = await page.visitor(request)
+    error, status, found = "", 200, None
+    try:
+        found = await queue_of(page.door, person)
+    except DoorError as e:
+        error, status = e.message, e.status
+    answer = page.render(
+        request,
+        "queue.html",
+        status=status,
+        person=person,
+        csrf=session.csrf,
+        queue=found,
+        error=error,
+        customer=person.kind == "contact",
+        refresh=REFRESH_SECONDS,
+    )
+    if found is not None:
+        answer.headers["Refresh"] = str(REFRESH_SECONDS)
+    return answer
 
 
 @router.get("/cases/new")

@@ -13,6 +13,7 @@ from casework.case_pages import MAX_CURSOR_CHARS, MAX_PAGE_SIZE, PAGE_SIZE, SEAR
 from casework.domain.models import CaseView, OpenCaseResult
 from casework.door import center
 from casework.door.listing import ListAsk, page_for
+from casework.door.queue import EngineerQueue, queue_of
 from casework.door.routes.common import Person, TheDoor, json_body
 
 router = APIRouter()
@@ -96,6 +97,14 @@ async def cases(
         after |= {"limit": str(limit), "cursor": page.next_cursor}
         response.headers["Link"] = f'</v1/cases?{urlencode(after)}>; rel="next"'
     return [c.model_dump(mode="json") for c in page.rows]
+
+
+@router.get("/v1/queue")
+async def queue(person: Person, door: TheDoor) -> EngineerQueue:
+    """The signed-in engineer's queue (issue 26): their own cases by time to breach, read now
+    (`breaching_soon`: within the hour); their team's unassigned cases; those waiting for the
+    customer or for business hours. A customer (403) has none: their cases are `/v1/cases`."""
+    return await queue_of(door, person)
 
 
 @router.get("/v1/cases/{case}")
