@@ -45,6 +45,14 @@ class CaseSummary(Lenient):
     ended: str | None = None
     """How the case's workflow ended (casework.domain.endings), None while it runs: a
     terminated case's `state` is the one it was left in."""
+    subject: str = ""
+    """Issue 26: the case's subject (U5: withheld from a reader outside a restricted case's
+    queue); empty from the visibility store, which holds none."""
+    updated_at: datetime | None = None
+    sla_remaining_seconds: float | None = None
+    """S2, U4: time left to the first response, read when the list was read."""
+    sla_paused_reason: str | None = None
+    sla_read_at: datetime | None = None
 
 
 def _one_of(name: str, value: str | None, allowed: tuple[str, ...]) -> str | None:

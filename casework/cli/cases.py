@@ -229,6 +229,18 @@ def list_command(
     limit: Annotated[
         int, typer.Option(min=1, max=1000, help="At most this many cases, newest first.")
     ] = 50,
+    search: Annotated[
+        str | None,
+        typer.Option(
+            help="Words to find in a case's number, subject or description (U5: a restricted "
+            "case's text for its queue's members and its account's contacts only)."
+        ),
+    ] = None,
+    sort: Annotated[
+        str | None,
+        typer.Option(help="Sort by number, subject, priority, state, due, opened or updated."),
+    ] = None,
+    order: Annotated[str | None, typer.Option(help="asc or desc (default desc).")] = None,
     output: OutputOption = Output.text,
     security: Annotated[
         bool, typer.Option("--security", help="Only security vulnerability issues (A5).")
@@ -259,7 +271,8 @@ def list_command(
     except CaseworkError as e:
         fail(str(e), BAD_INPUT)
 
-    answer = call("GET", "/v1/cases", params={**filters.params(), "limit": limit})
+    asked = {"limit": limit, "q": search, "sort": sort, "order": order}
+    answer = call("GET", "/v1/cases", params={**filters.params(), **asked})
     cases = [CaseSummary.model_validate(row) for row in answer]
     if output is Output.json:
         print_json([c.model_dump(mode="json") for c in cases])

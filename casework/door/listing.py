@@ -54,14 +54,8 @@ state."""
 
 
 class ListedCase(CaseSummary):
-    """A row of the case list: a case's summary, its subject (U5: withheld from a reader
-    outside a restricted case's queue) and its time left as read now."""
-
-    subject: str = ""
-    updated_at: datetime | None = None
-    sla_remaining_seconds: float | None = None
-    sla_paused_reason: str | None = None
-    sla_read_at: datetime | None = None
+    """A row of the case list: a case's summary with its subject and its time left as read
+    now (the fields are CaseSummary's, so that `casework list` reads them without the door)."""
 
 
 @dataclass(frozen=True)
