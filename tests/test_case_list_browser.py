@@ -43,15 +43,15 @@ def server(
 
 def newer_cases(store: Store, count: int) -> None:
     """`count` cases of Alice's account opened after hers, as their workflows write them."""
-    start = datetime.now(UTC) + timedelta(seconds=1)
+    start = datetime.now(UTC)
     for n in range(count):
-        at = start + timedelta(seconds=n)
+        at = start + timedelta(milliseconds=n + 1)
         store.case_rows.record(
             {
                 "case_id": f"case-9{n:05d}",
                 "revision": 1,
                 "account": "acme",
-                "tier": "GOLD",
+                "tier": "PLATINUM",
                 "category": "support",
                 "priority": ("P1", "P2", "P3")[n % 3],
                 "state": "in_progress",
