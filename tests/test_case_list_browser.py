@@ -110,6 +110,9 @@ async def test_a_customer_finds_her_case_among_300_by_search_and_by_sort(
         assert HERS not in following and not set(following) & set(rows)
         assert following[0] == "Routine question 049"
 
+        await browser.go("/cases?sort=colour")  # a hand-edited address: said on the page
+        assert "sort by one of: number, subject, priority" in await browser.text("#error")
+
 
 async def test_an_engineers_queue_puts_the_nearest_breach_first_and_reloads_itself(
     store: Store, server: ApiServer, dev_desk: Desk
