@@ -146,6 +146,15 @@ async def test_search_finds_subjects_and_descriptions_and_withholds_u5(
     assert own["subject"] == SECRET_SUBJECT
     assert await found("acme-alice", "enclave") == []  # another account's case
 
+    async def subject(person: str, case_id: str) -> str:
+        answer = await http[person].get(f"/v1/cases/{case_id}")
+        assert answer.status_code == 200, answer.text
+        return str(answer.json()["subject"])
+
+    assert await subject("acme-alice", plain) == "IKE phase 2 fails"  # the case's view too
+    assert await subject("usc-liam", secret) == SECRET_SUBJECT
+    assert await subject("gsc-erin", secret) == WITHHELD
+
 
 @pytest.mark.parametrize(
     ("params", "field", "words"),

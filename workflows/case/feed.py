@@ -51,6 +51,9 @@ class Feed:
         first row (which carries the subject and description) is on its way."""
         self._row_due = False
         self._texts_sent = False
+        self._last_row: dict[str, Any] | None = None
+        """What this run's last row said (but when, and at which revision): a row that says
+        nothing new is not written again."""
 
     # --- the feed --------------------------------------------------------------------------
 
@@ -218,15 +221,24 @@ class Feed:
 
     def take_row(self) -> list[contracts.Effect]:
         """CASE_ROWS: the case list's row as the case stands at the end of this task, if the
-        task changed it (issue 26)."""
+        task changed what it says (issue 26)."""
         if not self._row_due or self.ctx.rolling_over:
             return []
         self._row_due = False
+        row = self._row(texts=not self._texts_sent)
+        said = row.model_dump(mode="json", exclude={"updated_at", "revision"})
+        if said == self._last_row:
+            return []
+        self._texts_sent = True
+        self._last_row = {**said, "subject": None, "description": None}
+        return [
+            contracts.Effect(activity=contracts.RECORD_CASE_ROW, arg=row.model_dump(mode="json"))
+        ]
+
+    def _row(self, texts: bool) -> contracts.CaseRow:
         case = self.ctx.case
         request = case.intake.request
-        texts = not self._texts_sent
-        self._texts_sent = True
-        row = contracts.CaseRow(
+        return contracts.CaseRow(
             case_id=case.case_id,
             revision=case.feed_total,
             account=request.account_id,
@@ -247,9 +259,6 @@ class Feed:
             subject=(request.subject or "") if texts else None,
             description=request.description if texts else None,
         )
-        return [
-            contracts.Effect(activity=contracts.RECORD_CASE_ROW, arg=row.model_dump(mode="json"))
-        ]
 
     def upsert_published(self) -> None:
         """BATCHED_EFFECTS: one upsert a workflow task, of the values that changed since this

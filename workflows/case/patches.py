@@ -116,9 +116,12 @@ ONE_TIME_TOKENS and REMEMBERED_ACTIONS included, in one marker (as CASE_GENERATI
 
 CASE_ROWS = "case-list-rows"
 """Issue 26: cases before it kept no row for the case list; since, a case upserts its list row
-(`record_case_row`) with the task's side effects whenever its search attributes change. Asked
-at a case's first such change, so histories recorded before it replay unchanged. Retire from
-2027-12-07."""
+(`record_case_row`) with the task's side effects whenever what the list shows changes. A case
+running since before asks it at its first such change. Retire from 2027-12-07."""
+
+CASE_GENERATION_5 = "case-generation-5"
+"""Issue 26: every patch above, CASE_ROWS included, in one marker (as CASE_GENERATION), so that
+a new case records one marker, as before CASE_ROWS."""
 
 ALL = (
     WAKE_AT_WINDOW_CHANGES,
@@ -142,9 +145,11 @@ ALL = (
     REMEMBERED_ACTIONS,
     CASE_GENERATION_4,
     CASE_ROWS,
+    CASE_GENERATION_5,
 )
 
 GENERATIONS = (
+    (CASE_GENERATION_5, frozenset(ALL[: ALL.index(CASE_GENERATION_5)])),
     (CASE_GENERATION_4, frozenset(ALL[: ALL.index(CASE_GENERATION_4)])),
     (CASE_GENERATION_3, frozenset(ALL[: ALL.index(CASE_GENERATION_3)])),
     (CASE_GENERATION_2, frozenset(ALL[: ALL.index(CASE_GENERATION_2)])),
