@@ -110,6 +110,12 @@ async def test_a_customer_finds_her_case_among_300_by_search_and_by_sort(
         assert HERS not in following and not set(following) & set(rows)
         assert following[0] == "Routine question 049"
 
+        await browser.go("/cases")  # on a phone the headers fold away: the form sorts too
+        await browser.choose("filter-sort", "subject")
+        await browser.choose("filter-order", "asc")
+        await browser.click("apply-filters")
+        assert (await browser.texts("#case-table tbody td.subject"))[0] == HERS
+
         await browser.go("/cases?sort=colour")  # a hand-edited address: said on the page
         assert "sort by one of: number, subject, priority" in await browser.text("#error")
 

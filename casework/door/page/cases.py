@@ -24,6 +24,15 @@ from casework.door.session import Session
 router = APIRouter(include_in_schema=False)
 ThePage = Annotated[Page, Depends(the_page)]
 FILTER_PARAMS = ("state", "priority", "tier", "breached", "account", "restricted", "security")
+SORT_LABELS = (
+    ("opened", "opened"),
+    ("updated", "updated"),
+    ("due", "first response due"),
+    ("priority", "priority"),
+    ("state", "state"),
+    ("subject", "subject"),
+    ("number", "case number"),
+)
 LIST_PARAMS = (*FILTER_PARAMS, "q", "sort", "order", "cursor", "limit", "mine")
 OPENING_FIELDS = (
     "product",
@@ -87,6 +96,7 @@ async def case_list(request: Request, page: ThePage) -> Response:
         first_link=_link(kept) if asked.get("cursor") else "",
         states=CASE_STATES,
         priorities=PRIORITIES,
+        sorts=SORT_LABELS,
         may_open=person.kind == "contact",
         engineer=engineer,
     )
