@@ -155,6 +155,20 @@ async def test_search_finds_subjects_and_descriptions_and_withholds_u5(
     assert await subject("usc-liam", secret) == SECRET_SUBJECT
     assert await subject("gsc-erin", secret) == WITHHELD
 
+    closed = await http["acme-alice"].post(f"/v1/cases/{plain}/actions/close", json={})
+    assert closed.status_code == 200, closed.text
+
+    async def closed_listed() -> bool:
+        answer = await http["acme-alice"].get("/v1/cases", params={"state": "closed"})
+        return [r["case_id"] for r in answer.json()] == [plain]
+
+    for _ in range(200):  # the case writes its row as it closes
+        if await closed_listed():
+            break
+        await asyncio.sleep(0.1)
+    else:
+        raise AssertionError(f"{plain} never listed as closed")
+
 
 @pytest.mark.parametrize(
     ("params", "field", "words"),
