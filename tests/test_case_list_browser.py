@@ -160,6 +160,8 @@ async def test_an_engineers_queue_puts_the_nearest_breach_first_and_reloads_itse
             else:
                 raise AssertionError("the queue never reloaded itself to show the new case")
             assert (await browser.texts("#mine tbody tr td.subject"))[0] == "Cluster down in Lyon"
+            await browser.click("stop-reloading")  # WCAG 2.2.1: a person may stop it
+            assert "does not reload itself" in await browser.text("#queue-read")
     finally:
         await alice.aclose()
 

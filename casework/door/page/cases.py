@@ -127,9 +127,10 @@ def _link(kept: dict[str, str], **changes: str | None) -> str:
 @router.get("/queue")
 async def engineer_queue(request: Request, page: ThePage) -> Response:
     """Issue 26: the engineer's queue; it reloads itself every REFRESH_SECONDS (a Refresh
-    header: the page sends a strict CSP and runs no script). A customer is told they have
-    none."""
+    header: the page sends a strict CSP and runs no script) unless asked not to (`?reload=off`,
+    a link on the page). A customer is told they have none."""
     person, session = await page.visitor(request)
+    reloads = request.query_params.get("reload") != "off"  # WCAG 2.2.1: it may be stopped
     error, status, found = "", 200, None
     try:
         found = await queue_of(page.door, person)
@@ -145,8 +146,9 @@ async def engineer_queue(request: Request, page: ThePage) -> Response:
         error=error,
         customer=person.kind == "contact",
         refresh=REFRESH_SECONDS,
+        reloads=reloads,
     )
-    if found is not None:
+    if found is not None and reloads:
         answer.headers["Refresh"] = str(REFRESH_SECONDS)
     return answer
 
