@@ -178,9 +178,16 @@ class CaseFacts(Protocol):
     def record_case_facts(self, facts: dict[str, Any]) -> bool: ...
 
 
+class CaseRows(Protocol):
+    def record(self, row: dict[str, Any]) -> bool: ...
+
+
 class ReportingStore(Protocol):
     @property
     def reporting(self) -> CaseFacts: ...
+
+    @property
+    def case_rows(self) -> CaseRows: ...
 
 
 class ProblemReports(Protocol):

@@ -17,6 +17,8 @@ from casework.errors import CaseworkError
 
 CASE_WORKFLOW = "Case"
 CASE_STATES = (*OPEN_STATES, *ENDINGS)
+ENDED_OUTSIDE = tuple(e for e in ENDINGS if e != "closed")
+"""The endings only Temporal's visibility knows (the case's own rows stop at its last state)."""
 """What `--state` takes: a state of a running case, or how it ended (casework.domain.endings)."""
 LATEST_RUNS = "ExecutionStatus != 'ContinuedAsNew'"
 """A case that continued as new keeps a closed row per earlier run in the visibility store;
@@ -43,6 +45,14 @@ class CaseSummary(Lenient):
     ended: str | None = None
     """How the case's workflow ended (casework.domain.endings), None while it runs: a
     terminated case's `state` is the one it was left in."""
+    subject: str = ""
+    """Issue 26: the case's subject (U5: withheld from a reader outside a restricted case's
+    queue); empty from the visibility store, which holds none."""
+    updated_at: datetime | None = None
+    sla_remaining_seconds: float | None = None
+    """S2, U4: time left to the first response, read when the list was read."""
+    sla_paused_reason: str | None = None
+    sla_read_at: datetime | None = None
 
 
 def _one_of(name: str, value: str | None, allowed: tuple[str, ...]) -> str | None:
@@ -102,6 +112,23 @@ class CaseFilters:
         if self.security:  # A5: the case's category flags a security vulnerability issue
             clauses.append(f"{names.CASE_CATEGORY} = '{Category.SECURITY_VULNERABILITY.value}'")
         return " AND ".join(clauses)
+
+    def columns(self) -> dict[str, Any]:
+        """The filters as values of the case list's rows (casework.store.case_rows), checked
+        as `query` checks them (CaseworkError). A state a case's workflow ends in from outside
+        (terminated, timed out) is not one a row knows: `ENDED_OUTSIDE` says which."""
+        account = self.account
+        if account is not None:
+            account = _query_safe(account.strip(), account, "an account id", "ids")
+        return {
+            "state": _one_of("state", self.state, CASE_STATES),
+            "priority": _one_of("priority", self.priority, PRIORITIES),
+            "tier": _tier(self.tier),
+            "breached": self.breached,
+            "account": account,
+            "restricted": self.restricted,
+            "category": Category.SECURITY_VULNERABILITY.value if self.security else None,
+        }
 
     def params(self) -> dict[str, str | None]:
         """The filters as `GET /v1/cases` takes them (None: not sent)."""

@@ -37,6 +37,7 @@ RECORD_LOG_APPROVAL = "record_log_approval"
 SHARE_LOGS = "share_logs_with_problem_report"
 CHECK_PARTNER = "check_partner"
 RECORD_CASE_FACTS = "record_case_facts"
+RECORD_CASE_ROW = "record_case_row"
 RECORD_FEED = "record_feed"
 CHECK_ATTACHMENT = "check_attachment"
 
@@ -261,6 +262,32 @@ class CaseFacts(Strict):
     breached_at: datetime | None = None
 
 
+class CaseRow(Strict):
+    """The case list's row of one case (issue 26), upserted by case id; a higher `revision`
+    wins. `subject` and `description` ride on the first write of each run only (None: keep
+    the row's); U5: the store seals a restricted case's."""
+
+    case_id: str
+    revision: int
+    account: str
+    tier: str
+    category: str
+    priority: str
+    state: str
+    level: str
+    owner: str | None = None
+    queue: str
+    restricted: bool
+    breached: bool
+    due_at: datetime
+    responded_at: datetime | None = None
+    clock: dict[str, Any]
+    opened_at: datetime
+    updated_at: datetime
+    subject: str | None = None
+    description: str | None = None
+
+
 # --- the case feed (E4) -------------------------------------------------------------------
 
 
@@ -292,6 +319,7 @@ BATCHED_EFFECTS = (
     NOTIFY,
     RECORD_FEED,
     RECORD_CASE_FACTS,
+    RECORD_CASE_ROW,
     RECORD_ESCALATION,
     RECORD_LOG_APPROVAL,
     RELEASE_CASE,

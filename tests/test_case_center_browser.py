@@ -54,6 +54,7 @@ async def test_the_clock_is_read_at_each_load_and_back_after_sign_out_shows_no_c
         await browser.fill("product", "FortiGate")
         await browser.fill("version", "7.4.3")
         await browser.choose("priority", "P2")
+        await browser.fill("subject", "Firewall drops VPN sessions")
         await browser.fill("description", DESCRIPTION)
         await browser.click("open")
         case_id = await browser.text("#case-id")

@@ -44,6 +44,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "casework.notify",
             "casework.search_attributes",
             "casework.case_list",
+            "casework.case_pages",
             "casework.observability",
             "casework.state_lock",
             "casework.engine_record",

@@ -36,9 +36,29 @@ OPEN_OPTIONS = {
     "priority": "--priority",
     "category": "--category",
     "description": "--description",
+    "subject": "--subject",
     "partner_id": "--partner",
 }
 
+
+SubjectOption = Annotated[
+    str | None,
+    typer.Option(
+        help="A short title the case list shows, one line of 1-120 characters. Default: the "
+        "description's first line."
+    ),
+]
+SearchOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Words to find in a case's number, subject or description (U5: a restricted "
+        "case's text for its queue's members and its account's contacts only)."
+    ),
+]
+SortOption = Annotated[
+    str | None,
+    typer.Option(help="Sort by number, subject, priority, state, due, opened or updated."),
+]
 
 FILLED_BY_THE_DOOR = "-"
 """Stands in, while the request is checked here, for what the door fills in from the
@@ -52,6 +72,7 @@ def open_command(
     version: Annotated[str, typer.Option(help="Product version, e.g. 7.4.3.")],
     priority: Annotated[str, typer.Option(help="P1, P2 or P3 (S1).")],
     description: Annotated[str, typer.Option(help="What happened.")],
+    subject: SubjectOption = None,
     channel: Annotated[
         str | None,
         typer.Option(
@@ -103,6 +124,7 @@ def open_command(
         "priority": priority,
         "category": category.strip().lower(),
         "description": description,
+        "subject": subject,
         "partner_id": partner,
     }
     sent = {k: v for k, v in fields.items() if v is not None}
@@ -220,17 +242,22 @@ def list_command(
     limit: Annotated[
         int, typer.Option(min=1, max=1000, help="At most this many cases, newest first.")
     ] = 50,
+    search: SearchOption = None,
+    sort: SortOption = None,
+    order: Annotated[str | None, typer.Option(help="asc or desc (default desc).")] = None,
     output: OutputOption = Output.text,
     security: Annotated[
         bool, typer.Option("--security", help="Only security vulnerability issues (A5).")
     ] = False,
 ) -> None:
-    """List cases by their search attributes (the same query works in the Web UI), each case
-    once, as it is now: a case that continued as new shows its latest run only, and a case that
-    no longer runs (terminated by an operator, ...) says how it ended.
+    """List cases, each once, as it is now, newest first (or --sort): the case list's rows,
+    which each case keeps (issue 26); --state terminated (timed_out, failed, canceled) lists
+    from the search attributes (the same query works in the Web UI), and a case that no longer
+    runs says how it ended.
 
-    A row carries no content of a case (no description, notes or contacts), so the list is
-    the same for every viewer (U5); a restricted case is marked as such."""
+    A row carries no content of a case but its subject (no description, notes or contacts);
+    U5: a restricted case's subject is withheld from anybody outside its queue and account,
+    and the case is marked as such."""
     from casework.case_list import CaseFilters, CaseSummary
     from casework.cli import render
     from casework.cli.door_client import call
@@ -250,7 +277,8 @@ def list_command(
     except CaseworkError as e:
         fail(str(e), BAD_INPUT)
 
-    answer = call("GET", "/v1/cases", params={**filters.params(), "limit": limit})
+    asked = {"limit": limit, "q": search, "sort": sort, "order": order}
+    answer = call("GET", "/v1/cases", params={**filters.params(), **asked})
     cases = [CaseSummary.model_validate(row) for row in answer]
     if output is Output.json:
         print_json([c.model_dump(mode="json") for c in cases])

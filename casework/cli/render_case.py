@@ -98,6 +98,8 @@ def fact_lines(view: CaseView, now: datetime) -> Lines:
     if view.ended and view.ended != "closed":
         rows.append(("ended", Text(ended_sentence(view.case_id, view.ended), style="bold red")))
     rows.append(("allowed now", Text(", ".join(view.allowed_actions) or "nothing")))
+    if view.subject:
+        rows.append(("subject", Text(view.subject)))
     rows.append(("description", Text(view.description)))
     return rows
 

@@ -24,6 +24,7 @@ from casework.domain.validation import LongText as LongText
 from casework.domain.validation import OptionalLine as OptionalLine
 from casework.domain.validation import OptionalText as OptionalText
 from casework.domain.validation import ShortText as ShortText
+from casework.domain.validation import Subject as Subject
 from casework.domain.validation import read_as_recorded
 
 # The vocabulary (casework.domain.vocabulary): every module imports it from here.
@@ -56,6 +57,7 @@ class OpenCaseRequest(Strict):
     priority: Priority
     category: Category = Category.SUPPORT
     description: LongText
+    subject: Subject | None = None  # absent: the description's first line (subject_of)
     received_by: Identifier | None = Field(
         default=None, description="the Customer Care agent who took a phone call"
     )
@@ -459,6 +461,7 @@ class CaseView(Lenient):
     product: str
     version: str
     description: str
+    subject: str = ""
     level: Level
     owner: Assignment | None
     queue: str

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from casework.domain.models import CaseState, CaseView, IntakeResult, Priority, SlaState
 from casework.domain.sla import STOPPED, ClockReading, ServiceClock, clock_for, read_clock
+from casework.domain.validation import subject_of
 
 RESTRICTED_SUMMARY = "details restricted (US Citizen Support)"
 WEB_UI_DETAILS_CHARS = 200
@@ -42,6 +43,7 @@ def present(
         product=request.product,
         version=request.version,
         description=request.description,
+        subject=subject_of(request.subject, request.description),
         level=case.level,
         owner=case.owner,
         queue=case.queue,

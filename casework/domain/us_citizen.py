@@ -112,6 +112,7 @@ def redact(view: CaseView, case: CaseState) -> CaseView:
     return view.model_copy(
         update={
             "description": WITHHELD,
+            "subject": WITHHELD,
             "contact_id": WITHHELD,
             "content_withheld": True,
             "feed": withhold_feed(view.feed, contacts),

@@ -147,6 +147,28 @@ OptionalLine = Annotated[
 character, as a ShortText."""
 
 
+SUBJECT_CHARS = 120
+"""The longest subject: a line a list shows whole."""
+Subject = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=SUBJECT_CHARS),
+    AfterValidator(one_line),
+]
+"""A case's subject (issue 26): one short line, no control character."""
+
+
+def subject_of(subject: str | None, description: str) -> str:
+    """The subject a case shows: its own, or (an integration that sent none, a case opened
+    before subjects) its description's first non-blank line, cut to SUBJECT_CHARS."""
+    if subject:
+        return subject
+    for line in description.splitlines():
+        line = CONTROL_CHARACTERS.sub(" ", line).strip()
+        if line:
+            return line if len(line) <= SUBJECT_CHARS else line[: SUBJECT_CHARS - 1] + "…"
+    return ""
+
+
 def first_error(error: ValidationError, most: int = 3) -> str:
     """What was wrong, field by field (the first `most` problems), without quoting values."""
     parts = []

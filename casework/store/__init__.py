@@ -10,6 +10,7 @@
     store.escalations  escalations (E3, S3)
     store.reporting    case facts for `casework report`
     store.feed         every case's feed (E4), appended by the case, read a page at a time
+    store.case_rows    the case list's rows (issue 26): paged, sorted, searched
     store.api_keys     the door's API keys, stored hashed (issue 10)
     store.audit        every read of restricted content, granted or refused (U5)
     store.realms       which workflows carry a restricted customer's data (U5, casework.codec)
@@ -30,6 +31,7 @@ from sqlalchemy.engine import Engine
 
 from casework.store.api_keys import ApiKeyRepository
 from casework.store.audit import AuditRepository
+from casework.store.case_rows import CaseRowRepository
 from casework.store.deliveries import DeliveryRepository
 from casework.store.dialect import open_engine
 from casework.store.directory import DirectoryRepository
@@ -69,6 +71,7 @@ class Store:
         self.escalations = EscalationRepository(self.engine)
         self.reporting = ReportingRepository(self.engine)
         self.feed = FeedRepository(self.engine, ring)
+        self.case_rows = CaseRowRepository(self.engine, ring)
         self.api_keys = ApiKeyRepository(self.engine)
         self.audit = AuditRepository(self.engine)
         self.realms = RealmRepository(self.engine)

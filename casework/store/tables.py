@@ -169,6 +169,33 @@ case_facts = Table(
 )
 """One row per case for `casework report`: written by the case workflow (through the
 `record_case_facts` activity) at opening, first response, priority change and breach."""
+case_rows = Table(
+    "case_rows",
+    metadata,
+    Column("case_id", String(64), primary_key=True),
+    Column("revision", Integer, nullable=False),
+    Column("account", String(64), nullable=False, index=True),
+    Column("tier", String(16), nullable=False),
+    Column("category", String(32), nullable=False),
+    Column("priority", String(4), nullable=False),
+    Column("state", String(32), nullable=False),
+    Column("level", String(4), nullable=False),
+    Column("owner", String(64), index=True),
+    Column("queue", String(64), nullable=False, index=True),
+    Column("restricted", Boolean, nullable=False),
+    Column("breached", Boolean, nullable=False),
+    Column("due_at", DateTime(timezone=True), nullable=False),
+    Column("responded_at", DateTime(timezone=True)),
+    Column("clock", JSON, nullable=False),  # U4: the case's clock spec, read at read time
+    Column("opened_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("subject", Text, nullable=False),  # U5: sealed for a restricted case
+    Column("subject_key", String(120), nullable=False),  # sorts; "" when sealed
+    Column("description", Text, nullable=False),  # U5: sealed for a restricted case
+)
+"""Issue 26: one row per case for the case list and the engineer's queue (paged, sorted,
+searched), written by the case workflow (`record_case_row`) whenever its search attributes
+change; its texts at the first write of each run."""
 outbox = Table(
     "outbox",
     metadata,

@@ -113,6 +113,8 @@ class FeedPort(Protocol):
 
     def upsert_published(self) -> None: ...
 
+    def take_row(self) -> list[contracts.Effect]: ...
+
 
 class CaseContext:
     def __init__(
@@ -267,6 +269,7 @@ class CaseContext:
             for b in feed_batches
         ]
         effects += self._effects
+        effects += self.feed.take_row()
         self._effects = []
         if self.kept_writes:
             await self._write_behind(effects, upto)

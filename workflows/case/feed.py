@@ -23,7 +23,7 @@ with workflow.unsafe.imports_passed_through():
     from casework.domain.presentation import web_ui_current_details
 
 from workflows.case.context import SIDE_EFFECT_RETRY, SIDE_EFFECT_TIMEOUT, CaseContext
-from workflows.case.patches import CASE_FACTS, FEED_IN_STORE
+from workflows.case.patches import CASE_FACTS, CASE_ROWS, FEED_IN_STORE
 
 FEED_TAIL_ENTRIES = 50
 """The newest entries a case carries (and its view shows); the rest is in the database."""
@@ -45,6 +45,16 @@ class Feed:
         """BATCHED_EFFECTS: the search attributes as this run last upserted them..."""
         self._to_publish: dict[str, SearchAttributeUpdate] = {}
         """...and those to upsert at the end of this workflow task, if they changed."""
+        self._rows: bool = ctx.patched(CASE_ROWS)
+        """CASE_ROWS: whether this run writes the case list's row (asked when the run starts:
+        a marker recorded inside an update handler does not replay); `_row_due`: this task
+        changed what the row says; `_texts_sent`: this run's first row (which carries the
+        subject and description) is on its way."""
+        self._row_due = False
+        self._texts_sent = False
+        self._last_row: dict[str, Any] | None = None
+        """What this run's last row said (but when, and at which revision): a row that says
+        nothing new is not written again."""
 
     # --- the feed --------------------------------------------------------------------------
 
@@ -178,6 +188,9 @@ class Feed:
         """Search attributes and the Web UI's details say where the case stands."""
         case = self.ctx.case
         workflow.set_current_details(web_ui_current_details(case))  # not a command: no patch
+        if self.ctx.kept_writes and self._writes_rows():
+            self._row_due = True
+            self.ctx.flush_at_end_of_task()
         if not self.ctx.options.index_search_attributes:
             return
         updates: list[SearchAttributeUpdate[Any]] = [
@@ -198,6 +211,50 @@ class Feed:
             self.ctx.flush_at_end_of_task()
         else:
             workflow.upsert_search_attributes(updates)
+
+    def _writes_rows(self) -> bool:
+        return self._rows
+
+    def take_row(self) -> list[contracts.Effect]:
+        """CASE_ROWS: the case list's row as the case stands at the end of this task, if the
+        task changed what it says (issue 26)."""
+        if not self._row_due or self.ctx.rolling_over:
+            return []
+        self._row_due = False
+        row = self._row(texts=not self._texts_sent)
+        said = row.model_dump(mode="json", exclude={"updated_at", "revision"})
+        if said == self._last_row:
+            return []
+        self._texts_sent = True
+        self._last_row = {**said, "subject": None, "description": None}
+        return [
+            contracts.Effect(activity=contracts.RECORD_CASE_ROW, arg=row.model_dump(mode="json"))
+        ]
+
+    def _row(self, texts: bool) -> contracts.CaseRow:
+        case = self.ctx.case
+        request = case.intake.request
+        return contracts.CaseRow(
+            case_id=case.case_id,
+            revision=case.feed_total,
+            account=request.account_id,
+            tier=case.intake.entitlement.tier,
+            category=request.category.value,
+            priority=case.priority.value,
+            state=case.state,
+            level=case.level.value,
+            owner=case.owner.engineer_id if case.owner else None,
+            queue=case.queue,
+            restricted=self.ctx.restricted,
+            breached=case.sla.breached_at is not None,
+            due_at=case.sla.due_at,
+            responded_at=case.sla.responded_at,
+            clock=case.intake.entitlement.clock.model_dump(mode="json"),
+            opened_at=case.opened_at,
+            updated_at=workflow.now(),
+            subject=(request.subject or "") if texts else None,
+            description=request.description if texts else None,
+        )
 
     def upsert_published(self) -> None:
         """BATCHED_EFFECTS: one upsert a workflow task, of the values that changed since this

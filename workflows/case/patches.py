@@ -125,6 +125,17 @@ CASE_GENERATION_5 = "case-generation-5"
 """Issue 26: every patch above, FIRST_WORD_TO_CUSTOMER included, in one marker (as
 CASE_GENERATION)."""
 
+CASE_ROWS = "case-list-rows"
+"""Issue 26: cases before it kept no row for the case list; since, a case upserts its list row
+(`record_case_row`) with the task's side effects whenever what the list shows changes. Asked
+when a run starts (a marker recorded inside an update handler does not replay: callers.py), so
+a case running since before writes its row from its next run (its next roll-over). Retire
+from 2027-12-07."""
+
+CASE_GENERATION_6 = "case-generation-6"
+"""Issue 26: every patch above, CASE_ROWS included, in one marker (as CASE_GENERATION), so that
+a new case records one marker, as before CASE_ROWS."""
+
 ALL = (
     WAKE_AT_WINDOW_CHANGES,
     ESCALATE_SLA_BREACH,
@@ -148,9 +159,12 @@ ALL = (
     CASE_GENERATION_4,
     FIRST_WORD_TO_CUSTOMER,
     CASE_GENERATION_5,
+    CASE_ROWS,
+    CASE_GENERATION_6,
 )
 
 GENERATIONS = (
+    (CASE_GENERATION_6, frozenset(ALL[: ALL.index(CASE_GENERATION_6)])),
     (CASE_GENERATION_5, frozenset(ALL[: ALL.index(CASE_GENERATION_5)])),
     (CASE_GENERATION_4, frozenset(ALL[: ALL.index(CASE_GENERATION_4)])),
     (CASE_GENERATION_3, frozenset(ALL[: ALL.index(CASE_GENERATION_3)])),
