@@ -175,6 +175,7 @@ async def test_a_partner_engineer_opens_a_case_for_their_partners_customer(
                 "product": "FortiGate",
                 "version": "7.4.3",
                 "priority": "P3",
+                "subject": "VPN tunnel drops",
                 "description": "VPN tunnel drops hourly",
             },
         )
