@@ -88,6 +88,7 @@ async def test_every_page_passes_axe_focus_shows_and_a_draft_survives_the_sessio
         await browser.fill("product", "FortiGate")
         await browser.fill("version", "7.4.3")
         await browser.choose("priority", "P2")
+        await browser.fill("subject", "HA pair split")
         await browser.fill("description", "HA pair split after upgrade")
         await browser.click("open")
         case_id = await browser.text("#case-id")
@@ -119,4 +120,12 @@ async def test_every_page_passes_axe_focus_shows_and_a_draft_survives_the_sessio
             await asyncio.sleep(0.2)
             await browser.go(f"/cases/{case_id}")
         assert WORDS in await browser.text("#feed")
+
+        # an engineer's day: the list with a search and the queue that reloads itself
+        await browser.sign_out()
+        await browser.sign_in(key_for(store, "cc-dana"))
+        await browser.go("/cases?q=HA+pair&sort=due&order=asc")
+        await no_violations(browser, "cases (searched, sorted)", seen)
+        await browser.go("/queue")
+        await no_violations(browser, "queue", seen)
     print(f"axe-core {axe_version()} violations per page: {seen}")
