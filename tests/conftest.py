@@ -144,8 +144,17 @@ CONVERTER: DataConverter = data_converter(ENGINE_RING, SESSION_REALMS)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """pytest-timeout's per-test limits (pyproject's, or a module's mark) scale with the waits,
+    """Tests marked `slow` (minutes of CPU each: the Erlang C textbook runs, the restore drills)
+    run with `--slow` only: CI runs them as a step of their own after the README's test
+    command, which stays a few minutes long.
+
+    pytest-timeout's per-test limits (pyproject's, or a module's mark) scale with the waits,
     so that a wait still fails before its test's limit."""
+    if not config.getoption("--slow"):
+        later = pytest.mark.skip(reason="slow tier: bash scripts/test --slow -m slow (CI runs it)")
+        for item in items:
+            if item.get_closest_marker("slow"):
+                item.add_marker(later)
     if TIME_SCALE == 1:
         return
     default = pytest_timeout.get_env_settings(config).timeout
@@ -389,6 +398,12 @@ def files(tmp_path: Path) -> AttachmentStore:
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--slow",
+        action="store_true",
+        help="also run the tests marked slow (the Erlang C textbook runs of the simulator, the "
+        "restore drills): minutes of CPU each; CI runs them after the main suite",
+    )
     parser.addoption(
         "--db",
         choices=DATABASES,

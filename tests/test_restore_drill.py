@@ -21,7 +21,7 @@ from tests.postgres_cluster import PostgresCluster
 from tests.test_health import TemporalServer, until
 from tests.test_up import CASEWORK, clean_env, free_port
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = [pytest.mark.timeout(300), pytest.mark.slow]  # two deployments, each restored
 CANARY = "Enclave tunnel to site Bravo-7 drops"
 
 

@@ -32,6 +32,8 @@ from casework.simulation.textbook import textbook_directory, textbook_load
 from casework.simulation.textbook_check import after_warm_up, fifo_waits, spread, statistics_of
 from tests.simulate_cli import casework, write_textbook
 
+pytestmark = pytest.mark.slow  # two textbook runs through the engine: minutes of CPU
+
 WARM_UP = 0.1
 """The share of the first cases left out: the run starts with nobody waiting."""
 
