@@ -136,7 +136,7 @@ def until(check: Any, what: str) -> Any:
     while time.monotonic() < deadline:
         try:
             last = check()
-        except httpx.HTTPError as e:
+        except (httpx.HTTPError, ValueError) as e:  # ValueError: Prometheus's 503 while it starts
             last = e
         if last and not isinstance(last, Exception):
             return last
