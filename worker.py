@@ -54,6 +54,7 @@ from casework.client import CaseworkError, Opener
 from casework.collector import tune_for_worker
 from casework.contracts import IntakeStep
 from casework.converter import converter_for
+from casework.deployment import first_deploy, running_as, worker_version
 from casework.domain.models import OpenCaseRequest, OpenCaseResult
 from casework.domain.sla import SlaPolicy
 from casework.engine import load_policy, open_store
@@ -290,6 +291,7 @@ async def main(
         raise SystemExit(str(e)) from None
     ring = load_keyring(settings.state_dir)
     register_secrets(ring, relay)
+    version = worker_version(settings)
     announce(
         "casework worker",
         settings,
@@ -300,6 +302,7 @@ async def main(
         joined=joined,
         metrics_port=metrics_port,
         health_port=health_port,
+        deployment_version=running_as(settings),
     )
     store = open_store(settings, create_ring=False)
     policy = load_policy(settings)
@@ -329,16 +332,35 @@ async def main(
         task_queue=settings.task_queue,
         activities=activities_for(store, policy, attachments=attachments, relay=relay, waker=waker),
         ring=ring,
+        version=version,
     )
     if health_port is not None:
         health = Health(client, store, running=lambda: worker.is_running)
         health.start_ticking()
         serve_health(health, loop, health_port, metrics_host)
         logging.info("health on http://%s:%d/livez and /readyz", metrics_host, health_port)
-    logging.info("casework worker on task queue %s", settings.task_queue)
+    logging.info(
+        "casework worker on task queue %s, deployment version %s",
+        settings.task_queue,
+        running_as(settings),
+    )
     running = asyncio.ensure_future(worker.run())
     await waker.wake_now()  # the relay runs (rows queued while no worker ran go out now)
+    if version is not None:  # a first deploy needs no operator (casework.versions)
+        deploying = asyncio.ensure_future(first_deploy(client, settings))
+        deploying.add_done_callback(_said)
     await running
+
+
+def _said(done: asyncio.Future[str]) -> None:
+    """Log what `first_deploy` did (or why it could not)."""
+    if done.cancelled():
+        return
+    error = done.exception()
+    if error is not None:
+        logging.warning("the worker's version was not checked: %s", error)
+        return
+    logging.info("%s", done.result())
 
 
 def cli() -> None:
