@@ -16,8 +16,9 @@ versioned worker yet (started before versioning, or while the deployment had no 
 version): those count on a row of their own (`build_id` None), while any is open.
 
 The server calls used (temporalio's client has no high-level ones): DescribeWorkerDeployment,
-SetWorkerDeploymentCurrentVersion, SetWorkerDeploymentRampingVersion, DescribeTaskQueue
-(who polls), CountWorkflowExecutions and ListWorkflowExecutions, SignalWorkflowExecution.
+SetWorkerDeploymentCurrentVersion, SetWorkerDeploymentRampingVersion (the server refuses a
+version it has seen no poller of), CountWorkflowExecutions, ListWorkflowExecutions and
+SignalWorkflowExecution.
 """
 
 from __future__ import annotations
@@ -31,15 +32,12 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from temporalio.api.enums.v1 import (
     RoutingConfigUpdateState,
-    TaskQueueType,
     WorkerDeploymentVersionStatus,
 )
-from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import (
-    DescribeTaskQueueRequest,
     DescribeWorkerDeploymentRequest,
     DescribeWorkerDeploymentResponse,
     SetWorkerDeploymentCurrentVersionRequest,
@@ -73,9 +71,6 @@ asking anything to roll over (a task before that may still see the old target)."
 WORKERS_TIMEOUT = 60.0
 """Seconds a starting worker waits for the server to see its pollers (first deploy, `up`)."""
 POLL_EVERY = 0.25
-POLLER_SEEN_WITHIN = 300.0
-"""Seconds since a worker of a version last polled for it to count as running: the server
-lists a poller for a few minutes after it stopped."""
 UNVERSIONED = "unversioned"
 
 
@@ -266,6 +261,41 @@ def checked_ramp(ramp: Any) -> float | None:
     return float(ramp)
 
 
+class PromoteRequest(BaseModel):
+    """What the door's `POST /v1/versions/promote` takes: `casework versions promote BUILD
+    [--ramp PCT]` as JSON."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    build_id: str = Field(
+        description="the build to promote, like 0.3.0 (start its workers first)",
+        max_length=MAX_VERSION_NAME,
+        examples=["0.3.0"],
+    )
+    ramp: float | None = Field(
+        default=None,
+        description="a ramp instead: this percentage (above 0, at most 100) of new work and of "
+        "the cases asked to roll over goes to the build",
+        examples=[10],
+    )
+
+    @field_validator("build_id", mode="before")
+    @classmethod
+    def _build(cls, value: Any) -> str:
+        try:
+            return checked_build(value)
+        except VersionsRefused as e:
+            raise ValueError(str(e)) from None
+
+    @field_validator("ramp", mode="before")
+    @classmethod
+    def _ramp(cls, value: Any) -> float | None:
+        try:
+            return checked_ramp(value)
+        except VersionsRefused as e:
+            raise ValueError(str(e)) from None
+
+
 async def promote(
     client: Client,
     settings: Settings,
@@ -325,56 +355,28 @@ async def set_version(client: Client, name: str, build_id: str, ramp: float | No
 async def until_seen(
     client: Client, settings: Settings, build_id: str, wait: float
 ) -> DescribeWorkerDeploymentResponse:
-    """The deployment, once it has `build_id` and a worker of it polls the task queue now;
-    VersionsRefused after `wait` seconds."""
+    """The deployment, once a worker of `build_id` has polled it (the server then knows the
+    version); VersionsRefused after `wait` seconds. Whether its workers poll *now* is the
+    server's to check as the version is promoted (it refuses a version it has seen no poller
+    of lately)."""
     name = settings.deployment_name
     deadline = time.monotonic() + wait
     while True:
         described = await _describe(client, name)
-        builds = (
-            [
-                s.deployment_version.build_id
-                for s in described.worker_deployment_info.version_summaries
-            ]
-            if described is not None
-            else []
-        )
-        polling = build_id in builds and await _polls(client, settings, build_id)
-        if described is not None and polling:
+        summaries = described.worker_deployment_info.version_summaries if described else []
+        builds = [s.deployment_version.build_id for s in summaries]
+        if described is not None and build_id in builds:
             return described
         if time.monotonic() >= deadline:
             break
         await asyncio.sleep(POLL_EVERY)
-    if build_id not in builds:
-        known = ", ".join(builds) or "none yet"
-        raise VersionsRefused(
-            f"no worker of build {build_id} has ever polled deployment {name}, so it cannot be "
-            f"promoted: start its workers first (CASEWORK_BUILD_ID={build_id}, or that "
-            f"package version), then promote it. Versions the deployment knows: {known}"
-        )
+    known = ", ".join(builds) or "none yet"
     raise VersionsRefused(
-        f"build {build_id} of deployment {name} has no worker polling task queue "
-        f"{settings.task_queue} now: start one (`casework worker`), then promote it"
+        f"no worker of build {build_id} has ever polled deployment {name}, so it cannot be "
+        f"promoted: start its workers first (CASEWORK_BUILD_ID={build_id}, or that package "
+        f"version, on task queue {settings.task_queue}), then promote it. Versions the "
+        f"deployment knows: {known}"
     )
-
-
-async def _polls(client: Client, settings: Settings, build_id: str) -> bool:
-    """Whether a worker of `build_id` has polled the task queue for workflow tasks lately."""
-    answer = await client.workflow_service.describe_task_queue(
-        DescribeTaskQueueRequest(
-            namespace=client.namespace,
-            task_queue=TaskQueue(name=settings.task_queue),
-            task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
-        )
-    )
-    now = time.time()
-    for poller in answer.pollers:
-        options = poller.deployment_options
-        if (options.deployment_name, options.build_id) != (settings.deployment_name, build_id):
-            continue
-        if now - poller.last_access_time.ToSeconds() <= POLLER_SEEN_WITHIN:
-            return True
-    return False
 
 
 async def retry_while_unseen(work: Callable[[], Awaitable[T]], wait: float, what: str) -> T:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import math
 import time
 import uuid
@@ -34,7 +35,18 @@ from casework.versions import (
     describe_versions,
     promote,
 )
-from tests.conftest import SETTLE_TIMEOUT, TEST_RING, Desk, eventually, running, signed
+from tests.conftest import (
+    ENGINE_RING,
+    SETTLE_TIMEOUT,
+    TEST_RING,
+    Desk,
+    eventually,
+    running,
+    signed,
+    target_of,
+)
+from tests.door_helpers import bearer, door, key_for
+from tests.test_cli import cli
 from worker import activities_for, build_worker
 
 pytestmark = pytest.mark.timeout(90)
@@ -239,3 +251,68 @@ async def test_a_ramp_shows_as_ramping_and_a_bad_promote_changes_nothing(
     assert [(v.name, v.current, v.ramping, v.ramp_percentage) for v in unchanged.values()] == [
         (v.name, v.current, v.ramping, v.ramp_percentage) for v in versions.values()
     ]
+
+
+async def test_operators_see_and_promote_versions_through_the_door_and_the_cli(
+    rollout: Rollout, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, dev_env: WorkflowEnvironment
+) -> None:
+    """The door's versions routes are the operators' (CASEWORK_OPERATORS), refuse a bad body
+    naming the field and a build no worker runs, changing nothing; `casework versions promote`
+    moves the case and `casework versions` then says version 1 may be shut down."""
+    desk, store = rollout.desk, rollout.store
+    await rollout.start(V1)
+    await rollout.promote(V1)
+    case_id = await desk.open(priority="P3")
+    await desk.until(case_id, lambda v: v.state == "in_progress")
+    await rollout.start(V2)
+    monkeypatch.setenv("CASEWORK_DEPLOYMENT_NAME", rollout.settings.deployment_name)
+    monkeypatch.setenv("CASEWORK_OPERATORS", "em-jon")
+    operator, engineer = bearer(key_for(store, "em-jon")), bearer(key_for(store, "cc-dana"))
+    async with door(store, desk, tmp_path) as http:
+        refused = await http.get("/v1/versions", headers=engineer)
+        assert refused.status_code == 403 and "CASEWORK_OPERATORS" in refused.text
+        listed = {
+            v["build_id"]: v for v in (await http.get("/v1/versions", headers=operator)).json()
+        }
+        assert (listed[V1]["current"], listed[V1]["open_cases"]) == (True, 1)
+        assert (listed[V2]["current"], listed[V2]["open_cases"]) == (False, 0)
+        for body, status, said in (
+            ({"build_id": "9.9.9"}, 409, "no worker of build 9.9.9 has ever polled"),
+            ({"build_id": V2, "ramp": 150}, 422, "ramp"),
+            ({"build_id": V2, "ramp": "lots"}, 422, "ramp"),
+            ({"build": V2}, 422, "build"),
+            ({"build_id": "two words"}, 422, "is not a build id"),
+        ):
+            answer = await http.post("/v1/versions/promote", json=body, headers=operator)
+            assert answer.status_code == status and said in answer.json()["detail"], answer.text
+        not_json = await http.post("/v1/versions/promote", content=b"2.0.0", headers=operator)
+        assert not_json.status_code == 422
+        nobody = await http.post("/v1/versions/promote", json={"build_id": V2}, headers=engineer)
+        assert nobody.status_code == 403
+    assert await rollout.build_of(case_id) == V1 and (await rollout.versions())[V1].current
+
+    for name, value in {
+        "TEMPORAL_ADDRESS": target_of(dev_env),
+        "TEMPORAL_NAMESPACE": "default",
+        "CASEWORK_TASK_QUEUE": rollout.settings.task_queue,
+        "CASEWORK_DB_URL": store.url,
+        "CASEWORK_STATE_DIR": str(tmp_path / "state"),
+        "CASEWORK_KEYRING": ENGINE_RING.to_json(),
+    }.items():
+        monkeypatch.setenv(name, value)
+    unknown = await cli("versions", "promote", "9.9.9")
+    assert unknown.exit_code == 1 and "no worker of build 9.9.9" in unknown.stderr
+    promoted = await cli("versions", "promote", V2, "--json")
+    assert promoted.exit_code == 0, promoted.output
+    assert json.loads(promoted.stdout)["cases_asked"] == 1
+    await until_on(rollout, case_id, V2)
+    await eventually_versions(rollout, lambda v: v[V1].may_shut_down)
+    table = await cli("versions")
+    assert table.exit_code == 0, table.output
+    assert f"{V1} may be shut down" in table.stdout
+    rows = {r["build_id"]: r for r in json.loads((await cli("versions", "--json")).stdout)}
+    assert (rows[V2]["current"], rows[V2]["open_cases"], rows[V1]["may_shut_down"]) == (
+        True,
+        1,
+        True,
+    )
