@@ -159,3 +159,34 @@ def _rolled_over_after(kind: str):  # type: ignore[no-untyped-def]
         return kind in kinds and "continued" in kinds[kinds.index(kind) :]
 
     return check
+
+
+async def test_a_case_asked_to_roll_over_does_so_whatever_the_signal_carries(
+    env: WorkflowEnvironment, desk: Desk
+) -> None:
+    """Issue 28: `roll_over` (what `casework versions promote` sends) makes a case roll over
+    at its next quiet point, whatever the signal carries (nothing, a stranger's JSON, two
+    arguments): one new run per signal taken, its feed and state carried, nothing refused.
+    Another name is still refused on the feed."""
+    case_id = await desk.open(priority="P3")
+    opened = await desk.until(case_id, lambda v: v.state == "in_progress")
+    handle = desk.case(case_id)
+    runs = [(await handle.describe()).run_id]
+    for moves, args in enumerate(([], [{"actor": "mallory", "now": True}], ["one", 2]), 1):
+        await handle.signal("roll_over", args=args)
+        view = await desk.until(
+            case_id, lambda v, n=moves: [e.kind for e in v.feed].count("continued") == n
+        )
+        runs.append((await handle.describe()).run_id)
+        assert len(set(runs)) == len(runs) == moves + 1, "one new run per signal"
+        assert view.feed[-1].text == "history rolled over; state carried"  # an unversioned worker
+        assert (view.state, view.owner, view.sla) == (opened.state, opened.owner, opened.sla)
+    assert view.feed[: len(opened.feed)] == opened.feed
+    assert not any(e.refused for e in view.feed)
+    await handle.signal("roll_out")
+    refused = await desk.until(case_id, lambda v: v.feed[-1].kind == "unknown_signal")
+    assert (
+        "has no signal 'roll_out'; its signals are act, vendor_progress, partner_info, "
+        "roll_over" in refused.feed[-1].text
+    )
+    assert (await handle.describe()).run_id == runs[-1]

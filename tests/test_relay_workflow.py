@@ -262,6 +262,61 @@ async def test_the_relay_continues_as_new_and_keeps_delivering(
     await Replayer(workflows=[NotificationRelay], data_converter=CONVERTER).replay_workflow(history)
 
 
+async def test_the_relay_rolls_over_when_asked_and_keeps_delivering(
+    relay_desk: Desk, store: Store, smtp_sink: Sink
+) -> None:
+    """Issue 28: `roll_over` (what a rollout sends; any payload) winds the relay's lanes down
+    and it continues as new at once, not after its 500 rounds, and the next run delivers; the
+    run that rolled over replays as it ran."""
+    from temporalio.worker import Replayer
+
+    from casework.notify.contracts import RELAY_WORKFLOW, WAKE, RelayState
+    from tests.conftest import CONVERTER
+    from workflows.relay import NotificationRelay
+
+    client = relay_desk.client
+    handle = await client.start_workflow(
+        RELAY_WORKFLOW,
+        RelayState(),
+        id=relay_id(relay_desk.task_queue),
+        task_queue=relay_desk.task_queue,
+    )
+    await handle.signal("roll_over", {"from": "a stranger"})
+    latest = client.get_workflow_handle(handle.id)
+    await waiting_for_async(
+        lambda: latest.describe(), lambda d: d.run_id != handle.result_run_id, "a new relay run"
+    )
+    NotificationActivities(store).notify(
+        Notification(
+            key="k-after-roll-over",
+            case_id="case-000012",
+            recipient_kind="contact",
+            recipient_id="acme-alice",
+            subject="after the roll-over",
+            body="b",
+            at=datetime.now(UTC),
+        )
+    )
+    await latest.signal(WAKE)
+    await waiting_for(
+        lambda: any(m["key"] == "k-after-roll-over" for m in smtp_sink.mails()), "the mail"
+    )
+    first = client.get_workflow_handle(handle.id, run_id=handle.result_run_id)
+    history = await first.fetch_history()
+    assert history.events[-1].HasField("workflow_execution_continued_as_new_event_attributes")
+    await Replayer(workflows=[NotificationRelay], data_converter=CONVERTER).replay_workflow(history)
+
+
+async def waiting_for_async(read: Any, check: Callable[[Any], Any], what: str) -> Any:
+    deadline = time.monotonic() + SETTLE_TIMEOUT
+    while time.monotonic() < deadline:
+        found = await read()
+        if check(found):
+            return found
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"waited {SETTLE_TIMEOUT:.0f} s for {what}")
+
+
 def test_a_recorded_relay_run_is_replayed() -> None:
     """tests/test_replay.py replays every history: the relay's is among them (two rounds, then
     continue-as-new), so a change to the relay that would break running relays fails there."""
