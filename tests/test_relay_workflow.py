@@ -14,11 +14,13 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import pytest
 from temporalio.client import Client
+from temporalio.common import WorkerDeploymentVersion
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
@@ -133,13 +135,20 @@ async def test_a_breach_alert_reaches_the_manager_on_duty_once_and_acknowledging
     assert rows[0]["recipient_id"] == manager
 
 
+def deployment_of(task_queue: str) -> WorkerDeploymentVersion:
+    """The deployment version of a test's worker processes: a deployment of the test's own."""
+    return WorkerDeploymentVersion(f"casework-{task_queue}", metadata.version("casework"))
+
+
 def worker_process(
     dev_env: WorkflowEnvironment, tmp_path: Path, store: Store, task_queue: str, sink: Sink
 ) -> subprocess.Popen[bytes]:
-    """`python worker.py`, as a deployment runs it: a process the test can kill."""
+    """`python worker.py`, as a deployment runs it: a process the test can kill. Its
+    deployment version (issue 28) is `deployment_of(task_queue)`'s, the package's build."""
     env = {
         **os.environ,
         "PYTHONPATH": str(ROOT),
+        "CASEWORK_DEPLOYMENT_NAME": deployment_of(task_queue).deployment_name,
         "TEMPORAL_ADDRESS": target_of(dev_env),
         "CASEWORK_STATE_DIR": str(tmp_path / "worker-state"),
         "CASEWORK_DB_URL": store.url,
@@ -195,11 +204,12 @@ async def test_a_worker_killed_mid_delivery_does_not_deliver_twice(
         process.wait(10)
         receiver.hang.set()
         relay = RelayConfig(smtp_host="127.0.0.1", smtp_port=smtp_sink.port)
-        async with build_worker(
+        async with build_worker(  # the same version: the relay is pinned to it
             dev_env.client,
             task_queue=task_queue,
             activities=activities_for(store, fast_policy(), attachments=files, relay=relay),
             ring=TEST_RING,
+            version=deployment_of(task_queue),
         ):
             [row] = await waiting_for(
                 lambda: [r for r in store.outbox.rows("case-000009") if r["status"] == "delivered"],
