@@ -13,13 +13,14 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import activity
+from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
 from casework import contracts
 from casework.domain.models import CaseView
 from casework.domain.sla import SlaPolicy
 from casework.store import Store
-from tests.conftest import TEST_RING, Desk, eventually, signed
+from tests.conftest import TEST_RING, Desk, as_person, eventually, signed
 from worker import activities_for, build_worker
 
 COMMENTS = 24
@@ -190,3 +191,39 @@ async def test_a_case_asked_to_roll_over_does_so_whatever_the_signal_carries(
         "roll_over" in refused.feed[-1].text
     )
     assert (await handle.describe()).run_id == runs[-1]
+
+
+async def test_a_case_closed_as_it_is_asked_to_roll_over_writes_its_close(
+    env: WorkflowEnvironment, store: Store, policy: SlaPolicy
+) -> None:
+    """Issue 28: `roll_over` and the customer's close reach the case in one workflow task (its
+    worker was away): the case closes, and what the close decided is written all the same (the
+    close on the feed, the owner told, the assignment released) instead of being set aside for
+    a next run that never comes."""
+    task_queue = f"tq-{uuid.uuid4().hex[:8]}"
+
+    def worker() -> Any:
+        return build_worker(
+            env.client,
+            task_queue=task_queue,
+            activities=activities_for(store, policy),
+            ring=TEST_RING,
+            max_cached_workflows=0,  # no sticky queue: the next worker gets the next task
+        )
+
+    desk = Desk(signed(env.client), task_queue, {"index_search_attributes": False})
+    async with worker():
+        case_id = await desk.open(priority="P3")
+        await desk.until(case_id, lambda v: v.state == "in_progress")
+        assert await desk.settle(case_id)
+    handle = desk.case(case_id)
+    await handle.signal("roll_over")
+    with as_person("acme-alice"):
+        await handle.signal("act", {"action": "close", "reason": "works now"})
+    async with worker():
+        assert await desk.until_closed(case_id) == WorkflowExecutionStatus.COMPLETED
+        await eventually(lambda: "close" in [e["kind"] for e in store.feed.page(case_id)])
+        told = await eventually(
+            lambda: [n for n in store.outbox.rows(case_id) if n["subject"] == f"{case_id} closed"]
+        )
+    assert [n["recipient_id"] for n in told] == ["cc-dana"]
