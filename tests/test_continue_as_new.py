@@ -14,14 +14,17 @@ from typing import Any
 
 from temporalio import activity
 from temporalio.client import WorkflowExecutionStatus
+from temporalio.common import HeaderCodecBehavior
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Replayer
 
 from casework import contracts
 from casework.domain.models import CaseView
 from casework.domain.sla import SlaPolicy
+from casework.identity.interceptors import PrincipalCheck
 from casework.store import Store
-from tests.conftest import TEST_RING, Desk, as_person, eventually, signed
-from worker import activities_for, build_worker
+from tests.conftest import CONVERTER, TEST_RING, Desk, as_person, eventually, signed
+from worker import WORKFLOW_RUNNER, WORKFLOWS, activities_for, build_worker
 
 COMMENTS = 24
 
@@ -184,6 +187,18 @@ async def test_a_case_asked_to_roll_over_does_so_whatever_the_signal_carries(
         assert (view.state, view.owner, view.sla) == (opened.state, opened.owner, opened.sla)
     assert view.feed[: len(opened.feed)] == opened.feed
     assert not any(e.refused for e in view.feed)
+    # a run that took the signal (the patch roll-over-signal's marker) replays as it ran
+    replayer = Replayer(
+        workflows=WORKFLOWS,
+        data_converter=CONVERTER,
+        interceptors=[PrincipalCheck(TEST_RING)],
+        workflow_runner=WORKFLOW_RUNNER,
+        header_codec_behavior=HeaderCodecBehavior.CODEC,
+    )
+    for run_id in runs[:3]:
+        history = await desk.client.get_workflow_handle(case_id, run_id=run_id).fetch_history()
+        assert "roll-over-signal" in changes_of(history)
+        await replayer.replay_workflow(history)
     await handle.signal("roll_out")
     refused = await desk.until(case_id, lambda v: v.feed[-1].kind == "unknown_signal")
     assert (
@@ -227,3 +242,12 @@ async def test_a_case_closed_as_it_is_asked_to_roll_over_writes_its_close(
             lambda: [n for n in store.outbox.rows(case_id) if n["subject"] == f"{case_id} closed"]
         )
     assert [n["recipient_id"] for n in told] == ["cc-dana"]
+
+
+def changes_of(history: Any) -> str:
+    """The patch ids a run recorded, as its TemporalChangeVersion upserts name them."""
+    return " ".join(
+        str(e.upsert_workflow_search_attributes_event_attributes.search_attributes)
+        for e in history.events
+        if e.HasField("upsert_workflow_search_attributes_event_attributes")
+    )
