@@ -6,7 +6,7 @@ does not decode fails at once with the reason (workflows/inputs.py), so the next
 a relay that works; a signal of any other name is dropped with a log line (the SDK would keep
 it in memory for the rest of the run).
 
-Lanes (issue 27, patch `relay-lanes`): one loop per channel (email, chat, page, webhook), each
+Lanes (issue 27): one loop per channel (email, chat, page, webhook), each
 running its own rounds of the `deliver_due` activity for its channel, so that a slow receiver
 holds only its own lane: an Escalation Manager's mail and page never wait behind a webhook
 (E3, S3). Each round sends what is due on the lane and records each send as it ends. Between
@@ -14,9 +14,6 @@ rounds a lane waits for a `wake` (every lane is woken), its next retry's due tim
 whichever comes first (the poll covers a lost signal). After `RelayState.rounds_per_run` rounds
 of all lanes together (500), or sooner when the server suggests it, the lanes finish their round
 and the relay continues as new; it never ends on its own.
-
-A run started before the patch keeps its one loop (every channel in one round) until it
-continues as new.
 """
 
 from __future__ import annotations
@@ -51,20 +48,15 @@ DELIVERY_RETRY = RetryPolicy(
 what was not recorded, under the same keys)."""
 
 
-LANES_PATCH = "relay-lanes"
-
-
 @workflow.defn(name=RELAY_WORKFLOW)
 class NotificationRelay:
     def __init__(self) -> None:
-        self.woken = False
         self.lanes_woken: dict[str, bool] = {}
         self.rounds = 0
         self.winding_down = False
 
     @workflow.signal(name=WAKE)
     def wake(self) -> None:
-        self.woken = True
         for lane in self.lanes_woken:
             self.lanes_woken[lane] = True
 
@@ -75,9 +67,6 @@ class NotificationRelay:
     @workflow.run
     async def run(self, input: RawValue = NO_INPUT) -> None:
         state = start_input(input, RelayState)
-        if not workflow.patched(LANES_PATCH):
-            await self._one_loop(state)  # a run from before the lanes, as it was recorded
-            return
         self.lanes_woken = {lane: False for lane in LANES}
         await asyncio.gather(*(self._lane(lane, state) for lane in LANES))
         await workflow.wait_condition(workflow.all_handlers_finished)
@@ -115,36 +104,5 @@ class NotificationRelay:
                 await workflow.wait_condition(
                     lambda: self.lanes_woken[lane] or self.winding_down, timeout=wait
                 )
-            except TimeoutError:
-                pass
-
-    async def _one_loop(self, state: RelayState) -> None:
-        """Before the lanes: every channel in one round (kept for runs that started then)."""
-        rounds = 0
-        while True:
-            self.woken = False  # a wake during the round asks for another one
-            report = await workflow.execute_activity(
-                DELIVER_DUE,
-                DeliveryRound(),
-                result_type=DeliveryReport,
-                start_to_close_timeout=DELIVERY_TIMEOUT,
-                heartbeat_timeout=DELIVERY_HEARTBEAT,
-                retry_policy=DELIVERY_RETRY,
-            )
-            rounds += 1
-            if rounds >= state.rounds_per_run or workflow.info().is_continue_as_new_suggested():
-                await workflow.wait_condition(workflow.all_handlers_finished)
-                workflow.continue_as_new(
-                    state.model_copy(update={"rounds_before": state.rounds_before + rounds})
-                )
-            if report.full:
-                continue
-            wait = POLL
-            if report.next_due_at is not None:
-                wait = min(wait, report.next_due_at - workflow.now())
-                if wait <= timedelta(0):
-                    continue
-            try:
-                await workflow.wait_condition(lambda: self.woken, timeout=wait)
             except TimeoutError:
                 pass
