@@ -227,7 +227,7 @@ def _starter(client: Client, activities: list, task_queue: str) -> CaseStarter: 
 
 
 def _activity_named(activities: list, name: str) -> Any:  # type: ignore[type-arg]
-    """The worker's activity of that name: an intake's one step (ONE_STEP) runs `intake`, then
+    """The worker's activity of that name: an intake's one step runs `intake`, then
     `route_case` for the case's first routing."""
     for candidate in activities:
         definition = temporalio.activity._Definition.from_callable(candidate)

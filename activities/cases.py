@@ -2,7 +2,7 @@
 
 The intake workflow asks this activity to start the case rather than starting it as a child:
 a case outlives its intake by weeks, and it should not carry a parent it never talks to.
-Since ONE_STEP (workflows/intake.py) an intake asks once, `intake_and_start_case`: the
+An intake (workflows/intake.py) asks once, `intake_and_start_case`: the
 directory's checks and the case number (the `intake` activity's work, in a thread), the
 case's first routing (E1), then the start; one local activity instead of three (issue 12).
 The door beside a worker runs the same `CaseStarter.open` in its own process, with no intake

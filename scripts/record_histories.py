@@ -21,31 +21,22 @@ throw-away database, then writes each workflow's history as JSON into tests/hist
     escalated-*     Escalate Now: the manager on duty does not acknowledge in time, the next one
                     does and de-escalates; a security vulnerability issue starting at L2 (E3, A5)
     firstword-case  the owner's first word to the customer is a request for information, which
-                    stops the clock (S2, case generation 5: FIRST_WORD_TO_CUSTOMER, issue 26)
-    controls-case   control characters a case accepted before issue 24 refused them: a CR LF
-                    inside the version, escape sequences and a NUL in texts, line breaks in
-                    one-line reasons, by update and by the `act` signal; opened as `casework up`
-                    opens (the worker's intake in this process, no intake workflow)
+                    stops the clock (S2, issue 26)
+    controls-case   control characters (issue 24): refused by an update's validator, refused on
+                    the feed when they come by the `act` signal (a line break in a one-line
+                    reason, a bell in a comment), line breaks and tabs taken in texts; opened
+                    as `casework up` opens (the worker's intake in this process, no intake
+                    workflow)
+    relay-run1      the notification relay's first run: woken, a round on each lane, then
+                    continue-as-new (rounds_per_run 2)
 
-Re-record after a deliberate, compatible change to the workflows:
+Each * is the scenario's intake (`-intake`) and case (`-case`) histories. One history per
+scenario, all recorded by this release: a release replays only its own histories (pinned
+worker versions, issue 28; the support window in docs/deployment.md), so every release
+re-records them all, and no older generation stays beside them:
 
-    python scripts/record_histories.py            # writes tests/histories/*.json
-    python scripts/record_histories.py --only partner escalated   # adds or replaces just these
-    python scripts/record_histories.py --prefix parts- --only refusals restricted partner escalated
-                                            # a new generation beside the old (the parts split)
-    python scripts/record_histories.py --prefix onestep- --only partner
-                                            # the intake as one local activity (intake-one-step)
-    python scripts/record_histories.py --prefix settled- --only ladder
-                                            # case generation 3: settled side effects, the
-                                            # first routing made by the intake
-    python scripts/record_histories.py --only firstword
-                                            # case generation 5 (issue 26)
-    python scripts/record_histories.py --only controls
-                                            # recorded on the code before issue 24's text
-                                            # rule: keep it, do not re-record it
-
-Re-record only what changed: a history recorded by older code that still replays is the best
-proof that running cases survive a deploy.
+    python scripts/record_histories.py            # replaces tests/histories/*.json
+    python scripts/record_histories.py --only partner escalated   # replaces just these
 """
 
 from __future__ import annotations
@@ -64,7 +55,12 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
 from temporalio.testing import WorkflowEnvironment
 
 from casework.attachments import AttachmentStore
@@ -78,6 +74,8 @@ from casework.engine import load_directory
 from casework.identity.interceptors import PrincipalHeaders, acting
 from casework.identity.keyring import KeyRing
 from casework.identity.principal import Principal
+from casework.notify.config import RelayConfig
+from casework.notify.contracts import RELAY_WORKFLOW, WAKE, RelayState, relay_id
 from casework.settings import DEMO_DIRECTORY
 from casework.store import Store
 from worker import activities_for, build_worker, opener
@@ -111,16 +109,15 @@ def server_binary() -> str:
 
 
 class Recorder:
-    def __init__(
-        self, env: WorkflowEnvironment, task_queue: str, out: Path, prefix: str = ""
-    ) -> None:
+    def __init__(self, env: WorkflowEnvironment, task_queue: str, out: Path, tmp: Path) -> None:
         self.env = env
         config = env.client.config()
         config["interceptors"] = [PrincipalHeaders(TEST_RING, ttl=SKIPPED_TIME_TTL)]
         self.client = Client(**config)  # sends as the door does, signed for who acts
         self.task_queue = task_queue
         self.out = out
-        self.prefix = prefix
+        self.tmp = tmp
+        """A throw-away folder for what a scenario needs of its own (the relay's database)."""
         self.opener: Any = None
         """The worker's intake in this process (`worker.opener`), as `casework up` opens."""
 
@@ -181,7 +178,7 @@ class Recorder:
 
     async def save(self, name: str, handle: WorkflowHandle[Any, Any]) -> None:
         history = await handle.fetch_history()
-        path = self.out / f"{self.prefix}{name}.json"
+        path = self.out / f"{name}.json"
         # one event per line: small files, and a re-recording diffs event by event
         events = history.to_json_dict()["events"]
         lines = ",\n".join(json.dumps(e, separators=(",", ":")) for e in events)
@@ -411,8 +408,9 @@ async def escalated(r: Recorder) -> None:
 
 
 async def controls(r: Recorder) -> None:
-    """Issue 24: control characters the case took before the text rule refused them. Recorded
-    on the code before the rule, so the replay proves that cases holding them still run."""
+    """Issue 24: control characters. An update that carries one is refused by its validator
+    (nothing enters history); by the `act` signal it is refused on the feed; line breaks and
+    tabs in a text are taken. Opened as `casework up` opens (no intake workflow)."""
     request = OpenCaseRequest.model_validate(
         {
             "request_id": f"controls-{uuid.uuid4().hex[:8]}",
@@ -420,9 +418,9 @@ async def controls(r: Recorder) -> None:
             "account_id": "acme",
             "contact_id": "acme-alice",
             "product": "FortiGate",
-            "version": "7.4\r\n.3",
+            "version": "7.4.3",
             "priority": "P2",
-            "description": "HA \x1b[1mfails\x1b[0m over\x0b every few minutes",
+            "description": "HA fails over\r\nevery few minutes\tsince 7.4.3",
         }
     )
     opened = await r.opener(request, CASE_OPTIONS)
@@ -430,22 +428,24 @@ async def controls(r: Recorder) -> None:
     assert case_id is not None
     view = await r.until(case_id, lambda v: v.state == "in_progress")
     owner = owner_of(view)
-    await r.act(case_id, "respond", actor=owner, text="Looking\x0c at it")
-    await r.act(case_id, "comment", actor="acme-alice", text="red \x1b[31mERR\x1b[0m here")
+    await r.act(case_id, "respond", actor=owner, text="Looking\tat it")
+    await r.refused(case_id, "comment", {"actor": "acme-alice", "text": "red \x1b[31mERR"})
     with acting(Principal(id="acme-bob", via="api-key")):
-        await r.case(case_id).signal(
-            "act", {"action": "comment", "actor": "acme-bob", "text": "bell\x07 and \u2028 too"}
-        )
-    await r.until(case_id, lambda v: "bell" in v.feed[-1].text)
-    await r.act(case_id, "change_priority", actor="acme-alice", priority="P3", reason="less\nnow")
-    await r.act(case_id, "resolve", actor=owner, resolution="fixed\x00 in 7.4.4")
-    await r.act(case_id, "close", actor="acme-alice", reason="thanks\r\nbye")
+        act = r.case(case_id).signal
+        await act("act", {"action": "comment", "actor": "acme-bob", "text": "bell\x07 here"})
+        await act("act", {"action": "change_priority", "priority": "P3", "reason": "less\nnow"})
+        await act("act", {"action": "comment", "actor": "acme-bob", "text": "two\r\nlines"})
+    view = await r.until(case_id, lambda v: v.feed[-1].text == "two\r\nlines")
+    refused = [e.kind for e in view.feed if e.refused]
+    assert refused == ["comment", "change_priority"], refused
+    await r.act(case_id, "resolve", actor=owner, resolution="fixed in 7.4.4\nupgrade both")
+    await r.act(case_id, "close", actor="acme-alice", reason="thanks")
     await r.finished("controls", case_id)
 
 
 async def firstword(r: Recorder) -> None:
-    """S2, case generation 5 (FIRST_WORD_TO_CUSTOMER): the owner's first word to the customer
-    is a request for information, which stops the clock; the customer answers, the owner
+    """S2 (issue 26): the owner's first word to the customer is a request for information,
+    which stops the clock; the customer answers, the owner
     resolves, the customer closes. Opened as `casework up` opens (no intake workflow)."""
     request = OpenCaseRequest.model_validate(
         {
@@ -472,6 +472,36 @@ async def firstword(r: Recorder) -> None:
     await r.finished("firstword", case_id)
 
 
+async def relay(r: Recorder) -> None:
+    """Issue 14/27: the relay's first run (a round on each lane, then continue-as-new), on a
+    worker of its own with an empty outbox, so that no round sends anything."""
+    store = Store(f"sqlite:///{r.tmp}/relay.db", TEST_RING)
+    task_queue = f"record-relay-{uuid.uuid4().hex[:8]}"
+    activities = activities_for(store, POLICY, relay=RelayConfig())
+    try:
+        async with build_worker(
+            r.env.client, task_queue=task_queue, activities=activities, ring=TEST_RING
+        ):
+            handle = await r.client.start_workflow(
+                RELAY_WORKFLOW,
+                RelayState(rounds_per_run=2),
+                id=relay_id(task_queue),
+                task_queue=task_queue,
+                start_signal=WAKE,
+            )
+            first = r.client.get_workflow_handle(handle.id, run_id=handle.result_run_id)
+            for _ in range(400):
+                if (await first.describe()).status == WorkflowExecutionStatus.CONTINUED_AS_NEW:
+                    break
+                await asyncio.sleep(0.05)
+            else:
+                raise RuntimeError("the relay never continued as new")
+            await r.save("relay-run1", first)
+            await r.client.get_workflow_handle(handle.id).terminate("recorded")
+    finally:
+        store.dispose()
+
+
 SCENARIOS = {
     "restricted": restricted,
     "declined": declined,
@@ -482,18 +512,16 @@ SCENARIOS = {
     "refusals": refusals,
     "controls": controls,
     "firstword": firstword,
+    "relay": relay,
 }
 """In recording order: time skipping (env.sleep) hangs once a case has completed (a test server
 bug, see tests/conftest.py), so the scenarios that sleep come first."""
 
 
-async def main(out: Path, only: list[str], prefix: str = "") -> None:
+async def main(out: Path, only: list[str]) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    for old in out.glob(f"{prefix}*.json"):
-        scenario = old.stem.removeprefix(prefix).split("-")[0]
-        if prefix and old.stem.removeprefix(prefix) == old.stem:
-            continue
-        if not only or scenario in only:
+    for old in out.glob("*.json"):
+        if not only or old.stem.split("-")[0] in only:
             old.unlink()
     with tempfile.TemporaryDirectory() as tmp:
         store = Store(f"sqlite:///{tmp}/casework.db", TEST_RING)
@@ -513,7 +541,7 @@ async def main(out: Path, only: list[str], prefix: str = "") -> None:
                 env.client, task_queue=task_queue, activities=activities, ring=TEST_RING
             )
             async with worker:
-                recorder = Recorder(env, task_queue, out, prefix)
+                recorder = Recorder(env, task_queue, out, Path(tmp))
                 recorder.opener = opener(
                     recorder.client, activities, task_queue, clock=env.get_current_time
                 )
@@ -529,11 +557,5 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=HISTORIES)
     parser.add_argument("--only", nargs="+", choices=list(SCENARIOS), default=[])
-    parser.add_argument(
-        "--prefix",
-        default="",
-        help="name the histories <prefix><scenario>-...: record a new generation beside the "
-        "older ones, which must still replay",
-    )
     arguments = parser.parse_args()
-    asyncio.run(main(arguments.out, arguments.only, arguments.prefix))
+    asyncio.run(main(arguments.out, arguments.only))

@@ -678,7 +678,7 @@ class RunState:
     task_failure: str
     """Why the last workflow task failed, until one completes (a wedged workflow's reason)."""
     writes_pending: int = 0
-    """Write-behind timers not fired yet (KEPT_WRITES, workflows/case/context.py): what a
+    """Write-behind timers not fired yet (workflows/case/context.py, "Who may write"): what a
     task decided is written by the next one, which such a timer brings."""
 
     @property

@@ -1,8 +1,9 @@
-"""What a case costs Temporal (issues 12 and 24): a case of today's generation does its database
-work as local activities, no round trip through the task queue: its reads (routing, the
-checks) inside the workflow task that needs them, its writes in the task after the one that
-decided them (KEPT_WRITES: only a kept task's decisions are written), so a whole lifecycle is a
-handful of workflow tasks, and nothing it decided is lost: every fact reaches the database."""
+"""What a case costs Temporal (issues 12 and 24): a case does its database work as local
+activities, no round trip through the task queue: its reads (routing, the checks) inside the
+workflow task that needs them, its writes in the task after the one that decided them (only a
+kept task's decisions are written: workflows/case/context.py, "Who may write"), so a whole
+lifecycle is a handful of workflow tasks, and nothing it decided is lost: every fact reaches
+the database."""
 
 from __future__ import annotations
 
@@ -41,10 +42,10 @@ async def test_a_lifecycle_does_its_database_work_inside_its_workflow_tasks(
     desk: Desk, store: Store
 ) -> None:
     """Opened, routed, answered, resolved, closed: no activity goes through the task queue,
-    the side effects run as local activities, one write for what each task decided
-    (SETTLED_EFFECTS: the opening and its assignment together, the close and the case's
+    the side effects run as local activities, one write for what each task decided (once
+    the case has settled: the opening and its assignment together, the close and the case's
     finish together), made by a later task: one workflow task to start and one per action,
-    and at most one more each when no later task came by itself (KEPT_WRITES); routing was
+    and at most one more each when no later task came by itself (write-behind); routing was
     done by the intake as the case opened (E1), so the case asks nobody; and the feed, the
     facts and the messages are all in the database."""
     opened = await desk.open_request(desk.request())

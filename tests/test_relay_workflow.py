@@ -260,15 +260,23 @@ async def test_the_relay_continues_as_new_and_keeps_delivering(
     assert described.run_id != handle.result_run_id  # a later run than the one started
     keys = [m["key"] for m in smtp_sink.mails() if m["key"].startswith("k-run-")]
     assert sorted(keys) == [f"k-run-{n}" for n in range(4)]
-    # issue 27: the first run (a lane per channel, patch relay-lanes) replays as it ran
+    # issue 27: the first run (a round on every lane at once) replays as it ran
+    from temporalio.api.enums.v1 import EventType
     from temporalio.worker import Replayer
 
+    from casework.notify.contracts import LANES
     from tests.conftest import CONVERTER
     from workflows.relay import NotificationRelay
 
     first = client.get_workflow_handle(handle.id, run_id=handle.result_run_id)
     history = await first.fetch_history()
-    assert any(e.HasField("marker_recorded_event_attributes") for e in history.events)
+    kinds = [e.event_type for e in history.events]
+    first_task = kinds.index(EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED)
+    rounds = kinds[first_task:].index(EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED)
+    started = kinds[first_task : first_task + rounds].count(
+        EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+    )
+    assert started == len(LANES), f"{started} rounds started at once, not one per lane"
     await Replayer(workflows=[NotificationRelay], data_converter=CONVERTER).replay_workflow(history)
 
 
@@ -328,8 +336,8 @@ async def waiting_for_async(read: Any, check: Callable[[Any], Any], what: str) -
 
 
 def test_a_recorded_relay_run_is_replayed() -> None:
-    """tests/test_replay.py replays every history: the relay's is among them (two rounds, then
-    continue-as-new), so a change to the relay that would break running relays fails there."""
+    """tests/test_replay.py replays every history: the relay's is among them (a round on each
+    lane, then continue-as-new), so a change to the relay that does not replay fails there."""
     import json
 
     recorded = json.loads((ROOT / "tests" / "histories" / "relay-run1.json").read_text())

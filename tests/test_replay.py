@@ -1,14 +1,25 @@
-"""Replay: a change to workflow code must not break the cases already running.
+"""Replay: this release's workflow code replays every history this release records.
 
 Every history in tests/histories (recorded by scripts/record_histories.py from real cases:
 the escalation ladder to a PR, a breach with a priority change, refusals, waiting on the
-customer and continue-as-new) is replayed against today's workflows. A nondeterminism error
-here means running cases would wedge after a deploy: version the change (`workflow.patched`)
-instead of editing the path they are on.
+customer and continue-as-new, US Citizen Support, a partner case and its vendor escalation,
+Escalate Now, the first word to the customer, control characters, the intake, the relay) is
+replayed against today's workflows, and a case is run with no workflow cache, every task
+replayed.
+
+The support window (issue 28; docs/deployment.md, "Support window"): workers are versioned
+and runs pinned, so a release replays only its own histories; a case moves between releases
+only by continuing as new onto the current version; and the upgrade from 0.1.0 (before
+versioning) goes through 0.2.0, the bridge, which keeps every patch 0.1.0 asked. So the
+histories here are those this release records, one per scenario, re-recorded with every
+release, and no workflow asks a patch (workflows/case/patches.py: how a workflow changes
+now). A nondeterminism error here means the recording is stale (re-record it) or the
+workflow is not deterministic (fix it).
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import uuid
@@ -38,8 +49,11 @@ from tests.conftest import (
     signed,
 )
 from worker import WORKFLOW_RUNNER, WORKFLOWS, activities_for, build_worker
+from workflows.case import patches
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
+HISTORY_BUDGET = 2_500_000
+"""Bytes of checked-in histories at most (encrypted payloads, issue 10, are larger)."""
 
 
 def load(path: Path) -> WorkflowHistory:
@@ -54,47 +68,41 @@ def last_event_type(path: Path) -> str:
 
 
 def test_the_recorded_histories_cover_both_workflows_and_a_roll_over() -> None:
-    """The replay below is only as good as what was recorded: intake and case histories,
-    closed cases, and a case run that continued as new."""
+    """The replay below is only as good as what was recorded: each scenario once, its intake
+    and its closed case, a case run that continued as new, and a run of the relay."""
+    opened = ("ladder", "breach", "refusals", "restricted", "declined", "partner", "escalated")
+    completed = {f"{n}-intake" for n in opened} | {f"{n}-case" for n in opened}
+    completed |= {"partner-esc", "firstword-case", "controls-case"}  # the rest by the door
+    continued = {"refusals-case-run1", "relay-run1"}  # a case, and the relay's lanes
     names = {p.stem for p in HISTORIES}
-    assert {"ladder-intake", "ladder-case", "breach-case", "refusals-case-run1"} <= names
-    assert {"restricted-intake", "restricted-case", "declined-case"} <= names  # U1-U6
-    assert {"partner-intake", "partner-case", "partner-esc"} <= names  # P3, P4
-    assert {"escalated-intake", "escalated-case"} <= names  # E3, A5
-    # recorded after the case workflow became parts, with its feed in the database
-    parts = {"refusals-case-run1", "refusals-case", "restricted-case", "partner-case"}
-    assert {f"parts-{n}" for n in parts | {"partner-esc", "escalated-case"}} <= names
-    assert last_event_type(HISTORIES[0].with_name("refusals-case-run1.json")) == (
-        "EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW"
-    )
-    for name in (
-        "ladder-case",
-        "breach-case",
-        "refusals-case",
-        "ladder-intake",
-        "restricted-case",
-        "declined-case",
-        "partner-case",
-        "partner-esc",
-        "escalated-case",
-    ):
-        path = HISTORIES[0].with_name(f"{name}.json")
-        assert last_event_type(path) == "EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED", name
-    # recorded since batched side effects and the case generation marker (issue 12)
-    assert {f"batched-{n}" for n in parts | {"partner-esc", "escalated-case"}} <= names
-    # case generation 2: the database steps as local activities (issue 12)
-    assert {f"local-{n}" for n in ("refusals-case-run1", "restricted-case", "escalated-case")} <= (
-        names
-    )
-    # an intake's two steps as one local activity, intake-one-step (issue 12)
-    assert {"onestep-partner-intake", "onestep-partner-case", "onestep-partner-esc"} <= names
-    # case generation 3: a task's side effects written once settled, the first routing made
-    # by the intake (issue 12)
-    assert {"settled-ladder-intake", "settled-ladder-case"} <= names
-    # control characters a case took before issue 24's text rule refused them
-    assert "controls-case" in names
-    # encrypted payloads (issue 10) are larger: the id- generation is about 400 KB of it
-    assert sum(p.stat().st_size for p in HISTORIES) < 2_500_000
+    assert names == completed | continued, "one history per scenario, no generations"
+    for name in sorted(names):
+        ended = last_event_type(HISTORIES[0].with_name(f"{name}.json"))
+        if name in continued:
+            assert ended == "EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW", name
+        else:
+            assert ended == "EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED", name
+    assert sum(p.stat().st_size for p in HISTORIES) < HISTORY_BUDGET
+
+
+def test_the_histories_are_this_releases() -> None:
+    """Issue 28: a history an older release recorded carries the patch markers of its day;
+    this release asks none but those declared in patches.py (none), so such a history has
+    no place here (it is replayed by its own release's workers)."""
+    for path in HISTORIES:
+        asked = set(patch_ids(path))
+        assert asked <= set(patches.ALL), f"{path.name} was recorded by an older release: {asked}"
+
+
+def patch_ids(path: Path) -> list[str]:
+    """The patch ids a history's markers record."""
+    found = []
+    for event in json.loads(path.read_text(encoding="utf-8"))["events"]:
+        marker = event.get("markerRecordedEventAttributes", {})
+        if marker.get("markerName") == "core_patch":
+            data = marker["details"]["patch-data"]["payloads"][0]["data"]
+            found.append(json.loads(base64.b64decode(data))["id"])
+    return found
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])

@@ -108,7 +108,7 @@ async def test_a_new_worker_finishes_a_case_the_old_one_started(
 async def _identity_that_handled_the_timer(desk: Desk, case_id: str) -> str:
     history = await desk.case(case_id).fetch_history()
     events = list(history.events)
-    short = {  # write-behind timers (KEPT_WRITES): not the case's clock
+    short = {  # write-behind timers (context.py, WRITE_BEHIND): not the case's clock
         e.event_id
         for e in events
         if e.event_type == EventType.EVENT_TYPE_TIMER_STARTED

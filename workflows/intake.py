@@ -17,9 +17,8 @@ No handlers, no timers; it ends as soon as the case workflow has started (or the
 recorded). PINNED (Worker Versioning, issue 28): it lives seconds, on the version it started
 on. The door that `casework up` runs beside its worker does the same step in its own process
 without this workflow (`worker.opener`, issue 12); every other client opens here.
-Both steps are one local activity (behind ONE_STEP; before it, two, behind LOCAL_STEPS): an
-intake is a few database rows and a workflow start, and a person waits for its answer
-(`casework open`).
+Both steps are one local activity (`intake_and_start_case`): an intake is a few database rows
+and a workflow start, and a person waits for its answer (`casework open`).
 """
 
 from __future__ import annotations
@@ -31,24 +30,12 @@ from temporalio.common import RawValue, RetryPolicy, VersioningBehavior
 
 with workflow.unsafe.imports_passed_through():
     from casework import contracts
-    from casework.domain.models import (
-        IntakeAnswer,
-        OpenCaseRequest,
-        OpenCaseResult,
-        Referral,
-    )
+    from casework.domain.models import OpenCaseRequest, OpenCaseResult
 
 from workflows.inputs import NO_INPUT, memo_or_refuse, start_input
 
 INTAKE_TIMEOUT = timedelta(seconds=30)
 INTAKE_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=30))
-LOCAL_STEPS = "intake-local-activities"
-"""Intakes before it ran their two steps as activities, a round trip through the server each;
-since, as local activities in the intake's workflow task. Retire from 2026-12-28 (an intake
-lives seconds; the checked-in `*-intake.json` histories need re-recording then)."""
-ONE_STEP = "intake-one-step"
-"""Intakes since run both steps as one local activity (`intake_and_start_case`): one hop less
-between a request and its case (issue 12). Retire with LOCAL_STEPS."""
 
 
 @workflow.defn(name="Intake", versioning_behavior=VersioningBehavior.PINNED)
@@ -57,32 +44,9 @@ class IntakeWorkflow:
     async def run(self, input: RawValue = NO_INPUT) -> OpenCaseResult:
         request = start_input(input, OpenCaseRequest)
         memo = memo_or_refuse("case_options", default={}, type_hint=dict)
-        if workflow.patched(ONE_STEP):
-            return await workflow.execute_local_activity(
-                contracts.INTAKE_AND_START,
-                contracts.IntakeStep(request=request, case_options=memo, at=workflow.now()),
-                result_type=OpenCaseResult,
-                start_to_close_timeout=INTAKE_TIMEOUT,
-                retry_policy=INTAKE_RETRY,
-            )
-        step = (
-            workflow.execute_local_activity
-            if workflow.patched(LOCAL_STEPS)
-            else workflow.execute_activity
-        )
-        answer = await step(
-            contracts.INTAKE,
-            request,
-            result_type=IntakeAnswer,
-            start_to_close_timeout=INTAKE_TIMEOUT,
-            retry_policy=INTAKE_RETRY,
-        )
-        intake = answer.root
-        if isinstance(intake, Referral):
-            return OpenCaseResult.referred(intake)
-        return await step(
-            contracts.START_CASE,
-            contracts.StartCaseRequest(intake=intake, case_options=memo),
+        return await workflow.execute_local_activity(
+            contracts.INTAKE_AND_START,
+            contracts.IntakeStep(request=request, case_options=memo, at=workflow.now()),
             result_type=OpenCaseResult,
             start_to_close_timeout=INTAKE_TIMEOUT,
             retry_policy=INTAKE_RETRY,

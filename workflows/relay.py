@@ -9,11 +9,10 @@ it in memory for the rest of the run), but `roll_over`.
 Versions (issue 28): the relay is PINNED to the build that started its run and moves to the
 current version when it continues as new (`AUTO_UPGRADE`). It winds down to continue as new
 when asked: by the signal `roll_over` (any payload, not read; `casework versions promote`
-sends it; behind the patch `relay-roll-over`, before which the signal was dropped as a
-stray), or when the server says its target version changed, seen after a round or at the
+sends it), or when the server says its target version changed, seen after a round or at the
 latest at the next POLL.
 
-Lanes (issue 27, patch `relay-lanes`): one loop per channel (email, chat, page, webhook), each
+Lanes (issue 27): one loop per channel (email, chat, page, webhook), each
 running its own rounds of the `deliver_due` activity for its channel, so that a slow receiver
 holds only its own lane: an Escalation Manager's mail and page never wait behind a webhook
 (E3, S3). Each round sends what is due on the lane and records each send as it ends. Between
@@ -21,9 +20,6 @@ rounds a lane waits for a `wake` (every lane is woken), its next retry's due tim
 whichever comes first (the poll covers a lost signal). After `RelayState.rounds_per_run` rounds
 of all lanes together (500), or sooner when the server suggests it, the lanes finish their round
 and the relay continues as new; it never ends on its own.
-
-A run started before the patch keeps its one loop (every channel in one round) until it
-continues as new.
 """
 
 from __future__ import annotations
@@ -58,33 +54,26 @@ DELIVERY_RETRY = RetryPolicy(
 what was not recorded, under the same keys)."""
 
 
-LANES_PATCH = "relay-lanes"
 ROLL_OVER = "roll_over"
-ROLL_OVER_PATCH = "relay-roll-over"
-"""Issue 28: runs before it dropped a `roll_over` signal as a stray. The bridge release's
-(0.2.0): the release after it may drop it (Worker Versioning keeps each history on the version
-that recorded it)."""
 UPGRADE = workflow.ContinueAsNewVersioningBehavior.AUTO_UPGRADE
 
 
 @workflow.defn(name=RELAY_WORKFLOW, versioning_behavior=VersioningBehavior.PINNED)
 class NotificationRelay:
     def __init__(self) -> None:
-        self.woken = False
         self.lanes_woken: dict[str, bool] = {}
         self.rounds = 0
         self.winding_down = False
 
     @workflow.signal(name=WAKE)
     def wake(self) -> None:
-        self.woken = True
         for lane in self.lanes_woken:
             self.lanes_woken[lane] = True
 
     @workflow.signal(dynamic=True)
     def stray(self, name: str, args: Sequence[RawValue]) -> None:
         """`roll_over` (taken here, where no payload can keep it from the relay), else dropped."""
-        if name == ROLL_OVER and workflow.patched(ROLL_OVER_PATCH):
+        if name == ROLL_OVER:
             self.winding_down = True
             return
         workflow.logger.warning(
@@ -100,9 +89,6 @@ class NotificationRelay:
     @workflow.run
     async def run(self, input: RawValue = NO_INPUT) -> None:
         state = start_input(input, RelayState)
-        if not workflow.patched(LANES_PATCH):
-            await self._one_loop(state)  # a run from before the lanes, as it was recorded
-            return
         self.lanes_woken = {lane: False for lane in LANES}
         await asyncio.gather(*(self._lane(lane, state) for lane in LANES))
         await workflow.wait_condition(workflow.all_handlers_finished)
@@ -141,41 +127,5 @@ class NotificationRelay:
                 await workflow.wait_condition(
                     lambda: self.lanes_woken[lane] or self._moving(), timeout=wait
                 )
-            except TimeoutError:
-                pass
-
-    async def _one_loop(self, state: RelayState) -> None:
-        """Before the lanes: every channel in one round (kept for runs that started then)."""
-        rounds = 0
-        while True:
-            self.woken = False  # a wake during the round asks for another one
-            report = await workflow.execute_activity(
-                DELIVER_DUE,
-                DeliveryRound(),
-                result_type=DeliveryReport,
-                start_to_close_timeout=DELIVERY_TIMEOUT,
-                heartbeat_timeout=DELIVERY_HEARTBEAT,
-                retry_policy=DELIVERY_RETRY,
-            )
-            rounds += 1
-            if (
-                rounds >= state.rounds_per_run
-                or workflow.info().is_continue_as_new_suggested()
-                or self._moving()
-            ):
-                await workflow.wait_condition(workflow.all_handlers_finished)
-                workflow.continue_as_new(
-                    state.model_copy(update={"rounds_before": state.rounds_before + rounds}),
-                    initial_versioning_behavior=UPGRADE,
-                )
-            if report.full:
-                continue
-            wait = POLL
-            if report.next_due_at is not None:
-                wait = min(wait, report.next_due_at - workflow.now())
-                if wait <= timedelta(0):
-                    continue
-            try:
-                await workflow.wait_condition(lambda: self.woken or self._moving(), timeout=wait)
             except TimeoutError:
                 pass

@@ -352,10 +352,10 @@ class CaseState(Lenient):
     vendor_escalations: list[VendorEscalation] = Field(default_factory=list)
     escalations: list[Escalation] = Field(default_factory=list)
     taken_tokens: list[TakenToken] = Field(
-        default_factory=list, description="ONE_TIME_TOKENS: tokens taken, until they expire"
+        default_factory=list, description="tokens taken, until they expire (workflows/case/once.py)"
     )
     remembered_actions: list[RememberedAction] = Field(
-        default_factory=list, description="REMEMBERED_ACTIONS: recent updates' outcomes"
+        default_factory=list, description="recent updates' outcomes (workflows/case/once.py)"
     )
 
     @property

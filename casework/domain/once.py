@@ -2,10 +2,10 @@
 
 Two memories, both carried across continue-as-new and both bounded:
 
-- **Taken tokens.** A door's token names one case, one operation and (since ONE_TIME_TOKENS)
-  the digest of one message. The case takes each token once: it remembers the token's id until
-  the token expires, and refuses the same token again, whatever payload comes with it (a token
-  copied out of a history). A token expires within minutes (`TOKEN_TTL`), so the memory holds
+- **Taken tokens.** A door's token names one case, one operation and the digest of one
+  message. The case takes each token once: it remembers the token's id until the token
+  expires, and refuses the same token again, whatever payload comes with it (a token copied out
+  of a history). A token expires within minutes (`TOKEN_TTL`), so the memory holds
   what a few minutes bring; past MAX_TAKEN_TOKENS unexpired tokens the case asks senders to
   wait rather than forget one.
 - **Remembered actions.** Every update has an id; the door makes it from the caller's

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
 from pydantic import (
@@ -185,15 +184,11 @@ def example_of(model: type[BaseModel]) -> str:
     return "{" + ", ".join(f'"{f}": ...' for f in named) + "}"
 
 
-def parse_payload(
-    model: type[M], payload: Any, texts_checked: Callable[[], bool] | None = None
-) -> M:
+def parse_payload(model: type[M], payload: Any) -> M:
     """The payload as `model`, or PayloadError: not a JSON object, unknown or missing fields,
-    a value out of range, or larger than MAX_PAYLOAD_CHARS.
-
-    `texts_checked`: asked only when the payload breaks the character rule; False (a case
-    replaying what it took before the rule) reads the payload as it was read then. Without it
-    (an update's validator, the door), the rule holds."""
+    a value out of range (a control character in a text among them), or larger than
+    MAX_PAYLOAD_CHARS. The same on every path: an update's validator, the case's handlers, the
+    `act` signal, the door."""
     example = example_of(model)
     if not isinstance(payload, dict):
         raise PayloadError(f"the payload must be a JSON object like {example}")
@@ -209,14 +204,7 @@ def parse_payload(
     try:
         return model.model_validate(payload)
     except ValidationError as e:
-        error = e
-    broke_the_text_rule = any(err["type"] == CONTROL_CHARACTER for err in error.errors())
-    if broke_the_text_rule and texts_checked is not None and not texts_checked():
-        try:  # as the case took it before the rule: accepted, or refused for the rest
-            return model.model_validate(payload, context=RECORDED)
-        except ValidationError as e:
-            error = e
-    raise PayloadError(f"{first_error(error)} (expected {example})") from None
+        raise PayloadError(f"{first_error(e)} (expected {example})") from None
 
 
 def actor_id_of(payload: Any) -> str:

@@ -4,7 +4,7 @@ many match and the cursor to the next page; each row's time left read at the doo
 
 Why the store and not Temporal's visibility: the dev server's visibility can neither search
 text nor sort by our columns, and its pages come with no count. The case writes its row with
-its other side effects (workflows/case/feed.py, CASE_ROWS). What only visibility knows is how
+its other side effects (workflows/case/feed.py, `take_row`). What only visibility knows is how
 a workflow ended from outside (terminated, timed out): a list asking for such a state is
 answered from visibility as before, and every page marks (and an open-state filter leaves
 out) the cases visibility says ended so.

@@ -36,7 +36,7 @@ class Principal(BaseModel):
     """Set when a token came but did not verify: why (forged, expired, for another case). The
     case refuses the action with this reason; nothing is done as anyone."""
     token_id: str | None = None
-    """The verified token's id (its `jti`): a case takes each token once (ONE_TIME_TOKENS)."""
+    """The verified token's id (its `jti`): a case takes each token once."""
     token_expires: int | None = None
     """When the token expires (Unix seconds): until then the case remembers its id."""
     message: Literal["bound", "unbound", "mismatch"] | None = None

@@ -11,7 +11,7 @@ actions.py      comments, information, escalation up the ladder, PR, resolve, cl
 approvals.py    files and the customer's approval before logs reach engineering (U5, U6)
 escalations.py  Escalate Now and the Escalation Manager ladder (E3, S3)
 vendor.py       a partner case's escalation to our L3 (P3, P4)
-patches.py      every patch id, with the day it may be retired
+patches.py      how a workflow changes (a new version, rarely a patch); its patch ids (none)
 """
 
 from workflows.case.workflow import CaseWorkflow

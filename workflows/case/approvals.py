@@ -31,11 +31,8 @@ MAX_LOG_APPROVALS = 20
 
 
 class LogApprovals:
-    def __init__(self, ctx: CaseContext, *, check_stored: bool) -> None:
-        """`check_stored`: the case runs with the ATTACHMENT_IN_STORE patch (asked once, when
-        the run starts): it attaches only files the attachment store holds."""
+    def __init__(self, ctx: CaseContext) -> None:
         self.ctx = ctx
-        self.check_stored = check_stored
 
     def resume(self) -> None:
         """After a roll-over: the gates of pending requests run on."""
@@ -54,8 +51,7 @@ class LogApprovals:
                 f"the case has {MAX_ATTACHMENTS} files already, the most one case keeps; "
                 "put further files in an archive and attach that",
             )
-        if self.check_stored:
-            await self._check_stored(action, actor)
+        await self._check_stored(action, actor)
         self.ctx.lifecycle.act("attach", actor=actor)
         attachment = Attachment(
             id=f"att-{len(case.attachments) + 1}",

@@ -10,12 +10,10 @@ turns it into the actor its rules see:
 - no token (the Web UI's forms, `temporal workflow update/signal/query`): the namespace
   operator, who may do none of the actions reserved to a customer, a member of the restricted
   queue or the owning engineer, and sees a restricted case withheld (U5).
-A case started before the VERIFIED_PRINCIPAL patch keeps believing the payload, as it did.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from temporalio import workflow
@@ -23,8 +21,6 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from casework.identity import principal as identity
     from casework.identity.principal import NAMESPACE_OPERATOR, OPERATOR, Principal
-
-from workflows.case.patches import VERIFIED_PRINCIPAL
 
 OPERATOR_NOTE = (
     "this came without a casework credential, so it counts as the namespace operator's "
@@ -36,32 +32,22 @@ class Claimed(Exception):
     """The payload names someone other than the credential; the message says so."""
 
 
-def principal_now(verified: bool) -> Principal | None:
-    """The principal of the running handler. `verified`: the case runs with the
-    VERIFIED_PRINCIPAL patch (read once, at the start of the run: see `patched_at_start`);
-    without it, None (believe the payload, as before). No principal in a handler of a
-    patched case (no token): the namespace operator."""
-    if not verified:
-        return None
+def principal_now() -> Principal:
+    """The principal of the running handler; with no token (no principal), the namespace
+    operator."""
     return identity.current() or NAMESPACE_OPERATOR
 
 
 def checked_principal() -> Principal | None:
-    """The principal as the interceptor set it, for code that may not consult the patch
-    (validators, queries); None outside a checked handler."""
+    """The principal as the interceptor set it, for validators and queries; None outside a
+    checked handler."""
     return identity.current()
-
-
-def patched_at_start(patched: Callable[[str], bool]) -> bool:
-    """Whether this run acts on verified principals. Asked once when the run starts: a patch
-    marker recorded inside an update handler does not replay (the update's state machine
-    meets it), so handlers never ask the patch themselves."""
-    return patched(VERIFIED_PRINCIPAL)
 
 
 def as_principal(payload: Any, principal: Principal | None, field: str = "actor") -> Any:
     """The payload with `field` set to who acts. A person's payload that names someone else is
-    refused (Claimed); the operator's claimed name is ignored; another case's is kept."""
+    refused (Claimed); the operator's claimed name is ignored; another case's is kept. No
+    principal (a validator outside a checked handler): the payload as it is."""
     if principal is None or not isinstance(payload, dict) or principal.is_workflow:
         return payload
     acting = principal.acting_as
@@ -74,10 +60,8 @@ def as_principal(payload: Any, principal: Principal | None, field: str = "actor"
     return {**payload, field: acting}
 
 
-def operator_refusal(principal: Principal | None, reason: str) -> str:
+def operator_refusal(principal: Principal, reason: str) -> str:
     """Why the rules refused, with what an operator or a refused token needs to know."""
-    if principal is None:
-        return reason
     if principal.refused:
         return principal.refused
     if principal.id == OPERATOR:

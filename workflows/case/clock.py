@@ -1,7 +1,7 @@
 """The first-response clock of a case (S2-S4): one durable timer to the target, moved at once
 by a priority change, paused outside business hours (U4), stopped by the owner's first word to
-the customer (a response, or since FIRST_WORD_TO_CUSTOMER any act that tells the customer
-something), and a breach recorded for good and escalated (S3)."""
+the customer (any act that tells the customer something), and a breach recorded for good and
+climbing the Escalation Manager ladder (S3)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from typing import Any
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from casework import contracts
     from casework.domain import sla as sla_rules
     from casework.domain.actions import ChangePriority, Respond
     from casework.domain.durations import format_duration
@@ -23,20 +22,14 @@ with workflow.unsafe.imports_passed_through():
     from casework.domain.routing import opening_level, queue_for_case
 
 from workflows.case.context import CaseContext
-from workflows.case.patches import ESCALATE_SLA_BREACH, WAKE_AT_WINDOW_CHANGES
 
 BreachEscalation = Callable[[datetime], Coroutine[Any, Any, None]]
 
 
 class FirstResponseClock:
-    def __init__(
-        self, ctx: CaseContext, escalate_breach: BreachEscalation, any_word: bool = False
-    ) -> None:
+    def __init__(self, ctx: CaseContext, escalate_breach: BreachEscalation) -> None:
         self.ctx = ctx
         self.escalate_breach = escalate_breach
-        self.any_word = any_word
-        """FIRST_WORD_TO_CUSTOMER (patches.py): any act that tells the customer something
-        stops the clock, not only `respond`; set by the workflow when the run starts."""
 
     def announce_opening(self) -> None:
         """S2: the case is open and its clock runs: on the feed, and the customer is told
@@ -73,7 +66,7 @@ class FirstResponseClock:
             if left > timedelta(0):
                 change = clock.next_change(workflow.now())
                 wake = left
-                if change is not None and self.ctx.patched(WAKE_AT_WINDOW_CHANGES):
+                if change is not None:
                     wake = min(left, change - workflow.now())
                 try:
                     await workflow.wait_condition(self._changed_since(due), timeout=wake)
@@ -104,23 +97,8 @@ class FirstResponseClock:
         )
         feed.publish()
         feed.record_facts()
-        if self.ctx.patched(ESCALATE_SLA_BREACH):
-            # Kept with the side effects, so a roll-over or the close waits for it.
-            self.ctx.in_background(asyncio.ensure_future(self.escalate_breach(at)))
-            case.sla.breach_alerted = True
-            return
-        self.ctx.side_effect(
-            contracts.ALERT_ESCALATION_MANAGER,
-            contracts.ManagerAlert(
-                key=f"{case.case_id}:sla-breach",
-                case_id=case.case_id,
-                subject=f"SLA breach on {case.case_id}",
-                body=f"First-response target missed. {summary_line(case)}",
-                at=workflow.now(),
-                restricted=self.ctx.restricted,
-                account_id=case.intake.request.account_id,
-            ),
-        )
+        # Kept with the side effects, so a roll-over or the close waits for it.
+        self.ctx.in_background(asyncio.ensure_future(self.escalate_breach(at)))
         case.sla.breach_alerted = True
 
     # --- actions ---------------------------------------------------------------------------
@@ -145,11 +123,10 @@ class FirstResponseClock:
     def after(self, name: str, actor: Actor) -> str:
         """S2: after the action `name` was taken: if it was the owner's first word to the
         customer (`sla_rules.is_first_response`), the clock stops now; what to add to the
-        action's answer. `respond` stops it itself, and so did nothing else before
-        FIRST_WORD_TO_CUSTOMER."""
+        action's answer. `respond` stops it itself."""
         case = self.ctx.case
         by_owner = actor.role is ActorRole.ENGINEER and actor.is_owner
-        if not self.any_word or not sla_rules.is_first_response(name, by_owner, case.sla):
+        if not sla_rules.is_first_response(name, by_owner, case.sla):
             return ""
         case.sla.responded_at = workflow.now()
         self.ctx.feed.record(

@@ -13,7 +13,7 @@ although the task that wrote it never happened; keyed by a number the attempt as
 feed's seq, an escalation's number), a discarded attempt's row then stands in for the row of
 the attempt the server kept: accepted comments vanish, others show twice.
 
-So, since KEPT_WRITES:
+So:
 - A local activity in the task that decides reads (`LOCAL_READS`: the escalation plan, the
   checks). The one exception is a row keyed by its cause whose first write every later
   attempt adopts: the intake's case number (keyed by the request id) and a routing's
@@ -29,7 +29,6 @@ So, since KEPT_WRITES:
   writes repeat and each table's `ON CONFLICT DO NOTHING` (or ordered upsert) keeps one copy.
 - A write a handler must see done before it answers (the customer's log-sharing answer, which
   the sharing checks) is an ordinary activity (`ask`), which only a kept task can schedule.
-Histories of older cases replay their local activities as they ran (`LOCAL`).
 """
 
 from __future__ import annotations
@@ -64,30 +63,28 @@ ROLL_OVER_BUDGET = 300_000
 """Characters of feed text and side effects a rolling-over case may hold for its next run;
 past it, actions are refused until the new run takes them (send them again)."""
 WRITE_BEHIND = timedelta(milliseconds=10)
-"""KEPT_WRITES: the timer that brings a later task of the case, to write what a task decided,
+"""The timer that brings a later task of the case, to write what a task decided,
 when nothing else brings one first."""
 CALLER_DEADLINE = timedelta(minutes=1)
 """How long a caller waiting on an update (filing a PR) waits for an activity before a
 refusal."""
-LOCAL = frozenset(
+LOCAL_READS = frozenset(
     {
-        contracts.APPLY_EFFECTS,
         contracts.ROUTE_CASE,
         contracts.PLAN_ESCALATION,
         contracts.CHECK_VIEWER,
         contracts.CHECK_PARTNER,
         contracts.CHECK_ATTACHMENT,
-        contracts.RECORD_LOG_APPROVAL,
     }
 )
-"""LOCAL_ACTIVITIES (patches.py): the activities that are a few reads or writes of casework's
-own database, run as local activities in the workflow task that decides them (no round trip
-through the server's task queue, no activity events in the history: one marker). Filing a
-Problem Report and sharing logs talk to the engineering tracker and stay ordinary activities,
-retried and timed by the server."""
-LOCAL_READS = LOCAL - {contracts.APPLY_EFFECTS, contracts.RECORD_LOG_APPROVAL}
-"""KEPT_WRITES: the local activities that only read (see "Who may write" above); a case's
-writes are ordinary activities."""
+"""The reads of casework's own database a case asks as local activities, in the workflow
+task that needs them (no round trip through the server's task queue, no activity events in
+the history: one marker); see "Who may write" above. Every other activity the case waits on
+(filing a Problem Report, sharing logs, recording the customer's log-sharing answer) is an
+ordinary activity, retried and timed by the server."""
+LOCAL = LOCAL_READS | {contracts.APPLY_EFFECTS}
+"""Every local activity a case runs: its reads, and the write-behind of what its kept tasks
+decided (`apply_effects`)."""
 
 
 class FeedPort(Protocol):
@@ -117,12 +114,8 @@ class FeedPort(Protocol):
 
 
 class CaseContext:
-    def __init__(
-        self, options: CaseWorkflowInput, case: CaseState, patched: Callable[[str], bool]
-    ) -> None:
+    def __init__(self, options: CaseWorkflowInput, case: CaseState) -> None:
         self.options = options
-        self.patched = patched
-        """`patched(id)`: whether this run has a patch of patches.py (see `Patches`)."""
         self.case = case
         self.lifecycle = CaseLifecycle(case)
         self.lock = asyncio.Lock()
@@ -131,24 +124,11 @@ class CaseContext:
         """While the case rolls over, new side effects wait in its state for the next run,
         so a case that never stops receiving signals still finds a moment to roll over."""
         self.feed: FeedPort  # wired by the workflow once the Feed part exists
-        self.batched = False
-        """BATCHED_EFFECTS (patches.py): the side effects a workflow task decides (feed entries
-        included) go in one `apply_effects` activity, and the search attributes in one upsert
-        of the values that changed, at the end of the task; set by the workflow."""
-        self.local = False
-        """LOCAL_ACTIVITIES (patches.py): the activities in LOCAL run as local activities;
-        set by the workflow."""
         self.roll_over_due: Callable[[], bool] = lambda: False
         """Whether the case should roll over now (the workflow's rule); set by the workflow."""
         self.move_due: Callable[[], bool] = lambda: False
         """Whether the case is asked to move to another version (moves.py): a queued case
         leaves its routing wait to roll over; set by the workflow."""
-        self.kept_writes = False
-        """KEPT_WRITES (patches.py): a task's writes are made by a later task, local activities
-        read (see "Who may write"); set by the workflow."""
-        self.settled = False
-        """SETTLED_EFFECTS (patches.py): a task's side effects are written once the case has
-        settled (see `_settle`); set by the workflow."""
         self._effects: list[contracts.Effect] = []
         self._flush_due = False
         self._decided = 0
@@ -156,8 +136,8 @@ class CaseContext:
         self._asking = 0
         """Local activities the case waits on the answer of (`ask`), this moment."""
         self._unwritten: list[tuple[int, list[contracts.Effect], int | None]] = []
-        """KEPT_WRITES: side effects decided and not written yet: (the history length of the
-        task that decided them, the effects, the feed position written up to with them)."""
+        """Side effects decided and not written yet: (the history length of the task that
+        decided them, the effects, the feed position written up to with them)."""
         self._writer: asyncio.Future[None] | None = None
         self._wake: asyncio.Future[None] | None = None
         self._queued = 0
@@ -199,33 +179,16 @@ class CaseContext:
         )
 
     def side_effect(self, activity: str, arg: Any) -> None:
-        """Start an activity the case does not wait for; drained before close or roll-over."""
+        """A write the case does not wait for: with the rest of what this workflow task
+        decides, in one `apply_effects` written by a later task (see "Who may write"); while
+        the case rolls over, kept in its state for the next run. Drained before close or
+        roll-over."""
+        value = arg if isinstance(arg, dict) else arg.model_dump(mode="json")
         if self._rolling_over_now():
-            self.case.deferred.append(
-                DeferredEffect(
-                    activity=activity,
-                    arg=arg if isinstance(arg, dict) else arg.model_dump(mode="json"),
-                )
-            )
+            self.case.deferred.append(DeferredEffect(activity=activity, arg=value))
             return
-        if self.batched:
-            self._effects.append(
-                contracts.Effect(
-                    activity=activity,
-                    arg=arg if isinstance(arg, dict) else arg.model_dump(mode="json"),
-                )
-            )
-            self.flush_at_end_of_task()
-            return
-        self.pending = [p for p in self.pending if not p.done()]
-        self.pending.append(
-            workflow.start_activity(
-                activity,
-                arg,
-                start_to_close_timeout=SIDE_EFFECT_TIMEOUT,
-                retry_policy=SIDE_EFFECT_RETRY,
-            )
-        )
+        self._effects.append(contracts.Effect(activity=activity, arg=value))
+        self.flush_at_end_of_task()
 
     def flush_at_end_of_task(self) -> None:
         """Once per workflow task: when this task's handlers have run (or wait), write what
@@ -238,19 +201,19 @@ class CaseContext:
             self.in_background(asyncio.ensure_future(self._flush()))
 
     def _rolling_over_now(self) -> bool:
-        """Whether the case rolls over, or (LOCAL_ACTIVITIES) is due to: once it is due, what
-        this task decides waits in its state for the next run, as while rolling over, instead
-        of being written in this task. Local activities would run inside the task that
+        """Whether the case rolls over, or is due to: once it is due, what this task decides
+        waits in its state for the next run, as while rolling over, instead of being written
+        in this task. Local activities would run inside the task that
         continues as new, and the server refuses a continue-as-new when signals came in
         meanwhile: under a flood of signals a long task would be refused again and again
         (each time replaying the whole run)."""
-        if self.local and not self.rolling_over and self.roll_over_due():
+        if not self.rolling_over and self.roll_over_due():
             self.rolling_over = True
         return self.rolling_over
 
     async def _settle(self) -> None:
-        """SETTLED_EFFECTS: wait until this task has nothing more to decide, so that what it
-        decides goes in one `apply_effects`: until no local activity the case asks is
+        """Wait until this task has nothing more to decide, so that what it decides goes in
+        one `apply_effects`: until no local activity the case asks is
         outstanding (a case's opening waits for its routing's answer, and writes the opening
         and the assignment together), and until a round of the workflow's waiting code has run
         without deciding anything (a close's handler, then the case's finish: one write).
@@ -262,8 +225,7 @@ class CaseContext:
                 return
 
     async def _flush(self) -> None:
-        if self.settled:
-            await self._settle()
+        await self._settle()
         self._flush_due = False
         self.feed.upsert_published()
         feed_batches, upto = self.feed.take_unsent()
@@ -274,27 +236,11 @@ class CaseContext:
         effects += self._effects
         effects += self.feed.take_row()
         self._effects = []
-        if self.kept_writes:
-            await self._write_behind(effects, upto)
-            return
-        start = workflow.start_local_activity if self.local else workflow.start_activity
-        written = [
-            start(
-                contracts.APPLY_EFFECTS,
-                contracts.EffectBatch(case_id=self.case.case_id, effects=batch),
-                result_type=int,
-                start_to_close_timeout=SIDE_EFFECT_TIMEOUT,
-                retry_policy=SIDE_EFFECT_RETRY,
-            )
-            for batch in effect_batches(effects)
-        ]
-        await asyncio.gather(*written)
-        if upto is not None:
-            self.feed.saved(upto)
+        await self._write_behind(effects, upto)
 
     async def _write_behind(self, effects: list[contracts.Effect], upto: int | None) -> None:
-        """KEPT_WRITES: what this task decided is written by a later task of the case (see
-        "Who may write"), in the order decided, by one writer; done once it is written (a
+        """What this task decided is written by a later task of the case (see "Who may
+        write"), in the order decided, by one writer; done once it is written (a
         run's start-up, a roll-over and the close wait for it)."""
         if not effects and upto is None:
             return
@@ -362,7 +308,7 @@ class CaseContext:
             batch, self.pending = self.pending, []
             await asyncio.gather(*batch)
         if self._wake is not None and not self._wake.done():
-            # KEPT_WRITES: let the write-behind timer fire before the case closes or rolls
+            # Let the write-behind timer fire before the case closes or rolls
             # over; a run that ended with it pending would race its firing.
             await self._wake
 
@@ -377,7 +323,7 @@ class CaseContext:
             "schedule_to_close_timeout": CALLER_DEADLINE if caller_waits else None,
             "retry_policy": SIDE_EFFECT_RETRY,
         }
-        if not (self.local and activity in (LOCAL_READS if self.kept_writes else LOCAL)):
+        if activity not in LOCAL_READS:
             return await workflow.execute_activity(activity, arg, **options)
         self._asking += 1
         try:

@@ -192,23 +192,11 @@ class EscalationLadder:
                     f"First-response target missed. {summary_line(case)}",
                 )
                 return
-            escalation_id = escalation_id_for(case.case_id, len(case.escalations) + 1)
             note = f"no first response within {format_duration(case.sla.target)}"
-            first_alert = None
-            if not self.ctx.kept_writes:  # KEPT_WRITES: the plan only reads; `_open` alerts
-                first_alert = contracts.EscalationAlert(
-                    key=f"{escalation_id}:step-0",
-                    escalation_id=escalation_id,
-                    reason=SLA_BREACH_REASON,
-                    note="" if self.ctx.restricted else note,
-                    summary=summary_line(case),
-                    restricted=self.ctx.restricted,
-                    account_id=case.intake.request.account_id,
-                )
-            try:
+            try:  # the plan only reads; `_open` alerts the first manager
                 plan = await self.ctx.ask(
                     contracts.PLAN_ESCALATION,
-                    contracts.EscalationPlanRequest(case_id=case.case_id, at=at, alert=first_alert),
+                    contracts.EscalationPlanRequest(case_id=case.case_id, at=at),
                     contracts.EscalationPlan,
                     caller_waits=False,
                 )

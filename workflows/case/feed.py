@@ -1,15 +1,14 @@
 """The feed of a case (E4 Show Feed), the notifications it sends, and what the Web UI and the
 search attributes say about it.
 
-Since the FEED_IN_STORE patch the whole feed lives in the database: entries recorded in one
-workflow task go in one `record_feed` activity, and the case carries only a tail of them
-(at most FEED_TAIL_ENTRIES and FEED_TAIL_CHARS of text), so a chatty case never outgrows
-Temporal's payload limit. Histories recorded before the patch keep their whole feed in state.
+The whole feed lives in the database: the entries recorded in one workflow task are written
+with the task's other side effects (`CaseContext`, "Who may write"), and the case carries only
+a tail of them (at most FEED_TAIL_ENTRIES and FEED_TAIL_CHARS of text), so a chatty case never
+outgrows Temporal's payload limit.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -22,8 +21,7 @@ with workflow.unsafe.imports_passed_through():
     from casework.domain.models import FeedEntry
     from casework.domain.presentation import web_ui_current_details
 
-from workflows.case.context import SIDE_EFFECT_RETRY, SIDE_EFFECT_TIMEOUT, CaseContext
-from workflows.case.patches import CASE_FACTS, CASE_ROWS, FEED_IN_STORE
+from workflows.case.context import CaseContext
 
 FEED_TAIL_ENTRIES = 50
 """The newest entries a case carries (and its view shows); the rest is in the database."""
@@ -31,26 +29,21 @@ FEED_TAIL_CHARS = 60_000
 """...and at most this much of their text, so the carried state stays far below 2 MB."""
 _UNSET = object()
 FEED_BATCH_CHARS = 200_000
-"""The most text one `record_feed` activity carries (a payload warns at 256 KB)."""
+"""The most text one feed batch carries (a payload warns at 256 KB)."""
 
 
 class Feed:
     def __init__(self, ctx: CaseContext, on_record: Callable[[FeedEntry], None]) -> None:
         self.ctx = ctx
         self.on_record = on_record
-        self.in_store = ctx.patched(FEED_IN_STORE)
-        self._sent = ctx.case.feed_saved  # entries before it are in a record_feed activity
-        self._flush_due = False
+        self._sent = ctx.case.feed_saved  # entries before it are in a feed batch already
         self._published: dict[str, object] = {}
-        """BATCHED_EFFECTS: the search attributes as this run last upserted them..."""
+        """The search attributes as this run last upserted them..."""
         self._to_publish: dict[str, SearchAttributeUpdate] = {}
         """...and those to upsert at the end of this workflow task, if they changed."""
-        self._rows: bool = ctx.patched(CASE_ROWS)
-        """CASE_ROWS: whether this run writes the case list's row (asked when the run starts:
-        a marker recorded inside an update handler does not replay); `_row_due`: this task
-        changed what the row says; `_texts_sent`: this run's first row (which carries the
-        subject and description) is on its way."""
         self._row_due = False
+        """This task changed what the case list's row says; `_texts_sent`: this run's first
+        row (which carries the subject and description) is on its way."""
         self._texts_sent = False
         self._last_row: dict[str, Any] | None = None
         """What this run's last row said (but when, and at which revision): a row that says
@@ -70,51 +63,18 @@ class Feed:
         )
         case.feed.append(entry)
         case.feed_total += 1
-        if self.ctx.batched:
-            if not self.ctx.rolling_over:
-                self.ctx.flush_at_end_of_task()
-        elif self.in_store and not self._flush_due and not self.ctx.rolling_over:
-            self._flush_due = True  # one batch for everything this workflow task records
-            self.ctx.in_background(asyncio.ensure_future(self._flush()))
+        if not self.ctx.rolling_over:
+            self.ctx.flush_at_end_of_task()
         self.on_record(entry)
 
     def last_kind(self) -> str | None:
         feed = self.ctx.case.feed
         return feed[-1].kind if feed else None
 
-    async def _flush(self) -> None:
-        """Write the entries not yet written (in activities of at most FEED_BATCH_CHARS of
-        text each, retried until the database answers), then let the case forget all but the
-        tail."""
-        self._flush_due = False
-        case = self.ctx.case
-        unsent = [e for e in case.feed if e.seq is not None and e.seq >= self._sent]
-        if not unsent:
-            return
-        self._sent = case.feed_total
-        written = [
-            workflow.start_activity(
-                contracts.RECORD_FEED,
-                contracts.FeedBatch(
-                    case_id=case.case_id,
-                    entries=[contracts.FeedRow.model_validate(e.model_dump()) for e in batch],
-                    restricted=self.ctx.restricted,
-                    account_id=case.intake.request.account_id,
-                ),
-                result_type=int,
-                start_to_close_timeout=SIDE_EFFECT_TIMEOUT,
-                retry_policy=SIDE_EFFECT_RETRY,
-            )
-            for batch in _batches(unsent)
-        ]
-        self._trim()
-        await asyncio.gather(*written)
-        case.feed_saved = max(case.feed_saved, (unsent[-1].seq or 0) + 1)
-
     def take_unsent(self) -> tuple[list[contracts.FeedBatch], int | None]:
-        """BATCHED_EFFECTS: the entries not yet written, as feed batches for the task's
-        effects, and the position written up to once they are (`saved`). The case forgets all
-        but the tail now; while it rolls over, it keeps them for the next run."""
+        """The entries not yet written, as feed batches for the task's effects, and the
+        position written up to once they are (`saved`). The case forgets all but the tail
+        now; while it rolls over, it keeps them for the next run."""
         case = self.ctx.case
         if self.ctx.rolling_over:
             return [], None
@@ -127,8 +87,7 @@ class Feed:
 
     def saved(self, upto: int) -> None:
         self.ctx.case.feed_saved = max(self.ctx.case.feed_saved, upto)
-        if self.ctx.kept_writes:
-            self._trim()  # written: the tail may let go of them now
+        self._trim()  # written: the tail may let go of them now
 
     def _batch_of(self, entries: list[FeedEntry]) -> contracts.FeedBatch:
         case = self.ctx.case
@@ -144,7 +103,7 @@ class Feed:
         case = self.ctx.case
         keep: list[FeedEntry] = []
         chars = 0
-        written = case.feed_saved if self.ctx.kept_writes else self._sent
+        written = case.feed_saved
         for entry in reversed(case.feed):
             unsent = entry.seq is None or entry.seq >= written
             chars += len(entry.text)
@@ -187,10 +146,9 @@ class Feed:
     def publish(self) -> None:
         """Search attributes and the Web UI's details say where the case stands."""
         case = self.ctx.case
-        workflow.set_current_details(web_ui_current_details(case))  # not a command: no patch
-        if self.ctx.kept_writes and self._writes_rows():
-            self._row_due = True
-            self.ctx.flush_at_end_of_task()
+        workflow.set_current_details(web_ui_current_details(case))  # not a command
+        self._row_due = True
+        self.ctx.flush_at_end_of_task()
         if not self.ctx.options.index_search_attributes:
             return
         updates: list[SearchAttributeUpdate[Any]] = [
@@ -206,17 +164,11 @@ class Feed:
             sa.CASE_SLA_DUE.value_set(case.sla.due_at),
             sa.CASE_RESTRICTED.value_set(self.ctx.restricted),
         ]
-        if self.ctx.batched:
-            self._to_publish.update({u.key.name: u for u in updates})
-            self.ctx.flush_at_end_of_task()
-        else:
-            workflow.upsert_search_attributes(updates)
-
-    def _writes_rows(self) -> bool:
-        return self._rows
+        self._to_publish.update({u.key.name: u for u in updates})
+        self.ctx.flush_at_end_of_task()
 
     def take_row(self) -> list[contracts.Effect]:
-        """CASE_ROWS: the case list's row as the case stands at the end of this task, if the
+        """The case list's row as the case stands at the end of this task, if the
         task changed what it says (issue 26)."""
         if not self._row_due or self.ctx.rolling_over:
             return []
@@ -257,7 +209,7 @@ class Feed:
         )
 
     def upsert_published(self) -> None:
-        """BATCHED_EFFECTS: one upsert a workflow task, of the values that changed since this
+        """One upsert a workflow task, of the values that changed since this
         run's last (each upsert is a history event and a write to the server's index)."""
         changed = [
             u
@@ -271,20 +223,15 @@ class Feed:
 
     def publish_escalation(self) -> None:
         """E3: `CaseEscalated` says whether an escalation is active. Upserted only when an
-        escalation starts or ends, so that cases without escalations replay unchanged."""
-        if self.ctx.options.index_search_attributes and self.ctx.batched:
+        escalation starts or ends (a case never escalated does not carry it)."""
+        if self.ctx.options.index_search_attributes:
             escalated = self.ctx.case.active_escalation is not None
             self._to_publish[sa.CASE_ESCALATED.name] = sa.CASE_ESCALATED.value_set(escalated)
             self.ctx.flush_at_end_of_task()
-        elif self.ctx.options.index_search_attributes:
-            escalated = self.ctx.case.active_escalation is not None
-            workflow.upsert_search_attributes([sa.CASE_ESCALATED.value_set(escalated)])
 
     def record_facts(self) -> None:
         """What `casework report` counts (S1-S3): the case's facts, upserted at opening, first
-        response, priority change and breach. Behind a patch: recorded histories did not."""
-        if not self.ctx.patched(CASE_FACTS):
-            return
+        response, priority change and breach."""
         case = self.ctx.case
         self.ctx.side_effect(
             contracts.RECORD_CASE_FACTS,

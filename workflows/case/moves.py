@@ -12,37 +12,26 @@ outstanding, its whole state carried): its next run starts on the version that i
   flag is in the task's history event, so a replay sees what the run saw).
 While asked, a queued case leaves its routing wait (routing.py) and the case rolls over within
 seconds, whatever its state and age: an old version drains in bounded time.
-
-The signal is behind the ROLL_OVER_SIGNAL patch: before it, a case refused a signal of that
-name as a stray (on its feed), and a history holding such a refusal must replay as it ran.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, NoReturn
 
 from temporalio import workflow
-
-from workflows.case.patches import ROLL_OVER_SIGNAL
 
 ROLL_OVER = "roll_over"
 """The signal's name (casework.versions sends it)."""
 
 
 class Moves:
-    def __init__(self, patched: Callable[[str], bool]) -> None:
-        self.patched = patched
+    def __init__(self) -> None:
         self.asked = False
         """The `roll_over` signal came: roll over at the next quiet point."""
 
-    def ask(self) -> bool:
-        """The `roll_over` signal: True if taken (False: a case before ROLL_OVER_SIGNAL, which
-        refuses it as a stray)."""
-        if not self.patched(ROLL_OVER_SIGNAL):
-            return False
+    def ask(self) -> None:
+        """The `roll_over` signal."""
         self.asked = True
-        return True
 
     def due(self) -> bool:
         """Whether the case is asked to move: by the signal, or by the server because this

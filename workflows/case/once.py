@@ -1,6 +1,6 @@
 """A message acts at most once (issue 24): a door's token is taken once and only with the
-message it was made for (ONE_TIME_TOKENS), and an update the case took before is answered
-with its first outcome (REMEMBERED_ACTIONS). The memories are the case's state
+message it was made for, and an update the case took before is answered with its first
+outcome (the door's Idempotency-Key). The memories are the case's state
 (`CaseState.taken_tokens`, `remembered_actions`), so they cross continue-as-new; their rules
 and bounds are in `casework.domain.once`.
 """
@@ -21,16 +21,14 @@ KEY_REUSED = "IdempotencyKeyReused"
 
 
 class Once:
-    def __init__(self, ctx: CaseContext, *, one_time: bool, remembers: bool) -> None:
+    def __init__(self, ctx: CaseContext) -> None:
         self.ctx = ctx
-        self.one_time = one_time
-        self.remembers = remembers
 
-    def take(self, name: str, principal: Principal | None) -> None:
-        """ONE_TIME_TOKENS: take the principal's token, or refuse the message (on the feed):
-        a token made for another message, or one taken before. A message without a token (the
-        namespace operator) or with one that did not verify is the caller's rules' concern."""
-        if not self.one_time or principal is None or principal.token_id is None:
+    def take(self, name: str, principal: Principal) -> None:
+        """Take the principal's token, or refuse the message (on the feed): a token made for
+        another message, or one taken before. A message without a token (the namespace
+        operator) or with one that did not verify is the caller's rules' concern."""
+        if principal.token_id is None:
             return
         reason: str | None
         if principal.message == "mismatch":
@@ -47,18 +45,18 @@ class Once:
             raise self.ctx.refuse(name, principal.acting_as, reason, "CredentialRefused")
 
     def recall(
-        self, name: str, principal: Principal | None, update: workflow.UpdateInfo | None
+        self, name: str, principal: Principal, update: workflow.UpdateInfo | None
     ) -> ActionResult | None:
-        """REMEMBERED_ACTIONS: the first outcome of an update taken before (its refusal is
-        raised again, not recorded again); None for a new one."""
-        if not self.remembers or update is None:
+        """The first outcome of an update taken before (its refusal is raised again, not
+        recorded again); None for a new one."""
+        if update is None:
             return None
-        caller = principal.id if principal else ""
         try:
-            found = once.recall(self.ctx.case.remembered_actions, caller, update.id, workflow.now())
+            found = once.recall(
+                self.ctx.case.remembered_actions, principal.id, update.id, workflow.now()
+            )
         except once.KeyReused as e:
-            who = principal.acting_as if principal else ""
-            raise self.ctx.refuse(name, who, str(e), KEY_REUSED) from None
+            raise self.ctx.refuse(name, principal.acting_as, str(e), KEY_REUSED) from None
         if found is None:
             return None
         if found.result is not None:
@@ -69,17 +67,17 @@ class Once:
 
     def remember(
         self,
-        principal: Principal | None,
+        principal: Principal,
         update: workflow.UpdateInfo | None,
         *,
         result: ActionResult | None = None,
         refusal: ApplicationError | None = None,
     ) -> None:
-        if not self.remembers or update is None:
+        if update is None:
             return
         once.remember(
             self.ctx.case.remembered_actions,
-            principal.id if principal else "",
+            principal.id,
             update.id,
             workflow.now(),
             result=result.model_dump(mode="json") if result is not None else None,

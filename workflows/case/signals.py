@@ -28,7 +28,6 @@ with workflow.unsafe.imports_passed_through():
     from casework.domain.validation import PayloadError
 
 from workflows.case.callers import principal_now
-from workflows.case.patches import UNDECODABLE_REFUSED
 
 EXAMPLE = '{"action": "comment", "text": "..."}'
 NO_PAYLOAD = RawValue(Payload(metadata={"encoding": b"binary/null"}))
@@ -48,8 +47,8 @@ def decode(payload: Any, *, json_only: bool = True, example: str | None = EXAMPL
     """The payload's JSON value, or PayloadError saying why it has none. A payload that is not a
     RawValue was decoded already: another case's signal (its trailing token makes the SDK decode
     every argument) arrives as plain JSON values. `json_only=False`: any encoding the converter
-    knows, as the SDK decoded the payload before the ACT_PAYLOAD_RAW patch (and decodes the P4
-    signals' still). `example`: what the sender is told to send instead."""
+    knows, as the SDK decodes the P4 signals' payloads. `example`: what the sender is told to
+    send instead."""
     if not isinstance(payload, RawValue):
         return payload
     advice = f": send a JSON object like {example}" if example else ""
@@ -71,16 +70,11 @@ def decode(payload: Any, *, json_only: bool = True, example: str | None = EXAMPL
 
 class Refusals:
     """The signals a case refuses on its feed rather than drop (issue 24): a P4 signal whose
-    payload does not decode, and a signal of a name the case does not define. Before the
-    UNDECODABLE_REFUSED patch the SDK dropped the first and kept the second, unread, so a case
-    started before it (or replaying from before it) records nothing. `record`: the feed's."""
+    payload does not decode, and a signal of a name the case does not define (the SDK would
+    drop the first and keep the second, unread). `record`: the feed's."""
 
-    def __init__(
-        self, record: Callable[..., None], patched: Callable[[str], bool], verified: bool
-    ) -> None:
+    def __init__(self, record: Callable[..., None]) -> None:
         self.record = record
-        self.patched = patched
-        self.verified = verified
 
     def decoded(self, name: str, payload: Any) -> Any:
         """A P4 signal's payload as the SDK decoded it (any encoding the converter knows);
@@ -95,11 +89,7 @@ class Refusals:
         self.refuse("unknown_signal", stray_refusal(name, args))
 
     def refuse(self, kind: str, reason: str) -> None:
-        if not self.patched(UNDECODABLE_REFUSED):
-            return
-        principal = principal_now(self.verified)
-        who = principal.acting_as if principal else "unknown"
-        self.record(who, kind, f"refused: {reason}", refused=True)
+        self.record(principal_now().acting_as, kind, f"refused: {reason}", refused=True)
 
 
 def stray_refusal(name: str, args: Sequence[RawValue]) -> str:

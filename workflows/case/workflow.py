@@ -65,7 +65,6 @@ from workflows.case.callers import (
     as_principal,
     checked_principal,
     operator_refusal,
-    patched_at_start,
     principal_now,
 )
 from workflows.case.clock import FirstResponseClock, opened_case
@@ -74,20 +73,6 @@ from workflows.case.escalations import EscalationLadder
 from workflows.case.feed import Feed
 from workflows.case.moves import ROLL_OVER, Moves
 from workflows.case.once import Once
-from workflows.case.patches import (
-    ACT_PAYLOAD_RAW,
-    ATTACHMENT_IN_STORE,
-    BATCHED_EFFECTS,
-    DEFER_DURING_ROLL_OVER,
-    FIRST_WORD_TO_CUSTOMER,
-    KEPT_WRITES,
-    LOCAL_ACTIVITIES,
-    ONE_TIME_TOKENS,
-    REMEMBERED_ACTIONS,
-    SETTLED_EFFECTS,
-    TEXT_WITHOUT_CONTROLS,
-    Patches,
-)
 from workflows.case.routing import Routing
 from workflows.case.updates import (
     ActionUpdates,
@@ -114,34 +99,23 @@ class CaseWorkflow(ActionUpdates):
     @workflow.init
     def __init__(self, start: RawValue = NO_INPUT) -> None:
         self.options = input = start_input(start, CaseWorkflowInput)
-        self.patched = patched = Patches()
-        self.verified = patched_at_start(patched)
-        self.refuses_undecodable = patched(ACT_PAYLOAD_RAW)
         case = input.carried or opened_case(input.intake)
         if input.carried is None:
             case.restricted_members = list(input.intake.restricted_members)
         self.case = case
-        self.ctx = ctx = CaseContext(input, case, patched)
-        ctx.batched = patched(BATCHED_EFFECTS)
-        ctx.local = ctx.batched and patched(LOCAL_ACTIVITIES)
-        ctx.settled = ctx.local and patched(SETTLED_EFFECTS)
-        ctx.kept_writes = ctx.settled and patched(KEPT_WRITES)
+        self.ctx = ctx = CaseContext(input, case)
         ctx.roll_over_due = self._time_to_roll_over
-        self.moves = Moves(patched)
+        self.moves = Moves()
         ctx.move_due = self.moves.due
         self.startup: list[asyncio.Future[Any]] | None = None
         """The side effects of the run's start-up; None until the run has started up."""
         self.vendor = VendorEscalations(ctx, act=self._act_quietly)
         self.feed = ctx.feed = Feed(ctx, on_record=self.vendor.tell_partner_case)
-        self.clock = FirstResponseClock(
-            ctx, self._escalate_breach, any_word=patched(FIRST_WORD_TO_CUSTOMER)
-        )
+        self.clock = FirstResponseClock(ctx, self._escalate_breach)
         self.ladder = EscalationLadder(ctx, change_priority=self.clock.change_priority)
         self.routing = Routing(ctx)
-        self.once = Once(
-            ctx, one_time=patched(ONE_TIME_TOKENS), remembers=patched(REMEMBERED_ACTIONS)
-        )
-        self.approvals = LogApprovals(ctx, check_stored=patched(ATTACHMENT_IN_STORE))
+        self.once = Once(ctx)
+        self.approvals = LogApprovals(ctx)
         self.actions = CaseActions(
             ctx,
             share_logs=self.approvals.share_with,
@@ -155,7 +129,6 @@ class CaseWorkflow(ActionUpdates):
     @workflow.run
     async def run(self, start: RawValue = NO_INPUT) -> CaseView:
         case = self.case
-        self.deferring = self.patched(DEFER_DURING_ROLL_OVER)
         self.floor: int | None = None
         if self.options.carried is None:
             self.clock.announce_opening()
@@ -199,8 +172,9 @@ class CaseWorkflow(ActionUpdates):
         await self.ladder.escalate_breach(at)
 
     async def _finish(self) -> None:
-        if self.ctx.rolling_over and self.moves.due():
-            # closed as it was asked to move: what it set aside for a next run is written now
+        if self.ctx.rolling_over:
+            # closed as it was about to roll over (asked to move, or its history full): what it
+            # set aside for a next run is written now, since a closed case has no next run
             self.ctx.rolling_over = False
             self.ctx.start_deferred()
         await self.vendor.withdraw_open()
@@ -234,9 +208,9 @@ class CaseWorkflow(ActionUpdates):
     def _time_to_roll_over(self) -> bool:
         """When its history is full (`_history_full`), or once started up when asked to move
         to another version (moves.py), unless it has closed: a closed case has no next run."""
-        full = self._history_full()
-        moving = self.startup is not None and self.case.state != "closed"
-        return full or (moving and self.moves.due())
+        if self.case.state == "closed":
+            return False
+        return self._history_full() or (self.startup is not None and self.moves.due())
 
     def _history_full(self) -> bool:
         """When the server suggests it, or after `continue_as_new_after_events`. A run counts
@@ -247,7 +221,7 @@ class CaseWorkflow(ActionUpdates):
         limit = self.options.continue_as_new_after_events
         info = workflow.info()
         length = info.get_current_history_length()
-        if self.deferring and self.floor is None:
+        if self.floor is None:
             if any(not p.done() for p in self.startup):
                 return info.is_continue_as_new_suggested()
             self.floor = length
@@ -261,7 +235,7 @@ class CaseWorkflow(ActionUpdates):
         wait for it too, or its caller gets an error and the new run loses it. What actions
         decide meanwhile waits in the state for the next run (feed entries, notifications),
         so a stream of signals cannot keep the case from rolling over."""
-        self.ctx.rolling_over = self.deferring
+        self.ctx.rolling_over = True
         while True:
             await workflow.wait_condition(workflow.all_handlers_finished)
             await self.ctx.drain()
@@ -276,10 +250,9 @@ class CaseWorkflow(ActionUpdates):
     # --- how an action is taken: one path for every action --------------------------------
 
     async def _act(self, name: str, payload: Any) -> ActionResult:
-        """An action, at most once: a token is taken once (ONE_TIME_TOKENS), and an update
-        the case took before (the door's Idempotency-Key) is answered with its first outcome
-        (REMEMBERED_ACTIONS, callers.py)."""
-        principal = principal_now(self.verified)
+        """An action, at most once: a token is taken once, and an update the case took before
+        (the door's Idempotency-Key) is answered with its first outcome (once.py)."""
+        principal = principal_now()
         self.once.take(name, principal)
         update = workflow.current_update_info()
         remembered = self.once.recall(name, principal, update)
@@ -293,14 +266,14 @@ class CaseWorkflow(ActionUpdates):
         self.once.remember(principal, update, result=result)
         return result
 
-    async def _take(self, name: str, payload: Any, principal: Principal | None) -> ActionResult:
+    async def _take(self, name: str, payload: Any, principal: Principal) -> ActionResult:
         """Know who acts (callers.py), parse, take the lock, ask the rules, apply; a refusal
         is on the feed and the caller gets its reason."""
         action = self._parse(name, payload, principal)
         actor = self.ctx.actor(action.actor)
         async with self.ctx.lock:
             reason = self._refusal(name, action, actor)
-            if principal is not None and (principal.refused or reason):
+            if principal.refused or reason:
                 reason = operator_refusal(principal, reason or "")
             if self.ctx.over_roll_over_budget():
                 reason = "the case is rolling its history over this moment; send it again"
@@ -310,7 +283,7 @@ class CaseWorkflow(ActionUpdates):
             if not isinstance(message, str):
                 message = await message
             message += self.clock.after(name, actor)  # S2: the first word to the customer
-            if principal is not None and principal.on_behalf_of:
+            if principal.on_behalf_of:
                 self.feed.record(
                     principal.id, "recorded_for", f"{name} recorded for {principal.on_behalf_of}"
                 )
@@ -330,16 +303,15 @@ class CaseWorkflow(ActionUpdates):
         priority = getattr(action, "priority", None)
         return self.ctx.lifecycle.refusal(name, actor=actor, priority=priority)
 
-    def _parse(self, name: str, payload: Any, principal: Principal | None) -> Any:
+    def _parse(self, name: str, payload: Any, principal: Principal) -> Any:
         """The handler's own check (validators do not run on replay, nor for signals), on
         the payload as the principal makes it (callers.py)."""
         try:
             payload = as_principal(payload, principal, caller_field(name))
             model = model_of(name)
-            return parse_payload(model, payload, lambda: self.patched(TEXT_WITHOUT_CONTROLS))
+            return parse_payload(model, payload)
         except Claimed as e:
-            who = principal.acting_as if principal else actor_id_of(payload)
-            raise self.ctx.refuse(name, who, str(e), "CredentialRefused") from None
+            raise self.ctx.refuse(name, principal.acting_as, str(e), "CredentialRefused") from None
         except PayloadError as e:
             raise self.ctx.refuse(name, actor_id_of(payload), str(e), "InvalidPayload") from None
 
@@ -347,7 +319,7 @@ class CaseWorkflow(ActionUpdates):
         """An action whose refusal the feed says, with no caller to answer (signals: their
         token was taken by the signal's handler)."""
         try:
-            await self._take(name, payload, principal_now(self.verified))
+            await self._take(name, payload, principal_now())
         except ApplicationError:
             pass
 
@@ -355,7 +327,7 @@ class CaseWorkflow(ActionUpdates):
     async def accept(self, payload: Any = None) -> ActionResult:
         """A3: the premium expert takes the case offered to them; answers once routed."""
         result = await self._act("accept", payload)
-        expert = self._parse("accept", payload, principal_now(self.verified)).actor
+        expert = self._parse("accept", payload, principal_now()).actor
         taken = await self.routing.assigned_to(expert)
         message = "the case is yours" if taken else "accepted; the case went on meanwhile"
         return result.model_copy(
@@ -368,20 +340,16 @@ class CaseWorkflow(ActionUpdates):
     async def act(self, payload: RawValue = signals.NO_PAYLOAD) -> None:
         """Any action as `{"action": name, ...}`; a refusal is recorded on the feed only. The
         payload is taken raw and decoded here (signals.py), so one that is not even JSON is
-        refused on the feed too (a case before ACT_PAYLOAD_RAW drops it, as the SDK did)."""
-        principal = principal_now(self.verified)
+        refused on the feed too."""
+        principal = principal_now()
         try:
             self.once.take("act", principal)
         except ApplicationError:
             return  # on the feed
         try:
-            payload = signals.decode(payload, json_only=self.refuses_undecodable)
+            payload = signals.decode(payload)
         except PayloadError as e:
-            if not self.refuses_undecodable:
-                workflow.logger.warning("act signal dropped: %s", e)
-                return
-            who = principal.acting_as if principal else "unknown"
-            self.feed.record(who, "act", f"refused: {e}", refused=True)
+            self.feed.record(principal.acting_as, "act", f"refused: {e}", refused=True)
             return
         name = payload.get("action") if isinstance(payload, dict) else None
         if not isinstance(name, str) or name not in ACTION_MODELS:
@@ -391,7 +359,7 @@ class CaseWorkflow(ActionUpdates):
                 else f"the payload must be a JSON object like {signals.EXAMPLE}; "
             )
             self.feed.record(
-                principal.acting_as if principal else actor_id_of(payload),
+                principal.acting_as,
                 "unknown_action",
                 f"refused: {shape}'action' must be one of {', '.join(ACTION_MODELS)}",
                 refused=True,
@@ -417,18 +385,19 @@ class CaseWorkflow(ActionUpdates):
         """`roll_over` (issue 28, moves.py; taken here, where no payload of any shape can keep
         it from the case), else a signal of a name the case does not define: refused on the
         feed, nothing kept."""
-        if name == ROLL_OVER and self.moves.ask():
+        if name == ROLL_OVER:
+            self.moves.ask()
             return
         self._refusals().stray(name, args)
 
     def _refusals(self) -> signals.Refusals:
-        return signals.Refusals(self.feed.record, self.patched, self.verified)
+        return signals.Refusals(self.feed.record)
 
     def _from_another_case(self, name: str, payload: Any) -> bool:
         """P4's signals come from the partner case or its vendor escalation, signed by the
         engine; anyone else's are refused on the feed."""
-        principal = principal_now(self.verified)
-        if principal is None or principal.is_workflow:
+        principal = principal_now()
+        if principal.is_workflow:
             try:
                 self.once.take(name, principal)
             except ApplicationError:
@@ -457,7 +426,7 @@ class CaseWorkflow(ActionUpdates):
     async def read(self, payload: Any = None) -> CaseView:
         """The audited read: checks the viewer against the directory now and records a refused
         read of a restricted case on the feed (U5). Queries cannot record; this can."""
-        principal = principal_now(self.verified)
+        principal = principal_now()
         self.once.take("read", principal)
         viewer = self._parse("read", payload, principal).viewer
         if not self.ctx.restricted or viewer in self.case.intake.account_contacts:
