@@ -7,6 +7,7 @@ with the `temporal` CLI or the Web UI; docs/api.md shows how.
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -41,6 +42,9 @@ from casework.domain.presentation import as_read_at
 from casework.errors import CaseworkError as CaseworkError
 
 INTAKE_WORKFLOW = "Intake"
+ROLL_OVER_ATTEMPTS = 3
+"""How often an action is sent to a case whose run rolled over (continue-as-new) as the action
+came: the server answers NOT_FOUND for the run that ended, and the case runs on."""
 
 Opener = Callable[[OpenCaseRequest, dict[str, Any]], Awaitable[OpenCaseResult]]
 """An intake done in this process (`worker.opener`): the door beside a worker opens cases with
@@ -193,17 +197,26 @@ async def act_on_case(
     (Temporal within a run, the case across runs: `casework.domain.once`)."""
     case_id = check_case_id(case_id)
     handle = client.get_workflow_handle(case_id)
-    try:
-        return await handle.execute_update(action, payload, id=update_id, result_type=ActionResult)
-    except WorkflowUpdateFailedError as e:
-        raise CaseworkError(_root_message(e)) from None
-    except RPCError as e:
-        if e.status is RPCStatusCode.NOT_FOUND:
+    update_id = update_id or str(uuid.uuid4())
+    for attempt in range(1, ROLL_OVER_ATTEMPTS + 1):
+        try:
+            return await handle.execute_update(
+                action, payload, id=update_id, result_type=ActionResult
+            )
+        except WorkflowUpdateFailedError as e:
+            raise CaseworkError(_root_message(e)) from None
+        except RPCError as e:
+            if e.status is not RPCStatusCode.NOT_FOUND:
+                raise
             status = await _status(client, case_id)
             if status is None:
                 raise CaseworkError(f"there is no case {case_id}") from None
+            if status is WorkflowExecutionStatus.RUNNING and attempt < ROLL_OVER_ATTEMPTS:
+                # the run it reached rolled over (continue-as-new) as it came: the case goes
+                # on in its next run, which answers the same update id at most once
+                continue
             raise CaseworkError(ended_sentence(case_id, ending_of(status) or "closed")) from None
-        raise
+    raise AssertionError("unreachable")
 
 
 async def _status(client: Client, case_id: str) -> WorkflowExecutionStatus | None:

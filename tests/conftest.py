@@ -579,11 +579,25 @@ class Desk:
         """The action as the payload's `actor` sends it through the door (signed for them)."""
         from casework.domain.actions import ActionResult
 
+        update_id = str(uuid.uuid4())
         with as_person(payload.get("actor")):
-            return await within(
-                self.case(case_id).execute_update(action, payload, result_type=ActionResult),
-                f"{action} on {case_id}",
-            )
+            for attempt in (1, 2, 3):
+                try:
+                    return await within(
+                        self.case(case_id).execute_update(
+                            action, payload, id=update_id, result_type=ActionResult
+                        ),
+                        f"{action} on {case_id}",
+                    )
+                except RPCError as e:
+                    # the run rolled over as the update came (NOT_FOUND): the door sends it
+                    # again under the same id (casework.client.act_on_case); so does the desk
+                    described = await self.case(case_id).describe()
+                    if e.status != RPCStatusCode.NOT_FOUND or attempt == 3:
+                        raise
+                    if described.status != WorkflowExecutionStatus.RUNNING:
+                        raise
+        raise AssertionError("unreachable")
 
     async def result(self, case_id: str) -> CaseView:
         """The case's final view, once its workflow has completed."""

@@ -6,6 +6,7 @@ events instead of waiting for the server's suggestion, so a test can drive it th
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import Callable
@@ -250,3 +251,32 @@ def changes_of(history: Any) -> str:
         for e in history.events
         if e.HasField("upsert_workflow_search_attributes_event_attributes")
     )
+
+
+async def test_actions_sent_as_the_case_rolls_over_are_taken_not_told_it_closed(
+    env: WorkflowEnvironment, desk: Desk
+) -> None:
+    """E4, issue 28: a case rolls over (its history full, or asked to move to another version)
+    while its customer keeps writing: an action that reaches the run as it ends is answered by
+    the next run (`casework.client.act_on_case` sends it again under the same update id), never
+    "the case is closed", and every comment lands once."""
+    from casework.client import act_on_case
+
+    desk.case_options = {"index_search_attributes": False, "continue_as_new_after_events": 30}
+    case_id = await desk.open(priority="P3")
+    await desk.until(case_id, lambda v: v.state == "in_progress")
+    handle = desk.case(case_id)
+    said = [f"still down {n:02d}" for n in range(40)]
+    with as_person("acme-alice"):
+        for wave in range(0, len(said), 10):
+            await handle.signal("roll_over")
+            results = await asyncio.gather(
+                *(
+                    act_on_case(desk.client, case_id, "comment", {"actor": "acme-alice", "text": t})
+                    for t in said[wave : wave + 10]
+                )
+            )
+            assert {r.state for r in results} == {"in_progress"}, results
+    view = await desk.view(case_id)
+    assert sorted(e.text for e in view.feed if e.kind == "comment") == said
+    assert [e.kind for e in view.feed].count("continued") >= 2
