@@ -23,7 +23,7 @@ import tempfile
 import time
 import tomllib
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,8 +31,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 BENCHMARKS = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))  # tests/ (the door's and the workers' set-up), worker.py
+sys.path.insert(0, str(BENCHMARKS))  # bare_case.py, as the bare worker imports it
 
-from temporalio.client import Client, WorkflowHandle  # noqa: E402
+from bare_case import BareLocalCase  # noqa: E402  (beside this module)
+from temporalio.client import Client, WithStartWorkflowOperation, WorkflowHandle  # noqa: E402
+from temporalio.common import WorkflowIDConflictPolicy  # noqa: E402
 from temporalio.converter import DataConverter  # noqa: E402
 from temporalio.testing import WorkflowEnvironment  # noqa: E402
 from temporalio.worker import Worker  # noqa: E402
@@ -194,6 +197,30 @@ async def until_routed(handle: WorkflowHandle[Any, Any], viewer: str = "acme-ali
         await asyncio.sleep(0.02)
 
 
+Timed = Callable[[str, Awaitable[Any]], Awaitable[Any]]
+"""`timed(action, work)`: awaits `work` and notes how long `action` took."""
+
+
+async def bare_local_lifecycle(client: Client, task_queue: str, timed: Timed) -> None:
+    """One lifecycle of the bare workflow with local activities (bare_case.BareLocalCase) on
+    `task_queue`: open (update-with-start, one round trip), respond, resolve, close."""
+    start = WithStartWorkflowOperation(
+        BareLocalCase.run,
+        id=f"bare-local-{uuid.uuid4().hex}",
+        task_queue=task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+    )
+    await timed(
+        "open",
+        client.execute_update_with_start_workflow(
+            BareLocalCase.open, "x", start_workflow_operation=start
+        ),
+    )
+    handle = await start.workflow_handle()
+    for action in ("respond", "resolve", "close"):
+        await timed(action, handle.execute_update(action, "x", result_type=str))
+
+
 # --- an engine in this process ---------------------------------------------------------------
 
 
@@ -329,6 +356,10 @@ class Engine:
         return await Client.connect(self.temporal, data_converter=converter_for(settings))
 
 
+UP_WITHIN = 120.0
+"""Seconds `casework up` may take to say it is up (a busy machine, a first run)."""
+
+
 @contextlib.contextmanager
 def running_engine(database: str = "sqlite") -> Iterator[Engine]:
     """`casework up` on free ports in a fresh state folder, on its SQLite database or
@@ -341,22 +372,26 @@ def running_engine(database: str = "sqlite") -> Iterator[Engine]:
     cluster = PostgresCluster.start() if database == "postgres" else None
     url = cluster.new_database() if cluster is not None else f"sqlite:///{state}/casework.db"
     base = {k: v for k, v in os.environ.items() if not k.startswith(("CASEWORK_", "TEMPORAL_"))}
-    engine = subprocess.Popen(
-        [binary("casework"), "up", "--port", str(port), "--ui-port", str(free_port())]
-        + ["--api-port", str(api_port), "--metrics-port", str(free_port())]
-        + ["--state-dir", str(state), "--database", url],
-        env=base,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    log = Path(tempfile.mkdtemp(prefix="casework-bench-log-")) / "up.log"
+    with log.open("w") as out:  # a file, not a pipe: a full pipe would stop the engine
+        engine = subprocess.Popen(
+            [binary("casework"), "up", "--port", str(port), "--ui-port", str(free_port())]
+            + ["--api-port", str(api_port), "--metrics-port", str(free_port())]
+            + ["--state-dir", str(state), "--database", url],
+            env=base,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
     try:
-        assert engine.stdout is not None
-        for line in engine.stdout:
-            if "Ctrl+C" in line:
-                break
-        else:
-            raise SystemExit(f"casework up did not start (exit {engine.wait()})")
+        deadline = time.monotonic() + UP_WITHIN
+        while "Ctrl+C" not in log.read_text(errors="replace"):
+            if engine.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(
+                    f"casework up did not start (exit {engine.poll()}): "
+                    f"{log.read_text(errors='replace')[-3000:]}"
+                )
+            time.sleep(0.1)
         profiles = tomllib.loads((state / "profiles.toml").read_text())["profiles"]
         yield Engine(
             url=f"http://127.0.0.1:{api_port}",
@@ -374,6 +409,7 @@ def running_engine(database: str = "sqlite") -> Iterator[Engine]:
         if cluster is not None:
             cluster.stop()
         shutil.rmtree(state, ignore_errors=True)
+        shutil.rmtree(log.parent, ignore_errors=True)
 
 
 MAIL_SINK = (

@@ -38,8 +38,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from temporalio.client import WithStartWorkflowOperation
-from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 sys.path.insert(0, str(Path(__file__).parent))  # the bare workflows, sandboxed like a case
@@ -47,6 +45,7 @@ from bare_case import BareCase, BareLocalCase, BareRows, noop  # noqa: E402
 from bench_tools import (  # noqa: E402
     acme_request,
     act,
+    bare_local_lifecycle,
     closing_steps,
     cpu_seconds,
     local_engine,
@@ -141,26 +140,9 @@ async def main(
             for action in ("respond", "resolve", "close"):
                 await t.timed(action, handle.execute_update(action, "x", result_type=str))
 
-        async def bare_local_lifecycle(n: int, t: Timings) -> None:
-            start = WithStartWorkflowOperation(
-                BareLocalCase.run,
-                id=f"bare-local-{uuid.uuid4().hex}",
-                task_queue=bare_queue,
-                id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-            )
-            await t.timed(
-                "open",
-                engine.client.execute_update_with_start_workflow(
-                    BareLocalCase.open, "x", start_workflow_operation=start
-                ),
-            )
-            handle = await start.workflow_handle()
-            for action in ("respond", "resolve", "close"):
-                await t.timed(action, handle.execute_update(action, "x", result_type=str))
-
         lifecycles = {
             "bare": bare_lifecycle,
-            "bare-local": bare_local_lifecycle,
+            "bare-local": lambda n, t: bare_local_lifecycle(engine.client, bare_queue, t.timed),
             "casework": casework_lifecycle,
         }
         results: dict[str, list[tuple[float, Timings]]] = {side: [] for side in SIDES}
