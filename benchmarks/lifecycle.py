@@ -20,8 +20,9 @@ interleaved (bare, bare-local, casework, bare, ...), so all see the same machine
   opens through the Intake workflow instead, as `casework open` and `casework api` do.
 
 Prints per round and as medians: lifecycles per second for each, casework's ratio to bare and
-to bare-local, and p50/p95 per action. Figures compare changes on this machine; they do not size a
-deployment.
+to bare-local, and p50/p95 per action. Figures compare changes on this machine; they do not
+size a deployment. `door_lifecycle.py` measures the same through the door's HTTP API, with the
+worker and the door as processes of their own.
 """
 
 from __future__ import annotations
