@@ -22,39 +22,22 @@ import argparse
 import asyncio
 import sqlite3
 import sys
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from temporalio.client import Client
-from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
-
-from casework import search_attributes
-from casework.client import open_case
-from casework.codec import data_converter
-from casework.domain.models import Channel, OpenCaseRequest, Priority
-from casework.domain.sla import policy_with
-from casework.engine import load_directory
-from casework.identity.keyring import fresh_ring
-from casework.settings import DEMO_DIRECTORY
-from casework.store import Store
-from worker import activities_for, build_worker
 
 sys.path.insert(0, str(Path(__file__).parent))
 from bare_case import BareTimer, write_row  # noqa: E402
-from bench_tools import binary, percentile  # noqa: E402
+from bench_tools import local_engine, outage_request, percentile, rss_mb  # noqa: E402
+
+from casework.client import open_case  # noqa: E402
+from casework.domain.sla import policy_with  # noqa: E402
 
 POLL = 0.05
-
-
-def rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def report(name: str, lateness: list[float], count: int) -> None:
@@ -84,93 +67,69 @@ async def watch(db: Path, query: str, due: dict[str, datetime], deadline: float)
 
 async def main(count: int, target: int, open_over: float = 0.0) -> None:
     policy = policy_with(every_tier={"P1": f"{target}s", "P2": "3600s", "P3": "7200s"})
-    with tempfile.TemporaryDirectory() as tmp:
-        ring = fresh_ring()
-        db = Path(tmp) / "casework.db"
-        store = Store(f"sqlite:///{db}", ring)
-        store.directory.replace(load_directory(DEMO_DIRECTORY))
-        env = await WorkflowEnvironment.start_local(
-            data_converter=data_converter(ring, store.realms.lookup),
-            dev_server_existing_path=binary("temporal"),
-            search_attributes=search_attributes.ALL,
-            dev_server_extra_args=["--db-filename", f"{tmp}/temporal.db"],
-        )
-        async with env:
-            client: Client = env.client
-            queue = f"breach-{uuid.uuid4().hex[:8]}"
-            before = rss_mb()
-            async with build_worker(
-                client, task_queue=queue, activities=activities_for(store, policy), ring=ring
-            ):
-                limit = asyncio.Semaphore(20)
+    async with local_engine("sqlite") as engine:
+        db = engine.db_path
+        client: Client = engine.client
+        queue = f"breach-{uuid.uuid4().hex[:8]}"
+        before = rss_mb()
+        async with engine.worker(queue, engine.activities(policy)):
+            limit = asyncio.Semaphore(20)
 
-                async def open_one(n: int) -> str:
-                    await asyncio.sleep(open_over * n / count)
-                    request = OpenCaseRequest(
-                        request_id=f"breach-{n}-{uuid.uuid4().hex[:6]}",
-                        channel=Channel.WEB,
-                        account_id="globex",
-                        contact_id="globex-carol",
-                        product="FortiManager",
-                        version="7.2.1",
-                        priority=Priority.P1,
-                        description=f"outage {n}",
-                    )
-                    async with limit:
-                        result = await open_case(client, request, task_queue=queue)
-                    assert result.case_id
-                    return result.case_id
+            async def open_one(n: int) -> str:
+                await asyncio.sleep(open_over * n / count)
+                async with limit:
+                    result = await open_case(client, outage_request(n, "breach"), task_queue=queue)
+                assert result.case_id
+                return result.case_id
 
-                started = time.monotonic()
-                cases = await asyncio.gather(*(open_one(n) for n in range(count)))
-                print(f"opened {count} cases in {time.monotonic() - started:.0f} s", flush=True)
-                due = {}
-                while len(due) < count:
-                    with sqlite3.connect(db) as conn:
-                        rows = conn.execute("SELECT case_id, due_at FROM case_facts").fetchall()
-                    due = {c: datetime.fromisoformat(d).replace(tzinfo=UTC) for c, d in rows}
-                    await asyncio.sleep(0.2)
-                print(
-                    f"worker memory with {count} cases open: {rss_mb():.0f} MB "
-                    f"(before: {before:.0f} MB)",
-                    flush=True,
+            started = time.monotonic()
+            cases = await asyncio.gather(*(open_one(n) for n in range(count)))
+            print(f"opened {count} cases in {time.monotonic() - started:.0f} s", flush=True)
+            due = {}
+            while len(due) < count:
+                with sqlite3.connect(db) as conn:
+                    rows = conn.execute("SELECT case_id, due_at FROM case_facts").fetchall()
+                due = {c: datetime.fromisoformat(d).replace(tzinfo=UTC) for c, d in rows}
+                await asyncio.sleep(0.2)
+            print(
+                f"worker memory with {count} cases open: {rss_mb():.0f} MB "
+                f"(before: {before:.0f} MB)",
+                flush=True,
+            )
+            last = max(due.values())
+            deadline = time.monotonic() + (last - datetime.now(UTC)).total_seconds() + 60
+            lateness = await watch(
+                db,
+                "SELECT DISTINCT case_id FROM outbox WHERE recipient_kind = 'escalation_manager'",
+                {c: due[c] for c in cases},
+                deadline,
+            )
+            report("casework", lateness, count)
+
+        bare_queue = f"bare-{uuid.uuid4().hex[:8]}"
+        rows_db = engine.folder / "bare.db"
+        with sqlite3.connect(rows_db) as conn:
+            conn.execute("CREATE TABLE alerts (id TEXT PRIMARY KEY, at TEXT)")
+        bare_due: dict[str, datetime] = {}
+        async with Worker(
+            client, task_queue=bare_queue, workflows=[BareTimer], activities=[write_row]
+        ):
+            start_at = datetime.now(UTC) + timedelta(seconds=15)
+            spread = max(1.0, count / 15)  # due times spread like the cases' openings
+            for n in range(count):
+                when = start_at + timedelta(seconds=spread * n / count + target / 4)
+                workflow_id = f"bare-{n}-{uuid.uuid4().hex[:6]}"
+                bare_due[workflow_id] = when
+                await client.start_workflow(
+                    BareTimer.run,
+                    args=[when.isoformat(), str(rows_db)],
+                    id=workflow_id,
+                    task_queue=bare_queue,
                 )
-                last = max(due.values())
-                deadline = time.monotonic() + (last - datetime.now(UTC)).total_seconds() + 60
-                lateness = await watch(
-                    db,
-                    "SELECT DISTINCT case_id FROM outbox "
-                    "WHERE recipient_kind = 'escalation_manager'",
-                    {c: due[c] for c in cases},
-                    deadline,
-                )
-                report("casework", lateness, count)
-
-            bare_queue = f"bare-{uuid.uuid4().hex[:8]}"
-            rows_db = Path(tmp) / "bare.db"
-            with sqlite3.connect(rows_db) as conn:
-                conn.execute("CREATE TABLE alerts (id TEXT PRIMARY KEY, at TEXT)")
-            bare_due: dict[str, datetime] = {}
-            async with Worker(
-                client, task_queue=bare_queue, workflows=[BareTimer], activities=[write_row]
-            ):
-                start_at = datetime.now(UTC) + timedelta(seconds=15)
-                spread = max(1.0, count / 15)  # due times spread like the cases' openings
-                for n in range(count):
-                    when = start_at + timedelta(seconds=spread * n / count + target / 4)
-                    workflow_id = f"bare-{n}-{uuid.uuid4().hex[:6]}"
-                    bare_due[workflow_id] = when
-                    await client.start_workflow(
-                        BareTimer.run,
-                        args=[when.isoformat(), str(rows_db)],
-                        id=workflow_id,
-                        task_queue=bare_queue,
-                    )
-                last = max(bare_due.values())
-                deadline = time.monotonic() + (last - datetime.now(UTC)).total_seconds() + 60
-                lateness = await watch(rows_db, "SELECT id FROM alerts", bare_due, deadline)
-                report("bare", lateness, count)
-        store.dispose()
+            last = max(bare_due.values())
+            deadline = time.monotonic() + (last - datetime.now(UTC)).total_seconds() + 60
+            lateness = await watch(rows_db, "SELECT id FROM alerts", bare_due, deadline)
+            report("bare", lateness, count)
 
 
 if __name__ == "__main__":
@@ -181,4 +140,8 @@ if __name__ == "__main__":
         "--open-over", type=float, default=0.0, help="pace the openings over this many seconds"
     )
     args = parser.parse_args()
+    if not 1 <= args.count <= 100_000 or not 1 <= args.target <= 86_400:
+        parser.error("-n from 1 to 100000, --target from 1 to 86400 seconds")
+    if not 0 <= args.open_over <= 86_400:
+        parser.error("--open-over from 0 to 86400 seconds")
     asyncio.run(main(args.count, args.target, args.open_over))

@@ -13,24 +13,17 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).parent))
+from bench_tools import binary, running_engine  # noqa: E402
+
 TARGET = 0.4
-CASEWORK = str(Path(sys.executable).with_name("casework"))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+CASEWORK = binary("casework")
 
 
 def timed(args: list[str], env: dict[str, str]) -> float:
@@ -46,30 +39,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=10)
     runs = parser.parse_args().runs
-    state = Path(tempfile.mkdtemp(prefix="casework-bench-"))
-    port, ui_port, api_port = free_port(), free_port(), free_port()
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("CASEWORK_", "TEMPORAL_"))}
-    env = {
-        **base,
-        "CASEWORK_STATE_DIR": str(state),
-        "TEMPORAL_ADDRESS": f"127.0.0.1:{port}",
-        "CASEWORK_PROFILE": "acme-alice",
-    }
-    engine = subprocess.Popen(
-        [CASEWORK, "up", "--port", str(port), "--ui-port", str(ui_port)]
-        + ["--api-port", str(api_port), "--state-dir", str(state)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        assert engine.stdout is not None
-        for line in engine.stdout:
-            if "Ctrl+C" in line:
-                break
-        else:
-            raise SystemExit("casework up did not start")
+    if not 1 <= runs <= 1_000:
+        parser.error("--runs from 1 to 1000")
+    with running_engine() as engine:
+        base = {k: v for k, v in os.environ.items() if not k.startswith(("CASEWORK_", "TEMPORAL_"))}
+        env = {
+            **base,
+            "CASEWORK_STATE_DIR": str(engine.state),
+            "TEMPORAL_ADDRESS": engine.temporal,
+            "CASEWORK_PROFILE": "acme-alice",
+        }
         opened = subprocess.run(
             [CASEWORK, "open", "--product", "FortiGate", "--version", "7.4.3"]
             + ["--priority", "P3", "--description", "benchmark case"],
@@ -106,13 +85,6 @@ def main() -> None:
             p90 = times[min(len(times) - 1, int(len(times) * 0.9))]
             verdict = "yes" if median <= TARGET else "NO"
             print(f"{name:<16} {median:>7.3f} {p90:>7.3f} {times[-1]:>7.3f}  {verdict}")
-    finally:
-        engine.send_signal(signal.SIGINT)
-        try:
-            engine.wait(30)
-        except subprocess.TimeoutExpired:
-            engine.kill()
-        shutil.rmtree(state, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -47,27 +47,19 @@ from pathlib import Path
 from typing import Any
 
 from temporalio.client import Client
-from temporalio.testing import WorkflowEnvironment
-
-from casework import search_attributes
-from casework.client import open_case
-from casework.codec import data_converter
-from casework.domain.directory import Directory
-from casework.domain.models import Channel, OpenCaseRequest, Priority
-from casework.domain.sla import policy_with
-from casework.identity.keyring import fresh_ring
-from casework.notify.config import RelayConfig
-from casework.notify.contracts import relay_id
-from casework.notify.subscriptions import subscription
-from casework.notify.waker import RelayWaker
-from casework.settings import DEMO_DIRECTORY
-from casework.store import Store
-from worker import activities_for, build_worker
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_tools import binary, percentile  # noqa: E402
+from bench_tools import local_engine, outage_request, percentile  # noqa: E402
 
-from casework.yamlfiles import load_data
+from casework.client import open_case  # noqa: E402
+from casework.domain.directory import Directory  # noqa: E402
+from casework.domain.sla import policy_with  # noqa: E402
+from casework.notify.config import RelayConfig  # noqa: E402
+from casework.notify.contracts import relay_id  # noqa: E402
+from casework.notify.subscriptions import subscription  # noqa: E402
+from casework.notify.waker import RelayWaker  # noqa: E402
+from casework.settings import DEMO_DIRECTORY  # noqa: E402
+from casework.yamlfiles import load_data  # noqa: E402
 
 
 class Arrivals:
@@ -150,36 +142,22 @@ async def main(count: int, target: int, slow_webhook: float) -> None:
         sink.start()
         pager, pager_url = http_receiver(pages, 0)
         slow, slow_url = http_receiver(hooks, slow_webhook)
-        ring = fresh_ring()
-        db = Path(tmp) / "casework.db"
-        store = Store(f"sqlite:///{db}", ring)
-        store.directory.replace(paged_directory(pager_url))
-        if slow_webhook:  # every event: opened, breached, escalated, ...
-            store.webhooks.add(slow_url, subscription(slow_url, ["all"]).events, "benchmark")
-        env = await WorkflowEnvironment.start_local(
-            data_converter=data_converter(ring, store.realms.lookup),
-            dev_server_existing_path=binary("temporal"),
-            search_attributes=search_attributes.ALL,
-            dev_server_extra_args=["--db-filename", f"{tmp}/temporal.db"],
-        )
-        async with env:
-            client: Client = env.client
+        async with local_engine("sqlite", directory=paged_directory(pager_url)) as engine:
+            if slow_webhook:  # every event: opened, breached, escalated, ...
+                events = subscription(slow_url, ["all"]).events
+                engine.store.webhooks.add(slow_url, events, "benchmark")
+            client: Client = engine.client
             queue = f"relay-{uuid.uuid4().hex[:8]}"
             relay = RelayConfig(smtp_host="127.0.0.1", smtp_port=port)
             waker = RelayWaker(client, queue, asyncio.get_running_loop())
-            async with build_worker(
-                client,
-                task_queue=queue,
-                activities=activities_for(store, policy, relay=relay, waker=waker),
-                ring=ring,
-            ):
+            activities = engine.activities(policy, relay=relay, waker=waker)
+            async with engine.worker(queue, activities):
                 await waker.wake_now()
-                await measure(client, queue, db, count, mails, pages, hooks)
+                await measure(client, queue, engine.db_path, count, mails, pages, hooks)
                 await client.get_workflow_handle(relay_id(queue)).terminate()
         for server in (pager, slow):
             server.shutdown()
         sink.stop()
-        store.dispose()
 
 
 async def measure(
@@ -194,16 +172,7 @@ async def measure(
     limit = asyncio.Semaphore(20)
 
     async def open_one(n: int) -> str:
-        request = OpenCaseRequest(
-            request_id=f"late-{n}-{uuid.uuid4().hex[:6]}",
-            channel=Channel.WEB,
-            account_id="globex",
-            contact_id="globex-carol",
-            product="FortiManager",
-            version="7.2.1",
-            priority=Priority.P1,
-            description=f"outage {n}",
-        )
+        request = outage_request(n, "late")
         async with limit:
             result = await open_case(client, request, task_queue=queue)
         assert result.case_id

@@ -19,110 +19,61 @@ import asyncio
 import gc
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
 
 from temporalio.client import Client
-from temporalio.testing import WorkflowEnvironment
-
-from casework import search_attributes
-from casework.client import open_case
-from casework.codec import data_converter
-from casework.domain.actions import ActionResult
-from casework.domain.models import Channel, OpenCaseRequest, Priority
-from casework.domain.sla import DEFAULT_POLICY
-from casework.engine import load_directory
-from casework.identity.interceptors import PrincipalHeaders, acting
-from casework.identity.keyring import fresh_ring
-from casework.identity.principal import Principal
-from casework.settings import DEMO_DIRECTORY
-from casework.store import Store
-from worker import activities_for, build_worker
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_tools import binary  # noqa: E402
+from bench_tools import acme_request, act, local_engine, rss_mb  # noqa: E402
 
-
-def rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+from casework.client import open_case  # noqa: E402
 
 
 async def action_p50(door: Client, case_id: str, times: int = 10) -> float:
     handle = door.get_workflow_handle(case_id)
     samples = []
     for n in range(times):
-        with acting(Principal(id="acme-alice", via="api-key")):
-            started = time.perf_counter()
-            await handle.execute_update(
-                "comment", {"text": f"still down ({n})"}, result_type=ActionResult
-            )
-            samples.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        await act(handle, "comment", "acme-alice", {"text": f"still down ({n})"})
+        samples.append(time.perf_counter() - started)
     return statistics.median(samples) * 1000
 
 
 async def main(marks: list[int], concurrency: int) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        ring = fresh_ring()
-        store = Store(f"sqlite:///{tmp}/casework.db", ring)
-        store.directory.replace(load_directory(DEMO_DIRECTORY))
-        env = await WorkflowEnvironment.start_local(
-            data_converter=data_converter(ring, store.realms.lookup),
-            dev_server_existing_path=binary("temporal"),
-            search_attributes=search_attributes.ALL,
-        )
-        async with env:
-            config = env.client.config()
-            config["interceptors"] = [PrincipalHeaders(ring)]
-            door = Client(**config)
-            queue = f"memory-{uuid.uuid4().hex[:8]}"
-            idle = rss_mb()
-            worker = build_worker(
-                env.client,
-                task_queue=queue,
-                activities=activities_for(store, DEFAULT_POLICY),
-                ring=ring,
-            )
-            print(f"worker cache: {worker.config().get('max_cached_workflows')} cases")
-            async with worker:
-                limit = asyncio.Semaphore(concurrency)
-                opened: list[str] = []
+    async with local_engine("memory") as engine:
+        door = engine.door()
+        queue = f"memory-{uuid.uuid4().hex[:8]}"
+        idle = rss_mb()
+        worker = engine.worker(queue)
+        print(f"worker cache: {worker.config().get('max_cached_workflows')} cases")
+        async with worker:
+            limit = asyncio.Semaphore(concurrency)
+            opened: list[str] = []
 
-                async def open_one(n: int) -> None:
-                    request = OpenCaseRequest(
-                        request_id=f"memory-{n}-{uuid.uuid4().hex[:6]}",
-                        channel=Channel.WEB,
-                        account_id="acme",
-                        contact_id="acme-alice",
-                        product="FortiGate",
-                        version="7.4.3",
-                        priority=Priority.P3,
-                        description=f"case {n} of many",
-                    )
-                    async with limit:
-                        result = await open_case(door, request, task_queue=queue)
-                    opened.append(result.case_id)
+            async def open_one(n: int) -> None:
+                request = acme_request(n, "memory", f"case {n} of many")
+                async with limit:
+                    result = await open_case(door, request, task_queue=queue)
+                assert result.case_id
+                opened.append(result.case_id)
 
-                started = time.monotonic()
-                first_ms = None
-                for mark in sorted(marks):
-                    await asyncio.gather(*(open_one(n) for n in range(len(opened), mark)))
-                    await asyncio.sleep(2)  # the last openings' side effects land
-                    gc.collect()
-                    first = await action_p50(door, opened[0])
-                    newest = await action_p50(door, opened[-1])
-                    first_ms = first_ms or first
-                    print(
-                        f"{mark:>6} open: worker {rss_mb():5.0f} MB (idle {idle:.0f} MB); "
-                        f"a comment p50 on the first case {first:4.0f} ms, on the newest "
-                        f"{newest:4.0f} ms; {time.monotonic() - started:5.0f} s so far",
-                        flush=True,
-                    )
-        store.dispose()
+            started = time.monotonic()
+            first_ms = None
+            for mark in sorted(marks):
+                await asyncio.gather(*(open_one(n) for n in range(len(opened), mark)))
+                await asyncio.sleep(2)  # the last openings' side effects land
+                gc.collect()
+                first = await action_p50(door, opened[0])
+                newest = await action_p50(door, opened[-1])
+                first_ms = first_ms or first
+                print(
+                    f"{mark:>6} open: worker {rss_mb():5.0f} MB (idle {idle:.0f} MB); "
+                    f"a comment p50 on the first case {first:4.0f} ms, on the newest "
+                    f"{newest:4.0f} ms; {time.monotonic() - started:5.0f} s so far",
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":
@@ -130,4 +81,6 @@ if __name__ == "__main__":
     parser.add_argument("--marks", type=int, nargs="+", default=[1000, 5000, 10000])
     parser.add_argument("-c", "--concurrency", type=int, default=40)
     args = parser.parse_args()
+    if not all(1 <= m <= 100_000 for m in args.marks) or not 1 <= args.concurrency <= 1_000:
+        parser.error("--marks from 1 to 100000 each, -c from 1 to 1000")
     asyncio.run(main(args.marks, args.concurrency))

@@ -21,64 +21,29 @@ import asyncio
 import os
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from temporalio.client import Client  # noqa: E402
-from temporalio.testing import WorkflowEnvironment  # noqa: E402
-
-from casework import search_attributes  # noqa: E402
-from casework.client import open_case  # noqa: E402
-from casework.codec import data_converter  # noqa: E402
-from casework.domain.actions import ActionResult  # noqa: E402
-from casework.domain.models import CaseView, Channel, OpenCaseRequest, Priority  # noqa: E402
-from casework.engine import load_directory  # noqa: E402
-from casework.identity.interceptors import PrincipalHeaders, acting  # noqa: E402
-from casework.identity.keyring import fresh_ring  # noqa: E402
-from casework.identity.principal import Principal  # noqa: E402
-from casework.settings import DEMO_DIRECTORY  # noqa: E402
-from casework.store import Store  # noqa: E402
-from tests.worker_processes import WorkerProcess, until_polling  # noqa: E402
+from temporalio.client import Client
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_tools import binary  # noqa: E402
+from bench_tools import acme_request, act, closing_steps, local_engine, until_routed  # noqa: E402
+
+from casework.client import open_case  # noqa: E402
+from tests.worker_processes import WorkerProcess, until_polling  # noqa: E402
 
 WARM_UP = 6
 """Lifecycles per round before timing: each worker's sandbox imports the workflows once."""
 
 
 async def lifecycle(door: Client, queue: str, n: int) -> None:
-    request = OpenCaseRequest(
-        request_id=f"bench-{uuid.uuid4().hex}",
-        channel=Channel.WEB,
-        account_id="acme",
-        contact_id="acme-alice",
-        product="FortiGate",
-        version="7.4.3",
-        priority=Priority.P3,
-        description=f"benchmark case {n}",
-    )
-    opened = await open_case(door, request, task_queue=queue)
+    opened = await open_case(door, acme_request(n), task_queue=queue)
     assert opened.case_id
     handle = door.get_workflow_handle(opened.case_id)
-    owner = None
-    while owner is None:  # routed (E1): part of the lifecycle
-        view = await handle.query("view", {"viewer": "acme-alice"}, result_type=CaseView)
-        owner = view.owner.engineer_id if view.owner else None
-        if owner is None:
-            await asyncio.sleep(0.02)
-    for action, who, fields in (
-        ("respond", owner, {"text": "looking"}),
-        ("resolve", owner, {"resolution": "fixed"}),
-        ("close", "acme-alice", {"reason": "thanks"}),
-    ):
-        with acting(Principal(id=who, via="api-key")):
-            await handle.execute_update(action, fields, result_type=ActionResult)
+    owner = await until_routed(handle)  # routed (E1): part of the lifecycle
+    for action, who, fields in closing_steps(owner):
+        await act(handle, action, who, fields)
 
 
 async def timed(door: Client, queue: str, count: int, concurrency: int) -> float:
@@ -94,66 +59,40 @@ async def timed(door: Client, queue: str, count: int, concurrency: int) -> float
 
 
 async def main(count: int, concurrency: int, rounds: int, db: str, counts: list[int]) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        cluster = None
-        if db == "postgres":
-            from tests.postgres_cluster import PostgresCluster
-
-            cluster = PostgresCluster.start()
-            url = cluster.new_database()
-        else:
-            url = f"sqlite:///{folder / 'casework.db'}"
-        ring = fresh_ring()
-        keyring = folder / "keyring.json"
-        keyring.write_text(ring.to_json())
-        store = Store(url, ring)
-        store.directory.replace(load_directory(DEMO_DIRECTORY))
-        env = await WorkflowEnvironment.start_local(
-            data_converter=data_converter(ring, store.realms.lookup),
-            dev_server_existing_path=binary("temporal"),
-            search_attributes=search_attributes.ALL,
-        )
-        rates: dict[int, list[float]] = {n: [] for n in counts}
-        try:
-            async with env:
-                config = env.client.config()
-                config["interceptors"] = [PrincipalHeaders(ring)]
-                door = Client(**config)
-                target = env.client.service_client.config.target_host
-                for r in range(rounds):
-                    for workers in counts:
-                        queue = f"bench-{uuid.uuid4().hex[:8]}"
-                        fleet = [
-                            WorkerProcess.start(
-                                f"r{r}-w{i}",
-                                folder=folder,
-                                temporal=target,
-                                task_queue=queue,
-                                db_url=url,
-                                extra_env={
-                                    "CASEWORK_KEYRING_FILE": str(keyring),
-                                    "CASEWORK_LOG_FORMAT": "json",
-                                },
-                            )
-                            for i in range(workers)
-                        ]
-                        try:
-                            await until_polling(env.client, queue, fleet)
-                            await timed(door, queue, WARM_UP * workers, concurrency)
-                            rate = await timed(door, queue, count, concurrency)
-                        finally:
-                            for w in fleet:
-                                w.stop()
-                        rates[workers].append(rate)
-                        print(
-                            f"round {r + 1}: {workers} worker(s) {rate:6.2f} lifecycles/s",
-                            flush=True,
-                        )
-        finally:
-            store.dispose()
-            if cluster is not None:
-                cluster.stop()
+    rates: dict[int, list[float]] = {n: [] for n in counts}
+    async with local_engine("memory", database=db) as engine:
+        folder = engine.folder
+        keyring = engine.keyring_file()
+        door = engine.door()
+        for r in range(rounds):
+            for workers in counts:
+                queue = f"bench-{uuid.uuid4().hex[:8]}"
+                fleet = [
+                    WorkerProcess.start(
+                        f"r{r}-w{i}",
+                        folder=folder,
+                        temporal=engine.target,
+                        task_queue=queue,
+                        db_url=engine.database,
+                        extra_env={
+                            "CASEWORK_KEYRING_FILE": str(keyring),
+                            "CASEWORK_LOG_FORMAT": "json",
+                        },
+                    )
+                    for i in range(workers)
+                ]
+                try:
+                    await until_polling(engine.client, queue, fleet)
+                    await timed(door, queue, WARM_UP * workers, concurrency)
+                    rate = await timed(door, queue, count, concurrency)
+                finally:
+                    for w in fleet:
+                        w.stop()
+                rates[workers].append(rate)
+                print(
+                    f"round {r + 1}: {workers} worker(s) {rate:6.2f} lifecycles/s",
+                    flush=True,
+                )
     one = statistics.median(rates[counts[0]])
     print(
         f"\ndatabase: {db}, {count} lifecycles a round, {concurrency} in flight, {rounds} rounds, "
@@ -175,7 +114,12 @@ if __name__ == "__main__":
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--workers", default="1,2,3", help="worker counts, e.g. 1,2,3")
     args = parser.parse_args()
-    counts = [int(w) for w in args.workers.split(",")]
-    if args.count < 1 or args.concurrency < 1 or args.rounds < 1 or min(counts) < 1:
-        raise SystemExit("-n, -c, --rounds and --workers must be positive")
+    try:
+        counts = [int(w) for w in args.workers.split(",")]
+    except ValueError:
+        parser.error(f"--workers {args.workers!r}: worker counts separated by commas, like 1,2,3")
+    if not (1 <= args.count <= 100_000 and 1 <= args.concurrency <= 1_000):
+        parser.error("-n from 1 to 100000, -c from 1 to 1000")
+    if not 1 <= args.rounds <= 100 or not all(1 <= w <= 16 for w in counts):
+        parser.error("--rounds from 1 to 100, --workers each from 1 to 16")
     asyncio.run(main(args.count, args.concurrency, args.rounds, args.db, counts))
