@@ -295,7 +295,9 @@ def check_mail(rollout: Rollout, mail: Path, findings: Findings) -> None:
         for n in rollout.store.outbox.rows(case_id)
     }
     undelivered = [k for k, n in ours.items() if n["status"] != "delivered"]
-    findings.expect(not undelivered, f"{len(undelivered)} notifications undelivered: {undelivered[:5]}")
+    findings.expect(
+        not undelivered, f"{len(undelivered)} notifications undelivered: {undelivered[:5]}"
+    )
     twice = {k: c for k, c in keys.items() if k in ours and c > 1}
     findings.expect(not twice, f"mailed more than once: {twice}")
     findings.figures["mails"] = sum(c for k, c in keys.items() if k in ours)
@@ -349,7 +351,9 @@ def carried(view: CaseView) -> dict[str, Any]:
             if e.channel != "sla_breach"
         ],
         "attachments": [(a.id, a.name, a.sha256) for a in view.attachments],
-        "log_approvals": [(a.request_id, a.status, a.logs, a.expires_at) for a in view.log_approvals],
+        "log_approvals": [
+            (a.request_id, a.status, a.logs, a.expires_at) for a in view.log_approvals
+        ],
         "vendor_escalations": [(v.escalation_id, v.status) for v in view.vendor_escalations],
         "problem_report": view.problem_report,
         "escalated_from": view.escalated_from,
@@ -374,3 +378,56 @@ def _aware(at: Any) -> datetime:
 
     value = at if isinstance(at, datetime) else datetime.fromisoformat(str(at))
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+async def check_all(
+    rollout: Rollout,
+    converter: DataConverter,
+    before_feeds: dict[str, list[dict[str, Any]]],
+    before_views: dict[str, CaseView],
+    after_views: dict[str, CaseView],
+) -> Findings:
+    """Every check above, once the cases are driven on and their notifications delivered."""
+    findings = Findings()
+    runs = await check_runs(rollout, findings)
+    await check_v2_is_incompatible(rollout, runs, converter, findings)
+    check_timers(rollout, findings)
+    check_outbox(rollout, findings)
+    check_mail(rollout, rollout.mail, findings)
+    check_feeds(rollout, before_feeds, runs, findings)
+    check_carried(before_views, after_views, findings)
+    return findings
+
+
+@dataclass
+class Outcome:
+    """What the operator saw at each step, and the findings at the end."""
+
+    v1_before: dict[str, Any]
+    promoted: dict[str, Any]
+    v1_drained: dict[str, Any]
+    versions_after: list[dict[str, Any]]
+    findings: Findings
+
+
+async def upgrade(rollout: Rollout, converter: DataConverter, drain_timeout: float) -> Outcome:
+    """The whole rollout: version 1 with the cases, version 2 promoted, version 1 drained and
+    stopped, the cases driven on; then every check. The caller stops what `rollout` started."""
+    await rollout.start_worker(V1)
+    await rollout.open_mix()
+    cases = len(rollout.case_ids())
+    before_feeds = {c: rollout.store.feed.page(c, limit=1000) for c in rollout.case_ids()}
+    before_views = await rollout.views()
+    v1_before = await rollout.version_until(V1, lambda r: r["open_cases"] == cases)
+
+    await rollout.start_worker(V2)
+    promoted = await rollout.promote(V2)
+    v1_drained = await rollout.until_may_shut_down(V1, timeout=drain_timeout)
+    rollout.stop_v1()
+
+    after_views = await rollout.views()  # answered by version 2 alone
+    await rollout.drive_on()
+    await rollout.until_delivered()
+    findings = await check_all(rollout, converter, before_feeds, before_views, after_views)
+    findings.figures.update(rollout.figures())
+    return Outcome(v1_before, promoted, v1_drained, await rollout.versions(), findings)

@@ -43,6 +43,7 @@ from typing import Any
 
 from sqlalchemy import select
 from temporalio.client import Client
+from temporalio.service import RPCError
 
 from casework.attachments import AttachmentStore
 from casework.domain.business_calendar import calendar_for, closed_days
@@ -53,6 +54,7 @@ from casework.store import Store
 from casework.store.tables import case_rows
 from casework.yamlfiles import dump_text
 from tests.conftest import (
+    SETTLE_TIMEOUT,
     STORED_FILES,
     STORED_SHA,
     TEST_RING,
@@ -78,6 +80,9 @@ V1, V2 = "1.0-v1", "2.0-v2"
 V2_WORKER = [sys.executable, "-m", "tests.upgrade_v2_worker"]
 """`casework worker` with version 2's Case workflow."""
 CLI_TIMEOUT = 120.0 * TIME_SCALE
+VERSIONS_EVERY = 1.0
+"""Seconds between two `casework versions` while waiting on what it says (each is a process
+that takes about half a second)."""
 
 CONTACTS = {
     "acme": "acme-alice",
@@ -131,6 +136,7 @@ class Timings:
     promote_s: float = 0.0
     drain_s: float = 0.0
     drive_on_s: float = 0.0
+    promote_started: float = 0.0
     promoted_at: datetime | None = None
     v1_stopped_at: datetime | None = None
 
@@ -301,9 +307,7 @@ class Rollout:
         await self.act(
             case, "attach", case.contact, name=f"ike-{n}.log", sha256=STORED_SHA, size=38
         )
-        await self.act(
-            case, "request_log_approval", case.owner, logs=["att-1"], note=f"IKE of {n}"
-        )
+        await self.act(case, "request_log_approval", case.owner, logs=["att-1"], note=f"IKE of {n}")
         return case
 
     async def _partner(self, n: int) -> Case:
@@ -375,28 +379,50 @@ class Rollout:
     async def promote(self, build_id: str) -> dict[str, Any]:
         """`casework versions promote BUILD --json`, timed; its answer."""
         self.timings.promoted_at = datetime.now(UTC)
-        started = time.monotonic()
+        self.timings.promote_started = time.monotonic()
         answer = await self.casework("versions", "promote", build_id, "--json")
-        self.timings.promote_s = time.monotonic() - started
+        self.timings.promote_s = time.monotonic() - self.timings.promote_started
         assert answer.returncode == 0, f"promote {build_id} refused: {answer.stderr}"
         return dict(json.loads(answer.stdout))
 
-    async def until_may_shut_down(self, build_id: str, timeout: float) -> dict[str, Any]:
-        """`casework versions` until it says `build_id` may be shut down; the drain time is
-        from the promotion's start."""
-        started = time.monotonic() - self.timings.promote_s
-        deadline = time.monotonic() + timeout
+    async def version_until(
+        self, build_id: str, holds: Callable[[dict[str, Any]], Any], timeout: float | None = None
+    ) -> dict[str, Any]:
+        """`casework versions` until its row of `build_id` satisfies `holds` (its counts come
+        from visibility, a moment behind the cases); that row."""
+        deadline = time.monotonic() + (SETTLE_TIMEOUT if timeout is None else timeout)
         while True:
             rows = await self.versions()
             row = next((r for r in rows if r.get("build_id") == build_id), None)
-            if row is not None and row.get("may_shut_down"):
-                self.timings.drain_s = time.monotonic() - started
+            if row is not None and holds(row):
                 return row
             if time.monotonic() > deadline:
-                raise AssertionError(
-                    f"{build_id} never said it may be shut down in {timeout:.0f} s: {rows}"
-                )
-            await asyncio.sleep(1.0)
+                raise AssertionError(f"`casework versions` never showed it for {build_id}: {rows}")
+            await asyncio.sleep(VERSIONS_EVERY)
+
+    async def until_may_shut_down(self, build_id: str, timeout: float) -> dict[str, Any]:
+        """`casework versions` until it says `build_id` may be shut down; the drain time runs
+        from the promotion's start."""
+        row = await self.version_until(build_id, lambda r: r.get("may_shut_down"), timeout)
+        self.timings.drain_s = time.monotonic() - self.timings.promote_started
+        return row
+
+    def figures(self) -> dict[str, Any]:
+        return {
+            "cases": len(self.case_ids()),
+            "opened_in_s": round(self.timings.opened_s, 1),
+            "promote_s": round(self.timings.promote_s, 1),
+            "drain_s": round(self.timings.drain_s, 1),
+            "drive_on_s": round(self.timings.drive_on_s, 1),
+            "log_sharing": self.log_sharing_zone or "none open: waiting for business hours",
+        }
+
+    async def end_relay(self) -> None:
+        """The relay outlives its workers on the dev server: end it with the test."""
+        try:
+            await self.client.get_workflow_handle(f"casework-relay-{self.queue}").terminate()
+        except RPCError:
+            pass  # never started, or ended already
 
     def stop_v1(self) -> None:
         self.workers[V1].stop()
@@ -482,4 +508,3 @@ class Rollout:
 
     def feed_kinds(self, case_id: str) -> list[str]:
         return [e["kind"] for e in self.store.feed.page(case_id, limit=1000)]
-
