@@ -1,5 +1,11 @@
 """The casework worker: runs the case and intake workflows and their activities.
 
+Worker Versioning (issue 28): a worker of `casework up`, `casework worker` and this module's
+`main` registers its deployment version (CASEWORK_DEPLOYMENT_NAME, CASEWORK_BUILD_ID: the
+package's version by default) unless CASEWORK_WORKER_VERSIONING=off; the first worker of a
+deployment without a current version makes its own current (casework.versions.first_deploy).
+A worker built in-process (tests) is unversioned unless given `version`.
+
 `build_worker` is shared by `casework up`, tests and this module's `main`, which connects with
 the SDK's environment configuration (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY,
 TEMPORAL_TLS_*, TEMPORAL_PROFILE and the config file), so the same worker runs against the
@@ -21,10 +27,11 @@ import temporalio.activity
 from sqlalchemy.exc import DBAPIError
 from temporalio.client import Client
 from temporalio.client import Interceptor as ClientInterceptor
+from temporalio.common import VersioningBehavior, WorkerDeploymentVersion
 from temporalio.envconfig import ClientConfig
 from temporalio.exceptions import ApplicationError
 from temporalio.runtime import Runtime
-from temporalio.worker import Worker
+from temporalio.worker import Worker, WorkerDeploymentConfig
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities import (
@@ -47,6 +54,7 @@ from casework.client import CaseworkError, Opener
 from casework.collector import tune_for_worker
 from casework.contracts import IntakeStep
 from casework.converter import converter_for
+from casework.deployment import first_deploy, running_as, worker_version
 from casework.domain.models import OpenCaseRequest, OpenCaseResult
 from casework.domain.sla import SlaPolicy
 from casework.engine import load_policy, open_store
@@ -65,8 +73,11 @@ from casework.startup import announce, register_secrets
 from workflows.case import CaseWorkflow
 from workflows.intake import IntakeWorkflow
 from workflows.relay import NotificationRelay
+from workflows.unversioned import UNVERSIONED_WORKFLOWS
 
 WORKFLOWS = [CaseWorkflow, IntakeWorkflow, NotificationRelay]
+"""As a versioned worker registers them (each PINNED); an unversioned one registers their
+twins (workflows.unversioned)."""
 WORKFLOW_RUNNER = ShortcutRunner(
     SandboxedWorkflowRunner(
         restrictions=SandboxRestrictions.default.with_passthrough_modules("workflows", "casework")
@@ -144,18 +155,27 @@ def build_worker(
     activities: list,  # type: ignore[type-arg]
     ring: KeyRing,
     executor: ThreadPoolExecutor | None = None,
+    version: WorkerDeploymentVersion | None = None,
     **options,  # type: ignore[no-untyped-def]
 ) -> Worker:
     """The one place a casework worker is assembled. The activity that starts case workflows
     uses this worker's own client. `ring` verifies the door's tokens (casework.identity):
-    every worker of a deployment loads the same ring."""
+    every worker of a deployment loads the same ring. `version`: the deployment version this
+    worker registers (Worker Versioning, issue 28; `casework.versions.worker_version`);
+    None: an unversioned worker."""
     tune_for_worker()
     client = with_encrypted_headers(client)  # the door's tokens arrive encrypted
     starter = _starter(client, activities, task_queue)
+    if version is not None:
+        options["deployment_config"] = WorkerDeploymentConfig(
+            version=version,
+            use_worker_versioning=True,
+            default_versioning_behavior=VersioningBehavior.PINNED,
+        )
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=WORKFLOWS,
+        workflows=WORKFLOWS if version is not None else UNVERSIONED_WORKFLOWS,
         workflow_runner=options.pop("workflow_runner", WORKFLOW_RUNNER),
         activities=[*activities, starter.start_case, starter.intake_and_start],
         activity_executor=executor or ThreadPoolExecutor(ACTIVITY_THREADS),
@@ -271,6 +291,7 @@ async def main(
         raise SystemExit(str(e)) from None
     ring = load_keyring(settings.state_dir)
     register_secrets(ring, relay)
+    version = worker_version(settings)
     announce(
         "casework worker",
         settings,
@@ -281,6 +302,7 @@ async def main(
         joined=joined,
         metrics_port=metrics_port,
         health_port=health_port,
+        deployment_version=running_as(settings),
     )
     store = open_store(settings, create_ring=False)
     policy = load_policy(settings)
@@ -310,16 +332,35 @@ async def main(
         task_queue=settings.task_queue,
         activities=activities_for(store, policy, attachments=attachments, relay=relay, waker=waker),
         ring=ring,
+        version=version,
     )
     if health_port is not None:
         health = Health(client, store, running=lambda: worker.is_running)
         health.start_ticking()
         serve_health(health, loop, health_port, metrics_host)
         logging.info("health on http://%s:%d/livez and /readyz", metrics_host, health_port)
-    logging.info("casework worker on task queue %s", settings.task_queue)
+    logging.info(
+        "casework worker on task queue %s, deployment version %s",
+        settings.task_queue,
+        running_as(settings),
+    )
     running = asyncio.ensure_future(worker.run())
     await waker.wake_now()  # the relay runs (rows queued while no worker ran go out now)
+    if version is not None:  # a first deploy needs no operator (casework.versions)
+        deploying = asyncio.ensure_future(first_deploy(client, settings))
+        deploying.add_done_callback(_said)
     await running
+
+
+def _said(done: asyncio.Future[str]) -> None:
+    """Log what `first_deploy` did (or why it could not)."""
+    if done.cancelled():
+        return
+    error = done.exception()
+    if error is not None:
+        logging.warning("the worker's version was not checked: %s", error)
+        return
+    logging.info("%s", done.result())
 
 
 def cli() -> None:

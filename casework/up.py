@@ -11,6 +11,10 @@ and their timers survive a restart: the server's state is on disk.
 One engine per state folder: it holds `<state>/engine.lock` for its life (casework.state_lock),
 so a second `casework up` on the folder is refused at once, naming this one.
 
+Its worker registers this package's deployment version and makes it current at start
+(casework.versions.take_over): the cases of another version roll over onto it once a worker of
+theirs runs beside this one, which the banner says.
+
 It also runs the door (`casework.door`, the API people use) on `--api-port`, in this process
 beside the worker, and wires the Web UI to its codec endpoint. On first run it makes an API key
 for each person of the demo directory and writes them as profiles (`<state>/profiles.toml`).
@@ -24,9 +28,8 @@ import contextlib
 import logging
 import os
 import signal
-import socket
-from collections.abc import Awaitable
-from dataclasses import dataclass, replace
+from collections.abc import Awaitable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -35,6 +38,7 @@ from casework.attachments import FOLDER as ATTACHMENTS
 from casework.attachments import AttachmentStore
 from casework.codec.server import ui_origins
 from casework.converter import converter_for
+from casework.deployment import running_as, take_over, worker_version
 from casework.dev_server import (
     NAMESPACE,
     ServerLog,
@@ -45,11 +49,10 @@ from casework.dev_server import (
     ensure_search_attributes,
     temporal_binary,
 )
-from casework.domain.sla import DEFAULT_POLICY
 from casework.door.app import create_app
 from casework.door.credentials import OidcConfig
 from casework.door.serve import PROFILES, DoorRefused, demo_profiles, owner_only, start_door
-from casework.engine import load_directory, load_policy, open_store
+from casework.engine import load_policy, open_store
 from casework.engine_record import EngineMismatch, EngineRecord, for_engine, write_record
 from casework.identity.keyring import KeyRing, KeyRingError, load_keyring
 from casework.metrics import runtime_with_metrics, serve_casework_metrics
@@ -63,76 +66,9 @@ from casework.observability import (
 from casework.settings import Settings, environment
 from casework.startup import announce, register_secrets
 from casework.state_lock import Holder, StateFolderHeld, StateLock
-from casework.yamlfiles import FileRefused
-
-HOST = "127.0.0.1"
+from casework.up_checks import HOST, UpOptions, check_files, check_ports
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class UpOptions:
-    settings: Settings
-    port: int = 7233
-    ui_port: int = 8233
-    api_port: int = 8234
-    metrics_port: int = 8235
-    """casework's Prometheus metrics; the Temporal SDK's on the next port (casework.metrics)."""
-    smtp_port: int = 0
-    """The local SMTP sink's port (issue 14); 0: any free port, printed."""
-    database_given: bool = False
-    """The database was named (--database, --db-url, CASEWORK_DB_URL): it must be the one the
-    state folder's engine recorded, if it recorded one (casework.engine_record)."""
-
-
-def check_files(settings: Settings) -> None:
-    """S5: the policy and directory files are valid before anything starts (FileRefused)."""
-    problems = []
-    policy = DEFAULT_POLICY  # the directory's tiers are checked against it if the file is bad
-    try:
-        policy = load_policy(settings)
-    except FileRefused as e:
-        problems.append(str(e))
-    if settings.directory_file is not None:
-        try:
-            load_directory(settings.directory_file, policy)
-        except FileRefused as e:
-            problems.append(str(e))
-    if problems:
-        raise FileRefused("\n".join(problems))
-
-
-def port_taken(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((HOST, port))
-        except OSError:
-            return True
-    return False
-
-
-def check_ports(options: UpOptions) -> None:
-    ports = (
-        ("--port", options.port),
-        ("--ui-port", options.ui_port),
-        ("--api-port", options.api_port),
-        ("--metrics-port", options.metrics_port),
-        ("--metrics-port (+1, the SDK's)", options.metrics_port + 1),
-        *((("--smtp-port", options.smtp_port),) if options.smtp_port else ()),
-    )
-    for i, (flag, port) in enumerate(ports):
-        for other, same in ports[i + 1 :]:
-            if port == same:
-                raise UpRefused(f"{flag} and {other} are both {port}: give them different ports")
-    for flag, port in ports:
-        if not 0 < port < 65536:
-            raise UpRefused(f"{flag} {port} is not a TCP port; use a number from 1 to 65535", 2)
-        if port_taken(port):
-            raise UpRefused(
-                f"port {port} ({flag}) is already in use, perhaps by another `casework up` or "
-                f"Temporal server: stop it, or choose a free port with {flag}"
-            )
 
 
 def upload_bound() -> int:
@@ -200,7 +136,12 @@ async def _until_stopped(work: Awaitable[T], stop: asyncio.Event) -> T | None:
     return None
 
 
-def banner(options: UpOptions, profiles: Path | None = None, mail: str | None = None) -> str:
+def banner(
+    options: UpOptions,
+    profiles: Path | None = None,
+    mail: str | None = None,
+    versions: Sequence[str] = (),
+) -> str:
     settings = options.settings
     address = f"{HOST}:{options.port}"
     exports = []
@@ -220,6 +161,7 @@ def banner(options: UpOptions, profiles: Path | None = None, mail: str | None = 
         f"  State:      {settings.state_dir} (temporal.db, casework.db, temporal.log, "
         f"{ATTACHMENTS}/)",
         f"  Task queue: {settings.task_queue}",
+        *versions,
         *([f"  Mail:       {mail}"] if mail else []),
         *(
             [
@@ -363,10 +305,15 @@ async def _run_holding(options: UpOptions, command: list[str]) -> int:
             waker=waker,
         )
         worker = build_worker(
-            client, task_queue=settings.task_queue, activities=activities, ring=ring
+            client,
+            task_queue=settings.task_queue,
+            activities=activities,
+            ring=ring,
+            version=worker_version(settings),
         )
         worker_run = asyncio.ensure_future(worker.run())
         await waker.wake_now()
+        versions = await _until_stopped(take_over(client, settings), stop) or ()
         server_exit = asyncio.ensure_future(process.wait())
         stopper = asyncio.ensure_future(stop.wait())
         profiles = demo_profiles(store, settings.state_dir, api_url(options))
@@ -385,7 +332,7 @@ async def _run_holding(options: UpOptions, command: list[str]) -> int:
             ui_origins=ui_origins(ui_port=options.ui_port),
         )
         door = await _open_door(app, options, worker)
-        print(banner(options, profiles, mail), flush=True)
+        print(banner(options, profiles, mail, versions), flush=True)
         await asyncio.wait({worker_run, server_exit, stopper}, return_when=asyncio.FIRST_COMPLETED)
         stopper.cancel()
         await door.stop()
@@ -475,6 +422,7 @@ def _announce(options: UpOptions, ring: KeyRing, relay: RelayConfig) -> None:
         relay=relay,
         api=api_url(options),
         metrics_port=options.metrics_port,
+        deployment_version=running_as(options.settings),
     )
 
 

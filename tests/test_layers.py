@@ -74,6 +74,8 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "casework.collector",
             "casework.sharing",
             "casework.dev_server",
+            "casework.versions",
+            "casework.deployment",
         ),
     ),
     (
@@ -82,6 +84,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "casework.door",
             "casework.cli",
             "casework.up",
+            "casework.up_checks",
             "casework.simulation",
             "casework.report_chart",
             "casework",  # the package's own __init__

@@ -227,3 +227,40 @@ def test_docs_configuration_md_is_the_settings_objects_table() -> None:
     )
     for name, _ in variables():
         assert f"`{name}`" in wanted
+
+
+def test_the_worker_version_comes_from_the_environment_or_the_package(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue 28: a worker's deployment version; the build id defaults to the package's
+    version, a bad name or id is refused saying what to write, versioning is on unless told."""
+    from importlib import metadata
+
+    for name in ("CASEWORK_DEPLOYMENT_NAME", "CASEWORK_BUILD_ID", "CASEWORK_WORKER_VERSIONING"):
+        monkeypatch.delenv(name, raising=False)
+    default = Settings.from_env()
+    assert (default.deployment_name, default.build_id) == ("casework", metadata.version("casework"))
+    assert default.worker_versioning is True
+    monkeypatch.setenv("CASEWORK_DEPLOYMENT_NAME", "support-eu")
+    monkeypatch.setenv("CASEWORK_BUILD_ID", "0.3.0rc1")
+    monkeypatch.setenv("CASEWORK_WORKER_VERSIONING", " Off ")
+    told = Settings.from_env()
+    assert (told.deployment_name, told.build_id, told.worker_versioning) == (
+        "support-eu",
+        "0.3.0rc1",
+        False,
+    )
+    with pytest.raises(SettingsRefused) as refused:
+        environment(
+            {
+                "CASEWORK_DEPLOYMENT_NAME": "casework.eu",
+                "CASEWORK_BUILD_ID": "casework:0.2.0",
+                "CASEWORK_WORKER_VERSIONING": "maybe",
+            }
+        )
+    said = str(refused.value)
+    assert "CASEWORK_DEPLOYMENT_NAME must be letters, digits, _ and - (no . or :)" in said
+    assert "CASEWORK_BUILD_ID must be letters, digits and . _ + - (no :)" in said
+    assert "CASEWORK_WORKER_VERSIONING must be on or off" in said
+    with pytest.raises(SettingsRefused, match="CASEWORK_BUILD_ID"):
+        environment({"CASEWORK_BUILD_ID": "9" * 101})

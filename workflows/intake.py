@@ -14,8 +14,9 @@ Memo `case_options` (optional): extra `CaseWorkflowInput` fields for the case, e
 A start whose input (or memo) does not decode fails at once with the reason, so a stranger's
 garbage never holds a request id (workflows/inputs.py).
 No handlers, no timers; it ends as soon as the case workflow has started (or the referral is
-recorded). The door that `casework up` runs beside its worker does the same step in its own
-process without this workflow (`worker.opener`, issue 12); every other client opens here.
+recorded). PINNED (Worker Versioning, issue 28): it lives seconds, on the version it started
+on. The door that `casework up` runs beside its worker does the same step in its own process
+without this workflow (`worker.opener`, issue 12); every other client opens here.
 Both steps are one local activity (behind ONE_STEP; before it, two, behind LOCAL_STEPS): an
 intake is a few database rows and a workflow start, and a person waits for its answer
 (`casework open`).
@@ -26,7 +27,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RawValue, RetryPolicy
+from temporalio.common import RawValue, RetryPolicy, VersioningBehavior
 
 with workflow.unsafe.imports_passed_through():
     from casework import contracts
@@ -50,7 +51,7 @@ ONE_STEP = "intake-one-step"
 between a request and its case (issue 12). Retire with LOCAL_STEPS."""
 
 
-@workflow.defn(name="Intake")
+@workflow.defn(name="Intake", versioning_behavior=VersioningBehavior.PINNED)
 class IntakeWorkflow:
     @workflow.run
     async def run(self, input: RawValue = NO_INPUT) -> OpenCaseResult:

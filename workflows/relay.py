@@ -4,7 +4,14 @@ Input `RelayState`; signal `wake` (sent, with signal-with-start, by every activi
 an outbox row, by `casework outbox retry` and by a worker as it starts). A start whose input
 does not decode fails at once with the reason (workflows/inputs.py), so the next `wake` starts
 a relay that works; a signal of any other name is dropped with a log line (the SDK would keep
-it in memory for the rest of the run).
+it in memory for the rest of the run), but `roll_over`.
+
+Versions (issue 28): the relay is PINNED to the build that started its run and moves to the
+current version when it continues as new (`AUTO_UPGRADE`). It winds down to continue as new
+when asked: by the signal `roll_over` (any payload, not read; `casework versions promote`
+sends it; behind the patch `relay-roll-over`, before which the signal was dropped as a
+stray), or when the server says its target version changed, seen after a round or at the
+latest at the next POLL.
 
 Lanes (issue 27, patch `relay-lanes`): one loop per channel (email, chat, page, webhook), each
 running its own rounds of the `deliver_due` activity for its channel, so that a slow receiver
@@ -26,7 +33,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RawValue, RetryPolicy
+from temporalio.common import RawValue, RetryPolicy, VersioningBehavior
 
 with workflow.unsafe.imports_passed_through():
     from casework.notify.contracts import (
@@ -52,9 +59,15 @@ what was not recorded, under the same keys)."""
 
 
 LANES_PATCH = "relay-lanes"
+ROLL_OVER = "roll_over"
+ROLL_OVER_PATCH = "relay-roll-over"
+"""Issue 28: runs before it dropped a `roll_over` signal as a stray. The bridge release's
+(0.2.0): the release after it may drop it (Worker Versioning keeps each history on the version
+that recorded it)."""
+UPGRADE = workflow.ContinueAsNewVersioningBehavior.AUTO_UPGRADE
 
 
-@workflow.defn(name=RELAY_WORKFLOW)
+@workflow.defn(name=RELAY_WORKFLOW, versioning_behavior=VersioningBehavior.PINNED)
 class NotificationRelay:
     def __init__(self) -> None:
         self.woken = False
@@ -70,7 +83,19 @@ class NotificationRelay:
 
     @workflow.signal(dynamic=True)
     def stray(self, name: str, args: Sequence[RawValue]) -> None:
-        workflow.logger.warning("relay: dropped a signal named %.64r: it has only %s", name, WAKE)
+        """`roll_over` (taken here, where no payload can keep it from the relay), else dropped."""
+        if name == ROLL_OVER and workflow.patched(ROLL_OVER_PATCH):
+            self.winding_down = True
+            return
+        workflow.logger.warning(
+            "relay: dropped a signal named %.64r: it has only %s and %s", name, WAKE, ROLL_OVER
+        )
+
+    def _moving(self) -> bool:
+        """Wind down now: asked to (`roll_over`), or the server moved this run's target version."""
+        if workflow.info().is_target_worker_deployment_version_changed():
+            self.winding_down = True
+        return self.winding_down
 
     @workflow.run
     async def run(self, input: RawValue = NO_INPUT) -> None:
@@ -82,12 +107,13 @@ class NotificationRelay:
         await asyncio.gather(*(self._lane(lane, state) for lane in LANES))
         await workflow.wait_condition(workflow.all_handlers_finished)
         workflow.continue_as_new(
-            state.model_copy(update={"rounds_before": state.rounds_before + self.rounds})
+            state.model_copy(update={"rounds_before": state.rounds_before + self.rounds}),
+            initial_versioning_behavior=UPGRADE,
         )
 
     async def _lane(self, lane: str, state: RelayState) -> None:
         """One channel's rounds, until the relay winds down to continue as new."""
-        while not self.winding_down:
+        while not self._moving():
             self.lanes_woken[lane] = False  # a wake during the round asks for another one
             report = await workflow.execute_activity(
                 DELIVER_DUE,
@@ -113,7 +139,7 @@ class NotificationRelay:
                     continue
             try:
                 await workflow.wait_condition(
-                    lambda: self.lanes_woken[lane] or self.winding_down, timeout=wait
+                    lambda: self.lanes_woken[lane] or self._moving(), timeout=wait
                 )
             except TimeoutError:
                 pass
@@ -132,10 +158,15 @@ class NotificationRelay:
                 retry_policy=DELIVERY_RETRY,
             )
             rounds += 1
-            if rounds >= state.rounds_per_run or workflow.info().is_continue_as_new_suggested():
+            if (
+                rounds >= state.rounds_per_run
+                or workflow.info().is_continue_as_new_suggested()
+                or self._moving()
+            ):
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 workflow.continue_as_new(
-                    state.model_copy(update={"rounds_before": state.rounds_before + rounds})
+                    state.model_copy(update={"rounds_before": state.rounds_before + rounds}),
+                    initial_versioning_behavior=UPGRADE,
                 )
             if report.full:
                 continue
@@ -145,6 +176,6 @@ class NotificationRelay:
                 if wait <= timedelta(0):
                     continue
             try:
-                await workflow.wait_condition(lambda: self.woken, timeout=wait)
+                await workflow.wait_condition(lambda: self.woken or self._moving(), timeout=wait)
             except TimeoutError:
                 pass

@@ -3,9 +3,9 @@
 The people-facing commands (open, show, list, every action, whoami) are clients of the door,
 the casework API (`casework.door`): they authenticate with a key from a profile or the
 environment (`door_client`) and never reach Temporal themselves. The operator's commands
-(up, worker, keys, audit, directory, policy, account, outbox, report) work on the state folder
-and Temporal directly, through `casework.client`. A command fetches, hands what it got to a
-pure function of `render` / `render_case`, and prints.
+(up, worker, keys, audit, directory, policy, account, outbox, report, versions) work on the
+state folder and Temporal directly, through `casework.client`. A command fetches, hands what
+it got to a pure function of `render` / `render_case`, and prints.
 
 One module per command group; `common` holds what they share. So that `casework --help`
 answers quickly, a group module imports only typer and `common` at its top: Temporal, the
@@ -33,6 +33,7 @@ from casework.cli import (
     premium,
     report,
     simulate,
+    versions,
     webhooks,
 )
 from casework.cli import directory as directory_group
@@ -139,5 +140,6 @@ app.add_typer(keys.audit_commands)
 app.add_typer(outbox.outbox_commands, name="outbox")  # issue 14: --failed, retry
 app.add_typer(webhooks.commands, name="webhooks")
 app.add_typer(webhooks.mail_commands)
+app.add_typer(versions.commands, name="versions")  # issue 28: worker versioning
 
 __all__ = ["app"]

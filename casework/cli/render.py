@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from casework.domain.models import OpenCaseResult
     from casework.domain.report import Report
     from casework.domain.sla import SlaPolicy
+    from casework.versions import PromoteResult, VersionView
 
 
 def when(at: datetime | None) -> str:
@@ -391,3 +392,76 @@ def report_tables(report: Report) -> list[Table]:
             Text(ack, style="" if row.acknowledged_at else "bold red"),
         )
     return [table, escalations]
+
+
+# --- versions (issue 28) -------------------------------------------------------------------
+
+
+def versions_table(rows: list[VersionView], deployment: str, task_queue: str) -> Table:
+    """Each version with its open cases, and whether its workers may stop."""
+    table = Table(title=f"deployment {deployment} (task queue {task_queue})", title_justify="left")
+    for column in ("version", "status", "routing", "open cases", "open workflows", "may shut down"):
+        table.add_column(column)
+    for v in rows:
+        routing = "current" if v.current else ""
+        if v.ramping:
+            routing = f"ramping {v.ramp_percentage:g}%"
+        table.add_row(
+            v.name,
+            v.status,
+            routing or "-",
+            str(v.open_cases),
+            str(v.open_workflows),
+            "yes" if v.may_shut_down else "no",
+        )
+    if not rows:
+        table.add_row("-", "no worker of this deployment has polled Temporal yet", "", "", "", "")
+    return table
+
+
+def versions_advice(rows: list[VersionView]) -> list[str]:
+    """What an operator does next about each version that is not current."""
+    lines = []
+    for v in rows:
+        if v.current or v.ramping:
+            continue
+        if v.may_shut_down:
+            lines.append(f"{v.name} may be shut down: no open workflow runs on it")
+        elif v.build_id is None:
+            lines.append(
+                f"{v.open_workflows} workflows started before worker versioning: they move to "
+                "the current version at their next task; `casework versions promote` asks them"
+            )
+        else:
+            lines.append(
+                f"{v.name} still runs {v.open_workflows} workflows ({v.open_cases} cases): keep "
+                f"a worker of {v.name} running until they have rolled over"
+            )
+    return lines
+
+
+def promoted(result: PromoteResult) -> list[str]:
+    """What `casework versions promote` did."""
+    if result.current:
+        made = f"{result.build_id} is the current version of {result.deployment_name}"
+        if result.previous_current and result.previous_current != result.build_id:
+            made += f" (was {result.previous_current})"
+    else:
+        made = (
+            f"{result.build_id} ramps at {result.ramp_percentage:g}% of new work of "
+            f"{result.deployment_name}"
+        )
+    lines = [made]
+    if not result.propagated:
+        lines.append(
+            "the server had not routed every task queue to it yet: some cases may have rolled "
+            "over onto the version before; promote again to ask them once more"
+        )
+    lines.append(
+        f"asked {result.asked} open workflows ({result.cases_asked} cases) to roll over onto it "
+        "at their next quiet point"
+        + (f"; {result.gone} had ended or moved already" if result.gone else "")
+    )
+    if result.failed:
+        lines.append(f"{result.failed} could not be asked (see the log): promote again")
+    return lines

@@ -392,6 +392,8 @@ class CaseWorkflowInput(Lenient):
     )
     index_search_attributes: bool = True
     continue_as_new_after_events: int | None = None
+    previous_build: str | None = None
+    """Issue 28: the build the previous run ran on (None: unversioned, or a first run)."""
 
 
 class CaseView(Lenient):

@@ -22,6 +22,8 @@ the same `casework.client` function as the CLI (`casework.door.center`).
 | POST /v1/cases/{case}/attachments | multipart `file`, form `kind` `name` | `ActionResult` |
 | GET /v1/cases/{case}/attachments/{att} | | the file (U5: not to outsiders) |
 | GET /v1/outbox | `case limit` | what the engine told people |
+| GET /v1/versions | (operators) | `VersionView` list: versions, open cases (issue 28) |
+| POST /v1/versions/promote | `{"build_id", "ramp"}` (operators) | `PromoteResult`: a rollout |
 | POST /codec/encode, /codec/decode | Temporal's remote codec protocol | payloads |
 
 Models: `Identity` (casework.door.people), `FeedPage` (casework.door.center), the others in

@@ -16,33 +16,18 @@ from fastapi import APIRouter, Depends, Request
 
 from casework.door.bodies import json_object
 from casework.door.errors import DoorError
+from casework.door.operators import operators_only
 from casework.door.people import Identity
 from casework.door.service import Door
 from casework.notify.subscriptions import subscription
-from casework.settings import environment
 
-OPERATORS_ENV = "CASEWORK_OPERATORS"
 EXAMPLE = '{"url": "https://hooks.example/casework", "events": ["all"]}'
 router = APIRouter()
 
-
-def operator_ids() -> set[str]:
-    return set(environment().operators)
-
-
-async def _operator(request: Request) -> Identity:
-    door: Door = request.app.state.door
-    person = await door.person(request.headers.get("authorization"))
-    if person.id not in operator_ids():
-        raise DoorError(
-            403,
-            f"{person.id} may not manage webhooks: only the deployment's operators "
-            f"({OPERATORS_ENV}) may; ask one, or run `casework webhooks` on the engine's host",
-        )
-    return person
-
-
-Operator = Annotated[Identity, Depends(_operator)]
+Operator = Annotated[
+    Identity,
+    Depends(operators_only("manage webhooks", "run `casework webhooks` on the engine's host")),
+]
 
 
 @router.post("/v1/webhooks", status_code=201)

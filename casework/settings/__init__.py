@@ -17,6 +17,7 @@ import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from casework.errors import CaseworkError
 from casework.settings.environment import Environment
 from casework.settings.fields import (
     DATA_DIR,
+    DEFAULT_DEPLOYMENT_NAME,
     DEFAULT_POLICY_FILE,
     DEFAULT_TASK_QUEUE,
     DEFAULT_UI_ORIGINS,
@@ -42,6 +44,7 @@ from casework.settings.fields import (
 
 __all__ = [
     "DATA_DIR",
+    "DEFAULT_DEPLOYMENT_NAME",
     "DEFAULT_POLICY_FILE",
     "DEFAULT_TASK_QUEUE",
     "DEFAULT_UI_ORIGINS",
@@ -55,6 +58,7 @@ __all__ = [
     "Settings",
     "SettingsRefused",
     "environment",
+    "package_version",
     "parse_size",
     "refusal",
     "variables",
@@ -115,6 +119,19 @@ def refusal(error: ValidationError) -> str:
     return "casework's environment is wrong (fix or unset each variable):\n- " + "\n- ".join(lines)
 
 
+def package_version() -> str:
+    """The installed casework package's version (pyproject's `version`): the default build id
+    of a worker (issue 28). An editable install reads it as installed: reinstall
+    (`pip install -e .`) after changing pyproject's version, or set CASEWORK_BUILD_ID."""
+    try:
+        return metadata.version("casework")
+    except metadata.PackageNotFoundError:  # pragma: no cover - casework runs installed
+        raise SettingsRefused(
+            "the casework package is not installed, so it has no version to run as: install it "
+            "(pip install -e .) or set CASEWORK_BUILD_ID"
+        ) from None
+
+
 @dataclass(frozen=True)
 class Settings:
     state_dir: Path
@@ -122,6 +139,13 @@ class Settings:
     directory_file: Path | None
     policy_file: Path | None
     task_queue: str
+    deployment_name: str = DEFAULT_DEPLOYMENT_NAME
+    """The Worker Deployment of this engine's workers (CASEWORK_DEPLOYMENT_NAME, issue 28)."""
+    build_id: str = ""
+    """This process's version in it (CASEWORK_BUILD_ID, else the package's version)."""
+    worker_versioning: bool = True
+    """Whether a worker of this process registers its deployment version
+    (CASEWORK_WORKER_VERSIONING); tests building workers in-process say so themselves."""
 
     @classmethod
     def from_env(
@@ -144,6 +168,9 @@ class Settings:
             directory_file=Path(directory) if directory else None,
             policy_file=Path(policy) if policy else None,
             task_queue=task_queue or env.task_queue,
+            deployment_name=env.deployment_name,
+            build_id=env.build_id or package_version(),
+            worker_versioning=env.worker_versioning == "on",
         )
 
     def ensure_state_dir(self) -> None:

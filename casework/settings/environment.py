@@ -10,12 +10,16 @@ from pydantic import field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from casework.settings.fields import (
+    BUILD_ID_PATTERN,
+    DEFAULT_DEPLOYMENT_NAME,
     DEFAULT_TASK_QUEUE,
     DEFAULT_UI_ORIGINS,
+    DEPLOYMENT_NAME_PATTERN,
     MAX_LIST,
     MAX_PATH,
     MAX_UPLOAD_BOUND,
     MAX_UPLOAD_BYTES,
+    MAX_VERSION_NAME,
     NAME_PATTERN,
     URL_PATTERN,
     RelayFields,
@@ -68,6 +72,35 @@ class Environment(BaseSettings, RelayFields):
         min_length=1,
         max_length=200,
         pattern=r"^\S+$",
+    )
+    # --- worker versioning (issue 28) ---------------------------------------------------------
+    deployment_name: str = variable(
+        "CASEWORK_DEPLOYMENT_NAME",
+        f"letters, digits, _ and - (no . or :), at most {MAX_VERSION_NAME} characters",
+        "The Temporal Worker Deployment the workers register their version in; every worker "
+        "of one engine names the same (docs/deployment.md, Upgrades).",
+        default=DEFAULT_DEPLOYMENT_NAME,
+        min_length=1,
+        max_length=MAX_VERSION_NAME,
+        pattern=DEPLOYMENT_NAME_PATTERN,
+    )
+    build_id: str | None = variable(
+        "CASEWORK_BUILD_ID",
+        f"letters, digits and . _ + - (no :), at most {MAX_VERSION_NAME} characters, like 0.2.0",
+        "This worker's version (build id) in the deployment: cases started on it stay on it "
+        "until they roll over onto the current version. Two builds of different code must "
+        "never share one.",
+        default=None,
+        shown_default="the installed casework package's version, like 0.2.0",
+        max_length=MAX_VERSION_NAME,
+        pattern=BUILD_ID_PATTERN,
+    )
+    worker_versioning: Literal["on", "off"] = variable(
+        "CASEWORK_WORKER_VERSIONING",
+        "on or off (true/false, yes/no, 1/0 also)",
+        "Whether `casework up`, `casework worker` and `python worker.py` register a deployment "
+        "version (Worker Versioning); off: an unversioned worker, as before 0.2.0.",
+        default="on",
     )
     # --- logs ---------------------------------------------------------------------------------
     log_format: Literal["json", "text"] | None = variable(
@@ -230,6 +263,18 @@ class Environment(BaseSettings, RelayFields):
     def _path(cls, value: Any) -> Any:
         if isinstance(value, str) and len(value) > MAX_PATH:
             raise ValueError("too long to be a path")
+        return value
+
+    @field_validator("worker_versioning", mode="before")
+    @classmethod
+    def _on_off(cls, value: Any) -> Any:
+        """on/off as the docs say it; true/false, yes/no, 1/0 too (anything else is refused)."""
+        if isinstance(value, str):
+            word = value.strip().lower()
+            if word in ("on", "true", "yes", "1"):
+                return "on"
+            if word in ("off", "false", "no", "0"):
+                return "off"
         return value
 
     @field_validator("log_format", "log_level", mode="before")

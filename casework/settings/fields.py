@@ -14,6 +14,16 @@ DATA_DIR = Path(__file__).parent.parent / "data"
 DEMO_DIRECTORY = DATA_DIR / "demo-directory.yaml"
 DEFAULT_POLICY_FILE = DATA_DIR / "default-policy.yaml"
 DEFAULT_TASK_QUEUE = "casework"
+DEFAULT_DEPLOYMENT_NAME = "casework"
+"""The Worker Deployment every casework worker registers its version in (issue 28)."""
+DEPLOYMENT_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]*$"
+"""A deployment name: no `.` nor `:`, which separate it from the build id where Temporal writes
+both in one string (`casework:0.2.0` in the `TemporalWorkerDeploymentVersion` attribute)."""
+BUILD_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._+-]*$"
+"""A build id: letters, digits and `. _ + -` (a package version like 0.2.0 or 0.3.0rc1+local);
+no `:` (see DEPLOYMENT_NAME_PATTERN)."""
+MAX_VERSION_NAME = 100
+"""Characters of a deployment name or a build id."""
 DEFAULT_UI_PORT = 8233
 """The embedded Web UI's port (`casework up --ui-port`)."""
 

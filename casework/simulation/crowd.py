@@ -5,6 +5,9 @@ Its timers are the crowd's clock: the server skips from one to the next (or to t
 SLA deadlines, routing retries, business hours, the ladder) whenever nothing is outstanding, so
 a week passes in minutes.
 
+PINNED (issue 28) like the engine's workflows; the time-skipping server, where the crowd runs,
+ignores versioning.
+
 Input: `CrowdInput`. Signal `engine_said` (`EngineNote`, from the engine's wrapped activities,
 casework.simulation.actors). Query `progress`. Result: `CrowdSummary`. Continues as new with
 its whole state (`CrowdState`) when the history grows long.
@@ -31,7 +34,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import RetryPolicy, VersioningBehavior
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -87,7 +90,7 @@ def went_wrong(reason: str) -> ApplicationError:
     return ApplicationError(reason, type=INVARIANT, non_retryable=True)
 
 
-@workflow.defn(name=CROWD_WORKFLOW)
+@workflow.defn(name=CROWD_WORKFLOW, versioning_behavior=VersioningBehavior.PINNED)
 class CrowdWorkflow:
     @workflow.init
     def __init__(self, input: CrowdInput) -> None:

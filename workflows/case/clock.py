@@ -38,6 +38,26 @@ class FirstResponseClock:
         """FIRST_WORD_TO_CUSTOMER (patches.py): any act that tells the customer something
         stops the clock, not only `respond`; set by the workflow when the run starts."""
 
+    def announce_opening(self) -> None:
+        """S2: the case is open and its clock runs: on the feed, and the customer is told
+        when an engineer will respond."""
+        case, feed = self.ctx.case, self.ctx.feed
+        request = case.intake.request
+        feed.record(
+            request.received_by or request.contact_id,
+            "opened",
+            f"{request.channel.value} case for {case.intake.account_name}: "
+            f"{request.product} {request.version}, {case.priority.value}; first response due "
+            f"{case.sla.due_at.isoformat()}",
+        )
+        feed.notify(
+            "contact",
+            request.contact_id,
+            f"{case.case_id} opened",
+            f"We have your case {case.case_id} ({case.priority.value}). "
+            f"An engineer will respond by {case.sla.due_at.isoformat()}.",
+        )
+
     async def watch(self) -> None:
         """S2/S3/S4: breach at the target, not a moment before; a moved target moves the timer
         in the same workflow task, so a stale timer never fires a breach that no longer applies.

@@ -140,6 +140,9 @@ class CaseContext:
         set by the workflow."""
         self.roll_over_due: Callable[[], bool] = lambda: False
         """Whether the case should roll over now (the workflow's rule); set by the workflow."""
+        self.move_due: Callable[[], bool] = lambda: False
+        """Whether the case is asked to move to another version (moves.py): a queued case
+        leaves its routing wait to roll over; set by the workflow."""
         self.kept_writes = False
         """KEPT_WRITES (patches.py): a task's writes are made by a later task, local activities
         read (see "Who may write"); set by the workflow."""

@@ -136,6 +136,13 @@ CASE_GENERATION_6 = "case-generation-6"
 """Issue 26: every patch above, CASE_ROWS included, in one marker (as CASE_GENERATION), so that
 a new case records one marker, as before CASE_ROWS."""
 
+ROLL_OVER_SIGNAL = "roll-over-signal"
+"""Issue 28: cases before it refused a signal named `roll_over` as a stray (on their feed, since
+UNDECODABLE_REFUSED); since, it asks the case to roll over onto the current version (moves.py).
+Asked only when such a signal arrives (no marker on a case that never gets one). The bridge
+release's (0.2.0): a history holding its marker runs only on the version that recorded it
+(Worker Versioning pins it), so the release after the bridge may drop it with the others."""
+
 ALL = (
     WAKE_AT_WINDOW_CHANGES,
     ESCALATE_SLA_BREACH,
@@ -161,6 +168,7 @@ ALL = (
     CASE_GENERATION_5,
     CASE_ROWS,
     CASE_GENERATION_6,
+    ROLL_OVER_SIGNAL,
 )
 
 GENERATIONS = (

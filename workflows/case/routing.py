@@ -1,8 +1,14 @@
 """Routing a case to an engineer (E1): the queue by level, the restricted queue (U2, U3), the
 partner's queue (P3), waiting for business hours (U4), and the first offer to a premium
-account's expert (A3)."""
+account's expert (A3).
+
+Every wait here also ends when the case is asked to move to another version (issue 28,
+moves.py): the routing round ends, the case rolls over, and its next run routes again (an
+offer to the premium expert stands until it expires, across the move)."""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 from temporalio import workflow
 
@@ -12,7 +18,14 @@ with workflow.unsafe.imports_passed_through():
     from casework.domain.actions import Accept
     from casework.domain.durations import format_duration
     from casework.domain.lifecycle import Actor
-    from casework.domain.models import ActorRole, Assignment, Channel, Level, PremiumOffer
+    from casework.domain.models import (
+        ActorRole,
+        Assignment,
+        Channel,
+        Level,
+        PremiumCoverage,
+        PremiumOffer,
+    )
     from casework.domain.presentation import summary_line
     from casework.domain.routing import PREMIUM_QUEUE, queue_for_case
 
@@ -74,7 +87,9 @@ class Routing:
             )
             feed.publish()
         try:
-            await workflow.wait_condition(lambda: case.state != "queued", timeout=retry)
+            await workflow.wait_condition(
+                lambda: case.state != "queued" or self.ctx.move_due(), timeout=retry
+            )
         except TimeoutError:
             pass
 
@@ -120,7 +135,8 @@ class Routing:
         self.ctx.feed.publish()
         try:
             await workflow.wait_condition(
-                lambda: case.state != "queued", timeout=opens - workflow.now()
+                lambda: case.state != "queued" or self.ctx.move_due(),
+                timeout=opens - workflow.now(),
             )
         except TimeoutError:
             pass
@@ -149,10 +165,19 @@ class Routing:
         routing (and the expert is told) when it is outside them or when the expert does not
         accept in time. True when this routing round is over (the expert took the case, or the
         case left the queue meanwhile)."""
-        case, feed = self.ctx.case, self.ctx.feed
-        premium = case.intake.entitlement.premium
-        if premium is None or case.premium_offer is not None:
+        case = self.ctx.case
+        premium, offer = case.intake.entitlement.premium, case.premium_offer
+        if premium is None or (offer is not None and offer.status != "offered"):
             return False
+        if offer is None:  # else still on offer, from before the case moved (moves.py)
+            offer = self._offer(premium)
+            if offer is None:
+                return False
+        return await self._wait_for_expert(premium, offer)
+
+    def _offer(self, premium: PremiumCoverage) -> PremiumOffer | None:
+        """A3: the offer to the expert, if inside their hours (else they are told, and None)."""
+        case, feed = self.ctx.case, self.ctx.feed
         case_id, account = case.case_id, case.intake.account_name
         expert = f"{premium.offering} expert {premium.expert_name} ({premium.expert_id})"
         now = workflow.now()
@@ -169,7 +194,7 @@ class Routing:
                 f"{summary_line(case)}. It was routed to the support queues.",
             )
             feed.publish()
-            return False
+            return None
         window = format_duration(premium.accept_within)
         offer = PremiumOffer(
             status="offered",
@@ -188,17 +213,33 @@ class Routing:
             f" casework accept {case_id} --as {premium.expert_id}",
         )
         feed.publish()
+        return offer
+
+    async def _wait_for_expert(self, premium: PremiumCoverage, offer: PremiumOffer) -> bool:
+        """A3: until the expert accepts or the offer expires; True when this routing round is
+        over (the expert took the case, it left the queue, or it moves on with the offer)."""
+        case, feed = self.ctx.case, self.ctx.feed
+        assert offer.expires_at is not None  # an offer made is one that expires
+        left = offer.expires_at - workflow.now()
         try:
-            await workflow.wait_condition(
-                lambda: offer.status != "offered" or case.state != "queued",
-                timeout=premium.accept_within,
-            )
+            if left > timedelta(0):
+                await workflow.wait_condition(
+                    lambda: (
+                        offer.status != "offered" or case.state != "queued" or self.ctx.move_due()
+                    ),
+                    timeout=left,
+                )
         except TimeoutError:
             pass
         if case.state != "queued":
             return True
         if offer.status == "accepted":
             return await self._assign_premium_expert()
+        if self.ctx.move_due() and workflow.now() < offer.expires_at:
+            return True  # the offer stands in the case's next run
+        case_id, account = case.case_id, case.intake.account_name
+        expert = f"{premium.offering} expert {premium.expert_name} ({premium.expert_id})"
+        window = format_duration(premium.accept_within)
         offer.status = "expired"
         feed.record(
             "routing",
@@ -239,6 +280,11 @@ class Routing:
             return "the case is not on offer to a premium expert now (A3)"
         if action.actor != offer.expert_id:
             return f"the case is offered to {offer.expert_id}, the account's expert, only (A3)"
+        if self.ctx.move_due():  # its next run waits for the accept (moves.py)
+            return (
+                "the case is moving to a new version of casework this moment; accept again in "
+                "a few seconds: the offer stands"
+            )
         return None
 
     def accept(self, action: Accept, actor: Actor) -> str:

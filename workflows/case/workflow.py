@@ -13,17 +13,21 @@ a sentence that says why, recorded on the feed, the case unchanged.
 Signal `act`: the same actions as `{"action": "<name>", ...}`, fire-and-forget, for the Web
 UI's signal form; refusals land on the feed, a payload that is not JSON too (taken raw,
 signals.py). Signals `vendor_progress` and `partner_info`:
-P4, between a partner case and its vendor escalation. Any other signal name, and a signal
-payload the codec could not decrypt, is refused on the feed (issue 24: no payload fails a
-workflow task); a start whose input does not decode fails the case (workflows/inputs.py).
+P4, between a partner case and its vendor escalation. Signal `roll_over` (any payload, not
+read): roll over onto the current version at the next quiet point (issue 28, moves.py). Any
+other signal name, and a signal payload the codec could not decrypt, is refused on the feed
+(issue 24: no payload fails a workflow task); a start whose input does not decode fails the
+case (workflows/inputs.py).
 Query `view`: `{"viewer": "<id>"}` -> `CaseView`, with the feed's tail (`feed_total` says how
 many entries the whole feed, in the database, has).
 
 Timers live in the parts: the first-response clock (clock.py), routing and the premium offer
 (routing.py), the log-approval gate (approvals.py), the Escalation Manager ladder
 (escalations.py). Continue-as-new: when the server suggests it (or after
-`continue_as_new_after_events`), once all handlers and side effects have finished, carrying
-the state with the feed's tail (feed.py).
+`continue_as_new_after_events`), or when asked to move to another version (moves.py), once
+all handlers and side effects have finished, carrying the state with the feed's tail
+(feed.py); the next run starts on the current version. PINNED (Worker Versioning): a run
+stays on the build that started it.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RawValue
+from temporalio.common import RawValue, VersioningBehavior
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -68,6 +72,7 @@ from workflows.case.clock import FirstResponseClock, opened_case
 from workflows.case.context import CaseContext
 from workflows.case.escalations import EscalationLadder
 from workflows.case.feed import Feed
+from workflows.case.moves import ROLL_OVER, Moves
 from workflows.case.once import Once
 from workflows.case.patches import (
     ACT_PAYLOAD_RAW,
@@ -96,7 +101,7 @@ from workflows.case.vendor import VendorEscalations
 from workflows.inputs import NO_INPUT, start_input
 
 
-@workflow.defn(name="Case")
+@workflow.defn(name="Case", versioning_behavior=VersioningBehavior.PINNED)
 class CaseWorkflow(ActionUpdates):
     """The parts, by the attribute each lives in (catalogue entries name them: `Part`)."""
 
@@ -122,6 +127,8 @@ class CaseWorkflow(ActionUpdates):
         ctx.settled = ctx.local and patched(SETTLED_EFFECTS)
         ctx.kept_writes = ctx.settled and patched(KEPT_WRITES)
         ctx.roll_over_due = self._time_to_roll_over
+        self.moves = Moves(patched)
+        ctx.move_due = self.moves.due
         self.startup: list[asyncio.Future[Any]] | None = None
         """The side effects of the run's start-up; None until the run has started up."""
         self.vendor = VendorEscalations(ctx, act=self._act_quietly)
@@ -151,10 +158,13 @@ class CaseWorkflow(ActionUpdates):
         self.deferring = self.patched(DEFER_DURING_ROLL_OVER)
         self.floor: int | None = None
         if self.options.carried is None:
-            self._announce_opening()
+            self.clock.announce_opening()
+            if self.ctx.restricted:
+                self.routing.announce_restricted_routing()
             self.feed.record_facts()
         else:
-            self.feed.record("system", "continued", "history rolled over; state carried")
+            text = self.moves.continued_text(self.options.previous_build)
+            self.feed.record("system", "continued", text)
             self.ctx.start_deferred()
         self.feed.publish()
         self.startup = list(self.ctx.pending)
@@ -163,7 +173,7 @@ class CaseWorkflow(ActionUpdates):
         self.ladder.resume()
 
         while case.state != "closed":
-            if case.state == "queued":
+            if case.state == "queued" and not self.moves.due():
                 await self.routing.route()
                 continue
             await workflow.wait_condition(
@@ -184,25 +194,6 @@ class CaseWorkflow(ActionUpdates):
         clock.cancel()
         await self._finish()
         return self._view("system")
-
-    def _announce_opening(self) -> None:
-        case, request = self.case, self.case.intake.request
-        self.feed.record(
-            request.received_by or request.contact_id,
-            "opened",
-            f"{request.channel.value} case for {case.intake.account_name}: "
-            f"{request.product} {request.version}, {case.priority.value}; first response due "
-            f"{case.sla.due_at.isoformat()}",
-        )
-        self.feed.notify(
-            "contact",
-            request.contact_id,
-            f"{case.case_id} opened",
-            f"We have your case {case.case_id} ({case.priority.value}). "
-            f"An engineer will respond by {case.sla.due_at.isoformat()}.",
-        )
-        if self.ctx.restricted:
-            self.routing.announce_restricted_routing()
 
     async def _escalate_breach(self, at: Any) -> None:
         await self.ladder.escalate_breach(at)
@@ -237,6 +228,12 @@ class CaseWorkflow(ActionUpdates):
         return f"The customer closed the case. {resolution}".strip()
 
     def _time_to_roll_over(self) -> bool:
+        """When its history is full (`_history_full`), or once started up when asked to move
+        to another version (moves.py)."""
+        full = self._history_full()
+        return full or (self.startup is not None and self.moves.due())
+
+    def _history_full(self) -> bool:
         """When the server suggests it, or after `continue_as_new_after_events`. A run counts
         the events after its own start-up (its side effects done), so a run that begins with
         more events than the limit still works before it rolls over (no roll-over loop)."""
@@ -266,8 +263,9 @@ class CaseWorkflow(ActionUpdates):
             if workflow.all_handlers_finished() and not self.ctx.pending:
                 break
         clock.cancel()
-        workflow.continue_as_new(
-            self.options.model_copy(update={"carried": self.case, "opening_route": None})
+        carried = {"carried": self.case, "opening_route": None}
+        self.moves.continue_as_new(
+            self.options.model_copy(update={**carried, "previous_build": self.moves.build_id()})
         )
 
     # --- how an action is taken: one path for every action --------------------------------
@@ -411,7 +409,11 @@ class CaseWorkflow(ActionUpdates):
 
     @workflow.signal(dynamic=True)
     def stray_signal(self, name: str, args: Sequence[RawValue]) -> None:
-        """A signal of a name the case does not define: refused on the feed, nothing kept."""
+        """`roll_over` (issue 28, moves.py; taken here, where no payload of any shape can keep
+        it from the case), else a signal of a name the case does not define: refused on the
+        feed, nothing kept."""
+        if name == ROLL_OVER and self.moves.ask():
+            return
         self._refusals().stray(name, args)
 
     def _refusals(self) -> signals.Refusals:

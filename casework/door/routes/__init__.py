@@ -11,6 +11,7 @@
 | attachments   | POST /v1/cases/{case}/attachments, GET .../attachments/{attachment} |
 | outbox        | GET /v1/outbox                                                      |
 | (webhooks)    | /v1/webhooks: casework.door.webhooks (operators only, issue 14)     |
+| versions      | GET /v1/versions, POST /v1/versions/promote (operators, issue 28)   |
 | (probes)      | /livez, /readyz: casework.door.health (issue 27)                    |
 | codec         | `mount_codec`: /codec/encode, /codec/decode (issue 10)              |
 | openapi       | what the OpenAPI document says beyond FastAPI's inference           |
@@ -34,6 +35,7 @@ from casework.door.routes import (
     outbox,
     people,
     problems,
+    versions,
 )
 
 API_ROUTERS: tuple[APIRouter, ...] = (
@@ -46,6 +48,7 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     actions.router,
     attachments.router,
     webhooks.router,  # issue 14: integrations' webhooks (operators only)
+    versions.router,  # issue 28: worker versions and rollouts (operators only)
     probes.router,  # issue 27: /livez, /readyz for a load balancer
 )
 """In the order the app matches them (no two share a path)."""

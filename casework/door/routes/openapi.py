@@ -1,6 +1,6 @@
 """The OpenAPI document's parts that FastAPI cannot infer: every route may answer an RFC 9457
-problem (`PROBLEM_ANSWERS`, the `Problem` schema), and the JSON bodies the open and action
-routes read themselves, described from the same models the door validates with."""
+problem (`PROBLEM_ANSWERS`, the `Problem` schema), and the JSON bodies the open, action and
+promote routes read themselves, described from the same models the door validates with."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from casework.domain.catalogue import CATALOGUE
 from casework.domain.models import OpenCaseRequest
 from casework.door.errors import PROBLEM_JSON, PROBLEMS
 from casework.door.rules import FILLED_BY_THE_DOOR
+from casework.versions import PromoteRequest
 
 PROBLEM_ANSWERS: dict[int | str, dict[str, Any]] = {
     status: {
@@ -106,6 +107,13 @@ def _request_bodies(schema: dict[str, Any]) -> None:
         "required": True,
         "content": {"application/json": {"schema": {"oneOf": [{"$ref": r} for r in refs]}}},
         "description": "The fields of the action named in the path (Action_<name>).",
+    }
+    promote = schema["paths"]["/v1/versions/promote"]["post"]
+    promote["requestBody"] = {
+        "required": True,
+        "content": {
+            "application/json": {"schema": {"$ref": add("PromoteRequest", PromoteRequest, (), {})}}
+        },
     }
     dropped = ("request_id", "channel", "account_id", "contact_id")
     opening = add("OpenCaseBody", OpenCaseRequest, dropped, OPENING_DEFAULTS)
