@@ -19,8 +19,9 @@ The cases, opened on version 1 and left mid-life (`MIX`):
 - log_sharing: a US Citizen Support case at L3 with a request to share a log with engineering
   waiting on the customer (U6); after the upgrade the approver approves and the owner files the
   Problem Report with the log. It needs an engineer, so business hours (U4): the account's zone
-  is one where the service is open now; in the weekend hours when no zone is, these cases are
-  opened anyway and wait in the queue for the window to open (`Rollout.log_sharing_zone` None);
+  is one where the service is open now (tests/business_hours_zone.py); on Saturday evening and
+  Sunday morning UTC, when none can be, these cases are opened anyway and wait in the queue for
+  the window to open (`Rollout.log_sharing_zone` None);
 - partner: a partner case escalated by the partner's L2 to our L3 (P4): a second case
   workflow, the vendor escalation; after the upgrade our L3 resolves it, the resolution returns
   to the partner case, which the partner resolves and its customer closes.
@@ -46,13 +47,13 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 
 from casework.attachments import AttachmentStore
-from casework.domain.business_calendar import calendar_for, closed_days
 from casework.domain.models import CaseView
 from casework.domain.sla import policy_with
 from casework.notify.sink import start_sink
 from casework.store import Store
 from casework.store.tables import case_rows
 from casework.yamlfiles import dump_text
+from tests.business_hours_zone import OpenZone, open_zone_now
 from tests.conftest import (
     SETTLE_TIMEOUT,
     STORED_FILES,
@@ -105,18 +106,6 @@ def rollout_policy() -> str:
     return dump_text(policy.model_dump(mode="json", exclude_none=True))
 
 
-def open_zone_now(margin: timedelta = timedelta(minutes=20)) -> str | None:
-    """U4: an IANA zone whose US Citizen Support window is open now and for `margin` more."""
-    now = datetime.now(UTC)
-    holidays = closed_days(range(now.year - 1, now.year + 3))
-    for hours in range(-12, 15):
-        zone = "Etc/GMT" if hours == 0 else f"Etc/GMT{-hours:+d}"  # Etc/GMT-14 is UTC+14
-        calendar = calendar_for(zone, holidays)
-        if calendar.is_open(now) and calendar.is_open(now + margin):
-            return zone
-    return None
-
-
 @dataclass
 class Case:
     """One case of the mix and what the scenario knows of it."""
@@ -156,7 +145,7 @@ class Rollout:
     cases: list[Case] = field(default_factory=list)
     workers: dict[str, WorkerProcess] = field(default_factory=dict)
     timings: Timings = field(default_factory=Timings)
-    log_sharing_zone: str | None = None
+    log_sharing_zone: OpenZone | None = None
     said: list[str] = field(default_factory=list)
     """Every `casework versions` answer, in order (JSON text)."""
 
@@ -165,6 +154,8 @@ class Rollout:
         self.policy = self.folder / "policy.yaml"
         self.policy.write_text(rollout_policy())
         self.address = self.client.service_client.config.target_host
+        self.log_sharing_zone = open_zone_now(self.folder)
+        """U4: where the log-sharing cases' customer is, so an engineer works them now."""
         self.mail = self.folder / "mail"
         self.sink, self.smtp_port = start_sink(self.mail)
         """The mailbox every worker's relay sends to (casework up's sink)."""
@@ -178,6 +169,7 @@ class Rollout:
             "CASEWORK_WORKER_VERSIONING": "true",
             "CASEWORK_SMTP_HOST": "127.0.0.1",
             "CASEWORK_SMTP_PORT": str(self.smtp_port),
+            **(self.log_sharing_zone.env() if self.log_sharing_zone else {}),
         }
 
     async def start_worker(self, build_id: str) -> WorkerProcess:
@@ -243,9 +235,9 @@ class Rollout:
 
     async def open_mix(self) -> None:
         """Every case of `mix`, each left in its state; the armed ones last."""
-        self.log_sharing_zone = open_zone_now()
         if self.log_sharing_zone is not None:
-            self.store.directory.set_us_citizen_support("cyberdyne", True, self.log_sharing_zone)
+            name = self.log_sharing_zone.name
+            self.store.directory.set_us_citizen_support("cyberdyne", True, name)
         started = time.monotonic()
         limit = asyncio.Semaphore(IN_FLIGHT)
         order = ["partner", "log_sharing", "ladder", "answered", "armed"]
@@ -414,7 +406,9 @@ class Rollout:
             "promote_s": round(self.timings.promote_s, 1),
             "drain_s": round(self.timings.drain_s, 1),
             "drive_on_s": round(self.timings.drive_on_s, 1),
-            "log_sharing": self.log_sharing_zone or "none open: waiting for business hours",
+            "log_sharing": self.log_sharing_zone.name
+            if self.log_sharing_zone
+            else "no zone open: the cases wait for business hours",
         }
 
     async def end_relay(self) -> None:
