@@ -43,10 +43,11 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.service import RPCError
 
 from casework.attachments import AttachmentStore
+from casework.domain.actions import ActionResult
 from casework.domain.models import CaseView
 from casework.domain.sla import policy_with
 from casework.notify.sink import start_sink
@@ -61,6 +62,7 @@ from tests.conftest import (
     TEST_RING,
     TIME_SCALE,
     Desk,
+    as_person,
     eventually,
     signed,
 )
@@ -74,6 +76,14 @@ fire after the promotion and the drain)."""
 ACK_WITHIN = timedelta(seconds=60 * TIME_SCALE)
 """E3: the test's acknowledgement window of the Escalation Manager ladder."""
 IN_FLIGHT = 12
+CHATTER_CASES = 10
+"""Answered cases whose customer keeps commenting while version 2 is promoted and the cases
+roll over: an action may arrive at any moment of a roll-over and must land exactly once."""
+CHATTER_MAX = 30
+"""Comments one such customer sends at most (they stop once version 1 has drained)."""
+ROLLING_OVER = "rolling its history over"
+"""The refusal of an action that arrives while a case holds all it may carry across a
+roll-over (workflows/case/workflow.py `_take`): nothing changed, send it again."""
 """Cases being opened or worked at once, as a door's callers would."""
 PARTNER = "northwind-it"
 V1, V2 = "1.0-v1", "2.0-v2"
@@ -148,6 +158,10 @@ class Rollout:
     log_sharing_zone: OpenZone | None = None
     said: list[str] = field(default_factory=list)
     """Every `casework versions` answer, in order (JSON text)."""
+    comments: dict[str, list[str]] = field(default_factory=dict)
+    """The chatter's comments each case accepted, in order."""
+    resent: int = 0
+    """Comments refused while their case rolled over, and sent again."""
 
     def __post_init__(self) -> None:
         self.desk = Desk(signed(self.client), self.queue, {})
@@ -406,6 +420,8 @@ class Rollout:
             "promote_s": round(self.timings.promote_s, 1),
             "drain_s": round(self.timings.drain_s, 1),
             "drive_on_s": round(self.timings.drive_on_s, 1),
+            "comments_during_rollout": sum(len(c) for c in self.comments.values()),
+            "comments_sent_again": self.resent,
             "log_sharing": self.log_sharing_zone.name
             if self.log_sharing_zone
             else "no zone open: the cases wait for business hours",
@@ -417,6 +433,37 @@ class Rollout:
             await self.client.get_workflow_handle(f"casework-relay-{self.queue}").terminate()
         except RPCError:
             pass  # never started, or ended already
+
+    async def chatter(self, stop: asyncio.Event) -> None:
+        """CHATTER_CASES customers comment, one comment after the other, until `stop`."""
+        talking = [c for c in self.of_kind("answered") if c.n % 2][:CHATTER_CASES]
+        await asyncio.gather(*(self._chat(case, stop) for case in talking))
+
+    async def _chat(self, case: Case, stop: asyncio.Event) -> None:
+        """Each comment sent until accepted: again (a new update) after the roll-over's
+        refusal, which changed nothing; any other failure fails the scenario."""
+        said = self.comments.setdefault(case.case_id, [])
+        handle = self.desk.case(case.case_id)
+        for k in range(CHATTER_MAX):
+            if stop.is_set():
+                return
+            text = f"{case.case_id} comment {k} during the rollout"
+            while True:
+                try:
+                    with as_person(case.contact):
+                        await handle.execute_update(
+                            "comment",
+                            {"actor": case.contact, "text": text},
+                            id=f"chatter-{uuid.uuid4().hex}",
+                            result_type=ActionResult,
+                            rpc_timeout=timedelta(seconds=SETTLE_TIMEOUT),
+                        )
+                    said.append(text)
+                    break
+                except WorkflowUpdateFailedError as e:
+                    if ROLLING_OVER not in str(e.cause):
+                        raise
+                    self.resent += 1
 
     def stop_v1(self) -> None:
         self.workers[V1].stop()

@@ -17,6 +17,9 @@ On SQLite by default; `--db postgres` runs it on PostgreSQL (CI's PostgreSQL pas
 
 from __future__ import annotations
 
+import zoneinfo
+from collections import Counter
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +27,10 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from casework.store import Store
+from tests.business_hours_zone import fixed_offset_tzif, open_zone_now
 from tests.conftest import CONVERTER, TIME_SCALE
-from tests.rollout_checks import upgrade
-from tests.rollout_scenario import BREACH_AFTER, MIX, V1, V2, Rollout
-
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(480)]
+from tests.rollout_checks import told, upgrade
+from tests.rollout_scenario import BREACH_AFTER, MIX, V1, V2, Case, Rollout
 
 DRAIN_TIMEOUT = 120.0 * TIME_SCALE
 """Real seconds for every workflow of version 1 to roll over onto version 2 after the
@@ -41,6 +43,8 @@ def row(rows: list[dict[str, Any]], build_id: str) -> dict[str, Any]:
     return found[0]
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(480)
 async def test_200_open_cases_move_to_version_2_and_lose_nothing(
     dev_env: WorkflowEnvironment, store: Store, db_url: str, tmp_path: Path
 ) -> None:
@@ -65,7 +69,88 @@ async def test_200_open_cases_move_to_version_2_and_lose_nothing(
         "outlast: the armed cases' timers fired before their cases moved"
     )
     assert findings.problems == [], "\n".join(findings.problems[:40])
-    assert findings.figures["nondeterminism_errors"] == findings.figures["task_failures"] == 0
+    assert findings.figures["nondeterminism_errors"] == 0
     assert findings.figures["breaches"] == MIX["armed"]
     for worker in rollout.workers.values():
         assert "Traceback" not in worker.said(), worker.said()[-3000:]
+
+
+# --- the checks themselves can fail ------------------------------------------------------------
+
+
+def entry(seq: int, actor: str, kind: str, text: str = "", refused: bool = False) -> dict[str, Any]:
+    return {"seq": seq, "actor": actor, "kind": kind, "text": text, "refused": refused}
+
+
+LADDER_FEED = [
+    entry(0, "acme-alice", "opened", "web case for Acme Manufacturing: FortiGate 7.4.3, P2"),
+    entry(1, "routing", "assigned", "Dana Park (cc-dana), L0, queue customer-care"),
+    entry(
+        2,
+        "acme-alice",
+        "escalate_now",
+        "case-1-E1 online (Escalate Now): lack of progress. Ines Okafor (em-ines) is alerted "
+        "and acknowledges within 1m.",
+    ),
+    entry(3, "system", "continued", "history rolled over; state carried"),
+    entry(4, "acme-alice", "comment", "still down", refused=True),
+    entry(
+        5,
+        "escalation-ladder",
+        "escalation_passed_on",
+        "case-1-E1: Ines Okafor (em-ines) did not acknowledge within 1m; now with Jon Svensson "
+        "(em-jon)",
+    ),
+    entry(6, "em-jon", "acknowledge_escalation", "case-1-E1: acknowledged by Jon Svensson; it"),
+    entry(7, "acme-alice", "comment", "thanks"),
+]
+"""A ladder case's feed as the rollout leaves it (kinds and texts as the case writes them)."""
+
+
+def test_the_outbox_check_names_what_a_feed_sent() -> None:
+    """`told`: what the rollout compares the outbox with. Each feed entry that tells somebody
+    counts once; a refusal, a roll-over and the ladder's own bookkeeping tell nobody; a kind
+    the rules do not know is reported, never passed over."""
+    case = Case(case_id="case-1", kind="ladder", n=0, contact="acme-alice")
+    assert told(case, "case-1", LADDER_FEED) == Counter(
+        {
+            ("contact", "acme-alice", "case-1 opened"): 1,
+            ("engineer", "cc-dana", "case-1 assigned to you"): 1,
+            ("escalation_manager", "em-ines", "Escalation case-1-E1 on case-1"): 1,
+            ("contact", "acme-alice", "case-1 escalated (case-1-E1)"): 1,
+            ("escalation_manager", "em-jon", "Escalation case-1-E1 on case-1"): 1,
+            ("contact", "acme-alice", "case-1: Jon Svensson has your escalation"): 1,
+            ("engineer", "cc-dana", "Comment on case-1"): 1,
+        }
+    )
+    unknown = told(case, "case-1", [*LADDER_FEED, entry(8, "x", "teleported")])
+    assert unknown[("?", "teleported", "no rule for feed entries of kind 'teleported'")] == 1
+    vendor_side = told(None, "case-1-esc-1", LADDER_FEED[:1])
+    assert list(vendor_side) == [("partner", "northwind-it", "case-1-esc-1 opened")]
+
+
+def test_a_zone_is_found_where_us_citizen_support_is_open(tmp_path: Path) -> None:
+    """U4 on the real clock: an Etc/GMT zone on a weekday; on a Sunday morning UTC, a zone
+    file of the test's own already in Monday's hours; none on a Saturday evening UTC."""
+    wednesday = datetime(2026, 12, 2, 15, 0, tzinfo=UTC)
+    zone = open_zone_now(tmp_path, wednesday)
+    assert zone is not None and zone.name.startswith("Etc/") and zone.env() == {}
+
+    sunday = datetime(2026, 12, 6, 10, 30, tzinfo=UTC)
+    own = open_zone_now(tmp_path, sunday)
+    assert own is not None and own.search_path == tmp_path / "zoneinfo"
+    local = sunday.astimezone(zoneinfo.ZoneInfo(own.name))
+    assert (local.strftime("%a"), 9 <= local.hour < 17) == ("Mon", True), local
+    assert own.env()["PYTHONTZPATH"].startswith(str(tmp_path / "zoneinfo"))
+
+    assert open_zone_now(tmp_path, datetime(2026, 12, 5, 20, 0, tzinfo=UTC)) is None
+
+
+def test_a_fixed_offset_zone_file_reads_back_as_written(tmp_path: Path) -> None:
+    (tmp_path / "Test").mkdir()
+    for minutes in (-23 * 60 - 45, -90, 0, 5 * 60 + 45, 23 * 60 + 45):
+        (tmp_path / "Test" / "Zone").write_bytes(fixed_offset_tzif(minutes * 60))
+        with (tmp_path / "Test" / "Zone").open("rb") as f:
+            zone = zoneinfo.ZoneInfo.from_file(f, key="Test/Zone")
+        for at in (datetime(2026, 1, 1, tzinfo=UTC), datetime(2046, 7, 1, tzinfo=UTC)):
+            assert at.astimezone(zone).utcoffset() == timedelta(minutes=minutes)
