@@ -86,6 +86,10 @@ async def main(db: str, scale: float) -> int:
     print(f"drain (promote -> v1 may shut down): {figures['drain_s']} s")
     print(f"runs:                   {figures['runs']}")
     print(
+        f"comments during the rollout: {figures['comments_during_rollout']} "
+        f"(sent again after a roll-over's refusal: {figures['comments_sent_again']})"
+    )
+    print(
         f"breaches:               {figures['breaches']} (after the promotion: "
         f"{figures['breaches_after_promotion']}, after v1 stopped: "
         f"{figures['breaches_after_v1_stopped']})"
