@@ -87,7 +87,8 @@ async def main(db: str, scale: float) -> int:
     print(f"runs:                   {figures['runs']}")
     print(
         f"comments during the rollout: {figures['comments_during_rollout']} "
-        f"(sent again after a roll-over's refusal: {figures['comments_sent_again']})"
+        f"(sent again after a roll-over's refusal: {figures['comments_sent_again']}; cases "
+        f"that rolled over between two of them: {figures['roll_overs_mid_chatter']})"
     )
     print(
         f"breaches:               {figures['breaches']} (after the promotion: "
@@ -98,7 +99,8 @@ async def main(db: str, scale: float) -> int:
     print(f"log sharing:            {figures['log_sharing']}")
     print(
         f"workflow task failures: {figures['task_failures']} "
-        f"(nondeterminism: {figures['nondeterminism_errors']})"
+        f"(nondeterminism: {figures['nondeterminism_errors']}; by cause: "
+        f"{figures['task_failures_by_cause']})"
     )
     print(f"failures:               {len(problems)}")
     for problem in problems[:40]:

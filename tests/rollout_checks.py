@@ -112,11 +112,13 @@ async def check_runs(rollout: Rollout, findings: Findings) -> dict[str, list[Run
     every: dict[str, list[Run]] = {}
     relay = f"casework-relay-{rollout.queue}"
     failures = nondeterminism = 0
+    causes: Counter[str] = Counter()
     for workflow_id in [*rollout.case_ids(), relay]:
         runs = every[workflow_id] = await runs_of(client, workflow_id)
         for run in runs:
             for failure in run.task_failures():
                 failures += 1
+                causes[failure.split(":")[0]] += 1
                 nondeterminism += nondeterministic(failure)
                 if not failure.startswith(RACED_A_SIGNAL):
                     findings.problems.append(f"{workflow_id} run {run.run_id[:8]}: {failure}")
@@ -137,6 +139,7 @@ async def check_runs(rollout: Rollout, findings: Findings) -> dict[str, list[Run
                 f"{workflow_id} began on {runs[0].builds()}, not {V1}",
             )
     findings.figures["task_failures"] = failures
+    findings.figures["task_failures_by_cause"] = dict(causes)
     findings.figures["nondeterminism_errors"] = nondeterminism
     findings.figures["runs"] = sum(len(r) for r in every.values())
     return every
@@ -358,10 +361,20 @@ def check_feeds(
 
 def check_comments(rollout: Rollout, findings: Findings) -> None:
     """Each comment a case accepted while it rolled over is on its feed once, in order."""
+    straddled = 0
     for case_id, said in rollout.comments.items():
         feed = rollout.store.feed.page(case_id, limit=1000)
         kept = [e["text"] for e in feed if e["kind"] == "comment" and not e["refused"]]
         findings.expect(kept == said, f"{case_id}: comments accepted {said}, on its feed {kept}")
+        kinds = [e["kind"] for e in feed]
+        rolled = kinds.index("continued") if "continued" in kinds else len(kinds)
+        straddled += "comment" in kinds[:rolled] and "comment" in kinds[rolled:]
+    findings.figures["roll_overs_mid_chatter"] = straddled
+    findings.expect(
+        straddled == len(rollout.comments),
+        f"only {straddled} of {len(rollout.comments)} cases rolled over while their customer "
+        "was commenting: the chatter did not overlap the roll-overs",
+    )
 
 
 def _entry(e: dict[str, Any]) -> tuple[Any, ...]:

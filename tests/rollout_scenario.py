@@ -25,6 +25,9 @@ The cases, opened on version 1 and left mid-life (`MIX`):
 - partner: a partner case escalated by the partner's L2 to our L3 (P4): a second case
   workflow, the vendor escalation; after the upgrade our L3 resolves it, the resolution returns
   to the partner case, which the partner resolves and its customer closes.
+
+While version 2 is promoted and the cases roll over, the customers of CHATTER_CASES answered
+cases keep commenting (`chatter`): an action arrives before, during and after each roll-over.
 """
 
 from __future__ import annotations
@@ -70,7 +73,7 @@ from tests.worker_processes import TEST_KEYRING, WorkerProcess, casework_program
 
 MIX = {"armed": 80, "answered": 60, "ladder": 40, "log_sharing": 10, "partner": 10}
 """Cases opened on version 1, by what they are doing when version 2 is promoted (200)."""
-BREACH_AFTER = timedelta(seconds=100 * TIME_SCALE)
+BREACH_AFTER = timedelta(seconds=90 * TIME_SCALE)
 """S5: the P1 target of the test's policy, for the armed cases (opened last, so their timers
 fire after the promotion and the drain)."""
 ACK_WITHIN = timedelta(seconds=60 * TIME_SCALE)
@@ -79,8 +82,10 @@ IN_FLIGHT = 12
 CHATTER_CASES = 10
 """Answered cases whose customer keeps commenting while version 2 is promoted and the cases
 roll over: an action may arrive at any moment of a roll-over and must land exactly once."""
-CHATTER_MAX = 30
-"""Comments one such customer sends at most (they stop once version 1 has drained)."""
+CHATTER_AFTER = 3
+"""Comments each such customer sends after their case has rolled over, then stops..."""
+CHATTER_MAX = 200
+"""...or at this many, or once version 1 has drained."""
 ROLLING_OVER = "rolling its history over"
 """The refusal of an action that arrives while a case holds all it may carry across a
 roll-over (workflows/case/workflow.py `_take`): nothing changed, send it again."""
@@ -440,13 +445,16 @@ class Rollout:
         await asyncio.gather(*(self._chat(case, stop) for case in talking))
 
     async def _chat(self, case: Case, stop: asyncio.Event) -> None:
-        """Each comment sent until accepted: again (a new update) after the roll-over's
-        refusal, which changed nothing; any other failure fails the scenario."""
+        """Comments before, while and after the case rolls over. Each is sent until accepted:
+        again (a new update) after the roll-over's refusal, which changed nothing; any other
+        failure fails the scenario."""
         said = self.comments.setdefault(case.case_id, [])
         handle = self.desk.case(case.case_id)
+        after = 0
         for k in range(CHATTER_MAX):
-            if stop.is_set():
+            if stop.is_set() or after >= CHATTER_AFTER:
                 return
+            after += "continued" in self.feed_kinds(case.case_id)
             text = f"{case.case_id} comment {k} during the rollout"
             while True:
                 try:

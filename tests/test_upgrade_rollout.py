@@ -2,8 +2,9 @@
 on the dev server, version 1 as shipped and version 2 whose `Case` cannot replay a single
 version 1 history (tests/upgrade_v2_case.py); the operator promotes version 2 with `casework
 versions promote`, waits until `casework versions` says version 1 may be shut down, and stops
-it. The cases then go on, on version 2 alone: timers armed on version 1 fire, the customer
-answers a log-sharing request version 1 asked, a vendor escalation returns to its partner case.
+it. Meanwhile customers keep commenting on some cases, so actions arrive as cases roll over.
+The cases then go on, on version 2 alone: timers armed on version 1 fire, the customer answers
+a log-sharing request version 1 asked, a vendor escalation returns to its partner case.
 
 Every case ends on version 2, every first-response timer fired once, no notification was lost
 or doubled, no workflow task failed with a nondeterminism error, and each case's feed and state
@@ -30,7 +31,7 @@ from casework.store import Store
 from tests.business_hours_zone import fixed_offset_tzif, open_zone_now
 from tests.conftest import CONVERTER, TIME_SCALE
 from tests.rollout_checks import told, upgrade
-from tests.rollout_scenario import BREACH_AFTER, MIX, V1, V2, Case, Rollout
+from tests.rollout_scenario import BREACH_AFTER, CHATTER_CASES, MIX, V1, V2, Case, Rollout
 
 DRAIN_TIMEOUT = 120.0 * TIME_SCALE
 """Real seconds for every workflow of version 1 to roll over onto version 2 after the
@@ -60,7 +61,11 @@ async def test_200_open_cases_move_to_version_2_and_lose_nothing(
     print(f"\nrollout: {findings.figures}")
 
     assert outcome.v1_before["current"] and not outcome.v1_before["may_shut_down"]
-    assert outcome.promoted["current"] and outcome.promoted["cases_asked"] == cases
+    promoted = outcome.promoted
+    assert promoted["current"] and promoted["failed"] == 0, promoted
+    # the cases a customer was writing to moved by themselves (their next task saw the new
+    # target) before promote came to them; promote asked the others
+    assert cases - CHATTER_CASES <= promoted["cases_asked"] <= cases, promoted
     assert not outcome.v1_drained["current"] and outcome.v1_drained["open_workflows"] == 0
     assert row(outcome.versions_after, V2)["current"]
     assert row(outcome.versions_after, V1)["open_workflows"] == 0
