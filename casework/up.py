@@ -263,7 +263,7 @@ async def run(options: UpOptions) -> int:
 
 async def _run_holding(options: UpOptions, command: list[str]) -> int:
     """`run` once the state folder is this process's."""
-    from worker import activities_for, build_worker, opener
+    from worker import activities_for, opener
 
     settings = options.settings
     oidc, ring = _checked_configuration(options)
@@ -304,13 +304,7 @@ async def _run_holding(options: UpOptions, command: list[str]) -> int:
             relay=relay,
             waker=waker,
         )
-        worker = build_worker(
-            client,
-            task_queue=settings.task_queue,
-            activities=activities,
-            ring=ring,
-            version=worker_version(settings),
-        )
+        worker = _worker(client, settings, activities, ring)
         worker_run = asyncio.ensure_future(worker.run())
         await waker.wake_now()
         versions = await _until_stopped(take_over(client, settings), stop) or ()
@@ -343,6 +337,19 @@ async def _run_holding(options: UpOptions, command: list[str]) -> int:
         await _stop_server(process)
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
+
+
+def _worker(client: Any, settings: Settings, activities: list[Any], ring: KeyRing) -> Any:
+    """The engine's worker, of this package's deployment version (casework.deployment)."""
+    from worker import build_worker
+
+    return build_worker(
+        client,
+        task_queue=settings.task_queue,
+        activities=activities,
+        ring=ring,
+        version=worker_version(settings),
+    )
 
 
 async def _wind_down(

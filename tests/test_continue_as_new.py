@@ -13,14 +13,18 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import activity
+from temporalio.client import WorkflowExecutionStatus
+from temporalio.common import HeaderCodecBehavior
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Replayer
 
 from casework import contracts
 from casework.domain.models import CaseView
 from casework.domain.sla import SlaPolicy
+from casework.identity.interceptors import PrincipalCheck
 from casework.store import Store
-from tests.conftest import TEST_RING, Desk, eventually, signed
-from worker import activities_for, build_worker
+from tests.conftest import CONVERTER, TEST_RING, Desk, as_person, eventually, signed
+from worker import WORKFLOW_RUNNER, WORKFLOWS, activities_for, build_worker
 
 COMMENTS = 24
 
@@ -159,3 +163,91 @@ def _rolled_over_after(kind: str):  # type: ignore[no-untyped-def]
         return kind in kinds and "continued" in kinds[kinds.index(kind) :]
 
     return check
+
+
+async def test_a_case_asked_to_roll_over_does_so_whatever_the_signal_carries(
+    env: WorkflowEnvironment, desk: Desk
+) -> None:
+    """Issue 28: `roll_over` (what `casework versions promote` sends) makes a case roll over
+    at its next quiet point, whatever the signal carries (nothing, a stranger's JSON, two
+    arguments): one new run per signal taken, its feed and state carried, nothing refused.
+    Another name is still refused on the feed."""
+    case_id = await desk.open(priority="P3")
+    opened = await desk.until(case_id, lambda v: v.state == "in_progress")
+    handle = desk.case(case_id)
+    runs = [(await handle.describe()).run_id]
+    for moves, args in enumerate(([], [{"actor": "mallory", "now": True}], ["one", 2]), 1):
+        await handle.signal("roll_over", args=args)
+        view = await desk.until(
+            case_id, lambda v, n=moves: [e.kind for e in v.feed].count("continued") == n
+        )
+        runs.append((await handle.describe()).run_id)
+        assert len(set(runs)) == len(runs) == moves + 1, "one new run per signal"
+        assert view.feed[-1].text == "history rolled over; state carried"  # an unversioned worker
+        assert (view.state, view.owner, view.sla) == (opened.state, opened.owner, opened.sla)
+    assert view.feed[: len(opened.feed)] == opened.feed
+    assert not any(e.refused for e in view.feed)
+    # a run that took the signal (the patch roll-over-signal's marker) replays as it ran
+    replayer = Replayer(
+        workflows=WORKFLOWS,
+        data_converter=CONVERTER,
+        interceptors=[PrincipalCheck(TEST_RING)],
+        workflow_runner=WORKFLOW_RUNNER,
+        header_codec_behavior=HeaderCodecBehavior.CODEC,
+    )
+    for run_id in runs[:3]:
+        history = await desk.client.get_workflow_handle(case_id, run_id=run_id).fetch_history()
+        assert "roll-over-signal" in changes_of(history)
+        await replayer.replay_workflow(history)
+    await handle.signal("roll_out")
+    refused = await desk.until(case_id, lambda v: v.feed[-1].kind == "unknown_signal")
+    assert (
+        "has no signal 'roll_out'; its signals are act, vendor_progress, partner_info, "
+        "roll_over" in refused.feed[-1].text
+    )
+    assert (await handle.describe()).run_id == runs[-1]
+
+
+async def test_a_case_closed_as_it_is_asked_to_roll_over_writes_its_close(
+    env: WorkflowEnvironment, store: Store, policy: SlaPolicy
+) -> None:
+    """Issue 28: `roll_over` and the customer's close reach the case in one workflow task (its
+    worker was away): the case closes, and what the close decided is written all the same (the
+    close on the feed, the owner told, the assignment released) instead of being set aside for
+    a next run that never comes."""
+    task_queue = f"tq-{uuid.uuid4().hex[:8]}"
+
+    def worker() -> Any:
+        return build_worker(
+            env.client,
+            task_queue=task_queue,
+            activities=activities_for(store, policy),
+            ring=TEST_RING,
+            max_cached_workflows=0,  # no sticky queue: the next worker gets the next task
+        )
+
+    desk = Desk(signed(env.client), task_queue, {"index_search_attributes": False})
+    async with worker():
+        case_id = await desk.open(priority="P3")
+        await desk.until(case_id, lambda v: v.state == "in_progress")
+        assert await desk.settle(case_id)
+    handle = desk.case(case_id)
+    await handle.signal("roll_over")
+    with as_person("acme-alice"):
+        await handle.signal("act", {"action": "close", "reason": "works now"})
+    async with worker():
+        assert await desk.until_closed(case_id) == WorkflowExecutionStatus.COMPLETED
+        await eventually(lambda: "close" in [e["kind"] for e in store.feed.page(case_id)])
+        told = await eventually(
+            lambda: [n for n in store.outbox.rows(case_id) if n["subject"] == f"{case_id} closed"]
+        )
+    assert [n["recipient_id"] for n in told] == ["cc-dana"]
+
+
+def changes_of(history: Any) -> str:
+    """The patch ids a run recorded, as its TemporalChangeVersion upserts name them."""
+    return " ".join(
+        str(e.upsert_workflow_search_attributes_event_attributes.search_attributes)
+        for e in history.events
+        if e.HasField("upsert_workflow_search_attributes_event_attributes")
+    )

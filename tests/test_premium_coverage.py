@@ -170,6 +170,32 @@ async def test_an_expert_who_does_not_accept_in_time_is_told_and_routing_falls_b
     await desk.act(case_id, "close", actor="initech-peter")
 
 
+async def test_an_offer_to_the_expert_stands_while_the_case_moves_to_a_new_version(
+    env: WorkflowEnvironment, desk: Desk, store: Store
+) -> None:
+    """A3 across a rollout (issue 28): a case on offer to the expert, asked to roll over, moves
+    at once; the offer stands with its time left (nobody else assigned, the expert not told
+    twice), the expert accepts on the next run and owns the case."""
+    await inside_the_experts_hours(env)
+    case_id = await desk.open(**INITECH)
+    offered = await desk.until(case_id, lambda v: "offered_to_expert" in kinds(v))
+    await eventually(lambda: to_expert(store, case_id))
+    await desk.case(case_id).signal("roll_over")
+    moved = await desk.until(case_id, lambda v: "continued" in kinds(v))
+    assert (moved.state, moved.owner, moved.queue) == ("queued", None, "premium")
+    assert kinds(moved).count("offered_to_expert") == 1
+    assert "expert_did_not_accept" not in kinds(moved)
+    result = await desk.act(case_id, "accept", actor=EXPERT)
+    assert result.message == "the case is yours"
+    view = await desk.view(case_id)
+    assert view.owner is not None and view.owner.engineer_id == EXPERT
+    assert len(to_expert(store, case_id)) == 1 + sum(  # the invitation, then the assignment
+        1 for n in to_expert(store, case_id) if "assigned to you" in n["subject"]
+    )
+    assert view.opened_at == offered.opened_at
+    await desk.act(case_id, "close", actor="initech-peter")
+
+
 async def test_outside_the_experts_hours_the_case_is_routed_normally_and_the_expert_told(
     env: WorkflowEnvironment, desk: Desk, store: Store
 ) -> None:

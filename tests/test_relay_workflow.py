@@ -14,11 +14,13 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import pytest
 from temporalio.client import Client
+from temporalio.common import WorkerDeploymentVersion
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
@@ -133,13 +135,20 @@ async def test_a_breach_alert_reaches_the_manager_on_duty_once_and_acknowledging
     assert rows[0]["recipient_id"] == manager
 
 
+def deployment_of(task_queue: str) -> WorkerDeploymentVersion:
+    """The deployment version of a test's worker processes: a deployment of the test's own."""
+    return WorkerDeploymentVersion(f"casework-{task_queue}", metadata.version("casework"))
+
+
 def worker_process(
     dev_env: WorkflowEnvironment, tmp_path: Path, store: Store, task_queue: str, sink: Sink
 ) -> subprocess.Popen[bytes]:
-    """`python worker.py`, as a deployment runs it: a process the test can kill."""
+    """`python worker.py`, as a deployment runs it: a process the test can kill. Its
+    deployment version (issue 28) is `deployment_of(task_queue)`'s, the package's build."""
     env = {
         **os.environ,
         "PYTHONPATH": str(ROOT),
+        "CASEWORK_DEPLOYMENT_NAME": deployment_of(task_queue).deployment_name,
         "TEMPORAL_ADDRESS": target_of(dev_env),
         "CASEWORK_STATE_DIR": str(tmp_path / "worker-state"),
         "CASEWORK_DB_URL": store.url,
@@ -195,11 +204,12 @@ async def test_a_worker_killed_mid_delivery_does_not_deliver_twice(
         process.wait(10)
         receiver.hang.set()
         relay = RelayConfig(smtp_host="127.0.0.1", smtp_port=smtp_sink.port)
-        async with build_worker(
+        async with build_worker(  # the same version: the relay is pinned to it
             dev_env.client,
             task_queue=task_queue,
             activities=activities_for(store, fast_policy(), attachments=files, relay=relay),
             ring=TEST_RING,
+            version=deployment_of(task_queue),
         ):
             [row] = await waiting_for(
                 lambda: [r for r in store.outbox.rows("case-000009") if r["status"] == "delivered"],
@@ -260,6 +270,61 @@ async def test_the_relay_continues_as_new_and_keeps_delivering(
     history = await first.fetch_history()
     assert any(e.HasField("marker_recorded_event_attributes") for e in history.events)
     await Replayer(workflows=[NotificationRelay], data_converter=CONVERTER).replay_workflow(history)
+
+
+async def test_the_relay_rolls_over_when_asked_and_keeps_delivering(
+    relay_desk: Desk, store: Store, smtp_sink: Sink
+) -> None:
+    """Issue 28: `roll_over` (what a rollout sends; any payload) winds the relay's lanes down
+    and it continues as new at once, not after its 500 rounds, and the next run delivers; the
+    run that rolled over replays as it ran."""
+    from temporalio.worker import Replayer
+
+    from casework.notify.contracts import RELAY_WORKFLOW, WAKE, RelayState
+    from tests.conftest import CONVERTER
+    from workflows.relay import NotificationRelay
+
+    client = relay_desk.client
+    handle = await client.start_workflow(
+        RELAY_WORKFLOW,
+        RelayState(),
+        id=relay_id(relay_desk.task_queue),
+        task_queue=relay_desk.task_queue,
+    )
+    await handle.signal("roll_over", {"from": "a stranger"})
+    latest = client.get_workflow_handle(handle.id)
+    await waiting_for_async(
+        lambda: latest.describe(), lambda d: d.run_id != handle.result_run_id, "a new relay run"
+    )
+    NotificationActivities(store).notify(
+        Notification(
+            key="k-after-roll-over",
+            case_id="case-000012",
+            recipient_kind="contact",
+            recipient_id="acme-alice",
+            subject="after the roll-over",
+            body="b",
+            at=datetime.now(UTC),
+        )
+    )
+    await latest.signal(WAKE)
+    await waiting_for(
+        lambda: any(m["key"] == "k-after-roll-over" for m in smtp_sink.mails()), "the mail"
+    )
+    first = client.get_workflow_handle(handle.id, run_id=handle.result_run_id)
+    history = await first.fetch_history()
+    assert history.events[-1].HasField("workflow_execution_continued_as_new_event_attributes")
+    await Replayer(workflows=[NotificationRelay], data_converter=CONVERTER).replay_workflow(history)
+
+
+async def waiting_for_async(read: Any, check: Callable[[Any], Any], what: str) -> Any:
+    deadline = time.monotonic() + SETTLE_TIMEOUT
+    while time.monotonic() < deadline:
+        found = await read()
+        if check(found):
+            return found
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"waited {SETTLE_TIMEOUT:.0f} s for {what}")
 
 
 def test_a_recorded_relay_run_is_replayed() -> None:

@@ -71,7 +71,7 @@ def processes_using(path: Path) -> list[int]:
 class Engine:
     """One `casework up` subprocess; its output read on a thread so nothing blocks."""
 
-    def __init__(self, state: Path, port: int, ui_port: int, *extra: str) -> None:
+    def __init__(self, state: Path, port: int, ui_port: int, *extra: str, **env: str) -> None:
         self.address = f"127.0.0.1:{port}"
         self.state = state
         if "--api-port" not in extra:  # the door's default port may be taken on this machine
@@ -86,7 +86,7 @@ class Engine:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
-            env=clean_env(),
+            env=clean_env(**env),
         )
         threading.Thread(target=self._read, daemon=True).start()
 

@@ -37,8 +37,9 @@ JSON_ENCODINGS = (b"json/plain", b"binary/null")
 """What the Web UI's form and the SDKs send for JSON (null has an encoding of its own)."""
 MAX_DETAIL_CHARS = 200
 MAX_NAME_SHOWN = 64
-SIGNALS = ("act", "vendor_progress", "partner_info")
-"""The signals a case defines; any other name is a stray (`stray_refusal`)."""
+SIGNALS = ("act", "vendor_progress", "partner_info", "roll_over")
+"""The signals a case defines (`roll_over`: moves.py); any other name is a stray
+(`stray_refusal`)."""
 REFUSED = object()
 """What a handler gets back for a payload it refused on the feed."""
 

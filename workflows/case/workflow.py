@@ -199,6 +199,10 @@ class CaseWorkflow(ActionUpdates):
         await self.ladder.escalate_breach(at)
 
     async def _finish(self) -> None:
+        if self.ctx.rolling_over and self.moves.due():
+            # closed as it was asked to move: what it set aside for a next run is written now
+            self.ctx.rolling_over = False
+            self.ctx.start_deferred()
         await self.vendor.withdraw_open()
         self.ctx.side_effect(
             contracts.RELEASE_CASE,
@@ -229,9 +233,10 @@ class CaseWorkflow(ActionUpdates):
 
     def _time_to_roll_over(self) -> bool:
         """When its history is full (`_history_full`), or once started up when asked to move
-        to another version (moves.py)."""
+        to another version (moves.py), unless it has closed: a closed case has no next run."""
         full = self._history_full()
-        return full or (self.startup is not None and self.moves.due())
+        moving = self.startup is not None and self.case.state != "closed"
+        return full or (moving and self.moves.due())
 
     def _history_full(self) -> bool:
         """When the server suggests it, or after `continue_as_new_after_events`. A run counts

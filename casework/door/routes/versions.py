@@ -12,6 +12,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import ValidationError
+from temporalio.service import RPCError
 
 from casework.door.bodies import json_object
 from casework.door.errors import DoorError, invalid
@@ -52,7 +53,10 @@ async def list_versions(person: Operator, door: TheDoor) -> list[VersionView]:
     """Each version of the deployment (and the open workflows on no version yet, while there
     are any): current or ramping, its open cases and workflows, and whether its workers may
     shut down."""
-    return await describe_versions(door.client, _settings(door))
+    try:
+        return await describe_versions(door.client, _settings(door))
+    except RPCError as e:
+        raise _unanswered(e) from None
 
 
 @router.post("/v1/versions/promote")
@@ -68,6 +72,8 @@ async def promote_version(person: Operator, door: TheDoor, request: Request) -> 
         result = await promote(door.client, _settings(door), asked.build_id, asked.ramp)
     except VersionsRefused as e:
         raise DoorError(409, f"nothing promoted: {e}") from None
+    except RPCError as e:  # before the promotion (nothing changed) or after it (promote again)
+        raise _unanswered(e) from None
     log.info(
         "%s promoted %s of %s%s: %d workflows asked to roll over",
         person.id,
@@ -77,3 +83,11 @@ async def promote_version(person: Operator, door: TheDoor, request: Request) -> 
         result.asked,
     )
     return result
+
+
+def _unanswered(error: RPCError) -> DoorError:
+    return DoorError(
+        503,
+        f"Temporal did not answer as asked ({error.message or error}); see `GET /v1/versions` "
+        "for where things stand, and send the request again",
+    )
