@@ -54,9 +54,9 @@ def open_zone_now(folder: Path, now: datetime | None = None) -> OpenZone | None:
     now = now or datetime.now(UTC)
     holidays = closed_days(range(now.year - 1, now.year + 3))
     for hours in range(-12, 15):
-        zone = "Etc/GMT" if hours == 0 else f"Etc/GMT{-hours:+d}"  # Etc/GMT-14 is UTC+14
-        if _open(calendar_for(zone, holidays), now):
-            return OpenZone(zone)
+        etc = "Etc/GMT" if hours == 0 else f"Etc/GMT{-hours:+d}"  # Etc/GMT-14 is UTC+14
+        if _open(calendar_for(etc, holidays), now):
+            return OpenZone(etc)
     limit = timedelta(hours=24)
     offset = -limit + STEP
     while offset < limit:

@@ -191,9 +191,8 @@ def check_timers(rollout: Rollout, findings: Findings) -> None:
     for case_id, case in rollout.case_by_id().items():
         feed = rollout.store.feed.page(case_id, limit=1000)
         breaches = [e for e in feed if e["kind"] == "sla_breached"]
-        armed = case.kind == "armed"
         findings.expect(
-            len(breaches) == (1 if armed else 0),
+            len(breaches) == (1 if case.kind == "armed" else 0),
             f"{case_id} ({case.kind}) breached {len(breaches)} times",
         )
         for breach in breaches:

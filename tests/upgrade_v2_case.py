@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RawValue
+from temporalio.common import RawValue, VersioningBehavior
 
 with workflow.unsafe.imports_passed_through():
     from casework.domain.models import CaseView
@@ -23,11 +23,13 @@ from workflows.case import CaseWorkflow
 from workflows.inputs import NO_INPUT
 
 V1_DEFINITION = workflow._Definition.must_from_class(CaseWorkflow)
+V1_BEHAVIOR = V1_DEFINITION.versioning_behavior or VersioningBehavior.UNSPECIFIED
+"""Version 1's versioning behaviour (PINNED), which version 2 declares too."""
 V2_FIRST_TIMER = timedelta(milliseconds=1)
 """The extra command at the start of every version 2 run."""
 
 
-@workflow.defn(name=V1_DEFINITION.name, versioning_behavior=V1_DEFINITION.versioning_behavior)
+@workflow.defn(name=V1_DEFINITION.name, versioning_behavior=V1_BEHAVIOR)
 class CaseWorkflowV2(CaseWorkflow):
     """`Case` with an extra timer first: incompatible with every version 1 history."""
 
