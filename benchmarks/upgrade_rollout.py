@@ -93,7 +93,7 @@ async def main(db: str, scale: float) -> int:
     print(
         f"breaches:               {figures['breaches']} (after the promotion: "
         f"{figures['breaches_after_promotion']}, after v1 stopped: "
-        f"{figures['breaches_after_v1_stopped']})"
+        f"{figures['breaches_after_v1_stopped']}, in a run on v2: {figures['breaches_on_v2']})"
     )
     print(f"notifications:          {figures['notifications']} queued, {figures['mails']} mailed")
     print(f"log sharing:            {figures['log_sharing']}")

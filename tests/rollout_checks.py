@@ -19,7 +19,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from pathlib import Path
 from typing import Any
@@ -183,11 +183,11 @@ def _quiet_runtime() -> Runtime:
 # --- timers, feed, outbox ---------------------------------------------------------------------
 
 
-def check_timers(rollout: Rollout, findings: Findings) -> None:
+def check_timers(rollout: Rollout, runs: dict[str, list[Run]], findings: Findings) -> None:
     """S3: the armed cases breached once, after the promotion; nobody else breached. E3: each
     ladder step was alerted once."""
     promoted = rollout.timings.promoted_at
-    after_promotion = after_v1 = breached = 0
+    after_promotion = after_v1 = on_v2 = breached = 0
     for case_id, case in rollout.case_by_id().items():
         feed = rollout.store.feed.page(case_id, limit=1000)
         breaches = [e for e in feed if e["kind"] == "sla_breached"]
@@ -201,6 +201,7 @@ def check_timers(rollout: Rollout, findings: Findings) -> None:
             after_promotion += promoted is not None and at >= promoted
             stopped = rollout.timings.v1_stopped_at
             after_v1 += stopped is not None and at >= stopped
+            on_v2 += at >= runs[case_id][-1].events[0].event_time.ToDatetime(tzinfo=UTC)
         steps = Counter(e["text"] for e in feed if e["kind"] == "escalation_passed_on")
         findings.expect(
             max(steps.values(), default=1) == 1, f"{case_id}: a ladder step twice: {steps}"
@@ -215,6 +216,7 @@ def check_timers(rollout: Rollout, findings: Findings) -> None:
     findings.figures["breaches"] = breached
     findings.figures["breaches_after_promotion"] = after_promotion
     findings.figures["breaches_after_v1_stopped"] = after_v1
+    findings.figures["breaches_on_v2"] = on_v2
     findings.expect(
         after_promotion == armed,
         f"only {after_promotion} of {armed} first-response timers fired after the promotion: "
@@ -421,8 +423,6 @@ def check_carried(
 
 
 def _aware(at: Any) -> datetime:
-    from datetime import UTC
-
     value = at if isinstance(at, datetime) else datetime.fromisoformat(str(at))
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
@@ -438,7 +438,7 @@ async def check_all(
     findings = Findings()
     runs = await check_runs(rollout, findings)
     await check_v2_is_incompatible(rollout, runs, converter, findings)
-    check_timers(rollout, findings)
+    check_timers(rollout, runs, findings)
     check_outbox(rollout, findings)
     check_mail(rollout, rollout.mail, findings)
     check_feeds(rollout, before_feeds, runs, findings)
