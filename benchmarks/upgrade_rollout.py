@@ -84,6 +84,8 @@ async def main(db: str, scale: float) -> int:
     print(f"opened on version 1 in: {figures['opened_in_s']} s")
     print(f"promote answered in:    {figures['promote_s']} s")
     print(f"drain (promote -> v1 may shut down): {figures['drain_s']} s")
+    moved = figures.get("case_moved_after_promote_s")
+    print(f"a case's version 2 run began after the promotion's start: {moved} s")
     print(f"runs:                   {figures['runs']}")
     print(
         f"comments during the rollout: {figures['comments_during_rollout']} "

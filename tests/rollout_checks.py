@@ -138,6 +138,17 @@ async def check_runs(rollout: Rollout, findings: Findings) -> dict[str, list[Run
                 runs[0].builds() == {V1},
                 f"{workflow_id} began on {runs[0].builds()}, not {V1}",
             )
+    moved = sorted(
+        (_started(every[c][-1]) - rollout.timings.promoted_at).total_seconds()
+        for c in rollout.case_ids()
+        if rollout.timings.promoted_at is not None and len(every[c]) > 1
+    )
+    if moved:
+        findings.figures["case_moved_after_promote_s"] = {
+            "p50": round(moved[len(moved) // 2], 1),
+            "p95": round(moved[int(len(moved) * 0.95)], 1),
+            "max": round(moved[-1], 1),
+        }
     findings.figures["task_failures"] = failures
     findings.figures["task_failures_by_cause"] = dict(causes)
     findings.figures["nondeterminism_errors"] = nondeterminism
@@ -201,7 +212,7 @@ def check_timers(rollout: Rollout, runs: dict[str, list[Run]], findings: Finding
             after_promotion += promoted is not None and at >= promoted
             stopped = rollout.timings.v1_stopped_at
             after_v1 += stopped is not None and at >= stopped
-            on_v2 += at >= runs[case_id][-1].events[0].event_time.ToDatetime(tzinfo=UTC)
+            on_v2 += at >= _started(runs[case_id][-1])
         steps = Counter(e["text"] for e in feed if e["kind"] == "escalation_passed_on")
         findings.expect(
             max(steps.values(), default=1) == 1, f"{case_id}: a ladder step twice: {steps}"
@@ -420,6 +431,10 @@ def check_carried(
             after[case_id].feed_total >= view.feed_total,
             f"{case_id}: feed total fell from {view.feed_total} to {after[case_id].feed_total}",
         )
+
+
+def _started(run: Run) -> datetime:
+    return run.events[0].event_time.ToDatetime(tzinfo=UTC)
 
 
 def _aware(at: Any) -> datetime:
