@@ -79,6 +79,7 @@ fire after the promotion and the drain)."""
 ACK_WITHIN = timedelta(seconds=60 * TIME_SCALE)
 """E3: the test's acknowledgement window of the Escalation Manager ladder."""
 IN_FLIGHT = 12
+"""Cases being opened or worked at once, as a door's callers would."""
 CHATTER_CASES = 10
 """Answered cases whose customer keeps commenting while version 2 is promoted and the cases
 roll over: an action may arrive at any moment of a roll-over and must land exactly once."""
@@ -89,7 +90,6 @@ CHATTER_MAX = 200
 ROLLING_OVER = "rolling its history over"
 """The refusal of an action that arrives while a case holds all it may carry across a
 roll-over (workflows/case/workflow.py `_take`): nothing changed, send it again."""
-"""Cases being opened or worked at once, as a door's callers would."""
 PARTNER = "northwind-it"
 V1, V2 = "1.0-v1", "2.0-v2"
 """The build ids of the two versions."""
@@ -161,8 +161,6 @@ class Rollout:
     workers: dict[str, WorkerProcess] = field(default_factory=dict)
     timings: Timings = field(default_factory=Timings)
     log_sharing_zone: OpenZone | None = None
-    said: list[str] = field(default_factory=list)
-    """Every `casework versions` answer, in order (JSON text)."""
     comments: dict[str, list[str]] = field(default_factory=dict)
     """The chatter's comments each case accepted, in order."""
     resent: int = 0
@@ -240,7 +238,6 @@ class Rollout:
         """`casework versions --json`: one row per version of the deployment."""
         answer = await self.casework("versions", "--json")
         assert answer.returncode == 0, f"casework versions failed: {answer.stderr}"
-        self.said.append(answer.stdout)
         rows = json.loads(answer.stdout)
         return list(rows["versions"] if isinstance(rows, dict) else rows)
 
@@ -316,7 +313,12 @@ class Rollout:
             await self.act(case, "escalate", level_owner, reason=f"beyond {level_owner}")
         case.owner = await self.owner(case.case_id, "usc-noah")
         await self.act(
-            case, "attach", case.contact, name=f"ike-{n}.log", sha256=STORED_SHA, size=38
+            case,
+            "attach",
+            case.contact,
+            name=f"ike-{n}.log",
+            sha256=STORED_SHA,
+            size=len(STORED_FILES[0]),
         )
         await self.act(case, "request_log_approval", case.owner, logs=["att-1"], note=f"IKE of {n}")
         return case
