@@ -295,6 +295,7 @@ SILENT = {
     "first_response",
     "sla_breached",
     "escalation_ended",
+    "escalation_unacknowledged",
     "waiting_for_business_hours",
     "waiting_in_queue",
     "continued",
@@ -302,7 +303,8 @@ SILENT = {
     "logs_shared",
     "close",
 }
-"""Feed entries that notify nobody (a `close` with no owner, a second word from the vendor)."""
+"""Feed entries that notify nobody (a `close` with no owner, a second word from the vendor, the
+end of a ladder nobody acknowledged)."""
 
 
 def _ids(text: str) -> list[str]:

@@ -31,7 +31,7 @@ from casework.store import Store
 from tests.business_hours_zone import fixed_offset_tzif, open_zone_now
 from tests.conftest import CONVERTER, TIME_SCALE
 from tests.rollout_checks import told, upgrade
-from tests.rollout_scenario import CHATTER_CASES, MIX, V1, V2, Case, Rollout
+from tests.rollout_scenario import MIX, V1, V2, Case, Rollout
 
 DRAIN_TIMEOUT = 240.0 * TIME_SCALE
 """Real seconds for every workflow of version 1 to roll over onto version 2 after the
@@ -64,9 +64,9 @@ async def test_200_open_cases_move_to_version_2_and_lose_nothing(
     assert outcome.v1_before["current"] and not outcome.v1_before["may_shut_down"]
     promoted = outcome.promoted
     assert promoted["current"] and promoted["failed"] == 0, promoted
-    # the cases a customer was writing to moved by themselves (their next task saw the new
-    # target) before promote came to them; promote asked the others
-    assert cases - CHATTER_CASES <= promoted["cases_asked"] <= cases, promoted
+    # a case with a workflow task between the switch and promote's asking (a customer's
+    # comment, a ladder's timer) moves by itself (that task sees the new target): not asked
+    assert 0 < promoted["cases_asked"] <= cases, promoted
     assert not outcome.v1_drained["current"] and outcome.v1_drained["open_workflows"] == 0
     assert row(outcome.versions_after, V2)["current"]
     assert row(outcome.versions_after, V1)["open_workflows"] == 0
