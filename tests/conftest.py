@@ -144,9 +144,9 @@ CONVERTER: DataConverter = data_converter(ENGINE_RING, SESSION_REALMS)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests marked `slow` (minutes of CPU each: the Erlang C textbook runs, the restore drills)
-    run with `--slow` only: CI runs them as a step of their own after the README's test
-    command, which stays a few minutes long.
+    """Tests marked `slow` (minutes of CPU each: the Erlang C textbook runs, the restore drills,
+    the 200-case upgrade rollout) run with `--slow` only: CI runs them as a step of their own
+    after the README's test command, which stays a few minutes long.
 
     pytest-timeout's per-test limits (pyproject's, or a module's mark) scale with the waits,
     so that a wait still fails before its test's limit."""
@@ -402,7 +402,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--slow",
         action="store_true",
         help="also run the tests marked slow (the Erlang C textbook runs of the simulator, the "
-        "restore drills): minutes of CPU each; CI runs them after the main suite",
+        "restore drills, the 200-case upgrade rollout): minutes of CPU each; CI runs them after "
+        "the main suite",
     )
     parser.addoption(
         "--db",

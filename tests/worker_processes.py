@@ -55,9 +55,11 @@ class WorkerProcess:
         policy: Path | None = None,
         extra_env: dict[str, str] | None = None,
         args: tuple[str, ...] = (),
+        program: list[str] | None = None,
     ) -> WorkerProcess:
-        """`casework worker` with its own state folder under `folder`, the test key ring, and
-        JSON logs in `folder/<name>.log`."""
+        """`casework worker` (or `program`, which takes the same arguments and environment)
+        with its own state folder under `folder`, the test key ring, and JSON logs in
+        `folder/<name>.log`."""
         state = folder / f"state-{name}"
         env = {
             **os.environ,
@@ -76,7 +78,7 @@ class WorkerProcess:
         log = folder / f"{name}.log"
         with log.open("wb") as out:
             process = subprocess.Popen(
-                [*casework_program(), "worker", *args],
+                [*(program or [*casework_program(), "worker"]), *args],
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
