@@ -382,23 +382,33 @@ async def until_seen(
 async def retry_while_unseen(work: Callable[[], Awaitable[T]], wait: float, what: str) -> T:
     """`work()`, tried again for `wait` seconds while the server has not caught up with a new
     version's pollers; a refusal says what the server said."""
-    deadline = time.monotonic() + wait
+    started = time.monotonic()
     while True:
         try:
             return await work()
         except RPCError as e:
-            if time.monotonic() < deadline and e.status in _NOT_YET:
+            waited = time.monotonic() - started
+            if (e.status in _NOT_YET and waited < wait) or (
+                e.status in _BUSY and waited < BUSY_WAIT
+            ):
                 await asyncio.sleep(POLL_EVERY)
                 continue
             raise VersionsRefused(f"{what}: Temporal refused it: {e.message or e}") from None
 
 
-_NOT_YET = (
-    RPCStatusCode.NOT_FOUND,
-    RPCStatusCode.FAILED_PRECONDITION,
+_NOT_YET = (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION)
+"""The server has not caught up with a new version's pollers: tried again for `wait` only."""
+_BUSY = (
     RPCStatusCode.UNAVAILABLE,
     RPCStatusCode.ABORTED,
+    RPCStatusCode.CANCELLED,
+    RPCStatusCode.DEADLINE_EXCEEDED,
+    RPCStatusCode.RESOURCE_EXHAUSTED,
 )
+"""A busy server ("operation was canceled": its deployment workflow did not answer in time,
+seen on a loaded machine): setting a version is idempotent, so it is tried again for
+BUSY_WAIT seconds whoever asks."""
+BUSY_WAIT = 30.0
 
 
 async def until_propagated(client: Client, name: str) -> bool:
