@@ -102,6 +102,7 @@ async def relay_rounds_by_worker(address: str) -> Counter[str]:
     return ran
 
 
+@pytest.mark.slow
 async def test_joined_workers_find_the_postgresql_engine_and_share_its_cases(
     tmp_path: Path,
     postgres: PostgresCluster,

@@ -17,7 +17,7 @@ import pytest
 from tests import test_up
 from tests.test_up import CASEWORK, STOP_TIMEOUT, Engine, clean_env, free_port
 
-pytestmark = pytest.mark.timeout(240)
+pytestmark = [pytest.mark.timeout(240), pytest.mark.slow]
 
 engines = test_up.engines
 
