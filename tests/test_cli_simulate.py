@@ -29,6 +29,7 @@ def more_l1(tmp_path: Path) -> Path:
 
 
 @pytest.mark.timeout(400)
+@pytest.mark.slow
 def test_the_same_seed_gives_the_same_bytes_with_intervals_and_a_paired_comparison(
     tmp_path: Path,
 ) -> None:

@@ -188,6 +188,7 @@ def directory_file(folder: Path, receivers: Receivers) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_no_process_logs_a_secret_and_each_says_what_an_operator_needs(
     tmp_path: Path,
     postgres: PostgresCluster,

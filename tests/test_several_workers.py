@@ -22,7 +22,7 @@ from casework.store import Store
 from tests.conftest import Desk, signed, target_of
 from tests.worker_processes import SECONDS_POLICY, WorkerProcess, until_polling
 
-pytestmark = [pytest.mark.timeout(400), pytest.mark.slow]
+pytestmark = pytest.mark.timeout(400)
 
 CASES = 18
 """Cases in the stream; every third one is left unanswered past its 15 s target (S3)."""
