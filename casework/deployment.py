@@ -106,8 +106,9 @@ async def take_over(client: Client, settings: Settings) -> list[str]:
             continue
         if row.build_id is None:
             lines.append(
-                f"  Note:       {row.open_cases} open cases started before worker versioning: "
-                "they replay on this version at their next task, then roll over"
+                f"  Note:       {row.open_cases} open cases run on no version: they replay on "
+                "this version at their next task, then roll over; those of casework 0.1.0 "
+                "replay only on the 0.2.0 bridge (docs/deployment.md, Upgrades)"
             )
             continue
         lines.append(

@@ -429,8 +429,10 @@ def versions_advice(rows: list[VersionView]) -> list[str]:
             lines.append(f"{v.name} may be shut down: no open workflow runs on it")
         elif v.build_id is None:
             lines.append(
-                f"{v.open_workflows} workflows started before worker versioning: they move to "
-                "the current version at their next task; `casework versions promote` asks them"
+                f"{v.open_workflows} workflows run on no version: they move to the current "
+                "version at their next task and replay there (`casework versions promote` asks "
+                "them); those of casework 0.1.0 replay only on the 0.2.0 bridge, so promote no "
+                "later release while they are open (docs/deployment.md, Upgrades)"
             )
         else:
             lines.append(
