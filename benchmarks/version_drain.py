@@ -18,31 +18,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import tempfile
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 
-from bench_tools import binary  # beside this script
+from bench_tools import LocalEngine, acme_request, local_engine  # beside this script
 from temporalio.client import Client
 from temporalio.common import WorkerDeploymentVersion
-from temporalio.testing import WorkflowEnvironment
 
-from casework import search_attributes
 from casework.client import open_case
-from casework.codec import data_converter
 from casework.domain.actions import ActionResult
-from casework.domain.models import Channel, OpenCaseRequest, Priority
-from casework.domain.sla import DEFAULT_POLICY
-from casework.engine import load_directory
-from casework.identity.interceptors import PrincipalHeaders, acting
-from casework.identity.keyring import fresh_ring
+from casework.identity.interceptors import acting
 from casework.identity.principal import Principal
-from casework.settings import DEMO_DIRECTORY, Settings
-from casework.store import Store
+from casework.settings import Settings
 from casework.versions import describe_versions, promote
-from worker import activities_for, build_worker
 
 V1, V2 = "1.0.0", "2.0.0"
 
@@ -54,60 +43,33 @@ async def build_of(client: Client, case_id: str) -> str:
 
 
 async def run(count: int, concurrency: int) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        ring = fresh_ring()
-        store = Store(f"sqlite:///{tmp}/casework.db", ring)
-        store.directory.replace(load_directory(DEMO_DIRECTORY))
-        env = await WorkflowEnvironment.start_local(
-            data_converter=data_converter(ring, store.realms.lookup),
-            dev_server_existing_path=binary("temporal"),
-            search_attributes=search_attributes.ALL,
-        )
-        async with env:
-            await _measure(env, store, ring, Path(tmp), count, concurrency)
-        store.dispose()
+    async with local_engine("memory") as engine:
+        await _measure(engine, count, concurrency)
 
 
-async def _measure(
-    env: WorkflowEnvironment, store: Store, ring: Any, tmp: Path, count: int, concurrency: int
-) -> None:
+async def _measure(engine: LocalEngine, count: int, concurrency: int) -> None:
     tag = uuid.uuid4().hex[:8]
     settings = Settings(
-        state_dir=tmp / "state",
-        db_url=str(store.url),
+        state_dir=engine.folder / "state",
+        db_url=engine.database,
         directory_file=None,
         policy_file=None,
         task_queue=f"bench-{tag}",
         deployment_name=f"bench-{tag}",
         build_id=V1,
     )
-    config = env.client.config()
-    config["interceptors"] = [PrincipalHeaders(ring)]
-    client = Client(**config)
+    env, client = engine.env, engine.door()
     limit = asyncio.Semaphore(concurrency)
 
     def worker(build: str) -> Any:
-        return build_worker(
-            env.client,
-            task_queue=settings.task_queue,
-            activities=activities_for(store, DEFAULT_POLICY),
-            ring=ring,
-            version=WorkerDeploymentVersion(settings.deployment_name, build),
-        )
+        version = WorkerDeploymentVersion(settings.deployment_name, build)
+        return engine.worker(settings.task_queue, version=version)
 
     async def open_one(n: int) -> str:
-        request = OpenCaseRequest(
-            request_id=f"drain-{n}-{uuid.uuid4().hex[:6]}",
-            channel=Channel.WEB,
-            account_id="acme",
-            contact_id="acme-alice",
-            product="FortiGate",
-            version="7.4.3",
-            priority=Priority.P3,
-            description=f"benchmark case {n}",
-        )
         async with limit:
-            result = await open_case(client, request, task_queue=settings.task_queue)
+            result = await open_case(
+                client, acme_request(n, "drain"), task_queue=settings.task_queue
+            )
             assert result.case_id
             with acting(Principal(id="acme-bob", via="api-key")):
                 await client.get_workflow_handle(result.case_id).execute_update(

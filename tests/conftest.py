@@ -595,9 +595,9 @@ class Desk:
                 except RPCError as e:
                     # the run rolled over as the update came (NOT_FOUND): the door sends it
                     # again under the same id (casework.client.act_on_case); so does the desk
-                    described = await self.case(case_id).describe()
                     if e.status != RPCStatusCode.NOT_FOUND or attempt == 3:
                         raise
+                    described = await self.case(case_id).describe()
                     if described.status != WorkflowExecutionStatus.RUNNING:
                         raise
         raise AssertionError("unreachable")
