@@ -46,7 +46,11 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
 from temporalio.service import RPCError
 
 from casework.attachments import AttachmentStore
@@ -165,6 +169,8 @@ class Rollout:
     """The chatter's comments each case accepted, in order."""
     resent: int = 0
     """Comments refused while their case rolled over, and sent again."""
+    unanswered: int = 0
+    """Comments the server did not answer in time, sent again under the same update id."""
 
     def __post_init__(self) -> None:
         self.desk = Desk(signed(self.client), self.queue, {})
@@ -429,6 +435,7 @@ class Rollout:
             "drive_on_s": round(self.timings.drive_on_s, 1),
             "comments_during_rollout": sum(len(c) for c in self.comments.values()),
             "comments_sent_again": self.resent,
+            "comments_unanswered_in_time": self.unanswered,
             "log_sharing": self.log_sharing_zone.name
             if self.log_sharing_zone
             else "no zone open: the cases wait for business hours",
@@ -448,8 +455,10 @@ class Rollout:
 
     async def _chat(self, case: Case, stop: asyncio.Event) -> None:
         """Comments before, while and after the case rolls over. Each is sent until accepted:
-        again (a new update) after the roll-over's refusal, which changed nothing; any other
-        failure fails the scenario."""
+        again (a new update) after the roll-over's refusal, which changed nothing; again under
+        the same update id when the server did not answer in time (as the door's clients resend
+        under their Idempotency-Key: the case takes it at most once); any other failure fails
+        the scenario."""
         said = self.comments.setdefault(case.case_id, [])
         handle = self.desk.case(case.case_id)
         after = 0
@@ -458,13 +467,14 @@ class Rollout:
                 return
             after += "continued" in self.feed_kinds(case.case_id)
             text = f"{case.case_id} comment {k} during the rollout"
+            update_id = f"chatter-{uuid.uuid4().hex}"
             while True:
                 try:
                     with as_person(case.contact):
                         await handle.execute_update(
                             "comment",
                             {"actor": case.contact, "text": text},
-                            id=f"chatter-{uuid.uuid4().hex}",
+                            id=update_id,
                             result_type=ActionResult,
                             rpc_timeout=timedelta(seconds=SETTLE_TIMEOUT),
                         )
@@ -473,7 +483,10 @@ class Rollout:
                 except WorkflowUpdateFailedError as e:
                     if ROLLING_OVER not in str(e.cause):
                         raise
+                    update_id = f"chatter-{uuid.uuid4().hex}"
                     self.resent += 1
+                except WorkflowUpdateRPCTimeoutOrCancelledError:
+                    self.unanswered += 1  # a busy server: the same update again
 
     def stop_v1(self) -> None:
         self.workers[V1].stop()
