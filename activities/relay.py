@@ -178,7 +178,10 @@ class RelayActivities:
         kind = ""
         permanent = False
         try:
-            await asyncio.wait_for(self._deliver(row, round_), timeout + TIMEOUT_GRACE)
+            # in this task (asyncio.timeout), not a task of its own (wait_for on 3.11): a
+            # round cancelled as a delivery failed left that task's error never retrieved
+            async with asyncio.timeout(timeout + TIMEOUT_GRACE):
+                await self._deliver(row, round_)
         except TimeoutError:
             error, kind = f"{lane}: no answer within {timeout:.0f} s", "timeout"
         except send.Undeliverable as e:
