@@ -45,17 +45,23 @@ from activities.cases import CaseStarter
 from activities.effects import EffectActivities
 from activities.escalation import EscalationActivities
 from activities.feed import FeedActivities
-from activities.ports import WorkerStore
+from activities.ports import IntakeStore, WorkerStore
 from activities.relay import RelayActivities
 from activities.reporting import ReportingActivities
 from casework import contracts
 from casework.attachments import AttachmentStore
 from casework.client import CaseworkError, Opener
 from casework.collector import tune_for_worker
-from casework.contracts import IntakeStep
+from casework.contracts import IntakeStep, RouteRequest
 from casework.converter import converter_for
 from casework.deployment import first_deploy, running_as, worker_version
-from casework.domain.models import OpenCaseRequest, OpenCaseResult
+from casework.domain.models import (
+    IntakeResult,
+    OpenCaseRequest,
+    OpenCaseResult,
+    Referral,
+    RouteResult,
+)
 from casework.domain.sla import SlaPolicy
 from casework.engine import load_policy, open_store
 from casework.health import Health, serve_health
@@ -107,7 +113,9 @@ def activities_for(
     refused, saying so. `relay`: this worker delivers the outbox (issue 14) with this
     configuration; `waker`: new outbox rows wake the relay at once (else it polls).
     `writers`: stand-ins for some of the side effects a case batches (`apply_effects`), by
-    activity name (`casework simulate` listens to notify and release_case)."""
+    activity name (`casework simulate` listens to notify and release_case). Publishes `policy`
+    to the store as the newest the workers run under (`published_opener`, issue 30)."""
+    store.policies.publish(policy, datetime.now(UTC))  # a door running alone opens under it
     directory = DirectoryActivities(store, policy)
     notifications = NotificationActivities(store, waker)
     tracker = TrackerActivities(store)
@@ -207,13 +215,70 @@ def opener(
         except ApplicationError as e:
             raise CaseworkError(f"case not opened: {e.message}") from None
         except DBAPIError as e:
-            cause = ApplicationError(str(e.orig), type="DirectoryUnavailable")
-            raise CaseworkError(
-                "case not opened: the engine's database did not answer "
-                f"({type(e.orig).__name__}); send the request again shortly"
-            ) from cause
+            raise _database_down(e) from None
 
     return open_here
+
+
+def _database_down(e: DBAPIError) -> CaseworkError:
+    """A database that does not answer: the door answers 503 (its cause's type)."""
+    error = CaseworkError(
+        "case not opened: the engine's database did not answer "
+        f"({type(e.orig).__name__}); send the request again shortly"
+    )
+    error.__cause__ = ApplicationError(str(e.orig), type="DirectoryUnavailable")
+    return error
+
+
+def published_opener(client: Client, store: IntakeStore, task_queue: str) -> Opener:
+    """The intake for a door that runs alone (`casework api`, issue 30): a case opens in one
+    round trip to Temporal (the case workflow's start), with no intake workflow. The door runs
+    the intake's checks, number and first routing against the engine's database, as a worker's
+    intake does, and decides the entitlement under the SLA policy the newest worker published
+    there as it started (`store.policies`), read at each opening: never under a copy of the
+    door's own, which could be older than the workers'. Before any worker has started on the
+    database, a request is answered 503 and opens nothing. The case's first task goes to the
+    task queue's workers (no eager start: no worker runs here)."""
+
+    def intake(request: OpenCaseRequest, at: datetime) -> IntakeResult | Referral:
+        policy = store.policies.current()
+        if policy is None:
+            raise _NoPolicy()
+        return DirectoryActivities(store, policy).intake_at(request, at)
+
+    def route(request: RouteRequest) -> RouteResult:
+        policy = store.policies.current()
+        if policy is None:
+            raise _NoPolicy()
+        return DirectoryActivities(store, policy).route_case(request)
+
+    starter = CaseStarter(client, intake=intake, route=route, eager=_never)
+
+    async def open_alone(request: OpenCaseRequest, case_options: dict[str, Any]) -> OpenCaseResult:
+        step = IntakeStep(request=request, case_options=case_options, at=datetime.now(UTC))
+        try:
+            return await starter.open(step, task_queue)
+        except _NoPolicy:
+            cause = ApplicationError("no published policy", type="DirectoryUnavailable")
+            raise CaseworkError(
+                "case not opened: no casework worker has started on this engine's database "
+                "yet, so the SLA policy to open it under is not known; start a worker "
+                "(`casework worker`) and send the request again"
+            ) from cause
+        except ApplicationError as e:
+            raise CaseworkError(f"case not opened: {e.message}") from None
+        except DBAPIError as e:
+            raise _database_down(e) from None
+
+    return open_alone
+
+
+class _NoPolicy(Exception):
+    """No worker has published its SLA policy to the engine's database yet."""
+
+
+async def _never() -> bool:
+    return False
 
 
 def _starter(client: Client, activities: list, task_queue: str) -> CaseStarter:  # type: ignore[type-arg]

@@ -24,6 +24,7 @@ from casework.domain.directory import (
     Partner,
     SupportDirector,
 )
+from casework.domain.sla import SlaPolicy
 from casework.store.deliveries import Outcome, Plan
 
 # --- the pieces: one concern of the database each ----------------------------------------------
@@ -90,6 +91,12 @@ class CaseNumbers(Protocol):
     ) -> tuple[dict[str, Any], bool]: ...
 
 
+class Policies(Protocol):
+    def publish(self, policy: SlaPolicy, at: datetime) -> str: ...
+
+    def current(self) -> SlaPolicy | None: ...
+
+
 class Realms(Protocol):
     def register(self, workflow_id: str, account_id: str, restricted: bool) -> Realm: ...
 
@@ -105,6 +112,9 @@ class IntakeStore(Protocol):
 
     @property
     def realms(self) -> Realms: ...
+
+    @property
+    def policies(self) -> Policies: ...
 
     @property
     def outbox(self) -> Outbox: ...

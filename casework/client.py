@@ -75,8 +75,9 @@ async def open_case(
     names the partner and has no case number.
 
     Through the Intake workflow (`intake-<request_id>`), which any client of the namespace can
-    start; with an `opener` (the door beside a worker: `casework up`), the same intake in this
-    process, which starts the case workflow itself (issue 12: one workflow a case, not two).
+    start; with an `opener` (the door: `worker.opener` beside a worker in `casework up`,
+    `worker.published_opener` in `casework api`), the same intake in this process, which
+    starts the case workflow itself (issues 12, 30: one workflow a case, one round trip).
     A request sent again gets its case either way: the number is the request id's."""
     if opener is not None:
         return await opener(request, case_options or {})

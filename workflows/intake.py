@@ -15,8 +15,9 @@ A start whose input (or memo) does not decode fails at once with the reason, so 
 garbage never holds a request id (workflows/inputs.py).
 No handlers, no timers; it ends as soon as the case workflow has started (or the referral is
 recorded). PINNED (Worker Versioning, issue 28): it lives seconds, on the version it started
-on. The door that `casework up` runs beside its worker does the same step in its own process
-without this workflow (`worker.opener`, issue 12); every other client opens here.
+on. The door does the same step in its own process without this workflow, in `casework up`
+(`worker.opener`, issue 12) and running alone (`worker.published_opener`, issue 30); only a
+client that talks to Temporal alone opens here (it has no way to allocate a case number).
 Both steps are one local activity (`intake_and_start_case`): an intake is a few database rows
 and a workflow start, and a person waits for its answer (`casework open`).
 """

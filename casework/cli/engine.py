@@ -327,11 +327,15 @@ async def _serve_door(
     )
     store = existing_store(ctx)
     client = await connect(settings, service="casework-door")
+    from worker import published_opener
+
     app = create_app(
         store=store,
         client=client,
         ring=ring,
         task_queue=settings.task_queue,
+        # one round trip to open a case: no intake workflow (issue 30)
+        opener=published_opener(client, store, settings.task_queue),
         attachments=AttachmentStore.for_settings(settings),
         oidc=oidc,
         max_upload_bytes=max_upload_bytes,

@@ -4,6 +4,7 @@
     store.directory    products, accounts, contacts, partners, engineers, authorised
                        locations, the Escalation Managers' rota, the support director
     store.intake       case numbers, referrals (P2)
+    store.policies     the SLA policies the workers run under, newest first (issue 30)
     store.tracker      assignments (E1), Problem Reports (E2), log approvals and shared logs (U6)
     store.outbox       notifications
     store.deliveries   the relay's progress per notification and channel (issue 27)
@@ -39,6 +40,7 @@ from casework.store.escalations import EscalationRepository
 from casework.store.feed import FeedRepository
 from casework.store.intake import IntakeRepository, referral_id_for
 from casework.store.outbox import OutboxRepository
+from casework.store.policies import PolicyRepository
 from casework.store.realms import RealmRepository
 from casework.store.reporting import ReportingRepository
 from casework.store.schema import HEAD, ensure_current, migrate
@@ -65,6 +67,7 @@ class Store:
         ensure_current(self.engine)
         self.directory = DirectoryRepository(self.engine)
         self.intake = IntakeRepository(self.engine)
+        self.policies = PolicyRepository(self.engine)
         self.tracker = TrackerRepository(self.engine, ring)
         self.outbox = OutboxRepository(self.engine, ring)
         self.deliveries = DeliveryRepository(self.engine, ring)

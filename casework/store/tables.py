@@ -92,6 +92,15 @@ support_director = Table(
     Column("email", String(320)),
     Column("phone", String(200)),
 )
+policies = Table(
+    "policies",
+    metadata,
+    Column("digest", String(64), primary_key=True),  # sha256 of the policy's JSON
+    Column("body", Text, nullable=False),
+    Column("published_at", DateTime(timezone=True), nullable=False, index=True),
+)
+"""The SLA policies the engine's workers run under (issue 30): each worker publishes its own
+as it starts; a door that runs alone opens cases under the newest (casework.store.policies)."""
 case_numbers = Table(
     "case_numbers",
     metadata,

@@ -1,0 +1,102 @@
+"""`casework api` running alone opens a case in one round trip to Temporal (issue 30): no
+intake workflow, the case workflow started with the entitlement decided under the SLA policy
+the engine's newest worker published (never a copy of the door's own), and nothing opened
+before any worker has told the database which policy it runs (S1, S5, A1)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from pydantic import TypeAdapter
+from sqlalchemy import delete
+from temporalio.service import RPCError, RPCStatusCode
+from temporalio.testing import WorkflowEnvironment
+
+from casework.domain.case_ids import intake_id
+from casework.domain.models import Priority
+from casework.store import Store
+from casework.store.tables import policies
+from tests.api_server import ApiServer, api_server, client_for
+from tests.conftest import Desk, target_of
+
+pytestmark = pytest.mark.timeout(240)
+
+PROBLEM = {
+    "product": "FortiGate",
+    "version": "7.4.3",
+    "priority": "P2",
+    "description": "VPN tunnels drop after the upgrade",
+}
+
+
+@pytest.fixture
+def server(
+    store: Store, dev_env: WorkflowEnvironment, dev_desk: Desk, tmp_path: Path
+) -> Iterator[ApiServer]:
+    with api_server(
+        store,
+        target=target_of(dev_env),
+        namespace=dev_env.client.namespace,
+        task_queue=dev_desk.task_queue,
+        state_dir=tmp_path / "state",
+    ) as running:
+        yield running
+
+
+async def test_the_door_alone_opens_a_case_without_an_intake_workflow(
+    store: Store, server: ApiServer, dev_env: WorkflowEnvironment, dev_desk: Desk
+) -> None:
+    key = f"portal-{uuid.uuid4().hex[:10]}"
+    async with client_for(store, server, "acme-alice") as alice:
+        opened = await alice.post("/v1/cases", json=PROBLEM, headers={"Idempotency-Key": key})
+        assert opened.status_code == 200, opened.text
+        case_id = opened.json()["case_id"]
+        dev_desk.opened.append(case_id)
+        again = await alice.post("/v1/cases", json=PROBLEM, headers={"Idempotency-Key": key})
+        assert again.json() == {**opened.json(), "created": False}, again.text
+
+    with pytest.raises(RPCError) as no_intake:
+        await dev_env.client.get_workflow_handle(intake_id(f"acme:{key}")).describe()
+    assert no_intake.value.status is RPCStatusCode.NOT_FOUND
+    view = await dev_desk.until(case_id, lambda v: v.owner is not None)  # routed (E1)
+    assert view.account_id == "acme" and view.state != "closed"
+
+
+async def test_a_case_opens_under_the_policy_the_newest_worker_published(
+    store: Store, server: ApiServer, dev_desk: Desk
+) -> None:
+    """S5: a worker started later with a new policy (the account's tier's P2 target changed):
+    the door's next opening takes the new target at once, without a restart."""
+    running = store.policies.current()
+    assert running is not None, "the test's worker published its policy as it started"
+    tier = store.directory.account("acme").tier  # type: ignore[union-attr]
+    new_target = timedelta(hours=3, minutes=17)
+    rows = dict(running.first_response_targets)
+    rows[tier] = {**rows[tier], Priority.P2: new_target}
+    newer = running.model_copy(update={"first_response_targets": rows})
+    store.policies.publish(newer, datetime.now(UTC))
+
+    async with client_for(store, server, "acme-alice") as alice:
+        opened = await alice.post("/v1/cases", json=PROBLEM)
+        assert opened.status_code == 200, opened.text
+        case_id = opened.json()["case_id"]
+        dev_desk.opened.append(case_id)
+        view = (await alice.get(f"/v1/cases/{case_id}")).json()
+    assert TypeAdapter(timedelta).validate_python(view["sla"]["target"]) == new_target
+
+
+async def test_no_case_opens_before_a_worker_has_published_its_policy(
+    store: Store, server: ApiServer
+) -> None:
+    with store.engine.begin() as conn:  # a database no worker has started on yet
+        conn.execute(delete(policies))
+    key = f"portal-{uuid.uuid4().hex[:10]}"
+    async with client_for(store, server, "acme-alice") as alice:
+        refused = await alice.post("/v1/cases", json=PROBLEM, headers={"Idempotency-Key": key})
+    assert refused.status_code == 503, refused.text
+    assert "start a worker" in refused.json()["detail"]
+    assert store.intake.case_number_for(f"acme:{key}") is None  # nothing opened, no number
