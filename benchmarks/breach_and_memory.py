@@ -3,6 +3,10 @@
     python benchmarks/breach_and_memory.py                    # 1,000 cases, SQLite dev server
     python benchmarks/breach_and_memory.py -n 300 --target 120
     python benchmarks/breach_and_memory.py --open-over 120     # opens paced over 120 s
+    python benchmarks/breach_and_memory.py --open intake       # through the Intake workflow
+
+Cases open as the door opens them (one workflow start each, issue 30: `worker.opener`);
+`--open intake` opens through the Intake workflow, as a client with only Temporal does.
 
 Opening as fast as the engine takes them packs the breaches as densely (1,000 opened in 71 s
 is 14 breaches a second at the end); `--open-over` paces the openings, so the breaches
@@ -36,6 +40,7 @@ from bench_tools import local_engine, outage_request, percentile, rss_mb  # noqa
 
 from casework.client import open_case  # noqa: E402
 from casework.domain.sla import policy_with  # noqa: E402
+from worker import opener  # noqa: E402
 
 POLL = 0.05
 
@@ -65,20 +70,23 @@ async def watch(db: Path, query: str, due: dict[str, datetime], deadline: float)
     return list(seen.values())
 
 
-async def main(count: int, target: int, open_over: float = 0.0) -> None:
+async def main(count: int, target: int, open_over: float = 0.0, how: str = "door") -> None:
     policy = policy_with(every_tier={"P1": f"{target}s", "P2": "3600s", "P3": "7200s"})
     async with local_engine("sqlite") as engine:
         db = engine.db_path
         client: Client = engine.client
         queue = f"breach-{uuid.uuid4().hex[:8]}"
         before = rss_mb()
-        async with engine.worker(queue, engine.activities(policy)):
+        activities = engine.activities(policy)
+        door = opener(client, activities, queue) if how == "door" else None
+        async with engine.worker(queue, activities):
             limit = asyncio.Semaphore(20)
 
             async def open_one(n: int) -> str:
                 await asyncio.sleep(open_over * n / count)
                 async with limit:
-                    result = await open_case(client, outage_request(n, "breach"), task_queue=queue)
+                    request = outage_request(n, "breach")
+                    result = await open_case(client, request, task_queue=queue, opener=door)
                 assert result.case_id
                 return result.case_id
 
@@ -139,9 +147,10 @@ if __name__ == "__main__":
     parser.add_argument(
         "--open-over", type=float, default=0.0, help="pace the openings over this many seconds"
     )
+    parser.add_argument("--open", choices=["door", "intake"], default="door")
     args = parser.parse_args()
     if not 1 <= args.count <= 100_000 or not 1 <= args.target <= 86_400:
         parser.error("-n from 1 to 100000, --target from 1 to 86400 seconds")
     if not 0 <= args.open_over <= 86_400:
         parser.error("--open-over from 0 to 86400 seconds")
-    asyncio.run(main(args.count, args.target, args.open_over))
+    asyncio.run(main(args.count, args.target, args.open_over, args.open))

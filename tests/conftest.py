@@ -43,6 +43,7 @@ from casework import search_attributes
 from casework.attachments import AttachmentStore
 from casework.client import Opener
 from casework.codec import Realm, data_converter
+from casework.contracts import WAKE_CASE
 from casework.domain.actions import ViewRequest
 from casework.domain.directory import Directory
 from casework.domain.models import CaseView, OpenCaseRequest, OpenCaseResult
@@ -55,7 +56,6 @@ from casework.settings import DEMO_DIRECTORY
 from casework.store import Store
 from tests.postgres_cluster import PostgresCluster, PostgresUnavailable
 from worker import activities_for, build_worker, opener
-from workflows.case.context import WRITE_BEHIND
 from workflows.intake import IntakeWorkflow
 
 TIME_SCALE = float(os.environ.get("CASEWORK_TEST_TIME_SCALE", "1"))
@@ -695,8 +695,8 @@ class RunState:
     task_failure: str
     """Why the last workflow task failed, until one completes (a wedged workflow's reason)."""
     writes_pending: int = 0
-    """Write-behind timers not fired yet (workflows/case/context.py, "Who may write"): what a
-    task decided is written by the next one, which such a timer brings."""
+    """Write-behind wake-ups not completed yet (`wake_case`, workflows/case/context.py, "Who
+    may write"): what a task decided is written by the next one, which such a wake-up brings."""
 
     @property
     def marker(self) -> tuple[str, int]:
@@ -756,17 +756,13 @@ async def run_state(handle: WorkflowHandle[Any, Any]) -> RunState | None:
             failure = failed.failure.message if kind == _WFT_FAILED else ""
         elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
             activities.add(event.event_id)
+            scheduled = event.activity_task_scheduled_event_attributes
+            if scheduled.activity_type.name == WAKE_CASE:
+                wakes.add(event.event_id)
         elif kind in _ACTIVITY_DONE:
             attributes = getattr(event, _ACTIVITY_DONE[kind])
             activities.discard(attributes.scheduled_event_id)
-        elif kind == EventType.EVENT_TYPE_TIMER_STARTED:
-            started = event.timer_started_event_attributes
-            if started.start_to_fire_timeout.ToTimedelta() <= WRITE_BEHIND:
-                wakes.add(event.event_id)
-        elif kind == EventType.EVENT_TYPE_TIMER_FIRED:
-            wakes.discard(event.timer_fired_event_attributes.started_event_id)
-        elif kind == EventType.EVENT_TYPE_TIMER_CANCELED:
-            wakes.discard(event.timer_canceled_event_attributes.started_event_id)
+            wakes.discard(attributes.scheduled_event_id)
     return RunState(
         continued_from=continued_from,
         events=len(events),

@@ -14,7 +14,6 @@ from casework.domain.sla import SlaPolicy
 from casework.store import Store
 from tests.conftest import TEST_RING, Desk, signed
 from worker import activities_for, build_worker
-from workflows.case.context import WRITE_BEHIND
 
 
 def owned_by(engineer_id: str):  # type: ignore[no-untyped-def]
@@ -108,17 +107,8 @@ async def test_a_new_worker_finishes_a_case_the_old_one_started(
 async def _identity_that_handled_the_timer(desk: Desk, case_id: str) -> str:
     history = await desk.case(case_id).fetch_history()
     events = list(history.events)
-    short = {  # write-behind timers (context.py, WRITE_BEHIND): not the case's clock
-        e.event_id
-        for e in events
-        if e.event_type == EventType.EVENT_TYPE_TIMER_STARTED
-        and e.timer_started_event_attributes.start_to_fire_timeout.ToTimedelta() <= WRITE_BEHIND
-    }
     fired = next(
-        i
-        for i, e in enumerate(events)
-        if e.event_type == EventType.EVENT_TYPE_TIMER_FIRED
-        and e.timer_fired_event_attributes.started_event_id not in short
+        i for i, e in enumerate(events) if e.event_type == EventType.EVENT_TYPE_TIMER_FIRED
     )
     completed = next(
         e for e in events[fired:] if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED

@@ -24,9 +24,11 @@ So:
 - What a task decides to write (feed, outbox, facts, escalation rows, assignments,
   approvals, release: one `apply_effects`) is written by a LATER task of the case, as a local
   activity: a task runs on the history of the tasks before it, so what they decided was kept
-  (`_write`; a short timer brings a later task when nothing else does). A later task that is
-  itself discarded only wrote what kept tasks decided, under the keys they assigned, so its
-  writes repeat and each table's `ON CONFLICT DO NOTHING` (or ordered upsert) keeps one copy.
+  (`_write`; an activity that does nothing, `wake_case`, brings a later task when nothing
+  else does: the server dispatches it only once it has kept the task that scheduled it). A
+  later task that is itself discarded only wrote what kept tasks decided, under the keys
+  they assigned, so its writes repeat and each table's `ON CONFLICT DO NOTHING` (or ordered
+  upsert) keeps one copy.
 - A write a handler must see done before it answers (the customer's log-sharing answer, which
   the sharing checks) is an ordinary activity (`ask`), which only a kept task can schedule.
 """
@@ -62,9 +64,9 @@ SIDE_EFFECT_RETRY = RetryPolicy(
 ROLL_OVER_BUDGET = 300_000
 """Characters of feed text and side effects a rolling-over case may hold for its next run;
 past it, actions are refused until the new run takes them (send them again)."""
-WRITE_BEHIND = timedelta(milliseconds=10)
-"""The timer that brings a later task of the case, to write what a task decided,
-when nothing else brings one first."""
+WAKE_TIMEOUT = timedelta(seconds=10)
+"""start-to-close of the `wake_case` activity, which brings a later task of the case to write
+what a task decided when nothing else brings one first (retried like a side effect)."""
 CALLER_DEADLINE = timedelta(minutes=1)
 """How long a caller waiting on an update (filing a PR) waits for an activity before a
 refusal."""
@@ -253,9 +255,10 @@ class CaseContext:
 
     async def _write(self) -> None:
         """Write what earlier tasks decided, once a later task runs: this one's history holds
-        theirs, so the server kept them. When nothing else brings a later task, a short timer
-        does (WRITE_BEHIND: one at a time, never cancelled, so that it cannot race its own
-        firing)."""
+        theirs, so the server kept them. When nothing else brings a later task, the
+        `wake_case` activity does (one at a time, never cancelled, so that it cannot race its
+        own completion). Not a timer: the server fires timers to the second, so a 10 ms timer
+        wrote a breach alert (S3) or a comment's feed entry about a second late."""
         while self._unwritten:
             decided_in = self._unwritten[0][0]
 
@@ -264,7 +267,13 @@ class CaseContext:
 
             if not later():
                 if self._wake is None or self._wake.done():
-                    self._wake = asyncio.ensure_future(workflow.sleep(WRITE_BEHIND))
+                    self._wake = asyncio.ensure_future(
+                        workflow.execute_activity(
+                            contracts.WAKE_CASE,
+                            start_to_close_timeout=WAKE_TIMEOUT,
+                            retry_policy=SIDE_EFFECT_RETRY,
+                        )
+                    )
                 await workflow.wait_condition(later)
             now = workflow.info().get_current_history_length()
             while self._unwritten and self._unwritten[0][0] < now:
@@ -308,8 +317,8 @@ class CaseContext:
             batch, self.pending = self.pending, []
             await asyncio.gather(*batch)
         if self._wake is not None and not self._wake.done():
-            # Let the write-behind timer fire before the case closes or rolls
-            # over; a run that ended with it pending would race its firing.
+            # Let the write-behind wake-up finish before the case closes or rolls
+            # over; a run that ended with it pending would race its completion.
             await self._wake
 
     async def ask(
