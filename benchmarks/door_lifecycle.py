@@ -9,8 +9,9 @@ Paths (`--path`, default all three):
 - up: the door that `casework up` runs beside its worker (it opens a case with the worker's
   intake in its own process, no Intake workflow); `casework up`'s dev server is on a SQLite file;
 - api-memory, api-sqlite: `casework api` as a process of its own with a `casework worker`
-  process, as a deployment runs them (the door opens through the Intake workflow), on a dev
-  server in memory or on a SQLite file (bench_tools.running_deployment).
+  process, as a deployment runs them (the door opens with its own intake under the policy the
+  worker published, one workflow start: `worker.published_opener`), on a dev server in memory
+  or on a SQLite file (bench_tools.running_deployment).
 
 casework: Alice opens a case (`POST /v1/cases`, her API key), the engineer the answer names
 responds and resolves (`POST /v1/cases/{case}/actions/...`, their key), Alice closes it. Each
