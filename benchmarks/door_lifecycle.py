@@ -10,7 +10,7 @@ Paths (`--path`, default all three):
   intake in its own process, no Intake workflow); `casework up`'s dev server is on a SQLite file;
 - api-memory, api-sqlite: `casework api` as a process of its own with a `casework worker`
   process, as a deployment runs them (the door opens through the Intake workflow), on a dev
-  server in memory or on a SQLite file (bench_tools.running_deployment).
+  server in memory or on a SQLite file (bench_engines.running_deployment).
 
 casework: Alice opens a case (`POST /v1/cases`, her API key), the engineer the answer names
 responds and resolves (`POST /v1/cases/{case}/actions/...`, their key), Alice closes it. Each
@@ -52,15 +52,12 @@ import httpx
 from temporalio.client import Client
 
 sys.path.insert(0, str(Path(__file__).parent))
+from bench_engines import Engine, bare_worker, running_deployment, running_engine  # noqa: E402
 from bench_tools import (  # noqa: E402
-    Engine,
     bare_local_lifecycle,
-    bare_worker,
     closing_steps,
     load_average,
     percentile,
-    running_deployment,
-    running_engine,
     tree_cpu_seconds,
 )
 
