@@ -58,10 +58,10 @@ from casework.deployment import first_deploy, running_as, worker_version
 from casework.domain.models import OpenCaseRequest, OpenCaseResult
 from casework.domain.sla import SlaPolicy
 from casework.engine import load_policy, open_store
-from casework.health import Health, serve_health
+from casework.health import serve_worker_health
 from casework.identity.interceptors import PrincipalCheck, with_encrypted_headers
 from casework.identity.keyring import KeyRing, load_keyring
-from casework.metrics import METRICS_HOST, runtime_with_metrics, serve_casework_metrics
+from casework.metrics import METRICS_HOST, serve_worker_metrics
 from casework.metrics import check_ports as check_metrics_ports
 from casework.notify.config import RelayConfig, RelayConfigError, for_joiner
 from casework.notify.waker import RelayWaker
@@ -70,7 +70,6 @@ from casework.sandbox import ShortcutRunner
 from casework.settings import Settings, SettingsRefused, environment
 from casework.sharing import EagerWhenAlone
 from casework.startup import announce, register_secrets
-from casework.store import Store
 from workflows.case import CaseWorkflow
 from workflows.intake import IntakeWorkflow
 from workflows.relay import NotificationRelay
@@ -302,7 +301,7 @@ async def main(
     )
     store = open_store(settings, create_ring=False)
     policy = load_policy(settings)
-    runtime = _metrics_runtime(store, metrics_port, metrics_host)
+    runtime = serve_worker_metrics(store, metrics_port, metrics_host)
     client = await connect(
         settings=settings,
         target=target,
@@ -321,7 +320,7 @@ async def main(
         version=version,
     )
     if health_port is not None:
-        _serve_worker_health(worker, client, store, loop, health_port, metrics_host)
+        serve_worker_health(client, store, lambda: worker.is_running, health_port, metrics_host)
     await _run_worker(worker, client, waker, settings, version)
 
 
@@ -341,38 +340,6 @@ def _relay_config(settings: Settings, joined: bool) -> RelayConfig:
         return for_joiner(settings.state_dir) if joined else RelayConfig.from_env()
     except RelayConfigError as e:
         raise SystemExit(str(e)) from None
-
-
-def _metrics_runtime(store: Store, metrics_port: int | None, metrics_host: str) -> Runtime:
-    """The SDK runtime, exporting the SDK's metrics on `metrics_port + 1`; casework's own are
-    served on `metrics_port` (casework.metrics). No port: neither is served."""
-    sdk_metrics = f"{metrics_host}:{metrics_port + 1}" if metrics_port is not None else None
-    runtime = runtime_with_metrics(sdk_metrics)
-    if metrics_port is not None:
-        serve_casework_metrics(store, metrics_port, metrics_host)
-        logging.info(
-            "metrics on http://%s:%d/metrics (casework) and http://%s:%d/metrics (Temporal SDK)",
-            metrics_host,
-            metrics_port,
-            metrics_host,
-            metrics_port + 1,
-        )
-    return runtime
-
-
-def _serve_worker_health(
-    worker: Worker,
-    client: Client,
-    store: Store,
-    loop: asyncio.AbstractEventLoop,
-    health_port: int,
-    host: str,
-) -> None:
-    """/livez and /readyz on `health_port` (casework.health): ready while `worker` runs."""
-    health = Health(client, store, running=lambda: worker.is_running)
-    health.start_ticking()
-    serve_health(health, loop, health_port, host)
-    logging.info("health on http://%s:%d/livez and /readyz", host, health_port)
 
 
 async def _run_worker(
