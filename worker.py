@@ -64,10 +64,10 @@ from casework.domain.models import (
 )
 from casework.domain.sla import SlaPolicy
 from casework.engine import load_policy, open_store
-from casework.health import Health, serve_health
+from casework.health import serve_worker_health
 from casework.identity.interceptors import PrincipalCheck, with_encrypted_headers
 from casework.identity.keyring import KeyRing, load_keyring
-from casework.metrics import METRICS_HOST, runtime_with_metrics, serve_casework_metrics
+from casework.metrics import METRICS_HOST, serve_worker_metrics
 from casework.metrics import check_ports as check_metrics_ports
 from casework.notify.config import RelayConfig, RelayConfigError, for_joiner
 from casework.notify.waker import RelayWaker
@@ -348,13 +348,8 @@ async def main(
     `health_port`: /livez and /readyz (casework.health). Traces go over OTLP when
     OTEL_EXPORTER_OTLP_ENDPOINT is set (casework.observability)."""
     settings = settings or Settings.from_env()
-    for port in (metrics_port, health_port):
-        if port is not None:
-            check_metrics_ports(metrics_host, port, pair=port == metrics_port)
-    try:  # a worker joining `casework up` mails through the engine's sink (its state folder)
-        relay = for_joiner(settings.state_dir) if joined else RelayConfig.from_env()
-    except RelayConfigError as e:
-        raise SystemExit(str(e)) from None
+    _check_ports(metrics_host, metrics_port, health_port)
+    relay = _relay_config(settings, joined)
     ring = load_keyring(settings.state_dir)
     register_secrets(ring, relay)
     version = worker_version(settings)
@@ -372,17 +367,7 @@ async def main(
     )
     store = open_store(settings, create_ring=False)
     policy = load_policy(settings)
-    sdk_metrics = f"{metrics_host}:{metrics_port + 1}" if metrics_port is not None else None
-    runtime = runtime_with_metrics(sdk_metrics)
-    if metrics_port is not None:
-        serve_casework_metrics(store, metrics_port, metrics_host)
-        logging.info(
-            "metrics on http://%s:%d/metrics (casework) and http://%s:%d/metrics (Temporal SDK)",
-            metrics_host,
-            metrics_port,
-            metrics_host,
-            metrics_port + 1,
-        )
+    runtime = serve_worker_metrics(store, metrics_port, metrics_host)
     client = await connect(
         settings=settings,
         target=target,
@@ -401,10 +386,37 @@ async def main(
         version=version,
     )
     if health_port is not None:
-        health = Health(client, store, running=lambda: worker.is_running)
-        health.start_ticking()
-        serve_health(health, loop, health_port, metrics_host)
-        logging.info("health on http://%s:%d/livez and /readyz", metrics_host, health_port)
+        serve_worker_health(client, store, lambda: worker.is_running, health_port, metrics_host)
+    await _run_worker(worker, client, waker, settings, version)
+
+
+def _check_ports(host: str, metrics_port: int | None, health_port: int | None) -> None:
+    """Refuse, before anything starts, a port this worker could not serve on (the metrics port
+    and the one after it for the SDK's, the health port: casework.metrics.check_ports)."""
+    for port in (metrics_port, health_port):
+        if port is not None:
+            check_metrics_ports(host, port, pair=port == metrics_port)
+
+
+def _relay_config(settings: Settings, joined: bool) -> RelayConfig:
+    """The outbox relay's configuration: a worker joining `casework up` mails through the
+    engine's sink (its state folder); any other, as the environment says. A bad one stops the
+    worker before anything starts, saying why."""
+    try:
+        return for_joiner(settings.state_dir) if joined else RelayConfig.from_env()
+    except RelayConfigError as e:
+        raise SystemExit(str(e)) from None
+
+
+async def _run_worker(
+    worker: Worker,
+    client: Client,
+    waker: RelayWaker,
+    settings: Settings,
+    version: WorkerDeploymentVersion | None,
+) -> None:
+    """Run `worker` until it stops: the relay is woken at once (rows queued while no worker
+    ran go out now) and a versioned worker checks its deployment's current version."""
     logging.info(
         "casework worker on task queue %s, deployment version %s",
         settings.task_queue,

@@ -1,6 +1,6 @@
 """The bare workflows' worker (bare_case.py) as a process of its own, as casework's worker is one
 in a deployment, so that a benchmark's client and the bare worker share the machine as the
-door's client and casework's worker do. Started by `bench_tools.bare_worker`; by hand:
+door's client and casework's worker do. Started by `bench_engines.bare_worker`; by hand:
 
     python benchmarks/bare_worker.py --address 127.0.0.1:7233 --task-queue bare --database bare.db
 

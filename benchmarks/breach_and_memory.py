@@ -36,7 +36,8 @@ from temporalio.worker import Worker
 
 sys.path.insert(0, str(Path(__file__).parent))
 from bare_case import BareTimer, write_row  # noqa: E402
-from bench_tools import local_engine, outage_request, percentile, rss_mb  # noqa: E402
+from bench_engines import local_engine  # noqa: E402
+from bench_tools import outage_request, percentile, rss_mb  # noqa: E402
 
 from casework.client import open_case  # noqa: E402
 from casework.domain.sla import policy_with  # noqa: E402

@@ -17,7 +17,8 @@ from pathlib import Path
 from temporalio.api.enums.v1 import EventType
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_tools import acme_request, act, closing_steps, local_engine, until_routed  # noqa: E402
+from bench_engines import local_engine  # noqa: E402
+from bench_tools import acme_request, act, closing_steps, until_routed  # noqa: E402
 
 from casework.client import open_case  # noqa: E402
 from worker import ACTIVITY_THREADS  # noqa: E402

@@ -20,7 +20,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_tools import binary, running_engine  # noqa: E402
+from bench_engines import running_engine  # noqa: E402
+from bench_tools import binary  # noqa: E402
 
 TARGET = 0.4
 CASEWORK = binary("casework")

@@ -49,7 +49,8 @@ from typing import Any
 from temporalio.client import Client
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_tools import local_engine, outage_request, percentile  # noqa: E402
+from bench_engines import local_engine  # noqa: E402
+from bench_tools import outage_request, percentile  # noqa: E402
 
 from casework.client import open_case  # noqa: E402
 from casework.domain.directory import Directory  # noqa: E402

@@ -11,7 +11,7 @@ Paths (`--path`, default all three):
 - api-memory, api-sqlite: `casework api` as a process of its own with a `casework worker`
   process, as a deployment runs them (the door opens with its own intake under the policy the
   worker published, one workflow start: `worker.published_opener`), on a dev server in memory
-  or on a SQLite file (bench_tools.running_deployment).
+  or on a SQLite file (bench_engines.running_deployment).
 
 casework: Alice opens a case (`POST /v1/cases`, her API key), the engineer the answer names
 responds and resolves (`POST /v1/cases/{case}/actions/...`, their key), Alice closes it. Each
@@ -53,15 +53,12 @@ import httpx
 from temporalio.client import Client
 
 sys.path.insert(0, str(Path(__file__).parent))
+from bench_engines import Engine, bare_worker, running_deployment, running_engine  # noqa: E402
 from bench_tools import (  # noqa: E402
-    Engine,
     bare_local_lifecycle,
-    bare_worker,
     closing_steps,
     load_average,
     percentile,
-    running_deployment,
-    running_engine,
     tree_cpu_seconds,
 )
 

@@ -43,13 +43,13 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 sys.path.insert(0, str(Path(__file__).parent))  # the bare workflows, sandboxed like a case
 from bare_case import BareCase, BareLocalCase, BareRows, noop  # noqa: E402
+from bench_engines import local_engine  # noqa: E402
 from bench_tools import (  # noqa: E402
     acme_request,
     act,
     bare_local_lifecycle,
     closing_steps,
     cpu_seconds,
-    local_engine,
     percentile,
     until_routed,
 )

@@ -21,7 +21,8 @@ import time
 import uuid
 from typing import Any
 
-from bench_tools import acme_request, act, local_engine, percentile  # beside this script
+from bench_engines import local_engine  # beside this script
+from bench_tools import acme_request, act, percentile  # beside this script
 
 from casework.client import open_case
 

@@ -26,7 +26,8 @@ from pathlib import Path
 from temporalio.client import Client
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_tools import acme_request, act, local_engine, rss_mb  # noqa: E402
+from bench_engines import local_engine  # noqa: E402
+from bench_tools import acme_request, act, rss_mb  # noqa: E402
 
 from casework.client import open_case  # noqa: E402
 

@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).parent))
 
-from bench_tools import running_engine  # noqa: E402
+from bench_engines import running_engine  # noqa: E402
 
 RESENDS = 30
 """How often a writer sends one comment again after a 429 or a 503 before giving up on it."""

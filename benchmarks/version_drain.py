@@ -22,7 +22,8 @@ import time
 import uuid
 from typing import Any
 
-from bench_tools import LocalEngine, acme_request, local_engine  # beside this script
+from bench_engines import LocalEngine, local_engine  # beside this script
+from bench_tools import acme_request  # beside this script
 from temporalio.client import Client
 from temporalio.common import WorkerDeploymentVersion
 

@@ -12,7 +12,8 @@ helped by a restart, only taken out of rotation. Both answer a small JSON body s
 failed and why, never a secret (the database URL is not in it).
 
 The door answers both on its own port (`casework.door.health`); a worker on `--health-port`
-(`serve_health`, a thread of the worker's process, so a wedged event loop is seen as one).
+(`serve_worker_health`: `serve_health`, a thread of the worker's process, so a wedged event loop
+is seen as one).
 """
 
 from __future__ import annotations
@@ -160,6 +161,19 @@ def serve_health(
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, name="casework-health", daemon=True).start()
     return server
+
+
+def serve_worker_health(
+    client: Client, store: Store, running: Callable[[], bool], port: int, host: str
+) -> Health:
+    """A worker's /livez and /readyz on host:port (`serve_health`), ready while `running()`
+    says the worker runs, its liveness ticking from now on; said in the log. Called on the
+    worker's event loop, which readiness asks."""
+    health = Health(client, store, running=running)
+    health.start_ticking()
+    serve_health(health, asyncio.get_running_loop(), port, host)
+    logging.info("health on http://%s:%d/livez and /readyz", host, port)
+    return health
 
 
 def _ready_from_thread(

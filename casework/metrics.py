@@ -377,3 +377,21 @@ def serve_casework_metrics(store: Store, port: int, host: str = METRICS_HOST) ->
 
     server, _thread = start_http_server(port, addr=host, registry=casework_registry(store))
     return server
+
+
+def serve_worker_metrics(store: Store, port: int | None, host: str = METRICS_HOST) -> Runtime:
+    """A worker's Temporal runtime and its metrics: with `port`, casework's served on it (read
+    from `store`) and the SDK's on the next, both said in the log; without, neither."""
+    import logging
+
+    runtime = runtime_with_metrics(f"{host}:{port + 1}" if port is not None else None)
+    if port is not None:
+        serve_casework_metrics(store, port, host)
+        logging.info(
+            "metrics on http://%s:%d/metrics (casework) and http://%s:%d/metrics (Temporal SDK)",
+            host,
+            port,
+            host,
+            port + 1,
+        )
+    return runtime

@@ -42,12 +42,12 @@ async def test_a_lifecycle_does_its_database_work_inside_its_workflow_tasks(
     desk: Desk, store: Store
 ) -> None:
     """Opened, routed, answered, resolved, closed: no activity with work to do goes through
-    the task queue (only `wake_case`, a no-op), the side effects run as local activities, one write for what each task decided (once
-    the case has settled: the opening and its assignment together, the close and the case's
-    finish together), made by a later task: one workflow task to start and one per action,
-    and at most one more each when no later task came by itself (write-behind); routing was
-    done by the intake as the case opened (E1), so the case asks nobody; and the feed, the
-    facts and the messages are all in the database."""
+    the task queue (only `wake_case`, a no-op), the side effects run as local activities, one
+    write for what each task decided (once the case has settled: the opening and its
+    assignment together, the close and the case's finish together), made by a later task: one
+    workflow task to start and one per action, and at most one more each when no later task
+    came by itself (write-behind); routing was done by the intake as the case opened (E1), so
+    the case asks nobody; and the feed, the facts and the messages are all in the database."""
     opened = await desk.open_request(desk.request())
     assert opened.case_id and opened.owner, opened
     case_id, owner = opened.case_id, opened.owner
