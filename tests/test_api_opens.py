@@ -5,6 +5,7 @@ before any worker has told the database which policy it runs (S1, S5, A1)."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -100,3 +101,33 @@ async def test_no_case_opens_before_a_worker_has_published_its_policy(
     assert refused.status_code == 503, refused.text
     assert "start a worker" in refused.json()["detail"]
     assert store.intake.case_number_for(f"acme:{key}") is None  # nothing opened, no number
+
+
+async def test_an_action_sent_the_moment_a_case_opens_is_taken(
+    store: Store, server: ApiServer, dev_desk: Desk
+) -> None:
+    """E1: the door answers once the case has started, before its first workflow task has run;
+    the owner's first response, sent at once, reaches the case in that first task, whose
+    handlers run before the case has taken its opening routing. It is taken, not refused as
+    if the case were still queued."""
+    async with client_for(store, server, "acme-alice") as alice:
+        opened = await asyncio.gather(*(alice.post("/v1/cases", json=PROBLEM) for _ in range(8)))
+    cases = [answer.json() for answer in opened]
+    assert all(answer.status_code == 200 for answer in opened), [a.text for a in opened]
+    dev_desk.opened.extend(case["case_id"] for case in cases)
+    owners = {case["owner"] for case in cases}
+    assert None not in owners, cases  # E1: routed as they opened
+    people = {owner: client_for(store, server, owner) for owner in owners}
+    try:
+        answers = await asyncio.gather(
+            *(
+                people[case["owner"]].post(
+                    f"/v1/cases/{case['case_id']}/actions/respond", json={"text": "On it"}
+                )
+                for case in cases
+            )
+        )
+    finally:
+        for person in people.values():
+            await person.aclose()
+    assert [a.status_code for a in answers] == [200] * len(cases), [a.text for a in answers]

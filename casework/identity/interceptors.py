@@ -35,6 +35,7 @@ from temporalio.client import (
     QueryWorkflowInput,
     SignalWorkflowInput,
     StartWorkflowUpdateInput,
+    StartWorkflowUpdateWithStartInput,
     WorkflowUpdateHandle,
 )
 from temporalio.client import (
@@ -144,6 +145,20 @@ class _Outbound(OutboundInterceptor):
             input.headers, self.ring, input.id, input.update, self.ttl, input.args
         )
         return await super().start_workflow_update(input)
+
+    async def start_update_with_start_workflow(
+        self, input: StartWorkflowUpdateWithStartInput
+    ) -> WorkflowUpdateHandle[Any]:
+        update = input.update_workflow_input
+        update.headers = _header(
+            update.headers,
+            self.ring,
+            input.start_workflow_input.id,
+            update.update,
+            self.ttl,
+            update.args,
+        )
+        return await super().start_update_with_start_workflow(input)
 
     async def signal_workflow(self, input: SignalWorkflowInput) -> None:
         input.headers = _header(

@@ -38,7 +38,8 @@ class Routing:
         options = ctx.options
         self.opening = options.opening_route if options.carried is None else None
         """E1: the first routing, made by the intake as the case opened (`activities/cases.py`);
-        taken instead of asking, in the case's first workflow task only."""
+        taken instead of asking, in the case's first workflow task only. Actions wait until it
+        is taken or dropped (None), so none is judged on a case that only looks unrouted."""
 
     def announce_restricted_routing(self) -> None:
         """U2/U3: by phone the receiving agent routes the call to a US citizen and tells the
@@ -130,6 +131,7 @@ class Routing:
         closed = clock.paused_reason(workflow.now())
         if closed is None:
             return False
+        self.opening = None  # the hours closed since the intake routed it: routed when open
         opens = clock.next_open(workflow.now())
         self.ctx.feed.record("routing", "waiting_for_business_hours", closed)
         self.ctx.feed.publish()

@@ -168,6 +168,9 @@ class CaseWorkflow(ActionUpdates):
         await self._finish()
         return self._view("system")
 
+    def _started_up(self) -> bool:
+        return self.startup is not None and self.routing.opening is None
+
     async def _escalate_breach(self, at: Any) -> None:
         await self.ladder.escalate_breach(at)
 
@@ -236,6 +239,7 @@ class CaseWorkflow(ActionUpdates):
         decide meanwhile waits in the state for the next run (feed entries, notifications),
         so a stream of signals cannot keep the case from rolling over."""
         self.ctx.rolling_over = True
+        self.routing.opening = None  # not taken by this run: the next one routes (same key)
         while True:
             await workflow.wait_condition(workflow.all_handlers_finished)
             await self.ctx.drain()
@@ -268,7 +272,12 @@ class CaseWorkflow(ActionUpdates):
 
     async def _take(self, name: str, payload: Any, principal: Principal) -> ActionResult:
         """Know who acts (callers.py), parse, take the lock, ask the rules, apply; a refusal
-        is on the feed and the caller gets its reason."""
+        is on the feed and the caller gets its reason. Not before the case has started up
+        and taken its opening routing (E1): an action can reach the case in its very first
+        workflow task, whose handlers run before `run`, and would be judged on a case that
+        looks unrouted (a door with no worker beside it answers as soon as the case starts)."""
+        if not self._started_up():
+            await workflow.wait_condition(self._started_up)
         action = self._parse(name, payload, principal)
         actor = self.ctx.actor(action.actor)
         async with self.ctx.lock:
