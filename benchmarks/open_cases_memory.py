@@ -5,9 +5,10 @@ the first (issue 12).
     python benchmarks/open_cases_memory.py --marks 500 2000 -c 40
 
 Opens Gold P3 cases (first-response target hours away, so every case holds an armed timer)
-on the in-memory dev server, `-c` at a time. At each mark it prints the worker process's
-resident memory and times an action (a comment by the customer, as the door sends it: signed,
-encrypted) on the first case opened and on the newest, 10 times each, p50. A case evicted
+on the in-memory dev server, `-c` at a time, as the door opens them (`worker.opener`). At each
+mark it prints the worker process's resident memory and times an action (a comment by the
+customer, as the door sends it: signed, encrypted) on the first case opened and on the newest,
+10 times each, p50. A case evicted
 from the worker's cache (CASEWORK_WORKFLOW_CACHE, default in worker.py) is replayed from its
 history on its next action: that is what the first case's time shows once the cache is full.
 """
@@ -30,6 +31,7 @@ from bench_engines import local_engine  # noqa: E402
 from bench_tools import acme_request, act, rss_mb  # noqa: E402
 
 from casework.client import open_case  # noqa: E402
+from worker import opener  # noqa: E402
 
 
 async def action_p50(door: Client, case_id: str, times: int = 10) -> float:
@@ -47,7 +49,9 @@ async def main(marks: list[int], concurrency: int) -> None:
         door = engine.door()
         queue = f"memory-{uuid.uuid4().hex[:8]}"
         idle = rss_mb()
-        worker = engine.worker(queue)
+        activities = engine.activities()
+        worker = engine.worker(queue, activities)
+        intake = opener(door, activities, queue)  # as the door opens: one workflow start
         print(f"worker cache: {worker.config().get('max_cached_workflows')} cases")
         async with worker:
             limit = asyncio.Semaphore(concurrency)
@@ -56,7 +60,7 @@ async def main(marks: list[int], concurrency: int) -> None:
             async def open_one(n: int) -> None:
                 request = acme_request(n, "memory", f"case {n} of many")
                 async with limit:
-                    result = await open_case(door, request, task_queue=queue)
+                    result = await open_case(door, request, task_queue=queue, opener=intake)
                 assert result.case_id
                 opened.append(result.case_id)
 
