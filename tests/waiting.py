@@ -2,7 +2,8 @@
 
 `eventually(check)` looks at something (a row of the test's database, a case's history or
 view, an HTTP answer, a subprocess's output) every `every` seconds until `check()` returns
-something truthy, and returns that. After `timeout` real seconds (default SETTLE_TIMEOUT) it
+something truthy, and returns that; `eventually(read, until=holds)` until `holds(read())`, and
+returns what `read()` returned. After `timeout` real seconds (default SETTLE_TIMEOUT) it
 fails with NeverHappened, an AssertionError naming what was awaited and the last value or
 exception seen, rather than hanging into pytest-timeout's stack dump. `eventually_sync` is its
 twin for code that is not async (tests that drive `casework` subprocesses, fixtures that start
@@ -48,7 +49,7 @@ T = TypeVar("T")
 Description = str | Callable[[], str] | None
 """What a wait is for, in its failure message: words (the message adds the last value seen),
 words computed when it fails (saying themselves what the check last saw, from its closure), or
-None for the check's own source."""
+None for the source of the check (of `until`, if given)."""
 
 
 class NeverHappened(AssertionError):
@@ -61,12 +62,14 @@ async def eventually(
     *,
     every: float = POLL_INTERVAL,
     what: Description = None,
+    until: Callable[[Any], Any] | None = None,
     ignoring: tuple[type[BaseException], ...] = (),
 ) -> Any:
     """Call `check()` (awaiting its result if it is awaitable) every `every` real seconds until
-    it returns something truthy; return that. Exceptions of the types in `ignoring` count as
-    "not yet"; any other fails the wait at once. After `timeout` real seconds (default
-    SETTLE_TIMEOUT) raise NeverHappened naming `what` and the last value or exception seen."""
+    it returns something truthy (or something `until` holds for); return that. Exceptions of
+    the types in `ignoring` count as "not yet"; any other fails the wait at once. After
+    `timeout` real seconds (default SETTLE_TIMEOUT) raise NeverHappened naming `what` and the
+    last value or exception seen."""
     limit = SETTLE_TIMEOUT if timeout is None else timeout
     loop = asyncio.get_running_loop()
     deadline = loop.time() + limit
@@ -79,12 +82,12 @@ async def eventually(
         except ignoring as e:
             value = last = e
         else:
-            if value:
+            if until(value) if until is not None else value:
                 return value
             last = value
         left = deadline - loop.time()
         if left <= 0:
-            raise NeverHappened(_failure(check, what, limit, last))
+            raise NeverHappened(_failure(until or check, what, limit, last))
         await asyncio.sleep(min(every, left))
 
 
@@ -94,6 +97,7 @@ def eventually_sync(
     *,
     every: float = POLL_INTERVAL,
     what: Description = None,
+    until: Callable[[Any], Any] | None = None,
     ignoring: tuple[type[BaseException], ...] = (),
 ) -> Any:
     """`eventually` for code that is not async: the calling thread waits between looks."""
@@ -106,12 +110,12 @@ def eventually_sync(
         except ignoring as e:
             value = last = e
         else:
-            if value:
+            if until(value) if until is not None else value:
                 return value
             last = value
         left = deadline - time.monotonic()
         if left <= 0:
-            raise NeverHappened(_failure(check, what, limit, last))
+            raise NeverHappened(_failure(until or check, what, limit, last))
         time.sleep(min(every, left))
 
 
