@@ -31,6 +31,7 @@ import pytest
 import pytest_asyncio
 import pytest_timeout
 from temporalio.api.enums.v1 import EventType
+from temporalio.api.history.v1 import HistoryEvent
 from temporalio.api.testservice.v1 import SleepRequest
 from temporalio.api.workflowservice.v1 import ListOpenWorkflowExecutionsRequest
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
@@ -706,6 +707,11 @@ async def run_state(handle: WorkflowHandle[Any, Any]) -> RunState | None:
         if e.status == RPCStatusCode.NOT_FOUND:
             return None
         raise
+    return state_of(events)
+
+
+def state_of(events: list[HistoryEvent]) -> RunState:
+    """What a run's history says (read with the SDK, or from `temporal workflow show`)."""
     continued_from = failure = ""
     closed = continued = task_pending = False
     activities: set[int] = set()
