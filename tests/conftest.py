@@ -22,7 +22,7 @@ import os
 import shutil
 import sys
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -710,7 +710,7 @@ async def run_state(handle: WorkflowHandle[Any, Any]) -> RunState | None:
     return state_of(events)
 
 
-def state_of(events: list[HistoryEvent]) -> RunState:
+def state_of(events: Sequence[HistoryEvent]) -> RunState:
     """What a run's history says (read with the SDK, or from `temporal workflow show`)."""
     continued_from = failure = ""
     closed = continued = task_pending = False
