@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import os
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from casework.store import Store
 from tests.cli_door import free_port
 from tests.conftest import SETTLE_TIMEOUT, TEST_RING, binary
 from tests.door_helpers import key_for
+from tests.waiting import eventually_sync
 
 
 class ApiServer:
@@ -62,16 +62,18 @@ def api_server(
         )
     server = ApiServer(f"http://127.0.0.1:{port}", process, log)
     try:
-        deadline = time.monotonic() + SETTLE_TIMEOUT
-        while True:
+
+        def healthy() -> bool:
             if process.poll() is not None:
                 raise AssertionError(f"casework api exited {process.returncode}: {server.output()}")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{server.url}/healthz", timeout=2).status_code == 200:
-                    break
-            if time.monotonic() > deadline:
-                raise AssertionError(f"casework api did not answer: {server.output()}")
-            time.sleep(0.1)
+            return httpx.get(f"{server.url}/healthz", timeout=2).status_code == 200
+
+        eventually_sync(
+            healthy,
+            every=0.1,
+            ignoring=(httpx.HTTPError,),
+            what=lambda: f"casework api to answer; it said: {server.output()}",
+        )
         yield server
     finally:
         process.terminate()

@@ -29,6 +29,7 @@ from casework.identity.interceptors import PrincipalHeaders
 from casework.identity.keyring import KeyRing
 from casework.store import Store
 from tests.conftest import CONVERTER, SETTLE_TIMEOUT, SKIPPED_TIME_TTL, TEST_RING
+from tests.waiting import eventually
 
 DEFAULT_PROFILE = "acme-alice"
 """Who a command is when a test names nobody: the contact who opens Acme's cases."""
@@ -111,13 +112,15 @@ async def serving_door(
 
     thread = threading.Thread(target=run, name=f"door-{port}", daemon=True)
     thread.start()
-    deadline = asyncio.get_running_loop().time() + SETTLE_TIMEOUT
-    while not (servers and servers[0].started):
+
+    def started() -> bool:
+        if servers and servers[0].started:
+            return True
         if failed or not thread.is_alive():
             raise AssertionError(f"the door did not start: {failed}")
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"the door did not start in {SETTLE_TIMEOUT:.0f} s")
-        await asyncio.sleep(0.05)
+        return False
+
+    await eventually(started, what=f"the door on port {port} to start")
     try:
         yield f"http://127.0.0.1:{port}"
     finally:

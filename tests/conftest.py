@@ -3,10 +3,11 @@ database per test (SQLite, or PostgreSQL with `--db postgres`), and a `Desk` tha
 works cases like the CLI does.
 
 Waiting: a test waits on the engine's state (the case's view, its history, a row of the test's
-database), never on a fixed pause. Each wait still has a real-time bound, so a wedged workflow
-fails the test with what it was waiting for instead of hanging: SETTLE_TIMEOUT, sized for a
-loaded 2-core CI machine and scaled by CASEWORK_TEST_TIME_SCALE on slower ones (pytest-timeout's
-per-test limits scale with it, and stay above it).
+database), never on a fixed pause, through tests/waiting.py's `eventually` (imported here for
+the many tests that take it from conftest). Each wait still has a real-time bound, so a wedged
+workflow fails the test with what it was waiting for instead of hanging: SETTLE_TIMEOUT, sized
+for a loaded 2-core CI machine and scaled by CASEWORK_TEST_TIME_SCALE on slower ones
+(pytest-timeout's per-test limits scale with it, and stay above it).
 """
 
 from __future__ import annotations
@@ -16,21 +17,21 @@ import contextlib
 import dataclasses
 import faulthandler
 import hashlib
-import inspect
 import itertools
 import os
 import shutil
 import sys
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 import pytest_asyncio
 import pytest_timeout
 from temporalio.api.enums.v1 import EventType
+from temporalio.api.history.v1 import HistoryEvent
 from temporalio.api.testservice.v1 import SleepRequest
 from temporalio.api.workflowservice.v1 import ListOpenWorkflowExecutionsRequest
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
@@ -55,34 +56,25 @@ from casework.identity.principal import OPERATOR, Principal
 from casework.settings import DEMO_DIRECTORY
 from casework.store import Store
 from tests.postgres_cluster import PostgresCluster, PostgresUnavailable
+from tests.waiting import (
+    POLL_INTERVAL,
+    SETTLE_TIMEOUT,
+    TIME_SCALE,
+    NeverHappened,
+    eventually,
+    source_of,
+    within,
+)
 from worker import activities_for, build_worker, opener
 from workflows.intake import IntakeWorkflow
-
-TIME_SCALE = float(os.environ.get("CASEWORK_TEST_TIME_SCALE", "1"))
-"""Multiplies every real-time bound below and pytest-timeout's per-test limits: 2 or more on a
-machine slower than a loaded 2-core one."""
-if TIME_SCALE <= 0:
-    raise ValueError(f"CASEWORK_TEST_TIME_SCALE must be positive, not {TIME_SCALE}")
-
-SETTLE_TIMEOUT = 45.0 * TIME_SCALE
-"""Real seconds one wait may take (a view to get somewhere, a row to be written, the test
-server's clock to move) before the test fails saying what it waited for. On 2 cores at load 4 to
-8 (five full runs, each beside another) the longest of some 7,800 waits took 2.3 s; a wedged
-workflow never gets there. Below the CLI tests' 60-second limit (and the default 120), so the
-test fails with this message, not pytest-timeout's."""
 
 QUERY_TIMEOUT = 10.0 * TIME_SCALE
 """Real seconds for one `view` query before it is asked again (see `Desk.until`), rather than
 the client's default 30 s: an unanswered query then costs part of a wait, not all of it."""
 
-POLL_INTERVAL = 0.05
-"""Real seconds between two looks at a workflow's history or the test's database."""
-
 _UNANSWERED = (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED)
 """How an RPC that ran out of time fails: the server's deadline, or the client's "Timeout
 expired"."""
-
-T = TypeVar("T")
 
 DATABASES = ("sqlite", "postgres", "both")
 
@@ -205,16 +197,6 @@ def _deadline(timeout: float | None) -> float:
 
 def _left(deadline: float) -> float:
     return deadline - asyncio.get_running_loop().time()
-
-
-async def within(awaitable: Awaitable[T], what: str, timeout: float | None = None) -> T:
-    """`awaitable`'s result, or an AssertionError naming `what` after `timeout` real seconds
-    (default SETTLE_TIMEOUT) instead of pytest-timeout's stack dump."""
-    limit = SETTLE_TIMEOUT if timeout is None else timeout
-    try:
-        return await asyncio.wait_for(awaitable, limit)
-    except TimeoutError:
-        raise AssertionError(f"{what}: not done after {limit:.0f} s") from None
 
 
 def binary(name: str) -> str:
@@ -465,27 +447,6 @@ def store(db_url: str, directory: Directory) -> Iterator[Store]:
     store.dispose()
 
 
-async def eventually(check: Callable[[], Any], timeout: float | None = None) -> Any:
-    """Poll `check()` (a read of the test's database: a row, an outbox entry) until it is
-    truthy; return its value. Fails after `timeout` real seconds (default SETTLE_TIMEOUT)."""
-    deadline = _deadline(timeout)
-    while True:
-        value = check()
-        if value:
-            return value
-        if _left(deadline) < 0:
-            raise AssertionError(f"never happened: {_source(check)}")
-        await asyncio.sleep(POLL_INTERVAL)
-
-
-def _source(check: Callable[..., Any]) -> str:
-    """The code of a check, for a failure message."""
-    try:
-        return " ".join(inspect.getsource(check).split())[:300]
-    except (OSError, TypeError):
-        return repr(check)
-
-
 def case_request(**overrides: Any) -> OpenCaseRequest:
     """An open request for Acme's P1 HA problem on the web, with a fresh request id."""
     fields: dict[str, Any] = {
@@ -562,14 +523,15 @@ class Desk:
     async def settle(self, case_id: str, timeout: float | None = None) -> bool:
         """Wait until the case has no workflow or activity task outstanding (or has ended);
         False if it has not within `timeout` real seconds (a wedged case never does)."""
-        deadline = _deadline(timeout)
-        while True:
+
+        async def settled() -> bool:
             state = await run_state(self.case(case_id))
-            if state is None or state.closed or state.settled:
-                return True
-            if _left(deadline) < 0:
-                return False
-            await asyncio.sleep(POLL_INTERVAL)
+            return state is None or state.closed or state.settled
+
+        try:
+            return bool(await eventually(settled, timeout, what=f"{case_id} to settle"))
+        except NeverHappened:
+            return False
 
     def case(self, case_id: str) -> WorkflowHandle[Any, Any]:
         return self.client.get_workflow_handle(case_id)
@@ -610,14 +572,15 @@ class Desk:
     async def until_closed(self, case_id: str) -> WorkflowExecutionStatus | None:
         """Wait, from its history, until the case workflow has closed; its status. (Unlike
         `result()`, this does not let the time-skipping server skip time meanwhile.)"""
-        deadline = _deadline(None)
-        while True:
+        state: RunState | None = None
+
+        async def closed() -> bool:
+            nonlocal state
             state = await run_state(self.case(case_id))
-            if state is not None and state.closed and not state.continued_as_new:
-                return (await self.case(case_id).describe()).status
-            if _left(deadline) < 0:
-                raise AssertionError(f"{case_id} did not close in {SETTLE_TIMEOUT:.0f} s: {state}")
-            await asyncio.sleep(POLL_INTERVAL)
+            return state is not None and state.closed and not state.continued_as_new
+
+        await eventually(closed, what=lambda: f"{case_id} to close; its run: {state}")
+        return (await self.case(case_id).describe()).status
 
     async def until(
         self,
@@ -641,7 +604,10 @@ class Desk:
         deadline = _deadline(limit)
         asked_at: tuple[str, int] | None = None
         view: CaseView | None = None
-        while True:
+        state: RunState | None = None
+
+        async def satisfied() -> CaseView | None:
+            nonlocal asked_at, view, state
             state = await run_state(self.case(case_id))
             if state is None:
                 raise AssertionError(f"there is no workflow {case_id}")
@@ -652,12 +618,17 @@ class Desk:
                     view, asked_at = answer, state.marker
                     if predicate(view):
                         return view
-            if _left(deadline) < 0:
-                raise AssertionError(
-                    f"{case_id} never satisfied {_source(predicate)} in {limit:.0f} s; "
-                    f"its run: {state}; last view: {_summary(view)}"
-                )
-            await asyncio.sleep(POLL_INTERVAL)
+            return None
+
+        found: CaseView = await eventually(
+            satisfied,
+            limit,
+            what=lambda: (
+                f"{case_id} to satisfy {source_of(predicate)}; its run: {state}; "
+                f"last view: {_summary(view)}"
+            ),
+        )
+        return found
 
     async def _ask(self, case_id: str, viewer: str, deadline: float) -> CaseView | None:
         """The `view` query's answer, or None if none came in QUERY_TIMEOUT."""
@@ -736,6 +707,11 @@ async def run_state(handle: WorkflowHandle[Any, Any]) -> RunState | None:
         if e.status == RPCStatusCode.NOT_FOUND:
             return None
         raise
+    return state_of(events)
+
+
+def state_of(events: Sequence[HistoryEvent]) -> RunState:
+    """What a run's history says (read with the SDK, or from `temporal workflow show`)."""
     continued_from = failure = ""
     closed = continued = task_pending = False
     activities: set[int] = set()
@@ -849,4 +825,14 @@ async def desk(
         await desk.tidy_up()
 
 
-__all__ = ["Desk", "IntakeWorkflow", "policy_in_seconds", "timedelta"]
+__all__ = [
+    "POLL_INTERVAL",
+    "SETTLE_TIMEOUT",
+    "TIME_SCALE",
+    "Desk",
+    "IntakeWorkflow",
+    "eventually",
+    "policy_in_seconds",
+    "timedelta",
+    "within",
+]

@@ -21,10 +21,11 @@ import signal
 import socket
 import subprocess
 import tempfile
-import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from tests.waiting import NeverHappened, eventually_sync
 
 BIN_GLOB = "/usr/lib/postgresql/*/bin"
 """Where Debian's `postgresql-NN` packages put initdb and postgres (not on PATH)."""
@@ -147,23 +148,26 @@ class PostgresCluster:
     def _wait_ready(self) -> None:
         import psycopg
 
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
+        def answers() -> bool:
             if self.process.poll() is not None:
                 raise PostgresUnavailable(
                     f"the test PostgreSQL stopped at start (exit {self.process.returncode}): "
                     + (self.folder / "postgres.log").read_text(errors="replace")[-2000:]
                 )
-            try:
-                self._admin("SELECT 1")
-                return
-            except psycopg.OperationalError:
-                if time.monotonic() > deadline:
-                    self.stop()
-                    raise PostgresUnavailable(
-                        f"the test PostgreSQL did not answer within {START_TIMEOUT:.0f} s"
-                    ) from None
-                time.sleep(0.1)
+            self._admin("SELECT 1")
+            return True
+
+        try:
+            eventually_sync(
+                answers,
+                START_TIMEOUT,
+                every=0.1,
+                ignoring=(psycopg.OperationalError,),
+                what="the test PostgreSQL to answer",
+            )
+        except NeverHappened as e:
+            self.stop()
+            raise PostgresUnavailable(str(e)) from None
 
     def new_database(self) -> str:
         """The URL of a new, empty database."""

@@ -73,6 +73,7 @@ from tests.conftest import (
     eventually,
     signed,
 )
+from tests.waiting import source_of
 from tests.worker_processes import TEST_KEYRING, WorkerProcess, casework_program, until_polling
 
 MIX = {"armed": 80, "answered": 60, "ladder": 40, "log_sharing": 10, "partner": 10}
@@ -409,15 +410,21 @@ class Rollout:
     ) -> dict[str, Any]:
         """`casework versions` until its row of `build_id` satisfies `holds` (its counts come
         from visibility, a moment behind the cases); that row."""
-        deadline = time.monotonic() + (SETTLE_TIMEOUT if timeout is None else timeout)
-        while True:
+        rows: list[dict[str, Any]] = []
+
+        async def row_that_holds() -> dict[str, Any] | None:
+            nonlocal rows
             rows = await self.versions()
             row = next((r for r in rows if r.get("build_id") == build_id), None)
-            if row is not None and holds(row):
-                return row
-            if time.monotonic() > deadline:
-                raise AssertionError(f"`casework versions` never showed it for {build_id}: {rows}")
-            await asyncio.sleep(VERSIONS_EVERY)
+            return row if row is not None and holds(row) else None
+
+        found: dict[str, Any] = await eventually(
+            row_that_holds,
+            timeout,
+            every=VERSIONS_EVERY,
+            what=lambda: f"`casework versions` to show {source_of(holds)} for {build_id}: {rows}",
+        )
+        return found
 
     async def until_may_shut_down(self, build_id: str, timeout: float) -> dict[str, Any]:
         """`casework versions` until it says `build_id` may be shut down; the drain time runs

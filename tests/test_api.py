@@ -19,7 +19,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from casework.store import Store
 from tests.api_server import ApiServer, api_server, client_for
-from tests.conftest import Desk, target_of
+from tests.conftest import Desk, eventually, target_of
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -83,19 +83,21 @@ def problem(answer: httpx.Response, status: int, *words: str) -> dict[str, Any]:
     return body
 
 
-async def until(
-    people: People, who: str, case_id: str, check: Any, what: str, tries: int = 300
-) -> dict[str, Any]:
+async def until(people: People, who: str, case_id: str, check: Any, what: str) -> dict[str, Any]:
     """The case as `who` sees it through the API, once `check(view)` holds."""
     view: dict[str, Any] = {}
-    for _ in range(tries):
+
+    async def seen() -> bool:
+        nonlocal view
         answer = await people[who].get(f"/v1/cases/{case_id}")
         assert answer.status_code == 200, answer.text
         view = answer.json()
-        if check(view):
-            return view
-        await asyncio.sleep(0.15)
-    raise AssertionError(f"{case_id} never got {what}: state {view.get('state')}")
+        return bool(check(view))
+
+    await eventually(
+        seen, every=0.15, what=lambda: f"{case_id} to get {what}: state {view.get('state')}"
+    )
+    return view
 
 
 async def act(people: People, who: str, case_id: str, action: str, **fields: Any) -> dict[str, Any]:
@@ -312,12 +314,17 @@ async def test_a_par_customer_is_referred_and_lists_filter_by_state_and_priority
     p3 = await dev_desk.open(account_id="acme", contact_id="acme-bob", priority="P3")
     await dev_desk.until(p3, lambda v: v.owner is not None)
     await dev_desk.until(p1, lambda v: v.owner is not None)
-    for _ in range(100):  # visibility follows the cases' search attributes
-        rows = (await people["acme-alice"].get("/v1/cases?priority=P3&state=in_progress")).json()
-        if [r["case_id"] for r in rows] == [p3]:
-            break
-        await asyncio.sleep(0.2)
-    assert [r["case_id"] for r in rows] == [p3]
+
+    async def in_progress_p3() -> list[dict[str, Any]]:
+        answer = await people["acme-alice"].get("/v1/cases?priority=P3&state=in_progress")
+        return list(answer.json())
+
+    await eventually(  # visibility follows the cases' search attributes
+        in_progress_p3,
+        every=0.2,
+        until=lambda rows: [r["case_id"] for r in rows] == [p3],
+        what=f"only {p3} listed as an in-progress P3",
+    )
     problem(await people["acme-alice"].get("/v1/cases?state=sleeping"), 400, "unknown state")
     assert all(r["account"] == "acme" for r in (await people["acme-alice"].get("/v1/cases")).json())
 

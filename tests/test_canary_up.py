@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
-import time
+import subprocess
 import tomllib
 import uuid
 from pathlib import Path
@@ -19,9 +19,11 @@ from typing import Any
 
 import httpx
 import pytest
+from temporalio.client import WorkflowHistory
 
-from tests.conftest import binary
+from tests.conftest import binary, state_of
 from tests.test_up import Engine, engines, free_port  # noqa: F401 (engines is a fixture)
+from tests.waiting import eventually_sync
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -102,11 +104,31 @@ def test_a_restricted_cases_canary_is_encrypted_everywhere_and_decoded_for_membe
     outsider = engine.casework("--profile", "gsc-erin", "show", case_id)
     assert canary not in outsider.stdout + outsider.stderr
 
-    # What the namespace keeps: the `temporal` CLI and the Web UI's HTTP API.
-    time.sleep(1.0)
-    shown = engine.run(TEMPORAL, "workflow", "show", "--workflow-id", case_id, "--output", "json")
-    assert shown.returncode == 0, shown.stderr
-    listed = engine.run(TEMPORAL, "workflow", "list", "--output", "json")
+    # What the namespace keeps: the `temporal` CLI and the Web UI's HTTP API, once the case has
+    # settled (what it decided is in its history) and visibility lists it.
+    def show() -> subprocess.CompletedProcess[str]:
+        shown = engine.run(
+            TEMPORAL, "workflow", "show", "--workflow-id", case_id, "--output", "json"
+        )
+        assert shown.returncode == 0, shown.stderr
+        return shown
+
+    def listing() -> subprocess.CompletedProcess[str]:
+        listed = engine.run(TEMPORAL, "workflow", "list", "--output", "json")
+        assert listed.returncode == 0, listed.stderr
+        return listed
+
+    shown = eventually_sync(
+        show,
+        every=0.2,
+        until=lambda shown: (
+            state_of(WorkflowHistory.from_json(case_id, shown.stdout).events).settled
+        ),
+        what=f"{case_id} settled",
+    )
+    listed = eventually_sync(
+        listing, every=0.2, until=lambda listed: case_id in listed.stdout, what=f"{case_id} listed"
+    )
     intake_ids = [w["execution"]["workflowId"] for w in json.loads(listed.stdout or "[]")]
     # the door beside the worker opens without an intake workflow (issue 12); any intake there
     # is (opened with the `temporal` CLI, or `casework api`) is read as well

@@ -6,7 +6,6 @@ brings the form back filled."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +19,7 @@ from tests.axe_check import axe_version, contrast, violations
 from tests.browser import Browser, chromium
 from tests.conftest import Desk, target_of
 from tests.door_helpers import key_for
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.timeout(300)
 WORDS = "The HA pair split after the 7.4.3 upgrade; both units claim primary"
@@ -114,12 +114,14 @@ async def test_every_page_passes_axe_focus_shows_and_a_draft_survives_the_sessio
         )
         assert kept == WORDS
         await browser.click("submit-comment")
-        for _ in range(100):  # the comment reaches the feed (the engine, a moment later)
-            if WORDS in await browser.text("#feed"):
-                break
-            await asyncio.sleep(0.2)
+
+        async def feed() -> str:
             await browser.go(f"/cases/{case_id}")
-        assert WORDS in await browser.text("#feed")
+            return str(await browser.text("#feed"))
+
+        await eventually(  # the comment reaches the feed (the engine, a moment later)
+            feed, every=0.2, until=lambda text: WORDS in text, what="the comment on the feed"
+        )
 
         # an engineer's day: the list with a search and the queue that reloads itself
         await browser.sign_out()

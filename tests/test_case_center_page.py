@@ -7,7 +7,6 @@ are saved as screenshots under docs/screenshots/ at laptop and phone widths."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from tests.cli_door import serving_door
 from tests.conftest import Desk, target_of
 from tests.door_helpers import key_for
 from tests.us_citizen_desk import APPROVER, skip_to_business_hours, until
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -43,15 +43,15 @@ def server(
 async def eventually_on_page(browser: Browser, path: str, css: str, words: str) -> str:
     """Reload `path` until the element `css` says `words` (the engine routes, visibility
     indexes: a moment after an action)."""
-    text = ""
-    for _ in range(150):
+
+    async def said() -> str:
         await browser.go(path)
-        if await browser.has(css):
-            text = await browser.text(css)
-            if words in text:
-                return text
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"{path}: {css} never said {words!r}; last: {text!r}")
+        return await browser.text(css) if await browser.has(css) else ""
+
+    text: str = await eventually(
+        said, every=0.2, until=lambda text: words in text, what=f"{path}: {css} to say {words!r}"
+    )
+    return text
 
 
 async def act(browser: Browser, action: str, **fields: str) -> None:

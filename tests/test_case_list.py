@@ -9,7 +9,6 @@ polled until the row it waits for is there, then checked.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import tomllib
 from collections.abc import Callable
@@ -23,7 +22,7 @@ from temporalio.client import WorkflowExecutionStatus
 from casework.client import case_list_query, list_cases
 from casework.domain.models import CaseView
 from casework.store import Store
-from tests.conftest import SETTLE_TIMEOUT, Desk, eventually
+from tests.conftest import Desk, eventually
 from tests.test_cli import cli, cli_env  # noqa: F401  (the fixture)
 
 pytestmark = pytest.mark.timeout(120)
@@ -46,15 +45,22 @@ async def until_row(
 ) -> list[dict[str, Any]]:
     """`casework list` (with `filters`), polled until a row of the case satisfies `predicate`;
     all the rows of that list."""
-    deadline = asyncio.get_running_loop().time() + SETTLE_TIMEOUT
     rows: list[dict[str, Any]] = []
-    while asyncio.get_running_loop().time() < deadline:
+
+    async def listed_so() -> bool:
+        nonlocal rows
         rows = await list_rows(*filters)
-        if any(r["case_id"] == case_id and predicate(r) for r in rows):
-            return rows
-        await asyncio.sleep(0.2)
-    mine = [r for r in rows if r["case_id"] == case_id]
-    raise AssertionError(f"{case_id} never listed as expected with {filters}; its rows: {mine}")
+        return any(r["case_id"] == case_id and predicate(r) for r in rows)
+
+    await eventually(
+        listed_so,
+        every=0.2,
+        what=lambda: (
+            f"{case_id} listed as expected with {filters}; its rows: "
+            f"{[r for r in rows if r['case_id'] == case_id]}"
+        ),
+    )
+    return rows
 
 
 async def roll_over(desk: Desk, store: Store, case_id: str) -> None:

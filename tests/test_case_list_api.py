@@ -162,12 +162,9 @@ async def test_search_finds_subjects_and_descriptions_and_withholds_u5(
         answer = await http["acme-alice"].get("/v1/cases", params={"state": "closed"})
         return [r["case_id"] for r in answer.json()] == [plain]
 
-    for _ in range(200):  # the case writes its row as it closes
-        if await closed_listed():
-            break
-        await asyncio.sleep(0.1)
-    else:
-        raise AssertionError(f"{plain} never listed as closed")
+    await eventually(  # the case writes its row as it closes
+        closed_listed, every=0.1, what=f"{plain} listed as closed"
+    )
 
 
 BAD_PARAMETERS = [

@@ -30,7 +30,8 @@ from casework.settings import DEMO_DIRECTORY
 from casework.store import Store
 from casework.store.tables import case_numbers
 from tests.cli_door import serving_door, write_profiles
-from tests.conftest import ENGINE_RING, SETTLE_TIMEOUT, Desk, target_of
+from tests.conftest import ENGINE_RING, Desk, target_of
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -114,17 +115,20 @@ async def listed(
 ) -> list[dict[str, Any]]:
     """`casework list` with filters by `profile` (a contact lists their own account's cases),
     polled until the case shows (visibility lags)."""
-    deadline = asyncio.get_running_loop().time() + SETTLE_TIMEOUT
-    while asyncio.get_running_loop().time() < deadline:
+
+    async def rows() -> list[dict[str, Any]]:
         result = await cli(
             "--profile", profile, "list", *filters, "--limit", "1000", "--output", "json"
         )
         assert result.exit_code == 0, result.output
-        rows = json.loads(result.stdout)
-        if any(r["case_id"] == case_id for r in rows):
-            return rows
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"{case_id} never listed with {filters} in {SETTLE_TIMEOUT:.0f} s")
+        return list(json.loads(result.stdout))
+
+    return await eventually(
+        rows,
+        every=0.1,
+        until=lambda rows: any(r["case_id"] == case_id for r in rows),
+        what=f"{case_id} listed with {filters}",
+    )
 
 
 async def test_a_case_from_open_to_close_through_every_command(cli_env: Desk) -> None:

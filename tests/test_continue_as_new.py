@@ -7,7 +7,7 @@ events instead of waiting for the server's suggestion, so a test can drive it th
 from __future__ import annotations
 
 import asyncio
-import time
+import threading
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
@@ -24,7 +24,16 @@ from casework.domain.models import CaseView
 from casework.domain.sla import SlaPolicy
 from casework.identity.interceptors import PrincipalCheck
 from casework.store import Store
-from tests.conftest import CONVERTER, TEST_RING, Desk, as_person, eventually, signed
+from tests.conftest import (
+    CONVERTER,
+    SETTLE_TIMEOUT,
+    TEST_RING,
+    Desk,
+    as_person,
+    eventually,
+    run_state,
+    signed,
+)
 from worker import WORKFLOW_RUNNER, WORKFLOWS, activities_for, build_worker
 
 COMMENTS = 24
@@ -91,41 +100,37 @@ def _sent(store: Store, case_id: str, body: str) -> Callable[[], bool]:
     return lambda: any(n["body"] == body for n in store.outbox.rows(case_id))
 
 
-def slow_side_effects(store: Store, policy: SlaPolicy) -> list[Any]:
-    """The real activities, with a slow outbox and a slower engineering tracker."""
+def with_held_tracker(store: Store, policy: SlaPolicy) -> tuple[list[Any], threading.Event]:
+    """The real activities, with an engineering tracker that holds each filing until the
+    returned event is set (at most SETTLE_TIMEOUT: a failed test does not hang its worker)."""
     real = {a.__temporal_activity_definition.name: a for a in activities_for(store, policy)}
-
-    @activity.defn(name=contracts.NOTIFY)
-    def slow_notify(message: contracts.Notification) -> contracts.NotificationResult:
-        time.sleep(0.3)
-        return real[contracts.NOTIFY](message)
+    release = threading.Event()
 
     @activity.defn(name=contracts.FILE_PROBLEM_REPORT)
-    def slow_tracker(request: contracts.ProblemReportRequest) -> contracts.ProblemReportResult:
-        time.sleep(1.5)
+    def held_tracker(request: contracts.ProblemReportRequest) -> contracts.ProblemReportResult:
+        release.wait(SETTLE_TIMEOUT)
         return real[contracts.FILE_PROBLEM_REPORT](request)
 
-    slow = {contracts.NOTIFY: slow_notify, contracts.FILE_PROBLEM_REPORT: slow_tracker}
-    return [slow.get(name, a) for name, a in real.items()]
+    held = {contracts.FILE_PROBLEM_REPORT: held_tracker}
+    return [held.get(name, a) for name, a in real.items()], release
 
 
 async def test_a_problem_report_filed_as_the_case_rolls_over_is_kept(
     env: WorkflowEnvironment, store: Store, policy: SlaPolicy
 ) -> None:
-    """E2: the L3 owner files a Problem Report just as the case starts rolling over (it is
-    waiting for the customer's messages to go out); the roll-over waits for the filing: the
-    engineer gets the PR id, and the new run is linked to it."""
+    """E2: the L3 owner files a Problem Report as the case is due to roll over (past its
+    events), and the tracker holds the filing: the case, with nothing else to do, stays on its
+    run while the filing is in flight; once the tracker answers, the engineer gets the PR id
+    and the new run is linked to it."""
     task_queue = f"tq-{uuid.uuid4().hex[:8]}"
     desk = Desk(
         signed(env.client),
         task_queue,
         {"index_search_attributes": False, "continue_as_new_after_events": 8},
     )
+    activities, release = with_held_tracker(store, policy)
     async with build_worker(
-        env.client,
-        task_queue=task_queue,
-        activities=slow_side_effects(store, policy),
-        ring=TEST_RING,
+        env.client, task_queue=task_queue, activities=activities, ring=TEST_RING
     ):
         try:
             case_id = await desk.open(priority="P2")
@@ -141,9 +146,22 @@ async def test_a_problem_report_filed_as_the_case_rolls_over_is_kept(
             await desk.act(case_id, "comment", actor="acme-alice", text="and the config")
             run_before = (await desk.case(case_id).describe()).run_id
 
-            filed = await desk.act(
-                case_id, "file_problem_report", actor="gec-hugo", summary="HA sync bug"
+            filing = asyncio.ensure_future(
+                desk.act(case_id, "file_problem_report", actor="gec-hugo", summary="HA sync bug")
             )
+            await eventually(
+                lambda: run_state(desk.case(case_id)),
+                until=lambda state: (
+                    state is not None
+                    and state.activities_pending == 1
+                    and not state.task_pending
+                    and not state.writes_pending
+                ),
+                what="the filing held by the tracker, the case otherwise idle",
+            )
+            assert (await desk.case(case_id).describe()).run_id == run_before
+            release.set()
+            filed = await filing
             reports = store.tracker.problem_reports(case_id)
             assert [r["id"] for r in reports] == [filed.message.split()[1].rstrip(";")]
             view = await desk.until(case_id, _rolled_over_after("file_problem_report"))
@@ -151,6 +169,7 @@ async def test_a_problem_report_filed_as_the_case_rolls_over_is_kept(
             assert (await desk.case(case_id).describe()).run_id != run_before
             assert [e.kind for e in view.feed].count("file_problem_report") == 1
         finally:
+            release.set()  # a test failed before: the held filing finishes, the case settles
             await desk.tidy_up()
 
 

@@ -283,7 +283,7 @@ async def test_temporal_not_answering_in_time_is_a_503_that_says_so(
         answer_timeout=0.05,
     )
     with pytest.raises(DoorError) as refused:
-        await slow.answered(asyncio.sleep(5), "the view of case-000001")
+        await slow.answered(asyncio.Event().wait(), "the view of case-000001")  # never answers
     assert refused.value.status == 503
     assert "no answer to the view of case-000001" in refused.value.message
     assert "'tq-x'" in refused.value.message

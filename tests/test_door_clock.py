@@ -28,7 +28,7 @@ from casework.domain.durations import format_duration
 from casework.door.presentation import duration_words
 from casework.store import Store
 from tests.cli_door import serving_door, write_profiles
-from tests.conftest import ENGINE_RING, POLL_INTERVAL, SETTLE_TIMEOUT, Desk, target_of
+from tests.conftest import ENGINE_RING, Desk, eventually, target_of
 from tests.door_helpers import bearer, door, key_for
 from tests.test_us_citizen_hours import next_ordinary_friday
 from tests.us_citizen_desk import local, open_restricted, skip_to, until
@@ -171,10 +171,11 @@ async def test_the_figure_falls_on_the_wall_clock_while_nobody_touches_the_case(
             return left_of(view)
 
         first = await bounded_read()
-        deadline = asyncio.get_running_loop().time() + SETTLE_TIMEOUT
-        while (later := await bounded_read()) > first - 1:  # polls the door, a second or so
-            assert asyncio.get_running_loop().time() < deadline, (first, later)
-            await asyncio.sleep(POLL_INTERVAL)
+        later = await eventually(  # polls the door, a second or so
+            bounded_read,
+            until=lambda later: later <= first - 1,
+            what=f"the figure to fall a second below {first}",
+        )
         assert later < first
 
 

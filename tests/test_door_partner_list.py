@@ -5,7 +5,6 @@ another account's case (tests/test_door.py)."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import httpx
 import pytest
 
 from casework.store import Store
-from tests.conftest import SETTLE_TIMEOUT, Desk
+from tests.conftest import Desk, eventually
 from tests.door_helpers import bearer, door, key_for
 
 pytestmark = pytest.mark.timeout(240)
@@ -38,12 +37,12 @@ async def test_a_partner_engineer_lists_their_partners_cases_only(
     opened = {theirs, ours, restricted}
     nora, erin = key_for(store, "nw-nora"), key_for(store, "gsc-erin")
     async with door(store, dev_desk, tmp_path) as http:
-        for _ in range(int(SETTLE_TIMEOUT / 0.2)):  # visibility follows the search attributes
-            if opened <= {r["case_id"] for r in await listed(http, erin, "?limit=1000")}:
-                break
-            await asyncio.sleep(0.2)
-        else:
-            raise AssertionError("the three cases never showed in our engineer's list")
+        await eventually(  # visibility follows the search attributes
+            lambda: listed(http, erin, "?limit=1000"),
+            every=0.2,
+            until=lambda rows: opened <= {r["case_id"] for r in rows},
+            what="the three cases in our engineer's list",
+        )
         rows = await listed(http, nora, "?limit=1000")
         assert {r["case_id"] for r in rows} & opened == {theirs}, rows
         assert {r["queue"] for r in rows} == {PARTNER_QUEUE}, rows

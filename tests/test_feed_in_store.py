@@ -8,7 +8,6 @@ in order, page by page.
 
 from __future__ import annotations
 
-import asyncio
 import os
 from typing import Any
 
@@ -17,12 +16,16 @@ import pytest
 from casework.domain.models import CaseView
 from casework.store import Store
 from tests.conftest import Desk, as_person, eventually
+from tests.waiting import TIME_SCALE
 from workflows.case.feed import FEED_TAIL_CHARS, FEED_TAIL_ENTRIES
 
 LONGEST = 20_000
 """The longest text an action takes (LongText)."""
 ENTRIES = int(os.environ.get("FEED_ENTRIES", "600"))
 WAVE = 50
+FLOOD_TIMEOUT = 120.0 * TIME_SCALE
+"""Real seconds for the case and the database to take a wave or a flood of the longest
+comments (several roll-overs on a loaded 2-core machine)."""
 
 
 def text_of(i: int) -> str:
@@ -44,14 +47,22 @@ class FeedReader:
     async def taken(self, desk: Desk, sent: int) -> list[str]:
         """Once the case has recorded every comment sent so far (taken, or refused while it
         rolled over) and the database has caught up: the texts taken."""
-        for _ in range(1200):
+
+        async def recorded() -> list[str] | None:
             view = await desk.view(self.case_id)
             if self.store.feed.count(self.case_id) == view.feed_total >= sent:
                 comments = self.comments()
                 if len(comments) >= sent:
                     return [e["text"] for e in comments if not e["refused"]]
-            await asyncio.sleep(0.1)
-        raise AssertionError(f"{self.case_id} never recorded the {sent} comments sent")
+            return None
+
+        taken: list[str] = await eventually(
+            recorded,
+            FLOOD_TIMEOUT,
+            every=0.1,
+            what=f"{self.case_id} to record the {sent} comments sent",
+        )
+        return taken
 
 
 @pytest.mark.timeout(300)
@@ -132,25 +143,14 @@ async def test_a_flood_of_signals_never_wedges_the_case(desk: Desk, store: Store
                 "act", {"action": "comment", "actor": "acme-alice", "text": text_of(i)}
             )
 
-    def settled() -> list[dict[str, Any]] | None:
-        entries = all_entries(store, case_id)
-        taken = [e for e in entries if e["kind"] == "comment"]
-        return entries if len(taken) == flood else None
-
     async def counted() -> bool:
         view = await desk.view(case_id)
         entries = all_entries(store, case_id)
         comments = [e for e in entries if e["kind"] == "comment"]
         return len(comments) == flood and view.feed_total == len(entries)
 
-    entries: list[dict[str, Any]] = []
-    for _ in range(600):
-        if await counted():
-            entries = all_entries(store, case_id)
-            break
-        await asyncio.sleep(0.2)
-    else:
-        raise AssertionError("the flood never settled")
+    await eventually(counted, FLOOD_TIMEOUT, every=0.2, what="the flood to settle")
+    entries = all_entries(store, case_id)
     comments = [e for e in entries if e["kind"] == "comment"]
     taken = [e["text"] for e in comments if not e["refused"]]
     refused = [e for e in comments if e["refused"]]

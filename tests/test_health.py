@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import time
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ from casework import search_attributes
 from tests.conftest import binary
 from tests.postgres_cluster import PostgresCluster, PostgresUnavailable
 from tests.test_up import CASEWORK, clean_env, free_port
+from tests.waiting import eventually_sync
 from tests.worker_processes import TEST_KEYRING
 
 pytestmark = pytest.mark.timeout(300)
@@ -66,14 +66,15 @@ def check(url: str) -> tuple[int, dict[str, Any]]:
 
 
 def until(url: str, status: int) -> dict[str, Any]:
-    deadline = time.monotonic() + WAIT
-    got: tuple[int, dict[str, Any]] = (0, {})
-    while time.monotonic() < deadline:
-        got = check(url)
-        if got[0] == status:
-            return got[1]
-        time.sleep(0.3)
-    raise AssertionError(f"{url} did not answer {status} in {WAIT:.0f} s; last: {got}")
+    """The body of `url`'s answer, once it answers `status`."""
+    got = eventually_sync(
+        lambda: check(url),
+        WAIT,
+        every=0.3,
+        until=lambda got: got[0] == status,
+        what=f"{url} to answer {status}",
+    )
+    return dict(got[1])
 
 
 def test_readiness_follows_temporal_and_the_database_and_liveness_holds(tmp_path: Path) -> None:

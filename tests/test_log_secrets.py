@@ -20,7 +20,6 @@ import json
 import signal
 import subprocess
 import threading
-import time
 import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -35,6 +34,7 @@ from casework.settings import DEMO_DIRECTORY
 from casework.yamlfiles import dump_text, load_data
 from tests.postgres_cluster import PostgresCluster
 from tests.test_up import CASEWORK, clean_env, free_port, free_port_pair
+from tests.waiting import eventually_sync
 from tests.worker_processes import SECONDS_POLICY
 
 pytestmark = pytest.mark.timeout(300)
@@ -146,7 +146,12 @@ class Process:
         return parsed
 
     def wait_for(self, text: str) -> None:
-        until(lambda: text in self.said() or self.process.poll() is not None, text)
+        eventually_sync(
+            lambda: text in self.said() or self.process.poll() is not None,
+            WAIT,
+            every=0.2,
+            what=f"{self.name} to say {text!r}",
+        )
         assert self.process.poll() is None, f"{self.name} stopped: {self.said()[-3000:]}"
 
     def stop(self) -> None:
@@ -157,16 +162,6 @@ class Process:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-
-
-def until(check: Any, what: str, timeout: float = WAIT) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.2)
-    raise AssertionError(f"waited {timeout:.0f} s for {what}")
 
 
 def directory_file(folder: Path, receivers: Receivers) -> Path:
@@ -299,8 +294,15 @@ def run_the_week(
     assert door.get(f"/v1/cases/{case_id}", headers=as_(forged)).status_code == 401
     assert engine.get(f"/v1/cases/{case_id}", headers=as_(alice)).status_code == 200
     assert door.get("/readyz").status_code == 200
-    until(lambda: any(p.startswith("/page/") for p in receivers.got), "the breach's page")
-    until(lambda: "ok" in logins, "a mail sent with the SMTP password")
+    eventually_sync(
+        lambda: any(p.startswith("/page/") for p in receivers.got),
+        WAIT,
+        every=0.2,
+        what="the breach's page",
+    )
+    eventually_sync(
+        lambda: "ok" in logins, WAIT, every=0.2, what="a mail sent with the SMTP password"
+    )
 
     def dead_letters() -> bool:
         listed = subprocess.run(
@@ -314,7 +316,7 @@ def run_the_week(
         kinds = {r["recipient_kind"] for r in rows}
         return {"webhook", "contact"} <= kinds
 
-    until(dead_letters, "the chat's and the webhook's dead letters")
+    eventually_sync(dead_letters, WAIT, every=0.2, what="the chat's and the webhook's dead letters")
     return {"API key (acme-alice)": alice, "API key (ivan)": ivan, "forged API key": forged}
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
 import tomllib
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import httpx
 import pytest
 
 from tests.test_up import CASEWORK, Engine, clean_env, engines, free_port  # noqa: F401
+from tests.waiting import eventually_sync
 
 pytestmark = pytest.mark.timeout(150)
 
@@ -55,11 +55,11 @@ def test_up_mails_a_new_case_to_its_sink_and_casework_mail_lists_it(
         assert result.returncode == 0, result.stderr
         return [m for m in json.loads(result.stdout) if m["case"] == case_id]
 
-    deadline = time.monotonic() + 45
-    mails = listed()
-    while not any(m["to"] == "alice@acme.example" for m in mails) and time.monotonic() < deadline:
-        time.sleep(0.5)
-        mails = listed()
-    assert any(m["to"] == "alice@acme.example" for m in mails), mails
+    mails = eventually_sync(
+        listed,
+        every=0.5,
+        until=lambda mails: any(m["to"] == "alice@acme.example" for m in mails),
+        what=f"the mail to Alice about {case_id}",
+    )
     assert all(m["message_id"].endswith("@casework>") for m in mails)
     assert engine.stop() == 0

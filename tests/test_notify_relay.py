@@ -6,7 +6,6 @@ message to a non-member carries none of its content (U5); integrations' webhooks
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 import secrets
@@ -16,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 from standardwebhooks import Webhook, WebhookVerificationError
 from temporalio.testing import ActivityEnvironment
 
@@ -36,9 +36,13 @@ from casework.notify.signing import (
 )
 from casework.settings import DEMO_DIRECTORY
 from casework.store import Store
+from casework.store.base import aware
+from casework.store.outbox import PENDING
+from casework.store.tables import deliveries
 from casework.yamlfiles import load_data
 from tests import receivers
 from tests.receivers import Receiver, Sink
+from tests.waiting import eventually
 
 receiver, smtp_sink = receivers.receiver, receivers.smtp_sink  # the fixtures
 
@@ -74,6 +78,16 @@ async def round_of(store: Store, relay: RelayConfig) -> DeliveryReport:
         RelayActivities(store, relay).deliver_due, DeliveryRound()
     )
     return report
+
+
+def retries_due(store: Store) -> bool:
+    """Every delivery waiting for a retry is due now (its backoff has passed): the next round
+    tries each of them."""
+    waiting = select(deliveries.c.next_attempt_at).where(deliveries.c.status == PENDING)
+    with store.engine.connect() as conn:
+        retry_at = [aware(dict(r))["next_attempt_at"] for r in conn.execute(waiting).mappings()]
+    now = datetime.now(UTC)
+    return all(at is None or at <= now for at in retry_at)
 
 
 def alert(store: Store, key: str = "case-000001-E1:step-0", **flags: Any) -> None:
@@ -151,13 +165,19 @@ async def test_a_failing_receiver_is_retried_then_dead_lettered_then_sent_again(
     )
     relay = config(smtp_sink)
     statuses = []
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
+
+    async def a_round() -> DeliveryReport:
         report = await round_of(store, relay)
         statuses.append((report.delivered, report.retrying, report.dead))
-        if report.dead:
-            break
-        await asyncio.sleep(0.1)
+        return report
+
+    await eventually(
+        a_round,
+        20,
+        every=0.1,
+        until=lambda report: report.dead,
+        what=lambda: f"the chat message dead after its attempts; rounds: {statuses}",
+    )
     assert statuses[-1] == (0, 0, 1), statuses
     [row] = store.outbox.failed()
     assert row["attempts"] == 3 and "answered 500" in (row["last_error"] or "")
@@ -266,7 +286,7 @@ async def test_an_integrations_webhook_is_signed_and_retried_under_one_event_id(
     receiver.fail_with = 500
     await round_of(store, config(smtp_sink))
     receiver.fail_with = None
-    await asyncio.sleep(0.3)
+    await eventually(lambda: retries_due(store), what="the failed deliveries' retries to fall due")
     report = await round_of(store, config(smtp_sink))
     assert report.delivered == 4 and report.dead == 0
     breaches = [r for r in receiver.requests if r.path == "/"]

@@ -39,8 +39,9 @@ from casework.door.errors import DoorError
 from casework.door.service import CaseGates
 from casework.identity.tokens import HEADER
 from casework.settings import Settings
-from tests.conftest import Desk, as_person
+from tests.conftest import Desk, as_person, run_state
 from tests.test_up import Engine, free_port
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -134,6 +135,7 @@ async def test_every_comment_of_thirty_parallel_writers_is_on_the_feed_and_told_
                 if answer.status_code not in (429, 503):
                     break
                 assert answer.headers["Idempotency-Key"] == key
+                # not a wait on state: a client honours the door's Retry-After before resending
                 await asyncio.sleep(float(answer.headers.get("Retry-After", "1")))
             if answer.status_code == 200:
                 answered[number].append(text)
@@ -143,8 +145,8 @@ async def test_every_comment_of_thirty_parallel_writers_is_on_the_feed_and_told_
     every = [t for texts in answered.values() for t in texts]
     assert len(every) == WRITERS * COMMENTS_EACH, codes
 
-    feed = await eventually_all(lambda: door.comments(case), len(every))
-    told = await eventually_all(lambda: door.told_owner(case, owner), len(every))
+    feed = await eventually_all(door, case, lambda: door.comments(case), len(every))
+    told = await eventually_all(door, case, lambda: door.told_owner(case, owner), len(every))
     for name, found in (("feed", feed), ("outbox", told)):
         counts = collections.Counter(found)
         assert not [t for t in every if counts[t] != 1], f"{name}: lost or doubled"
@@ -153,19 +155,20 @@ async def test_every_comment_of_thirty_parallel_writers_is_on_the_feed_and_told_
             assert [t for t in found if t in texts] == texts, f"{name}: out of a writer's order"
 
 
-async def eventually_all(read: Any, count: int) -> list[str]:
-    found: list[str] = []
+async def eventually_all(door: Door, case: str, read: Any, count: int) -> list[str]:
+    """What `read()` finds once it holds `count` entries and the case has settled (no task
+    outstanding, nothing it decided left to write): nothing more can arrive late, so a double
+    written by a task Temporal discarded is there to be counted."""
+    await eventually(
+        read, every=0.2, until=lambda found: len(found) >= count, what=f"{count} comments"
+    )
+    handle = (await door.temporal()).get_workflow_handle(case)
 
-    async def enough() -> bool:
-        nonlocal found
-        found = await read()
-        return len(found) >= count
+    async def settled() -> bool:
+        state = await run_state(handle)
+        return state is None or state.closed or state.settled
 
-    for _ in range(100):
-        if await enough():
-            break
-        await asyncio.sleep(0.2)
-    await asyncio.sleep(0.5)  # nothing more arrives late
+    await eventually(settled, what=f"{case} to settle")
     return list(await read())
 
 

@@ -571,13 +571,15 @@ async def test_a_start_with_a_poison_input_fails_that_workflow_with_the_reason(
 
     async def outcome(workflow_id: str) -> str:
         handle = engine.client.get_workflow_handle(workflow_id)
-        deadline = asyncio.get_running_loop().time() + SETTLE_TIMEOUT
-        while asyncio.get_running_loop().time() < deadline:
+
+        async def failed_or_ended() -> bool:
             if (await handle.describe()).status != WorkflowExecutionStatus.RUNNING:
-                break
-            if await failed_tasks(engine.client, workflow_id):
-                break
-            await asyncio.sleep(0.1)
+                return True
+            return bool(await failed_tasks(engine.client, workflow_id))
+
+        await eventually(
+            failed_or_ended, every=0.1, what=f"{workflow_id} to end or fail a workflow task"
+        )
         failures = await failed_tasks(engine.client, workflow_id)
         if failures:
             return f"wedged: its workflow task failed: {failures[0]}"

@@ -12,7 +12,6 @@ import re
 import shutil
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ import httpx
 import pytest
 
 from tests.test_up import Engine, engines, free_port, free_port_pair  # noqa: F401 (a fixture)
+from tests.waiting import eventually_sync
 
 pytestmark = pytest.mark.timeout(240)
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,6 +28,8 @@ RULES = ROOT / "ops" / "prometheus" / "casework-alerts.yml"
 RULE_TESTS = ROOT / "ops" / "prometheus" / "casework-alerts.test.yml"
 DASHBOARD = ROOT / "ops" / "grafana" / "casework-dashboard.json"
 WAIT = 90.0
+STARTING = (httpx.HTTPError, ValueError)
+"""What Prometheus answers while it starts: no connection, or a 503 whose body is not JSON."""
 
 
 def tool(name: str) -> str:
@@ -130,20 +132,6 @@ def prometheus(tmp_path: Path) -> Iterator[Any]:
         process.wait(30)
 
 
-def until(check: Any, what: str) -> Any:
-    deadline = time.monotonic() + WAIT
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            last = check()
-        except (httpx.HTTPError, ValueError) as e:  # ValueError: Prometheus's 503 while it starts
-            last = e
-        if last and not isinstance(last, Exception):
-            return last
-        time.sleep(0.5)
-    raise AssertionError(f"waited {WAIT:.0f} s for {what}; last: {last}")
-
-
 def query(base: str, expr: str) -> dict[str, Any]:
     answer = httpx.get(f"{base}/api/v1/query", params={"query": expr}, timeout=10).json()
     assert answer["status"] == "success", (expr, answer)
@@ -167,7 +155,13 @@ def test_a_real_prometheus_scrapes_casework_up_with_the_rules_loaded(
         found = httpx.get(f"{base}/api/v1/targets", timeout=10).json()["data"]["activeTargets"]
         return len(found) == 2 and all(t["health"] == "up" for t in found)
 
-    until(targets_up, "both targets (casework, casework-sdk) up")
+    eventually_sync(
+        targets_up,
+        WAIT,
+        every=0.5,
+        what="both targets (casework, casework-sdk) up",
+        ignoring=STARTING,
+    )
     opened = engine.casework(
         *("--profile", "acme-alice", "open", "--product", "FortiGate", "--version", "7.4.3"),
         *("--priority", "P3", "--description", "Prometheus sees this one"),
@@ -178,7 +172,9 @@ def test_a_real_prometheus_scrapes_casework_up_with_the_rules_loaded(
         result = query(base, "sum(casework_cases_opened_total)")["result"]
         return bool(result) and float(result[0]["value"][1]) == 1
 
-    until(counted, "Prometheus to count the case opened")
+    eventually_sync(
+        counted, WAIT, every=0.5, what="Prometheus to count the case opened", ignoring=STARTING
+    )
 
     def rules_evaluated() -> list[dict[str, Any]]:
         groups = httpx.get(f"{base}/api/v1/rules", timeout=10).json()["data"]["groups"]
@@ -189,7 +185,9 @@ def test_a_real_prometheus_scrapes_casework_up_with_the_rules_loaded(
             else []
         )
 
-    rules = until(rules_evaluated, "every rule evaluated")
+    rules = eventually_sync(
+        rules_evaluated, WAIT, every=0.5, what="every rule evaluated", ignoring=STARTING
+    )
     assert len(rules) == 12 and all(r["health"] == "ok" for r in rules), rules
     firing = {r["name"] for r in rules if r.get("state") == "firing"}
     assert firing == set(), f"alerts firing on a healthy engine: {firing}"

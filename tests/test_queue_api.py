@@ -5,14 +5,15 @@ those waiting for the customer; a customer has no queue and is told so."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
 
 from casework.store import Store
 from tests.test_case_list_api import http, open_case, server  # noqa: F401  (fixtures)
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -53,23 +54,26 @@ async def test_the_queue_orders_by_time_to_breach_then_unassigned_then_waiting(
         queue = (await dana.get("/v1/queue")).json()
         return [c["case_id"] for c in queue["mine"]]
 
-    for _ in range(300):
-        if set(await mine()) >= {later, sooner, waits}:
-            break
-        await asyncio.sleep(0.1)
-    else:
-        raise AssertionError("Dana's cases never reached her queue")
+    await eventually(
+        mine,
+        every=0.1,
+        until=lambda cases: set(cases) >= {later, sooner, waits},
+        what="Dana's cases on her queue",
+    )
     answer = await dana.post(
         f"/v1/cases/{waits}/actions/request_info", json={"items": ["logs"], "text": "HA log"}
     )
     assert answer.status_code == 200, answer.text
-    for _ in range(300):
-        queue = (await dana.get("/v1/queue")).json()
-        if waits in [c["case_id"] for c in queue["waiting"]]:
-            break
-        await asyncio.sleep(0.1)
-    else:
-        raise AssertionError(f"{waits} never moved to waiting")
+
+    async def her_queue() -> dict[str, Any]:
+        return dict((await dana.get("/v1/queue")).json())
+
+    queue = await eventually(
+        her_queue,
+        every=0.1,
+        until=lambda queue: waits in [c["case_id"] for c in queue["waiting"]],
+        what=f"{waits} moved to waiting",
+    )
     ordered = [c["case_id"] for c in queue["mine"] if c["case_id"] in (sooner, later)]
     assert ordered == [sooner, later]
     marks = {c["case_id"]: c["breaching_soon"] for c in queue["mine"]}

@@ -23,7 +23,8 @@ from casework.store import Store
 from tests import receivers
 from tests.conftest import TEST_RING, Desk, signed
 from tests.receivers import Receiver, Sink
-from tests.test_relay_workflow import fast_policy, paged_directory, stop_relay, waiting_for
+from tests.test_relay_workflow import fast_policy, paged_directory, stop_relay
+from tests.waiting import eventually
 from worker import activities_for, build_worker
 
 receiver, smtp_sink = receivers.receiver, receivers.smtp_sink  # the fixtures
@@ -108,12 +109,12 @@ async def test_a_held_webhook_does_not_hold_the_managers_mail_and_page(
     store.webhooks.add(held.url, subscription(held.url, ["all"]).events, "operator")
     case_id = await lanes_desk.open(priority="P1", account_id="acme", contact_id="acme-alice")
     key = f"{case_id}-E1:step-0"
-    await waiting_for(lambda: held.arrived, "the webhook of the case's opening, held")
-    await waiting_for(
-        lambda: [m for m in smtp_sink.mails() if m["key"] == key], "the breach alert's mail"
+    await eventually(lambda: held.arrived, what="the webhook of the case's opening, held")
+    await eventually(
+        lambda: [m for m in smtp_sink.mails() if m["key"] == key], what="the breach alert's mail"
     )
-    await waiting_for(
-        lambda: [r for r in receiver.requests if r.json().get("dedup_key") == key], "the page"
+    await eventually(
+        lambda: [r for r in receiver.requests if r.json().get("dedup_key") == key], what="the page"
     )
     assert held.answered == [], "the mail and the page went out while the webhook was held"
 
@@ -121,7 +122,7 @@ async def test_a_held_webhook_does_not_hold_the_managers_mail_and_page(
         rows = [r for r in store.outbox.rows(case_id) if r["idempotency_key"] == key]
         return [r for r in rows if r["status"] == "delivered"]
 
-    [row] = await waiting_for(alert_recorded, "the alert recorded as delivered")
+    [row] = await eventually(alert_recorded, what="the alert recorded as delivered")
     assert row["channels_done"] == ["email", "page"]
     assert held.answered == [], "recorded while the webhook was still held"
     held.release.set()
@@ -130,4 +131,4 @@ async def test_a_held_webhook_does_not_hold_the_managers_mail_and_page(
         rows = [r for r in store.outbox.rows(case_id) if r["recipient_kind"] == "webhook"]
         return bool(rows) and all(r["status"] == "delivered" for r in rows)
 
-    await waiting_for(webhooks_delivered, "the webhooks, once the receiver answers")
+    await eventually(webhooks_delivered, what="the webhooks, once the receiver answers")

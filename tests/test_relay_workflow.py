@@ -10,15 +10,14 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
-from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from importlib import metadata
 from pathlib import Path
-from typing import Any
 
 import pytest
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 from temporalio.common import WorkerDeploymentVersion
 from temporalio.service import RPCError
@@ -33,14 +32,20 @@ from casework.notify.config import RelayConfig
 from casework.notify.contracts import relay_id
 from casework.notify.waker import RelayWaker
 from casework.store import Store
+from casework.store.outbox import PENDING
 from tests import receivers
 from tests.conftest import SETTLE_TIMEOUT, TEST_RING, Desk, signed, target_of
 from tests.receivers import Receiver, Sink
 from tests.test_notify_relay import directory_with
+from tests.waiting import eventually
 from worker import activities_for, build_worker
 
 receiver, smtp_sink = receivers.receiver, receivers.smtp_sink  # the fixtures
 ROOT = Path(__file__).resolve().parent.parent
+
+
+ACK_WINDOW = timedelta(seconds=4)
+"""How long an Escalation Manager has to acknowledge under `fast_policy`."""
 
 
 def fast_policy() -> SlaPolicy:
@@ -48,18 +53,24 @@ def fast_policy() -> SlaPolicy:
         {"GOLD": {"P1": "60s", "P3": "480s"}, "PLATINUM": {"P1": "2s", "P3": "240s"}},
         every_tier={"P2": "60s"},
         routing_retry="5s",
-        escalation_acknowledge_within="4s",
+        escalation_acknowledge_within=f"{ACK_WINDOW.seconds}s",
     )
 
 
-async def waiting_for(check: Callable[[], Any], what: str, timeout: float = SETTLE_TIMEOUT) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"waited {timeout:.0f} s for {what}")
+async def short_timers_left(desk: Desk, case_id: str, within: timedelta) -> list[int]:
+    """The case's timers of at most `within` (an acknowledgement window, a write-behind) that
+    have neither fired nor been cancelled: the ids of the events that started them."""
+    left: set[int] = set()
+    async for event in desk.case(case_id).fetch_history_events():
+        if event.event_type == EventType.EVENT_TYPE_TIMER_STARTED:
+            started = event.timer_started_event_attributes
+            if started.start_to_fire_timeout.ToTimedelta() <= within:
+                left.add(event.event_id)
+        elif event.event_type == EventType.EVENT_TYPE_TIMER_FIRED:
+            left.discard(event.timer_fired_event_attributes.started_event_id)
+        elif event.event_type == EventType.EVENT_TYPE_TIMER_CANCELED:
+            left.discard(event.timer_canceled_event_attributes.started_event_id)
+    return sorted(left)
 
 
 async def stop_relay(client: Client, task_queue: str) -> None:
@@ -115,9 +126,9 @@ async def test_a_breach_alert_reaches_the_manager_on_duty_once_and_acknowledging
     def alerts() -> list[dict[str, str]]:
         return [m for m in smtp_sink.mails() if m["key"].startswith(f"{case_id}-E1:")]
 
-    [mail] = await waiting_for(alerts, "the breach alert's mail")
-    page = await waiting_for(
-        lambda: [r for r in receiver.requests if r.json().get("dedup_key") == key], "the page"
+    [mail] = await eventually(alerts, what="the breach alert's mail")
+    page = await eventually(
+        lambda: [r for r in receiver.requests if r.json().get("dedup_key") == key], what="the page"
     )
     assert mail["key"] == key and mail["to"].endswith("@vendor.example")
     assert f"casework --profile {manager} acknowledge {case_id}" in mail["text"]
@@ -127,7 +138,19 @@ async def test_a_breach_alert_reaches_the_manager_on_duty_once_and_acknowledging
     await relay_desk.act(case_id, "acknowledge_escalation", actor=manager)
     view = await relay_desk.view(case_id)
     assert view.escalations[0].acknowledged_by == manager
-    await asyncio.sleep(6)  # past the 4 s window: an unacknowledged ladder would climb
+    # Past the 4 s window, without a pause of its length: every timer of the case as short as
+    # the window has fired or been cancelled (an unacknowledged ladder's fires, and alerts the
+    # next rung), the case has done what followed, and the relay has sent all it queued.
+    await eventually(
+        lambda: short_timers_left(relay_desk, case_id, ACK_WINDOW),
+        until=lambda left: not left,
+        what=f"{case_id}'s timers of at most {ACK_WINDOW} to fire or be cancelled",
+    )
+    assert await relay_desk.settle(case_id), f"{case_id} never settled"
+    await eventually(
+        lambda: not [r for r in store.outbox.rows(case_id) if r["status"] == PENDING],
+        what=f"the relay to send all {case_id} queued",
+    )
     assert [m["key"] for m in alerts()] == [key]
     assert [r.json()["dedup_key"] for r in receiver.requests] == [key]
     rows = [r for r in store.outbox.rows(case_id) if r["idempotency_key"] == key]
@@ -211,9 +234,9 @@ async def test_a_worker_killed_mid_delivery_does_not_deliver_twice(
             ring=TEST_RING,
             version=deployment_of(task_queue),
         ):
-            [row] = await waiting_for(
+            [row] = await eventually(
                 lambda: [r for r in store.outbox.rows("case-000009") if r["status"] == "delivered"],
-                "the row to be delivered by the second worker",
+                what="the row to be delivered by the second worker",
             )
             await stop_relay(dev_env.client, task_queue)
     finally:
@@ -253,15 +276,14 @@ async def test_the_relay_continues_as_new_and_keeps_delivering(
             )
         )
         await handle.signal(WAKE)
-        await waiting_for(
-            lambda n=n: any(m["key"] == f"k-run-{n}" for m in smtp_sink.mails()), f"mail {n}"
+        await eventually(
+            lambda n=n: any(m["key"] == f"k-run-{n}" for m in smtp_sink.mails()), what=f"mail {n}"
         )
     described = await client.get_workflow_handle(relay_id(relay_desk.task_queue)).describe()
     assert described.run_id != handle.result_run_id  # a later run than the one started
     keys = [m["key"] for m in smtp_sink.mails() if m["key"].startswith("k-run-")]
     assert sorted(keys) == [f"k-run-{n}" for n in range(4)]
     # issue 27: the first run (a round on every lane at once) replays as it ran
-    from temporalio.api.enums.v1 import EventType
     from temporalio.worker import Replayer
 
     from casework.notify.contracts import LANES
@@ -301,8 +323,8 @@ async def test_the_relay_rolls_over_when_asked_and_keeps_delivering(
     )
     await handle.signal("roll_over", {"from": "a stranger"})
     latest = client.get_workflow_handle(handle.id)
-    await waiting_for_async(
-        lambda: latest.describe(), lambda d: d.run_id != handle.result_run_id, "a new relay run"
+    await eventually(
+        latest.describe, until=lambda d: d.run_id != handle.result_run_id, what="a new relay run"
     )
     NotificationActivities(store).notify(
         Notification(
@@ -316,23 +338,13 @@ async def test_the_relay_rolls_over_when_asked_and_keeps_delivering(
         )
     )
     await latest.signal(WAKE)
-    await waiting_for(
-        lambda: any(m["key"] == "k-after-roll-over" for m in smtp_sink.mails()), "the mail"
+    await eventually(
+        lambda: any(m["key"] == "k-after-roll-over" for m in smtp_sink.mails()), what="the mail"
     )
     first = client.get_workflow_handle(handle.id, run_id=handle.result_run_id)
     history = await first.fetch_history()
     assert history.events[-1].HasField("workflow_execution_continued_as_new_event_attributes")
     await Replayer(workflows=[NotificationRelay], data_converter=CONVERTER).replay_workflow(history)
-
-
-async def waiting_for_async(read: Any, check: Callable[[Any], Any], what: str) -> Any:
-    deadline = time.monotonic() + SETTLE_TIMEOUT
-    while time.monotonic() < deadline:
-        found = await read()
-        if check(found):
-            return found
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"waited {SETTLE_TIMEOUT:.0f} s for {what}")
 
 
 def test_a_recorded_relay_run_is_replayed() -> None:

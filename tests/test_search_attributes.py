@@ -8,13 +8,11 @@ consistent: every list is polled briefly until it settles.
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 from temporalio.client import Client
 
 from casework.domain.sla import SlaPolicy, policy_with
-from tests.conftest import SETTLE_TIMEOUT, Desk
+from tests.conftest import Desk, eventually
 
 
 @pytest.fixture
@@ -30,14 +28,12 @@ async def case_ids(client: Client, query: str) -> set[str]:
 async def until_listed(desk: Desk, condition: str, expected: set[str]) -> None:
     """The cases of this test's queue matching `condition` are exactly `expected`."""
     query = f"WorkflowType = 'Case' AND TaskQueue = '{desk.task_queue}' AND {condition}"
-    deadline = asyncio.get_running_loop().time() + SETTLE_TIMEOUT
-    while True:
-        found = await case_ids(desk.client, query)
-        if found == expected:
-            return
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"{condition}: found {sorted(found)}, expected {sorted(expected)}")
-        await asyncio.sleep(0.2)
+    await eventually(
+        lambda: case_ids(desk.client, query),
+        every=0.2,
+        until=lambda found: found == expected,
+        what=f"{condition} to list exactly {sorted(expected)}",
+    )
 
 
 async def test_a_manager_finds_cases_by_tier_priority_level_state_and_breach(

@@ -4,12 +4,10 @@ server (custom search attributes)."""
 
 from __future__ import annotations
 
-import asyncio
-
 from casework.client import case_list_query
 from casework.domain.models import Category, Level
 from casework.domain.routing import first_level
-from tests.conftest import SETTLE_TIMEOUT, Desk
+from tests.conftest import Desk, eventually
 
 SECURITY = {"category": "security_vulnerability"}
 
@@ -63,12 +61,15 @@ async def test_an_operator_lists_the_security_issues(dev_desk: Desk) -> None:
     for case_id in (security, support):
         await dev_desk.until(case_id, lambda v: v.state == "in_progress")
     query = case_list_query(security=True) + f" AND TaskQueue = '{dev_desk.task_queue}'"
-    deadline = asyncio.get_running_loop().time() + SETTLE_TIMEOUT
-    while True:
-        found = {wf.id async for wf in dev_desk.client.list_workflows(query)}
-        if found == {security} or asyncio.get_running_loop().time() > deadline:
-            break
-        await asyncio.sleep(0.2)
-    assert found == {security}
+
+    async def listed() -> set[str]:
+        return {wf.id async for wf in dev_desk.client.list_workflows(query)}
+
+    await eventually(
+        listed,
+        every=0.2,
+        until=lambda found: found == {security},
+        what=f"only {security} listed as a security issue",
+    )
     for case_id in (security, support):
         await dev_desk.act(case_id, "close", actor="acme-alice")

@@ -19,7 +19,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from casework.domain.models import CaseView
 from casework.store import Store
-from tests.conftest import Desk, signed, target_of
+from tests.conftest import Desk, eventually, signed, target_of
 from tests.worker_processes import SECONDS_POLICY, WorkerProcess, until_polling
 
 pytestmark = pytest.mark.timeout(400)
@@ -82,9 +82,17 @@ async def test_three_workers_one_killed_mid_stream_lose_and_double_nothing(
         lives: list[asyncio.Task[tuple[str, CaseView]]] = []
         for n in range(CASES):
             lives.append(asyncio.ensure_future(life(desk, n)))
-            await asyncio.sleep(0.3)  # a stream, not a burst
+            # a stream, not a burst: the next customer comes once this one's case is open
+            await eventually(
+                lambda n=n: len(desk.opened) > n or lives[n].done(), what=f"stream case {n} open"
+            )
             if n + 1 == KILL_AFTER:
-                await asyncio.sleep(1.0)  # the first cases are mid-life on all three
+                # the first cases are mid-life: killed now, worker 1 leaves work of theirs
+                await eventually(
+                    lambda: worked_on_by(dev_env, desk.opened, workers[0]),
+                    every=0.2,
+                    what="worker 1 working on one of the first cases",
+                )
                 workers[0].kill()
         results = await asyncio.gather(*lives)
     finally:
@@ -96,11 +104,7 @@ async def test_three_workers_one_killed_mid_stream_lose_and_double_nothing(
     assert len(set(case_ids)) == CASES, "each request opened its own case"
     assert all(view.state == "closed" for _, view in results)
 
-    killed = str(workers[0].process.pid)
-    worked_on_by_killed = [
-        case_id for case_id in case_ids if killed in await identities(dev_env, case_id)
-    ]
-    assert worked_on_by_killed, "the killed worker had handled none of the cases"
+    assert await worked_on_by(dev_env, case_ids, workers[0]), "the killed worker handled none"
 
     facts = {f["case_id"]: f for f in store.reporting.cases_opened(*span(results))}
     for n, (case_id, _view) in enumerate(results):
@@ -136,6 +140,18 @@ def span(results: list[tuple[str, CaseView]]) -> tuple[Any, Any]:
 
     opened = [view.opened_at for _, view in results]
     return min(opened), max(opened) + timedelta(seconds=1)
+
+
+async def worked_on_by(
+    env: WorkflowEnvironment, case_ids: list[str], worker: WorkerProcess
+) -> list[str]:
+    """The cases `worker` completed a workflow task or started an activity of."""
+    pid = str(worker.process.pid)
+    return [
+        case_id
+        for case_id in list(case_ids)
+        if pid in {seen.split("@")[0] for seen in (await identities(env, case_id)).split()}
+    ]
 
 
 async def identities(env: WorkflowEnvironment, case_id: str) -> str:

@@ -13,7 +13,6 @@ import socket
 import stat
 import subprocess
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +20,7 @@ import pytest
 
 from casework.settings import DEMO_DIRECTORY
 from tests.conftest import binary
+from tests.waiting import eventually_sync
 
 pytestmark = pytest.mark.timeout(150)
 
@@ -259,9 +259,12 @@ def test_up_takes_over_the_lock_of_a_killed_engine_and_says_so(
     engines.append(killed)
     killed.wait_for("Ctrl+C")
     killed.kill()  # SIGKILL: no chance to release the lock
-    deadline = time.monotonic() + STOP_TIMEOUT
-    while processes_using(state / "temporal.db") and time.monotonic() < deadline:
-        time.sleep(0.2)  # its dev server follows it (PR_SET_PDEATHSIG)
+    eventually_sync(
+        lambda: not processes_using(state / "temporal.db"),
+        STOP_TIMEOUT,
+        every=0.2,
+        what="its dev server to follow it (PR_SET_PDEATHSIG)",
+    )
     assert (state / "engine.lock").exists()
 
     again = Engine(state, free_port(), free_port())

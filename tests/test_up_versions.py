@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ import pytest
 
 from tests import test_up
 from tests.test_up import CASEWORK, STOP_TIMEOUT, Engine, clean_env, free_port
+from tests.waiting import eventually_sync, source_of
 
 pytestmark = [pytest.mark.timeout(240), pytest.mark.slow]
 
@@ -33,13 +33,15 @@ def versions(engine: Engine) -> dict[str | None, Any]:
 
 
 def until_versions(engine: Engine, check: Any, timeout: float = 60.0) -> dict[str | None, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        rows = versions(engine)
-        if check(rows):
-            return rows
-        assert time.monotonic() < deadline, f"casework versions never matched: {rows}"
-        time.sleep(0.5)
+    """`casework versions` once `check` holds for its rows (visibility follows the runs)."""
+    rows: dict[str | None, Any] = eventually_sync(
+        lambda: versions(engine),
+        timeout,
+        every=0.5,
+        until=check,
+        what=f"casework versions to match {source_of(check)}",
+    )
+    return rows
 
 
 def test_up_says_its_version_and_its_cases_follow_it_from_release_to_release(

@@ -7,7 +7,6 @@ second one incompatible); each test has a deployment and a task queue of its own
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import math
@@ -37,7 +36,6 @@ from casework.versions import (
 )
 from tests.conftest import (
     ENGINE_RING,
-    SETTLE_TIMEOUT,
     TEST_RING,
     Desk,
     eventually,
@@ -47,6 +45,7 @@ from tests.conftest import (
 )
 from tests.door_helpers import bearer, door, key_for
 from tests.test_cli import cli
+from tests.waiting import source_of
 from worker import activities_for, build_worker
 
 pytestmark = pytest.mark.timeout(90)
@@ -117,10 +116,13 @@ async def rollout(
 async def until_on(rollout: Rollout, case_id: str, build_id: str) -> float:
     """Real seconds until the case's run is on `build_id`."""
     started = time.monotonic()
-    deadline = started + MOVE_WITHIN
-    while (found := await rollout.build_of(case_id)) != build_id:
-        assert time.monotonic() < deadline, f"{case_id} still on {found!r}, not {build_id}"
-        await asyncio.sleep(0.1)
+    await eventually(
+        lambda: rollout.build_of(case_id),
+        MOVE_WITHIN,
+        every=0.1,
+        until=lambda found: found == build_id,
+        what=f"{case_id} on {build_id}",
+    )
     return time.monotonic() - started
 
 
@@ -182,13 +184,10 @@ async def test_a_case_moves_to_the_promoted_version_with_its_state_and_feed(
 
 async def eventually_versions(rollout: Rollout, check: Any) -> dict[str, VersionView]:
     """`describe_versions` once `check` holds (visibility follows the runs shortly)."""
-    deadline = time.monotonic() + SETTLE_TIMEOUT
-    while True:
-        versions = await rollout.versions()
-        if check(versions):
-            return versions
-        assert time.monotonic() < deadline, f"versions never matched: {versions}"
-        await asyncio.sleep(0.2)
+    versions: dict[str, VersionView] = await eventually(
+        rollout.versions, every=0.2, until=check, what=f"versions to match {source_of(check)}"
+    )
+    return versions
 
 
 async def test_a_queued_case_leaves_its_routing_wait_to_move(rollout: Rollout) -> None:

@@ -4,13 +4,11 @@ file. Used by tests/test_several_workers.py and benchmarks/workers.py."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 import signal
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +19,7 @@ from temporalio.client import Client
 
 from casework.yamlfiles import dump_text
 from tests.conftest import policy_in_seconds
+from tests.waiting import eventually
 
 TEST_KEYRING = Path(__file__).parent / "data" / "test-keyring.json"
 SECONDS_POLICY = dump_text(policy_in_seconds().model_dump(mode="json", exclude_none=True))
@@ -122,16 +121,21 @@ async def until_polling(
     client: Client, task_queue: str, workers: list[WorkerProcess], timeout: float = 90.0
 ) -> None:
     """Wait until each worker polls the queue (its identity is `<pid>@<host>`)."""
-    deadline = time.monotonic() + timeout
-    while True:
+    polling: set[str] = set()
+
+    async def all_polling() -> bool:
+        nonlocal polling
         polling = {identity.split("@")[0] for identity in await pollers(client, task_queue)}
         if all(str(w.process.pid) in polling for w in workers):
-            return
+            return True
         for w in workers:
             if w.process.poll() is not None:
                 raise AssertionError(f"worker {w.name} stopped at start: {w.said()[-3000:]}")
-        if time.monotonic() > deadline:
-            raise AssertionError(
-                f"workers not all polling {task_queue} after {timeout:.0f} s: {polling}"
-            )
-        await asyncio.sleep(0.2)
+        return False
+
+    await eventually(
+        all_polling,
+        timeout,
+        every=0.2,
+        what=lambda: f"every worker polling {task_queue}; polling: {sorted(polling)}",
+    )
