@@ -58,7 +58,7 @@ def fast_policy() -> SlaPolicy:
 
 
 async def short_timers_left(desk: Desk, case_id: str, within: timedelta) -> list[int]:
-    """The case's timers of at most `within` (an acknowledgement window, a write-behind) that
+    """The case's timers of at most `within` (an acknowledgement window) that
     have neither fired nor been cancelled: the ids of the events that started them."""
     left: set[int] = set()
     async for event in desk.case(case_id).fetch_history_events():
