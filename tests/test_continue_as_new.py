@@ -29,6 +29,7 @@ from tests.conftest import (
     SETTLE_TIMEOUT,
     TEST_RING,
     Desk,
+    RunState,
     as_person,
     eventually,
     run_state,
@@ -118,16 +119,14 @@ def with_held_tracker(store: Store, policy: SlaPolicy) -> tuple[list[Any], threa
 async def test_a_problem_report_filed_as_the_case_rolls_over_is_kept(
     env: WorkflowEnvironment, store: Store, policy: SlaPolicy
 ) -> None:
-    """E2: the L3 owner files a Problem Report as the case is due to roll over (past its
-    events), and the tracker holds the filing: the case, with nothing else to do, stays on its
-    run while the filing is in flight; once the tracker answers, the engineer gets the PR id
-    and the new run is linked to it."""
+    """E2: the L3 owner files a Problem Report and the tracker holds the filing; the case is
+    asked to roll over meanwhile (`roll_over`, as a promotion asks it): with nothing else to
+    do, it stays on its run while the filing is in flight; once the tracker answers, the
+    engineer gets the PR id and the new run is linked to it. (Asked, not past its events: a
+    case past them rolls over as soon as its writes are done, which the filing cannot be
+    sent to reliably before.)"""
     task_queue = f"tq-{uuid.uuid4().hex[:8]}"
-    desk = Desk(
-        signed(env.client),
-        task_queue,
-        {"index_search_attributes": False, "continue_as_new_after_events": 8},
-    )
+    desk = Desk(signed(env.client), task_queue, {"index_search_attributes": False})
     activities, release = with_held_tracker(store, policy)
     async with build_worker(
         env.client, task_queue=task_queue, activities=activities, ring=TEST_RING
@@ -143,21 +142,30 @@ async def test_a_problem_report_filed_as_the_case_rolls_over_is_kept(
                 await desk.act(case_id, "escalate", actor=owner, reason="next level")
                 await desk.until(case_id, owned_by(next_owner))
             await desk.act(case_id, "comment", actor="acme-alice", text="logs attached")
-            await desk.act(case_id, "comment", actor="acme-alice", text="and the config")
             run_before = (await desk.case(case_id).describe()).run_id
 
             filing = asyncio.ensure_future(
                 desk.act(case_id, "file_problem_report", actor="gec-hugo", summary="HA sync bug")
             )
-            await eventually(
-                lambda: run_state(desk.case(case_id)),
-                until=lambda state: (
+
+            def held(state: RunState | None) -> bool:
+                return (
                     state is not None
                     and state.activities_pending == 1
                     and not state.task_pending
                     and not state.writes_pending
-                ),
+                )
+
+            before = await eventually(
+                lambda: run_state(desk.case(case_id)),
+                until=held,
                 what="the filing held by the tracker, the case otherwise idle",
+            )
+            await desk.case(case_id).signal("roll_over")
+            await eventually(
+                lambda: run_state(desk.case(case_id)),
+                until=lambda state: held(state) and state.events > before.events,
+                what="the roll-over asked and taken in a task, the filing still held",
             )
             assert (await desk.case(case_id).describe()).run_id == run_before
             release.set()
