@@ -200,6 +200,15 @@ class Browser:
         await self._run(work)
 
 
+def page_moved() -> tuple[type[BaseException], ...]:
+    """What reading a page that reloads itself may raise between finding an element and
+    reading it (the queue reloads every REFRESH_SECONDS): a wait on such a page counts these
+    as "not yet" (`eventually(..., ignoring=page_moved())`)."""
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+
+    return (StaleElementReferenceException, NoSuchElementException)
+
+
 @asynccontextmanager
 async def chromium(base: str) -> AsyncIterator[Browser]:
     """A fresh headless Chromium (its own profile folder) on the page at `base`. At the end
