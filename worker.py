@@ -52,16 +52,10 @@ from casework import contracts
 from casework.attachments import AttachmentStore
 from casework.client import CaseworkError, Opener
 from casework.collector import tune_for_worker
-from casework.contracts import IntakeStep, RouteRequest
+from casework.contracts import IntakeStep
 from casework.converter import converter_for
 from casework.deployment import first_deploy, running_as, worker_version
-from casework.domain.models import (
-    IntakeResult,
-    OpenCaseRequest,
-    OpenCaseResult,
-    Referral,
-    RouteResult,
-)
+from casework.domain.models import OpenCaseRequest, OpenCaseResult
 from casework.domain.sla import SlaPolicy
 from casework.engine import load_policy, open_store
 from casework.health import serve_worker_health
@@ -241,41 +235,28 @@ def published_opener(client: Client, store: IntakeStore, task_queue: str) -> Ope
     database, a request is answered 503 and opens nothing. The case's first task goes to the
     task queue's workers (no eager start: no worker runs here)."""
 
-    def intake(request: OpenCaseRequest, at: datetime) -> IntakeResult | Referral:
-        policy = store.policies.current()
-        if policy is None:
-            raise _NoPolicy()
-        return DirectoryActivities(store, policy).intake_at(request, at)
-
-    def route(request: RouteRequest) -> RouteResult:
-        policy = store.policies.current()
-        if policy is None:
-            raise _NoPolicy()
-        return DirectoryActivities(store, policy).route_case(request)
-
-    starter = CaseStarter(client, intake=intake, route=route, eager=_never)
-
     async def open_alone(request: OpenCaseRequest, case_options: dict[str, Any]) -> OpenCaseResult:
         step = IntakeStep(request=request, case_options=case_options, at=datetime.now(UTC))
         try:
+            policy = await asyncio.to_thread(store.policies.current)  # once an opening
+            if policy is None:
+                cause = ApplicationError("no published policy", type="DirectoryUnavailable")
+                raise CaseworkError(
+                    "case not opened: no casework worker has started on this engine's database "
+                    "yet, so the SLA policy to open it under is not known; start a worker "
+                    "(`casework worker`) and send the request again"
+                ) from cause
+            directory = DirectoryActivities(store, policy)
+            starter = CaseStarter(
+                client, intake=directory.intake_at, route=directory.route_case, eager=_never
+            )
             return await starter.open(step, task_queue)
-        except _NoPolicy:
-            cause = ApplicationError("no published policy", type="DirectoryUnavailable")
-            raise CaseworkError(
-                "case not opened: no casework worker has started on this engine's database "
-                "yet, so the SLA policy to open it under is not known; start a worker "
-                "(`casework worker`) and send the request again"
-            ) from cause
         except ApplicationError as e:
             raise CaseworkError(f"case not opened: {e.message}") from None
         except DBAPIError as e:
             raise _database_down(e) from None
 
     return open_alone
-
-
-class _NoPolicy(Exception):
-    """No worker has published its SLA policy to the engine's database yet."""
 
 
 async def _never() -> bool:
