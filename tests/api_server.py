@@ -11,10 +11,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+from temporalio.testing import WorkflowEnvironment
 
 from casework.store import Store
 from tests.cli_door import free_port
-from tests.conftest import SETTLE_TIMEOUT, TEST_RING, binary
+from tests.conftest import SETTLE_TIMEOUT, TEST_RING, Desk, binary, target_of
 from tests.door_helpers import key_for
 from tests.waiting import eventually_sync
 
@@ -82,6 +83,27 @@ def api_server(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@contextlib.contextmanager
+def api_server_beside(
+    store: Store,
+    dev_env: WorkflowEnvironment,
+    desk: Desk,
+    tmp_path: Path,
+    extra_env: dict[str, str] | None = None,
+) -> Iterator[ApiServer]:
+    """`casework api` beside the test's worker: its dev server, namespace and task queue, a
+    state folder in the test's folder."""
+    with api_server(
+        store,
+        target=target_of(dev_env),
+        namespace=dev_env.client.namespace,
+        task_queue=desk.task_queue,
+        state_dir=tmp_path / "state",
+        extra_env=extra_env,
+    ) as running:
+        yield running
 
 
 def client_for(store: Store, server: ApiServer, person: str) -> httpx.AsyncClient:

@@ -18,8 +18,8 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from casework.store import Store
-from tests.api_server import ApiServer, api_server, client_for
-from tests.conftest import Desk, eventually, target_of
+from tests.api_server import ApiServer, api_server_beside, client_for
+from tests.conftest import Desk, eventually
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -36,14 +36,8 @@ HA_PROBLEM = {
 def server(
     store: Store, dev_env: WorkflowEnvironment, dev_desk: Desk, tmp_path: Path
 ) -> Iterator[ApiServer]:
-    with api_server(
-        store,
-        target=target_of(dev_env),
-        namespace=dev_env.client.namespace,
-        task_queue=dev_desk.task_queue,
-        state_dir=tmp_path / "state",
-        extra_env={"CASEWORK_MAX_UPLOAD": "4KB"},
-    ) as running:
+    upload = {"CASEWORK_MAX_UPLOAD": "4KB"}
+    with api_server_beside(store, dev_env, dev_desk, tmp_path, extra_env=upload) as running:
         yield running
 
 

@@ -21,8 +21,8 @@ from casework.domain.case_ids import intake_id
 from casework.domain.models import Priority
 from casework.store import Store
 from casework.store.tables import policies
-from tests.api_server import ApiServer, api_server, client_for
-from tests.conftest import Desk, target_of
+from tests.api_server import ApiServer, api_server_beside, client_for
+from tests.conftest import Desk
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -38,13 +38,7 @@ PROBLEM = {
 def server(
     store: Store, dev_env: WorkflowEnvironment, dev_desk: Desk, tmp_path: Path
 ) -> Iterator[ApiServer]:
-    with api_server(
-        store,
-        target=target_of(dev_env),
-        namespace=dev_env.client.namespace,
-        task_queue=dev_desk.task_queue,
-        state_dir=tmp_path / "state",
-    ) as running:
+    with api_server_beside(store, dev_env, dev_desk, tmp_path) as running:
         yield running
 
 

@@ -14,9 +14,9 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from casework.store import Store
-from tests.api_server import ApiServer, api_server
+from tests.api_server import ApiServer, api_server_beside
 from tests.browser import chromium
-from tests.conftest import Desk, target_of
+from tests.conftest import Desk
 from tests.door_helpers import key_for
 
 pytestmark = pytest.mark.timeout(300)
@@ -28,13 +28,7 @@ DESCRIPTION = "Firewall policy push stalls at 40 percent"
 def server(
     store: Store, dev_env: WorkflowEnvironment, dev_desk: Desk, tmp_path: Path
 ) -> Iterator[ApiServer]:
-    with api_server(
-        store,
-        target=target_of(dev_env),
-        namespace=dev_env.client.namespace,
-        task_queue=dev_desk.task_queue,
-        state_dir=tmp_path / "state",
-    ) as running:
+    with api_server_beside(store, dev_env, dev_desk, tmp_path) as running:
         yield running
 
 

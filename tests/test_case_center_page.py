@@ -15,7 +15,7 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from casework.store import Store
-from tests.api_server import ApiServer, api_server
+from tests.api_server import ApiServer, api_server_beside
 from tests.browser import PHONE, Browser, chromium
 from tests.cli_door import serving_door
 from tests.conftest import Desk, target_of
@@ -30,13 +30,7 @@ pytestmark = pytest.mark.timeout(300)
 def server(
     store: Store, dev_env: WorkflowEnvironment, dev_desk: Desk, tmp_path: Path
 ) -> Iterator[ApiServer]:
-    with api_server(
-        store,
-        target=target_of(dev_env),
-        namespace=dev_env.client.namespace,
-        task_queue=dev_desk.task_queue,
-        state_dir=tmp_path / "state",
-    ) as running:
+    with api_server_beside(store, dev_env, dev_desk, tmp_path) as running:
         yield running
 
 

@@ -19,8 +19,8 @@ from temporalio.testing import WorkflowEnvironment
 from casework.case_pages import CaseQuery
 from casework.domain.us_citizen import WITHHELD
 from casework.store import Store
-from tests.api_server import ApiServer, api_server, client_for
-from tests.conftest import Desk, eventually, target_of
+from tests.api_server import ApiServer, api_server_beside, client_for
+from tests.conftest import Desk, eventually
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -32,13 +32,7 @@ SECRET = "Classified enclave firewall drops IPsec tunnel to site Bravo-7"
 def server(
     store: Store, dev_env: WorkflowEnvironment, dev_desk: Desk, tmp_path: Path
 ) -> Iterator[ApiServer]:
-    with api_server(
-        store,
-        target=target_of(dev_env),
-        namespace=dev_env.client.namespace,
-        task_queue=dev_desk.task_queue,
-        state_dir=tmp_path / "state",
-    ) as running:
+    with api_server_beside(store, dev_env, dev_desk, tmp_path) as running:
         yield running
 
 

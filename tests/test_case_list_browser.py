@@ -17,9 +17,9 @@ from temporalio.testing import WorkflowEnvironment
 from casework.case_pages import CaseQuery
 from casework.door.queue import REFRESH_SECONDS
 from casework.store import Store
-from tests.api_server import ApiServer, api_server, client_for
+from tests.api_server import ApiServer, api_server_beside, client_for
 from tests.browser import chromium, page_moved
-from tests.conftest import SETTLE_TIMEOUT, Desk, eventually, target_of
+from tests.conftest import SETTLE_TIMEOUT, Desk, eventually
 from tests.door_helpers import key_for
 
 pytestmark = pytest.mark.timeout(400)
@@ -34,13 +34,7 @@ HERS = "Firewall reboots at midnight"
 def server(
     store: Store, dev_env: WorkflowEnvironment, dev_desk: Desk, tmp_path: Path
 ) -> Iterator[ApiServer]:
-    with api_server(
-        store,
-        target=target_of(dev_env),
-        namespace=dev_env.client.namespace,
-        task_queue=dev_desk.task_queue,
-        state_dir=tmp_path / "state",
-    ) as running:
+    with api_server_beside(store, dev_env, dev_desk, tmp_path) as running:
         yield running
 
 
