@@ -13,6 +13,8 @@ import httpx
 import pytest
 
 from casework.domain.directory import Directory
+from casework.domain.models import FeedEntry
+from casework.domain.partner import PROGRESS_KINDS
 from casework.store import Store
 from tests import test_cli
 from tests.conftest import Desk
@@ -65,7 +67,18 @@ async def test_a_partner_case_and_its_escalation_from_the_cli(cli_env: Desk, sto
     assert f"{escalation}: resolved" in " ".join(back.split()) and "Use 7.4.4" in back
     feed = await desk.until(case_id, lambda v: any(e.kind == "vendor_close" for e in v.feed))
     vendor = [e.kind for e in feed.feed if e.kind.startswith("vendor_")]
-    assert vendor[-2:] == ["vendor_resolve", "vendor_close"], "the resolution comes first"
+    ours = (await desk.until(escalation, lambda v: v.state == "closed")).feed
+    told = [f"vendor_{e.kind}" for e in ours if told_to_partner(e, "northwind-it")]
+    assert vendor == told, "the partner case sees our progress in the order we made it"
+    assert vendor[-3:] == ["vendor_resolve", "vendor_first_response", "vendor_close"]
+
+
+def told_to_partner(entry: FeedEntry, partner_contact: str) -> bool:
+    """P4: what our escalation tells the partner case: its progress, less what the partner
+    itself said (but its close)."""
+    if entry.refused or entry.kind not in PROGRESS_KINDS:
+        return False
+    return entry.actor != partner_contact or entry.kind == "close"
 
 
 @pytest.mark.parametrize(

@@ -53,6 +53,8 @@ class VendorEscalations:
         self.ctx = ctx
         self.act = act
         self.children: dict[str, workflow.ChildWorkflowHandle[Any, Any]] = {}
+        self._to_partner: list[VendorProgress] = []
+        self._telling_partner = False
 
     # --- on the partner case ---------------------------------------------------------------
 
@@ -261,10 +263,22 @@ class VendorEscalations:
             )
         except ValidationError:  # pragma: no cover - feed entries carry valid ids
             return
-        parent = case.intake.escalated_from
-        self.ctx.in_background(
-            asyncio.ensure_future(self._signal(parent, "vendor_progress", progress))
-        )
+        self._to_partner.append(progress)
+        if not self._telling_partner:
+            self._telling_partner = True
+            self.ctx.in_background(asyncio.ensure_future(self._tell_in_order()))
+
+    async def _tell_in_order(self) -> None:
+        """P4: the partner case sees our progress in the order we made it. Signals sent
+        together reach the other case in any order (the server delivers each on its own), so
+        each waits for the one before it: our first response never lands after our
+        resolution."""
+        parent = self.ctx.case.intake.escalated_from
+        try:
+            while self._to_partner and parent:
+                await self._signal(parent, "vendor_progress", self._to_partner.pop(0))
+        finally:
+            self._telling_partner = False
 
     def answered(self) -> bool:
         """P4: a vendor escalation ends when we resolve it: the resolution returns to the
