@@ -42,7 +42,7 @@ from activities import (
     TrackerActivities,
 )
 from activities.cases import CaseStarter
-from activities.effects import EffectActivities, wake_case
+from activities.effects import EffectActivities
 from activities.escalation import EscalationActivities
 from activities.feed import FeedActivities
 from activities.ports import IntakeStore, WorkerStore
@@ -145,7 +145,6 @@ def activities_for(
         reporting.record_case_row,
         feed.record_feed,
         effects.apply_effects,
-        wake_case,
         AttachmentActivities(attachments).check_attachment,
         *([RelayActivities(store, relay).deliver_due] if relay is not None else []),
     ]

@@ -18,7 +18,7 @@ from pydantic import BaseModel
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from casework.contracts import APPLY_EFFECTS, BATCHED_EFFECTS, WAKE_CASE, EffectBatch
+from casework.contracts import APPLY_EFFECTS, BATCHED_EFFECTS, EffectBatch
 
 
 class EffectActivities:
@@ -74,9 +74,3 @@ def _input_model(fn: Callable[[Any], Any]) -> type[BaseModel]:
     if not (isinstance(model, type) and issubclass(model, BaseModel)):
         raise TypeError(f"{fn.__name__} does not take one pydantic model")
     return model
-
-
-@activity.defn(name=WAKE_CASE)
-async def wake_case() -> None:
-    """Nothing: its completion brings the case a later workflow task, in which it writes what
-    the task that scheduled it decided (workflows/case/context.py, "Who may write")."""

@@ -315,10 +315,6 @@ class FeedBatch(Strict):
 # --- side effects, batched (issue 12) -------------------------------------------------------
 
 APPLY_EFFECTS = "apply_effects"
-WAKE_CASE = "wake_case"
-"""An activity that does nothing: it brings a case a later task to write what a task decided
-when nothing else does (workflows/case/context.py `_write`). A timer would do it a second late:
-the server fires timers to the second."""
 BATCHED_EFFECTS = (
     NOTIFY,
     RECORD_FEED,

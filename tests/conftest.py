@@ -44,7 +44,7 @@ from casework import search_attributes
 from casework.attachments import AttachmentStore
 from casework.client import Opener
 from casework.codec import Realm, data_converter
-from casework.contracts import WAKE_CASE
+from casework.contracts import APPLY_EFFECTS
 from casework.domain.actions import ViewRequest
 from casework.domain.directory import Directory
 from casework.domain.models import CaseView, OpenCaseRequest, OpenCaseResult
@@ -666,8 +666,8 @@ class RunState:
     task_failure: str
     """Why the last workflow task failed, until one completes (a wedged workflow's reason)."""
     writes_pending: int = 0
-    """Write-behind wake-ups not completed yet (`wake_case`, workflows/case/context.py, "Who
-    may write"): what a task decided is written by the next one, which such a wake-up brings."""
+    """Writes not completed yet (`apply_effects`, workflows/case/context.py, "Who may
+    write"): what a task decided is written by an activity it schedules."""
 
     @property
     def marker(self) -> tuple[str, int]:
@@ -715,7 +715,7 @@ def state_of(events: Sequence[HistoryEvent]) -> RunState:
     continued_from = failure = ""
     closed = continued = task_pending = False
     activities: set[int] = set()
-    wakes: set[int] = set()
+    writes: set[int] = set()
     for event in events:
         kind = event.event_type
         if kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
@@ -733,12 +733,12 @@ def state_of(events: Sequence[HistoryEvent]) -> RunState:
         elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
             activities.add(event.event_id)
             scheduled = event.activity_task_scheduled_event_attributes
-            if scheduled.activity_type.name == WAKE_CASE:
-                wakes.add(event.event_id)
+            if scheduled.activity_type.name == APPLY_EFFECTS:
+                writes.add(event.event_id)
         elif kind in _ACTIVITY_DONE:
             attributes = getattr(event, _ACTIVITY_DONE[kind])
             activities.discard(attributes.scheduled_event_id)
-            wakes.discard(attributes.scheduled_event_id)
+            writes.discard(attributes.scheduled_event_id)
     return RunState(
         continued_from=continued_from,
         events=len(events),
@@ -747,7 +747,7 @@ def state_of(events: Sequence[HistoryEvent]) -> RunState:
         task_pending=task_pending and not closed,
         activities_pending=0 if closed else len(activities),
         task_failure=failure,
-        writes_pending=0 if closed else len(wakes),
+        writes_pending=0 if closed else len(writes),
     )
 
 

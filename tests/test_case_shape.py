@@ -15,7 +15,6 @@ from temporalio.api.enums.v1 import EventType
 from casework import contracts
 from casework.store import Store
 from tests.conftest import Desk, eventually
-from workflows.case.context import LOCAL
 
 
 async def shape(desk: Desk, case_id: str) -> tuple[Counter[str], Counter[str], int]:
@@ -41,13 +40,13 @@ async def shape(desk: Desk, case_id: str) -> tuple[Counter[str], Counter[str], i
 async def test_a_lifecycle_does_its_database_work_inside_its_workflow_tasks(
     desk: Desk, store: Store
 ) -> None:
-    """Opened, routed, answered, resolved, closed: no activity with work to do goes through
-    the task queue (only `wake_case`, a no-op), the side effects run as local activities, one
-    write for what each task decided (once the case has settled: the opening and its
-    assignment together, the close and the case's finish together), made by a later task: one
-    workflow task to start and one per action, and at most one more each when no later task
-    came by itself (write-behind); routing was done by the intake as the case opened (E1), so
-    the case asks nobody; and the feed, the facts and the messages are all in the database."""
+    """Opened, routed, answered, resolved, closed: one `apply_effects` activity for what
+    each task decided (once the case has settled: the opening and its assignment together,
+    the close and the case's finish together), dispatched once that task is kept; no local
+    activity (a query landing while one runs reorders what the case does on replay:
+    tests/test_replay_under_queries.py); one workflow task to start, one per action and one
+    per write; routing was done by the intake as the case opened (E1), so the case asks
+    nobody; and the feed, the facts and the messages are all in the database."""
     opened = await desk.open_request(desk.request())
     assert opened.case_id and opened.owner, opened
     case_id, owner = opened.case_id, opened.owner
@@ -60,12 +59,11 @@ async def test_a_lifecycle_does_its_database_work_inside_its_workflow_tasks(
     assert closed.state == "closed"
 
     queued, local, tasks = await shape(desk, case_id)
-    # through the task queue only the no-op that brings a later task to write (write-behind)
-    assert set(queued) <= {contracts.WAKE_CASE}, f"activities through the task queue: {queued}"
-    assert queued[contracts.WAKE_CASE] <= 4, queued  # at most one per write
-    assert local[contracts.ROUTE_CASE] == 0
-    assert local[contracts.APPLY_EFFECTS] == 4, local  # opening, respond, resolve, close
-    assert set(local) <= LOCAL
+    # through the task queue only the writes: opening, respond, resolve, close (what is
+    # decided while one write is out goes in the next, together)
+    assert set(queued) == {contracts.APPLY_EFFECTS}, f"activities: {queued}"
+    assert 2 <= queued[contracts.APPLY_EFFECTS] <= 4, queued
+    assert not local, f"local activities: {local}"
     assert 5 <= tasks <= 8, f"{tasks} workflow tasks"  # the last decisions need a later task
 
     kinds = [entry["kind"] for entry in store.feed.page(case_id, limit=1000)]

@@ -14,21 +14,30 @@ feed's seq, an escalation's number), a discarded attempt's row then stands in fo
 the attempt the server kept: accepted comments vanish, others show twice.
 
 So:
-- A local activity in the task that decides reads (`LOCAL_READS`: the escalation plan, the
-  checks). The one exception is a row keyed by its cause whose first write every later
-  attempt adopts: the intake's case number (keyed by the request id) and a routing's
+- No local activity at all: every read and write a case asks is an ordinary activity,
+  which the server dispatches only once it has kept the task that scheduled it. (A case
+  used local activities for its reads and for its writes until release 0.5.0. But a query
+  that lands while a local activity runs makes the worker end that workflow task early to
+  answer it, with the activity's marker, and hand the activity's answer to the workflow only
+  in the next task, together with whatever signal or update came meanwhile; a replay hands
+  it over in the first task, alone. What the case did next then came in another order on
+  replay: a nondeterminism error, and the case stuck on every worker that had to replay it.
+  The Case Center and `temporal workflow query` read cases all day;
+  tests/test_replay_under_queries.py is that case.)
+- Reads the case waits for before it writes (`WAITED_READS`: the routing, the escalation
+  plan, the checks) are counted, so that what a task decides waits for their answers and
+  goes in one write. Two of them write a row keyed by its cause, whose first write every
+  later attempt adopts: the intake's case number (keyed by the request id) and a routing's
   assignment (keyed by case, level and routing attempt: `route_case` chooses and records in
   one step, so that routings of different cases at once see each other's engineers busy; a
   discarded attempt's row is adopted by the kept one under the same key, and any other is
   released by the case's next assignment or its close).
 - What a task decides to write (feed, outbox, facts, escalation rows, assignments,
-  approvals, release: one `apply_effects`) is written by a LATER task of the case, as a local
-  activity: a task runs on the history of the tasks before it, so what they decided was kept
-  (`_write`; an activity that does nothing, `wake_case`, brings a later task when nothing
-  else does: the server dispatches it only once it has kept the task that scheduled it). A
-  later task that is itself discarded only wrote what kept tasks decided, under the keys
-  they assigned, so its writes repeat and each table's `ON CONFLICT DO NOTHING` (or ordered
-  upsert) keeps one copy.
+  approvals, release: one `apply_effects`) is written by an `apply_effects` activity it
+  schedules, one at a time and in the order decided (`_write`): dispatched only once the
+  task that decided is kept. A write retried after a worker lost it repeats under the keys
+  the kept task assigned, and each table's `ON CONFLICT DO NOTHING` (or ordered upsert)
+  keeps one copy.
 - A write a handler must see done before it answers (the customer's log-sharing answer, which
   the sharing checks) is an ordinary activity (`ask`), which only a kept task can schedule.
 """
@@ -42,8 +51,7 @@ from typing import Any, Protocol, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
-from temporalio.exceptions import TimeoutError as ActivityTimeout
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from casework import contracts
@@ -64,13 +72,10 @@ SIDE_EFFECT_RETRY = RetryPolicy(
 ROLL_OVER_BUDGET = 300_000
 """Characters of feed text and side effects a rolling-over case may hold for its next run;
 past it, actions are refused until the new run takes them (send them again)."""
-WAKE_TIMEOUT = timedelta(seconds=10)
-"""start-to-close of the `wake_case` activity, which brings a later task of the case to write
-what a task decided when nothing else brings one first (retried like a side effect)."""
 CALLER_DEADLINE = timedelta(minutes=1)
 """How long a caller waiting on an update (filing a PR) waits for an activity before a
 refusal."""
-LOCAL_READS = frozenset(
+WAITED_READS = frozenset(
     {
         contracts.ROUTE_CASE,
         contracts.PLAN_ESCALATION,
@@ -79,14 +84,9 @@ LOCAL_READS = frozenset(
         contracts.CHECK_ATTACHMENT,
     }
 )
-"""The reads of casework's own database a case asks as local activities, in the workflow
-task that needs them (no round trip through the server's task queue, no activity events in
-the history: one marker); see "Who may write" above. Every other activity the case waits on
-(filing a Problem Report, sharing logs, recording the customer's log-sharing answer) is an
-ordinary activity, retried and timed by the server."""
-LOCAL = LOCAL_READS | {contracts.APPLY_EFFECTS}
-"""Every local activity a case runs: its reads, and the write-behind of what its kept tasks
-decided (`apply_effects`)."""
+"""The reads of casework's own database a case waits on before it writes what the task
+decided: a case's opening waits for its routing's answer, and writes the opening and the
+assignment together (`_settle`)."""
 
 
 class FeedPort(Protocol):
@@ -137,11 +137,10 @@ class CaseContext:
         """How many times this run decided something to write (`flush_at_end_of_task`)."""
         self._asking = 0
         """Local activities the case waits on the answer of (`ask`), this moment."""
-        self._unwritten: list[tuple[int, list[contracts.Effect], int | None]] = []
-        """Side effects decided and not written yet: (the history length of the task that
-        decided them, the effects, the feed position written up to with them)."""
+        self._unwritten: list[tuple[list[contracts.Effect], int | None]] = []
+        """Side effects decided and not written yet: (the effects, the feed position written
+        up to with them)."""
         self._writer: asyncio.Future[None] | None = None
-        self._wake: asyncio.Future[None] | None = None
         self._queued = 0
         """Batches handed to the writer, and written, in this run."""
         self._written = 0
@@ -215,7 +214,7 @@ class CaseContext:
 
     async def _settle(self) -> None:
         """Wait until this task has nothing more to decide, so that what it decides goes in
-        one `apply_effects`: until no local activity the case asks is
+        one `apply_effects`: until no read the case waits on (`WAITED_READS`) is
         outstanding (a case's opening waits for its routing's answer, and writes the opening
         and the assignment together), and until a round of the workflow's waiting code has run
         without deciding anything (a close's handler, then the case's finish: one write).
@@ -241,12 +240,12 @@ class CaseContext:
         await self._write_behind(effects, upto)
 
     async def _write_behind(self, effects: list[contracts.Effect], upto: int | None) -> None:
-        """What this task decided is written by a later task of the case (see "Who may
-        write"), in the order decided, by one writer; done once it is written (a
-        run's start-up, a roll-over and the close wait for it)."""
+        """What this task decided is written by an activity it schedules (see "Who may
+        write"), in the order decided, by one writer; done once it is written (a run's
+        start-up, a roll-over and the close wait for it)."""
         if not effects and upto is None:
             return
-        self._unwritten.append((workflow.info().get_current_history_length(), effects, upto))
+        self._unwritten.append((effects, upto))
         self._queued += 1
         mine = self._queued
         if self._writer is None or self._writer.done():
@@ -254,45 +253,27 @@ class CaseContext:
         await workflow.wait_condition(lambda: self._written >= mine)
 
     async def _write(self) -> None:
-        """Write what earlier tasks decided, once a later task runs: this one's history holds
-        theirs, so the server kept them. When nothing else brings a later task, the
-        `wake_case` activity does (one at a time, never cancelled, so that it cannot race its
-        own completion). Not a timer: the server fires timers to the second, so a 10 ms timer
-        wrote a breach alert (S3) or a comment's feed entry about a second late."""
+        """Write what the tasks decided, one `apply_effects` round at a time: what they
+        decided while one round was out goes in the next, together."""
         while self._unwritten:
-            decided_in = self._unwritten[0][0]
-
-            def later(decided_in: int = decided_in) -> bool:
-                return workflow.info().get_current_history_length() > decided_in
-
-            if not later():
-                if self._wake is None or self._wake.done():
-                    self._wake = asyncio.ensure_future(
-                        workflow.execute_activity(
-                            contracts.WAKE_CASE,
-                            start_to_close_timeout=WAKE_TIMEOUT,
-                            retry_policy=SIDE_EFFECT_RETRY,
-                        )
+            taken, self._unwritten = self._unwritten, []
+            effects = [effect for batch, _ in taken for effect in batch]
+            await asyncio.gather(
+                *(
+                    workflow.execute_activity(
+                        contracts.APPLY_EFFECTS,
+                        contracts.EffectBatch(case_id=self.case.case_id, effects=batch),
+                        result_type=int,
+                        start_to_close_timeout=SIDE_EFFECT_TIMEOUT,
+                        retry_policy=SIDE_EFFECT_RETRY,
                     )
-                await workflow.wait_condition(later)
-            now = workflow.info().get_current_history_length()
-            while self._unwritten and self._unwritten[0][0] < now:
-                _, effects, upto = self._unwritten.pop(0)
-                await asyncio.gather(
-                    *(
-                        workflow.start_local_activity(
-                            contracts.APPLY_EFFECTS,
-                            contracts.EffectBatch(case_id=self.case.case_id, effects=batch),
-                            result_type=int,
-                            start_to_close_timeout=SIDE_EFFECT_TIMEOUT,
-                            retry_policy=SIDE_EFFECT_RETRY,
-                        )
-                        for batch in effect_batches(effects)
-                    )
+                    for batch in effect_batches(effects)
                 )
-                if upto is not None:
-                    self.feed.saved(upto)
-                self._written += 1
+            )
+            upto = max((u for _, u in taken if u is not None), default=None)
+            if upto is not None:
+                self.feed.saved(upto)
+            self._written += len(taken)
 
     def over_roll_over_budget(self) -> bool:
         """While rolling over: has the case already set aside all it may carry?"""
@@ -316,10 +297,6 @@ class CaseContext:
         while self.pending:
             batch, self.pending = self.pending, []
             await asyncio.gather(*batch)
-        if self._wake is not None and not self._wake.done():
-            # Let the write-behind wake-up finish before the case closes or rolls
-            # over; a run that ended with it pending would race its completion.
-            await self._wake
 
     async def ask(
         self, activity: str, arg: Any, result_type: type[T], *, caller_waits: bool = True
@@ -332,22 +309,11 @@ class CaseContext:
             "schedule_to_close_timeout": CALLER_DEADLINE if caller_waits else None,
             "retry_policy": SIDE_EFFECT_RETRY,
         }
-        if activity not in LOCAL_READS:
+        if activity not in WAITED_READS:
             return await workflow.execute_activity(activity, arg, **options)
         self._asking += 1
         try:
-            return await workflow.execute_local_activity(activity, arg, **options)
-        except (ApplicationError, ActivityTimeout) as e:
-            # a local activity's failure arrives bare; the parts expect an activity's
-            raise ActivityError(
-                f"{activity} failed",
-                scheduled_event_id=0,
-                started_event_id=0,
-                identity="",
-                activity_type=activity,
-                activity_id="",
-                retry_state=None,
-            ) from e
+            return await workflow.execute_activity(activity, arg, **options)
         finally:
             self._asking -= 1
 
