@@ -1,5 +1,5 @@
 """The door served for `casework` commands in tests: the real app (`casework.door.app`) under
-uvicorn on a free port, in a thread with its own event loop and its own Temporal client, over
+uvicorn on a free port, on the test's event loop with a Temporal client of its own, over
 the test's database, worker and state folder; and a profiles file with a key for every person
 of the demo directory, as `casework up` writes one.
 
@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import os
 import socket
-import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -54,10 +53,6 @@ def write_profiles(store: Store, url: str, path: Path, default: str = DEFAULT_PR
     return path
 
 
-KEPT: list[object] = []
-"""Every door thread's event loop and Temporal client, for the life of the test process."""
-
-
 @contextlib.asynccontextmanager
 async def serving_door(
     store: Store,
@@ -71,58 +66,43 @@ async def serving_door(
     **options: Any,
 ) -> AsyncIterator[str]:
     """The door's URL while it serves; stopped afterwards. `options`: more of `create_app`'s
-    (a `clock` for the door)."""
+    (a `clock` for the door).
+
+    Served on the test's own event loop, as a task: the CLI runs in a thread of its own
+    (`tests.test_cli.cli`), and the browser's driver too, so the loop is free to answer them.
+    (It used to run in a thread with an event loop and a Temporal client of its own: a
+    pytest process crashed with a segfault as such a thread started, in 2 of 8 full runs,
+    cause unknown. One loop, one thread, no second loop for the SDK to answer onto.)"""
     port = free_port()
-    servers: list[uvicorn.Server] = []
-    failed: list[BaseException] = []
-
-    async def serve() -> None:
-        client = await Client.connect(  # the engine's converter; tokens for skipped time
-            target,
-            namespace=namespace,
-            data_converter=CONVERTER,
-            interceptors=[PrincipalHeaders(TEST_RING, ttl=SKIPPED_TIME_TTL)],
-        )
-        KEPT.append(client)
-        app = create_app(
-            store=store,
-            client=client,
-            ring=ring or TEST_RING,
-            task_queue=task_queue,
-            attachments=AttachmentStore(state_dir / "attachments"),
-            case_options=case_options,
-            **options,
-        )
-        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
-        server = uvicorn.Server(config)
-        servers.append(server)
-        await server.serve()
-
-    def run() -> None:
-        # The door's loop is never closed, and it is kept with its client (KEPT): a Temporal
-        # call still in flight when the door stops is answered later from one of the SDK's own
-        # threads onto this loop, and onto a closed and freed one that answer crashed the
-        # process (a segfault in 2 of 5 full runs, in the next test's setup).
-        loop = asyncio.new_event_loop()
-        KEPT.append(loop)
-        try:
-            loop.run_until_complete(serve())
-        except BaseException as e:  # reported by the test, not lost in the thread
-            failed.append(e)
-
-    thread = threading.Thread(target=run, name=f"door-{port}", daemon=True)
-    thread.start()
+    client = await Client.connect(  # the engine's converter; tokens for skipped time
+        target,
+        namespace=namespace,
+        data_converter=CONVERTER,
+        interceptors=[PrincipalHeaders(TEST_RING, ttl=SKIPPED_TIME_TTL)],
+    )
+    app = create_app(
+        store=store,
+        client=client,
+        ring=ring or TEST_RING,
+        task_queue=task_queue,
+        attachments=AttachmentStore(state_dir / "attachments"),
+        case_options=case_options,
+        **options,
+    )
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    serving = asyncio.create_task(server.serve(), name=f"door-{port}")
 
     def started() -> bool:
-        if servers and servers[0].started:
+        if server.started:
             return True
-        if failed or not thread.is_alive():
-            raise AssertionError(f"the door did not start: {failed}")
+        if serving.done():
+            failure = None if serving.cancelled() else serving.exception()
+            raise AssertionError(f"the door did not start: {failure!r}")
         return False
 
     await eventually(started, what=f"the door on port {port} to start")
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
-        servers[0].should_exit = True
-        await asyncio.to_thread(thread.join, SETTLE_TIMEOUT)
+        server.should_exit = True
+        await asyncio.wait_for(serving, SETTLE_TIMEOUT)

@@ -22,6 +22,7 @@ import os
 import shutil
 import sys
 import uuid
+import warnings
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -311,18 +312,25 @@ async def _shared_test_server() -> AsyncIterator[_SharedTestServer]:
 @pytest_asyncio.fixture
 async def env(_shared_test_server: _SharedTestServer) -> AsyncIterator[WorkflowEnvironment]:
     """The shared time-skipping test server (see `time_skipping_server`). A test leaves nothing
-    running on it (`Desk.tidy_up`) and its clock free; if not, the test fails here, and the next
-    test gets a new server instead of a clock that no longer moves."""
+    running on it (`Desk.tidy_up`); if it does, the test fails here, and the next test gets a
+    new server instead of a clock that no longer moves.
+
+    A clock held with nothing running is the test server's own leak, not the test's: a case
+    terminated by `tidy_up` just as a timer of it fired (a case waiting in the queue retries
+    its routing) leaves that task's lock behind for good, and no client can release it. The
+    next test gets a new server then too, with a warning, and this test stands."""
     environment = await _shared_test_server.get()
     yield environment
     left = await running_workflows(environment)
-    if left or not await clock_moves(environment):
+    if left:
         await _shared_test_server.replace()
-        pytest.fail(
-            f"left the shared test server unusable: running {left}"
-            if left
-            else "left the shared test server's clock held by a task of a closed workflow",
-            pytrace=False,
+        pytest.fail(f"left the shared test server unusable: running {left}", pytrace=False)
+    if not await clock_moves(environment):
+        await _shared_test_server.replace()
+        warnings.warn(
+            "the shared test server's clock was held by a task of a closed workflow: "
+            "replaced for the next test",
+            stacklevel=1,
         )
 
 
