@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -28,16 +27,11 @@ from casework.identity.interceptors import PrincipalHeaders
 from casework.identity.keyring import KeyRing
 from casework.store import Store
 from tests.conftest import CONVERTER, SETTLE_TIMEOUT, SKIPPED_TIME_TTL, TEST_RING
+from tests.ports import free_port
 from tests.waiting import eventually
 
 DEFAULT_PROFILE = "acme-alice"
 """Who a command is when a test names nobody: the contact who opens Acme's cases."""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def write_profiles(store: Store, url: str, path: Path, default: str = DEFAULT_PROFILE) -> Path:

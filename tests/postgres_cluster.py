@@ -18,13 +18,13 @@ import os
 import pwd
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.ports import free_port
 from tests.waiting import NeverHappened, eventually_sync
 
 BIN_GLOB = "/usr/lib/postgresql/*/bin"
@@ -52,12 +52,6 @@ def bin_dir() -> Path:
             "CASEWORK_TEST_PG_BIN to the folder holding initdb and postgres"
         )
     return Path(found[-1])
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

@@ -18,7 +18,9 @@ import asyncio
 import contextlib
 
 import pytest
+from temporalio.client import WorkflowUpdateFailedError
 from temporalio.common import HeaderCodecBehavior
+from temporalio.service import RPCError
 from temporalio.worker import Replayer
 
 from casework.domain.actions import ViewRequest
@@ -32,13 +34,14 @@ pytestmark = pytest.mark.timeout(120)
 COMMENTS = 12
 
 
-async def read_all_the_time(desk: Desk, case_id: str) -> None:
-    """What a busy Case Center does to a case: ask its view again and again."""
+async def read_all_the_time(desk: Desk, case_id: str, stop: asyncio.Event) -> None:
+    """What a busy Case Center does to a case: ask its view again and again, as fast as the
+    server answers. (Stopped by `stop`, not by cancelling: the client turns a cancelled call
+    into an error of its own.)"""
     handle = desk.case(case_id)
-    while True:
-        with contextlib.suppress(Exception):
+    while not stop.is_set():
+        with contextlib.suppress(RPCError):
             await handle.query("view", ViewRequest(viewer="operator"), result_type=CaseView)
-        await asyncio.sleep(0)  # a client asking as fast as the server answers
 
 
 async def test_a_case_read_while_it_writes_replays_without_nondeterminism(dev_desk: Desk) -> None:
@@ -50,7 +53,8 @@ async def test_a_case_read_while_it_writes_replays_without_nondeterminism(dev_de
     case_id = await desk.open()
     owner = await desk.until(case_id, lambda v: v.owner is not None)
     assert owner.owner is not None
-    readers = [asyncio.create_task(read_all_the_time(desk, case_id)) for _ in range(3)]
+    stop = asyncio.Event()
+    readers = [asyncio.create_task(read_all_the_time(desk, case_id, stop)) for _ in range(3)]
     try:
         handle = desk.case(case_id)
         with as_person("acme-alice"):
@@ -64,9 +68,8 @@ async def test_a_case_read_while_it_writes_replays_without_nondeterminism(dev_de
             await desk.act(case_id, "comment", actor="acme-alice", text=f"more {n}")
         await desk.until(case_id, lambda v: sum(e.kind == "comment" for e in v.feed) >= 16)
     finally:
-        for reader in readers:
-            reader.cancel()
-        await asyncio.gather(*readers, return_exceptions=True)
+        stop.set()
+        await asyncio.gather(*readers)
     await desk.settle(case_id)
 
     history = await desk.case(case_id).fetch_history()
@@ -79,3 +82,61 @@ async def test_a_case_read_while_it_writes_replays_without_nondeterminism(dev_de
     )
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is None, f"{case_id}: {result.replay_failure}"
+
+
+async def flood_refused_updates(desk: Desk, case_id: str, stop: asyncio.Event) -> int:
+    """What an attacker's script does: updates the case's validator refuses, as fast as the
+    server answers (nothing of them enters the history). How many were refused."""
+    refused = 0
+    while not stop.is_set():
+        with as_person("acme-alice"):
+            try:
+                await desk.case(case_id).execute_update(
+                    "comment", {"actor": "acme-alice", "text": "bell \x07"}
+                )
+            except WorkflowUpdateFailedError:
+                refused += 1
+            except RPCError:
+                pass  # the run rolled over as it came: the next one reaches the new run
+    return refused
+
+
+async def test_a_case_flooded_with_refused_updates_rolls_over_as_its_replay_does(
+    dev_desk: Desk,
+) -> None:
+    """What an attacker's script does to a busy case: updates its validator refuses, as fast
+    as the server answers, while the case works and rolls its history over again and again
+    (`continue_as_new_after_events`). A refused update comes in a workflow task the server
+    keeps no trace of, yet the case's waiting code runs in it; whatever the case did there
+    would happen at another point on replay. The case takes every comment, rolls over, and
+    every run it left behind replays."""
+    desk = dev_desk
+    desk.case_options = {**desk.case_options, "continue_as_new_after_events": 30}
+    case_id = await desk.open()
+    await desk.until(case_id, lambda v: v.owner is not None)
+    stop = asyncio.Event()
+    flood = [asyncio.create_task(flood_refused_updates(desk, case_id, stop)) for _ in range(3)]
+    runs: list[str] = []
+    try:
+        for n in range(40):
+            await desk.act(case_id, "comment", actor="acme-alice", text=f"note {n}")
+            run = (await desk.case(case_id).describe()).run_id
+            if run not in runs:
+                runs.append(run)
+    finally:
+        stop.set()
+        refused = sum(await asyncio.gather(*flood))
+    await desk.settle(case_id)
+    assert len(runs) >= 3, f"the case rolled over {len(runs) - 1} times"
+    assert refused >= 40, f"only {refused} refused updates landed"
+    replayer = Replayer(
+        workflows=WORKFLOWS,
+        data_converter=CONVERTER,
+        interceptors=[PrincipalCheck(TEST_RING)],
+        workflow_runner=WORKFLOW_RUNNER,
+        header_codec_behavior=HeaderCodecBehavior.CODEC,
+    )
+    for run in runs:
+        history = await desk.client.get_workflow_handle(case_id, run_id=run).fetch_history()
+        result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
+        assert result.replay_failure is None, f"{case_id} run {run}: {result.replay_failure}"

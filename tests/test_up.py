@@ -20,6 +20,7 @@ import pytest
 
 from casework.settings import DEMO_DIRECTORY
 from tests.conftest import binary
+from tests.ports import free_port, free_port_pair  # noqa: F401 (others import them from here)
 from tests.waiting import eventually_sync
 
 pytestmark = pytest.mark.timeout(150)
@@ -27,24 +28,6 @@ pytestmark = pytest.mark.timeout(150)
 CASEWORK = binary("casework")
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 30.0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def free_port_pair() -> int:
-    """A free port whose next port is free too (casework's metrics and the SDK's)."""
-    while True:
-        port = free_port()
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port + 1))
-            except OSError:
-                continue
-        return port
 
 
 def clean_env(**extra: str) -> dict[str, str]:
