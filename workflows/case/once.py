@@ -23,6 +23,7 @@ KEY_REUSED = "IdempotencyKeyReused"
 class Once:
     def __init__(self, ctx: CaseContext) -> None:
         self.ctx = ctx
+        self.tokens = once.TokenMemory(ctx.case.taken_tokens)
 
     def take(self, name: str, principal: Principal) -> None:
         """Take the principal's token, or refuse the message (on the feed): a token made for
@@ -38,9 +39,7 @@ class Once:
             )
         else:
             expires = principal.token_expires or 0
-            reason = once.take_token(
-                self.ctx.case.taken_tokens, principal.token_id, expires, workflow.now()
-            )
+            reason = self.tokens.take(principal.token_id, expires, workflow.now())
         if reason is not None:
             raise self.ctx.refuse(name, principal.acting_as, reason, "CredentialRefused")
 
