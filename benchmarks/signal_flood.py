@@ -24,13 +24,13 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parent.parent))
-from temporalio.worker import _workflow_instance  # noqa: E402
-
 from bench_engines import local_engine  # noqa: E402
 from bench_tools import acme_request, load_average  # noqa: E402
+from temporalio.worker import _workflow_instance  # noqa: E402
+
 from casework.client import open_case  # noqa: E402
-from casework.identity.principal import Principal  # noqa: E402
 from casework.identity.interceptors import acting  # noqa: E402
+from casework.identity.principal import Principal  # noqa: E402
 from worker import opener  # noqa: E402
 
 TIMED: list[tuple[int, float]] = []
