@@ -136,7 +136,7 @@ class CaseContext:
         self._decided = 0
         """How many times this run decided something to write (`flush_at_end_of_task`)."""
         self._asking = 0
-        """Local activities the case waits on the answer of (`ask`), this moment."""
+        """Reads the case waits on the answer of (`ask`, `WAITED_READS`), this moment."""
         self._unwritten: list[tuple[list[contracts.Effect], int | None]] = []
         """Side effects decided and not written yet: (the effects, the feed position written
         up to with them)."""
