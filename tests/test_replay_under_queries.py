@@ -7,9 +7,10 @@ task early to answer it, with the local activity's marker, and hand the activity
 the workflow only in the next task, together with whatever signal or update came
 meanwhile; a replay hands it over alone, in the first. Whatever the case did next came in
 another order on replay: a nondeterminism error, and the case stuck on every worker that had
-to replay it (after a restart, or once evicted from a worker's cache). Half the runs of this
-test failed so, on the dev server and on the time-skipping one, before release 0.5.0 took
-every local activity out of the case (workflows/case/context.py, "Who may write").
+to replay it (after a restart, or once evicted from a worker's cache). On release 0.4.0 this
+test failed so in 3 of 10 runs on the dev server, and in 5 of 6 on the time-skipping one;
+release 0.5.0 took every local activity out of the case (workflows/case/context.py, "Who may
+write"): 20 of 20 and 10 of 10 passed.
 """
 
 from __future__ import annotations
