@@ -36,10 +36,11 @@ from temporalio.api.history.v1 import HistoryEvent
 from temporalio.api.testservice.v1 import SleepRequest
 from temporalio.api.workflowservice.v1 import ListOpenWorkflowExecutionsRequest
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
+from temporalio.common import HeaderCodecBehavior
 from temporalio.converter import DataConverter
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
-from temporalio.worker import Worker
+from temporalio.worker import Replayer, Worker
 
 from casework import search_attributes
 from casework.attachments import AttachmentStore
@@ -51,7 +52,7 @@ from casework.domain.directory import Directory
 from casework.domain.models import CaseView, OpenCaseRequest, OpenCaseResult
 from casework.domain.sla import DEFAULT_POLICY, SlaPolicy, policy_with
 from casework.engine import load_directory
-from casework.identity.interceptors import PrincipalHeaders, acting
+from casework.identity.interceptors import PrincipalCheck, PrincipalHeaders, acting
 from casework.identity.keyring import KeyRing
 from casework.identity.principal import OPERATOR, Principal
 from casework.settings import DEMO_DIRECTORY
@@ -66,7 +67,7 @@ from tests.waiting import (
     source_of,
     within,
 )
-from worker import activities_for, build_worker, opener
+from worker import WORKFLOW_RUNNER, WORKFLOWS, activities_for, build_worker, opener
 from workflows.intake import IntakeWorkflow
 
 QUERY_TIMEOUT = 10.0 * TIME_SCALE
@@ -88,6 +89,18 @@ TEST_RING = KeyRing.from_json(
 )
 """The key ring of every test worker and client, and of the checked-in histories (their
 tokens were signed with it, so a replay verifies them as the recording did). Test-only keys."""
+
+
+def engine_replayer() -> Replayer:
+    """A replayer set up as `build_worker` sets up the engine's worker: its workflows, its
+    sandbox, its principal check and its encrypted headers (issue 24)."""
+    return Replayer(
+        workflows=WORKFLOWS,
+        data_converter=CONVERTER,
+        interceptors=[PrincipalCheck(TEST_RING)],
+        workflow_runner=WORKFLOW_RUNNER,
+        header_codec_behavior=HeaderCodecBehavior.CODEC,
+    )
 
 
 def signed(client: Client) -> Client:

@@ -15,27 +15,24 @@ from typing import Any
 
 from temporalio import activity
 from temporalio.client import WorkflowExecutionStatus
-from temporalio.common import HeaderCodecBehavior
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Replayer
 
 from casework import contracts
 from casework.domain.models import CaseView
 from casework.domain.sla import SlaPolicy
-from casework.identity.interceptors import PrincipalCheck
 from casework.store import Store
 from tests.conftest import (
-    CONVERTER,
     SETTLE_TIMEOUT,
     TEST_RING,
     Desk,
     RunState,
     as_person,
+    engine_replayer,
     eventually,
     run_state,
     signed,
 )
-from worker import WORKFLOW_RUNNER, WORKFLOWS, activities_for, build_worker
+from worker import activities_for, build_worker
 
 COMMENTS = 24
 
@@ -216,13 +213,7 @@ async def test_a_case_asked_to_roll_over_does_so_whatever_the_signal_carries(
     assert view.feed[: len(opened.feed)] == opened.feed
     assert not any(e.refused for e in view.feed)
     # a run that took the signal replays as it ran
-    replayer = Replayer(
-        workflows=WORKFLOWS,
-        data_converter=CONVERTER,
-        interceptors=[PrincipalCheck(TEST_RING)],
-        workflow_runner=WORKFLOW_RUNNER,
-        header_codec_behavior=HeaderCodecBehavior.CODEC,
-    )
+    replayer = engine_replayer()
     for run_id in runs[:3]:
         history = await desk.client.get_workflow_handle(case_id, run_id=run_id).fetch_history()
         await replayer.replay_workflow(history)

@@ -17,26 +17,24 @@ import pytest_asyncio
 from temporalio.client import WorkflowExecutionStatus, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Replayer
 
 from casework.client import CaseworkError, act_on_case
 from casework.domain.escalation import ladder
 from casework.domain.models import CaseView
 from casework.domain.sla import SlaPolicy
 from casework.domain.us_citizen import WITHHELD
-from casework.identity.interceptors import PrincipalCheck
 from casework.store import Store
 from tests.conftest import (
-    CONVERTER,
     TEST_RING,
     Desk,
     as_person,
+    engine_replayer,
     eventually,
     signed,
     time_skipping_server,
 )
 from tests.us_citizen_desk import CYBERDYNE, SECRET
-from worker import WORKFLOWS, activities_for, build_worker
+from worker import activities_for, build_worker
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
@@ -219,11 +217,7 @@ async def test_after_the_last_manager_the_support_director_has_it(
     assert view.escalations[0].acknowledged_by == "dir-maya"
 
     history = await desk.case(case.case_id).fetch_history()
-    replayer = Replayer(
-        workflows=WORKFLOWS,
-        data_converter=CONVERTER,
-        interceptors=[PrincipalCheck(TEST_RING)],
-    )
+    replayer = engine_replayer()
     await replayer.replay_workflow(history)  # the whole ladder replays deterministically
 
 

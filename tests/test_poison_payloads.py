@@ -35,14 +35,12 @@ from temporalio.api.failure.v1 import Failure
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Replayer
 
 from casework import search_attributes
 from casework.attachments import AttachmentStore
 from casework.domain.actions import ActionResult, ViewRequest
 from casework.domain.models import CaseView
 from casework.domain.sla import SlaPolicy, policy_with
-from casework.identity.interceptors import PrincipalCheck
 from casework.notify.contracts import RELAY_WORKFLOW
 from casework.store import Store
 from tests.cli_door import free_port
@@ -55,11 +53,12 @@ from tests.conftest import (
     Desk,
     as_person,
     binary,
+    engine_replayer,
     eventually,
     signed,
 )
 from tests.door_helpers import bearer, door, key_for
-from worker import WORKFLOW_RUNNER, WORKFLOWS, activities_for, build_worker, opener
+from worker import activities_for, build_worker, opener
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -514,12 +513,7 @@ async def test_no_poison_payload_wedges_a_case_and_p1_targets_still_breach_on_ti
     print("\n" + matrix(cells))
     assert not any(c.problems for c in cells), "cases wedged by a poison:\n" + matrix(cells)
 
-    replayer = Replayer(
-        workflows=WORKFLOWS,
-        data_converter=CONVERTER,
-        interceptors=[PrincipalCheck(TEST_RING)],
-        workflow_runner=WORKFLOW_RUNNER,
-    )
+    replayer = engine_replayer()
     for cell in cells:  # a worker that restarts replays what the poisoned cases recorded
         history = await desk.case(cell.case_id).fetch_history()
         replayed = await replayer.replay_workflow(history, raise_on_replay_failure=False)

@@ -30,14 +30,13 @@ import pytest
 from temporalio import workflow
 from temporalio.api.common.v1 import Payload
 from temporalio.client import WorkflowHistory, WorkflowUpdateFailedError
-from temporalio.common import HeaderCodecBehavior, RawValue
+from temporalio.common import RawValue
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
 
 from casework.attachments import AttachmentStore
 from casework.domain.sla import SlaPolicy
-from casework.identity.interceptors import PrincipalCheck
 from casework.store import Store
 from tests.conftest import (
     CONVERTER,
@@ -45,10 +44,11 @@ from tests.conftest import (
     TEST_RING,
     Desk,
     as_person,
+    engine_replayer,
     policy_in_seconds,
     signed,
 )
-from worker import WORKFLOW_RUNNER, WORKFLOWS, activities_for, build_worker
+from worker import activities_for, build_worker
 from workflows.case import patches
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
@@ -108,13 +108,7 @@ def patch_ids(path: Path) -> list[str]:
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
 async def test_recorded_case_replays_without_nondeterminism(path: Path) -> None:
     """Cases running in production keep running after a deploy of today's workflow code."""
-    replayer = Replayer(
-        workflows=WORKFLOWS,
-        data_converter=CONVERTER,
-        interceptors=[PrincipalCheck(TEST_RING)],  # as build_worker has it
-        workflow_runner=WORKFLOW_RUNNER,
-        header_codec_behavior=HeaderCodecBehavior.CODEC,  # the tokens, encrypted (issue 24)
-    )
+    replayer = engine_replayer()
     result = await replayer.replay_workflow(load(path), raise_on_replay_failure=False)
     assert result.replay_failure is None, f"{path.name}: {result.replay_failure}"
 

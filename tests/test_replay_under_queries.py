@@ -20,15 +20,11 @@ import contextlib
 
 import pytest
 from temporalio.client import WorkflowUpdateFailedError
-from temporalio.common import HeaderCodecBehavior
 from temporalio.service import RPCError
-from temporalio.worker import Replayer
 
 from casework.domain.actions import ViewRequest
 from casework.domain.models import CaseView
-from casework.identity.interceptors import PrincipalCheck
-from tests.conftest import CONVERTER, TEST_RING, Desk, as_person
-from worker import WORKFLOW_RUNNER, WORKFLOWS
+from tests.conftest import Desk, as_person, engine_replayer
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -74,13 +70,7 @@ async def test_a_case_read_while_it_writes_replays_without_nondeterminism(dev_de
     await desk.settle(case_id)
 
     history = await desk.case(case_id).fetch_history()
-    replayer = Replayer(
-        workflows=WORKFLOWS,
-        data_converter=CONVERTER,
-        interceptors=[PrincipalCheck(TEST_RING)],
-        workflow_runner=WORKFLOW_RUNNER,
-        header_codec_behavior=HeaderCodecBehavior.CODEC,
-    )
+    replayer = engine_replayer()
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is None, f"{case_id}: {result.replay_failure}"
 
@@ -130,13 +120,7 @@ async def test_a_case_flooded_with_refused_updates_rolls_over_as_its_replay_does
     await desk.settle(case_id)
     assert len(runs) >= 3, f"the case rolled over {len(runs) - 1} times"
     assert refused >= 40, f"only {refused} refused updates landed"
-    replayer = Replayer(
-        workflows=WORKFLOWS,
-        data_converter=CONVERTER,
-        interceptors=[PrincipalCheck(TEST_RING)],
-        workflow_runner=WORKFLOW_RUNNER,
-        header_codec_behavior=HeaderCodecBehavior.CODEC,
-    )
+    replayer = engine_replayer()
     for run in runs:
         history = await desk.client.get_workflow_handle(case_id, run_id=run).fetch_history()
         result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
