@@ -153,7 +153,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """Tests marked `slow` (minutes of CPU each: the Erlang C textbook runs, the restore drills,
     the 200-case upgrade rollout, the simulator's seeded byte-for-byte run; or several
     processes of a deployment: `casework up` across releases, workers joining a PostgreSQL
-    engine, every process's log read for secrets) run with `--slow` only: CI runs them as a
+    engine, three workers with one killed, every process's log read for secrets) run with `--slow` only: CI runs them as a
     step of their own after the README's test command, which stays under five minutes.
 
     pytest-timeout's per-test limits (pyproject's, or a module's mark) scale with the waits,

@@ -59,6 +59,7 @@ async def life(desk: Desk, n: int) -> tuple[str, CaseView]:
     return case_id, await desk.until(case_id, lambda v: v.state == "closed", timeout=LIFE_TIMEOUT)
 
 
+@pytest.mark.slow  # a drill of several processes (30 s, three workers' CPU): the slow tier
 async def test_three_workers_one_killed_mid_stream_lose_and_double_nothing(
     dev_env: WorkflowEnvironment, store: Store, db_url: str, tmp_path: Path
 ) -> None:
