@@ -66,7 +66,9 @@ async def serving_door(
     (`tests.test_cli.cli`), and the browser's driver too, so the loop is free to answer them.
     (It used to run in a thread with an event loop and a Temporal client of its own: a
     pytest process crashed with a segfault as such a thread started, in 2 of 8 full runs,
-    cause unknown. One loop, one thread, no second loop for the SDK to answer onto.)"""
+    cause then unknown. One loop, one thread, no second loop for the SDK to answer onto. The
+    cause, found later in a core dump: a setenv beside a worker's validation, `running` in
+    tests/conftest.py.)"""
     port = free_port()
     client = await Client.connect(  # the engine's converter; tokens for skipped time
         target,

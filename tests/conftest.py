@@ -153,8 +153,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """Tests marked `slow` (minutes of CPU each: the Erlang C textbook runs, the restore drills,
     the 200-case upgrade rollout, the simulator's seeded byte-for-byte run; or several
     processes of a deployment: `casework up` across releases, workers joining a PostgreSQL
-    engine, three workers with one killed, every process's log read for secrets) run with `--slow` only: CI runs them as a
-    step of their own after the README's test command, which stays under five minutes.
+    engine, three workers with one killed, every process's log read for secrets) run with
+    `--slow` only: CI runs them as a step of their own after the README's test command, which
+    stays under five minutes.
 
     pytest-timeout's per-test limits (pyproject's, or a module's mark) scale with the waits,
     so that a wait still fails before its test's limit."""
@@ -193,9 +194,22 @@ def pytest_runtest_teardown(item: pytest.Item) -> Any:
 @contextlib.asynccontextmanager
 async def running(worker: Worker) -> AsyncIterator[Worker]:
     """`async with worker`, whose shutdown fails the test after SETTLE_TIMEOUT instead of
-    waiting for ever for a workflow task that never yields."""
+    waiting for ever for a workflow task that never yields; entered once the worker runs.
+
+    Not before: the SDK's core reads environment variables (getenv) on a thread of its own
+    while it validates a new worker, and glibc's getenv is not safe beside a setenv, which
+    reallocates the environment it reads. A fixture that set a variable as the worker
+    validated (`monkeypatch.setenv` in test_cli's `cli_env`, right after this) crashed the
+    whole pytest process with a segfault in 3 of about 25 full runs beside other work: the
+    core dump shows getenv("TEMPORAL_POLL_SHUTDOWN_INTERRUPT_WAIT_MS") in the core's
+    `make_wft_poller`, under `WorkerRef::validate`, while the main thread was in
+    `os.environ.__setitem__`."""
     await worker.__aenter__()
     try:
+        await eventually(
+            lambda: worker.is_running or worker.is_shutdown,
+            what="the worker to finish its validation and run",
+        )
         yield worker
     finally:
         try:
