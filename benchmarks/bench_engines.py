@@ -172,6 +172,13 @@ class Engine:
     state: Path
     database: str
     keys: dict[str, str]
+    doors: tuple[str, ...] = ()
+    """Every door's URL when there are several (`running_deployment(doors=...)`); `url` is
+    the first."""
+
+    @property
+    def urls(self) -> tuple[str, ...]:
+        return self.doors or (self.url,)
 
     async def client(self):  # type: ignore[no-untyped-def]
         """A Temporal client of the engine, with its key ring (reads what the engine wrote)."""
@@ -270,13 +277,16 @@ def mail_sink(folder: Path) -> Iterator[int]:
 
 
 @contextlib.asynccontextmanager
-async def running_deployment(server: str = "memory") -> AsyncIterator[Engine]:
+async def running_deployment(
+    server: str = "memory", workers: int = 1, doors: int = 1
+) -> AsyncIterator[Engine]:
     """`casework worker` and `casework api`, each a process of its own as a deployment runs
     them (tests/worker_processes.py, tests/api_server.py), sharing one state folder (its
     attachments), on a dev server of this process (`server`: "memory" or "sqlite", a file in
     the folder), one SQLite database with the demo directory and an API key for each of its
     people (tests/door_helpers.py), the tests' throwaway key ring, and an SMTP sink of its own
-    for the relay's mail."""
+    for the relay's mail. `workers` worker processes share the task queue, `doors` door
+    processes the engine (each on a port of its own: `Engine.urls`)."""
     from casework.door.people import directory_ids
     from tests.api_server import api_server
     from tests.conftest import TEST_RING
@@ -305,27 +315,37 @@ async def running_deployment(server: str = "memory") -> AsyncIterator[Engine]:
             async with await start_server(server, DataConverter.default, folder) as env:
                 target = env.client.service_client.config.target_host
                 queue = f"casework-{uuid.uuid4().hex[:8]}"
-                worker = WorkerProcess.start(
-                    "worker",
-                    folder=folder,
-                    temporal=target,
-                    task_queue=queue,
-                    db_url=url,
-                    extra_env={"CASEWORK_STATE_DIR": str(state), **smtp},
-                )
-                try:
-                    await until_polling(env.client, queue, [worker])
-                    with api_server(
-                        store,
-                        target=target,
-                        namespace="default",
+                started = [
+                    WorkerProcess.start(
+                        f"worker-{n}",
+                        folder=folder,
+                        temporal=target,
                         task_queue=queue,
-                        state_dir=state,
-                        extra_env=smtp,
-                    ) as api:
-                        yield Engine(api.url, target, state, url, keys)
+                        db_url=url,
+                        extra_env={"CASEWORK_STATE_DIR": str(state), **smtp},
+                    )
+                    for n in range(workers)
+                ]
+                try:
+                    await until_polling(env.client, queue, started)
+                    with contextlib.ExitStack() as apis:
+                        urls = tuple(
+                            apis.enter_context(
+                                api_server(
+                                    store,
+                                    target=target,
+                                    namespace="default",
+                                    task_queue=queue,
+                                    state_dir=state,
+                                    extra_env=smtp,
+                                )
+                            ).url
+                            for _ in range(doors)
+                        )
+                        yield Engine(urls[0], target, state, url, keys, urls)
                 finally:
-                    worker.stop()
+                    for worker in started:
+                        worker.stop()
         store.dispose()
 
 

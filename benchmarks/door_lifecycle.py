@@ -4,6 +4,7 @@
     python benchmarks/door_lifecycle.py                      # every path, 1 5 20 50 in flight
     python benchmarks/door_lifecycle.py --path up --in-flight 1 20 --cases 40
     python benchmarks/door_lifecycle.py --path api-memory api-sqlite --rounds 3 --json out.json
+    python benchmarks/door_lifecycle.py --path api-sqlite --in-flight 20 --workers 2 --doors 2
 
 Paths (`--path`, default all three):
 - up: the door that `casework up` runs beside its worker (it opens a case with the worker's
@@ -11,7 +12,9 @@ Paths (`--path`, default all three):
 - api-memory, api-sqlite: `casework api` as a process of its own with a `casework worker`
   process, as a deployment runs them (the door opens with its own intake under the policy the
   worker published, one workflow start: `worker.published_opener`), on a dev server in memory
-  or on a SQLite file (bench_engines.running_deployment).
+  or on a SQLite file (bench_engines.running_deployment); `--workers N` and `--doors N` run
+  N worker processes on the task queue and N door processes, each lifecycle through one door
+  (dealt in turn), to see what a second process of each adds or costs on this machine.
 
 casework: Alice opens a case (`POST /v1/cases`, her API key), the engineer the answer names
 responds and resolves (`POST /v1/cases/{case}/actions/...`, their key), Alice closes it. Each
@@ -114,20 +117,31 @@ class Door:
     def __init__(self, engine: Engine, in_flight: int) -> None:
         self.keys = engine.keys
         connections = in_flight + 5
-        self.http = httpx.AsyncClient(
-            base_url=engine.url,
-            timeout=120,
-            limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
-        )
+        self.doors = [
+            httpx.AsyncClient(
+                base_url=url,
+                timeout=120,
+                limits=httpx.Limits(
+                    max_connections=connections, max_keepalive_connections=connections
+                ),
+            )
+            for url in engine.urls
+        ]
 
-    async def post(self, path: str, who: str, body: dict[str, str], figures: Figures) -> Any:
+    async def aclose(self) -> None:
+        for http in self.doors:
+            await http.aclose()
+
+    async def post(
+        self, http: httpx.AsyncClient, path: str, who: str, body: dict[str, str], figures: Figures
+    ) -> Any:
         """`body` to `path` as `who`, once (an Idempotency-Key), waiting out a busy case."""
         headers = {
             "Authorization": f"Bearer {self.keys[who]}",
             "Idempotency-Key": uuid.uuid4().hex,
         }
         for _ in range(RESENDS + 1):
-            answer = await self.http.post(path, json=body, headers=headers)
+            answer = await http.post(path, json=body, headers=headers)
             if answer.is_success:
                 return answer.json()
             if answer.status_code not in (429, 503):
@@ -140,12 +154,12 @@ class Door:
             await asyncio.sleep(min(max(wait, 0.05), 10.0))
         raise SystemExit(f"POST {path} as {who}: still busy after {RESENDS} resends")
 
-    async def owner_of(self, case: str) -> str:
+    async def owner_of(self, http: httpx.AsyncClient, case: str) -> str:
         """The engineer the case went to (E1), asking the door as Alice until it says."""
         deadline = time.monotonic() + ROUTED_WITHIN
         headers = {"Authorization": f"Bearer {self.keys['acme-alice']}"}
         while time.monotonic() < deadline:
-            answer = await self.http.get(f"/v1/cases/{case}", headers=headers)
+            answer = await http.get(f"/v1/cases/{case}", headers=headers)
             answer.raise_for_status()
             owner = answer.json().get("owner") or {}
             if owner.get("engineer_id"):
@@ -154,6 +168,8 @@ class Door:
         raise SystemExit(f"{case} named no engineer within {ROUTED_WITHIN:.0f} s")
 
     async def lifecycle(self, n: int, figures: Figures) -> None:
+        """Lifecycle `n`, through door `n` modulo the doors (each lifecycle through one)."""
+        http = self.doors[n % len(self.doors)]
         started = time.perf_counter()
         body = {
             "product": "FortiGate",
@@ -161,12 +177,14 @@ class Door:
             "priority": "P3",
             "description": f"benchmark case {n}",
         }
-        opened = await figures.timed("open", self.post("/v1/cases", "acme-alice", body, figures))
+        opened = await figures.timed(
+            "open", self.post(http, "/v1/cases", "acme-alice", body, figures)
+        )
         case = opened["case_id"]
-        owner = opened.get("owner") or await self.owner_of(case)
+        owner = opened.get("owner") or await self.owner_of(http, case)
         for action, who, fields in closing_steps(owner):
             path = f"/v1/cases/{case}/actions/{action}"
-            await figures.timed(action, self.post(path, who, fields, figures))
+            await figures.timed(action, self.post(http, path, who, fields, figures))
         figures.times["lifecycle"].append(time.perf_counter() - started)
 
 
@@ -187,20 +205,26 @@ async def one_round(
 
 
 @contextlib.asynccontextmanager
-async def engine_for(path: str) -> AsyncIterator[Engine]:
+async def engine_for(path: str, workers: int, doors: int) -> AsyncIterator[Engine]:
     if path == "up":
+        if (workers, doors) != (1, 1):
+            raise SystemExit(
+                "casework up is one worker and one door: --workers and --doors "
+                "are for the api-memory and api-sqlite paths"
+            )
         with running_engine() as engine:
             yield engine
     else:
-        async with running_deployment(path.removeprefix("api-")) as engine:
+        server = path.removeprefix("api-")
+        async with running_deployment(server, workers=workers, doors=doors) as engine:
             yield engine
 
 
 async def measure_path(
-    path: str, levels: list[int], count: int, rounds: int
+    path: str, levels: list[int], count: int, rounds: int, workers: int = 1, doors: int = 1
 ) -> dict[int, dict[str, Figures]]:
     results = {level: {side: Figures() for side in SIDES} for level in levels}
-    async with engine_for(path) as engine:
+    async with engine_for(path, workers, doors) as engine:
         client = await Client.connect(engine.temporal)
         queue = f"bare-{uuid.uuid4().hex[:8]}"
         with tempfile.TemporaryDirectory(prefix="casework-bench-bare-") as folder:
@@ -227,12 +251,20 @@ async def measure_path(
                                 flush=True,
                             )
                 for door in doors.values():
-                    await door.http.aclose()
+                    await door.aclose()
     return results
 
 
-def report(path: str, results: dict[int, dict[str, Figures]], count: int, rounds: int) -> None:
-    print(f"\n## {path}: {PATHS[path]}\n")
+def report(
+    path: str,
+    results: dict[int, dict[str, Figures]],
+    count: int,
+    rounds: int,
+    workers: int = 1,
+    doors: int = 1,
+) -> None:
+    processes = f" ({workers} worker process(es), {doors} door process(es))" if path != "up" else ""
+    print(f"\n## {path}: {PATHS[path]}{processes}\n")
     print(f"{count} lifecycles a size and side, {rounds} round(s)\n")
     print(
         "| in flight | bare-local lifecycles/s | casework | ratio | CPU a lifecycle, all "
@@ -274,8 +306,10 @@ async def main(args: argparse.Namespace) -> None:
     print(f"load average at the start: {at_start}", flush=True)
     everything: dict[str, Any] = {"load_at_start": at_start, "paths": {}}
     for path in args.path:
-        results = await measure_path(path, args.in_flight, args.cases, args.rounds)
-        report(path, results, args.cases, args.rounds)
+        results = await measure_path(
+            path, args.in_flight, args.cases, args.rounds, args.workers, args.doors
+        )
+        report(path, results, args.cases, args.rounds, args.workers, args.doors)
         everything["paths"][path] = {
             str(level): {side: figures.summary() for side, figures in sides.items()}
             for level, sides in results.items()
@@ -299,6 +333,15 @@ def arguments() -> argparse.Namespace:
         "--cases", type=int, default=100, help="lifecycles a size, side and round (default 100)"
     )
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument(
+        "--workers", type=int, default=1, help="casework worker processes (api-* paths)"
+    )
+    parser.add_argument(
+        "--doors",
+        type=int,
+        default=1,
+        help="casework api processes, lifecycles dealt round them (api-* paths)",
+    )
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
     if not 1 <= args.cases <= 10_000:
