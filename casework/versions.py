@@ -303,12 +303,15 @@ async def promote(
     ramp: float | None = None,
     *,
     wait_for_workers: float = 0.0,
+    wait_for_routing: float = PROPAGATION_TIMEOUT,
 ) -> PromoteResult:
     """Make `build_id` current (or ramping at `ramp` percent), wait until the server has
     routed every task queue to it, then ask every open case and relay not on it to roll over.
     Refused (VersionsRefused, nothing changed) for a build no worker of the deployment ever
     ran, or whose workers do not poll now. `wait_for_workers`: seconds to wait for the
-    server to see the build's workers (a worker promoting itself as it starts)."""
+    server to see the build's workers (a worker promoting itself as it starts);
+    `wait_for_routing`: seconds to wait for the routing to reach every task queue (past it,
+    the result says `propagated=False` and the cases are asked anyway)."""
     build_id, ramp = checked_build(build_id), checked_ramp(ramp)
     name = settings.deployment_name
     described = await until_seen(client, settings, build_id, wait_for_workers)
@@ -316,7 +319,7 @@ async def promote(
     await retry_while_unseen(
         lambda: set_version(client, name, build_id, ramp), wait_for_workers, f"promoting {build_id}"
     )
-    propagated = await until_propagated(client, name)
+    propagated = await until_propagated(client, name, wait_for_routing)
     asked = await roll_over_all(client, settings, version_value(name, build_id))
     return PromoteResult(
         deployment_name=name,
@@ -411,9 +414,10 @@ BUSY_WAIT seconds whoever asks."""
 BUSY_WAIT = 30.0
 
 
-async def until_propagated(client: Client, name: str) -> bool:
-    """Wait until the server says the routing change reached every task queue (bounded)."""
-    deadline = time.monotonic() + PROPAGATION_TIMEOUT
+async def until_propagated(client: Client, name: str, timeout: float = PROPAGATION_TIMEOUT) -> bool:
+    """Wait until the server says the routing change reached every task queue (at most
+    `timeout` seconds)."""
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         described = await _describe(client, name)
         state = described.worker_deployment_info.routing_config_update_state if described else 0
@@ -423,7 +427,7 @@ async def until_propagated(client: Client, name: str) -> bool:
     log.warning(
         "the routing of deployment %s had not reached every task queue in %.0f s",
         name,
-        PROPAGATION_TIMEOUT,
+        timeout,
     )
     return False
 

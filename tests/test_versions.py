@@ -37,6 +37,7 @@ from casework.versions import (
 from tests.conftest import (
     ENGINE_RING,
     TEST_RING,
+    TIME_SCALE,
     Desk,
     eventually,
     running,
@@ -48,7 +49,7 @@ from tests.test_cli import cli
 from tests.waiting import source_of
 from worker import activities_for, build_worker
 
-pytestmark = pytest.mark.timeout(90)
+pytestmark = pytest.mark.timeout(150)
 
 V1, V2 = "1.0.0", "2.0.0"
 MOVE_WITHIN = 20.0
@@ -78,7 +79,16 @@ class Rollout:
         return await self.stack.enter_async_context(running(worker))
 
     async def promote(self, build_id: str, ramp: float | None = None) -> Any:
-        return await promote(self.client, self.settings, build_id, ramp, wait_for_workers=30)
+        # the server's own deployment workflows route the task queues: beside a second full
+        # run (load 8 on 2 cores) once not within casework's 30 s, so the tests wait longer
+        return await promote(
+            self.client,
+            self.settings,
+            build_id,
+            ramp,
+            wait_for_workers=30 * TIME_SCALE,
+            wait_for_routing=60 * TIME_SCALE,
+        )
 
     async def versions(self) -> dict[str, VersionView]:
         return {v.name: v for v in await describe_versions(self.client, self.settings)}
