@@ -31,7 +31,7 @@ from temporalio.common import VersioningBehavior, WorkerDeploymentVersion
 from temporalio.envconfig import ClientConfig
 from temporalio.exceptions import ApplicationError
 from temporalio.runtime import Runtime
-from temporalio.worker import Worker, WorkerDeploymentConfig
+from temporalio.worker import Interceptor, Worker, WorkerDeploymentConfig
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities import (
@@ -73,6 +73,7 @@ from casework.startup import announce, register_secrets
 from workflows.case import CaseWorkflow
 from workflows.intake import IntakeWorkflow
 from workflows.relay import NotificationRelay
+from workflows.signal_budget import SignalBudget
 from workflows.unversioned import UNVERSIONED_WORKFLOWS
 
 WORKFLOWS = [CaseWorkflow, IntakeWorkflow, NotificationRelay]
@@ -181,9 +182,20 @@ def build_worker(
         workflow_runner=options.pop("workflow_runner", WORKFLOW_RUNNER),
         activities=[*activities, starter.start_case, starter.intake_and_start],
         activity_executor=executor or ThreadPoolExecutor(ACTIVITY_THREADS),
-        interceptors=[PrincipalCheck(ring), ActivityLog(), *options.pop("interceptors", [])],
+        interceptors=[
+            *workflow_interceptors(ring),
+            ActivityLog(),
+            *options.pop("interceptors", []),
+        ],
         **options,
     )
+
+
+def workflow_interceptors(ring: KeyRing) -> list[Interceptor]:
+    """What every signal and update passes before a workflow's handler, in this order (a
+    replayer needs the same): a task's share of signals (workflows/signal_budget.py), then
+    the caller's credential (casework.identity.interceptors)."""
+    return [SignalBudget(), PrincipalCheck(ring)]
 
 
 def opener(

@@ -52,7 +52,7 @@ from casework.domain.directory import Directory
 from casework.domain.models import CaseView, OpenCaseRequest, OpenCaseResult
 from casework.domain.sla import DEFAULT_POLICY, SlaPolicy, policy_with
 from casework.engine import load_directory
-from casework.identity.interceptors import PrincipalCheck, PrincipalHeaders, acting
+from casework.identity.interceptors import PrincipalHeaders, acting
 from casework.identity.keyring import KeyRing
 from casework.identity.principal import OPERATOR, Principal
 from casework.settings import DEMO_DIRECTORY
@@ -67,7 +67,14 @@ from tests.waiting import (
     source_of,
     within,
 )
-from worker import WORKFLOW_RUNNER, WORKFLOWS, activities_for, build_worker, opener
+from worker import (
+    WORKFLOW_RUNNER,
+    WORKFLOWS,
+    activities_for,
+    build_worker,
+    opener,
+    workflow_interceptors,
+)
 from workflows.intake import IntakeWorkflow
 
 QUERY_TIMEOUT = 10.0 * TIME_SCALE
@@ -93,11 +100,11 @@ tokens were signed with it, so a replay verifies them as the recording did). Tes
 
 def engine_replayer() -> Replayer:
     """A replayer set up as `build_worker` sets up the engine's worker: its workflows, its
-    sandbox, its principal check and its encrypted headers (issue 24)."""
+    sandbox, its signal budget and principal check, and its encrypted headers (issue 24)."""
     return Replayer(
         workflows=WORKFLOWS,
         data_converter=CONVERTER,
-        interceptors=[PrincipalCheck(TEST_RING)],
+        interceptors=workflow_interceptors(TEST_RING),
         workflow_runner=WORKFLOW_RUNNER,
         header_codec_behavior=HeaderCodecBehavior.CODEC,
     )

@@ -33,11 +33,10 @@ from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
 
 from casework.domain.models import CaseView
-from casework.identity.interceptors import PrincipalCheck
 from tests.conftest import TEST_RING
 from tests.rollout_scenario import APPROVER, PARTNER, V1, V2, Case, Rollout
 from tests.upgrade_v2_case import CaseWorkflowV2
-from worker import WORKFLOW_RUNNER
+from worker import WORKFLOW_RUNNER, workflow_interceptors
 from workflows.case import CaseWorkflow
 
 Told = tuple[str, str, str]
@@ -168,7 +167,7 @@ async def check_v2_is_incompatible(
             replayer = Replayer(
                 workflows=[workflow],
                 data_converter=converter,
-                interceptors=[PrincipalCheck(TEST_RING)],
+                interceptors=workflow_interceptors(TEST_RING),
                 workflow_runner=WORKFLOW_RUNNER,
                 runtime=_quiet_runtime(),
             )
