@@ -19,7 +19,9 @@ tasks. Below the budget nothing changes: no timer, no wait.
 A signal that waited is judged when it starts: its credential against the case's clock then
 (seconds later in a flood; a credential lives 10 minutes), its action against the case as it is
 then. Nothing that waits is lost: a case closes, and rolls over, only once every handler is
-done (workflows/case/workflow.py).
+done (workflows/case/workflow.py). So the line drains at a task's share a timer (about 100
+signals a second on the dev server): a case flooded faster than that for minutes on end keeps
+a line, and rolls over only once the flood slows (its history grows meanwhile).
 """
 
 from __future__ import annotations
