@@ -815,6 +815,30 @@ _ACTIVITY_DONE = {
 }
 
 
+def returning_worker(
+    env: WorkflowEnvironment, store: Store, policy: SlaPolicy, task_queue: str
+) -> Callable[[], Worker]:
+    """Workers for a test whose worker goes away and comes back (`async with worker():` each
+    time): on `task_queue`, with no sticky queue, so the next worker gets the next task with
+    whatever landed meanwhile."""
+    return lambda: build_worker(
+        env.client,
+        task_queue=task_queue,
+        activities=activities_for(store, policy),
+        ring=TEST_RING,
+        max_cached_workflows=0,
+    )
+
+
+async def opened_and_settled(desk: Desk, worker: Callable[[], Worker]) -> str:
+    """A P3 case opened, routed and settled by a worker that then goes away."""
+    async with worker():
+        case_id = await desk.open(priority="P3")
+        await desk.until(case_id, lambda v: v.state == "in_progress")
+        assert await desk.settle(case_id)
+    return case_id
+
+
 def policy_in_seconds() -> SlaPolicy:
     """S5: tests may load a table with seconds instead of hours."""
     return policy_with(

@@ -29,6 +29,8 @@ from tests.conftest import (
     as_person,
     engine_replayer,
     eventually,
+    opened_and_settled,
+    returning_worker,
     run_state,
     signed,
 )
@@ -234,21 +236,9 @@ async def test_a_case_closed_as_it_is_asked_to_roll_over_writes_its_close(
     close on the feed, the owner told, the assignment released) instead of being set aside for
     a next run that never comes."""
     task_queue = f"tq-{uuid.uuid4().hex[:8]}"
-
-    def worker() -> Any:
-        return build_worker(
-            env.client,
-            task_queue=task_queue,
-            activities=activities_for(store, policy),
-            ring=TEST_RING,
-            max_cached_workflows=0,  # no sticky queue: the next worker gets the next task
-        )
-
+    worker = returning_worker(env, store, policy, task_queue)
     desk = Desk(signed(env.client), task_queue, {"index_search_attributes": False})
-    async with worker():
-        case_id = await desk.open(priority="P3")
-        await desk.until(case_id, lambda v: v.state == "in_progress")
-        assert await desk.settle(case_id)
+    case_id = await opened_and_settled(desk, worker)
     handle = desk.case(case_id)
     await handle.signal("roll_over")
     with as_person("acme-alice"):

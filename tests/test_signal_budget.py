@@ -19,9 +19,16 @@ from temporalio.testing import WorkflowEnvironment
 
 from casework.domain.sla import SlaPolicy
 from casework.store import Store
-from tests.conftest import TEST_RING, Desk, as_person, engine_replayer, eventually, signed
+from tests.conftest import (
+    Desk,
+    as_person,
+    engine_replayer,
+    eventually,
+    opened_and_settled,
+    returning_worker,
+    signed,
+)
 from tests.test_feed_in_store import all_entries
-from worker import activities_for, build_worker
 from workflows.signal_budget import (
     NEXT_TASK_AFTER,
     SIGNAL_BYTES_A_TASK,
@@ -52,21 +59,9 @@ async def test_a_flood_of_signals_is_taken_a_tasks_share_at_a_time_in_order(
     env: WorkflowEnvironment, store: Store, policy: SlaPolicy
 ) -> None:
     task_queue = f"tq-{uuid.uuid4().hex[:8]}"
-
-    def worker() -> Any:
-        return build_worker(
-            env.client,
-            task_queue=task_queue,
-            activities=activities_for(store, policy),
-            ring=TEST_RING,
-            max_cached_workflows=0,  # no sticky queue: the next worker gets the next task
-        )
-
+    worker = returning_worker(env, store, policy, task_queue)
     desk = Desk(signed(env.client), task_queue, {"index_search_attributes": False})
-    async with worker():
-        case_id = await desk.open(priority="P3")
-        await desk.until(case_id, lambda v: v.state == "in_progress")
-        assert await desk.settle(case_id)
+    case_id = await opened_and_settled(desk, worker)
     handle = desk.case(case_id)
     texts = [f"flood comment {n:04d}" for n in range(FLOOD)]
     with as_person("acme-alice"):
