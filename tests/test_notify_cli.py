@@ -140,6 +140,39 @@ async def test_casework_mail_lists_what_the_sink_received(
     assert "case-000001 opened" in cli("mail").stdout
 
 
+async def test_a_mail_carries_any_subject_and_text_intact_and_injects_no_header(
+    tmp_path: Path,
+) -> None:
+    """The relay builds mails cheaply (compat32, issue 30) without giving anything up: a
+    subject with a line break stays one header (never a Bcc of its own), names and text
+    outside ASCII arrive as written, and a line longer than SMTP allows is wrapped for the
+    wire and whole again when read."""
+    from casework.notify.sink import received, start_sink
+
+    controller, port = start_sink(tmp_path / "mail")
+    text = "Grüße aus Köln — the tunnel drops.\n" + "x" * 2_000 + "\nend\n"
+    try:
+        relay = RelayConfig(smtp_port=port, mail_from="Cäsework Desk <casework@vendor.example>")
+        message = Outgoing(
+            key="k-2",
+            subject="case-000002: VPN drops\r\nBcc: mallory@evil.example",
+            text=text,
+            case_id="case-000002",
+            link=None,
+            acknowledge=None,
+            withheld=False,
+        )
+        await send_mail(relay, "alice@acme.example", message)
+    finally:
+        controller.stop()
+    [mail] = received(tmp_path / "mail")
+    assert mail["subject"] == "case-000002: VPN drops Bcc: mallory@evil.example"
+    assert mail["from"] == "Cäsework Desk <casework@vendor.example>"
+    assert mail["text"].replace("\r\n", "\n") == text  # SMTP carries lines as CRLF
+    raw = next((tmp_path / "mail").glob("*.eml")).read_bytes()
+    assert b"\nBcc:" not in raw and max(len(line) for line in raw.splitlines()) <= 998
+
+
 def test_a_bad_relay_configuration_names_the_variable() -> None:
     with pytest.raises(RelayConfigError) as refused:
         RelayConfig.from_env({"CASEWORK_SMTP_PORT": "smtp", "CASEWORK_SMTP_TLS": "yes"})

@@ -216,6 +216,12 @@ def test_the_store_counts_only_verified_engineers_at_authorised_locations(
     ]
     store.directory.replace(directory.model_copy(update={"engineers": engineers}))
     assert set(store.directory.restricted_members()) == {"usc-kara", "usc-noah"}
+    # the one-person check the door and the codec ask on every request says the same
+    people = [e.id for e in engineers] + ["acme-alice", "mallory"]
+    assert {p for p in people if store.directory.is_restricted_member(p)} == {
+        "usc-kara",
+        "usc-noah",
+    }
 
     check = DirectoryActivities(store, DEFAULT_POLICY).check_viewer
     run = ActivityEnvironment().run

@@ -6,7 +6,7 @@ The codec sits below the store: it names what it reads of the store (`Directory`
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from typing import Protocol
 
 from casework.codec.realm import Realm
@@ -18,7 +18,7 @@ MayReadRestricted = Callable[[Principal, str | None], bool]
 
 
 class Directory(Protocol):
-    def restricted_members(self) -> Collection[str]: ...
+    def is_restricted_member(self, person_id: str) -> bool: ...
     def account(self, account_id: str) -> Account | None: ...
 
 
@@ -45,7 +45,7 @@ def restricted_reader(store: Deployment) -> MayReadRestricted:
     def may_read_restricted(principal: Principal, account_id: str | None) -> bool:
         if principal.is_operator or principal.refused:
             return False
-        if principal.id in store.directory.restricted_members():
+        if store.directory.is_restricted_member(principal.id):
             return True
         if account_id is None:
             return False

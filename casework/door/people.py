@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from casework.domain.models import Level
+from casework.domain.us_citizen import is_restricted_member
 from casework.identity.principal import Via
 from casework.store import Store
 
@@ -46,7 +47,7 @@ def identify(store: Store, directory_id: str, via: Via) -> Identity | None:
     directory = store.directory
     engineer = directory.engineer(directory_id)
     if engineer is not None:
-        member = directory_id in directory.restricted_members()
+        member = is_restricted_member(engineer, directory.authorised_locations())
         return Identity(
             id=engineer.id,
             kind="partner_engineer" if engineer.partner else "engineer",

@@ -9,9 +9,11 @@ import asyncio
 import json
 import time
 from datetime import UTC, datetime
-from email.message import EmailMessage
-from email.utils import format_datetime
-from typing import Any
+from email.charset import QP, Charset
+from email.header import Header
+from email.message import Message
+from email.utils import format_datetime, formataddr, parseaddr
+from typing import Any, cast
 
 import aiosmtplib
 import httpx
@@ -48,17 +50,46 @@ def http_error_kind(error: Exception) -> str:
     return type(error).__name__.lower()
 
 
-def mail_for(config: RelayConfig, to: str, message: Outgoing) -> EmailMessage:
-    mail = EmailMessage()
-    mail["From"] = config.mail_from
-    mail["To"] = to
-    mail["Subject"] = message.subject
+SMTP_LINE = 998
+"""RFC 5322's longest line: a text with a longer line goes quoted-printable."""
+_UTF8 = Charset("utf-8")
+_UTF8.header_encoding = _UTF8.body_encoding = QP
+
+
+def _one_line(value: str) -> str:
+    """A header value on one line: a line break in it would start a header of its own."""
+    return " ".join(value.splitlines())
+
+
+def _text_header(value: str) -> str:
+    """ASCII as it is; anything else as RFC 2047 encoded words (a compat32 `Header`, which
+    `Message` takes where typeshed says str)."""
+    value = _one_line(value)
+    return value if value.isascii() else cast(str, Header(value, _UTF8))
+
+
+def _address_header(value: str) -> str:
+    value = _one_line(value)
+    return value if value.isascii() else formataddr(parseaddr(value), charset="utf-8")
+
+
+def mail_for(config: RelayConfig, to: str, message: Outgoing) -> Message:
+    """The mail of `message` to `to`. Built with the `email` package's compat32 API: its
+    default policy parses every header into a structured object, about 0.6 ms a mail on the
+    worker's event loop, the largest part of the relay's CPU (issue 30's profile)."""
+    mail = Message()
+    mail["From"] = _address_header(config.mail_from)
+    mail["To"] = _address_header(to)
+    mail["Subject"] = _text_header(message.subject)
     mail["Date"] = format_datetime(datetime.now(UTC))
     mail["Message-ID"] = message_id(message.key)
-    mail["X-Casework-Key"] = message.key
+    mail["X-Casework-Key"] = _text_header(message.key)
     if message.case_id:
-        mail["X-Casework-Case"] = message.case_id
-    mail.set_content(message.text)
+        mail["X-Casework-Case"] = _text_header(message.case_id)
+    mail["MIME-Version"] = "1.0"
+    text = message.text
+    plain = text.isascii() and all(len(line) <= SMTP_LINE for line in text.splitlines())
+    mail.set_payload(text, "us-ascii" if plain else _UTF8)
     return mail
 
 
