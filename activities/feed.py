@@ -83,4 +83,4 @@ class FeedActivities:
                     account_id=batch.account_id,
                 )
         if queued and self.waker is not None:
-            self.waker.wake()
+            self.waker.wake(["webhook"])  # only integrations' webhooks are queued here

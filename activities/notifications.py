@@ -17,8 +17,13 @@ from casework.contracts import (
     Notification,
     NotificationResult,
 )
+from casework.domain.channels import channels_of
 from casework.domain.routing import manager_on_duty
 from casework.notify.waker import RelayWaker
+
+PLANNED_EMAIL = "planned@lanes.invalid"
+"""Stands for the person's email when choosing lanes to wake: whether they have one is the
+plan's to say; waking the email lane for nothing costs one round."""
 
 
 class NotificationActivities:
@@ -26,9 +31,16 @@ class NotificationActivities:
         self.store = store
         self.waker = waker
 
-    def _wake(self, queued: bool) -> None:
-        if queued and self.waker is not None:
-            self.waker.wake()
+    def _wake(self, queued: bool, person_id: str) -> None:
+        """Wake the relay's lanes this row goes out on (issue 30): the person's channels as the
+        directory has them now; the email lane when they have none (its round plans the row
+        dead, with the fix). A directory that changes before the plan costs nothing: the round
+        that plans the row wakes the lanes it planned it on."""
+        if not queued or self.waker is None:
+            return
+        channels = self.store.directory.channels(person_id)
+        lanes = channels_of(PLANNED_EMAIL, channels) if channels is not None else []
+        self.waker.wake(lanes or ["email"])
 
     def _address(self, kind: str, person_id: str) -> str | None:
         if kind == "engineer":
@@ -57,7 +69,7 @@ class NotificationActivities:
             restricted=message.restricted,  # U5: the case says so; `casework outbox` obeys
             account_id=message.account_id,
         )
-        self._wake(queued)
+        self._wake(queued, message.recipient_id)
         return NotificationResult(queued=queued, address=address)
 
     @activity.defn(name=ALERT_ESCALATION_MANAGER)
@@ -76,5 +88,5 @@ class NotificationActivities:
             restricted=alert.restricted,
             account_id=alert.account_id,
         )
-        self._wake(queued)
+        self._wake(queued, manager.id)
         return ManagerAlertResult(manager_id=manager.id, manager_name=manager.name, queued=queued)

@@ -147,6 +147,8 @@ class Addresses(People, Protocol):
 
     def escalation_manager_address(self, person_id: str) -> str | None: ...
 
+    def channels(self, person_id: str) -> Channels | None: ...
+
 
 class NotificationStore(Protocol):
     """NotificationActivities: the outbox, addressed from the directory."""

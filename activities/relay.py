@@ -63,11 +63,14 @@ class RelayActivities:
         lanes = [request.lane] if request.lane else list(LANES)
         beating = asyncio.ensure_future(_heartbeats())
         try:
-            dead, planning_full = await asyncio.to_thread(self._plan, request.batch)
+            dead, planning_full, planned = await asyncio.to_thread(self._plan, request.batch)
             rounds = await asyncio.gather(*(self._lane(lane, request.batch) for lane in lanes))
         finally:
             beating.cancel()
-        report = DeliveryReport(full=planning_full or any(full for _, full in rounds))
+        report = DeliveryReport(
+            full=planning_full or any(full for _, full in rounds),
+            planned=[lane for lane in LANES if lane in planned],
+        )
         report.dead += len(dead)
         touched: dict[int, str] = {}
         failed: set[int] = set()
@@ -90,15 +93,16 @@ class RelayActivities:
 
     # --- planning ---------------------------------------------------------------------------
 
-    def _plan(self, batch: int) -> tuple[list[int], bool]:
-        """The channels of the rows no lane has taken yet; rows with none are dead at once."""
+    def _plan(self, batch: int) -> tuple[list[int], bool, set[str]]:
+        """The channels of the rows no lane has taken yet; rows with none are dead at once.
+        (dead rows, a full batch, the lanes planned on)."""
         with self._planning:
             return self._plan_unplanned(batch)
 
-    def _plan_unplanned(self, batch: int) -> tuple[list[int], bool]:
+    def _plan_unplanned(self, batch: int) -> tuple[list[int], bool, set[str]]:
         rows = self.store.deliveries.unplanned(batch)
         if not rows:
-            return [], False
+            return [], False, set()
         plans = []
         people: dict[tuple[str, str], dict[str, Any] | str] = {}
         for row in rows:
@@ -125,7 +129,8 @@ class RelayActivities:
                 row_id,
                 extra={"row_id": row_id, "channel": None, "error_kind": "no_channel"},
             )
-        return dead, len(rows) >= batch
+        lanes = {channel for plan in plans for channel in plan.channels or ()}
+        return dead, len(rows) >= batch, lanes
 
     def _statuses(self, row_ids: list[int]) -> dict[int, str]:
         return {

@@ -63,10 +63,20 @@ def cpu_seconds() -> tuple[float, float]:
     return own, children
 
 
-def tree_cpu_seconds() -> float:
-    """CPU seconds used so far by this process and every live process below it, however deep
-    (`casework up` and its Temporal server; a worker, a door, the bare worker, their server):
-    what a run costs the whole machine."""
+ROLES = (
+    ("temporal server", "server"),
+    ("casework worker", "worker"),
+    ("casework api", "door"),
+    ("casework up", "up"),
+    ("bare_worker", "bare worker"),
+)
+"""A process's role in a run, by what its command line holds (the first that matches)."""
+
+
+def tree_cpu_by_role() -> dict[str, float]:
+    """CPU seconds used so far by this process ("client") and every live process below it,
+    however deep, by role (`ROLES`; "other" for the rest, e.g. the SMTP sink): which process
+    a run's CPU went to, to tell what limits it and what more cores would give."""
     ticks = os.sysconf("SC_CLK_TCK")
     below: dict[int, list[int]] = {}
     used: dict[int, float] = {}
@@ -80,12 +90,22 @@ def tree_cpu_seconds() -> float:
         pid = int(entry.name)
         below.setdefault(int(fields[1]), []).append(pid)
         used[pid] = (int(fields[11]) + int(fields[12])) / ticks
-    total, todo = 0.0, [os.getpid()]
+    roles: dict[str, float] = {}
+    todo = [os.getpid()]
     while todo:
         pid = todo.pop()
-        total += used.get(pid, 0.0)
         todo += below.get(pid, [])
-    return total
+        role = "client" if pid == os.getpid() else _role(pid)
+        roles[role] = roles.get(role, 0.0) + used.get(pid, 0.0)
+    return roles
+
+
+def _role(pid: int) -> str:
+    try:
+        line = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return "other"
+    return next((role for mark, role in ROLES if mark in line), "other")
 
 
 def rss_mb() -> float:

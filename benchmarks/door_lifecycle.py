@@ -62,7 +62,7 @@ from bench_tools import (  # noqa: E402
     closing_steps,
     load_average,
     percentile,
-    tree_cpu_seconds,
+    tree_cpu_by_role,
 )
 
 PATHS = {
@@ -89,6 +89,8 @@ class Figures:
     rates: list[float] = field(default_factory=list)
     cpu: list[float] = field(default_factory=list)
     """CPU seconds a lifecycle, all processes of the run."""
+    by_role: list[dict[str, float]] = field(default_factory=list)
+    """CPU seconds a lifecycle by process role (bench_tools.tree_cpu_by_role), each round."""
     times: dict[str, list[float]] = field(default_factory=lambda: {a: [] for a in ACTIONS})
     resends: int = 0
 
@@ -102,11 +104,20 @@ class Figures:
         """The action's q-th percentile, in milliseconds."""
         return percentile(self.times[action], q) * 1000
 
+    def role_ms(self) -> dict[str, int]:
+        """Median CPU milliseconds a lifecycle by process role, roles that used any."""
+        roles = sorted({role for r in self.by_role for role in r})
+        medians = {
+            role: statistics.median([r.get(role, 0.0) for r in self.by_role]) for role in roles
+        }
+        return {role: round(ms * 1000) for role, ms in medians.items() if ms >= 0.0005}
+
     def summary(self) -> dict[str, Any]:
         return {
             "lifecycles_per_second": round(statistics.median(self.rates), 2),
             "cpu_ms_a_lifecycle": round(statistics.median(self.cpu) * 1000),
             "resends": self.resends,
+            "cpu_ms_a_lifecycle_by_role": self.role_ms(),
             **{f"{a}_ms": [round(self.p(a, 50), 1), round(self.p(a, 95), 1)] for a in ACTIONS},
         }
 
@@ -197,11 +208,13 @@ async def one_round(
         async with limit:
             await one(n, figures)
 
-    cpu = tree_cpu_seconds()
+    cpu = tree_cpu_by_role()
     started = time.perf_counter()
     await asyncio.gather(*(bounded(n) for n in range(count)))
     figures.rates.append(count / (time.perf_counter() - started))
-    figures.cpu.append((tree_cpu_seconds() - cpu) / count)
+    used = {role: (s - cpu.get(role, 0.0)) / count for role, s in tree_cpu_by_role().items()}
+    figures.by_role.append(used)
+    figures.cpu.append(sum(used.values()))
 
 
 @contextlib.asynccontextmanager
@@ -279,6 +292,11 @@ def report(
             f"{statistics.median(bare.cpu) * 1000:.0f} / "
             f"{statistics.median(case.cpu) * 1000:.0f} ms | {case.resends} |"
         )
+    print("\n| in flight | side | CPU a lifecycle by process |\n|---|---|---|")
+    for level, sides in results.items():
+        for side, figures in sides.items():
+            split = ", ".join(f"{role} {ms}" for role, ms in figures.role_ms().items())
+            print(f"| {level} | {side} | {split} (ms) |")
     print(
         "\n| in flight | action | bare-local p50 / p95 | casework p50 / p95 | "
         "p50 casework / bare-local |"

@@ -1,7 +1,9 @@
 """NotificationRelay: delivers the outbox (issue 14), durably, one per task queue.
 
 Input `RelayState`; signal `wake` (sent, with signal-with-start, by every activity that queues
-an outbox row, by `casework outbox retry` and by a worker as it starts). A start whose input
+an outbox row, by `casework outbox retry` and by a worker as it starts), with the lanes to wake
+(a list of channel names; none, or no payload: every lane). A `wake` whose payload is not a list
+of names is dropped by the SDK with a log line; the poll still comes. A start whose input
 does not decode fails at once with the reason (workflows/inputs.py), so the next `wake` starts
 a relay that works; a signal of any other name is dropped with a log line (the SDK would keep
 it in memory for the rest of the run), but `roll_over`.
@@ -16,10 +18,14 @@ Lanes (issue 27): one loop per channel (email, chat, page, webhook), each
 running its own rounds of the `deliver_due` activity for its channel, so that a slow receiver
 holds only its own lane: an Escalation Manager's mail and page never wait behind a webhook
 (E3, S3). Each round sends what is due on the lane and records each send as it ends. Between
-rounds a lane waits for a `wake` (every lane is woken), its next retry's due time or POLL,
-whichever comes first (the poll covers a lost signal). After `RelayState.rounds_per_run` rounds
-of all lanes together (500), or sooner when the server suggests it, the lanes finish their round
-and the relay continues as new; it never ends on its own.
+rounds a lane waits for a `wake` naming it, its next retry's due time or POLL, whichever comes
+first (the poll covers a lost signal). A wake names the lanes its rows go out on (issue 30: a
+round of each of the four lanes for every new row cost the server four activities where one
+was needed); a round that planned rows onto another lane wakes that lane too, so a directory
+that changed between a row's write and its plan costs no delivery its round.
+After `RelayState.rounds_per_run` rounds of all lanes together (500), or sooner when the server
+suggests it, the lanes finish their round and the relay continues as new; it never ends on its
+own.
 """
 
 from __future__ import annotations
@@ -66,8 +72,12 @@ class NotificationRelay:
         self.winding_down = False
 
     @workflow.signal(name=WAKE)
-    def wake(self) -> None:
-        for lane in self.lanes_woken:
+    def wake(self, lanes: list[str] | None = None) -> None:
+        """Wake `lanes` (the channels the new rows go out on, as the waker saw them), or
+        every lane when it names none, or none the relay has (a waker older than issue 30's
+        names none)."""
+        named = [lane for lane in lanes or () if lane in self.lanes_woken]
+        for lane in named or self.lanes_woken:
             self.lanes_woken[lane] = True
 
     @workflow.signal(dynamic=True)
@@ -110,6 +120,9 @@ class NotificationRelay:
                 retry_policy=DELIVERY_RETRY,
             )
             self.rounds += 1
+            for planned in report.planned:  # planned here, on a lane no wake named
+                if planned != lane and planned in self.lanes_woken:
+                    self.lanes_woken[planned] = True
             if (
                 self.rounds >= state.rounds_per_run
                 or workflow.info().is_continue_as_new_suggested()

@@ -48,3 +48,6 @@ class DeliveryReport(BaseModel):
     """The batch was full: more rows may be due now."""
     next_due_at: datetime | None = None
     """When the earliest row waiting for a retry is due."""
+    planned: list[Lane] = Field(default_factory=list, max_length=len(LANES))
+    """The lanes this round planned new deliveries on: the relay wakes those of them that a
+    `wake` did not name (a directory that changed between the row's write and its plan)."""

@@ -3,13 +3,19 @@ new row is sent within a round trip instead of at the relay's next poll, and the
 wherever a worker queues rows. Called from activity threads. At most one signal is on its way
 at a time (a workflow signalled by many at once answers "Workflow is busy"): wakes that come
 meanwhile are folded into one more signal, sent after it, so every row written before a wake is
-seen by a round that starts after a signal."""
+seen by a round that starts after a signal.
+
+A wake names the lanes its rows go out on (issue 30), so only those lanes run a round: the
+relay's other lanes each cost a round trip through the server and a query for nothing. A wake
+that names none (a worker starting, `casework outbox retry`) wakes every lane; folded wakes
+name the union of their lanes."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import threading
+from collections.abc import Iterable
 
 from temporalio.client import Client
 
@@ -28,10 +34,16 @@ class RelayWaker:
         self._lock = threading.Lock()
         self._in_flight = False
         self._again = False
+        self._lanes: set[str] | None = set()
+        """The lanes of the next signal; None: every lane."""
 
-    def wake(self) -> None:
-        """From any thread: a signal leaves after this call."""
+    def wake(self, lanes: Iterable[str] | None = None) -> None:
+        """From any thread: a signal waking `lanes` (None: every lane) leaves after this call."""
         with self._lock:
+            if lanes is None or self._lanes is None:
+                self._lanes = None
+            else:
+                self._lanes.update(lanes)
             if self._in_flight:
                 self._again = True
                 return
@@ -52,9 +64,10 @@ class RelayWaker:
         while True:
             with self._lock:
                 self._again = False
+                lanes, self._lanes = self._lanes, set()
             for attempt in range(1, TRIES + 1):
                 try:
-                    await self._signal()
+                    await self._signal(lanes)
                     break
                 except Exception as e:  # the poll sends it anyway; say why the signal failed
                     if attempt == TRIES:
@@ -66,11 +79,12 @@ class RelayWaker:
                     self._in_flight = False
                     return
 
-    async def _signal(self) -> None:
+    async def _signal(self, lanes: set[str] | None = None) -> None:
         await self.client.start_workflow(
             RELAY_WORKFLOW,
             RelayState(),
             id=relay_id(self.task_queue),
             task_queue=self.task_queue,
             start_signal=WAKE,
+            start_signal_args=[sorted(lanes)] if lanes else [],
         )
