@@ -18,6 +18,8 @@ from typing import Any
 
 import pytest
 from temporalio import activity
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer, Worker
 
@@ -43,6 +45,7 @@ class Rounds:
     def __init__(self) -> None:
         self.lanes: list[str] = []
         self.plan_next: dict[str, list[str]] = {}
+        self.relay: WorkflowHandle[Any, Any] | None = None
 
     @activity.defn(name=DELIVER_DUE)
     async def deliver_due(self, request: DeliveryRound) -> DeliveryReport:
@@ -51,10 +54,20 @@ class Rounds:
         return DeliveryReport(planned=self.plan_next.pop(lane, []))  # type: ignore[arg-type]
 
     async def after(self, count: int) -> list[str]:
-        """The lanes of the rounds after the first `count`, once the relay is quiet."""
+        """The lanes of the rounds after the first `count`, once the relay is quiet again:
+        every lane a wake brought has had its round (the relay schedules every lane it wakes
+        in the task that takes the wake, or in the one that takes the round that planned)."""
         await eventually(lambda: len(self.lanes) > count, what="a round")
-        await asyncio.sleep(1.0)  # any round the wake brings has started by now
+        await eventually(self.quiet, what="the relay quiet, every lane waiting")
         return sorted(self.lanes[count:])
+
+    async def quiet(self) -> bool:
+        assert self.relay is not None
+        described = (await self.relay.describe()).raw_description
+        if described.pending_activities or described.HasField("pending_workflow_task"):
+            return False
+        last = [e async for e in self.relay.fetch_history_events()][-1]
+        return last.event_type == EventType.EVENT_TYPE_TIMER_STARTED  # each lane waits
 
 
 @pytest.fixture
@@ -62,6 +75,7 @@ async def relay(dev_env: WorkflowEnvironment) -> AsyncIterator[tuple[Rounds, Rel
     rounds = Rounds()
     task_queue = f"tq-{uuid.uuid4().hex[:8]}"
     waker = RelayWaker(dev_env.client, task_queue, asyncio.get_running_loop())
+    rounds.relay = dev_env.client.get_workflow_handle(relay_id(task_queue))
     async with Worker(
         dev_env.client,
         task_queue=task_queue,
