@@ -7,6 +7,7 @@ shared `escalations` table of the test's database.
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
@@ -18,7 +19,10 @@ from temporalio.client import WorkflowExecutionStatus, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
+from activities import NotificationActivities
+from casework import contracts
 from casework.client import CaseworkError, act_on_case
+from casework.contracts import Notification
 from casework.domain.escalation import ladder
 from casework.domain.models import CaseView
 from casework.domain.sla import SlaPolicy
@@ -30,11 +34,12 @@ from tests.conftest import (
     as_person,
     engine_replayer,
     eventually,
+    running,
     signed,
     time_skipping_server,
 )
 from tests.us_citizen_desk import CYBERDYNE, SECRET
-from worker import activities_for, build_worker
+from worker import activities_for, build_worker, opener
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
@@ -47,6 +52,10 @@ async def env() -> AsyncIterator[WorkflowEnvironment]:
 
 ACK_WINDOW = timedelta(minutes=15)
 """The default policy's `escalation_acknowledge_within`."""
+
+
+def told_the_customer(store: Store, case_id: str) -> list[str]:
+    return [n["subject"] for n in store.outbox.rows(case_id) if n["recipient_kind"] == "contact"]
 
 
 def manager_alerts(store: Store, case_id: str) -> list[str]:
@@ -294,6 +303,43 @@ async def test_an_sla_breach_raises_an_escalation_on_the_same_ladder(
         lambda: [r for r in store.escalations.rows(case_id) if r["acknowledged_at"]]
     )
     assert row["channel"] == "sla_breach" and row["acknowledged_by"] == manager
+
+
+async def test_the_breach_alert_does_not_wait_for_the_cases_writes(
+    env: WorkflowEnvironment, store: Store, policy: SlaPolicy
+) -> None:
+    """S3, issue 30: the escalation plan alerts the first manager itself, under the key the
+    case alerts that step with, so the alert lands a workflow task sooner than the case's own
+    write. Here every notification the case writes is held back: the alert is in the outbox
+    all the same, and once the case's writes go through it is there once."""
+    released = threading.Event()
+    notifications = NotificationActivities(store)
+
+    def held_notify(message: Notification) -> Any:
+        if not released.wait(timeout=0.2):  # never a thread held for good
+            raise RuntimeError("the case's notifications are held back by this test")
+        return notifications.notify(message)
+
+    task_queue = f"tq-{uuid.uuid4().hex[:8]}"
+    activities = activities_for(store, policy, writers={contracts.NOTIFY: held_notify})
+    worker = build_worker(env.client, task_queue=task_queue, activities=activities, ring=TEST_RING)
+    async with running(worker):
+        desk = Desk(signed(env.client), task_queue, {"index_search_attributes": False})
+        desk.opener = opener(env.client, activities, task_queue, clock=env.get_current_time)
+        case_id = await desk.open(priority="P1")  # Platinum P1: 15 minutes (S1)
+        await env.sleep(timedelta(minutes=16))
+        [alert] = await eventually(lambda: manager_alerts(store, case_id))
+        assert [
+            n["body"] for n in store.outbox.rows(case_id) if n["recipient_kind"] == "contact"
+        ] == []
+        released.set()
+        view = await desk.until(case_id, lambda v: bool(v.escalations))
+        [escalation] = view.escalations
+        assert alert == escalation.ladder[0].id
+        await eventually(lambda: told_the_customer(store, case_id))  # the case's writes went
+        # through, its own alert of step 0 among them
+        assert manager_alerts(store, case_id) == [alert]
+        await desk.tidy_up()
 
 
 # --- refusals are clear and change nothing (E3) -------------------------------------------------

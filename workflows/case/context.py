@@ -31,7 +31,11 @@ So:
   assignment (keyed by case, level and routing attempt: `route_case` chooses and records in
   one step, so that routings of different cases at once see each other's engineers busy; a
   discarded attempt's row is adopted by the kept one under the same key, and any other is
-  released by the case's next assignment or its close).
+  released by the case's next assignment or its close). A third writes in a read's place
+  since release 0.7.0: a breach's escalation plan alerts the ladder's first manager (S3) under
+  the key of that escalation's first step (`<escalation>:step-0`), so the alert lands a task
+  sooner; the case's own alert of that step, written later by `apply_effects` under the same
+  key, is then a no-op. It is an ordinary activity, so only a kept task can ask it.
 - What a task decides to write (feed, outbox, facts, escalation rows, assignments,
   approvals, release: one `apply_effects`) is written by an `apply_effects` activity it
   schedules, one at a time and in the order decided (`_write`): dispatched only once the

@@ -193,10 +193,20 @@ class EscalationLadder:
                 )
                 return
             note = f"no first response within {format_duration(case.sla.target)}"
-            try:  # the plan only reads; `_open` alerts the first manager
+            escalation_id = escalation_id_for(case.case_id, len(case.escalations) + 1)
+            first_alert = contracts.EscalationAlert(  # S3: written with the plan (issue 30)
+                key=f"{escalation_id}:step-0",
+                escalation_id=escalation_id,
+                reason=SLA_BREACH_REASON,
+                note="" if self.ctx.restricted else note,
+                summary=summary_line(case),
+                restricted=self.ctx.restricted,
+                account_id=case.intake.request.account_id,
+            )
+            try:  # `_open` alerts the first manager again, under the key the plan used: a no-op
                 plan = await self.ctx.ask(
                     contracts.PLAN_ESCALATION,
-                    contracts.EscalationPlanRequest(case_id=case.case_id, at=at),
+                    contracts.EscalationPlanRequest(case_id=case.case_id, at=at, alert=first_alert),
                     contracts.EscalationPlan,
                     caller_waits=False,
                 )
