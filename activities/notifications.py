@@ -17,13 +17,9 @@ from casework.contracts import (
     Notification,
     NotificationResult,
 )
-from casework.domain.channels import channels_of
+from casework.domain.channels import lanes_to_wake
 from casework.domain.routing import manager_on_duty
 from casework.notify.waker import RelayWaker
-
-PLANNED_EMAIL = "planned@lanes.invalid"
-"""Stands for the person's email when choosing lanes to wake: whether they have one is the
-plan's to say; waking the email lane for nothing costs one round."""
 
 
 class NotificationActivities:
@@ -33,14 +29,11 @@ class NotificationActivities:
 
     def _wake(self, queued: bool, person_id: str) -> None:
         """Wake the relay's lanes this row goes out on (issue 30): the person's channels as the
-        directory has them now; the email lane when they have none (its round plans the row
-        dead, with the fix). A directory that changes before the plan costs nothing: the round
-        that plans the row wakes the lanes it planned it on."""
+        directory has them now (`lanes_to_wake`). A directory that changes before the plan
+        costs nothing: the round that plans the row wakes the lanes it planned it on."""
         if not queued or self.waker is None:
             return
-        channels = self.store.directory.channels(person_id)
-        lanes = channels_of(PLANNED_EMAIL, channels) if channels is not None else []
-        self.waker.wake(lanes or ["email"])
+        self.waker.wake(lanes_to_wake(self.store.directory.channels(person_id)))
 
     def _address(self, kind: str, person_id: str) -> str | None:
         if kind == "engineer":

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from casework.domain.channels import Channels, channels_of
+from casework.domain.channels import Channels, channels_of, lanes_to_wake
 from casework.engine import load_directory
 from casework.notify.compose import compose, message_id, pagerduty_payload
 from casework.store import Store
@@ -128,3 +128,15 @@ def test_outbox_rows_from_before_the_relay_are_not_sent_after_an_upgrade(tmp_pat
         assert [r["idempotency_key"] for r in store.outbox.due(datetime.now(UTC), 10)] == ["new"]
     finally:
         store.dispose()
+
+
+def test_a_new_message_wakes_the_lanes_of_its_recipients_channels() -> None:
+    """Issue 30: the relay's lanes a new row wakes, before any plan: email unless turned off,
+    chat and page as the person has them, and email when nothing is left (it plans the row
+    dead, with the fix)."""
+    pager = {"kind": "pagerduty", "url": "https://events.example/v2", "routing_key": "R"}
+    assert lanes_to_wake(None) == ["email"]
+    assert lanes_to_wake(Channels(page=pager)) == ["email", "page"]  # type: ignore[arg-type]
+    chat_only = Channels(email=False, chat="https://chat.example/hook")  # type: ignore[arg-type]
+    assert lanes_to_wake(chat_only) == ["chat"]
+    assert lanes_to_wake(Channels(email=False)) == ["email"]

@@ -91,3 +91,18 @@ def channels_of(email: str | None, channels: Channels | None) -> list[ChannelNam
     if channels.page:
         found.append("page")
     return found
+
+
+def lanes_to_wake(channels: Channels | None) -> list[ChannelName]:
+    """The relay lanes a new message to this person is woken on (issue 30), before the relay
+    plans it: `channels_of` without asking whether they have an address (the plan asks), so
+    `email` unless their channels turn it off; and `email` when that leaves none, so that some
+    round plans the message, dead with the fix if it has no channel."""
+    if channels is None:
+        return ["email"]
+    found: list[ChannelName] = ["email"] if channels.email else []
+    if channels.chat:
+        found.append("chat")
+    if channels.page:
+        found.append("page")
+    return found or ["email"]
