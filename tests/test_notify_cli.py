@@ -107,26 +107,38 @@ def test_webhooks_add_list_remove(operator_env: Path, store: Store) -> None:
     assert "no webhooks" in cli("webhooks", "list").stdout
 
 
-async def test_casework_mail_lists_what_the_sink_received(
-    operator_env: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+async def mail_to_sink(
+    folder: Path, key: str, subject: str, text: str, mail_from: str | None = None
 ) -> None:
+    """One mail to Alice about case-000001, sent by the relay's SMTP code to the embedded sink
+    (`casework up`'s), which keeps it under `folder`."""
     from casework.notify.sink import start_sink
 
-    controller, port = start_sink(operator_env / "mail")
+    controller, port = start_sink(folder)
     try:
-        relay = RelayConfig(smtp_port=port)
         message = Outgoing(
-            key="k-1",
-            subject="case-000001 opened",
-            text="We have your case",
+            key=key,
+            subject=subject,
+            text=text,
             case_id="case-000001",
             link=None,
             acknowledge=None,
             withheld=False,
         )
+        relay = (
+            RelayConfig(smtp_port=port)
+            if mail_from is None
+            else RelayConfig(smtp_port=port, mail_from=mail_from)
+        )
         await send_mail(relay, "alice@acme.example", message)
     finally:
         controller.stop()
+
+
+async def test_casework_mail_lists_what_the_sink_received(
+    operator_env: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    await mail_to_sink(operator_env / "mail", "k-1", "case-000001 opened", "We have your case")
     listed = cli("mail", "--output", "json")
     [mail] = json.loads(listed.stdout)
     assert (mail["to"], mail["subject"], mail["key"]) == (
@@ -147,24 +159,16 @@ async def test_a_mail_carries_any_subject_and_text_intact_and_injects_no_header(
     subject with a line break stays one header (never a Bcc of its own), names and text
     outside ASCII arrive as written, and a line longer than SMTP allows is wrapped for the
     wire and whole again when read."""
-    from casework.notify.sink import received, start_sink
+    from casework.notify.sink import received
 
-    controller, port = start_sink(tmp_path / "mail")
     text = "Grüße aus Köln — the tunnel drops.\n" + "x" * 2_000 + "\nend\n"
-    try:
-        relay = RelayConfig(smtp_port=port, mail_from="Cäsework Desk <casework@vendor.example>")
-        message = Outgoing(
-            key="k-2",
-            subject="case-000002: VPN drops\r\nBcc: mallory@evil.example",
-            text=text,
-            case_id="case-000002",
-            link=None,
-            acknowledge=None,
-            withheld=False,
-        )
-        await send_mail(relay, "alice@acme.example", message)
-    finally:
-        controller.stop()
+    await mail_to_sink(
+        tmp_path / "mail",
+        "k-2",
+        "case-000002: VPN drops\r\nBcc: mallory@evil.example",
+        text,
+        mail_from="Cäsework Desk <casework@vendor.example>",
+    )
     [mail] = received(tmp_path / "mail")
     assert mail["subject"] == "case-000002: VPN drops Bcc: mallory@evil.example"
     assert mail["from"] == "Cäsework Desk <casework@vendor.example>"

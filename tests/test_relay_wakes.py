@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -24,12 +23,12 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer, Worker
 
 from activities import NotificationActivities
-from casework.contracts import Notification
 from casework.notify.contracts import DELIVER_DUE, DeliveryReport, DeliveryRound, relay_id
 from casework.notify.waker import RelayWaker
 from casework.store import Store
 from tests import receivers
 from tests.receivers import Receiver
+from tests.test_activities import note
 from tests.test_relay_workflow import paged_directory, stop_relay
 from tests.waiting import eventually
 from workflows.unversioned import UnversionedRelay
@@ -143,20 +142,8 @@ def test_a_notification_wakes_the_lanes_of_its_recipient(
     directory gives them a pager): the email and page lanes."""
     wakes = Wakes()
     notifications = NotificationActivities(store, wakes)  # type: ignore[arg-type]
-    at = datetime.now(UTC)
 
-    def note(kind: str, person: str, key: str) -> Notification:
-        return Notification(
-            key=key,
-            case_id="case-000001",
-            recipient_kind=kind,
-            recipient_id=person,
-            subject="News on case-000001",
-            body="We have your case.",
-            at=at,
-        )
-
-    notifications.notify(note("contact", "acme-alice", "k-1"))
-    notifications.notify(note("escalation_manager", paged_directory, "k-2"))
-    notifications.notify(note("contact", "acme-alice", "k-1"))  # the same key: queued once
+    notifications.notify(note("k-1", "contact", "acme-alice"))
+    notifications.notify(note("k-2", "escalation_manager", paged_directory))
+    notifications.notify(note("k-1", "contact", "acme-alice"))  # the same key: queued once
     assert wakes.named == [["email"], ["email", "page"]]
