@@ -40,6 +40,7 @@ from tests.conftest import (
 )
 from tests.us_citizen_desk import CYBERDYNE, SECRET
 from worker import activities_for, build_worker, opener
+from workflows.case.context import URGENT
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
@@ -310,7 +311,8 @@ async def test_the_breach_alert_does_not_wait_for_the_cases_writes(
 ) -> None:
     """S3, issue 30: the escalation plan alerts the first manager itself, under the key the
     case alerts that step with, so the alert lands a workflow task sooner than the case's own
-    write. Here every notification the case writes is held back: the alert is in the outbox
+    write; and it is scheduled ahead of every other activity on a backlogged engine (priority
+    1 of 5). Here every notification the case writes is held back: the alert is in the outbox
     all the same, and once the case's writes go through it is there once."""
     released = threading.Event()
     notifications = NotificationActivities(store)
@@ -339,7 +341,19 @@ async def test_the_breach_alert_does_not_wait_for_the_cases_writes(
         await eventually(lambda: told_the_customer(store, case_id))  # the case's writes went
         # through, its own alert of step 0 among them
         assert manager_alerts(store, case_id) == [alert]
+        assert await plan_priorities(desk, case_id) == [URGENT.priority_key]
         await desk.tidy_up()
+
+
+async def plan_priorities(desk: Desk, case_id: str) -> list[int]:
+    """The task-queue priority each escalation plan of the case was scheduled with."""
+    history = await desk.case(case_id).fetch_history()
+    return [
+        e.activity_task_scheduled_event_attributes.priority.priority_key
+        for e in history.events
+        if e.activity_task_scheduled_event_attributes.activity_type.name
+        == contracts.PLAN_ESCALATION
+    ]
 
 
 # --- refusals are clear and change nothing (E3) -------------------------------------------------

@@ -54,7 +54,7 @@ from datetime import timedelta
 from typing import Any, Protocol, TypeVar
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import Priority, RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -91,6 +91,12 @@ WAITED_READS = frozenset(
 """The reads of casework's own database a case waits on before it writes what the task
 decided: a case's opening waits for its routing's answer, and writes the opening and the
 assignment together (`_settle`)."""
+URGENT = Priority(priority_key=1)
+"""The task-queue priority of an escalation's plan, which writes its first alert (S3, E3):
+on an engine with a backlog (a burst of breaches due together), it runs ahead of every other
+activity (default 3), so the Escalation Managers' alert does not queue behind the writes of
+the cases' other work. Priority orders a backlog only; an idle engine runs all alike."""
+URGENT_ASKS = frozenset({contracts.PLAN_ESCALATION})
 
 
 class FeedPort(Protocol):
@@ -313,6 +319,8 @@ class CaseContext:
             "schedule_to_close_timeout": CALLER_DEADLINE if caller_waits else None,
             "retry_policy": SIDE_EFFECT_RETRY,
         }
+        if activity in URGENT_ASKS:
+            options["priority"] = URGENT
         if activity not in WAITED_READS:
             return await workflow.execute_activity(activity, arg, **options)
         self._asking += 1
