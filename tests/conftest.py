@@ -161,8 +161,9 @@ CONVERTER: DataConverter = data_converter(ENGINE_RING, SESSION_REALMS)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Tests marked `slow` (minutes of CPU each: the Erlang C textbook runs, the restore drills,
     the 200-case upgrade rollout, the simulator's seeded byte-for-byte run; or several
-    processes of a deployment: `casework up` across releases, workers joining a PostgreSQL
-    engine, three workers with one killed, every process's log read for secrets) run with
+    processes of a deployment: `casework up` across releases, its folder lock between two
+    engines, workers joining a PostgreSQL engine, three workers with one killed, every
+    process's log read for secrets) run with
     `--slow` only: CI runs them as a step of their own after the README's test command, which
     stays under five minutes.
 

@@ -25,6 +25,11 @@ from tests.waiting import eventually_sync
 
 pytestmark = pytest.mark.timeout(150)
 
+SEVERAL_ENGINES = pytest.mark.slow
+"""The folder lock's drills start two or three `casework up` processes one after the other
+(20 to 30 s each on two busy cores): the slow tier, beside the other drills of several
+processes, keeps the README's test command under five minutes."""
+
 CASEWORK = binary("casework")
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 30.0
@@ -208,6 +213,7 @@ def test_up_refuses_a_taken_port_and_a_bad_file_before_starting_anything(
     assert "Traceback" not in result.stderr
 
 
+@SEVERAL_ENGINES
 def test_a_second_up_on_the_same_state_folder_is_refused_naming_the_holder(
     tmp_path: Path, engines: list[Engine]
 ) -> None:
@@ -234,6 +240,7 @@ def test_a_second_up_on_the_same_state_folder_is_refused_naming_the_holder(
     assert third.stop() == 0
 
 
+@SEVERAL_ENGINES
 def test_up_takes_over_the_lock_of_a_killed_engine_and_says_so(
     tmp_path: Path, engines: list[Engine]
 ) -> None:
@@ -258,6 +265,7 @@ def test_up_takes_over_the_lock_of_a_killed_engine_and_says_so(
     assert again.stop() == 0
 
 
+@SEVERAL_ENGINES
 def test_a_worker_on_a_folder_an_engine_holds_is_refused_unless_it_joins(
     tmp_path: Path, engines: list[Engine]
 ) -> None:
