@@ -13,7 +13,7 @@ import socket
 import stat
 import subprocess
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -25,14 +25,18 @@ from tests.waiting import eventually_sync
 
 pytestmark = pytest.mark.timeout(150)
 
-SEVERAL_ENGINES = pytest.mark.slow
-"""The folder lock's drills start two or three `casework up` processes one after the other
-(20 to 30 s each on two busy cores): the slow tier, beside the other drills of several
-processes, keeps the README's test command under five minutes."""
-
 CASEWORK = binary("casework")
-START_TIMEOUT = 60.0
+START_TIMEOUT = 90.0
+"""Until `casework up` says it is up: 5 to 10 s on an idle machine, up to 35 s seen in CI's
+slow tier beside the CPU-bound simulator runs."""
 STOP_TIMEOUT = 30.0
+
+
+def several_engines(test: Callable[..., None]) -> Callable[..., None]:
+    """The folder lock's drills start two or three `casework up` processes one after the
+    other: the slow tier, beside the other drills of several processes (it keeps the README's
+    test command under five minutes), with time for three starts on busy cores."""
+    return pytest.mark.slow(pytest.mark.timeout(240)(test))
 
 
 def clean_env(**extra: str) -> dict[str, str]:
@@ -213,7 +217,7 @@ def test_up_refuses_a_taken_port_and_a_bad_file_before_starting_anything(
     assert "Traceback" not in result.stderr
 
 
-@SEVERAL_ENGINES
+@several_engines
 def test_a_second_up_on_the_same_state_folder_is_refused_naming_the_holder(
     tmp_path: Path, engines: list[Engine]
 ) -> None:
@@ -240,7 +244,7 @@ def test_a_second_up_on_the_same_state_folder_is_refused_naming_the_holder(
     assert third.stop() == 0
 
 
-@SEVERAL_ENGINES
+@several_engines
 def test_up_takes_over_the_lock_of_a_killed_engine_and_says_so(
     tmp_path: Path, engines: list[Engine]
 ) -> None:
@@ -265,7 +269,7 @@ def test_up_takes_over_the_lock_of_a_killed_engine_and_says_so(
     assert again.stop() == 0
 
 
-@SEVERAL_ENGINES
+@several_engines
 def test_a_worker_on_a_folder_an_engine_holds_is_refused_unless_it_joins(
     tmp_path: Path, engines: list[Engine]
 ) -> None:
