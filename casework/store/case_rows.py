@@ -20,7 +20,7 @@ from casework.case_pages import SORTS, CaseQuery, make_cursor
 from casework.domain.us_citizen import WITHHELD
 from casework.domain.validation import SUBJECT_CHARS, subject_of
 from casework.store.base import SealingRepository, aware, utc
-from casework.store.dialect import insert_or_update
+from casework.store.dialect import insert_or_newer
 from casework.store.tables import case_rows
 
 TEXTS = ("subject", "description")
@@ -57,20 +57,11 @@ class CaseRowRepository(SealingRepository):
             "subject_key": "" if sealed else subject.casefold()[:SUBJECT_CHARS],
             "description": self.seal(description) if sealed else description,
         }
-        changes = {k: v for k, v in written.items() if k != "case_id"}
+        update = sorted(k for k in written if k != "case_id")
         if not texts:
-            changes = {k: v for k, v in changes.items() if k not in (*TEXTS, "subject_key")}
+            update = [k for k in update if k not in (*TEXTS, "subject_key")]
         with self.engine.begin() as conn:
-            result = insert_or_update(
-                conn,
-                case_rows,
-                written,
-                key=[case_rows.c.case_id],
-                changes=lambda _new: changes,
-                where=lambda new: case_rows.c.revision <= new.revision,
-                returning=[case_rows.c.case_id],
-            )
-            return result.first() is not None
+            return insert_or_newer(conn, case_rows, written, key="case_id", update=update)
 
     def page(self, query: CaseQuery) -> CasePage:
         """The page `query` asks for, and how many rows match it in all."""

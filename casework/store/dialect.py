@@ -5,7 +5,8 @@ SQLAlchemy writes for every dialect it knows) the new one, and nothing else.
 - `open_engine`: the engine, with the connection options the dialect needs (SQLite: a lock
   timeout and write-ahead logging).
 - `insert_or_nothing`, `insert_or_update`: the two idempotent writes every repository makes
-  (ON CONFLICT DO NOTHING, and ON CONFLICT DO UPDATE ... WHERE). Each is one statement, and
+  (ON CONFLICT DO NOTHING, and ON CONFLICT DO UPDATE ... WHERE); `insert_or_newer`, the
+  second for rows a newer revision replaces, its statement built once. Each is one statement, and
   its guard is decided by the database, so a retried older write never wins over a newer one,
   however the two interleave (see "Who may write" in workflows/case/context.py for which
   writes rely on it).
@@ -15,6 +16,7 @@ SQLAlchemy writes for every dialect it knows) the new one, and nothing else.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -52,16 +54,20 @@ def _sqlite_write_ahead(connection: Any, _record: Any) -> None:
 
 def _insert(conn: Connection, table: Table) -> sqlite.Insert | postgresql.Insert:
     """The dialect's INSERT, which has ON CONFLICT DO UPDATE ... WHERE and DO NOTHING."""
-    if conn.dialect.name == "postgresql":
+    return _insert_for(conn.dialect.name, table)
+
+
+def _insert_for(dialect: str, table: Table) -> sqlite.Insert | postgresql.Insert:
+    if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 
         return postgresql_insert(table)
-    if conn.dialect.name == "sqlite":
+    if dialect == "sqlite":
         from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
         return sqlite_insert(table)
     raise NotImplementedError(
-        f"casework runs on SQLite or PostgreSQL, not {conn.dialect.name}: teach "
+        f"casework runs on SQLite or PostgreSQL, not {dialect}: teach "
         "casework/store/dialect.py the new database"
     )
 
@@ -103,6 +109,36 @@ def insert_or_update(
         index_elements=key, set_=dict(changes(new)), where=where(new)
     )
     return conn.execute(guarded.returning(*returning) if returning else guarded)
+
+
+def insert_or_newer(
+    conn: Connection,
+    table: Table,
+    values: Mapping[str, Any],
+    *,
+    key: str,
+    update: Sequence[str],
+    revision: str = "revision",
+) -> bool:
+    """`insert_or_update` for the rows a newer revision replaces (a case's list row, its
+    facts): insert the row `values`; when its `key` is on record, set the columns `update` to
+    this write's values only if the row's `revision` is not newer than this write's. True if
+    the row was inserted or updated. One statement built once a shape (`_newer`) and executed
+    with the values as parameters: building it for each write was most of such a write's
+    cost (1.1 ms of SQLAlchemy for an upsert of a case's row)."""
+    statement = _newer(conn.dialect.name, table, key, tuple(update), revision)
+    return conn.execute(statement, dict(values)).first() is not None
+
+
+@functools.lru_cache(maxsize=64)
+def _newer(dialect: str, table: Table, key: str, update: tuple[str, ...], revision: str) -> Any:
+    statement = _insert_for(dialect, table)
+    new = statement.excluded
+    return statement.on_conflict_do_update(
+        index_elements=[table.c[key]],
+        set_={column: new[column] for column in update},
+        where=table.c[revision] <= new[revision],
+    ).returning(table.c[key])
 
 
 def number_from(conn: Connection, table: Table, column: str, last: int) -> None:
