@@ -182,6 +182,12 @@ def build_worker(
         workflow_runner=options.pop("workflow_runner", WORKFLOW_RUNNER),
         activities=[*activities, starter.start_case, starter.intake_and_start],
         activity_executor=executor or ThreadPoolExecutor(ACTIVITY_THREADS),
+        # no more activity tasks taken than threads to run them: the rest wait at the server,
+        # where task-queue priority orders them (a breach's escalation plan first), not in
+        # this process's thread queue, first come first served
+        max_concurrent_activities=options.pop(
+            "max_concurrent_activities", executor._max_workers if executor else ACTIVITY_THREADS
+        ),
         interceptors=[
             *workflow_interceptors(ring),
             ActivityLog(),
