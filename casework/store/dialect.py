@@ -6,10 +6,10 @@ SQLAlchemy writes for every dialect it knows) the new one, and nothing else.
   timeout and write-ahead logging).
 - `insert_or_nothing`, `insert_or_update`: the two idempotent writes every repository makes
   (ON CONFLICT DO NOTHING, and ON CONFLICT DO UPDATE ... WHERE); `insert_or_newer`, the
-  second for rows a newer revision replaces, its statement built once. Each is one statement, and
-  its guard is decided by the database, so a retried older write never wins over a newer one,
-  however the two interleave (see "Who may write" in workflows/case/context.py for which
-  writes rely on it).
+  second for rows a newer revision replaces, its statement built once. Each is one
+  statement, and its guard is decided by the database, so a retried older write never wins
+  over a newer one, however the two interleave (see "Who may write" in
+  workflows/case/context.py for which writes rely on it).
 - `number_from`: a serial column that goes on from an explicit value (PostgreSQL's sequence).
 - `migration_engine`, `lock_for_migration`, `in_memory`: how one process at a time migrates.
 """
