@@ -106,7 +106,8 @@ def activities_for(
     """The activities of a worker over `store`. `attachments`: the engine's attachment store,
     where a case checks a file it is asked to attach (U5); without one, every attach is
     refused, saying so. `relay`: this worker delivers the outbox (issue 14) with this
-    configuration; `waker`: new outbox rows wake the relay at once (else it polls).
+    configuration; `waker`: new outbox rows are sent at once, from this process when it has
+    `relay` (issue 30), else by waking the relay (without one, the relay polls).
     `writers`: stand-ins for some of the side effects a case batches (`apply_effects`), by
     activity name (`casework simulate` listens to notify and release_case). Publishes `policy`
     to the store as the newest the workers run under (`published_opener`, issue 30)."""
@@ -129,6 +130,9 @@ def activities_for(
         contracts.ALERT_ESCALATION_MANAGER: notifications.alert_escalation_manager,
     }
     effects = EffectActivities(table | dict(writers or {}))
+    delivery = RelayActivities(store, relay) if relay is not None else None
+    if delivery is not None and waker is not None:
+        waker.deliver_here(delivery.round_here)  # a new row goes out from here (issue 30)
     return [
         directory.intake,
         directory.route_case,
@@ -147,7 +151,7 @@ def activities_for(
         feed.record_feed,
         effects.apply_effects,
         AttachmentActivities(attachments).check_attachment,
-        *([RelayActivities(store, relay).deliver_due] if relay is not None else []),
+        *([delivery.deliver_due] if delivery is not None else []),
     ]
 
 

@@ -11,7 +11,8 @@ ordered where the store says so; see "Who may write" in workflows/case/context.p
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from casework.codec.realm import Realm
@@ -256,7 +257,11 @@ class Deliveries(Protocol):
         self, plans: list[Plan], rows: dict[int, dict[str, Any]], now: datetime
     ) -> list[int]: ...
 
-    def due(self, lane: str, now: datetime, limit: int) -> list[dict[str, Any]]: ...
+    def due(
+        self, lane: str, now: datetime, limit: int, lease: Callable[[int], timedelta]
+    ) -> tuple[str, list[dict[str, Any]]]: ...
+
+    def release(self, token: str) -> None: ...
 
     def record_many(self, outcomes: list[Outcome]) -> list[str]: ...
 

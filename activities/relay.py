@@ -38,7 +38,7 @@ from casework.domain.channels import channels_of
 from casework.domain.us_citizen import notification_withheld
 from casework.notify import compose, send
 from casework.notify.config import LANES, RelayConfig
-from casework.notify.contracts import DELIVER_DUE, DeliveryReport, DeliveryRound
+from casework.notify.contracts import BATCH, DELIVER_DUE, DeliveryReport, DeliveryRound
 from casework.store.deliveries import Outcome, Plan
 from casework.store.outbox import DEAD, DELIVERED, PENDING
 
@@ -47,6 +47,10 @@ HEARTBEAT_EVERY = 2.0
 a worker killed mid-round is noticed then, and the round runs again elsewhere)."""
 TIMEOUT_GRACE = 1.0
 """Seconds past a lane's timeout after which a send still going is abandoned as timed out."""
+LEASE_MARGIN = 2.0
+"""Seconds a round's claim outlasts the longest its sends may take (issue 30): a round killed
+mid-send leaves its deliveries to the next round that long after its last send would have
+timed out."""
 log = logging.getLogger("casework.relay")
 
 
@@ -60,16 +64,26 @@ class RelayActivities:
 
     @activity.defn(name=DELIVER_DUE)
     async def deliver_due(self, request: DeliveryRound) -> DeliveryReport:
-        lanes = [request.lane] if request.lane else list(LANES)
+        lanes: list[str] = [request.lane] if request.lane else list(LANES)
         beating = asyncio.ensure_future(_heartbeats())
         try:
-            dead, planning_full, planned = await asyncio.to_thread(self._plan, request.batch)
-            rounds = await asyncio.gather(*(self._lane(lane, request.batch) for lane in lanes))
+            return await self.round(lanes, request.batch, request.lane)
         finally:
             beating.cancel()
+
+    async def round_here(self, lane: str) -> DeliveryReport:
+        """One round of `lane` in this process, outside any activity (issue 30): the worker
+        that wrote a row sends it at once (casework.notify.waker), with no round trip through
+        the relay workflow. Claims keep it from sending what a relay round holds."""
+        return await self.round([lane], BATCH, lane)
+
+    async def round(self, lanes: list[str], batch: int, lane: str | None) -> DeliveryReport:
+        """Plan the new rows, then send `lanes`' due deliveries; the report of it all."""
+        dead, planning_full, planned = await asyncio.to_thread(self._plan, batch)
+        rounds = await asyncio.gather(*(self._lane(one, batch) for one in lanes))
         report = DeliveryReport(
             full=planning_full or any(full for _, full in rounds),
-            planned=[lane for lane in LANES if lane in planned],
+            planned=[one for one in LANES if one in planned],
         )
         report.dead += len(dead)
         touched: dict[int, str] = {}
@@ -88,7 +102,7 @@ class RelayActivities:
                 report.dead += 1
             elif row_id in failed:
                 report.retrying += 1
-        report.next_due_at = await asyncio.to_thread(self.store.deliveries.next_due, request.lane)
+        report.next_due_at = await asyncio.to_thread(self.store.deliveries.next_due, lane)
         return report
 
     # --- planning ---------------------------------------------------------------------------
@@ -143,9 +157,25 @@ class RelayActivities:
 
     async def _lane(self, lane: str, batch: int) -> tuple[list[tuple[int, str, bool]], bool]:
         """Send `lane`'s due deliveries, each recorded as it ends; (row, status, failed) each."""
-        rows = await asyncio.to_thread(self.store.deliveries.due, lane, datetime.now(UTC), batch)
+        concurrency, timeout = self.config.concurrency(lane), self.config.timeout(lane)
+
+        def lease(rows: int) -> timedelta:
+            """As long as `rows` sends may take, `concurrency` at a time (issue 30)."""
+            waves = -(-rows // concurrency)
+            return timedelta(seconds=waves * (timeout + TIMEOUT_GRACE) + LEASE_MARGIN)
+
+        deliveries = self.store.deliveries
+        token, rows = await asyncio.to_thread(deliveries.due, lane, datetime.now(UTC), batch, lease)
         if not rows:
             return [], False
+        try:
+            return await self._send(lane, rows, batch)
+        finally:  # what was not recorded (a failed or cancelled round): the next may take it
+            await asyncio.shield(asyncio.to_thread(deliveries.release, token))
+
+    async def _send(
+        self, lane: str, rows: list[dict[str, Any]], batch: int
+    ) -> tuple[list[tuple[int, str, bool]], bool]:
         gate = asyncio.Semaphore(self.config.concurrency(lane))
         timeout = self.config.timeout(lane)
         mailers = _Mailers(self.config, timeout, self.config.concurrency(lane))

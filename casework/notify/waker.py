@@ -8,18 +8,34 @@ seen by a round that starts after a signal.
 A wake names the lanes its rows go out on (issue 30), so only those lanes run a round: the
 relay's other lanes each cost a round trip through the server and a query for nothing. A wake
 that names none (a worker starting, `casework outbox retry`) wakes every lane; folded wakes
-name the union of their lanes."""
+name the union of their lanes.
+
+Delivered where it was written (issue 30): a worker that runs the relay's activity sends a new
+row's lanes itself, at once, in this process (`deliver_here`), instead of signalling the relay:
+a signal cost the server a workflow task, an activity and another task for every row, and about
+half the CPU of a case's lifecycle went to that. Each lane runs one round at a time here (wakes
+that come meanwhile bring one more round after it). The relay workflow stays the backstop: a
+round here that fails, leaves a delivery to retry or fills its batch signals the relay's lane,
+whose timers retry and whose poll finds what a killed worker left; claims on deliveries
+(casework.store.deliveries) keep a round here and a relay round from sending one twice."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import threading
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 
 from temporalio.client import Client
 
-from casework.notify.contracts import RELAY_WORKFLOW, WAKE, RelayState, relay_id
+from casework.notify.contracts import (
+    LANES,
+    RELAY_WORKFLOW,
+    WAKE,
+    DeliveryReport,
+    RelayState,
+    relay_id,
+)
 
 log = logging.getLogger(__name__)
 TRIES = 5
@@ -36,8 +52,57 @@ class RelayWaker:
         self._again = False
         self._lanes: set[str] | None = set()
         """The lanes of the next signal; None: every lane."""
+        self._round_here: Callable[[str], Awaitable[DeliveryReport]] | None = None
+        self._here: dict[str, bool] = {}
+        """Lanes with a round running here (on the loop): True when a wake came during it."""
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def deliver_here(self, round_here: Callable[[str], Awaitable[DeliveryReport]]) -> None:
+        """Send woken lanes in this process with `round_here` (RelayActivities.round_here)."""
+        self._round_here = round_here
 
     def wake(self, lanes: Iterable[str] | None = None) -> None:
+        """From any thread: `lanes` (None: every lane) have new rows. Sent here when this
+        process delivers (`deliver_here`), else a signal waking them leaves after this call."""
+        named = None if lanes is None else [lane for lane in lanes if lane in LANES]
+        if self._round_here is not None and named:
+            for lane in named:
+                self.loop.call_soon_threadsafe(self._wake_here, lane)
+            return
+        self._wake_relay(lanes)
+
+    def _wake_here(self, lane: str) -> None:
+        """On the loop: a round of `lane` here, or one more after the one running."""
+        if lane in self._here:
+            self._here[lane] = True
+            return
+        self._here[lane] = False
+        task = self.loop.create_task(self._rounds_here(lane))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _rounds_here(self, lane: str) -> None:
+        assert self._round_here is not None
+        try:
+            while True:
+                self._here[lane] = False
+                try:
+                    report = await self._round_here(lane)
+                except Exception as e:  # the relay's round will: it retries until it runs
+                    log.warning("a delivery round of %s here failed; the relay's will: %s", lane, e)
+                    self._wake_relay([lane])
+                    return
+                for other in report.planned:  # planned onto a lane no wake named
+                    if other != lane:
+                        self._wake_here(other)
+                if report.retrying or report.full:
+                    self._wake_relay([lane])  # its timer retries; a full batch: more due now
+                if not self._here[lane]:
+                    return
+        finally:
+            del self._here[lane]
+
+    def _wake_relay(self, lanes: Iterable[str] | None = None) -> None:
         """From any thread: a signal waking `lanes` (None: every lane) leaves after this call."""
         with self._lock:
             if lanes is None or self._lanes is None:

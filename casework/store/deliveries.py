@@ -20,11 +20,13 @@ row's deliveries, so the later one sees the earlier's and the summary is never l
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, exists, func, or_, select, update
+from sqlalchemy import and_, case, exists, func, or_, select, update
 
 from casework.notify.contracts import LANES
 from casework.store.base import SealingRepository, aware, utc
@@ -134,15 +136,18 @@ class DeliveryRepository(SealingRepository):
                     )
         return dead
 
-    def due(self, lane: str, now: datetime, limit: int) -> list[dict[str, Any]]:
-        """`lane`'s deliveries due at `now`, with their outbox rows (bodies unsealed): alerts
-        to managers first (E3, S3), then the oldest."""
-        query = (
-            select(
-                outbox,
-                deliveries.c.channel,
-                deliveries.c.failed_attempts.label("channel_failures"),
-            )
+    def due(
+        self, lane: str, now: datetime, limit: int, lease: Callable[[int], timedelta]
+    ) -> tuple[str, list[dict[str, Any]]]:
+        """`lane`'s deliveries due at `now` that no other round holds, claimed for this round
+        (issue 30), with their outbox rows (bodies unsealed): alerts to managers first (E3,
+        S3), then the oldest. (the claim's token, the rows). `lease(n)`: how long a round
+        sending `n` may take; past it, another round may take them (this one was killed).
+        Recording an outcome lets go of its delivery; `release` lets go of the rest."""
+        token = uuid.uuid4().hex
+        free = or_(deliveries.c.claimed_until.is_(None), deliveries.c.claimed_until <= utc(now))
+        candidates = (
+            select(deliveries.c.outbox_id)
             .select_from(outbox.join(deliveries, deliveries.c.outbox_id == outbox.c.id))
             .where(
                 deliveries.c.channel == lane,
@@ -151,15 +156,55 @@ class DeliveryRepository(SealingRepository):
                     deliveries.c.next_attempt_at.is_(None),
                     deliveries.c.next_attempt_at <= utc(now),
                 ),
+                free,
                 outbox.c.status == PENDING,
             )
             .order_by(_urgent(), outbox.c.id)
             .limit(max(1, min(limit, MAX_ROWS)))
         )
+        mine = (deliveries.c.channel == lane, deliveries.c.claim == token)
+        with self.engine.begin() as conn:
+            # first a write: on SQLite it takes the lock before anything is read; on
+            # PostgreSQL a round that waited on another's rows finds them no longer free
+            taken = conn.execute(
+                update(deliveries)
+                .where(
+                    deliveries.c.channel == lane,
+                    deliveries.c.outbox_id.in_(candidates.scalar_subquery()),
+                    deliveries.c.status == PENDING,
+                    free,
+                )
+                .values(claim=token, claimed_until=utc(now + lease(limit)))
+            ).rowcount
+            if not taken:
+                return token, []
+            conn.execute(
+                update(deliveries).where(*mine).values(claimed_until=utc(now + lease(taken)))
+            )
+        query = (
+            select(
+                outbox,
+                deliveries.c.channel,
+                deliveries.c.failed_attempts.label("channel_failures"),
+            )
+            .select_from(outbox.join(deliveries, deliveries.c.outbox_id == outbox.c.id))
+            .where(*mine)
+            .order_by(_urgent(), outbox.c.id)
+        )
         rows = self._rows(query)
         for row in rows:
             row["body"] = self.unseal(row["body"])
-        return rows
+        return token, rows
+
+    def release(self, token: str) -> None:
+        """Let go of the deliveries round `token` claimed and did not record (it failed or was
+        cancelled): the next round may take them at once."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(deliveries)
+                .where(deliveries.c.claim == token)
+                .values(claim=None, claimed_until=None)
+            )
 
     def record(self, outcome: Outcome) -> str:
         """One channel's attempt and the outbox row's summary; the row's status after it."""
@@ -185,6 +230,8 @@ class DeliveryRepository(SealingRepository):
             if outcome.retry_at and outcome.error
             else None,
             "last_error": outcome.error[:ERROR_CHARS] if outcome.error else None,
+            "claim": None,
+            "claimed_until": None,
         }
         if outcome.status == DELIVERED:
             values["delivered_at"] = utc(outcome.at)
@@ -219,8 +266,14 @@ class DeliveryRepository(SealingRepository):
         return str(summary["status"]) if row.status == PENDING else str(row.status)
 
     def next_due(self, lane: str | None = None) -> datetime | None:
-        """When `lane`'s (every lane's) earliest delivery waiting for a retry is due."""
-        query = select(func.min(deliveries.c.next_attempt_at)).where(deliveries.c.status == PENDING)
+        """When `lane`'s (every lane's) earliest delivery waiting for a retry is due; a claimed
+        one, when its claim runs out (a round that died holding it: issue 30)."""
+        held, retry = deliveries.c.claimed_until, deliveries.c.next_attempt_at
+        due_at = case(
+            (and_(held.is_not(None), or_(retry.is_(None), held > retry)), held),
+            else_=retry,
+        )
+        query = select(func.min(due_at)).where(deliveries.c.status == PENDING)
         if lane is not None:
             query = query.where(deliveries.c.channel == lane)
         with self.engine.connect() as conn:

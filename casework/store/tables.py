@@ -245,6 +245,10 @@ deliveries = Table(
     Column("next_attempt_at", DateTime(timezone=True)),
     Column("delivered_at", DateTime(timezone=True)),
     Column("last_error", Text),
+    # Issue 30: the round that holds the delivery (a token) and until when; a round takes only
+    # deliveries no other round holds (casework.store.deliveries, `due`)
+    Column("claim", String(32)),
+    Column("claimed_until", DateTime(timezone=True)),
     Index("ix_deliveries_channel_status_next_attempt_at", "channel", "status", "next_attempt_at"),
 )
 escalations = Table(
