@@ -75,10 +75,13 @@ class RelayActivities:
         """One round of `lane` in this process, outside any activity (issue 30): the worker
         that wrote a row sends it at once (casework.notify.waker), with no round trip through
         the relay workflow. Claims keep it from sending what a relay round holds."""
-        return await self.round([lane], BATCH, lane)
+        return await self.round([lane], BATCH, lane, next_due=False)
 
-    async def round(self, lanes: list[str], batch: int, lane: str | None) -> DeliveryReport:
-        """Plan the new rows, then send `lanes`' due deliveries; the report of it all."""
+    async def round(
+        self, lanes: list[str], batch: int, lane: str | None, *, next_due: bool = True
+    ) -> DeliveryReport:
+        """Plan the new rows, then send `lanes`' due deliveries; the report of it all (with
+        when the lane's next retry is due, for the relay's timer, if `next_due`)."""
         dead, planning_full, planned = await asyncio.to_thread(self._plan, batch)
         rounds = await asyncio.gather(*(self._lane(one, batch) for one in lanes))
         report = DeliveryReport(
@@ -102,7 +105,8 @@ class RelayActivities:
                 report.dead += 1
             elif row_id in failed:
                 report.retrying += 1
-        report.next_due_at = await asyncio.to_thread(self.store.deliveries.next_due, lane)
+        if next_due:
+            report.next_due_at = await asyncio.to_thread(self.store.deliveries.next_due, lane)
         return report
 
     # --- planning ---------------------------------------------------------------------------
@@ -170,8 +174,9 @@ class RelayActivities:
             return [], False
         try:
             return await self._send(lane, rows, batch)
-        finally:  # what was not recorded (a failed or cancelled round): the next may take it
-            await asyncio.shield(asyncio.to_thread(deliveries.release, token))
+        except BaseException:  # what was not recorded (a failed or cancelled round): the next
+            await asyncio.shield(asyncio.to_thread(deliveries.release, token))  # may take it
+            raise
 
     async def _send(
         self, lane: str, rows: list[dict[str, Any]], batch: int
