@@ -132,7 +132,7 @@ def activities_for(
     effects = EffectActivities(table | dict(writers or {}))
     delivery = RelayActivities(store, relay) if relay is not None else None
     if delivery is not None and waker is not None:
-        waker.deliver_here(delivery.round_here)  # a new row goes out from here (issue 30)
+        waker.deliver_here(delivery.round_here, delivery.idle_here)  # sent here (issue 30)
     return [
         directory.intake,
         directory.route_case,

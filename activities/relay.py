@@ -34,13 +34,14 @@ import httpx
 from temporalio import activity
 
 from activities.ports import RelayStore
+from activities.relay_parts import Mailers, Recorder, log_outcome
 from casework.domain.channels import channels_of
 from casework.domain.us_citizen import notification_withheld
 from casework.notify import compose, send
 from casework.notify.config import LANES, RelayConfig
 from casework.notify.contracts import BATCH, DELIVER_DUE, DeliveryReport, DeliveryRound
 from casework.store.deliveries import Outcome, Plan
-from casework.store.outbox import DEAD, DELIVERED, PENDING
+from casework.store.outbox import DEAD, DELIVERED
 
 HEARTBEAT_EVERY = 2.0
 """Seconds between heartbeats while a round sends (the workflow's heartbeat timeout is 10 s:
@@ -61,6 +62,10 @@ class RelayActivities:
         self._planning = threading.Lock()
         """Lanes of this worker plan one at a time: the next finds the rows planned already."""
         self._clients: dict[str, tuple[asyncio.AbstractEventLoop, httpx.AsyncClient]] = {}
+        self._mailers_here: dict[str, Mailers] = {}
+        """The SMTP connections of the rounds here, kept from round to round while wakes keep
+        coming (`idle_here` closes them): a burst of mail costs a few handshakes, not one a
+        round."""
 
     @activity.defn(name=DELIVER_DUE)
     async def deliver_due(self, request: DeliveryRound) -> DeliveryReport:
@@ -75,15 +80,31 @@ class RelayActivities:
         """One round of `lane` in this process, outside any activity (issue 30): the worker
         that wrote a row sends it at once (casework.notify.waker), with no round trip through
         the relay workflow. Claims keep it from sending what a relay round holds."""
-        return await self.round([lane], BATCH, lane, next_due=False)
+        mailers = self._mailers_here.get(lane)
+        if mailers is None:
+            timeout, size = self.config.timeout(lane), self.config.concurrency(lane)
+            mailers = self._mailers_here[lane] = Mailers(self.config, timeout, size)
+        return await self.round([lane], BATCH, lane, next_due=False, mailers=mailers)
+
+    async def idle_here(self, lane: str) -> None:
+        """No more rounds of `lane` here for now: its SMTP connections are closed."""
+        mailers = self._mailers_here.pop(lane, None)
+        if mailers is not None:
+            await mailers.close()
 
     async def round(
-        self, lanes: list[str], batch: int, lane: str | None, *, next_due: bool = True
+        self,
+        lanes: list[str],
+        batch: int,
+        lane: str | None,
+        *,
+        next_due: bool = True,
+        mailers: Mailers | None = None,
     ) -> DeliveryReport:
         """Plan the new rows, then send `lanes`' due deliveries; the report of it all (with
         when the lane's next retry is due, for the relay's timer, if `next_due`)."""
         dead, planning_full, planned = await asyncio.to_thread(self._plan, batch)
-        rounds = await asyncio.gather(*(self._lane(one, batch) for one in lanes))
+        rounds = await asyncio.gather(*(self._lane(one, batch, mailers) for one in lanes))
         report = DeliveryReport(
             full=planning_full or any(full for _, full in rounds),
             planned=[one for one in LANES if one in planned],
@@ -159,7 +180,9 @@ class RelayActivities:
 
     # --- one lane ---------------------------------------------------------------------------
 
-    async def _lane(self, lane: str, batch: int) -> tuple[list[tuple[int, str, bool]], bool]:
+    async def _lane(
+        self, lane: str, batch: int, mailers: Mailers | None = None
+    ) -> tuple[list[tuple[int, str, bool]], bool]:
         """Send `lane`'s due deliveries, each recorded as it ends; (row, status, failed) each."""
         concurrency, timeout = self.config.concurrency(lane), self.config.timeout(lane)
 
@@ -173,19 +196,20 @@ class RelayActivities:
         if not rows:
             return [], False
         try:
-            return await self._send(lane, rows, batch)
+            return await self._send(lane, rows, batch, mailers)
         except BaseException:  # what was not recorded (a failed or cancelled round): the next
             await asyncio.shield(asyncio.to_thread(deliveries.release, token))  # may take it
             raise
 
     async def _send(
-        self, lane: str, rows: list[dict[str, Any]], batch: int
+        self, lane: str, rows: list[dict[str, Any]], batch: int, kept: Mailers | None
     ) -> tuple[list[tuple[int, str, bool]], bool]:
+        """`kept`: SMTP connections that outlive the round (`round_here`), else the round's."""
         gate = asyncio.Semaphore(self.config.concurrency(lane))
         timeout = self.config.timeout(lane)
-        mailers = _Mailers(self.config, timeout, self.config.concurrency(lane))
+        mailers = kept or Mailers(self.config, timeout, self.config.concurrency(lane))
         round_ = _Round(lane, self._http(lane), mailers, timeout)
-        recorder = _Recorder(self.store)
+        recorder = Recorder(self.store)
 
         async def one(row: dict[str, Any]) -> tuple[int, str, bool]:
             async with gate:
@@ -197,7 +221,8 @@ class RelayActivities:
             done = await asyncio.gather(*(one(row) for row in rows))
         finally:
             recorder.close()
-            await mailers.close()
+            if kept is None:
+                await mailers.close()
         return list(done), len(rows) >= batch
 
     def _http(self, lane: str) -> httpx.AsyncClient:
@@ -242,7 +267,7 @@ class RelayActivities:
         if error and not permanent and failures < self.config.max_attempts:
             retry_at = now + timedelta(seconds=self.config.backoff(failures))
         outcome = Outcome(row["id"], lane, now, error, retry_at)
-        _log_outcome(row, lane, kind, failures, outcome, time.monotonic() - started)
+        log_outcome(row, lane, kind, failures, outcome, time.monotonic() - started)
         return outcome
 
     async def _deliver(self, row: dict[str, Any], round_: _Round) -> None:
@@ -343,121 +368,13 @@ class RelayActivities:
         )
 
 
-def _log_outcome(
-    row: dict[str, Any], lane: str, kind: str, failures: int, outcome: Outcome, took: float
-) -> None:
-    """One line per failure, retry and dead letter (issue 27): ids, channel, kind; no URL."""
-    fields = {
-        "row_id": row["id"],
-        "channel": lane,
-        "recipient_kind": row["recipient_kind"],
-        "error_kind": kind or None,
-        "attempt": failures if outcome.error else None,
-        "duration_ms": round(took * 1000, 1),
-    }
-    if outcome.status == DELIVERED:
-        log.debug("notification %d delivered by %s", row["id"], lane, extra=fields)
-    elif outcome.status == PENDING:
-        wait = (outcome.retry_at - outcome.at).total_seconds() if outcome.retry_at else 0.0
-        log.warning(
-            "notification %d by %s failed (%s), attempt %d; retried in %.1f s",
-            row["id"],
-            lane,
-            kind,
-            failures,
-            wait,
-            extra={**fields, "retry_in_seconds": round(wait, 1)},
-        )
-    else:
-        log.error(
-            "notification %d by %s is dead (%s) after %d attempt(s): casework outbox retry %d",
-            row["id"],
-            lane,
-            kind,
-            failures,
-            row["id"],
-            extra=fields,
-        )
-
-
-class _Recorder:
-    """A lane's outcomes written as they end: one transaction for those that end together
-    (while one write runs, the next ones gather), so a burst of sends costs a few
-    transactions, and a slow send never holds the record of a fast one."""
-
-    def __init__(self, store: RelayStore) -> None:
-        self.store = store
-        self.waiting: list[tuple[Outcome, asyncio.Future[str]]] = []
-        self.ready = asyncio.Event()
-        self.task = asyncio.ensure_future(self._write())
-
-    async def record(self, outcome: Outcome) -> str:
-        answer: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-        self.waiting.append((outcome, answer))
-        self.ready.set()
-        return await answer
-
-    async def _write(self) -> None:
-        while True:
-            await self.ready.wait()
-            self.ready.clear()
-            batch, self.waiting = self.waiting, []
-            if not batch:
-                continue
-            try:
-                statuses = await asyncio.to_thread(
-                    self.store.deliveries.record_many, [outcome for outcome, _ in batch]
-                )
-            except Exception as e:  # each sender learns it: its round fails, and is retried
-                for _, answer in batch:
-                    answer.set_exception(e)
-                continue
-            for (_, answer), status in zip(batch, statuses, strict=True):
-                answer.set_result(status)
-
-    def close(self) -> None:
-        self.task.cancel()
-
-
-class _Mailers:
-    """The email lane's SMTP connections: up to `size` at once, each sending one mail at a
-    time, opened on first use and reused for the round (casework.notify.send.Mailer)."""
-
-    def __init__(self, config: RelayConfig, timeout: float, size: int) -> None:
-        self.config = config.model_copy(update={"timeout_seconds": timeout})
-        self.free: asyncio.Queue[send.Mailer] = asyncio.Queue()
-        self.made: list[send.Mailer] = []
-        self.size = size
-
-    async def send(self, to: str | None, message: compose.Outgoing) -> None:
-        if not to:
-            raise send.Undeliverable("no email address any more", "no_channel")
-        if self.free.empty() and len(self.made) < self.size:
-            self.made.append(send.Mailer(self.config))
-            self.free.put_nowait(self.made[-1])
-        mailer = await self.free.get()
-        try:
-            await mailer.send(to, message)
-        except asyncio.CancelledError:  # timed out mid-conversation: that connection is done
-            if mailer.smtp is not None:
-                mailer.smtp.close()
-                mailer.smtp = None
-            raise
-        finally:
-            self.free.put_nowait(mailer)
-
-    async def close(self) -> None:
-        for mailer in self.made:
-            await mailer.close()
-
-
 class _Round:
     """One round of a lane: its HTTP client, mail connections and timeout, and what it looks
     up once per recipient: who they are and how they are reached (the directory of the
     moment), and whether U5 withholds a restricted row from them."""
 
     def __init__(
-        self, lane: str, http: httpx.AsyncClient, mailers: _Mailers, timeout: float
+        self, lane: str, http: httpx.AsyncClient, mailers: Mailers, timeout: float
     ) -> None:
         self.lane = lane
         self.http = http

@@ -53,13 +53,19 @@ class RelayWaker:
         self._lanes: set[str] | None = set()
         """The lanes of the next signal; None: every lane."""
         self._round_here: Callable[[str], Awaitable[DeliveryReport]] | None = None
+        self._idle_here: Callable[[str], Awaitable[None]] | None = None
         self._here: dict[str, bool] = {}
         """Lanes with a round running here (on the loop): True when a wake came during it."""
         self._tasks: set[asyncio.Task[None]] = set()
 
-    def deliver_here(self, round_here: Callable[[str], Awaitable[DeliveryReport]]) -> None:
-        """Send woken lanes in this process with `round_here` (RelayActivities.round_here)."""
-        self._round_here = round_here
+    def deliver_here(
+        self,
+        round_here: Callable[[str], Awaitable[DeliveryReport]],
+        idle_here: Callable[[str], Awaitable[None]],
+    ) -> None:
+        """Send woken lanes in this process with `round_here` (RelayActivities.round_here);
+        `idle_here` once a lane's rounds stop coming (its connections are closed)."""
+        self._round_here, self._idle_here = round_here, idle_here
 
     def wake(self, lanes: Iterable[str] | None = None) -> None:
         """From any thread: `lanes` (None: every lane) have new rows. Sent here when this
@@ -101,6 +107,8 @@ class RelayWaker:
                     return
         finally:
             del self._here[lane]
+            if self._idle_here is not None and lane not in self._here:
+                await self._idle_here(lane)
 
     def _wake_relay(self, lanes: Iterable[str] | None = None) -> None:
         """From any thread: a signal waking `lanes` (None: every lane) leaves after this call."""
