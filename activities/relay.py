@@ -52,6 +52,8 @@ LEASE_MARGIN = 2.0
 """Seconds a round's claim outlasts the longest its sends may take (issue 30): a round killed
 mid-send leaves its deliveries to the next round that long after its last send would have
 timed out."""
+KEEP_CONNECTIONS = 5.0
+"""Seconds a lane's SMTP connections here stay open after its last round (`idle_here`)."""
 log = logging.getLogger("casework.relay")
 
 
@@ -63,9 +65,10 @@ class RelayActivities:
         """Lanes of this worker plan one at a time: the next finds the rows planned already."""
         self._clients: dict[str, tuple[asyncio.AbstractEventLoop, httpx.AsyncClient]] = {}
         self._mailers_here: dict[str, Mailers] = {}
-        """The SMTP connections of the rounds here, kept from round to round while wakes keep
-        coming (`idle_here` closes them): a burst of mail costs a few handshakes, not one a
-        round."""
+        """The SMTP connections of the rounds here, kept from round to round until none has
+        come for `KEEP_CONNECTIONS` (`idle_here`): mail at a steady pace costs a handshake now
+        and then, not one a round."""
+        self._rounds_here: dict[str, int] = {}
 
     @activity.defn(name=DELIVER_DUE)
     async def deliver_due(self, request: DeliveryRound) -> DeliveryReport:
@@ -80,6 +83,7 @@ class RelayActivities:
         """One round of `lane` in this process, outside any activity (issue 30): the worker
         that wrote a row sends it at once (casework.notify.waker), with no round trip through
         the relay workflow. Claims keep it from sending what a relay round holds."""
+        self._rounds_here[lane] = self._rounds_here.get(lane, 0) + 1
         mailers = self._mailers_here.get(lane)
         if mailers is None:
             timeout, size = self.config.timeout(lane), self.config.concurrency(lane)
@@ -87,7 +91,13 @@ class RelayActivities:
         return await self.round([lane], BATCH, lane, next_due=False, mailers=mailers)
 
     async def idle_here(self, lane: str) -> None:
-        """No more rounds of `lane` here for now: its SMTP connections are closed."""
+        """No round of `lane` is waiting here: its SMTP connections are closed unless another
+        round comes within `KEEP_CONNECTIONS` seconds (an SMTP server keeps an idle
+        connection for minutes: RFC 5321 asks 5)."""
+        rounds = self._rounds_here.get(lane, 0)
+        await asyncio.sleep(KEEP_CONNECTIONS)
+        if self._rounds_here.get(lane, 0) != rounds:
+            return  # a round came: its own idle time closes them
         mailers = self._mailers_here.pop(lane, None)
         if mailers is not None:
             await mailers.close()

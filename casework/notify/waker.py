@@ -40,6 +40,10 @@ from casework.notify.contracts import (
 log = logging.getLogger(__name__)
 TRIES = 5
 """Tries of one signal (a busy workflow, a server hiccup) before leaving it to the poll."""
+GATHER = 0.05
+"""Seconds a round here waits after the wake that brought it, so that the rows of many
+activities finishing at once go in one round: each round plans, claims and records in a
+transaction of its own, and opens the lane's connections."""
 
 
 class RelayWaker:
@@ -92,6 +96,7 @@ class RelayWaker:
         try:
             while True:
                 self._here[lane] = False
+                await asyncio.sleep(GATHER)  # rows written in the same moment: one round
                 try:
                     report = await self._round_here(lane)
                 except Exception as e:  # the relay's round will: it retries until it runs
@@ -107,7 +112,7 @@ class RelayWaker:
                     return
         finally:
             del self._here[lane]
-            if self._idle_here is not None and lane not in self._here:
+            if self._idle_here is not None:
                 await self._idle_here(lane)
 
     def _wake_relay(self, lanes: Iterable[str] | None = None) -> None:
