@@ -13,11 +13,12 @@ name the union of their lanes.
 Delivered where it was written (issue 30): a worker that runs the relay's activity sends a new
 row's lanes itself, at once, in this process (`deliver_here`), instead of signalling the relay:
 a signal cost the server a workflow task, an activity and another task for every row, and about
-half the CPU of a case's lifecycle went to that. Each lane runs one round at a time here (wakes
-that come meanwhile bring one more round after it). The relay workflow stays the backstop: a
-round here that fails, leaves a delivery to retry or fills its batch signals the relay's lane,
-whose timers retry and whose poll finds what a killed worker left; claims on deliveries
-(casework.store.deliveries) keep a round here and a relay round from sending one twice."""
+half the CPU of a case's lifecycle went to that. Each lane runs one round at a time here; wakes
+that come meanwhile bring one more round, `GATHER` after it. The relay workflow stays the
+backstop: a round here that fails, leaves a delivery to retry or fills its batch signals the
+relay's lane, whose timers retry and whose poll finds what a killed worker left; claims on
+deliveries (casework.store.deliveries) keep a round here and a relay round from sending one
+twice."""
 
 from __future__ import annotations
 
@@ -40,10 +41,11 @@ from casework.notify.contracts import (
 log = logging.getLogger(__name__)
 TRIES = 5
 """Tries of one signal (a busy workflow, a server hiccup) before leaving it to the poll."""
-GATHER = 0.05
-"""Seconds a round here waits after the wake that brought it, so that the rows of many
-activities finishing at once go in one round: each round plans, claims and records in a
-transaction of its own, and opens the lane's connections."""
+GATHER = 0.25
+"""Seconds a lane waits between rounds here while wakes keep coming, so that the rows of a
+busy moment go in one round: each round plans, claims, looks its recipients up and records
+on its own (at 20 lifecycles in flight, 0.25 s instead of 0.05 s saved the worker 12 to 25 ms
+of CPU a lifecycle). The first round after a quiet spell starts at once."""
 
 
 class RelayWaker:
@@ -96,7 +98,6 @@ class RelayWaker:
         try:
             while True:
                 self._here[lane] = False
-                await asyncio.sleep(GATHER)  # rows written in the same moment: one round
                 try:
                     report = await self._round_here(lane)
                 except Exception as e:  # the relay's round will: it retries until it runs
@@ -110,6 +111,7 @@ class RelayWaker:
                     self._wake_relay([lane])  # its timer retries; a full batch: more due now
                 if not self._here[lane]:
                     return
+                await asyncio.sleep(GATHER)  # busy: what comes meanwhile joins the next round
         finally:
             del self._here[lane]
             if self._idle_here is not None:
