@@ -182,3 +182,23 @@ async def test_a_claim_runs_out_so_a_killed_rounds_deliveries_go_out_after_all(
     assert [r["idempotency_key"] for r in deliveries.due("email", later, 10, lease)[1]] == [
         "k-claimed"
     ]
+
+
+async def test_a_round_claims_at_most_its_batch_and_the_next_takes_the_rest(
+    store: Store, smtp_sink: Sink
+) -> None:
+    """Three of Alice's updates are due on the email lane: a round of two takes the two oldest,
+    the next round the third, and a third round finds nothing free."""
+    for n in range(3):
+        NotificationActivities(store).notify(to_alice(f"k-batch-{n}"))
+    await RelayActivities(store, config(smtp_sink)).round_here("chat")  # plans: email only
+    now = datetime.now(UTC)
+
+    def lease(rows: int) -> timedelta:
+        return timedelta(seconds=30)
+
+    keys = [
+        [r["idempotency_key"] for r in store.deliveries.due("email", now, 2, lease)[1]]
+        for _ in range(3)
+    ]
+    assert keys == [["k-batch-0", "k-batch-1"], ["k-batch-2"], []]
