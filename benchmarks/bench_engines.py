@@ -36,7 +36,6 @@ from temporalio.worker import Worker
 
 from casework import search_attributes
 from casework.codec import data_converter
-from casework.dev_server import dynamic_config_flags
 from casework.domain.directory import Directory
 from casework.domain.sla import DEFAULT_POLICY, SlaPolicy
 from casework.engine import load_directory
@@ -122,7 +121,6 @@ async def start_server(server: str, converter: DataConverter, folder: Path) -> W
     if server not in SERVERS:
         raise SystemExit(f"no server {server!r}: one of {', '.join(SERVERS)}")
     extra = ["--db-filename", str(folder / "temporal.db")] if server == "sqlite" else []
-    extra += os.environ.get("BENCH_SERVER_ARGS", " ".join(dynamic_config_flags())).split()
     return await WorkflowEnvironment.start_local(
         data_converter=converter,
         dev_server_existing_path=binary("temporal"),

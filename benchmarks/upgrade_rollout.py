@@ -34,7 +34,6 @@ from temporalio.testing import WorkflowEnvironment  # noqa: E402
 
 from casework import search_attributes  # noqa: E402
 from casework.codec import data_converter  # noqa: E402
-from casework.dev_server import dynamic_config_flags  # noqa: E402
 from casework.engine import load_directory  # noqa: E402
 from casework.settings import DEMO_DIRECTORY  # noqa: E402
 from casework.store import Store  # noqa: E402
@@ -69,7 +68,6 @@ async def main(db: str, scale: float) -> int:
                 data_converter=converter,
                 dev_server_existing_path=binary("temporal"),
                 search_attributes=search_attributes.ALL,
-                dev_server_extra_args=dynamic_config_flags(),  # as `casework up` runs it
             ) as env:
                 rollout = Rollout(env.client, store, url, folder, mix=mix)
                 try:

@@ -27,20 +27,6 @@ from temporalio.converter import DataConverter
 from casework import search_attributes
 
 NAMESPACE = "default"
-DYNAMIC_CONFIG = ("system.enableActivityEagerExecution=true",)
-"""The dev server's settings beyond its defaults (issue 30). Eager activities: a workflow task
-that schedules an activity on its own task queue gets the activity back in the answer to its
-completion, when the worker has a slot for it, instead of through the task queue: the server
-keeps one task fewer an activity (a case's writes, a breach's escalation plan). With 1,000
-breaches due as fast as they were opened, the alerts' p99 fell from 37.6 s to 27.9 s on a
-loaded machine (docs/performance.md). A cluster sets the same key (docs/deployment.md)."""
-
-
-def dynamic_config_flags() -> list[str]:
-    """`--dynamic-config-value` flags for `temporal server start-dev` (`DYNAMIC_CONFIG`)."""
-    return [flag for value in DYNAMIC_CONFIG for flag in ("--dynamic-config-value", value)]
-
-
 STARTUP_TIMEOUT = 60.0
 """Seconds to wait for the dev server to answer before giving up."""
 SERVER_GRACE = 10.0

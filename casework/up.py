@@ -46,7 +46,6 @@ from casework.dev_server import (
     _connect_when_ready,
     _server_child_setup,
     _stop_server,
-    dynamic_config_flags,
     ensure_search_attributes,
     temporal_binary,
 )
@@ -120,7 +119,6 @@ def server_command(options: UpOptions) -> list[str]:
         "--ui-codec-endpoint",
         f"{api_url(options)}/codec",
         *search_attributes.dev_server_flags(),
-        *dynamic_config_flags(),
     ]
 
 

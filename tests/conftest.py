@@ -49,7 +49,6 @@ from casework.attachments import AttachmentStore
 from casework.client import Opener
 from casework.codec import Realm, data_converter
 from casework.contracts import APPLY_EFFECTS
-from casework.dev_server import dynamic_config_flags
 from casework.domain.actions import ViewRequest
 from casework.domain.directory import Directory
 from casework.domain.models import CaseView, OpenCaseRequest, OpenCaseResult
@@ -384,7 +383,6 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
         dev_server_existing_path=binary("temporal"),
         search_attributes=search_attributes.ALL,
         dev_server_startup_timeout=timedelta(seconds=SETTLE_TIMEOUT),  # not the default 5 s
-        dev_server_extra_args=dynamic_config_flags(),  # as `casework up` runs it
     ) as environment:
         yield environment
 

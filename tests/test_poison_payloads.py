@@ -38,7 +38,6 @@ from temporalio.testing import WorkflowEnvironment
 
 from casework import search_attributes
 from casework.attachments import AttachmentStore
-from casework.dev_server import dynamic_config_flags
 from casework.domain.actions import ActionResult, ViewRequest
 from casework.domain.models import CaseView
 from casework.domain.sla import SlaPolicy, policy_with
@@ -149,7 +148,7 @@ async def engine() -> AsyncIterator[Engine]:
         search_attributes=search_attributes.ALL,
         ui=True,
         ui_port=ui_port,
-        dev_server_extra_args=["--ui-disable-news-fetch", *dynamic_config_flags()],
+        dev_server_extra_args=["--ui-disable-news-fetch"],
         dev_server_startup_timeout=timedelta(seconds=SETTLE_TIMEOUT),
     ) as env:
         yield Engine(env, f"http://127.0.0.1:{ui_port}")
