@@ -84,10 +84,9 @@ class RelayActivities:
         that wrote a row sends it at once (casework.notify.waker), with no round trip through
         the relay workflow. Claims keep it from sending what a relay round holds."""
         self._rounds_here[lane] = self._rounds_here.get(lane, 0) + 1
-        mailers = self._mailers_here.get(lane)
-        if mailers is None:
-            timeout, size = self.config.timeout(lane), self.config.concurrency(lane)
-            mailers = self._mailers_here[lane] = Mailers(self.config, timeout, size)
+        if lane not in self._mailers_here:
+            self._mailers_here[lane] = self._mailers(lane)
+        mailers = self._mailers_here[lane]
         return await self.round([lane], BATCH, lane, next_due=False, mailers=mailers)
 
     async def idle_here(self, lane: str) -> None:
@@ -217,7 +216,7 @@ class RelayActivities:
         """`kept`: SMTP connections that outlive the round (`round_here`), else the round's."""
         gate = asyncio.Semaphore(self.config.concurrency(lane))
         timeout = self.config.timeout(lane)
-        mailers = kept or Mailers(self.config, timeout, self.config.concurrency(lane))
+        mailers = kept or self._mailers(lane)
         round_ = _Round(lane, self._http(lane), mailers, timeout)
         recorder = Recorder(self.store)
 
@@ -234,6 +233,10 @@ class RelayActivities:
             if kept is None:
                 await mailers.close()
         return list(done), len(rows) >= batch
+
+    def _mailers(self, lane: str) -> Mailers:
+        """The lane's SMTP connections: its concurrency, its timeout (opened on first use)."""
+        return Mailers(self.config, self.config.timeout(lane), self.config.concurrency(lane))
 
     def _http(self, lane: str) -> httpx.AsyncClient:
         """The lane's HTTP client, kept for the worker's life: its connections are reused from

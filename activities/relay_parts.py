@@ -95,7 +95,8 @@ class Recorder:
 
 class Mailers:
     """The email lane's SMTP connections: up to `size` at once, each sending one mail at a
-    time, opened on first use and reused for the round (casework.notify.send.Mailer)."""
+    time, opened on first use and reused for the round (casework.notify.send.Mailer); the
+    rounds in the worker keep theirs across rounds (RelayActivities.idle_here closes them)."""
 
     def __init__(self, config: RelayConfig, timeout: float, size: int) -> None:
         self.config = config.model_copy(update={"timeout_seconds": timeout})
