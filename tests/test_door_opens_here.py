@@ -6,6 +6,7 @@ refusal with the intake's reason and nothing opened, and a PAR customer referred
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from pathlib import Path
 
@@ -91,3 +92,53 @@ async def test_a_par_customer_is_referred_once_per_key(
     assert answer["created"] is True
     assert again.json() == {**answer, "created": False}
     assert await no_intake_workflow(desk, key)
+
+
+async def test_one_key_sent_at_once_with_two_requests_opens_one_case(
+    store: Store, desk: Desk, tmp_path: Path
+) -> None:
+    """E1 under a portal that double-submits: eight opens at once under one key, half of them
+    with another priority. One case opens; every request like the one that opened it gets that
+    case, every other one 422 naming the field; one case number is drawn for the key."""
+    key = f"portal-{uuid.uuid4().hex[:10]}"
+    alice = {**bearer(key_for(store, "acme-alice")), "Idempotency-Key": key}
+    bodies = [HA_PROBLEM, {**HA_PROBLEM, "priority": "P1"}] * 4
+    async with door(store, desk, tmp_path) as http:
+        answers = await asyncio.gather(
+            *(http.post("/v1/cases", json=body, headers=alice) for body in bodies)
+        )
+    opened = [(body, a.json()) for body, a in zip(bodies, answers, strict=True) if a.is_success]
+    assert {a.status_code for a in answers} <= {200, 422}, [a.text for a in answers]
+    cases = {answer["case_id"] for _, answer in opened}
+    assert len(cases) == 1, cases
+    assert sum(answer["created"] for _, answer in opened) == 1
+    winner = next(body for body, answer in opened if answer["created"])
+    for body, answer in zip(bodies, answers, strict=True):
+        if body == winner:
+            assert answer.status_code == 200, answer.text
+        else:
+            assert answer.status_code == 422, answer.text
+            assert answer.json()["fields"] == ["priority"]
+    (case_id,) = cases
+    desk.opened.append(case_id)
+    assert store.intake.case_number_for(f"acme:{key}") == int(case_id.removeprefix("case-"))
+    view = await desk.until(case_id, lambda v: v.owner is not None)
+    assert view.priority == winner["priority"]
+
+
+async def test_a_refused_request_leaves_its_key_free(
+    store: Store, desk: Desk, tmp_path: Path
+) -> None:
+    """A request refused (a product we do not support) opened nothing, so its key has nothing
+    to be compared with: the corrected request under the same key opens the case."""
+    key = f"portal-{uuid.uuid4().hex[:10]}"
+    alice = {**bearer(key_for(store, "acme-alice")), "Idempotency-Key": key}
+    async with door(store, desk, tmp_path) as http:
+        refused = await http.post(
+            "/v1/cases", json={**HA_PROBLEM, "product": "Toaster"}, headers=alice
+        )
+        corrected = await http.post("/v1/cases", json=HA_PROBLEM, headers=alice)
+    assert refused.status_code == 409, refused.text
+    assert corrected.status_code == 200, corrected.text
+    assert corrected.json()["created"] is True
+    desk.opened.append(corrected.json()["case_id"])

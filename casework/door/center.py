@@ -173,7 +173,10 @@ async def open_for(
         f"open request {asked}",
         f" The request is kept: send it again with request_id {asked} to get its case number.",
     )
-    if body.get("request_id") is not None:  # two requests raced on one key: the loser is told
+    if body.get("request_id") is not None and (door.opener is None or not result.created):
+        # two requests raced on one key: the loser is told. The door's own intake answers
+        # created=True to the request that opened the case (it is this one: nothing to compare);
+        # through the Intake workflow, every request of one key gets the intake's answer.
         await _same_request_or_conflict(door, opening, asked)
     return result
 
@@ -205,12 +208,14 @@ def _same(field: str, before: Any, now: Any) -> bool:
 async def _earlier(door: Door, request_id: str) -> dict[str, Any] | None:
     """The fields of the request first sent under this id: the intake workflow's input (its
     history's first event); or, opened by the door's own intake (`Door.opener`), the case's
-    start input; or (P2) what its referral recorded."""
-    earlier = await _first_input(door, intake_id(request_id), OpenCaseRequest)
-    if earlier is not None:
-        return earlier.model_dump(mode="json", exclude={"request_id"})
+    start input; or (P2) what its referral recorded. A door with its own intake goes by the
+    database, where every opened request has its number (given by this door's intake or by an
+    Intake workflow's) and every referred one its referral: a new request (most of them) costs
+    two reads and no round trip to Temporal. A refused request left neither, and nothing to
+    compare with: the key is free for the request sent now."""
     if door.opener is None:
-        return None
+        earlier = await _first_input(door, intake_id(request_id), OpenCaseRequest)
+        return earlier.model_dump(mode="json", exclude={"request_id"}) if earlier else None
     number = await asyncio.to_thread(door.store.intake.case_number_for, request_id)
     if number is not None:
         case = await _first_input(door, case_id_for(number), CaseWorkflowInput)
