@@ -17,6 +17,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from casework.attachments import AttachmentStore
 from casework.client import CaseworkError, Clock, Opener, act_on_case, view_case, wall_clock
+from casework.codec.payload import RealmCache
 from casework.domain.actions import ActionResult
 from casework.domain.models import CaseView
 from casework.domain.partner import escalated_for
@@ -127,6 +128,12 @@ class Door:
     """How many actions this door has in flight on each case (`CaseGates`)."""
     clock: Clock = wall_clock
     """The door's clock: every SLA figure it answers is read at it, when it answers (S2)."""
+    realms: RealmCache = field(init=False)
+    """Each case's realm (its account, restricted or not), read from the database once: a realm
+    never changes once registered, before its case starts (U5: `withhold`)."""
+
+    def __post_init__(self) -> None:
+        self.realms = RealmCache(self.store.realms.lookup)
 
     # --- who is asking ----------------------------------------------------------------------
 
@@ -144,23 +151,10 @@ class Door:
             raise DoorError(401, "the Authorization header must be `Bearer <credential>`")
         if len(credential) > MAX_CREDENTIAL_CHARS:
             raise DoorError(401, f"the credential is longer than {MAX_CREDENTIAL_CHARS} characters")
-        now = datetime.now(UTC)
         try:
-            if credential.startswith(KEY_PREFIX):
-                directory_id = await asyncio.to_thread(check_api_key, self.store, credential, now)
-                via = "api-key"
-            elif self.oidc is not None:
-                directory_id = await asyncio.to_thread(self.oidc.check, credential)
-                via = "oidc"
-            else:
-                raise CredentialRefused(
-                    "the credential is not a casework API key (cw_...), and this door takes no "
-                    "OIDC tokens (CASEWORK_OIDC_* is not set): send the key `casework keys "
-                    "create` printed for you"
-                )
+            directory_id, person = await asyncio.to_thread(self._identify, credential)
         except CredentialRefused as e:
             raise DoorError(401, str(e)) from None
-        person = await asyncio.to_thread(identify, self.store, directory_id, via)  # type: ignore[arg-type]
         if person is None:
             raise DoorError(
                 403,
@@ -170,6 +164,21 @@ class Door:
             )
         note_principal(person.id)  # the access log names who asked (issue 27)
         return person
+
+    def _identify(self, credential: str) -> tuple[str, Identity | None]:
+        """The directory id `credential` is good for, and who that is: one trip to a thread
+        (the credential's check and the directory's answer are both database reads)."""
+        if credential.startswith(KEY_PREFIX):
+            directory_id = check_api_key(self.store, credential, datetime.now(UTC))
+            return directory_id, identify(self.store, directory_id, "api-key")
+        if self.oidc is not None:
+            directory_id = self.oidc.check(credential)
+            return directory_id, identify(self.store, directory_id, "oidc")
+        raise CredentialRefused(
+            "the credential is not a casework API key (cw_...), and this door takes no "
+            "OIDC tokens (CASEWORK_OIDC_* is not set): send the key `casework keys "
+            "create` printed for you"
+        )
 
     async def authenticate(self, authorization: str | None) -> Principal | None:
         """For the codec server: the principal of a good credential, None for any other."""

@@ -9,12 +9,11 @@ unknown one is restricted, with no account (fail closed)."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from casework.codec.realm import UNKNOWN, realm_parent
+from casework.codec.realm import UNKNOWN
 from casework.domain.actions import ActionResult
 from casework.door.errors import DoorError
 from casework.door.people import Identity
@@ -50,13 +49,8 @@ async def as_u5_allows(
 async def _withheld(door: Door, person: Identity, case_id: str) -> str | None:
     """Why the case's content is withheld from `person`, or None. The action is done by now:
     a database that does not answer withholds (fail closed) rather than fail the answer."""
-    lookup = door.store.realms.lookup
-    parent = realm_parent(case_id)  # a vendor escalation is its partner case's (P4)
-    try:
-        realm = await asyncio.to_thread(lookup, case_id)
-        if realm is None and parent is not None:
-            realm = await asyncio.to_thread(lookup, parent)
-        realm = realm or UNKNOWN
+    try:  # a vendor escalation's realm is its partner case's (P4)
+        realm = await door.realms.realm_of(case_id)
         if not realm.restricted:
             return None
         contacts = await door.contacts_of(realm.account_id) if realm.account_id else set()
