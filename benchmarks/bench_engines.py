@@ -111,9 +111,12 @@ class LocalEngine:
         return path
 
 
-async def start_server(server: str, converter: DataConverter, folder: Path) -> WorkflowEnvironment:
+async def start_server(
+    server: str, converter: DataConverter, folder: Path, metrics_port: int | None = None
+) -> WorkflowEnvironment:
     """`server` (SERVERS): the dev server with the case search attributes, in memory or on
-    `folder`/temporal.db, or the time-skipping test server (which takes none)."""
+    `folder`/temporal.db, or the time-skipping test server (which takes none). `metrics_port`:
+    where the dev server serves its Prometheus metrics (`server_asks.py` reads them)."""
     if server == "test":
         return await WorkflowEnvironment.start_time_skipping(
             data_converter=converter, test_server_existing_path=binary("temporal-test-server")
@@ -121,6 +124,8 @@ async def start_server(server: str, converter: DataConverter, folder: Path) -> W
     if server not in SERVERS:
         raise SystemExit(f"no server {server!r}: one of {', '.join(SERVERS)}")
     extra = ["--db-filename", str(folder / "temporal.db")] if server == "sqlite" else []
+    if metrics_port is not None:
+        extra += ["--metrics-port", str(metrics_port)]
     return await WorkflowEnvironment.start_local(
         data_converter=converter,
         dev_server_existing_path=binary("temporal"),
@@ -278,7 +283,7 @@ def mail_sink(folder: Path) -> Iterator[int]:
 
 @contextlib.asynccontextmanager
 async def running_deployment(
-    server: str = "memory", workers: int = 1, doors: int = 1
+    server: str = "memory", workers: int = 1, doors: int = 1, metrics_port: int | None = None
 ) -> AsyncIterator[Engine]:
     """`casework worker` and `casework api`, each a process of its own as a deployment runs
     them (tests/worker_processes.py, tests/api_server.py), sharing one state folder (its
@@ -286,7 +291,8 @@ async def running_deployment(
     the folder), one SQLite database with the demo directory and an API key for each of its
     people (tests/door_helpers.py), the tests' throwaway key ring, and an SMTP sink of its own
     for the relay's mail. `workers` worker processes share the task queue, `doors` door
-    processes the engine (each on a port of its own: `Engine.urls`)."""
+    processes the engine (each on a port of its own: `Engine.urls`); `metrics_port`: the dev
+    server's metrics (`start_server`)."""
     from casework.door.people import directory_ids
     from tests.api_server import api_server
     from tests.conftest import TEST_RING
@@ -312,7 +318,9 @@ async def running_deployment(
                 "CASEWORK_SMTP_PORT": str(smtp_port),
                 "CASEWORK_SMTP_TLS": "none",
             }
-            async with await start_server(server, DataConverter.default, folder) as env:
+            async with await start_server(
+                server, DataConverter.default, folder, metrics_port
+            ) as env:
                 target = env.client.service_client.config.target_host
                 queue = f"casework-{uuid.uuid4().hex[:8]}"
                 started = [

@@ -136,9 +136,11 @@ class Recording:
     def __init__(self, dialect: str) -> None:
         self.dialect = SimpleNamespace(name=dialect)
         self.statements: list[Any] = []
+        self.parameters: list[Any] = []
 
-    def execute(self, statement: Any) -> None:
+    def execute(self, statement: Any, parameters: Any = None) -> None:
         self.statements.append(statement)
+        self.parameters.append(parameters)
 
 
 @pytest.mark.parametrize(
@@ -163,9 +165,41 @@ def test_the_upsert_is_the_databases_own(dialect: str, kind: type) -> None:
     assert "ON CONFLICT (request_id) DO UPDATE SET status = excluded.status" in sql
     assert "WHERE log_approvals.status = " in sql
     assert "ON CONFLICT (request_id) DO NOTHING" in str(kept.compile(dialect=on))
+    assert conn.parameters[1] == {"request_id": "r"}  # the row, as parameters of one shape
 
 
 def test_another_database_is_refused_by_name() -> None:
     conn: Any = Recording("mysql")
     with pytest.raises(NotImplementedError, match="SQLite or PostgreSQL, not mysql"):
         insert_or_nothing(conn, log_approvals, {"request_id": "r"})
+
+
+def test_rows_written_at_once_keep_the_first_write_of_each_key(store: Store) -> None:
+    """One statement of many rows (a feed batch): the rows already on record are left as they
+    were and not counted. Rows of several shapes (an optional column given for some) are
+    refused, not written with the first row's columns only."""
+    engine = store.outbox.engine
+    first = {"request_id": "r-1", "case_id": "c", "logs": [], "status": "pending"}
+    with engine.begin() as conn:
+        insert_or_nothing(conn, log_approvals, first, key=["request_id"])
+    rows = [
+        {**first, "status": "approved"},  # on record: left as it was
+        {"request_id": "r-2", "case_id": "c", "logs": [], "status": "pending"},
+        {"request_id": "r-3", "case_id": "c", "logs": ["a.log"], "status": "pending"},
+    ]
+    returning = [log_approvals.c.request_id]
+    with engine.begin() as conn:
+        added = insert_or_nothing(
+            conn, log_approvals, rows, key=["request_id"], returning=returning
+        )
+        assert sorted(r.request_id for r in added.all()) == ["r-2", "r-3"]
+        shapes = [{"request_id": "r-4", "case_id": "c", "logs": [], "status": "pending"}]
+        shapes.append({**shapes[0], "request_id": "r-5", "decided_by": "acme-alice"})
+        with pytest.raises(ValueError, match="rows of several shapes for log_approvals"):
+            insert_or_nothing(conn, log_approvals, shapes, key=["request_id"])
+        kept = conn.execute(log_approvals.select().order_by(log_approvals.c.request_id)).all()
+    assert [(r.request_id, r.status) for r in kept] == [
+        ("r-1", "pending"),
+        ("r-2", "pending"),
+        ("r-3", "pending"),
+    ]

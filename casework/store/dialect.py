@@ -82,10 +82,38 @@ def insert_or_nothing(
 ) -> CursorResult[Any]:
     """Insert `values` (a row, or rows); a row whose `key` (a unique constraint's columns;
     None: any) is on record already is left as it is, and this write changes nothing of it.
-    `returning`: columns of the rows this write inserted (none for the rows it left)."""
-    statement = _insert(conn, table).values(values)
-    guarded = statement.on_conflict_do_nothing(index_elements=key)
-    return conn.execute(guarded.returning(*returning) if returning else guarded)
+    `returning`: columns of the rows this write inserted (none for the rows it left). Rows
+    written together name the same columns (ValueError otherwise). The statement is built
+    once a shape (`_nothing`) and executed with the rows as parameters (several rows:
+    SQLAlchemy's "insertmanyvalues", one INSERT of many VALUES): building it with the values
+    in it cost 0.4 ms a row of a case's feed, 0.07 ms so."""
+    rows = [values] if isinstance(values, Mapping) else list(values)
+    if not rows:
+        raise ValueError(f"nothing to insert into {table.name}")
+    names = set(rows[0])
+    if any(set(row) != names for row in rows[1:]):
+        # one INSERT has one column list: the columns of the first row (SQLAlchemy would
+        # drop another row's extra values without a word)
+        raise ValueError(f"rows of several shapes for {table.name}: write each shape apart")
+    shape = _nothing(conn.dialect.name, table, _columns(key), _columns(returning))
+    return conn.execute(shape, rows[0] if len(rows) == 1 else rows)
+
+
+def _columns(key: Sequence[Column[Any] | str] | None) -> tuple[str, ...] | None:
+    if key is None:
+        return None
+    return tuple(column if isinstance(column, str) else column.name for column in key)
+
+
+@functools.lru_cache(maxsize=64)
+def _nothing(
+    dialect: str, table: Table, key: tuple[str, ...] | None, returning: tuple[str, ...] | None
+) -> Any:
+    """Keyed by names, not columns: a column's `==` is SQL, not a comparison."""
+    statement = _insert_for(dialect, table).on_conflict_do_nothing(
+        index_elements=None if key is None else [table.c[name] for name in key]
+    )
+    return statement.returning(*(table.c[name] for name in returning)) if returning else statement
 
 
 def insert_or_update(
