@@ -20,13 +20,14 @@ row's deliveries, so the later one sees the earlier's and the summary is never l
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, exists, func, or_, select, update
+from sqlalchemy import and_, bindparam, case, exists, func, or_, select, update
 
 from casework.notify.contracts import LANES
 from casework.store.base import SealingRepository, aware, utc
@@ -222,46 +223,30 @@ class DeliveryRepository(SealingRepository):
         return [statuses[id(o)] for o in outcomes]
 
     def _record(self, conn: Any, outcome: Outcome) -> str:
-        values: dict[str, Any] = {
-            "status": outcome.status,
-            "attempts": deliveries.c.attempts + 1,
-            "failed_attempts": deliveries.c.failed_attempts + 1 if outcome.error else 0,
-            "next_attempt_at": utc(outcome.retry_at)
-            if outcome.retry_at and outcome.error
-            else None,
-            "last_error": outcome.error[:ERROR_CHARS] if outcome.error else None,
-            "claim": None,
-            "claimed_until": None,
+        """One attempt and its row's summary: four statements, each built once a shape
+        (`_marking`, `_summing`) and run with this attempt's values as parameters (building
+        them for each attempt was most of the relay's database time)."""
+        failed, delivered = bool(outcome.error), outcome.status == DELIVERED
+        marked = {
+            "p_row": outcome.row_id,
+            "p_channel": outcome.channel,
+            "p_status": outcome.status,
+            "p_retry_at": utc(outcome.retry_at) if outcome.retry_at and failed else None,
+            "p_error": outcome.error[:ERROR_CHARS] if outcome.error else None,
         }
-        if outcome.status == DELIVERED:
-            values["delivered_at"] = utc(outcome.at)
-        conn.execute(  # first a write: on SQLite it takes the lock before anything is read
-            update(deliveries)
-            .where(
-                deliveries.c.outbox_id == outcome.row_id,
-                deliveries.c.channel == outcome.channel,
-                deliveries.c.status == PENDING,
-            )
-            .values(**values)
-        )
-        row = conn.execute(
-            select(outbox.c.status, outbox.c.attempts)
-            .where(outbox.c.id == outcome.row_id)
-            .with_for_update()
-        ).first()
+        if delivered:
+            marked["p_at"] = utc(outcome.at)
+        # first a write: on SQLite it takes the lock before anything is read
+        conn.execute(_marking(failed, delivered), marked)
+        row = conn.execute(_LOCK_ROW, {"p_row": outcome.row_id}).first()
         if row is None:
             return DEAD
-        channels = [
-            aware(dict(r))
-            for r in conn.execute(
-                select(deliveries).where(deliveries.c.outbox_id == outcome.row_id)
-            ).mappings()
-        ]
+        found = conn.execute(_CHANNELS, {"p_row": outcome.row_id}).mappings()
+        channels = [aware(dict(r)) for r in found]
         summary = _summary(channels, row.attempts, outcome)
         conn.execute(
-            update(outbox)
-            .where(outbox.c.id == outcome.row_id, outbox.c.status == PENDING)
-            .values(**summary)
+            _summing(tuple(sorted(summary))),
+            {"p_row": outcome.row_id, **{f"p_{k}": v for k, v in summary.items()}},
         )
         return str(summary["status"]) if row.status == PENDING else str(row.status)
 
@@ -279,6 +264,49 @@ class DeliveryRepository(SealingRepository):
         with self.engine.connect() as conn:
             found = conn.execute(query).scalar()
         return aware({"at": found})["at"] if found is not None else None
+
+
+_LOCK_ROW = (
+    select(outbox.c.status, outbox.c.attempts)
+    .where(outbox.c.id == bindparam("p_row"))
+    .with_for_update()
+)
+_CHANNELS = select(deliveries).where(deliveries.c.outbox_id == bindparam("p_row"))
+
+
+@functools.lru_cache(maxsize=8)
+def _marking(failed: bool, delivered: bool) -> Any:
+    """One channel's attempt on its delivery, while it is pending; the claim let go."""
+    values: dict[str, Any] = {
+        "status": bindparam("p_status", type_=deliveries.c.status.type),
+        "attempts": deliveries.c.attempts + 1,
+        "failed_attempts": deliveries.c.failed_attempts + 1 if failed else 0,
+        "next_attempt_at": bindparam("p_retry_at", type_=deliveries.c.next_attempt_at.type),
+        "last_error": bindparam("p_error", type_=deliveries.c.last_error.type),
+        "claim": None,
+        "claimed_until": None,
+    }
+    if delivered:
+        values["delivered_at"] = bindparam("p_at", type_=deliveries.c.delivered_at.type)
+    return (
+        update(deliveries)
+        .where(
+            deliveries.c.outbox_id == bindparam("p_row"),
+            deliveries.c.channel == bindparam("p_channel"),
+            deliveries.c.status == PENDING,
+        )
+        .values(**values)
+    )
+
+
+@functools.lru_cache(maxsize=16)
+def _summing(columns: tuple[str, ...]) -> Any:
+    """The outbox row's summary of its deliveries (`columns` of it), while it is pending."""
+    return (
+        update(outbox)
+        .where(outbox.c.id == bindparam("p_row"), outbox.c.status == PENDING)
+        .values({c: bindparam(f"p_{c}", type_=outbox.c[c].type) for c in columns})
+    )
 
 
 def _summary(channels: list[dict[str, Any]], attempts: int, outcome: Outcome) -> dict[str, Any]:
