@@ -33,9 +33,13 @@ class Repository:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def _rows(self, query: Select[Any]) -> list[dict[str, Any]]:
+    def _rows(
+        self, query: Select[Any], parameters: dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
+        """`query`'s rows as dicts, times in UTC; `parameters`: its bound parameters' values
+        (a query built once, `bindparam`)."""
         with self.engine.connect() as conn:
-            return [aware(dict(r)) for r in conn.execute(query).mappings()]
+            return [aware(dict(r)) for r in conn.execute(query, parameters).mappings()]
 
     def _between(
         self, table: Table, column: str, start: datetime, end: datetime, then: str

@@ -146,53 +146,17 @@ class DeliveryRepository(SealingRepository):
         sending `n` may take; past it, another round may take them (this one was killed).
         Recording an outcome lets go of its delivery; `release` lets go of the rest."""
         token = uuid.uuid4().hex
-        free = or_(deliveries.c.claimed_until.is_(None), deliveries.c.claimed_until <= utc(now))
-        candidates = (
-            select(deliveries.c.outbox_id)
-            .select_from(outbox.join(deliveries, deliveries.c.outbox_id == outbox.c.id))
-            .where(
-                deliveries.c.channel == lane,
-                deliveries.c.status == PENDING,
-                or_(
-                    deliveries.c.next_attempt_at.is_(None),
-                    deliveries.c.next_attempt_at <= utc(now),
-                ),
-                free,
-                outbox.c.status == PENDING,
-            )
-            .order_by(_urgent(), outbox.c.id)
-            .limit(max(1, min(limit, MAX_ROWS)))
-        )
-        mine = (deliveries.c.channel == lane, deliveries.c.claim == token)
+        asked = {"p_lane": lane, "p_now": utc(now), "p_token": token}
         with self.engine.begin() as conn:
             # first a write: on SQLite it takes the lock before anything is read; on
             # PostgreSQL a round that waited on another's rows finds them no longer free
-            taken = conn.execute(
-                update(deliveries)
-                .where(
-                    deliveries.c.channel == lane,
-                    deliveries.c.outbox_id.in_(candidates.scalar_subquery()),
-                    deliveries.c.status == PENDING,
-                    free,
-                )
-                .values(claim=token, claimed_until=utc(now + lease(limit)))
-            ).rowcount
+            limit = max(1, min(limit, MAX_ROWS))
+            until = utc(now + lease(limit))
+            taken = conn.execute(_CLAIM, {**asked, "p_limit": limit, "p_until": until}).rowcount
             if not taken:
                 return token, []
-            conn.execute(
-                update(deliveries).where(*mine).values(claimed_until=utc(now + lease(taken)))
-            )
-        query = (
-            select(
-                outbox,
-                deliveries.c.channel,
-                deliveries.c.failed_attempts.label("channel_failures"),
-            )
-            .select_from(outbox.join(deliveries, deliveries.c.outbox_id == outbox.c.id))
-            .where(*mine)
-            .order_by(_urgent(), outbox.c.id)
-        )
-        rows = self._rows(query)
+            conn.execute(_LEASE, {**asked, "p_until": utc(now + lease(taken))})
+        rows = self._rows(_CLAIMED, {"p_lane": lane, "p_token": token})
         for row in rows:
             row["body"] = self.unseal(row["body"])
         return token, rows
@@ -266,6 +230,51 @@ class DeliveryRepository(SealingRepository):
         return aware({"at": found})["at"] if found is not None else None
 
 
+def _claims() -> tuple[Any, Any, Any]:
+    """A round's claim (`due`): the statements, built once, its values as parameters: the
+    lane's due deliveries no other round holds, up to `p_limit`, claimed with `p_token` until
+    `p_until`; the claim's lease made to fit what was taken; what was taken, with its rows."""
+    now = bindparam("p_now", type_=deliveries.c.claimed_until.type)
+    lane = bindparam("p_lane", type_=deliveries.c.channel.type)
+    token = bindparam("p_token", type_=deliveries.c.claim.type)
+    until = bindparam("p_until", type_=deliveries.c.claimed_until.type)
+    free = or_(deliveries.c.claimed_until.is_(None), deliveries.c.claimed_until <= now)
+    both = outbox.join(deliveries, deliveries.c.outbox_id == outbox.c.id)
+    candidates = (
+        select(deliveries.c.outbox_id)
+        .select_from(both)
+        .where(
+            deliveries.c.channel == lane,
+            deliveries.c.status == PENDING,
+            or_(deliveries.c.next_attempt_at.is_(None), deliveries.c.next_attempt_at <= now),
+            free,
+            outbox.c.status == PENDING,
+        )
+        .order_by(_urgent(), outbox.c.id)
+        .limit(bindparam("p_limit"))
+    )
+    claim = (
+        update(deliveries)
+        .where(
+            deliveries.c.channel == lane,
+            deliveries.c.outbox_id.in_(candidates.scalar_subquery()),
+            deliveries.c.status == PENDING,
+            free,
+        )
+        .values(claim=token, claimed_until=until)
+    )
+    mine = (deliveries.c.channel == lane, deliveries.c.claim == token)
+    lease = update(deliveries).where(*mine).values(claimed_until=until)
+    claimed = (
+        select(outbox, deliveries.c.channel, deliveries.c.failed_attempts.label("channel_failures"))
+        .select_from(both)
+        .where(*mine)
+        .order_by(_urgent(), outbox.c.id)
+    )
+    return claim, lease, claimed
+
+
+_CLAIM, _LEASE, _CLAIMED = _claims()
 _LOCK_ROW = (
     select(outbox.c.status, outbox.c.attempts)
     .where(outbox.c.id == bindparam("p_row"))
