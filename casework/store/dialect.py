@@ -125,18 +125,48 @@ def insert_or_update(
     changes: Callable[[Any], Mapping[str, Any]],
     where: Callable[[Any], ColumnElement[bool]],
     returning: Sequence[Column[Any]] = (),
+    shape: str | None = None,
 ) -> CursorResult[Any]:
     """Insert the row `values`; when a row of the same `key` is on record, update it with
     `changes(new)` only `where(new)` holds, both given `new`, the row this write proposed
     (SQL's `excluded`), beside the table's columns (the row on record). One statement: the
     database decides, so of two writes racing the guard keeps the one it says wins.
-    `returning`: columns of the row inserted or updated (none when the guard refused)."""
+    `returning`: columns of the row inserted or updated (none when the guard refused).
+    `shape`: a name for a write made again and again whose `changes` and `where` use only
+    `new` and the table (never the values themselves): its statement is built once a name
+    and set of columns, and run with the values as parameters (an escalation's write spent
+    most of its time building its `excluded` row and guard)."""
+    if shape is not None:
+        columns = tuple(sorted(values))
+        found = (conn.dialect.name, table.name, shape, columns, tuple(c.name for c in returning))
+        statement = _SHAPED.get(found)
+        if statement is None:
+            statement = _upsert(_insert(conn, table), key, changes, where, returning)
+            if len(_SHAPED) >= MAX_SHAPES:
+                _SHAPED.clear()
+            _SHAPED[found] = statement
+        return conn.execute(statement, dict(values))
     statement = _insert(conn, table).values(**values)
+    return conn.execute(_upsert(statement, key, changes, where, returning))
+
+
+MAX_SHAPES = 256
+"""Statements `insert_or_update` keeps by shape (a few per table in practice)."""
+_SHAPED: dict[tuple[Any, ...], Any] = {}
+
+
+def _upsert(
+    statement: Any,
+    key: Sequence[Column[Any] | str],
+    changes: Callable[[Any], Mapping[str, Any]],
+    where: Callable[[Any], ColumnElement[bool]],
+    returning: Sequence[Column[Any]],
+) -> Any:
     new = statement.excluded
     guarded = statement.on_conflict_do_update(
         index_elements=key, set_=dict(changes(new)), where=where(new)
     )
-    return conn.execute(guarded.returning(*returning) if returning else guarded)
+    return guarded.returning(*returning) if returning else guarded
 
 
 def insert_or_newer(

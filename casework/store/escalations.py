@@ -48,6 +48,7 @@ class EscalationRepository(Repository):
                 key=[escalations.c.escalation_id],
                 changes=changes,
                 where=lambda new: _progress(new) >= _progress(escalations.c),
+                shape="escalation",  # `changes` names the row's columns only, not its values
             )
 
     def rows(self, case_id: str | None = None) -> list[dict[str, Any]]:
