@@ -34,7 +34,7 @@ from casework.door.people import Identity, identify
 from casework.door.rules import may_see_case_of
 from casework.identity.interceptors import PrincipalHeaders, acting, with_encrypted_headers
 from casework.identity.keyring import KeyRing
-from casework.identity.principal import Principal
+from casework.identity.principal import Principal, Via
 from casework.settings import MAX_UPLOAD_BOUND as MAX_UPLOAD_BOUND
 from casework.settings import MAX_UPLOAD_BYTES as MAX_UPLOAD_BYTES
 from casework.settings import parse_size as parse_size
@@ -168,17 +168,18 @@ class Door:
     def _identify(self, credential: str) -> tuple[str, Identity | None]:
         """The directory id `credential` is good for, and who that is: one trip to a thread
         (the credential's check and the directory's answer are both database reads)."""
+        via: Via
         if credential.startswith(KEY_PREFIX):
-            directory_id = check_api_key(self.store, credential, datetime.now(UTC))
-            return directory_id, identify(self.store, directory_id, "api-key")
-        if self.oidc is not None:
-            directory_id = self.oidc.check(credential)
-            return directory_id, identify(self.store, directory_id, "oidc")
-        raise CredentialRefused(
-            "the credential is not a casework API key (cw_...), and this door takes no "
-            "OIDC tokens (CASEWORK_OIDC_* is not set): send the key `casework keys "
-            "create` printed for you"
-        )
+            directory_id, via = check_api_key(self.store, credential, datetime.now(UTC)), "api-key"
+        elif self.oidc is not None:
+            directory_id, via = self.oidc.check(credential), "oidc"
+        else:
+            raise CredentialRefused(
+                "the credential is not a casework API key (cw_...), and this door takes no "
+                "OIDC tokens (CASEWORK_OIDC_* is not set): send the key `casework keys "
+                "create` printed for you"
+            )
+        return directory_id, identify(self.store, directory_id, via)
 
     async def authenticate(self, authorization: str | None) -> Principal | None:
         """For the codec server: the principal of a good credential, None for any other."""

@@ -6,10 +6,10 @@ SQLAlchemy writes for every dialect it knows) the new one, and nothing else.
   timeout and write-ahead logging).
 - `insert_or_nothing`, `insert_or_update`: the two idempotent writes every repository makes
   (ON CONFLICT DO NOTHING, and ON CONFLICT DO UPDATE ... WHERE); `insert_or_newer`, the
-  second for rows a newer revision replaces, its statement built once. Each is one
-  statement, and its guard is decided by the database, so a retried older write never wins
-  over a newer one, however the two interleave (see "Who may write" in
-  workflows/case/context.py for which writes rely on it).
+  second for rows a newer revision replaces. A write made again and again has its statement
+  built once a shape. Each is one statement, and its guard is decided by the database, so a
+  retried older write never wins over a newer one, however the two interleave (see "Who may
+  write" in workflows/case/context.py for which writes rely on it).
 - `number_from`: a serial column that goes on from an explicit value (PostgreSQL's sequence).
 - `migration_engine`, `lock_for_migration`, `in_memory`: how one process at a time migrates.
 """
@@ -181,22 +181,21 @@ def insert_or_newer(
     """`insert_or_update` for the rows a newer revision replaces (a case's list row, its
     facts): insert the row `values`; when its `key` is on record, set the columns `update` to
     this write's values only if the row's `revision` is not newer than this write's. True if
-    the row was inserted or updated. One statement built once a shape (`_newer`) and executed
-    with the values as parameters: building it for each write was most of such a write's
-    cost (1.1 ms of SQLAlchemy for an upsert of a case's row)."""
-    statement = _newer(conn.dialect.name, table, key, tuple(update), revision)
-    return conn.execute(statement, dict(values)).first() is not None
-
-
-@functools.lru_cache(maxsize=64)
-def _newer(dialect: str, table: Table, key: str, update: tuple[str, ...], revision: str) -> Any:
-    statement = _insert_for(dialect, table)
-    new = statement.excluded
-    return statement.on_conflict_do_update(
-        index_elements=[table.c[key]],
-        set_={column: new[column] for column in update},
-        where=table.c[revision] <= new[revision],
-    ).returning(table.c[key])
+    the row was inserted or updated. Its statement is built once a shape (`shape=`): building
+    it for each write was most of such a write's cost (1.1 ms of SQLAlchemy for an upsert of a
+    case's row)."""
+    columns = tuple(update)
+    written = insert_or_update(
+        conn,
+        table,
+        values,
+        key=[table.c[key]],
+        changes=lambda new: {column: new[column] for column in columns},
+        where=lambda new: table.c[revision] <= new[revision],
+        returning=[table.c[key]],
+        shape=f"newer:{key}:{revision}:{','.join(columns)}",
+    )
+    return written.first() is not None
 
 
 def number_from(conn: Connection, table: Table, column: str, last: int) -> None:
