@@ -416,10 +416,16 @@ BUSY_WAIT = 30.0
 
 async def until_propagated(client: Client, name: str, timeout: float = PROPAGATION_TIMEOUT) -> bool:
     """Wait until the server says the routing change reached every task queue (at most
-    `timeout` seconds)."""
+    `timeout` seconds). A busy server's answer (`_BUSY`) to one look is as good as "not yet":
+    the next look asks again."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        described = await _describe(client, name)
+        try:
+            described = await _describe(client, name)
+        except RPCError as e:
+            if e.status not in _BUSY:
+                raise
+            described = None
         state = described.worker_deployment_info.routing_config_update_state if described else 0
         if state == RoutingConfigUpdateState.ROUTING_CONFIG_UPDATE_STATE_COMPLETED:
             return True
