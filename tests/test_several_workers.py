@@ -113,8 +113,9 @@ async def test_three_workers_one_killed_mid_stream_lose_and_double_nothing(
     assert len(set(case_ids)) == CASES, "each request opened its own case"
     assert all(view.state == "closed" for _, view in results)
 
-    # the drill meant something: the killed worker had worked on these cases, and they closed
-    assert held and set(held) <= set(case_ids), (held, case_ids)
+    # the drill meant something: the killed worker's work is in the cases' histories (any run)
+    handled = await worked_on_by(dev_env, case_ids, workers[0])
+    assert handled, f"the killed worker handled none; it held {held} when killed"
 
     facts = {f["case_id"]: f for f in store.reporting.cases_opened(*span(results))}
     for n, (case_id, _view) in enumerate(results):
