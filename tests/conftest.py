@@ -297,8 +297,17 @@ async def running_workflows(environment: WorkflowEnvironment) -> list[str]:
     for execution in response.executions:
         run = execution.execution
         state = await run_state(client.get_workflow_handle(run.workflow_id, run_id=run.run_id))
-        found.append(f"{run.workflow_id} (run {run.run_id[:8]}: {state})")
+        latest = await client.get_workflow_handle(run.workflow_id).describe()
+        ended = latest.run_id != run.run_id or latest.status != WorkflowExecutionStatus.RUNNING
+        found.append(f"{ENDED if ended else ''}{run.workflow_id} (run {run.run_id[:8]}: {state})")
     return found
+
+
+ENDED = "ended: "
+"""Marks a run the test server lists as running although the same server describes it as
+ended or replaced by a later run of its workflow (seen once, a case flooded by signals as the
+test tidied it up: the worker was told the run had completed, the list still had it): the
+server's own leak, not the test's."""
 
 
 async def clock_moves(environment: WorkflowEnvironment) -> bool:
@@ -355,10 +364,19 @@ async def env(_shared_test_server: _SharedTestServer) -> AsyncIterator[WorkflowE
     A clock held with nothing running is the test server's own leak, not the test's: a case
     terminated by `tidy_up` just as a timer of it fired (a case waiting in the queue retries
     its routing) leaves that task's lock behind for good, and no client can release it. The
-    next test gets a new server then too, with a warning, and this test stands."""
+    next test gets a new server then too, with a warning, and this test stands; so it does
+    when the server lists as running only runs it describes as ended (`ENDED`)."""
     environment = await _shared_test_server.get()
     yield environment
     left = await running_workflows(environment)
+    if left and all(run.startswith(ENDED) for run in left):
+        await _shared_test_server.replace()
+        warnings.warn(
+            f"the shared test server listed as running runs it describes as ended: {left}; "
+            "replaced for the next test",
+            stacklevel=1,
+        )
+        return
     if left:
         await _shared_test_server.replace()
         pytest.fail(f"left the shared test server unusable: running {left}", pytrace=False)
