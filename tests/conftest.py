@@ -297,8 +297,12 @@ async def running_workflows(environment: WorkflowEnvironment) -> list[str]:
     for execution in response.executions:
         run = execution.execution
         state = await run_state(client.get_workflow_handle(run.workflow_id, run_id=run.run_id))
-        latest = await client.get_workflow_handle(run.workflow_id).describe()
-        ended = latest.run_id != run.run_id or latest.status != WorkflowExecutionStatus.RUNNING
+        try:
+            latest = await client.get_workflow_handle(run.workflow_id).describe()
+        except RPCError:
+            ended = False  # not described: counted as running, as listed
+        else:
+            ended = latest.run_id != run.run_id or latest.status != WorkflowExecutionStatus.RUNNING
         found.append(f"{ENDED if ended else ''}{run.workflow_id} (run {run.run_id[:8]}: {state})")
     return found
 
