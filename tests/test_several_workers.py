@@ -81,8 +81,7 @@ async def test_three_workers_one_killed_mid_stream_lose_and_double_nothing(
     try:
         await until_polling(dev_env.client, queue, workers)
         lives: list[asyncio.Task[tuple[str, CaseView]]] = []
-        held: list[str] = []
-        """The cases worker 1 had worked on when it was killed."""
+        held: list[str] = []  # the cases worker 1 had worked on when it was killed
         for n in range(CASES):
             lives.append(asyncio.ensure_future(life(desk, n)))
             # a stream, not a burst: the next customer comes once this one's case is open
